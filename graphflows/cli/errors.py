@@ -1,0 +1,59 @@
+"""Turn library errors into short messages for people: no traceback ever reaches a user."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from rich.console import Console
+
+from graphflows.model import GraphflowsError, InputError
+
+#: Exit status for bad input or a usage problem the user can fix.
+EXIT_INPUT = 2
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def run_safely(group: click.Group, argv: list[str]) -> int:
+    """Run a click group; map errors to exit codes and one-line (or one-block) messages on stderr."""
+    try:
+        group.main(args=argv, prog_name="graphflows", standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("graphflows: aborted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_INPUT if exc.exit_code == 2 else exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except InputError as exc:
+        report_input_error(exc)
+        return EXIT_INPUT
+    except GraphflowsError as exc:
+        err_console.print(f"graphflows: {exc}", markup=False)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        err_console.print("graphflows: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last line of defence: one line, and how to see more
+        if os.environ.get("GRAPHFLOWS_DEBUG"):
+            raise
+        err_console.print(
+            f"graphflows: internal error: {type(exc).__name__}: {exc} "
+            "(set GRAPHFLOWS_DEBUG=1 to see the traceback, and please report it)",
+            markup=False,
+        )
+        return 1
+    return 0
+
+
+def report_input_error(exc: InputError) -> None:
+    """Print each bad record as ``FILE:LINE: reason`` (up to the cap), then the summary line."""
+    for problem in exc.problems:
+        err_console.print(str(problem), markup=False)
+    hidden = exc.total - len(exc.problems)
+    if hidden > 0:
+        err_console.print(f"... and {hidden} more", markup=False)
+    err_console.print(f"graphflows: {exc}", markup=False)

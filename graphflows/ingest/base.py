@@ -1,0 +1,83 @@
+"""What every importer returns, and helpers they share.
+
+An importer reads one file and returns a :class:`FileRead`: accepted flows in the standard flow table
+(:data:`graphflows.model.FLOW_COLUMNS` plus extra columns as text), rejected records with reasons, and counts
+that reconcile: ``records_read == len(flows) + len(rejects) + non_money``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from graphflows.model import FLOW_COLUMNS, InputError
+
+REJECT_COLUMNS: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "line": pl.String(),
+    "reason": pl.String(),
+    "record": pl.String(),  # the rejected record as JSON text, so nothing is lost
+}
+
+
+@dataclass
+class FileRead:
+    """The result of reading one file."""
+
+    source: str
+    format: str
+    flows: pl.DataFrame
+    rejects: pl.DataFrame
+    records_read: int
+    non_money: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def empty_rejects() -> pl.DataFrame:
+    return pl.DataFrame(schema=REJECT_COLUMNS)
+
+
+def check_readable(path: Path) -> None:
+    """Raise InputError with one clear line if ``path`` is not a readable, non-empty file."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+
+
+def decode_utf8(path: Path, data: bytes) -> str:
+    """Decode UTF-8 (a byte-order mark is dropped); a bad byte is reported with its line number."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{path}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8 and try again"
+        ) from None
+
+
+def records_as_json(frame: pl.DataFrame) -> pl.Series:
+    """Each row of ``frame`` as a JSON object string (column -> text), for the rejects file."""
+    columns = frame.columns
+    return pl.Series(
+        "record",
+        [json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str) for row in frame.rows()],
+        dtype=pl.String,
+    )
+
+
+def conform(flows: pl.DataFrame) -> pl.DataFrame:
+    """Give a flow table the standard columns in order and types, extra columns after them as text."""
+    for name, dtype in FLOW_COLUMNS.items():
+        if name not in flows.columns:
+            flows = flows.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    extras = [c for c in flows.columns if c not in FLOW_COLUMNS]
+    return flows.select(
+        [pl.col(n).cast(t) for n, t in FLOW_COLUMNS.items()] + [pl.col(c).cast(pl.String) for c in extras]
+    )

@@ -1,0 +1,21 @@
+"""Kinds of node, money in exact minor units, and the errors the library raises."""
+
+from graphflows.model.errors import GraphflowsError, InputError, RowProblem
+from graphflows.model.kinds import EDGE_TYPES, LABELS, Kind, parse_kind
+from graphflows.model.money import format_minor, minor_to_decimal, to_minor
+from graphflows.model.schema import FLOW_COLUMNS, NODE_COLUMNS
+
+__all__ = [
+    "EDGE_TYPES",
+    "FLOW_COLUMNS",
+    "LABELS",
+    "NODE_COLUMNS",
+    "GraphflowsError",
+    "InputError",
+    "Kind",
+    "RowProblem",
+    "format_minor",
+    "minor_to_decimal",
+    "parse_kind",
+    "to_minor",
+]

@@ -1,0 +1,46 @@
+"""Money is kept as integers in minor units (pence, cents): exact, and fast to sum.
+
+>>> to_minor("1,234.5")
+123450
+>>> format_minor(-5)
+'-0.05'
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+#: Every amount is stored with two decimal places (pence, cents). More precision is refused, not rounded.
+SCALE = 2
+_AMOUNT = re.compile(r"^\s*([+-]?)(\d[\d,]*)?(?:\.(\d*))?\s*$")
+
+
+def to_minor(text: str | int | Decimal) -> int:
+    """Parse an amount (thousands separators allowed) into exact minor units; ValueError if not exact."""
+    if isinstance(text, int):
+        return text * 100
+    if isinstance(text, Decimal):
+        value = text * 100
+        if value != value.to_integral_value():
+            raise ValueError(f"amount {text} has more than {SCALE} decimal places")
+        return int(value)
+    m = _AMOUNT.match(text)
+    if not m or not (m.group(2) or m.group(3)):
+        raise ValueError(f"amount {text!r} is not a number")
+    whole = (m.group(2) or "0").replace(",", "")
+    frac = (m.group(3) or "").rstrip("0")
+    if len(frac) > SCALE:
+        raise ValueError(f"amount {text.strip()!r} has more than {SCALE} decimal places")
+    value = int(whole) * 100 + int(frac.ljust(SCALE, "0") or 0)
+    return -value if m.group(1) == "-" else value
+
+
+def minor_to_decimal(minor: int) -> Decimal:
+    """Minor units back to an exact Decimal with two places."""
+    return Decimal(int(minor)).scaleb(-SCALE).quantize(Decimal("0.01"))
+
+
+def format_minor(minor: int) -> str:
+    """Minor units as plain text with two places, for CSV and JSON (no thousands separators)."""
+    return str(minor_to_decimal(minor))
