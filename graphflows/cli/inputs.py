@@ -1,0 +1,33 @@
+"""Options shared by every command that reads funding files (analyse, load, view, orgs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from graphflows.ingest import FORMATS, IngestResult, read_flows
+
+
+def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``FILE...``, ``--format`` and ``--skip-invalid`` to a click command."""
+    command = click.option(
+        "--skip-invalid",
+        is_flag=True,
+        help="Go on past bad records: write them to rejects.csv with their reason instead of stopping.",
+    )(command)
+    command = click.option(
+        "--format",
+        "format_",
+        type=click.Choice(sorted(FORMATS)),
+        default=None,
+        help="Read every file in this format instead of detecting each one.",
+    )(command)
+    return click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))(command)
+
+
+def read_inputs(files: tuple[Path, ...], format_: str | None, skip_invalid: bool) -> IngestResult:
+    """Read the files given on the command line (errors propagate to the CLI's error mapping)."""
+    return read_flows(files, format=format_, skip_invalid=skip_invalid)
