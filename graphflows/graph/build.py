@@ -7,7 +7,7 @@ fit in memory and analyse in seconds; :meth:`FlowGraph.to_networkx` gives the sa
 >>> import polars as pl
 >>> from graphflows.ingest.base import conform
 >>> flows = conform(pl.DataFrame({"payer_id": ["CCG"], "payee_id": ["P"], "amount_minor": [100],
-...                               "payer_kind": ["commissioner"], "payee_kind": ["provider"], "currency": ["GBP"]}))
+...     "payer_kind": ["commissioner"], "payee_kind": ["provider"], "currency": ["GBP"]}))
 >>> g = build_graph(flows)
 >>> g.nodes.select("id", "kinds").rows()
 [('CCG', ['commissioner']), ('P', ['provider'])]
@@ -93,14 +93,22 @@ def build_graph(flows: pl.DataFrame, organisations: pl.DataFrame | None = None) 
     attributes to nodes, such as how an organisation was matched across sources.
     """
     sides = [
-        flows.select(pl.col("payer_id").alias("id"), pl.col("payer_name").alias("name"),
-                     pl.col("payer_kind").alias("kind")),
-        flows.select(pl.col("payee_id").alias("id"), pl.col("payee_name").alias("name"),
-                     pl.col("payee_kind").alias("kind")),
+        flows.select(
+            pl.col("payer_id").alias("id"),
+            pl.col("payer_name").alias("name"),
+            pl.col("payer_kind").alias("kind"),
+        ),
+        flows.select(
+            pl.col("payee_id").alias("id"),
+            pl.col("payee_name").alias("name"),
+            pl.col("payee_kind").alias("kind"),
+        ),
         flows.filter(pl.col("stream_id").is_not_null()).select(
-            pl.col("stream_id").alias("id"), pl.lit(None, pl.String).alias("name"),
-            pl.lit(Kind.STREAM.value).alias("kind")),
-    ]  # fmt: skip
+            pl.col("stream_id").alias("id"),
+            pl.lit(None, pl.String).alias("name"),
+            pl.lit(Kind.STREAM.value).alias("kind"),
+        ),
+    ]
     seen = pl.concat(sides).with_row_index("_order")
     nodes = (
         seen.group_by("id")
@@ -116,7 +124,9 @@ def build_graph(flows: pl.DataFrame, organisations: pl.DataFrame | None = None) 
     if organisations is not None and organisations.height:
         extra = organisations.drop([c for c in ("name", "kinds") if c in organisations.columns])
         nodes = nodes.join(extra, on="id", how="left")
-    return FlowGraph(nodes, flows.select(list(FLOW_COLUMNS) + [c for c in flows.columns if c not in FLOW_COLUMNS]))
+    return FlowGraph(
+        nodes, flows.select(list(FLOW_COLUMNS) + [c for c in flows.columns if c not in FLOW_COLUMNS])
+    )
 
 
 def read_graph(paths: Iterable[str | Path], **read_options: object) -> FlowGraph:

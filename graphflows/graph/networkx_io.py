@@ -39,7 +39,11 @@ def from_networkx(G: nx.Graph) -> FlowGraph:
 
     Node ``kinds`` (or ``kind``) default to commissioner for payers and provider for payees.
     """
-    edges = G.edges(keys=True, data=True) if G.is_multigraph() else ((u, v, None, d) for u, v, d in G.edges(data=True))
+    edges = (
+        G.edges(keys=True, data=True)
+        if G.is_multigraph()
+        else ((u, v, None, d) for u, v, d in G.edges(data=True))
+    )
     rows: list[dict[str, Any]] = []
     for u, v, _key, data in edges:
         row = {k: data.get(k) for k in FLOW_COLUMNS if k in data}
@@ -56,14 +60,18 @@ def from_networkx(G: nx.Graph) -> FlowGraph:
     built = build_graph(flows)
     kinds = {str(n): sorted({k.value for k in _kinds(G, n)}) for n in G.nodes}
     nodes = built.nodes.with_columns(
-        pl.struct("id", "kinds").map_elements(
+        pl.struct("id", "kinds")
+        .map_elements(
             lambda r: sorted(set(r["kinds"]) | set(kinds.get(r["id"], []))), return_dtype=pl.List(pl.String)
-        ).alias("kinds")
+        )
+        .alias("kinds")
     )
     isolated = [n for n in map(str, G.nodes) if n not in set(nodes["id"].to_list())]
     if isolated:
-        extra = pl.DataFrame({"id": isolated, "name": [_name(G, n) for n in isolated],
-                              "kinds": [kinds[n] for n in isolated]}, schema=nodes.select("id", "name", "kinds").schema)
+        extra = pl.DataFrame(
+            {"id": isolated, "name": [_name(G, n) for n in isolated], "kinds": [kinds[n] for n in isolated]},
+            schema=nodes.select("id", "name", "kinds").schema,
+        )
         nodes = pl.concat([nodes.select("id", "name", "kinds"), extra])
     return FlowGraph(nodes, built.flows)
 
@@ -81,7 +89,7 @@ def _name(G: nx.Graph, n: Any) -> str:
 
 
 def _kinds(G: nx.Graph, n: Any) -> set[Kind]:
-    data = G.nodes[n] if n in G.nodes else {}
+    data = G.nodes.get(n, {})
     raw = data.get("kinds") or ([data["kind"]] if data.get("kind") else [])
     return {Kind(str(k).lower()) for k in raw}
 

@@ -67,7 +67,10 @@ def records_as_json(frame: pl.DataFrame) -> pl.Series:
     columns = frame.columns
     return pl.Series(
         "record",
-        [json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str) for row in frame.rows()],
+        [
+            json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str)
+            for row in frame.rows()
+        ],
         dtype=pl.String,
     )
 

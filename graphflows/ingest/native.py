@@ -17,12 +17,23 @@ from graphflows.model import InputError, Kind
 FORMAT = "flows"
 REQUIRED = ("payer_id", "payee_id", "amount")
 KNOWN = (
-    "payer_id", "payer_name", "payer_kind", "payee_id", "payee_name", "payee_kind",
-    "amount", "currency", "date", "stream_id", "reference",
-)  # fmt: skip
+    "payer_id",
+    "payer_name",
+    "payer_kind",
+    "payee_id",
+    "payee_name",
+    "payee_kind",
+    "amount",
+    "currency",
+    "date",
+    "stream_id",
+    "reference",
+)
 _KIND_WORDS = {k.value: k.value for k in Kind} | {
-    "fundingstream": "stream", "funding_stream": "stream", "funding stream": "stream"
-}  # fmt: skip
+    "fundingstream": "stream",
+    "funding_stream": "stream",
+    "funding stream": "stream",
+}
 _AMOUNT_RE = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
 
@@ -66,11 +77,21 @@ def read(path: Path) -> FileRead:
     extras = [c for c in raw.columns if c not in KNOWN and c != "_row"]
     flows = conform(
         good.select(
-            "payer_id", "payer_name", "payer_kind", "payee_id", "payee_name", "payee_kind",
-            "amount_minor", "currency", "date", "stream_id", "reference",
-            pl.lit(str(path)).alias("source"), (pl.col("_row") + 2).cast(pl.String).alias("line"),
+            "payer_id",
+            "payer_name",
+            "payer_kind",
+            "payee_id",
+            "payee_name",
+            "payee_kind",
+            "amount_minor",
+            "currency",
+            "date",
+            "stream_id",
+            "reference",
+            pl.lit(str(path)).alias("source"),
+            (pl.col("_row") + 2).cast(pl.String).alias("line"),
             *extras,
-        )  # fmt: skip
+        )
     )
     rejects = bad.select(
         pl.lit(str(path)).alias("source"),
@@ -87,7 +108,9 @@ def _blank_to_null(col: str) -> pl.Expr:
 
 def _kind(col: str, default: str) -> tuple[pl.Expr, pl.Expr]:
     word = pl.col(col).str.strip_chars().str.to_lowercase()
-    value = pl.when(word == "").then(pl.lit(default)).otherwise(word.replace_strict(_KIND_WORDS, default=None))
+    value = (
+        pl.when(word == "").then(pl.lit(default)).otherwise(word.replace_strict(_KIND_WORDS, default=None))
+    )
     problem = pl.when(value.is_null()).then(
         pl.format("unknown {} {} (expected stream, commissioner or provider)", pl.lit(col), pl.col(col))
     )
@@ -98,10 +121,9 @@ def _parse(raw: pl.DataFrame) -> pl.DataFrame:
     amount = pl.col("amount").str.strip_chars()
     whole = amount.str.extract(r"^[+-]?(\d*)", 1)
     frac = amount.str.extract(r"\.(\d*)$", 1).fill_null("").str.strip_chars_end("0")
-    minor = (
-        whole.replace("", "0").cast(pl.Int64, strict=False) * 100
-        + frac.str.pad_end(2, "0").str.slice(0, 2).replace("", "0").cast(pl.Int64, strict=False)
-    )
+    minor = whole.replace("", "0").cast(pl.Int64, strict=False) * 100 + frac.str.pad_end(2, "0").str.slice(
+        0, 2
+    ).replace("", "0").cast(pl.Int64, strict=False)
     signed = pl.when(amount.str.starts_with("-")).then(-minor).otherwise(minor)
     date_text = pl.col("date").str.strip_chars()
     date = date_text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)

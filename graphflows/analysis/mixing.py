@@ -1,0 +1,251 @@
+"""Origin mixes on a graph of integer node indices: the numerical core of attribution.
+
+Every node ``v`` has a pot ``X[v]`` (amount per origin) = the sum of the mixes of the money it received.
+Money it pays out carries a *unit mix* ``Y[v]``:
+
+* a flow declared from stream ``S`` carries ``Y[S]`` and is carved out of the payer's pot;
+* the payer's other flows share what is left of the pot, ``R = max(X - carved, 0)``, in proportion;
+  if they add up to more than ``R`` holds, the excess is the payer's own money (the payer is an origin);
+* so ``Y[v] = normalise(R + own * e_v)``, and a node with nothing traceable is its own origin.
+
+Nodes are solved in dependency order (one vectorised step per level of the condensation); strongly
+connected groups (cycles) are iterated to convergence. ``forced`` nodes are origins of all they pay out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from graphflows.analysis.rowstore import RowStore
+
+#: Entries of a unit mix below this are dropped (they are far below a penny on any real amount).
+PRUNE = 1e-13
+#: A cycle has converged when no unit-mix entry moves by more than this in one iteration.
+TOLERANCE = 1e-12
+MAX_ITERATIONS = 200_000
+#: A cycle is solved with dense arrays of nodes x origins; beyond this many cells it is refused.
+MAX_DENSE_CELLS = 50_000_000
+
+
+class CycleError(RuntimeError):
+    """A cycle could not be solved (too large, or did not converge)."""
+
+
+@dataclass(frozen=True)
+class Mixes:
+    """The pot of every node that received money: COO triples (node, origin, amount)."""
+
+    node: np.ndarray
+    origin: np.ndarray
+    amount: np.ndarray
+    cycles: int  # how many cyclic groups were iterated
+    iterations: int  # the most iterations any cycle needed
+
+
+def solve_mixes(
+    n: int, payer: np.ndarray, payee: np.ndarray, stream: np.ndarray, amount: np.ndarray, forced: np.ndarray
+) -> Mixes:
+    """Pots for a graph of ``n`` nodes with flows ``payer -> payee`` of ``amount`` (>0).
+
+    ``stream[i]`` is the node index of flow i's declared stream, or -1. ``forced`` is a boolean mask of
+    nodes that are origins of everything they pay out.
+    """
+    amount = amount.astype(np.float64)
+    declared = stream >= 0
+    mix_source = np.where(declared, stream, payer)
+    inflow = sp.csr_matrix((amount, (payee, mix_source)), shape=(n, n))
+    carve = sp.csr_matrix((amount[declared], (payer[declared], stream[declared])), shape=(n, n))
+    undeclared_out = np.bincount(payer[~declared], weights=amount[~declared], minlength=n)
+
+    order = _dependency_levels(n, payee, mix_source, payer[declared], stream[declared], forced)
+    store = RowStore(n, capacity=max(1024, 4 * len(amount)))
+    pots: list[tuple[np.ndarray, sp.csr_matrix]] = []
+    cycles = 0
+    most_iterations = 0
+    for acyclic, groups in order:
+        easy = acyclic[forced[acyclic]]
+        if easy.size:
+            store.put(easy, _unit_rows(easy, n))
+        batch = acyclic[~forced[acyclic]]
+        if batch.size:
+            pot = _gathered(inflow, batch, store)
+            left = _clamped(pot - _gathered(carve, batch, store))
+            store.put(batch, _unit_mix(left, batch, undeclared_out[batch], n))
+            pots.append((batch, pot))
+        for group in groups:
+            pot, unit, iterations = _solve_cycle(group, n, inflow, carve, undeclared_out, store)
+            store.put(group, unit)
+            pots.append((group, pot))
+            cycles += 1
+            most_iterations = max(most_iterations, iterations)
+    forced_nodes = np.flatnonzero(forced)
+    if forced_nodes.size:
+        pots.append((forced_nodes, _gathered(inflow, forced_nodes, store)))
+    return _collect(pots, cycles, most_iterations)
+
+
+def _unit_rows(nodes: np.ndarray, n: int) -> sp.csr_matrix:
+    k = nodes.size
+    return sp.csr_matrix((np.ones(k), nodes, np.arange(k + 1)), shape=(k, n))
+
+
+def _gathered(matrix: sp.csr_matrix, rows: np.ndarray, store: RowStore) -> sp.csr_matrix:
+    """``matrix[rows] @ Y`` using only the stored rows that ``matrix[rows]`` refers to."""
+    part = matrix[rows]
+    used, position = np.unique(part.indices, return_inverse=True)
+    compact = sp.csr_matrix((part.data, position.ravel(), part.indptr), shape=(rows.size, used.size))
+    return (compact @ store.get(used)).tocsr()
+
+
+def _clamped(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    matrix = matrix.tocsr()
+    matrix.data = np.maximum(matrix.data, 0.0)
+    matrix.eliminate_zeros()
+    return matrix
+
+
+def _unit_mix(left: sp.csr_matrix, nodes: np.ndarray, undeclared_out: np.ndarray, n: int) -> sp.csr_matrix:
+    """normalise(left + own * e_v); a row with nothing at all becomes e_v."""
+    held = np.asarray(left.sum(axis=1)).ravel()
+    own = np.maximum(undeclared_out - held, 0.0)
+    own[held + own <= 0] = 1.0
+    k = nodes.size
+    mixed = (left + sp.csr_matrix((own, (np.arange(k), nodes)), shape=(k, n))).tocsr()
+    totals = np.asarray(mixed.sum(axis=1)).ravel()
+    unit = sp.diags(1.0 / totals) @ mixed
+    unit.data[unit.data < PRUNE] = 0.0
+    unit.eliminate_zeros()
+    totals = np.asarray(unit.sum(axis=1)).ravel()
+    return (sp.diags(1.0 / totals) @ unit).tocsr()
+
+
+def _solve_cycle(
+    group: np.ndarray,
+    n: int,
+    inflow: sp.csr_matrix,
+    carve: sp.csr_matrix,
+    undeclared_out: np.ndarray,
+    store: RowStore,
+) -> tuple[sp.csr_matrix, sp.csr_matrix, int]:
+    """Iterate the unit mixes of a strongly connected group until they stop changing (damped)."""
+    k = group.size
+    inside = np.zeros(n, dtype=bool)
+    inside[group] = True
+    local = np.full(n, -1, dtype=np.int64)
+    local[group] = np.arange(k)
+
+    def split(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        part = matrix[group].tocoo()
+        internal = inside[part.col]
+        within = sp.csr_matrix(
+            (part.data[internal], (part.row[internal], local[part.col[internal]])), shape=(k, k)
+        )
+        outside = sp.csr_matrix(
+            (part.data[~internal], (part.row[~internal], part.col[~internal])), shape=(k, n)
+        )
+        return within, outside
+
+    in_within, in_outside = split(inflow)
+    carve_within, carve_outside = split(carve)
+    fixed_in = _gathered(in_outside, np.arange(k), store)
+    fixed_carve = _gathered(carve_outside, np.arange(k), store)
+    columns = np.unique(np.concatenate([fixed_in.indices, fixed_carve.indices, group]))
+    if k * columns.size > MAX_DENSE_CELLS:
+        raise CycleError(f"a cycle of {k} organisations with {columns.size} origins is too large to solve")
+    column_of = {int(c): i for i, c in enumerate(columns)}
+    own_column = np.array([column_of[int(v)] for v in group])
+    base_in = _dense(fixed_in, columns, column_of)
+    base_carve = _dense(fixed_carve, columns, column_of)
+    out = undeclared_out[group]
+    rows = np.arange(k)
+    unit = np.zeros((k, columns.size))
+    unit[rows, own_column] = 1.0
+    iterations = 0
+    for iterations in range(1, MAX_ITERATIONS + 1):  # noqa: B007
+        pot = base_in + in_within @ unit
+        left = np.maximum(pot - (base_carve + carve_within @ unit), 0.0)
+        held = left.sum(axis=1)
+        own = np.maximum(out - held, 0.0)
+        own[held + own <= 0] = 1.0
+        left[rows, own_column] += own
+        target = left / left.sum(axis=1, keepdims=True)
+        change = np.abs(target - unit).max()
+        unit = 0.5 * (unit + target)
+        if change < TOLERANCE:
+            unit = target
+            break
+    else:
+        raise CycleError(f"a cycle of {k} organisations did not converge in {MAX_ITERATIONS} iterations")
+    pot = base_in + in_within @ unit
+    return _sparse(pot, columns, n), _sparse(unit, columns, n), iterations
+
+
+def _dense(matrix: sp.csr_matrix, columns: np.ndarray, column_of: dict[int, int]) -> np.ndarray:
+    coo = matrix.tocoo()
+    out = np.zeros((matrix.shape[0], columns.size))
+    if coo.nnz:
+        np.add.at(out, (coo.row, np.array([column_of[int(c)] for c in coo.col])), coo.data)
+    return out
+
+
+def _sparse(dense: np.ndarray, columns: np.ndarray, n: int) -> sp.csr_matrix:
+    rows, cols = np.nonzero(dense > PRUNE * np.maximum(dense.sum(axis=1, keepdims=True), 1.0))
+    return sp.csr_matrix((dense[rows, cols], (rows, columns[cols])), shape=(dense.shape[0], n))
+
+
+def _dependency_levels(
+    n: int,
+    payee: np.ndarray,
+    mix_source: np.ndarray,
+    declared_payer: np.ndarray,
+    declared_stream: np.ndarray,
+    forced: np.ndarray,
+) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """Nodes in solving order: per level, the acyclic nodes and the cyclic groups (as index arrays)."""
+    before = np.concatenate([mix_source, declared_stream])
+    after = np.concatenate([payee, declared_payer])
+    keep = ~forced[after]  # a forced origin's outflow mix depends on nothing
+    before, after = before[keep], after[keep]
+    depends = sp.csr_matrix((np.ones(before.size), (before, after)), shape=(n, n))
+    count, component = connected_components(depends, directed=True, connection="strong")
+    size = np.bincount(component, minlength=count)
+    self_loop = np.zeros(count, dtype=bool)
+    self_loop[component[before[before == after]]] = True
+    cyclic = (size > 1) | self_loop
+    a, b = component[before], component[after]
+    across = a != b
+    pairs = (
+        np.unique(np.stack([a[across], b[across]], axis=1), axis=0) if across.any() else np.empty((0, 2), int)
+    )
+    successors = sp.csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(count, count))
+    waiting = np.bincount(pairs[:, 1], minlength=count)
+    frontier = np.flatnonzero(waiting == 0)
+    node_order = np.argsort(component, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(size)))
+    levels: list[tuple[np.ndarray, list[np.ndarray]]] = []
+    while frontier.size:
+        simple = frontier[~cyclic[frontier]]
+        acyclic = node_order[starts[simple]]  # a simple component has exactly one node
+        groups = [np.sort(node_order[starts[c] : starts[c + 1]]) for c in frontier[cyclic[frontier]]]
+        levels.append((np.sort(acyclic), groups))
+        reached = successors[frontier].indices
+        np.subtract.at(waiting, reached, 1)
+        frontier = np.unique(reached[waiting[reached] == 0])
+    return levels
+
+
+def _collect(pots: list[tuple[np.ndarray, sp.csr_matrix]], cycles: int, iterations: int) -> Mixes:
+    nodes, origins, amounts = [], [], []
+    for rows, pot in pots:
+        coo = pot.tocoo()
+        nodes.append(rows[coo.row])
+        origins.append(coo.col.astype(np.int64))
+        amounts.append(coo.data)
+    if not nodes:
+        empty = np.empty(0, dtype=np.int64)
+        return Mixes(empty, empty, np.empty(0), cycles, iterations)
+    return Mixes(np.concatenate(nodes), np.concatenate(origins), np.concatenate(amounts), cycles, iterations)
