@@ -1,0 +1,64 @@
+"""Readable terminal output: the convergence table and progress on long work."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import polars as pl
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from graphflows.model import format_minor
+
+#: Piped output gets a fixed width so tables stay readable in files and logs.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+
+
+def money(minor: int, currency: str) -> str:
+    """``1234567`` pence -> ``GBP 12,345.67``."""
+    whole, _, pence = format_minor(abs(minor)).partition(".")
+    return f"{'-' if minor < 0 else ''}{currency} {int(whole):,}.{pence}"
+
+
+def convergence_table(table: pl.DataFrame, top: int) -> Table:
+    """The top rows of a convergence table as a rich Table (names shown as plain text)."""
+    shown = table.filter(pl.col("is_convergence_point")).head(top)
+    grid = Table(
+        title=f"Top convergence points ({shown.height} of {int(table['is_convergence_point'].sum())})"
+    )
+    grid.add_column("Recipient", ratio=3, overflow="fold")
+    grid.add_column("Stovepipes", justify="right", no_wrap=True)
+    grid.add_column("Total in", justify="right", no_wrap=True)
+    grid.add_column("Top stovepipe (share)", ratio=2, overflow="fold")
+    grid.add_column("HHI", justify="right", no_wrap=True)
+    grid.add_column("Payers", justify="right", no_wrap=True)
+    for row in shown.iter_rows(named=True):
+        grid.add_row(
+            Text(str(row["recipient_name"])),
+            str(row["stovepipe_count"]),
+            money(row["total_in_minor"], row["currency"]),
+            Text(f"{row['top_stovepipe_id']} ({row['top_share']:.0%})"),
+            f"{row['hhi']:.2f}",
+            str(row["payer_count"]),
+        )
+    return grid
+
+
+@contextmanager
+def steps(message: str) -> Iterator[Progress]:
+    """A spinner with elapsed time on stderr while work runs (silent when stderr is not a terminal)."""
+    err = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        progress.add_task(message, total=None)
+        yield progress

@@ -1,0 +1,153 @@
+"""Write analysis results to files: all or nothing.
+
+Files are written to a temporary folder beside the output folder and moved in only when every one is
+complete, so a failure never leaves half-finished output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from graphflows.analysis import Attribution, convergence
+from graphflows.graph import FlowGraph
+from graphflows.ingest import IngestResult
+from graphflows.model import GraphflowsError, format_minor
+
+
+def money_text(column: str, alias: str | None = None) -> pl.Expr:
+    """An integer minor-units column as exact decimal text with two places (``-12.30``)."""
+    minor = pl.col(column)
+    sign = pl.when(minor < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    whole = (minor.abs() // 100).cast(pl.String)
+    pence = (minor.abs() % 100).cast(pl.String).str.zfill(2)
+    return pl.concat_str([sign, whole, pl.lit("."), pence]).alias(alias or column)
+
+
+def attribution_table(result: Attribution) -> pl.DataFrame:
+    """attribution.csv: recipient_id, stovepipe_id, amount, share, currency."""
+    return result.rows.select(
+        "recipient_id",
+        "stovepipe_id",
+        money_text("amount_minor", "amount"),
+        pl.col("share").round(6),
+        "currency",
+    )
+
+
+def convergence_table(table: pl.DataFrame) -> pl.DataFrame:
+    """convergence.csv columns, amounts as decimal text."""
+    return table.select(
+        "recipient_id",
+        "recipient_name",
+        "kinds",
+        "stovepipe_count",
+        money_text("total_in_minor", "total_in"),
+        "top_stovepipe_id",
+        pl.col("top_share").round(6),
+        pl.col("hhi").round(6),
+        "payer_count",
+        "currency",
+    )
+
+
+def summary(
+    ingest: IngestResult, graph: FlowGraph, result: Attribution, table: pl.DataFrame, **settings: Any
+) -> dict[str, Any]:
+    """Counts and totals that reconcile: records_read = flows + rejected + non_money."""
+    negatives = result.negative_pairs
+    return {
+        "records_read": ingest.records_read,
+        "flows": ingest.flows.height,
+        "rejected": ingest.rejects.height,
+        "non_money": ingest.non_money,
+        "nodes": {"total": graph.node_count, **graph.kind_counts()},
+        "total_amount": {c: format_minor(v) for c, v in ingest.totals().items()},
+        "attributed_amount": {c: format_minor(v) for c, v in result.totals().items()},
+        "negative_net_pairs": negatives.height,
+        "negative_net_amount": {
+            c: format_minor(v)
+            for c, v in negatives.group_by("currency")
+            .agg(pl.col("net_minor").sum())
+            .sort("currency")
+            .iter_rows()
+        },
+        "recipients": table.height,
+        "convergence_points": int(table["is_convergence_point"].sum()),
+        "analysis": {
+            "by": result.by,
+            "financial_year": result.financial_year,
+            "flows_in_period": result.flows_used,
+            "undated_flows_excluded": result.undated_excluded,
+            **settings,
+        },
+        "files": [
+            {
+                "path": f.source,
+                "format": f.format,
+                "records_read": f.records_read,
+                "flows": f.flows.height,
+                "rejected": f.rejects.height,
+                "non_money": f.non_money,
+            }
+            for f in ingest.files
+        ],
+        "notes": ingest.notes + result.notes,
+    }
+
+
+def write_analysis(
+    out_dir: Path,
+    ingest: IngestResult,
+    result: Attribution,
+    *,
+    min_stovepipes: int = 2,
+    min_share: float = 0.0,
+    write_rejects: bool = False,
+) -> tuple[dict[str, Any], pl.DataFrame]:
+    """Write attribution.csv, convergence.csv, summary.json (and rejects.csv, negative_net.csv).
+
+    Returns the summary and the convergence table.
+    """
+    table = convergence(result, min_stovepipes=min_stovepipes, min_share=min_share)
+    info = summary(ingest, result.graph, result, table, min_stovepipes=min_stovepipes, min_share=min_share)
+    writers: dict[str, Callable[[Path], None]] = {
+        "attribution.csv": lambda p: attribution_table(result).write_csv(p),
+        "convergence.csv": lambda p: convergence_table(table).write_csv(p),
+        "summary.json": lambda p: p.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"),
+    }
+    if result.negative_pairs.height:
+        writers["negative_net.csv"] = lambda p: result.negative_pairs.select(
+            "payer_id", "payee_id", "stream_id", "currency", money_text("net_minor", "net_amount"), "lines"
+        ).write_csv(p)
+    if write_rejects:
+        writers["rejects.csv"] = lambda p: ingest.rejects.write_csv(p)
+    write_all(out_dir, writers)
+    return info, table
+
+
+def write_all(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> None:
+    """Run every writer into a temporary folder, then move the finished files into ``out_dir``."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GraphflowsError(f"{out_dir}: exists and is not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GraphflowsError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
+    staging = Path(tempfile.mkdtemp(prefix=".graphflows-", dir=out_dir))
+    try:
+        for name, write in writers.items():
+            write(staging / name)
+        for name in writers:
+            os.replace(staging / name, out_dir / name)
+    except OSError as exc:
+        raise GraphflowsError(f"{out_dir}: cannot write the output files ({exc.strerror})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
