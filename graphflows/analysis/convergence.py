@@ -18,6 +18,7 @@ CONVERGENCE_COLUMNS = [
     "payer_count",
     "currency",
     "is_convergence_point",
+    "top_stovepipe_name",
 ]
 
 
@@ -48,6 +49,14 @@ def convergence(result: Attribution, *, min_stovepipes: int = 2, min_share: floa
         result.recipients.join(stats, on=["recipient_id", "currency"], how="left")
         .join(counts, on=["recipient_id", "currency"], how="left")
         .join(names, on="recipient_id", how="left")
+        .join(
+            names.select(
+                pl.col("recipient_id").alias("top_stovepipe_id"),
+                pl.col("recipient_name").alias("top_stovepipe_name"),
+            ),
+            on="top_stovepipe_id",
+            how="left",
+        )
         .with_columns(pl.col("stovepipe_count").fill_null(0))
         .with_columns((pl.col("stovepipe_count") >= min_stovepipes).alias("is_convergence_point"))
     )

@@ -9,12 +9,12 @@ from typing import Any
 import click
 
 from graphflows.analysis import Attribution, attribute
-from graphflows.cli.display import console, convergence_table, steps
+from graphflows.cli.display import console, convergence_table, money, steps
 from graphflows.cli.inputs import input_options, read_inputs
 from graphflows.export import write_analysis
 from graphflows.graph import graph_from_ingest
 from graphflows.ingest import IngestResult
-from graphflows.model import GraphflowsError
+from graphflows.model import GraphflowsError, to_minor
 
 
 def demo_path() -> Path:
@@ -96,7 +96,7 @@ def run_analysis(
         )
     if top:
         console.print(convergence_table(table, top))
-    totals = ", ".join(f"{c} {v}" for c, v in info["total_amount"].items()) or "nothing"
+    totals = ", ".join(money(to_minor(v), c) for c, v in info["total_amount"].items()) or "nothing"
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
         f"({totals}), {info['rejected']} rejected. {info['recipients']} recipients, "

@@ -41,7 +41,7 @@ def convergence_table(table: pl.DataFrame, top: int) -> Table:
             Text(str(row["recipient_name"])),
             str(row["stovepipe_count"]),
             money(row["total_in_minor"], row["currency"]),
-            Text(f"{row['top_stovepipe_id']} ({row['top_share']:.0%})"),
+            Text(f"{row['top_stovepipe_name']} ({row['top_share']:.0%})"),
             f"{row['hhi']:.2f}",
             str(row["payer_count"]),
         )
