@@ -1,0 +1,183 @@
+"""The interactive network view: one HTML file with vis-network inline, working offline.
+
+>>> from graphflows.viz import write_view                      # doctest: +SKIP
+>>> write_view(graph, "view.html", focus="inclusion-healthcare")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from graphflows.graph import FlowGraph
+from graphflows.model import GraphflowsError, Kind
+from graphflows.viz.layout import positions
+from graphflows.viz.money_text import money_short, money_text
+from graphflows.viz.page import page, static_text, vis_network_js
+from graphflows.viz.prepare import DEFAULT_TOP_N, ViewData, prepare_view
+
+if TYPE_CHECKING:
+    from graphflows.analysis import Attribution
+
+#: Shape, colours (Okabe-Ito, safe for colour blindness) and legend text per kind.
+KIND_STYLE: dict[str, dict[str, str]] = {
+    Kind.STREAM.value: {"shape": "diamond", "color": "#E69F00", "border": "#9a6a00", "label": "Funding stream"},
+    Kind.COMMISSIONER.value: {"shape": "square", "color": "#56B4E9", "border": "#1f6f9c",
+                              "label": "Commissioner or pooled budget"},
+    Kind.PROVIDER.value: {"shape": "dot", "color": "#009E73", "border": "#00664a", "label": "Provider"},
+}  # fmt: skip
+CONVERGENCE_COLOR = "#D62728"
+CONVERGENCE_GLOW = "rgba(214,39,40,0.45)"
+#: Longest name drawn on the canvas; the tooltip always has the full name.
+LABEL_CHARS = 32
+
+BODY = """<header><h1 id="gf-title">Funding network</h1><p id="gf-subtitle"></p></header>
+<div id="gf-main">
+<div id="gf-network" role="img" aria-label="Network of funding flows"></div>
+<aside id="gf-panel">
+<label for="gf-search">Find an organisation</label>
+<input id="gf-search" type="search" list="gf-names" autocomplete="off" placeholder="Name or id, then Enter">
+<datalist id="gf-names"></datalist>
+<ul id="gf-results"></ul>
+<div class="gf-buttons"><button id="gf-fit" type="button">Fit to window</button></div>
+<section id="gf-details"></section>
+<section id="gf-legend"></section>
+<section id="gf-convergence"></section>
+<section id="gf-notes"></section>
+</aside>
+</div>"""
+
+
+def short_label(name: str, money: str) -> str:
+    """Name cut to :data:`LABEL_CHARS` characters, then the amount on a second line.
+
+    >>> short_label("Royal Borough of Windsor and Maidenhead Council", "£1.2m")
+    'Royal Borough of Windsor and Ma…\\n£1.2m'
+    """
+    name = " ".join(name.split())
+    if len(name) > LABEL_CHARS:
+        name = name[: LABEL_CHARS - 1].rstrip() + "…"
+    return f"{name}\n{money}"
+
+
+def page_data(view: ViewData) -> dict[str, Any]:
+    """Everything the page script needs, as plain JSON-ready values (text is escaped later)."""
+    cur = view.currency
+    nodes, edges = view.nodes, view.edges
+    pos = positions(nodes["id"].to_list(), edges)
+    names = dict(zip(nodes["id"].to_list(), nodes["name"].to_list(), strict=True))
+    real = edges.filter(~pl.col("declared"))
+    payers = dict(real.group_by("to").len().iter_rows())
+    payees = dict(real.group_by("from").len().iter_rows())
+    max_edge = max(int(edges["amount_minor"].max() or 1), 1) if edges.height else 1
+    node_rows = []
+    for n in nodes.iter_rows(named=True):
+        money = int(n["money_minor"])
+        x, y = pos[n["id"]]
+        node_rows.append({
+            "id": n["id"], "name": n["name"], "kind": n["kind"],
+            "kinds": ", ".join(KIND_STYLE[k]["label"] for k in n["kinds"] if k in KIND_STYLE) or n["kind"],
+            "label": short_label(n["name"], money_short(money, cur)),
+            "value": round(math.sqrt(max(money, 0) / 100), 2), "x": x, "y": y,
+            "in_text": money_text(int(n["total_in_minor"]), cur), "out_text": money_text(int(n["total_out_minor"]), cur),
+            "payers": payers.get(n["id"], 0), "payees": payees.get(n["id"], 0),
+            "conv": bool(n["is_convergence_point"]), "stovepipes": int(n["stovepipe_count"]),
+            "hhi": f"{n['hhi']:.2f}" if n["hhi"] is not None else None, "mix": n["mix"],
+        })  # fmt: skip
+    edge_rows = []
+    for e in edges.iter_rows(named=True):
+        amount = int(e["amount_minor"])
+        edge_rows.append({
+            "from": e["from"], "to": e["to"], "from_name": names[e["from"]], "to_name": names[e["to"]],
+            "amount_text": money_text(amount, cur), "flows": f"{int(e['flow_count']):,}", "declared": bool(e["declared"]),
+            "width": round(0.6 + 11 * math.sqrt(amount / max_edge), 2),
+        })  # fmt: skip
+    kind_of = dict(zip(nodes["id"].to_list(), nodes["kind"].to_list(), strict=True))
+    for row in edge_rows:
+        row["color"] = "rgba(120,120,120,0.55)" if row["declared"] else _faded(KIND_STYLE[kind_of[row["from"]]]["border"])
+    shown = [k for k in (Kind.STREAM.value, Kind.COMMISSIONER.value, Kind.PROVIDER.value)
+             if k in set(nodes["kind"].to_list())]  # fmt: skip
+    conv_count = sum(1 for r in node_rows if r["conv"])
+    subtitle = (
+        f"{len(node_rows):,} organisations and streams, {len(edge_rows):,} links; {cur}; "
+        f"{money_text(view.total_money_minor, cur)} paid in total"
+        + (f"; {conv_count:,} convergence points shown" if view.has_analysis else "")
+    )
+    return {
+        "title": view.title, "subtitle": subtitle, "nodes": node_rows, "edges": edge_rows, "notes": view.notes,
+        "style": KIND_STYLE, "kinds_shown": shown, "has_analysis": view.has_analysis,
+        "convergence_color": CONVERGENCE_COLOR, "convergence_glow": CONVERGENCE_GLOW,
+    }  # fmt: skip
+
+
+def _faded(hex_colour: str, alpha: float = 0.45) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def view_html(
+    graph: FlowGraph,
+    *,
+    attribution: Attribution | Literal[False] | None = None,
+    focus: str | None = None,
+    top_n: int | None = DEFAULT_TOP_N,
+    currency: str | None = None,
+) -> str:
+    """The whole interactive page as a string (see :func:`write_view`)."""
+    view = prepare_view(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
+    return render_view(view)
+
+
+def render_view(view: ViewData) -> str:
+    """HTML for prepared view data."""
+    data = page_data(view)
+    return page(
+        view.title, BODY, styles=[static_text("view.css")], scripts=[vis_network_js(), static_text("view.js")], data=data
+    )
+
+
+def write_view(
+    graph: FlowGraph,
+    path: str | os.PathLike[str],
+    *,
+    attribution: Attribution | Literal[False] | None = None,
+    focus: str | None = None,
+    top_n: int | None = DEFAULT_TOP_N,
+    currency: str | None = None,
+) -> ViewData:
+    """Write the interactive network of ``graph`` to one self-contained, offline HTML file.
+
+    ``attribution``: an :class:`~graphflows.analysis.Attribution` to show stovepipe mixes and convergence
+    points (computed when ``None``; ``False`` leaves them out). ``focus``: a provider's id shows everything
+    upstream of it, a stream's id everything downstream. ``top_n``: keep the nodes with most money
+    (``None`` keeps all). Returns what was drawn, with notes on what was left out.
+
+    >>> view = write_view(graph, "view.html", top_n=300)     # doctest: +SKIP
+    >>> view.notes                                            # doctest: +SKIP
+    """
+    view = prepare_view(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
+    write_text_atomic(Path(path), render_view(view))
+    return view
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file, so a failure never leaves half a page."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise GraphflowsError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

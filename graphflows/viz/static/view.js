@@ -1,0 +1,225 @@
+/* graphflows network view.
+ * Every piece of text from the data is put on the page with textContent (or drawn on the canvas by
+ * vis-network), never parsed as HTML: a name like <img onerror=...> shows as text and never runs. */
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("gf-data").textContent);
+  var started = performance.now();
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function row(table, label, value, numeric) {
+    var tr = table.insertRow();
+    tr.appendChild(el("td", label));
+    tr.appendChild(el("td", value, numeric ? "gf-num" : null));
+  }
+
+  function nodeCard(n) {
+    var card = el("div", null, "gf-card");
+    card.appendChild(el("div", n.name, "gf-name"));
+    card.appendChild(el("div", n.id + " \u00b7 " + n.kinds, "gf-id"));
+    var table = el("table");
+    row(table, "Money in", n.in_text, true);
+    row(table, "Money out", n.out_text, true);
+    if (n.payers) row(table, "Payers shown", n.payers, true);
+    if (n.payees) row(table, "Payees shown", n.payees, true);
+    card.appendChild(table);
+    if (n.conv) {
+      card.appendChild(el("div", "Convergence point: money from " + n.stovepipes + " stovepipes" +
+        (n.hhi ? " (HHI " + n.hhi + ")" : ""), "gf-flag"));
+    }
+    if (n.mix && n.mix.length) {
+      card.appendChild(el("div", "Stovepipe mix of money in", "gf-sub"));
+      var mix = el("table");
+      n.mix.forEach(function (m) {
+        var tr = mix.insertRow();
+        tr.appendChild(el("td", m[0]));
+        tr.appendChild(el("td", m[1], "gf-num"));
+        tr.appendChild(el("td", m[2], "gf-num"));
+      });
+      card.appendChild(mix);
+    }
+    return card;
+  }
+
+  function edgeCard(e) {
+    var card = el("div", null, "gf-card");
+    card.appendChild(el("div", e.from_name + " \u2192 " + e.to_name, "gf-name"));
+    var table = el("table");
+    row(table, e.declared ? "Spent from this stream" : "Amount", e.amount_text, true);
+    row(table, "Flows", e.flows, true);
+    card.appendChild(table);
+    if (e.declared) card.appendChild(el("div", "The stream is named on the payer's flows.", "gf-muted"));
+    return card;
+  }
+
+  var byId = {};
+  data.nodes.forEach(function (n) { byId[n.id] = n; });
+  var style = data.style;
+
+  var visNodes = data.nodes.map(function (n) {
+    var s = style[n.kind];
+    return {
+      id: n.id, label: n.label, x: n.x, y: n.y, value: n.value, shape: s.shape,
+      title: nodeCard(n),
+      color: {
+        background: s.color, border: n.conv ? data.convergence_color : s.border,
+        highlight: { background: s.color, border: "#111" }, hover: { background: s.color, border: "#111" }
+      },
+      borderWidth: n.conv ? 5 : 1.5, borderWidthSelected: n.conv ? 6 : 3,
+      shadow: n.conv ? { enabled: true, color: data.convergence_glow, size: 16, x: 0, y: 0 } : false
+    };
+  });
+  var visEdges = data.edges.map(function (e, i) {
+    return {
+      id: "e" + i, from: e.from, to: e.to, width: e.width, title: edgeCard(e),
+      dashes: e.declared ? [6, 5] : false,
+      color: { color: e.color, highlight: "#111", hover: "#333", opacity: 1 }
+    };
+  });
+
+  var nodes = new vis.DataSet(visNodes);
+  var edges = new vis.DataSet(visEdges);
+  var container = document.getElementById("gf-network");
+  var options = {
+    autoResize: true,
+    physics: { enabled: false },
+    layout: { improvedLayout: false, randomSeed: 1 },
+    interaction: { hover: true, tooltipDelay: 120, hideEdgesOnDrag: data.edges.length > 800, multiselect: false },
+    nodes: {
+      font: { size: 13, face: "system-ui, Arial, sans-serif", color: "#1f2933", strokeWidth: 3, strokeColor: "#ffffff" },
+      scaling: {
+        min: 8, max: 46,
+        label: { enabled: true, min: 11, max: 22, maxVisible: 26, drawThreshold: 7 }
+      }
+    },
+    edges: {
+      smooth: false,
+      arrows: { to: { enabled: true, scaleFactor: 0.45 } },
+      selectionWidth: 2, hoverWidth: 0.5
+    }
+  };
+  var network = new vis.Network(container, { nodes: nodes, edges: edges }, options);
+  window.network = network;
+  window.nodes = nodes;
+  window.edges = edges;
+
+  network.once("afterDrawing", function () {
+    window.graphflowsSettleMs = performance.now() - started;
+    window.graphflowsReady = true;
+    document.body.setAttribute("data-ready", "1");
+  });
+
+  // Header, legend, notes ---------------------------------------------------------------------
+  document.getElementById("gf-title").textContent = data.title;
+  document.getElementById("gf-subtitle").textContent = data.subtitle;
+
+  var details = document.getElementById("gf-details");
+  function showDetails(id) {
+    details.textContent = "";
+    if (id !== undefined && byId[id]) details.appendChild(nodeCard(byId[id]));
+  }
+  function select(id) {
+    network.selectNodes([id]);
+    network.focus(id, { scale: 1.1, animation: { duration: 400 } });
+    showDetails(id);
+  }
+  network.on("selectNode", function (p) { showDetails(p.nodes[0]); });
+  network.on("deselectNode", function () { showDetails(); });
+
+  function swatch(kindStyle, ring) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("width", "22"); svg.setAttribute("height", "22");
+    var shape;
+    if (kindStyle.shape === "diamond") {
+      shape = document.createElementNS(ns, "polygon"); shape.setAttribute("points", "11,2 20,11 11,20 2,11");
+    } else if (kindStyle.shape === "square") {
+      shape = document.createElementNS(ns, "rect");
+      shape.setAttribute("x", "4"); shape.setAttribute("y", "4"); shape.setAttribute("width", "14"); shape.setAttribute("height", "14");
+    } else {
+      shape = document.createElementNS(ns, "circle");
+      shape.setAttribute("cx", "11"); shape.setAttribute("cy", "11"); shape.setAttribute("r", "7");
+    }
+    shape.setAttribute("fill", kindStyle.color);
+    shape.setAttribute("stroke", ring || kindStyle.border);
+    shape.setAttribute("stroke-width", ring ? "3.5" : "1.5");
+    svg.appendChild(shape);
+    return svg;
+  }
+  function legendRow(parent, graphic, text) {
+    var r = el("div", null, "gf-legend-row");
+    r.appendChild(graphic);
+    r.appendChild(el("span", text));
+    parent.appendChild(r);
+  }
+  var legend = document.getElementById("gf-legend");
+  legend.appendChild(el("h2", "Legend"));
+  data.kinds_shown.forEach(function (k) { legendRow(legend, swatch(style[k]), style[k].label); });
+  if (data.has_analysis) {
+    legendRow(legend, swatch({ shape: "dot", color: "#ffffff", border: "#999" }, data.convergence_color),
+      "Convergence point (money from 2 or more stovepipes)");
+  }
+  legend.appendChild(el("p", "Node size: money in or out (the larger). Line width: amount paid. " +
+    "Dashed line: a stream named on the payer's flows. Hover for details; click to pin them.", "gf-muted"));
+
+  var conv = data.nodes.filter(function (n) { return n.conv; })
+    .sort(function (a, b) { return b.value - a.value || (a.id < b.id ? -1 : 1); });
+  var convBox = document.getElementById("gf-convergence");
+  if (conv.length) {
+    convBox.appendChild(el("h2", "Convergence points shown (" + conv.length + ")"));
+    var list = el("ul", null, "gf-list");
+    conv.slice(0, 15).forEach(function (n) {
+      var b = el("button", n.name + " \u2014 " + n.stovepipes + " stovepipes");
+      b.type = "button";
+      b.addEventListener("click", function () { select(n.id); });
+      var li = el("li"); li.appendChild(b); list.appendChild(li);
+    });
+    convBox.appendChild(list);
+    if (conv.length > 15) convBox.appendChild(el("p", "and " + (conv.length - 15) + " more", "gf-muted"));
+  }
+
+  var notes = document.getElementById("gf-notes");
+  if (data.notes.length) {
+    notes.appendChild(el("h2", "What is not shown"));
+    data.notes.forEach(function (t) { notes.appendChild(el("p", t, "gf-note")); });
+  }
+
+  // Search ------------------------------------------------------------------------------------
+  var names = document.getElementById("gf-names");
+  data.nodes.forEach(function (n) { var o = document.createElement("option"); o.value = n.name; names.appendChild(o); });
+  var input = document.getElementById("gf-search");
+  var results = document.getElementById("gf-results");
+  function matches(query) {
+    var q = query.trim().toLowerCase();
+    if (!q) return [];
+    var exact = data.nodes.filter(function (n) { return n.name.toLowerCase() === q || n.id.toLowerCase() === q; });
+    var partial = data.nodes.filter(function (n) {
+      return exact.indexOf(n) < 0 && (n.name.toLowerCase().indexOf(q) >= 0 || n.id.toLowerCase().indexOf(q) >= 0);
+    });
+    return exact.concat(partial);
+  }
+  function showResults() {
+    results.textContent = "";
+    var found = matches(input.value);
+    found.slice(0, 12).forEach(function (n) {
+      var b = el("button", n.name + " (" + style[n.kind].label + ")");
+      b.type = "button";
+      b.addEventListener("click", function () { select(n.id); });
+      var li = el("li"); li.appendChild(b); results.appendChild(li);
+    });
+    if (input.value.trim() && !found.length) results.appendChild(el("li", "Not in this view", "gf-muted"));
+    if (found.length > 12) results.appendChild(el("li", "and " + (found.length - 12) + " more", "gf-muted"));
+    return found;
+  }
+  input.addEventListener("input", showResults);
+  input.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter") { var found = showResults(); if (found.length) select(found[0].id); }
+  });
+  document.getElementById("gf-fit").addEventListener("click", function () { network.fit({ animation: { duration: 300 } }); });
+})();
