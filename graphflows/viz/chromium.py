@@ -125,7 +125,9 @@ def _screenshot(source: Path, target: Path, width: int, height: int, timeout_s: 
             try:
                 page.wait_for_function(READY, timeout=timeout_s * 1000)
             except PlaywrightError:
-                raise GraphflowsError(f"{source}: the page did not finish drawing within {timeout_s:g} s") from None
+                raise GraphflowsError(
+                    f"{source}: the page did not finish drawing within {timeout_s:g} s"
+                ) from None
             page.wait_for_timeout(150)
             page.screenshot(path=str(tmp))
             os.replace(tmp, target)

@@ -26,11 +26,20 @@ if TYPE_CHECKING:
 
 #: Shape, colours (Okabe-Ito, safe for colour blindness) and legend text per kind.
 KIND_STYLE: dict[str, dict[str, str]] = {
-    Kind.STREAM.value: {"shape": "diamond", "color": "#E69F00", "border": "#9a6a00", "label": "Funding stream"},
-    Kind.COMMISSIONER.value: {"shape": "square", "color": "#56B4E9", "border": "#1f6f9c",
-                              "label": "Commissioner or pooled budget"},
+    Kind.STREAM.value: {
+        "shape": "diamond",
+        "color": "#E69F00",
+        "border": "#9a6a00",
+        "label": "Funding stream",
+    },
+    Kind.COMMISSIONER.value: {
+        "shape": "square",
+        "color": "#56B4E9",
+        "border": "#1f6f9c",
+        "label": "Commissioner or pooled budget",
+    },
     Kind.PROVIDER.value: {"shape": "dot", "color": "#009E73", "border": "#00664a", "label": "Provider"},
-}  # fmt: skip
+}
 CONVERGENCE_COLOR = "#D62728"
 CONVERGENCE_GLOW = "rgba(214,39,40,0.45)"
 #: Longest name drawn on the canvas; the tooltip always has the full name.
@@ -79,29 +88,54 @@ def page_data(view: ViewData) -> dict[str, Any]:
     for n in nodes.iter_rows(named=True):
         money = int(n["money_minor"])
         x, y = pos[n["id"]]
-        node_rows.append({
-            "id": n["id"], "name": n["name"], "kind": n["kind"],
-            "kinds": ", ".join(KIND_STYLE[k]["label"] for k in n["kinds"] if k in KIND_STYLE) or n["kind"],
-            "label": short_label(n["name"], money_short(money, cur)),
-            "value": round(math.sqrt(max(money, 0) / 100), 2), "x": x, "y": y,
-            "in_text": money_text(int(n["total_in_minor"]), cur), "out_text": money_text(int(n["total_out_minor"]), cur),
-            "payers": payers.get(n["id"], 0), "payees": payees.get(n["id"], 0),
-            "conv": bool(n["is_convergence_point"]), "stovepipes": int(n["stovepipe_count"]),
-            "hhi": f"{n['hhi']:.2f}" if n["hhi"] is not None else None, "mix": n["mix"],
-        })  # fmt: skip
+        node_rows.append(
+            {
+                "id": n["id"],
+                "name": n["name"],
+                "kind": n["kind"],
+                "kinds": ", ".join(KIND_STYLE[k]["label"] for k in n["kinds"] if k in KIND_STYLE)
+                or n["kind"],
+                "label": short_label(n["name"], money_short(money, cur)),
+                "value": round(math.sqrt(max(money, 0) / 100), 2),
+                "x": x,
+                "y": y,
+                "in_text": money_text(int(n["total_in_minor"]), cur),
+                "out_text": money_text(int(n["total_out_minor"]), cur),
+                "payers": payers.get(n["id"], 0),
+                "payees": payees.get(n["id"], 0),
+                "conv": bool(n["is_convergence_point"]),
+                "stovepipes": int(n["stovepipe_count"]),
+                "hhi": f"{n['hhi']:.2f}" if n["hhi"] is not None else None,
+                "mix": n["mix"],
+            }
+        )
     edge_rows = []
     for e in edges.iter_rows(named=True):
         amount = int(e["amount_minor"])
-        edge_rows.append({
-            "from": e["from"], "to": e["to"], "from_name": names[e["from"]], "to_name": names[e["to"]],
-            "amount_text": money_text(amount, cur), "flows": f"{int(e['flow_count']):,}", "declared": bool(e["declared"]),
-            "width": round(0.6 + 11 * math.sqrt(amount / max_edge), 2),
-        })  # fmt: skip
+        edge_rows.append(
+            {
+                "from": e["from"],
+                "to": e["to"],
+                "from_name": names[e["from"]],
+                "to_name": names[e["to"]],
+                "amount_text": money_text(amount, cur),
+                "flows": f"{int(e['flow_count']):,}",
+                "declared": bool(e["declared"]),
+                "width": round(0.6 + 11 * math.sqrt(amount / max_edge), 2),
+            }
+        )
     kind_of = dict(zip(nodes["id"].to_list(), nodes["kind"].to_list(), strict=True))
     for row in edge_rows:
-        row["color"] = "rgba(120,120,120,0.55)" if row["declared"] else _faded(KIND_STYLE[kind_of[row["from"]]]["border"])
-    shown = [k for k in (Kind.STREAM.value, Kind.COMMISSIONER.value, Kind.PROVIDER.value)
-             if k in set(nodes["kind"].to_list())]  # fmt: skip
+        row["color"] = (
+            "rgba(120,120,120,0.55)"
+            if row["declared"]
+            else _faded(KIND_STYLE[kind_of[row["from"]]]["border"])
+        )
+    shown = [
+        k
+        for k in (Kind.STREAM.value, Kind.COMMISSIONER.value, Kind.PROVIDER.value)
+        if k in set(nodes["kind"].to_list())
+    ]
     conv_count = sum(1 for r in node_rows if r["conv"])
     subtitle = (
         f"{len(node_rows):,} organisations and streams, {len(edge_rows):,} links; {cur}; "
@@ -109,10 +143,17 @@ def page_data(view: ViewData) -> dict[str, Any]:
         + (f"; {conv_count:,} convergence points shown" if view.has_analysis else "")
     )
     return {
-        "title": view.title, "subtitle": subtitle, "nodes": node_rows, "edges": edge_rows, "notes": view.notes,
-        "style": KIND_STYLE, "kinds_shown": shown, "has_analysis": view.has_analysis,
-        "convergence_color": CONVERGENCE_COLOR, "convergence_glow": CONVERGENCE_GLOW,
-    }  # fmt: skip
+        "title": view.title,
+        "subtitle": subtitle,
+        "nodes": node_rows,
+        "edges": edge_rows,
+        "notes": view.notes,
+        "style": KIND_STYLE,
+        "kinds_shown": shown,
+        "has_analysis": view.has_analysis,
+        "convergence_color": CONVERGENCE_COLOR,
+        "convergence_glow": CONVERGENCE_GLOW,
+    }
 
 
 def _faded(hex_colour: str, alpha: float = 0.45) -> str:
@@ -137,7 +178,11 @@ def render_view(view: ViewData) -> str:
     """HTML for prepared view data."""
     data = page_data(view)
     return page(
-        view.title, BODY, styles=[static_text("view.css")], scripts=[vis_network_js(), static_text("view.js")], data=data
+        view.title,
+        BODY,
+        styles=[static_text("view.css")],
+        scripts=[vis_network_js(), static_text("view.js")],
+        data=data,
     )
 
 

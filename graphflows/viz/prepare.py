@@ -12,7 +12,7 @@ Everything here is plain data (polars frames and lists); the page modules only t
 ...     "amount_minor": [10_000, 5_000, 6_000], "currency": ["GBP"] * 3}))
 >>> data = prepare_view(build_graph(flows), attribution=False)
 >>> data.nodes.select("id", "total_in_minor", "total_out_minor").rows()
-[('Council', 15000, 6000), ('PH', 0, 10000), ('Mutual', 6000, 0), ('CCG', 0, 5000)]
+[('CCG', 0, 5000), ('Council', 15000, 6000), ('Mutual', 6000, 0), ('PH', 0, 10000)]
 >>> data.edges.select("from", "to", "amount_minor").sort("from").rows()
 [('CCG', 'Council', 5000), ('Council', 'Mutual', 6000), ('PH', 'Council', 10000)]
 """
@@ -96,7 +96,7 @@ def money_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 
 def declared_links(flows: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
-    """Stream -> payer links for flows that name a stream the payer spends, where the stream pays nothing itself.
+    """Stream -> payer links for flows naming a stream the payer spends, where the stream pays nothing itself.
 
     They connect streams known only from a ``stream_id`` column to the organisations spending them.
     """
@@ -216,10 +216,16 @@ def prepare_view(
     else:
         kept = ranked
     keep = kept["id"].implode()
-    edges = pl.concat([
-        in_scope.filter(pl.col("from").is_in(keep) & pl.col("to").is_in(keep)).with_columns(declared=pl.lit(False)),
-        declared.filter(pl.col("from").is_in(keep) & pl.col("to").is_in(keep)).with_columns(declared=pl.lit(True)),
-    ]).sort(["amount_minor", "from", "to"], descending=[True, False, False])  # fmt: skip
+    edges = pl.concat(
+        [
+            in_scope.filter(pl.col("from").is_in(keep) & pl.col("to").is_in(keep)).with_columns(
+                declared=pl.lit(False)
+            ),
+            declared.filter(pl.col("from").is_in(keep) & pl.col("to").is_in(keep)).with_columns(
+                declared=pl.lit(True)
+            ),
+        ]
+    ).sort(["amount_minor", "from", "to"], descending=[True, False, False])
     edge_cap = max_edges if max_edges is not None else (6 * top_n if top_n else None)
     if edge_cap is not None and edges.height > edge_cap:
         notes.append(
@@ -233,12 +239,15 @@ def prepare_view(
             edges.filter(~pl.col("declared"))["flow_count"].sum()
         )
         share = 100 * (total_money - drawn) / total_money if total_money else 0.0
-        notes.insert(0, (
-            f"Showing the {kept.height:,} largest of {total_nodes:,} organisations and streams by money. "
-            f"Left out: {total_nodes - kept.height:,} nodes and {hidden_flows:,} flows carrying "
-            f"{money_text(total_money - drawn, currency)} ({share:.1f}% of the money); "
-            "totals in tooltips still count every flow."
-        ))  # fmt: skip
+        notes.insert(
+            0,
+            (
+                f"Showing the {kept.height:,} largest of {total_nodes:,} organisations and streams by money. "
+                f"Left out: {total_nodes - kept.height:,} nodes and {hidden_flows:,} flows carrying "
+                f"{money_text(total_money - drawn, currency)} ({share:.1f}% of the money); "
+                "totals in tooltips still count every flow."
+            ),
+        )
     nodes = kept.sort("id")
     has_analysis = False
     if attribution is not False:
@@ -250,14 +259,24 @@ def prepare_view(
         has_analysis = True
     else:
         nodes = nodes.with_columns(
-            pl.lit(False).alias("is_convergence_point"), pl.lit(0, pl.Int64).alias("stovepipe_count"),
-            pl.lit(None, pl.Float64).alias("hhi"), pl.lit([], pl.List(pl.List(pl.String))).alias("mix"),
-        )  # fmt: skip
+            pl.lit(False).alias("is_convergence_point"),
+            pl.lit(0, pl.Int64).alias("stovepipe_count"),
+            pl.lit(None, pl.Float64).alias("hhi"),
+            pl.lit([], pl.List(pl.List(pl.String))).alias("mix"),
+        )
     return ViewData(
-        currency=currency, nodes=nodes, edges=edges, title=title, notes=notes, focus=focus,
-        focus_name=focus_name, total_nodes=total_nodes, total_edges=in_scope.height,
-        total_money_minor=total_money, has_analysis=has_analysis,
-    )  # fmt: skip
+        currency=currency,
+        nodes=nodes,
+        edges=edges,
+        title=title,
+        notes=notes,
+        focus=focus,
+        focus_name=focus_name,
+        total_nodes=total_nodes,
+        total_edges=in_scope.height,
+        total_money_minor=total_money,
+        has_analysis=has_analysis,
+    )
 
 
 def add_analysis(
