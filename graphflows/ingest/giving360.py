@@ -1,0 +1,415 @@
+"""360Giving grants data (https://standard.threesixtygiving.org) as CSV, XLSX or JSON.
+
+Each grant is one flow: ``Funding Org`` (commissioner) -> ``Recipient Org`` (provider), ``Amount
+Awarded`` in ``Currency`` on ``Award Date``, ``Identifier`` as the reference. ``Grant Programme`` is the
+funding stream, one per funder and programme (``stream_id`` = ``<funder id> / <programme title>``); a
+file without programme columns has no streams. Column titles are matched case- and space-insensitively
+(``Grant Programme: Title`` == ``Grant Programme:Title``) and may carry repeat indexes
+(``Funding Org:1:Identifier``): index 0 is the funder, recipient and programme; further co-funders and
+programmes are kept in ``co_funders`` and ``grant_programmes``. Every other column is kept as text.
+
+A recipient's ``Charity Number`` and ``Company Number`` are kept as extra identifiers
+(``payee_other_ids``) so a charitable company is one node whichever number another file uses.
+Grants to individuals (``Recipient Ind:…``) are read the same way. XLSX dates may be date cells, ISO text
+or Excel serial numbers (``44138`` = 2020-11-03).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects
+from graphflows.ingest.orgids import charity_id, company_id
+from graphflows.ingest.parsing import (
+    all_blank,
+    amount_expr,
+    decode_text,
+    number_to_minor,
+    parse_dates,
+    read_csv_text,
+    title_index,
+)
+from graphflows.ingest.sides import canonical_ids, provisional_id
+from graphflows.model import InputError, Kind
+from graphflows.model.money import format_minor
+
+FORMAT = "360giving"
+
+#: Canonical titles (normalised) the importer uses.
+ID, AMOUNT, CURRENCY, AWARD_DATE = "identifier", "amount awarded", "currency", "award date"
+FUNDER_ID, FUNDER_NAME = "funding org:identifier", "funding org:name"
+RECIPIENT_ID, RECIPIENT_NAME = "recipient org:identifier", "recipient org:name"
+CHARITY, COMPANY = "recipient org:charity number", "recipient org:company number"
+IND_ID, IND_NAME = "recipient ind:identifier", "recipient ind:name"
+PROGRAMME_TITLE, PROGRAMME_CODE = "grant programme:title", "grant programme:code"
+USED = (ID, AMOUNT, CURRENCY, AWARD_DATE, FUNDER_ID, FUNDER_NAME, RECIPIENT_ID, RECIPIENT_NAME, CHARITY,
+        COMPANY, IND_ID, IND_NAME, PROGRAMME_TITLE, PROGRAMME_CODE)  # fmt: skip
+
+#: JSON property paths -> flattened 360Giving titles (the standard's own titles).
+_JSON_TITLES = {
+    "id": "Identifier", "title": "Title", "description": "Description", "currency": "Currency",
+    "amountAwarded": "Amount Awarded", "amountAppliedFor": "Amount Applied For",
+    "amountDisbursed": "Amount Disbursed", "awardDate": "Award Date", "dateModified": "Last modified",
+    "dataSource": "Data Source", "fromOpenCall": "From an open call?",
+    "recipientOrganization": "Recipient Org", "recipientIndividual": "Recipient Ind",
+    "fundingOrganization": "Funding Org", "grantProgramme": "Grant Programme",
+    "beneficiaryLocation": "Beneficiary Location", "plannedDates": "Planned Dates",
+    "name": "Name", "charityNumber": "Charity Number", "companyNumber": "Company Number",
+    "department": "Department", "code": "Code", "url": "URL",
+    "startDate": "Start Date", "endDate": "End Date",
+    "duration": "Duration (months)", "addressLocality": "City", "addressCountry": "Country",
+    "postalCode": "Postal Code", "streetAddress": "Street Address", "addressRegion": "County",
+    "countryCode": "Country Code", "geoCode": "Geographic Code", "geoCodeType": "Geographic Code Type",
+}  # fmt: skip
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """360Giving CSV (an ``Amount Awarded`` title), XLSX (by name) or JSON (a ``grants`` array)."""
+    if head[:2] == b"PK":
+        return path.suffix.lower() in (".xlsx", ".xlsm")
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
+    if text[:1] in ("{", "["):
+        return bool(re.search(r'"grants"\s*:', text[:4000])) and not re.search(
+            r'"(releases|records)"\s*:', text
+        )
+    first = text.splitlines()[0] if text else ""
+    titles = {title_index(t)[0] for t in first.split(",")}
+    return AMOUNT in titles and (FUNDER_ID in titles or RECIPIENT_ID in titles or ID in titles)
+
+
+def read(path: Path) -> FileRead:
+    """Read a 360Giving file from disk (CSV, XLSX or JSON, by content)."""
+    check_readable(path)
+    return read_bytes(path.read_bytes(), str(path))
+
+
+def read_bytes(data: bytes, source: str) -> FileRead:
+    """Read 360Giving bytes; ``source`` names the file in flows and errors."""
+    if data[:2] == b"PK":
+        frame, lines, records = _xlsx_table(data, source)
+        return _grants(frame, lines, records, source, [])
+    text, note = decode_text(source, data)
+    stripped = text.lstrip()
+    if not stripped:
+        raise InputError(f"{source}: file is empty")
+    if stripped[:1] in ("{", "["):
+        frame, lines, records = _json_table(text, source)
+        return _grants(frame, lines, records, source, [note] if note else [])
+    frame, lines = read_csv_text(source, text)
+    return _grants(frame, lines.cast(pl.String), frame, source, [note] if note else [])
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def _cell_text(value: object, serial_date: bool = False) -> str:
+    """A spreadsheet cell as text: dates ISO, whole floats without ``.0``, exact amounts with 2 places."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float) and serial_date:
+        from openpyxl.utils.datetime import from_excel
+
+        try:
+            return from_excel(value).date().isoformat()
+        except (ValueError, OverflowError, TypeError, AttributeError):
+            return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        try:
+            return format_minor(number_to_minor(value))
+        except ValueError:
+            return repr(value)
+    return str(value)
+
+
+def _xlsx_table(data: bytes, source: str) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
+    """The first sheet with ``Amount Awarded`` in row 1, as text columns, with ``Sheet!row`` positions."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise InputError(f"{source}: not a readable XLSX workbook ({exc})") from None
+    try:
+        for sheet in book.worksheets:
+            rows = sheet.iter_rows(values_only=True)
+            header = next(rows, None)
+            if not header or AMOUNT not in {title_index(str(h or ""))[0] for h in header}:
+                continue
+            titles = _unique_titles([str(h).strip() if h is not None else "" for h in header])
+            date_cols = {i for i, t in enumerate(titles) if title_index(t)[0] in (AWARD_DATE,)}
+            columns: list[list[str]] = [[] for _ in titles]
+            positions: list[str] = []
+            for number, row in enumerate(rows, start=2):
+                if row is None:
+                    continue
+                for i in range(len(titles)):
+                    value = row[i] if i < len(row) else None
+                    columns[i].append(_cell_text(value, serial_date=i in date_cols))
+                positions.append(f"{sheet.title}!{number}")
+            frame = pl.DataFrame(
+                {t: pl.Series(t, c, dtype=pl.String) for t, c in zip(titles, columns, strict=True)}
+            )
+            return frame, pl.Series("line", positions, dtype=pl.String), frame
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise InputError(f"{source}: cannot read the workbook ({exc})") from None
+    finally:
+        book.close()
+    raise InputError(
+        f"{source}: no sheet has an 'Amount Awarded' column in its first row (not 360Giving data)"
+    )
+
+
+def _unique_titles(titles: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, t in enumerate(titles):
+        t = t or f"column {i + 1}"
+        if t in seen:
+            seen[t] += 1
+            t = f"{t} ({seen[t]})"
+        else:
+            seen[t] = 0
+        out.append(t)
+    return out
+
+
+def _flatten(value: object, prefix: str, out: dict[str, str]) -> None:
+    """360Giving JSON as flattened titles: ``fundingOrganization[0].id`` -> ``Funding Org:Identifier``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            title = _JSON_TITLES.get(key, key)
+            if key == "id":
+                title = "Identifier"
+            _flatten(item, f"{prefix}:{title}" if prefix else title, out)
+    elif isinstance(value, list):
+        if all(not isinstance(v, dict | list) for v in value):
+            out[prefix] = ";".join(_scalar(v) for v in value)
+            return
+        for index, item in enumerate(value):
+            _flatten(item, f"{prefix}:{index}" if index else prefix, out)
+    else:
+        out[prefix] = _scalar(value)
+
+
+def _scalar(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _json_table(text: str, source: str) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
+    try:
+        doc = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    grants = doc.get("grants") if isinstance(doc, dict) else None
+    if not isinstance(grants, list):
+        raise InputError(f"{source}: not 360Giving JSON (expected an object with a 'grants' array)")
+    rows, positions, records = [], [], []
+    for i, grant in enumerate(grants):
+        flat: dict[str, str] = {}
+        if isinstance(grant, dict):
+            _flatten(grant, "", flat)
+        rows.append(flat)
+        positions.append(f"grants[{i}]")
+        records.append(json.dumps(grant, ensure_ascii=False, default=str))
+    titles: dict[str, None] = {}
+    for flat in rows:
+        titles.update(dict.fromkeys(flat))
+    frame = pl.DataFrame(
+        {t: pl.Series(t, [r.get(t, "") for r in rows], dtype=pl.String) for t in titles},
+        schema={t: pl.String for t in titles},
+    )
+    if not titles:
+        frame = pl.DataFrame({"_": pl.Series([""] * len(rows), dtype=pl.String)})
+    return frame, pl.Series("line", positions, dtype=pl.String), pl.DataFrame({"record": records})
+
+
+# ---------------------------------------------------------------------------------------------- grants
+
+
+def _column(frame: pl.DataFrame, by_title: dict[tuple[str, int], str], title: str, index: int = 0) -> pl.Expr:
+    col = by_title.get((title, index))
+    if col is None:
+        return pl.lit(None, pl.String)
+    stripped = pl.col(col).cast(pl.String).str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped)
+
+
+def _grants(
+    raw: pl.DataFrame, lines: pl.Series, records: pl.DataFrame, source: str, notes: list[str]
+) -> FileRead:
+    by_title: dict[tuple[str, int], str] = {}
+    for col in raw.columns:
+        by_title.setdefault(title_index(col), col)
+    if (AMOUNT, 0) not in by_title:
+        raise InputError(
+            f"{source}:1: not 360Giving data: no 'Amount Awarded' column "
+            f"(found: {', '.join(raw.columns[:12])})"
+        )
+    if (FUNDER_ID, 0) not in by_title and (FUNDER_NAME, 0) not in by_title:
+        raise InputError(
+            f"{source}:1: 360Giving data without a 'Funding Org:Identifier' or 'Funding Org:Name' column"
+        )
+    blank = raw.select(all_blank(raw).alias("b"))["b"]
+    frame = raw.with_columns(lines.alias("_line")).filter(~blank)
+    kept_records = records.filter(~blank)
+    c = lambda title, index=0: _column(frame, by_title, title, index)  # noqa: E731
+    frame = frame.with_columns(
+        c(FUNDER_ID).alias("payer_id_given"),
+        c(FUNDER_NAME).alias("payer_name_given"),
+        pl.coalesce(c(RECIPIENT_ID), c(IND_ID)).alias("payee_id_given"),
+        pl.coalesce(c(RECIPIENT_NAME), c(IND_NAME)).alias("payee_name_given"),
+        c(CHARITY).alias("_charity"),
+        c(COMPANY).alias("_company"),
+        c(CURRENCY).str.to_uppercase().alias("_currency"),
+        pl.coalesce(c(PROGRAMME_TITLE), c(PROGRAMME_CODE)).alias("_programme"),
+        c(ID).alias("reference"),
+        pl.when(c(IND_ID).is_not_null() & c(RECIPIENT_ID).is_null())
+        .then(pl.lit("individual"))
+        .alias("recipient_type"),
+    )
+    co_funders = [i for (t, i) in by_title if t == FUNDER_ID and i > 0]
+    programmes = sorted(i for (t, i) in by_title if t == PROGRAMME_TITLE)
+    if co_funders:
+        frame = frame.with_columns(
+            pl.concat_str(
+                [c(FUNDER_ID, i) for i in sorted(co_funders)], separator=";", ignore_nulls=True
+            ).alias("co_funders")
+        )
+        notes.append(
+            f"{source}: some grants name co-funders; the first funder is the payer, the others are kept"
+        )
+    if len(programmes) > 1:
+        frame = frame.with_columns(
+            pl.concat_str(
+                [c(PROGRAMME_TITLE, i) for i in programmes], separator=";", ignore_nulls=True
+            ).alias("grant_programmes")
+        )
+    frame = frame.with_columns(
+        pl.Series("payer_id_given", canonical_ids(frame["payer_id_given"])),
+        pl.Series("payee_id_given", canonical_ids(frame["payee_id_given"])),
+        _other_ids(frame["_charity"], frame["_company"]).alias("payee_other_ids"),
+    )
+    frame = frame.with_columns(
+        provisional_id(frame, "payer_id_given", "payer_name_given").alias("payer_id"),
+        provisional_id(frame, "payee_id_given", "payee_name_given").alias("payee_id"),
+    )
+    minor, amount_problem = amount_expr(by_title[(AMOUNT, 0)])
+    dated = by_title.get((AWARD_DATE, 0))
+    dates = parse_dates(
+        frame[dated] if dated else pl.Series([None] * frame.height, dtype=pl.String), label="award date"
+    )
+    if dates.note:
+        notes.append(f"{source}: {dates.note}")
+    has_currency = (CURRENCY, 0) in by_title
+    if not has_currency:
+        notes.append(f"{source}: no Currency column; amounts read as GBP")
+    currency = pl.col("_currency") if has_currency else pl.lit("GBP")
+    reason = pl.concat_str(
+        [
+            pl.when(pl.col("payer_id").is_null()).then(
+                pl.lit("missing Funding Org (identifier and name blank)")
+            ),
+            pl.when(pl.col("payee_id").is_null()).then(
+                pl.lit("missing Recipient Org (identifier and name blank)")
+            ),
+            amount_problem,
+            pl.lit(dates.problem),
+            pl.when(currency.is_null())
+            .then(pl.lit("missing currency"))
+            .when(~currency.str.contains(r"^[A-Z]{3}$"))
+            .then(pl.format("currency {} is not a three-letter ISO 4217 code", currency)),
+        ],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    frame = frame.with_columns(
+        minor.alias("amount_minor"),
+        pl.lit(dates.date).alias("date"),
+        currency.alias("currency"),
+        pl.when(reason != "").then(reason).alias("_reason"),
+    )
+    bad_mask = frame["_reason"].is_not_null()
+    good = frame.filter(~bad_mask)
+    extras = [col for col in raw.columns if title_index(col)[0] not in USED or title_index(col)[1] > 0]
+    flows = conform(
+        good.select(
+            "payer_id",
+            pl.coalesce("payer_name_given", "payer_id_given").alias("payer_name"),
+            pl.lit(Kind.COMMISSIONER.value).alias("payer_kind"),
+            "payee_id",
+            pl.coalesce("payee_name_given", "payee_id_given").alias("payee_name"),
+            pl.lit(Kind.PROVIDER.value).alias("payee_kind"),
+            "amount_minor",
+            "currency",
+            "date",
+            pl.when(pl.col("_programme").is_not_null())
+            .then(pl.format("{} / {}", pl.col("payer_id"), pl.col("_programme")))
+            .alias("stream_id"),
+            "reference",
+            pl.lit(source).alias("source"),
+            pl.col("_line").cast(pl.String).alias("line"),
+            pl.col("_programme").alias("programme"),
+            "recipient_type",
+            "payee_other_ids",
+            "payer_id_given",
+            "payer_name_given",
+            "payee_id_given",
+            "payee_name_given",
+            *(["co_funders"] if co_funders else []),
+            *(["grant_programmes"] if len(programmes) > 1 else []),
+            *[pl.col(col) for col in extras],
+        )
+    )
+    rejects = empty_rejects()
+    if bad_mask.any():
+        bad = frame.filter(bad_mask)
+        bad_records = kept_records.filter(bad_mask)
+        if "record" in bad_records.columns and bad_records.width == 1 and "record" not in raw.columns:
+            record = bad_records["record"]
+        else:
+            from graphflows.ingest.base import records_as_json
+
+            record = records_as_json(bad_records.select(raw.columns))
+        rejects = bad.select(
+            pl.lit(source).alias("source"),
+            pl.col("_line").cast(pl.String).alias("line"),
+            pl.col("_reason").alias("reason"),
+        ).with_columns(record.alias("record"))
+    return FileRead(
+        source, FORMAT, flows, rejects, records_read=raw.height, non_money=int(blank.sum()), notes=notes
+    )
+
+
+def _other_ids(charity: pl.Series, company: pl.Series) -> pl.Series:
+    """``GB-CHC-…;GB-COH-…`` from the charity and company number columns (one pass per distinct value)."""
+
+    def mapped(values: pl.Series, fn) -> pl.Series:
+        distinct = values.drop_nulls().unique().to_list()
+        return values.replace_strict({v: fn(v) for v in distinct}, default=None, return_dtype=pl.String)
+
+    frame = pl.DataFrame({"a": mapped(charity, charity_id), "b": mapped(company, company_id)})
+    joined = frame.select(pl.concat_str(["a", "b"], separator=";", ignore_nulls=True).alias("ids"))["ids"]
+    return joined.replace("", None)

@@ -1,0 +1,380 @@
+"""Open Contracting Data Standard (OCDS 1.0/1.1) awards: buyer -> each awarded supplier.
+
+Accepts a release package (``{"releases": [...]}``), a record package (``{"records": [...]}``), a JSON
+list of packages, a bare record (``{"ocid", "compiledRelease" / "releases"}``) or a bare release.
+Records are read from their ``compiledRelease`` (else their embedded releases). When one file holds
+several versions of the same award (same ``ocid`` and award ``id``), the latest release wins and the
+older versions are counted as non-money records, so an award is never counted twice.
+
+Parties are resolved inside their own release (supplier ids such as ``"1"`` are only unique there).
+An organisation's id is its ``identifier`` (scheme + id, e.g. ``GB-COH-01234567``) or one of its
+``additionalIdentifiers``; otherwise it is matched by name. Names are HTML-unescaped (``L&amp;Q``).
+
+**Amounts.** Each awarded supplier is one record:
+
+* a per-supplier value where one is given (Contracts Finder's ``x_awardValue`` on the party, or an award
+  with a single supplier): ``value_basis`` = ``supplier`` / ``award``;
+* an award value **shared** by several suppliers with no per-supplier value (a framework or dynamic
+  purchasing system ceiling) is *not a payment to any one of them* and is never counted per supplier:
+  each supplier gets a flow of amount **0** flagged ``shared_award_value=yes``, ``value_basis=shared``,
+  with the whole ``award_value`` and ``award_suppliers`` (how many share it) as attributes. Totals
+  therefore leave shared ceilings out; the file's notes give their sum once per award;
+* an award with no value, no suppliers, or status ``cancelled``/``unsuccessful`` carries no money: counted
+  as non-money records. Amounts keep their currency.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects
+from graphflows.ingest.orgids import normalise_org_id
+from graphflows.ingest.parsing import decode_text, number_to_minor, parse_dates
+from graphflows.ingest.sides import provisional_id
+from graphflows.model import InputError, Kind
+from graphflows.model.money import format_minor
+
+FORMAT = "ocds"
+NO_MONEY_STATUSES = {"cancelled", "unsuccessful"}
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """JSON mentioning ``ocid`` (releases, records, packages of either)."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
+    return (text[:1] in ("{", "[") and '"ocid"' in text) or bool(
+        re.search(r'"(releases|records)"\s*:\s*\[', text)
+    )
+
+
+def read(path: Path) -> FileRead:
+    """Read one OCDS JSON file from disk."""
+    check_readable(path)
+    return read_bytes(path.read_bytes(), str(path))
+
+
+@dataclass
+class _Release:
+    path: str
+    release: dict
+    order: int
+
+
+def _releases(doc: object, source: str) -> tuple[list[_Release], int]:
+    """Every release to read with its path; and how many records had only linked releases (no data)."""
+    found: list[_Release] = []
+    linked_only = 0
+
+    def add(release: object, path: str) -> None:
+        if isinstance(release, dict):
+            found.append(_Release(path, release, len(found)))
+
+    def package(pkg: object, prefix: str) -> None:
+        nonlocal linked_only
+        if not isinstance(pkg, dict):
+            raise InputError(
+                f"{source}: {prefix or 'top level'} is not a JSON object (expected an OCDS package)"
+            )
+        if isinstance(pkg.get("releases"), list) and "ocid" not in pkg:
+            for i, r in enumerate(pkg["releases"]):
+                add(r, f"{prefix}releases[{i}]")
+        elif isinstance(pkg.get("records"), list):
+            for i, rec in enumerate(pkg["records"]):
+                record(rec, f"{prefix}records[{i}]")
+        elif "ocid" in pkg and ("compiledRelease" in pkg or isinstance(pkg.get("releases"), list)):
+            record(pkg, prefix.rstrip("."))
+        elif "ocid" in pkg:
+            add(pkg, prefix.rstrip(".") or "release")
+        else:
+            raise InputError(
+                f"{source}: {prefix.rstrip('.') or 'top level'} is not OCDS data "
+                "(no 'releases', 'records' or 'ocid')"
+            )
+
+    def record(rec: object, path: str) -> None:
+        nonlocal linked_only
+        if not isinstance(rec, dict):
+            raise InputError(f"{source}: {path} is not a JSON object (expected an OCDS record)")
+        sep = "." if path else ""
+        if isinstance(rec.get("compiledRelease"), dict):
+            add(rec["compiledRelease"], f"{path}{sep}compiledRelease")
+            return
+        embedded = [
+            (i, r)
+            for i, r in enumerate(rec.get("releases") or [])
+            if isinstance(r, dict) and ("awards" in r or "parties" in r or "buyer" in r)
+        ]
+        if not embedded:
+            linked_only += 1
+        for i, r in embedded:
+            r.setdefault("ocid", rec.get("ocid"))
+            add(r, f"{path}{sep}releases[{i}]")
+
+    if isinstance(doc, list):
+        for i, item in enumerate(doc):
+            package(item, f"[{i}].")
+    else:
+        package(doc, "")
+    return found, linked_only
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = html.unescape(html.unescape(str(value))).strip()
+    return text or None
+
+
+def _party_ids(party: dict) -> list[str]:
+    """Org-ids of a party: its identifier then additional identifiers (``scheme-id``)."""
+    ids = []
+    for ident in [party.get("identifier"), *(party.get("additionalIdentifiers") or [])]:
+        if not isinstance(ident, dict):
+            continue
+        scheme, local = _text(ident.get("scheme")), _text(ident.get("id"))
+        if scheme and local:
+            org = normalise_org_id(
+                local if local.upper().startswith(scheme.upper() + "-") else f"{scheme}-{local}"
+            )
+            if org and org not in ids:
+                ids.append(org)
+    return ids
+
+
+def _money(value: object) -> tuple[int | None, str | None, str | None]:
+    """(minor units, currency, problem) of an OCDS Value object; (None, None, None) when absent."""
+    if not isinstance(value, dict) or value.get("amount") is None:
+        return None, None, None
+    currency = _text(value.get("currency"))
+    try:
+        minor = number_to_minor(value["amount"])
+    except ValueError as exc:
+        return None, currency, str(exc)
+    if not currency:
+        return minor, None, "value has an amount but no currency"
+    currency = currency.upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        return minor, currency, f"currency {currency} is not a three-letter ISO 4217 code"
+    return minor, currency, None
+
+
+def read_bytes(data: bytes, source: str) -> FileRead:
+    """Read OCDS JSON bytes; ``source`` names the file in flows and errors."""
+    text, note = decode_text(source, data)
+    if not text.strip():
+        raise InputError(f"{source}: file is empty")
+    try:
+        doc = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply") from None
+    releases, linked_only = _releases(doc, source)
+    notes = [note] if note else []
+    rows: list[dict] = []
+    rejects: list[dict] = []
+    non_money = linked_only
+    latest: dict[tuple[str, str], tuple[str, int]] = {}
+    for rel in releases:
+        r = rel.release
+        for award in r.get("awards") or []:
+            if isinstance(award, dict) and award.get("id") is not None:
+                key = (str(r.get("ocid")), str(award["id"]))
+                stamp = (str(r.get("date") or ""), rel.order)
+                if key not in latest or stamp >= latest[key]:
+                    latest[key] = stamp
+    superseded = shared_awards = 0
+    shared_totals: dict[str, int] = {}
+    for rel in releases:
+        r = rel.release
+        awards = r.get("awards")
+        if not isinstance(awards, list) or not awards:
+            non_money += 1
+            continue
+        parties = {str(p.get("id")): p for p in r.get("parties") or [] if isinstance(p, dict)}
+        buyer_ref = r.get("buyer") if isinstance(r.get("buyer"), dict) else None
+        buyer_party = parties.get(str(buyer_ref.get("id"))) if buyer_ref else None
+        if buyer_party is None:
+            buyer_party = next((p for p in parties.values() if "buyer" in (p.get("roles") or [])), None)
+        buyer_name = _text((buyer_ref or {}).get("name")) or _text((buyer_party or {}).get("name"))
+        buyer_ids = _party_ids(buyer_party) if buyer_party else []
+        items = ((r.get("tender") or {}).get("items") or []) if isinstance(r.get("tender"), dict) else []
+        cpv = next(
+            (
+                str(i["classification"].get("id"))
+                for i in items
+                if isinstance(i, dict)
+                and isinstance(i.get("classification"), dict)
+                and i["classification"].get("id")
+            ),
+            None,
+        )
+        tender_title = (
+            _text((r.get("tender") or {}).get("title")) if isinstance(r.get("tender"), dict) else None
+        )
+        for a_index, award in enumerate(awards):
+            apath = f"{rel.path}.awards[{a_index}]"
+            if not isinstance(award, dict):
+                rejects.append({"line": apath, "reason": "award is not a JSON object", "record": award})
+                continue
+            suppliers = award.get("suppliers") if isinstance(award.get("suppliers"), list) else []
+            key = (str(r.get("ocid")), str(award.get("id")))
+            if award.get("id") is not None and latest.get(key) != (str(r.get("date") or ""), rel.order):
+                superseded += max(len(suppliers), 1)
+                non_money += max(len(suppliers), 1)
+                continue
+            status = str(award.get("status") or "").lower()
+            minor, currency, problem = _money(award.get("value"))
+            if not suppliers or status in NO_MONEY_STATUSES:
+                non_money += max(len(suppliers), 1)
+                continue
+            per_supplier = []
+            for s in suppliers:
+                party = parties.get(str(s.get("id"))) if isinstance(s, dict) else None
+                per_supplier.append(
+                    _money((party or {}).get("x_awardValue")) if party else (None, None, None)
+                )
+            shared = len(suppliers) > 1
+            if minor is None and problem is None and all(v[0] is None and v[2] is None for v in per_supplier):
+                non_money += len(suppliers)
+                continue
+            if shared and minor is not None and any(v[0] is None for v in per_supplier):
+                shared_awards += 1
+                shared_totals[currency or "?"] = shared_totals.get(currency or "?", 0) + minor
+            for s_index, (supplier, own) in enumerate(zip(suppliers, per_supplier, strict=True)):
+                spath = f"{apath}.suppliers[{s_index}]"
+                record = {
+                    "award": {k: award.get(k) for k in ("id", "status", "date", "value")},
+                    "supplier": supplier,
+                }
+                if not isinstance(supplier, dict):
+                    rejects.append(
+                        {"line": spath, "reason": "supplier is not a JSON object", "record": record}
+                    )
+                    continue
+                party = parties.get(str(supplier.get("id")))
+                name = _text(supplier.get("name")) or _text((party or {}).get("name"))
+                ids = _party_ids(party) if party else []
+                own_minor, own_currency, own_problem = own
+                reasons = []
+                if not name and not ids:
+                    reasons.append(
+                        f"supplier {supplier.get('id')!r} has no name and is not among the release's parties"
+                    )
+                if not buyer_name and not buyer_ids:
+                    reasons.append("release has no buyer (no 'buyer' and no party with role buyer)")
+                if own_minor is not None or own_problem:
+                    amount, cur, why, basis = own_minor, own_currency, own_problem, "supplier"
+                elif not shared:
+                    amount, cur, why, basis = minor, currency, problem, "award"
+                else:
+                    amount, cur, why, basis = 0, currency, problem, "shared"
+                if why:
+                    reasons.append(why)
+                if reasons:
+                    rejects.append({"line": spath, "reason": "; ".join(reasons), "record": record})
+                    continue
+                rows.append(
+                    {
+                        "payer_id_given": buyer_ids[0] if buyer_ids else None,
+                        "payer_name_given": buyer_name,
+                        "payer_other_ids": ";".join(buyer_ids[1:]) or None,
+                        "payee_id_given": ids[0] if ids else None,
+                        "payee_name_given": name,
+                        "payee_other_ids": ";".join(ids[1:]) or None,
+                        "amount_minor": amount,
+                        "currency": cur or "GBP",
+                        "date_text": str(award.get("date") or r.get("date") or "")[:10],
+                        "reference": str(award.get("id")) if award.get("id") is not None else None,
+                        "line": spath,
+                        "ocid": str(r.get("ocid")) if r.get("ocid") is not None else None,
+                        "release_id": str(r.get("id")) if r.get("id") is not None else None,
+                        "award_title": _text(award.get("title")),
+                        "tender_title": tender_title,
+                        "cpv": cpv,
+                        "cpv_division": cpv[:2] if cpv else None,
+                        "award_status": status or None,
+                        "value_basis": basis,
+                        "award_value": format_minor(minor) if minor is not None else None,
+                        "award_suppliers": str(len(suppliers)),
+                        "shared_award_value": "yes" if basis == "shared" else None,
+                        "supplier_sme": _flag((party or {}).get("sme")),
+                        "supplier_vco": _flag((party or {}).get("vco")),
+                    }
+                )
+    if superseded:
+        notes.append(
+            f"{source}: {superseded} award-supplier record(s) superseded by a later release of the same award"
+        )
+    if shared_awards:
+        total = ", ".join(f"{format_minor(v)} {c}" for c, v in sorted(shared_totals.items()))
+        notes.append(
+            f"{source}: {shared_awards} award(s) have one value shared by several suppliers "
+            f"(framework ceilings, "
+            f"{total}); not counted per supplier: their flows have amount 0 and shared_award_value=yes"
+        )
+    flows = _flows(rows, source)
+    reject_frame = empty_rejects()
+    if rejects:
+        reject_frame = pl.DataFrame(
+            {
+                "source": [source] * len(rejects),
+                "line": [r["line"] for r in rejects],
+                "reason": [r["reason"] for r in rejects],
+                "record": [json.dumps(r["record"], ensure_ascii=False, default=str) for r in rejects],
+            },
+            schema=reject_frame.schema,
+        )
+    records_read = flows.height + reject_frame.height + non_money
+    return FileRead(
+        source, FORMAT, flows, reject_frame, records_read=records_read, non_money=non_money, notes=notes
+    )
+
+
+def _flag(value: object) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return None
+
+
+def _flows(rows: list[dict], source: str) -> pl.DataFrame:
+    columns = [
+        "payer_id_given", "payer_name_given", "payer_other_ids", "payee_id_given", "payee_name_given",
+        "payee_other_ids", "currency", "date_text", "reference", "line", "ocid", "release_id", "award_title",
+        "tender_title", "cpv", "cpv_division", "award_status", "value_basis", "award_value",
+        "award_suppliers", "shared_award_value", "supplier_sme", "supplier_vco",
+    ]  # fmt: skip
+    frame = pl.DataFrame(
+        {c: pl.Series(c, [r[c] for r in rows], dtype=pl.String) for c in columns}
+        | {"amount_minor": pl.Series("amount_minor", [r["amount_minor"] for r in rows], dtype=pl.Int64)}
+    )
+    dates = parse_dates(frame["date_text"], label="award date")
+    frame = frame.with_columns(
+        provisional_id(frame, "payer_id_given", "payer_name_given").alias("payer_id"),
+        provisional_id(frame, "payee_id_given", "payee_name_given").alias("payee_id"),
+        pl.Series("date", dates.date),
+    )
+    return conform(
+        frame.select(
+            "payer_id",
+            pl.coalesce("payer_name_given", "payer_id_given").alias("payer_name"),
+            pl.lit(Kind.COMMISSIONER.value).alias("payer_kind"),
+            "payee_id",
+            pl.coalesce("payee_name_given", "payee_id_given").alias("payee_name"),
+            pl.lit(Kind.PROVIDER.value).alias("payee_kind"),
+            "amount_minor",
+            "currency",
+            "date",
+            pl.lit(None, pl.String).alias("stream_id"),
+            "reference",
+            pl.lit(source).alias("source"),
+            "line",
+            *[c for c in columns if c not in ("currency", "date_text", "reference", "line")],
+        )
+    )

@@ -1,0 +1,378 @@
+"""Vectorised parsing shared by the open-data importers: titles, amounts, dates, CSV text and line numbers.
+
+Everything here works on whole polars columns, so a million-line file is parsed without a Python
+object per row.
+
+>>> import polars as pl
+>>> frame = pl.DataFrame({"amount": ['"53,000.00"'.strip('"'), "(12.50)", "£7", "1.234"]})
+>>> minor, problem = amount_expr("amount")
+>>> frame.select(minor.alias("m"), problem.alias("p")).rows()
+[(5300000, None), (-1250, None), (700, None), (None, 'amount 1.234 has more than 2 decimal places')]
+>>> normalise_title(" Grant Programme: Title ")
+'grant programme:title'
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from graphflows.ingest.base import decode_utf8
+from graphflows.model import InputError
+
+_SPACES = re.compile(r"\s+")
+_INDEX = re.compile(r":\d+(?=:|$)")
+
+
+def normalise_title(title: str) -> str:
+    """A title for case/space-blind matching: ``Grant Programme: Title`` -> ``grant programme:title``."""
+    text = _SPACES.sub(" ", str(title).replace("\ufeff", "")).strip().lower()
+    return re.sub(r"\s*:\s*", ":", text)
+
+
+def title_index(title: str) -> tuple[str, int]:
+    """A flattened 360Giving title without its repeat index, and the index (``Funding Org:1:Name`` -> 1)."""
+    norm = normalise_title(title)
+    found = _INDEX.search(norm)
+    return _INDEX.sub("", norm), int(found.group(0)[1:]) if found else 0
+
+
+def blank_to_null(expr: pl.Expr) -> pl.Expr:
+    """Strip spaces; an empty string becomes null."""
+    stripped = expr.str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped)
+
+
+# ---------------------------------------------------------------------------------------------- amounts
+
+_NUMBER = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$"
+
+
+def amount_expr(col: str) -> tuple[pl.Expr, pl.Expr]:
+    """Exact minor units from amount text, and a problem text (null when fine).
+
+    Accepts thousands separators (``53,000.00``), a currency sign (``£``), a sign before or a minus after
+    the number, and accounting brackets for negatives (``(12.50)``). More than two non-zero decimal
+    places is refused, never rounded.
+    """
+    raw = pl.col(col).cast(pl.String).fill_null("")
+    text = raw.str.strip_chars().str.replace_all(r"[£$€\s]|GBP|EUR|USD", "")
+    bracketed = text.str.contains(r"^\(.*\)$")
+    trailing_minus = text.str.contains(r"^[^-]*\d-$")
+    body = (
+        pl.when(bracketed)
+        .then(pl.lit("-") + text.str.slice(1, text.str.len_chars() - 2))
+        .when(trailing_minus)
+        .then(pl.lit("-") + text.str.strip_chars_end("-"))
+        .otherwise(text)
+    )
+    valid = body.str.contains(_NUMBER) & body.str.contains(r"\d")
+    clean = body.str.replace_all(",", "")
+    whole = clean.str.extract(r"^[+-]?(\d*)", 1)
+    frac = clean.str.extract(r"\.(\d*)$", 1).fill_null("").str.strip_chars_end("0")
+    minor = whole.replace("", "0").cast(pl.Int64, strict=False) * 100 + frac.str.pad_end(2, "0").str.slice(
+        0, 2
+    ).replace("", "0").cast(pl.Int64, strict=False)
+    signed = pl.when(clean.str.starts_with("-")).then(-minor).otherwise(minor)
+    shown = raw.str.strip_chars()
+    problem = (
+        pl.when(shown == "")
+        .then(pl.lit("missing amount"))
+        .when(~valid)
+        .then(pl.format("amount {} is not a number", shown))
+        .when(frac.str.len_chars() > 2)
+        .then(pl.format("amount {} has more than 2 decimal places", shown))
+        .when(minor.is_null() | (whole.str.len_chars() > 16))
+        .then(pl.format("amount {} is too large", shown))
+    )
+    good = pl.when(problem.is_null()).then(signed)
+    return good, problem
+
+
+def number_to_minor(value: object) -> int:
+    """Minor units from a JSON or spreadsheet number (int, float, text); ValueError if not exact to 2 places.
+
+    Floats are read through their shortest decimal text, so ``41133.770000000004`` (a binary artefact of
+    41133.77 in Excel) is accepted, but ``0.125`` is not.
+
+    >>> number_to_minor(41133.770000000004), number_to_minor("1,250.5"), number_to_minor(3)
+    (4113377, 125050, 300)
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from graphflows.model import to_minor
+
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"amount {value!r} is not a number")
+    if isinstance(value, int):
+        return to_minor(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"amount {value!r} is not a number")
+        cents = round(value * 100)
+        if abs(value * 100 - cents) > 1e-6 * max(1.0, abs(value)):
+            raise ValueError(f"amount {value!r} has more than 2 decimal places")
+        return int(cents)
+    if isinstance(value, Decimal):
+        try:
+            return to_minor(value)
+        except InvalidOperation:
+            raise ValueError(f"amount {value!r} is not a number") from None
+    if isinstance(value, str):
+        return to_minor(value.strip().lstrip("£"))
+    raise ValueError(f"amount {value!r} is not a number")
+
+
+# ------------------------------------------------------------------------------------------------ dates
+
+_MONTHS = {
+    name: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ]
+    )
+    for name in names
+}
+_NUMERIC = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T].*)?$"
+_ISO = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"
+_NAMED = r"^(\d{1,2})[\s/.\-]+([A-Za-z]{3,9})[\s/.\-,]+(\d{4}|\d{2})(?:[ T].*)?$"
+
+DAY_FIRST = "day/month"
+MONTH_FIRST = "month/day"
+
+
+@dataclass(frozen=True)
+class DateColumns:
+    """Parsed dates, how each was read, and problems (null when fine)."""
+
+    date: pl.Series
+    order: pl.Series
+    problem: pl.Series
+    note: str | None
+
+
+def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
+    """Read dates written as ISO ``2020-04-30``, ``30/04/2020``, US-style ``7/31/2020``, ``30-Apr-20``.
+
+    Day/month order is decided **per row** when the row shows it (a first number above 12 means
+    day first; a second number above 12 means month first). Rows that could be either (``03/04/2020``)
+    follow the order most unambiguous rows of the same file use, or day first (the UK convention) when
+    the file never shows its order. ``order`` says which rule read each row, so nothing is guessed
+    silently. Two-digit years are 20xx below 70, else 19xx. A blank date is allowed (null, no problem).
+    """
+    frame = pl.DataFrame({"v": values.cast(pl.String).fill_null("").str.strip_chars()})
+    v = pl.col("v")
+    num = v.str.extract_groups(_NUMERIC)
+    iso = v.str.extract_groups(_ISO)
+    named = v.str.extract_groups(_NAMED)
+    parts = frame.select(
+        v,
+        num.struct.field("1").cast(pl.Int32).alias("a"),
+        num.struct.field("2").cast(pl.Int32).alias("b"),
+        num.struct.field("3").alias("ny"),
+        iso.struct.field("1").cast(pl.Int32).alias("iy"),
+        iso.struct.field("2").cast(pl.Int32).alias("im"),
+        iso.struct.field("3").cast(pl.Int32).alias("id"),
+        named.struct.field("1").cast(pl.Int32).alias("xd"),
+        named.struct.field("2")
+        .str.to_lowercase()
+        .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+        .alias("xm"),
+        named.struct.field("3").alias("xy"),
+    )  # fmt: skip
+    day_first_rows = int(parts.select(((pl.col("a") > 12) & (pl.col("b") <= 12)).sum()).item())
+    month_first_rows = int(parts.select(((pl.col("b") > 12) & (pl.col("a") <= 12)).sum()).item())
+    ambiguous_rows = int(parts.select(((pl.col("a") <= 12) & (pl.col("b") <= 12)).sum()).item())
+    default_day_first = day_first_rows >= month_first_rows
+    default_order = DAY_FIRST if default_day_first else MONTH_FIRST
+    shown_default = (
+        f"{default_order} (assumed: {'file' if day_first_rows or month_first_rows else 'UK'} default)"
+    )
+
+    def year(col: str) -> pl.Expr:
+        text = pl.col(col)
+        y = text.cast(pl.Int32, strict=False)
+        return (
+            pl.when(text.str.len_chars() == 2)
+            .then(pl.when(y < 70).then(2000 + y).otherwise(1900 + y))
+            .otherwise(y)
+        )
+
+    a, b = pl.col("a"), pl.col("b")
+    is_num = a.is_not_null()
+    day_first = (a > 12) & (b <= 12)
+    month_first = (b > 12) & (a <= 12)
+    use_day_first = day_first | (~month_first & pl.lit(default_day_first))
+    order = (
+        pl.when(pl.col("iy").is_not_null())
+        .then(pl.lit("ISO"))
+        .when(pl.col("xm").is_not_null())
+        .then(pl.lit("month name"))
+        .when(is_num & day_first)
+        .then(pl.lit(DAY_FIRST))
+        .when(is_num & month_first)
+        .then(pl.lit(MONTH_FIRST))
+        .when(is_num & (a <= 12) & (b <= 12))
+        .then(pl.lit(shown_default))
+    )
+    y = (
+        pl.when(pl.col("iy").is_not_null())
+        .then(pl.col("iy"))
+        .when(pl.col("xm").is_not_null())
+        .then(year("xy"))
+        .otherwise(year("ny"))
+    )
+    m = (
+        pl.when(pl.col("iy").is_not_null())
+        .then(pl.col("im"))
+        .when(pl.col("xm").is_not_null())
+        .then(pl.col("xm"))
+        .when(use_day_first)
+        .then(b)
+        .otherwise(a)
+    )
+    d = (
+        pl.when(pl.col("iy").is_not_null())
+        .then(pl.col("id"))
+        .when(pl.col("xm").is_not_null())
+        .then(pl.col("xd"))
+        .when(use_day_first)
+        .then(a)
+        .otherwise(b)
+    )
+    text = pl.format(
+        "{}-{}-{}",
+        y.cast(pl.String).str.pad_start(4, "0"),
+        m.cast(pl.String).str.pad_start(2, "0"),
+        d.cast(pl.String).str.pad_start(2, "0"),
+    )
+    out = parts.select(
+        pl.when(order.is_not_null()).then(text.str.to_date("%Y-%m-%d", strict=False)).alias("date"),
+        order.alias("order"),
+    ).with_columns(
+        pl.when((pl.col("date").is_null()) & (frame["v"] != ""))
+        .then(
+            pl.format(
+                "{} {} is not a date (expected e.g. 2020-04-30 or 30/04/2020)", pl.lit(label), frame["v"]
+            )
+        )
+        .alias("problem")
+    )
+    note = None
+    if day_first_rows and month_first_rows:
+        note = (
+            f"dates mix day/month order: {day_first_rows} row(s) day first, {month_first_rows} month first; "
+            f"{ambiguous_rows} ambiguous row(s) read as {default_order}"
+        )
+    elif ambiguous_rows and not (day_first_rows or month_first_rows):
+        note = f"{ambiguous_rows} date(s) could be day/month or month/day; read as day/month (UK convention)"
+    return DateColumns(out["date"], out["order"], out["problem"], note)
+
+
+# -------------------------------------------------------------------------------------------- CSV text
+
+
+def read_csv_text(source: str, text: str, *, header_line: int = 0) -> tuple[pl.DataFrame, pl.Series]:
+    """All columns of a CSV as text, and each record's first physical line number (1-based).
+
+    ``header_line`` (0-based) skips title lines above the header. Quoted fields that contain line
+    breaks are one record; line numbers account for them, so ``source:line`` points at the record.
+    """
+    if header_line:
+        text = "\n".join(text.splitlines()[header_line:]) + "\n"
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            infer_schema=False,
+            empty_string_is_null=False,
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    # physical line of each record: header lines + 1, plus line breaks held inside earlier records
+    if frame.width:
+        breaks = pl.sum_horizontal(pl.col(c).str.count_matches("\n") for c in frame.columns)
+    else:
+        breaks = pl.lit(0)
+    header_breaks = _header_breaks(text)
+    lines = frame.select(
+        (
+            pl.int_range(pl.len(), dtype=pl.Int64)
+            + 2
+            + header_line
+            + header_breaks
+            + breaks.cum_sum()
+            - breaks
+        ).alias("line")
+    )["line"]
+    return frame, lines
+
+
+def decode_text(source: str, data: bytes) -> tuple[str, str | None]:
+    """UTF-8 text (byte-order mark dropped), else Windows-1252 (common in council spend files) with a note.
+
+    A file that is neither raises the UTF-8 error naming its line.
+    """
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252"), f"{source}: not UTF-8; read as Windows-1252"
+        except UnicodeDecodeError:
+            decode_utf8(Path(source), data)
+            raise
+
+
+def _header_breaks(text: str) -> int:
+    """Line breaks inside the (possibly quoted) header record."""
+    quoted = False
+    breaks = 0
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "\n":
+            if not quoted:
+                return breaks
+            breaks += 1
+    return breaks
+
+
+def find_header_line(text: str, looks_like_header, *, search: int = 20) -> int | None:
+    """The 0-based index of the first of the first ``search`` lines that ``looks_like_header`` accepts."""
+    for i, line in enumerate(text.splitlines()[:search]):
+        titles = {normalise_title(t) for t in _split_csv_line(line)}
+        if looks_like_header(titles):
+            return i
+    return None
+
+
+def _split_csv_line(line: str) -> list[str]:
+    import csv
+
+    try:
+        return next(csv.reader([line]))
+    except (StopIteration, csv.Error):
+        return []
+
+
+def all_blank(frame: pl.DataFrame) -> pl.Expr:
+    """True for records whose every field is empty or spaces (spacer lines some publishers leave)."""
+    if not frame.width:
+        return pl.lit(True)
+    return pl.all_horizontal(pl.col(c).fill_null("").str.strip_chars() == "" for c in frame.columns)

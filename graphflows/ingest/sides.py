@@ -1,0 +1,42 @@
+"""Provisional node ids for the two sides of a flow, before organisations are resolved across files.
+
+Each importer gives every payer and payee an id as printed in its file (possibly none) and a name. Until
+:mod:`graphflows.ingest.organisations` matches them across files, the node id is the identifier in its
+canonical spelling, else ``name:`` plus the normalised name. The given id and name are kept in
+``payer_id_given`` / ``payer_name_given`` (and ``payee_…``) so resolution, and people, can see them.
+
+>>> import polars as pl
+>>> frame = pl.DataFrame({"i": ["gb-chc-0123", None], "n": ["A Trust", "KING`S FUND"]})
+>>> frame.select(provisional_id(frame, "i", "n")).to_series().to_list()
+['GB-CHC-123', 'name:KINGS FUND']
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphflows.ingest.orgids import normalise_names, normalise_org_id
+
+#: Payee names that say the payee was withheld (personal data, commercial confidence...).
+REDACTED_NAME = (
+    r"(?i)^\W*$|redact|withheld|personal (data|information|details)|data protection|private individual|"
+    r"not disclosed|undisclosed|confidential|sensitive|^individual$|^\*+$|^x+$|^name removed"
+)
+
+
+def canonical_ids(values: pl.Series) -> pl.Series:
+    """:func:`normalise_org_id` applied once per distinct value (fast on a million rows)."""
+    text = values.cast(pl.String)
+    distinct = text.drop_nulls().unique().to_list()
+    mapping = {v: normalise_org_id(v) for v in distinct}
+    return text.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def provisional_id(frame: pl.DataFrame, id_col: str | None, name_col: str) -> pl.Expr:
+    """An expression: the canonical id where one is given, else ``name:<normalised name>``."""
+    keys = normalise_names(frame[name_col])
+    by_name = pl.when(keys.str.len_chars() > 0).then(pl.lit("name:") + pl.lit(keys)).otherwise(None)
+    if id_col is None:
+        return by_name.alias("_provisional")
+    ids = canonical_ids(frame[id_col])
+    return pl.coalesce(pl.lit(ids), by_name).alias("_provisional")

@@ -1,0 +1,245 @@
+"""UK transparency "spend over £25k / £500" CSVs published by NHS bodies, councils and departments.
+
+Each line that carries money is one flow: the paying body (``Entity``, ``Body Name``, ``Organisation
+Name``...) -> the supplier. ``Expense Area`` and ``Expense Type`` are kept as attributes of the flow
+(``expense_area``, ``expense_type``): they are cost centres of the payer, not separate funding streams, so
+the payer stays the stovepipe. The ``Transaction Number`` becomes the flow's ``reference``; lines of one
+transaction stay separate flows and carry ``transaction_lines`` (how many lines share the number in the
+file). Every other column is kept under a snake_case name (``Supplier Postcode`` -> ``supplier_postcode``).
+
+Quirks handled (all seen in real NHS files):
+
+* header titles in any case, with or without title lines above the header row;
+* amounts such as ``"53,000.00"``, ``-33,028.02``, ``(1,200.00)``, ``£500``;
+* dates ``30/04/2020`` and US-style ``7/31/2020`` in one publisher (even one file): the order is read per
+  row where the row shows it, and ambiguous rows follow the file (see :func:`parsing.parse_dates`);
+  the ``date_order`` column says which rule read each date;
+* redacted or blank payees (``REDACTED``, ``Personal data``...) become one node per payer,
+  ``redacted:<payer id>``, flagged ``payee_redacted``; they are never matched across payers;
+* blank spacer lines are counted as non-money records; files may be UTF-8 or Windows-1252.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects, records_as_json
+from graphflows.ingest.parsing import (
+    all_blank,
+    amount_expr,
+    decode_text,
+    find_header_line,
+    normalise_title,
+    parse_dates,
+    read_csv_text,
+)
+from graphflows.ingest.sides import REDACTED_NAME, provisional_id
+from graphflows.model import InputError, Kind
+
+FORMAT = "spend"
+
+#: Canonical field -> accepted column titles (compared after :func:`normalise_title`), best first.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "payer_name": ("entity", "body name", "organisation name", "organisation label", "authority name",
+                   "council name", "trust name", "body", "organisation", "authority"),
+    "payer_id": ("entity code", "body code", "organisation code", "organisation id", "organisation uri",
+                 "entity id", "ods code"),
+    "payee_name": ("supplier", "supplier name", "payee", "payee name", "vendor", "vendor name",
+                   "merchant name", "beneficiary", "recipient", "recipient name", "supplier (payee)"),
+    "payee_id": ("supplier org id", "supplier org-id", "payee org id", "supplier company number org id"),
+    "amount": ("amount", "amount (£)", "amount £", "amount gbp", "net amount", "amount paid", "value",
+               "value (£)", "total", "gross amount", "amount excl vat", "net value", "line amount"),
+    "date": ("date", "payment date", "transaction date", "date paid", "paid date", "date of payment",
+             "invoice date", "effective date", "posting date"),
+    "reference": ("transaction number", "transaction no", "transaction no.", "transaction id",
+                  "transaction ref", "transaction reference", "trans no", "payment reference",
+                  "document number"),
+    "expense_area": ("expense area", "service area", "directorate", "service", "service division label",
+                     "department", "cost centre", "cost centre description"),
+    "expense_type": ("expense type", "expenditure category", "expense description", "purpose of expenditure",
+                     "expenditure type", "account description", "category", "expense category"),
+}  # fmt: skip
+REQUIRED = ("payer_name", "payee_name", "amount")
+
+
+def _titles(field: str) -> set[str]:
+    return {normalise_title(t) for t in FIELDS[field]}
+
+
+def _looks_like_header(titles: set[str]) -> bool:
+    return all(titles & _titles(f) for f in ("payee_name", "amount")) and bool(
+        titles & (_titles("date") | _titles("payer_name") | _titles("reference"))
+    )
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """True for a CSV whose header (within its first lines) has a supplier and an amount column."""
+    if head[:1] in (b"{", b"[") or head[:2] == b"PK":
+        return False
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    return find_header_line(text, _looks_like_header) is not None
+
+
+def read(path: Path) -> FileRead:
+    """Read one spend CSV from disk."""
+    check_readable(path)
+    return read_bytes(path.read_bytes(), str(path))
+
+
+def _pick(columns: dict[str, str], field: str) -> str | None:
+    """The first column (original title) whose normalised title is one of ``field``'s titles."""
+    for title in FIELDS[field]:
+        if normalise_title(title) in columns:
+            return columns[normalise_title(title)]
+    return None
+
+
+def snake(title: str) -> str:
+    """``Supplier Postcode`` -> ``supplier_postcode``."""
+    import re
+
+    return re.sub(r"[^0-9a-z]+", "_", normalise_title(title)).strip("_") or "column"
+
+
+def read_bytes(data: bytes, source: str) -> FileRead:
+    """Read spend-file bytes; ``source`` names the file (or ``archive.zip!member``) in flows and errors."""
+    text, encoding_note = decode_text(source, data)
+    if not text.strip():
+        raise InputError(f"{source}: file is empty")
+    header = find_header_line(text, _looks_like_header)
+    if header is None:
+        raise InputError(
+            f"{source}:1: not a spend file: no header row with a supplier and an amount column "
+            "(e.g. Entity, Date, Supplier, Amount) in the first 20 lines"
+        )
+    raw, lines = read_csv_text(source, text, header_line=header)
+    by_title: dict[str, str] = {}
+    for col in raw.columns:
+        by_title.setdefault(normalise_title(col), col)
+    chosen = {f: _pick(by_title, f) for f in FIELDS}
+    missing = [f for f in REQUIRED if chosen[f] is None]
+    if missing:
+        wanted = {"payer_name": "Entity / Body Name", "payee_name": "Supplier", "amount": "Amount"}
+        raise InputError(
+            f"{source}:{header + 1}: spend file has no {', '.join(wanted[m] for m in missing)} column "
+            f"(found: {', '.join(raw.columns)})"
+        )
+    used = {c for c in chosen.values() if c}
+    original = raw.columns
+    frame = raw.with_columns(pl.Series("_line", lines).cast(pl.String))
+    blank = frame.select(all_blank(raw).alias("b"))["b"]
+    non_money = int(blank.sum())
+    frame = frame.filter(~blank)
+    kept_raw = raw.filter(~blank)
+
+    minor, amount_problem = amount_expr(chosen["amount"])
+    dates = (
+        parse_dates(frame[chosen["date"]], label="date")
+        if chosen["date"]
+        else parse_dates(pl.Series([None] * frame.height, dtype=pl.String))
+    )
+    payer_name = pl.col(chosen["payer_name"]).str.strip_chars()
+    payee_name = pl.col(chosen["payee_name"]).str.strip_chars()
+    frame = frame.with_columns(
+        minor.alias("amount_minor"),
+        amount_problem.alias("_amount_problem"),
+        dates.date.alias("date"),
+        dates.order.alias("date_order"),
+        dates.problem.alias("_date_problem"),
+        payer_name.alias("payer_name_given"),
+        payee_name.alias("payee_name_given"),
+        (
+            pl.col(chosen["payer_id"]).str.strip_chars() if chosen["payer_id"] else pl.lit(None, pl.String)
+        ).alias("payer_id_given"),
+        (
+            pl.col(chosen["payee_id"]).str.strip_chars() if chosen["payee_id"] else pl.lit(None, pl.String)
+        ).alias("payee_id_given"),
+    )
+    frame = frame.with_columns(
+        provisional_id(frame, "payer_id_given", "payer_name_given").alias("payer_id"),
+        pl.col("payee_name_given").fill_null("").str.contains(REDACTED_NAME).alias("_redacted"),
+    )
+    frame = frame.with_columns(
+        pl.when(pl.col("_redacted"))
+        .then(pl.lit("redacted:") + pl.col("payer_id"))
+        .otherwise(provisional_id(frame, "payee_id_given", "payee_name_given"))
+        .alias("payee_id"),
+        pl.when(pl.col("_redacted"))
+        .then(pl.format("Redacted payee ({})", pl.col("payer_name_given")))
+        .otherwise(pl.col("payee_name_given"))
+        .alias("payee_name"),
+        pl.col("payer_name_given").alias("payer_name"),
+        pl.when(pl.col("_redacted")).then(pl.lit("yes")).alias("payee_redacted"),
+    )
+    reason = pl.concat_str(
+        [
+            pl.when(pl.col("payer_id").is_null()).then(
+                pl.format("missing paying body ({})", pl.lit(chosen["payer_name"]))
+            ),
+            pl.col("_amount_problem"),
+            pl.col("_date_problem"),
+        ],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    frame = frame.with_columns(pl.when(reason != "").then(reason).alias("_reason"))
+    bad_mask = frame["_reason"].is_not_null()
+    good = frame.filter(~bad_mask)
+    ref = chosen["reference"]
+    extras = {}
+    for col in original:
+        if col in used:
+            continue
+        name = snake(col)
+        while name in extras.values() or name in ("expense_area", "expense_type", "source", "line"):
+            name += "_"
+        extras[col] = name
+    flows = conform(
+        good.select(
+            "payer_id",
+            "payer_name",
+            pl.lit(Kind.COMMISSIONER.value).alias("payer_kind"),
+            "payee_id",
+            "payee_name",
+            pl.lit(Kind.PROVIDER.value).alias("payee_kind"),
+            "amount_minor",
+            pl.lit("GBP").alias("currency"),
+            "date",
+            pl.lit(None, pl.String).alias("stream_id"),
+            (pl.col(ref).str.strip_chars() if ref else pl.lit(None, pl.String)).alias("reference"),
+            pl.lit(source).alias("source"),
+            pl.col("_line").alias("line"),
+            *[
+                pl.col(chosen[f]).str.strip_chars().alias(f)
+                for f in ("expense_area", "expense_type")
+                if chosen[f]
+            ],
+            "date_order",
+            "payee_redacted",
+            "payer_id_given",
+            "payer_name_given",
+            "payee_id_given",
+            "payee_name_given",
+            *[pl.col(c).alias(n) for c, n in extras.items()],
+        )
+    )
+    if ref:
+        flows = flows.with_columns(
+            pl.when(pl.col("reference").is_not_null())
+            .then(pl.len().over("payer_id", "reference"))
+            .cast(pl.String)
+            .alias("transaction_lines")
+        )
+    rejects = empty_rejects()
+    if bad_mask.any():
+        bad = frame.filter(bad_mask)
+        rejects = bad.select(
+            pl.lit(source).alias("source"), pl.col("_line").alias("line"), pl.col("_reason").alias("reason")
+        ).with_columns(records_as_json(kept_raw.filter(bad_mask)))
+    notes = [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
+    redacted = int(good["_redacted"].sum()) if good.height else 0
+    if redacted:
+        notes.append(f"{source}: {redacted} line(s) with a redacted or blank payee (one node per payer)")
+    return FileRead(source, FORMAT, flows, rejects, records_read=raw.height, non_money=non_money, notes=notes)
