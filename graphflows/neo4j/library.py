@@ -1,0 +1,177 @@
+"""The analysts' Cypher library: one parameterised query per ``.cypher`` file in ``cypher/``.
+
+Each file starts with a header of ``//`` comments::
+
+    // Question: Which recipients do the most stovepipes converge on?
+    // Parameters:
+    //   limit (integer, default 25): how many rows to return
+    //   provider_id (string): the provider's id
+    // Example: graphflows query convergence_points --param limit=10
+
+Parameter values given as text (``--param limit=10``) are converted to the declared type; a missing or
+unknown parameter is a :class:`LibraryError` naming it.
+
+>>> [q.name for q in list_queries()][:2]                   # doctest: +SKIP
+['co_funding_commissioners', 'convergence_points']
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from graphflows.model import GraphflowsError
+
+from .runner import CypherRunner, QueryResult
+
+_PARAM_LINE = re.compile(
+    r"^//\s+\$?(?P<name>[A-Za-z_]\w*)\s*\((?P<type>\w+)(?:\s*,\s*default\s+(?P<default>[^)]*))?\)\s*:\s*(?P<help>.*)$"
+)
+_PARAM_USE = re.compile(r"\$([A-Za-z_]\w*)")
+TYPES = ("string", "integer", "float", "boolean", "date")
+
+
+class LibraryError(GraphflowsError):
+    """An unknown query name, a missing or unknown parameter, or a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One declared parameter: its name, type, default (None = required unless ``optional``) and help."""
+
+    name: str
+    type: str
+    help: str
+    default: Any = None
+    optional: bool = False
+
+    def convert(self, text: Any) -> Any:
+        """Text from the command line to this parameter's type (values of the right type pass through)."""
+        if not isinstance(text, str):
+            return text
+        try:
+            if self.type == "integer":
+                return int(text)
+            if self.type == "float":
+                return float(text)
+            if self.type == "boolean":
+                if text.strip().lower() not in ("true", "false", "yes", "no", "1", "0"):
+                    raise ValueError(text)
+                return text.strip().lower() in ("true", "yes", "1")
+            if self.type == "date":
+                return date.fromisoformat(text.strip())
+        except ValueError:
+            raise LibraryError(f"parameter {self.name}: {text!r} is not a {self.type}") from None
+        return text
+
+
+@dataclass(frozen=True)
+class LibraryQuery:
+    """A query from the library: name (file stem), question, parameters, example and Cypher text."""
+
+    name: str
+    question: str
+    parameters: tuple[Parameter, ...]
+    example: str
+    text: str
+    path: Path
+
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Check and convert parameter values; defaults fill in what is not given."""
+        declared = {p.name: p for p in self.parameters}
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            allowed = ", ".join(declared) or "none"
+            raise LibraryError(
+                f"query {self.name}: unknown parameter {', '.join(unknown)} (parameters: {allowed})"
+            )
+        bound: dict[str, Any] = {}
+        for param in self.parameters:
+            if param.name in values:
+                bound[param.name] = param.convert(values[param.name])
+            elif param.optional:
+                bound[param.name] = param.default
+            else:
+                raise LibraryError(
+                    f"query {self.name}: missing parameter {param.name} ({param.type}: {param.help}); "
+                    f"give it as --param {param.name}=VALUE"
+                )
+        return bound
+
+
+def cypher_dir() -> Path:
+    """``$GRAPHFLOWS_CYPHER_DIR``, else the ``cypher/`` folder of the source tree."""
+    if os.environ.get("GRAPHFLOWS_CYPHER_DIR"):
+        return Path(os.environ["GRAPHFLOWS_CYPHER_DIR"])
+    return Path(__file__).resolve().parents[2] / "cypher"
+
+
+def parse_query(path: Path) -> LibraryQuery:
+    """Read one library file and its header."""
+    text = path.read_text(encoding="utf-8")
+    question, example, params = "", "", []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("//"):
+            if stripped:
+                break
+            continue
+        body = stripped[2:].strip()
+        if body.lower().startswith("question:"):
+            question = body.split(":", 1)[1].strip()
+        elif body.lower().startswith("example:"):
+            example = body.split(":", 1)[1].strip()
+        elif match := _PARAM_LINE.match(stripped):
+            params.append(_parameter(path, match))
+    if not question:
+        raise LibraryError(f"{path}: the header has no '// Question:' line")
+    return LibraryQuery(path.stem, question, tuple(params), example, text, path)
+
+
+def list_queries(directory: Path | None = None) -> list[LibraryQuery]:
+    """Every query in the library (``schema.cypher`` excluded), sorted by name."""
+    directory = directory or cypher_dir()
+    if not directory.is_dir():
+        raise LibraryError(f"no Cypher library at {directory} (set GRAPHFLOWS_CYPHER_DIR)")
+    return [parse_query(p) for p in sorted(directory.glob("*.cypher")) if p.stem != "schema"]
+
+
+def load_query(name: str, directory: Path | None = None) -> LibraryQuery:
+    """The library query called ``name``; a :class:`LibraryError` listing the names if there is none."""
+    queries = {q.name: q for q in list_queries(directory)}
+    if name not in queries:
+        raise LibraryError(f"no query called {name!r} in the library (known: {', '.join(sorted(queries))})")
+    return queries[name]
+
+
+def run_named(
+    runner: CypherRunner, name: str, values: Mapping[str, Any] | None = None, directory: Path | None = None
+) -> QueryResult:
+    """Run library query ``name`` (read-only) with ``values`` for its parameters."""
+    query = load_query(name, directory)
+    return runner.run(query.text, query.bind(values or {}))
+
+
+def used_parameters(text: str) -> set[str]:
+    """The ``$names`` a query uses (comments excluded)."""
+    code = "\n".join(line.split("//", 1)[0] for line in text.splitlines())
+    return set(_PARAM_USE.findall(code))
+
+
+def _parameter(path: Path, match: re.Match[str]) -> Parameter:
+    kind = match["type"].lower()
+    if kind not in TYPES:
+        raise LibraryError(
+            f"{path}: parameter {match['name']} has unknown type {kind!r} (one of {', '.join(TYPES)})"
+        )
+    raw = match["default"]
+    if raw is None:
+        return Parameter(match["name"], kind, match["help"].strip())
+    raw = raw.strip()
+    default = None if raw.lower() == "null" else Parameter(match["name"], kind, "").convert(raw.strip("'\""))
+    return Parameter(match["name"], kind, match["help"].strip(), default, optional=True)

@@ -1,0 +1,181 @@
+"""One way to run Cypher: always with parameters, read or write, errors turned into clear messages.
+
+Connection settings come from the environment (``NEO4J_URI``, ``NEO4J_USER``, ``NEO4J_PASSWORD``,
+``NEO4J_DATABASE``) or are passed in; the password is never shown (not in ``repr``, not in messages).
+
+>>> settings = Neo4jSettings.from_env(uri="bolt://127.0.0.1:7687")   # doctest: +SKIP
+>>> with connect(settings) as runner:                                # doctest: +SKIP
+...     runner.run("MATCH (n:Provider {id: $id}) RETURN n.name AS name", {"id": "P1"}).rows
+[{'name': 'Inclusion Healthcare'}]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from graphflows.model import GraphflowsError
+
+DEFAULT_URI = "bolt://127.0.0.1:7687"
+
+
+class Neo4jError(GraphflowsError):
+    """Neo4j could not be reached, refused the credentials, or rejected a query."""
+
+
+class Neo4jUnavailable(Neo4jError):
+    """No server answers at the URI (or the connection broke): worth retrying for a while."""
+
+
+class CypherError(Neo4jError):
+    """The query is wrong: a syntax error, a missing parameter, a type error..."""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Column names and rows (each a dict) of one query."""
+
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+class CypherRunner(Protocol):
+    """What the loader and the query library need: run one parameterised query, read or write."""
+
+    def run(
+        self, query: str, parameters: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> QueryResult:
+        """Run ``query`` with ``parameters`` in one transaction."""
+        ...
+
+
+@dataclass(frozen=True)
+class Neo4jSettings:
+    """Where Neo4j is and how to log in. ``password`` is kept out of ``repr``."""
+
+    uri: str = DEFAULT_URI
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    database: str | None = None
+
+    @classmethod
+    def from_env(cls, uri: str | None = None, database: str | None = None) -> Neo4jSettings:
+        """``uri`` if given, else ``NEO4J_URI`` (default bolt://127.0.0.1:7687); user/password from env."""
+        return cls(
+            uri=uri or os.environ.get("NEO4J_URI") or DEFAULT_URI,
+            user=os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME"),
+            password=os.environ.get("NEO4J_PASSWORD"),
+            database=database or os.environ.get("NEO4J_DATABASE") or None,
+        )
+
+    def auth(self) -> tuple[str, str] | None:
+        """Basic auth when a password is set (user defaults to ``neo4j``), else no auth."""
+        if self.password:
+            return (self.user or "neo4j", self.password)
+        return None
+
+
+class BoltRunner:
+    """A :class:`CypherRunner` over the official driver (one driver, a session per query)."""
+
+    def __init__(self, settings: Neo4jSettings):
+        from neo4j import GraphDatabase
+
+        self.settings = settings
+        try:
+            self._driver = GraphDatabase.driver(settings.uri, auth=settings.auth())
+        except ValueError as exc:  # a malformed URI
+            raise Neo4jError(f"bad Neo4j URI {settings.uri!r}: {exc}") from None
+
+    def verify(self) -> None:
+        """Check that the server answers and accepts the credentials."""
+        with translate_errors(self.settings):
+            self._driver.verify_connectivity()
+
+    def run(
+        self, query: str, parameters: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> QueryResult:
+        """Run one query in a managed transaction (the driver retries transient failures)."""
+        from neo4j import READ_ACCESS, WRITE_ACCESS
+
+        params = dict(parameters or {})
+
+        def work(tx: Any) -> QueryResult:
+            result = tx.run(query, params)
+            rows = [record.data() for record in result]
+            summary = result.consume()
+            counters = {k: v for k, v in vars(summary.counters).items() if isinstance(v, int) and v}
+            return QueryResult(list(result.keys()), rows, counters)
+
+        with translate_errors(self.settings):
+            access = WRITE_ACCESS if write else READ_ACCESS
+            with self._driver.session(database=self.settings.database, default_access_mode=access) as session:
+                return session.execute_write(work) if write else session.execute_read(work)
+
+    def close(self) -> None:
+        self._driver.close()
+
+    def __enter__(self) -> BoltRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(settings: Neo4jSettings | None = None, *, verify: bool = True) -> BoltRunner:
+    """A :class:`BoltRunner` for ``settings`` (default: from the environment), checked unless told not to."""
+    runner = BoltRunner(settings or Neo4jSettings.from_env())
+    if verify:
+        try:
+            runner.verify()
+        except BaseException:
+            runner.close()
+            raise
+    return runner
+
+
+class translate_errors:
+    """Turn driver exceptions into :class:`Neo4jError` subclasses with one-line messages."""
+
+    def __init__(self, settings: Neo4jSettings):
+        self.settings = settings
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if exc is None:
+            return False
+        from neo4j import exceptions as nx
+
+        where = self.settings.uri
+        if isinstance(exc, nx.AuthError):
+            user = self.settings.user or "neo4j"
+            raise Neo4jError(
+                f"Neo4j at {where} refused the credentials for user {user!r} "
+                "(set NEO4J_USER and NEO4J_PASSWORD)"
+            ) from None
+        if isinstance(exc, (nx.ServiceUnavailable, nx.SessionExpired)):
+            raise Neo4jUnavailable(
+                f"cannot reach Neo4j at {where}: {_one_line(exc)} "
+                "(start one with `graphflows neo4j start`, or set NEO4J_URI / --neo4j-uri)"
+            ) from exc
+        if isinstance(exc, nx.ConfigurationError):
+            raise Neo4jError(f"Neo4j connection settings for {where}: {_one_line(exc)}") from None
+        if isinstance(exc, nx.Neo4jError):
+            if isinstance(exc, nx.TransientError):
+                raise Neo4jUnavailable(f"Neo4j at {where}: {_one_line(exc)}") from exc
+            code = (exc.code or "").rsplit(".", 1)[-1]
+            raise CypherError(f"Neo4j rejected the query ({code}): {_one_line(exc)}") from None
+        if isinstance(exc, nx.DriverError):
+            raise Neo4jError(f"Neo4j driver error talking to {where}: {_one_line(exc)}") from None
+        return False
+
+
+def _one_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    first = " ".join(str(text).split("\n")[0].split())
+    return first[:300]

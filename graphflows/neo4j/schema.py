@@ -1,0 +1,50 @@
+"""The analysts' contract in Neo4j: labels, relationship types, constraints and indexes.
+
+Every node has the label ``Entity`` (one uniqueness constraint on ``id`` that the loader MERGEs on)
+plus one or more of ``Commissioner``, ``FundingStream``, ``Provider`` (each also unique on ``id``).
+Each input flow is one ``(payer)-[:FLOWS_TO]->(payee)`` relationship, unique on ``flow_id``.
+The write-back adds ``ConvergencePoint`` and ``(recipient)-[:ATTRIBUTED_TO]->(stovepipe)``.
+``cypher/schema.cypher`` holds the same statements for people; a test checks they agree.
+
+>>> SCHEMA_STATEMENTS[0]
+'CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (n:Entity) REQUIRE n.id IS UNIQUE'
+"""
+
+from __future__ import annotations
+
+from graphflows.model import LABELS
+
+from .runner import CypherRunner
+
+#: The label every loaded node carries (MERGE key); kind labels come from :data:`graphflows.model.LABELS`.
+ENTITY = "Entity"
+#: Added by the write-back to recipients where at least two stovepipes converge.
+CONVERGENCE_LABEL = "ConvergencePoint"
+FLOWS_TO = "FLOWS_TO"
+ATTRIBUTED_TO = "ATTRIBUTED_TO"
+NODE_LABELS: tuple[str, ...] = (ENTITY, *LABELS.values(), CONVERGENCE_LABEL)
+
+
+def _snake(label: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(label))
+
+
+SCHEMA_STATEMENTS: tuple[str, ...] = (
+    f"CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (n:{ENTITY}) REQUIRE n.id IS UNIQUE",
+    *(
+        f"CREATE CONSTRAINT {_snake(label)}_id IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE"
+        for label in LABELS.values()
+    ),
+    f"CREATE CONSTRAINT flow_id IF NOT EXISTS FOR ()-[f:{FLOWS_TO}]-() REQUIRE f.flow_id IS UNIQUE",
+    f"CREATE INDEX entity_name IF NOT EXISTS FOR (n:{ENTITY}) ON (n.name)",
+    f"CREATE INDEX flow_date IF NOT EXISTS FOR ()-[f:{FLOWS_TO}]-() ON (f.date)",
+    f"CREATE INDEX flow_stream IF NOT EXISTS FOR ()-[f:{FLOWS_TO}]-() ON (f.stream_id)",
+    f"CREATE INDEX convergence_stovepipes IF NOT EXISTS FOR (n:{CONVERGENCE_LABEL}) ON (n.stovepipe_count)",
+)
+
+
+def apply_schema(runner: CypherRunner) -> None:
+    """Create the constraints and indexes (idempotent), then wait until they are online."""
+    for statement in SCHEMA_STATEMENTS:
+        runner.run(statement, write=True)
+    runner.run("CALL db.awaitIndexes(300)")

@@ -1,0 +1,300 @@
+"""A local Neo4j Community 5.26 server without Docker: jars from Maven Central, run in its own JVM.
+
+The first start asks Maven to fetch Neo4j (and the Neo4j Browser web app) into the Maven cache
+(``~/.m2``), copies the jars into ``~/.cache/graphflows/neo4j-server/<version>/lib`` and compiles the small
+launcher ``server/GraphflowsNeo4j.java``; later starts reuse them. The server listens on 127.0.0.1 only,
+with authentication off, usage reporting off, a bounded heap and page cache, and keeps its data and logs
+in the data folder (``~/.local/share/graphflows/neo4j`` unless given).
+
+>>> info = start(Path("/tmp/gf-neo4j"))      # doctest: +SKIP
+>>> info.bolt_uri                            # doctest: +SKIP
+'bolt://127.0.0.1:43117'
+>>> stop(Path("/tmp/gf-neo4j"))              # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from graphflows.model import GraphflowsError
+
+SERVER_SOURCES = Path(__file__).parent / "server"
+LAUNCHER = "GraphflowsNeo4j"
+STATE_FILE = "graphflows-neo4j.json"
+OUTPUT_FILE = "graphflows-neo4j.out"
+JVM_OPTIONS = (
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-modules=jdk.incubator.vector",
+    "--enable-native-access=ALL-UNNAMED",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-XX:+UseG1GC",
+)
+INSTALL_HINT = (
+    "install a JDK 17 and Maven (Debian/Ubuntu: apt install openjdk-17-jdk-headless maven), "
+    "or run Neo4j in Docker, or set NEO4J_URI to an existing server"
+)
+
+
+class Neo4jServerError(GraphflowsError):
+    """The local server cannot be built, started or stopped."""
+
+
+class AlreadyRunning(Neo4jServerError):
+    """A server is already running on this data folder (its details are in ``info``)."""
+
+    def __init__(self, info: ServerInfo):
+        super().__init__(f"a Neo4j server is already running on {info.data_dir} at {info.bolt_uri}")
+        self.info = info
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A running local server: its process, Bolt URI, Browser URL (if served) and data folder."""
+
+    pid: int
+    bolt_uri: str
+    browser_url: str | None
+    data_dir: str
+
+
+def default_data_dir() -> Path:
+    """``$GRAPHFLOWS_NEO4J_DATA``, else ``$XDG_DATA_HOME/graphflows/neo4j`` (``~/.local/share/...``)."""
+    if os.environ.get("GRAPHFLOWS_NEO4J_DATA"):
+        return Path(os.environ["GRAPHFLOWS_NEO4J_DATA"]).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "graphflows" / "neo4j"
+
+
+def runtime_dir() -> Path:
+    """Where the jars and the compiled launcher live, keyed by the pom and launcher source."""
+    digest = hashlib.sha256()
+    for name in ("pom.xml", f"{LAUNCHER}.java"):
+        digest.update((SERVER_SOURCES / name).read_bytes())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "graphflows" / "neo4j-server" / digest.hexdigest()[:12]
+
+
+def ensure_runtime(*, quiet: bool = True) -> Path:
+    """Fetch the jars with Maven and compile the launcher if not done yet; return the runtime folder."""
+    runtime = runtime_dir()
+    if (runtime / "ready").exists():
+        return runtime
+    tools = {name: shutil.which(name) for name in ("java", "javac", "mvn")}
+    missing = [name for name, path in tools.items() if path is None]
+    if missing:
+        raise Neo4jServerError(f"cannot run a local Neo4j: {', '.join(missing)} not found; {INSTALL_HINT}")
+    runtime.mkdir(parents=True, exist_ok=True)
+    lib = runtime / "lib"
+    maven = [
+        str(tools["mvn"]), "-B", *(["-q"] if quiet else []), "-f", str(SERVER_SOURCES / "pom.xml"),
+        "dependency:copy-dependencies", f"-DoutputDirectory={lib}", "-DincludeScope=runtime",
+    ]  # fmt: skip
+    _run(maven, "fetching Neo4j with Maven failed (is Maven Central reachable?)")
+    classes = runtime / "classes"
+    javac = [
+        str(tools["javac"]),
+        "-cp",
+        f"{lib}/*",
+        "-d",
+        str(classes),
+        str(SERVER_SOURCES / f"{LAUNCHER}.java"),
+    ]
+    _run(javac, "compiling the Neo4j launcher failed")
+    (runtime / "ready").write_text("ok\n")
+    return runtime
+
+
+def start(
+    data_dir: Path | None = None,
+    *,
+    port: int | None = None,
+    browser: bool = True,
+    http_port: int | None = None,
+    heap: str = "1g",
+    pagecache: str = "256m",
+    timeout: float = 180.0,
+) -> ServerInfo:
+    """Start a server in the background on ``data_dir`` and wait until Bolt answers.
+
+    Raises :class:`AlreadyRunning` if one already runs on that folder, :class:`Neo4jServerError` if it
+    cannot start (with the end of its log).
+    """
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    running = status(data_dir)
+    if running is not None:
+        raise AlreadyRunning(running)
+    runtime = ensure_runtime()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    if browser:
+        http_port = http_port or free_port(avoid={port})
+    java = shutil.which("java")
+    if java is None:
+        raise Neo4jServerError(f"cannot run a local Neo4j: java not found; {INSTALL_HINT}")
+    command = [
+        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS,
+        "-cp", f"{runtime / 'lib'}/*{os.pathsep}{runtime / 'classes'}",
+        LAUNCHER, "--home", str(data_dir), "--port", str(port), "--pagecache", pagecache,
+        "--http-port", str(http_port if browser else 0),
+    ]  # fmt: skip
+    output = data_dir / OUTPUT_FILE
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    info = ServerInfo(
+        pid=process.pid,
+        bolt_uri=f"bolt://127.0.0.1:{port}",
+        browser_url=f"http://127.0.0.1:{http_port}/browser/" if browser else None,
+        data_dir=str(data_dir),
+    )
+    (data_dir / STATE_FILE).write_text(json.dumps(asdict(info)))
+    try:
+        _wait_for_bolt(process, port, timeout, output)
+    except BaseException:
+        _terminate(process.pid, timeout=30)
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        raise
+    return info
+
+
+def stop(data_dir: Path | None = None, *, timeout: float = 60.0) -> bool:
+    """Stop the server on ``data_dir`` cleanly (SIGTERM, then wait). False if none was running."""
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    info = status(data_dir)
+    if info is None:
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        return False
+    if not _terminate(info.pid, timeout=timeout):
+        raise Neo4jServerError(f"the Neo4j server (pid {info.pid}) did not stop within {timeout:.0f} s")
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+    return True
+
+
+def status(data_dir: Path | None = None) -> ServerInfo | None:
+    """The server running on ``data_dir``, or None (a stale state file from a dead process is ignored)."""
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    state = data_dir / STATE_FILE
+    if not state.exists():
+        return None
+    try:
+        info = ServerInfo(**json.loads(state.read_text()))
+    except (ValueError, TypeError):
+        return None
+    return info if _is_our_server(info.pid, data_dir) else None
+
+
+def kill(data_dir: Path) -> None:
+    """SIGKILL the server on ``data_dir`` (for tests of interrupted loads; the next start runs recovery)."""
+    info = status(data_dir)
+    if info is not None:
+        os.kill(info.pid, signal.SIGKILL)
+        _wait_gone(info.pid, 30)
+        (Path(info.data_dir) / STATE_FILE).unlink(missing_ok=True)
+
+
+def free_port(avoid: set[int] | frozenset[int] = frozenset()) -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in avoid:
+            return port
+
+
+def _wait_for_bolt(process: subprocess.Popen[bytes], port: int, timeout: float, output: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise Neo4jServerError(f"the Neo4j server exited during start-up: {_tail(output)}")
+        if b"graphflows-neo4j ready" in output.read_bytes() and _bolt_answers(port):
+            return
+        time.sleep(0.25)
+    raise Neo4jServerError(
+        f"the Neo4j server did not answer on port {port} within {timeout:.0f} s: {_tail(output)}"
+    )
+
+
+def _bolt_answers(port: int) -> bool:
+    from neo4j import GraphDatabase
+    from neo4j.exceptions import Neo4jError, ServiceUnavailable
+
+    try:
+        with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=None) as driver:
+            driver.verify_connectivity()
+        return True
+    except (ServiceUnavailable, Neo4jError, OSError):
+        return False
+
+
+def _is_our_server(pid: int, data_dir: Path) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return _alive(pid)  # no /proc (macOS): trust the state file if the process exists
+    return LAUNCHER.encode() in cmdline and str(data_dir).encode() in cmdline
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _terminate(pid: int, *, timeout: float) -> bool:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    return _wait_gone(pid, timeout)
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:  # reap our own child
+                return True
+        if not _alive(pid) or _zombie(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no output)"
+    interesting = [line for line in text if "WARNING: Using incubator" not in line]
+    return " | ".join(interesting[-lines:]) or "(no output)"
+
+
+def _run(command: list[str], failure: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stdout + result.stderr).strip().splitlines()
+        raise Neo4jServerError(f"{failure}: {' | '.join(detail[-5:]) or f'exit status {result.returncode}'}")

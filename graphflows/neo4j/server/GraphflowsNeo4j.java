@@ -1,0 +1,154 @@
+/*
+ * The local Neo4j server graphflows runs for development and tests.
+ *
+ * Starts Neo4j Community (embedded API) with its Bolt connector on 127.0.0.1:<port>, authentication off,
+ * usage reporting off, data and logs under <home>; optionally serves the Neo4j Browser web app (static files
+ * from the org.neo4j.client:neo4j-browser jar) from the same JVM on 127.0.0.1:<http-port>, with the discovery
+ * document the Browser reads at "/". Stops cleanly on SIGTERM (shutdown hook).
+ *
+ * Usage: java -Xmx1g -cp 'lib/*:classes' GraphflowsNeo4j --home DIR --port 7687 [--http-port 7474]
+ *            [--pagecache 256m]
+ * Prints "graphflows-neo4j ready bolt://127.0.0.1:PORT" (and "browser http://...") once started.
+ */
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.neo4j.dbms.api.DatabaseManagementService;
+import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+
+public final class GraphflowsNeo4j {
+    private static final String NEO4J_VERSION = "5.26";
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> opts = parse(args);
+        Path home = Path.of(required(opts, "--home")).toAbsolutePath();
+        int port = Integer.parseInt(required(opts, "--port"));
+        int httpPort = Integer.parseInt(opts.getOrDefault("--http-port", "0"));
+        String pagecache = opts.getOrDefault("--pagecache", "256m");
+
+        Map<String, String> config = new LinkedHashMap<>();
+        config.put("server.bolt.enabled", "true");
+        config.put("server.bolt.listen_address", "127.0.0.1:" + port);
+        config.put("server.bolt.advertised_address", "127.0.0.1:" + port);
+        config.put("server.http.enabled", "false");
+        config.put("server.https.enabled", "false");
+        config.put("dbms.security.auth_enabled", "false");
+        config.put("dbms.usage_report.enabled", "false");
+        config.put("server.memory.pagecache.size", pagecache);
+        config.put("db.tx_log.rotation.retention_policy", "2 files");
+        config.put("server.directories.data", home.resolve("data").toString());
+        config.put("server.directories.logs", home.resolve("logs").toString());
+
+        StringBuilder conf = new StringBuilder("# written by graphflows at each start\n");
+        config.forEach((key, value) -> conf.append(key).append('=').append(value).append('\n'));
+        Path confFile = home.resolve("graphflows-neo4j.conf");
+        Files.createDirectories(home);
+        Files.writeString(confFile, conf.toString(), StandardCharsets.UTF_8);
+        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home).loadPropertiesFromFile(confFile).build();
+        HttpServer http = httpPort > 0 ? serveBrowser(httpPort, port) : null;
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (http != null) {
+                http.stop(0);
+            }
+            dbms.shutdown();
+            stopped.countDown();
+        }, "graphflows-neo4j-shutdown"));
+
+        System.out.println("graphflows-neo4j ready bolt://127.0.0.1:" + port);
+        if (http != null) {
+            System.out.println("graphflows-neo4j browser http://127.0.0.1:" + httpPort + "/browser/");
+        }
+        System.out.flush();
+        stopped.await();
+    }
+
+    /** Serve the Browser's static files (classpath folder "browser/") and its discovery document at "/". */
+    private static HttpServer serveBrowser(int httpPort, int boltPort) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", httpPort), 16);
+        String discovery = "{\"bolt_direct\":\"bolt://127.0.0.1:" + boltPort + "\","
+                + "\"bolt_routing\":\"neo4j://127.0.0.1:" + boltPort + "\","
+                + "\"neo4j_version\":\"" + NEO4J_VERSION + "\",\"neo4j_edition\":\"community\","
+                + "\"auth_config\":{\"oidc_providers\":[]}}";
+        server.createContext("/", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            if (path.equals("/")) {
+                String accept = String.valueOf(exchange.getRequestHeaders().getFirst("Accept"));
+                if (accept.contains("text/html")) {
+                    exchange.getResponseHeaders().add("Location", "/browser/");
+                    exchange.sendResponseHeaders(303, -1);
+                    exchange.close();
+                    return;
+                }
+                send(exchange, 200, "application/json", discovery.getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            if (path.equals("/browser")) {
+                exchange.getResponseHeaders().add("Location", "/browser/");
+                exchange.sendResponseHeaders(301, -1);
+                exchange.close();
+                return;
+            }
+            if (!path.startsWith("/browser/") || path.contains("..")) {
+                send(exchange, 404, "text/plain", "not found".getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            String resource = path.endsWith("/") ? path.substring(1) + "index.html" : path.substring(1);
+            try (InputStream in = GraphflowsNeo4j.class.getClassLoader().getResourceAsStream(resource)) {
+                if (in == null) {
+                    send(exchange, 404, "text/plain", "not found".getBytes(StandardCharsets.UTF_8));
+                    return;
+                }
+                send(exchange, 200, contentType(resource), in.readAllBytes());
+            }
+        });
+        server.start();
+        return server;
+    }
+
+    private static void send(HttpExchange exchange, int status, String type, byte[] body) throws IOException {
+        exchange.getResponseHeaders().add("Content-Type", type);
+        exchange.sendResponseHeaders(status, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
+    private static String contentType(String name) {
+        Map<String, String> types = Map.of(
+                "html", "text/html; charset=utf-8", "js", "application/javascript", "css", "text/css",
+                "json", "application/json", "svg", "image/svg+xml", "png", "image/png", "ico", "image/x-icon",
+                "woff", "font/woff", "woff2", "font/woff2", "ttf", "font/ttf");
+        String ext = name.substring(name.lastIndexOf('.') + 1);
+        return types.getOrDefault(ext, "application/octet-stream");
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> opts = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            opts.put(args[i], args[i + 1]);
+        }
+        return opts;
+    }
+
+    private static String required(Map<String, String> opts, String name) {
+        String value = opts.get(name);
+        if (value == null) {
+            System.err.println("graphflows-neo4j: missing " + name);
+            System.exit(2);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,137 @@
+"""Write the convergence analysis back into Neo4j, replacing any earlier write-back.
+
+On each recipient: ``stovepipe_count``, ``total_in_minor`` (exact) and ``total_in`` (decimal, as a float),
+``currency``, ``hhi``, ``top_share``, ``top_stovepipe_id``, ``payer_count``; the label ``ConvergencePoint`` on
+recipients with at least ``min_stovepipes`` stovepipes; and
+``(recipient)-[:ATTRIBUTED_TO {amount_minor, amount, share, currency}]->(stovepipe)`` for every row of
+``attribution.csv``. A recipient paid in several currencies carries the node figures of its first currency
+in convergence order (most stovepipes first); its ATTRIBUTED_TO relationships cover every currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from .runner import CypherRunner
+from .schema import ATTRIBUTED_TO, CONVERGENCE_LABEL, ENTITY
+
+if TYPE_CHECKING:
+    from graphflows.analysis import Attribution
+    from graphflows.graph import FlowGraph
+
+#: Node properties the write-back owns (removed from every node before writing afresh).
+RECIPIENT_PROPERTIES = (
+    "stovepipe_count", "total_in_minor", "total_in", "currency", "hhi", "top_share", "top_stovepipe_id",
+    "payer_count",
+)  # fmt: skip
+
+CLEAR_ATTRIBUTIONS = f"""
+MATCH ()-[r:{ATTRIBUTED_TO}]->()
+WITH r LIMIT $limit
+DELETE r
+RETURN count(*) AS deleted
+"""
+CLEAR_RECIPIENTS = f"""
+MATCH (n:{ENTITY})
+WHERE n:{CONVERGENCE_LABEL} OR n.stovepipe_count IS NOT NULL
+WITH n LIMIT $limit
+REMOVE n:{CONVERGENCE_LABEL}, {", ".join(f"n.{p}" for p in RECIPIENT_PROPERTIES)}
+RETURN count(*) AS cleared
+"""
+RECIPIENTS_QUERY = f"""
+UNWIND $rows AS row
+MATCH (n:{ENTITY} {{id: row[0]}})
+SET n.stovepipe_count = row[1], n.total_in_minor = row[2], n.total_in = toFloat(row[2]) / 100.0,
+    n.currency = row[3], n.hhi = row[4], n.top_share = row[5], n.top_stovepipe_id = row[6],
+    n.payer_count = row[7]
+FOREACH (_ IN CASE WHEN row[8] THEN [1] ELSE [] END | SET n:{CONVERGENCE_LABEL})
+"""
+ATTRIBUTIONS_QUERY = f"""
+UNWIND $rows AS row
+MATCH (recipient:{ENTITY} {{id: row[0]}})
+MATCH (stovepipe:{ENTITY} {{id: row[1]}})
+CREATE (recipient)-[:{ATTRIBUTED_TO} {{currency: row[2], amount_minor: row[3],
+                                      amount: toFloat(row[3]) / 100.0, share: row[4]}}]->(stovepipe)
+"""
+
+Retry = Callable[..., Any]
+
+
+def _direct(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
+def write_analysis(
+    runner: CypherRunner,
+    graph: FlowGraph,
+    *,
+    min_stovepipes: int = 2,
+    batch_size: int = 10_000,
+    retry: Retry = _direct,
+) -> Any:
+    """Analyse ``graph`` (attribution by origin) and write the results back; returns a WriteBackReport."""
+    from graphflows.analysis import attribute
+
+    return write_attribution(
+        runner,
+        attribute(graph, by="origin"),
+        min_stovepipes=min_stovepipes,
+        batch_size=batch_size,
+        retry=retry,
+    )
+
+
+def write_attribution(
+    runner: CypherRunner,
+    result: Attribution,
+    *,
+    min_stovepipes: int = 2,
+    batch_size: int = 10_000,
+    retry: Retry = _direct,
+) -> Any:
+    """Replace the write-back with ``result``: clear the old one, then write recipients and attributions."""
+    from graphflows.analysis import convergence
+
+    from .loader import WriteBackReport
+
+    clear_write_back(runner, batch_size=batch_size, retry=retry)
+    table = convergence(result, min_stovepipes=min_stovepipes)
+    recipients = recipient_rows(table)
+    attributions = attribution_rows(result.rows)
+    for start in range(0, len(recipients), batch_size):
+        retry(runner.run, RECIPIENTS_QUERY, {"rows": recipients[start : start + batch_size]}, write=True)
+    for start in range(0, len(attributions), batch_size):
+        retry(runner.run, ATTRIBUTIONS_QUERY, {"rows": attributions[start : start + batch_size]}, write=True)
+    return WriteBackReport(
+        recipients=len(recipients),
+        convergence_points=sum(1 for row in recipients if row[8]),
+        attributions=len(attributions),
+    )
+
+
+def clear_write_back(runner: CypherRunner, *, batch_size: int = 10_000, retry: Retry = _direct) -> None:
+    """Remove every ATTRIBUTED_TO relationship, ConvergencePoint label and recipient property."""
+    for query, column in ((CLEAR_ATTRIBUTIONS, "deleted"), (CLEAR_RECIPIENTS, "cleared")):
+        while True:
+            result = retry(runner.run, query, {"limit": batch_size}, write=True)
+            if not result.rows or result.rows[0][column] == 0:
+                break
+
+
+def recipient_rows(table: pl.DataFrame) -> list[list[Any]]:
+    """One row per recipient (its first currency in convergence order), as lists for RECIPIENTS_QUERY."""
+    first = table.unique(subset="recipient_id", keep="first", maintain_order=True)
+    is_point = table.group_by("recipient_id").agg(pl.col("is_convergence_point").any().alias("_any"))
+    first = first.join(is_point, on="recipient_id", how="left", maintain_order="left")
+    columns = ["recipient_id", "stovepipe_count", "total_in_minor", "currency", "hhi", "top_share",
+               "top_stovepipe_id", "payer_count", "_any"]  # fmt: skip
+    return [list(row) for row in first.select(columns).iter_rows()]
+
+
+def attribution_rows(rows: pl.DataFrame) -> list[list[Any]]:
+    """Attribution rows as lists: recipient, stovepipe, currency, amount_minor, share."""
+    columns = ["recipient_id", "stovepipe_id", "currency", "amount_minor", "share"]
+    return [list(row) for row in rows.select(columns).iter_rows()]
