@@ -1,0 +1,9 @@
+// Question: Where does one provider's money come from, stovepipe by stovepipe?
+// Parameters:
+//   provider_id (string): the id of the provider (or any recipient)
+// Example: graphflows query provider_funding_mix --param provider_id=inclusion-healthcare
+// Reads the ATTRIBUTED_TO relationships written back by `graphflows load` (the rows of attribution.csv).
+MATCH (r:Entity {id: $provider_id})-[a:ATTRIBUTED_TO]->(s:Entity)
+RETURN s.id AS stovepipe_id, s.name AS stovepipe_name, a.currency AS currency,
+       a.amount_minor AS amount_minor, a.share AS share
+ORDER BY currency, amount_minor DESC, stovepipe_id

@@ -1,0 +1,34 @@
+// graphflows schema: the analysts' contract (created by `graphflows load` before loading; idempotent).
+//
+// Nodes: every node has the label Entity and the properties id (unique) and name, plus one or more kind labels:
+//   (:Entity:Commissioner)   pays providers or other commissioners (CCG, council, police and crime commissioner)
+//   (:Entity:FundingStream)  a pot of money: a national grant, a pooled fund (Better Care Fund), a programme
+//   (:Entity:Provider)       delivers services and receives money
+// A node may carry several kind labels (a council is a commissioner and, for a pooled fund, a provider).
+//
+// Flows: each input line is one relationship
+//   (payer:Entity)-[:FLOWS_TO {flow_id, amount_minor, amount, currency, date, stream_id, reference, source, line}]->(payee:Entity)
+//   amount_minor  integer, exact, in minor units (pence): sum this for totals
+//   amount        the same amount in major units (pounds) as a float, for display
+//   currency      ISO 4217 code; never add two currencies
+//   date          a Neo4j date (may be null)
+//   stream_id     the declared funding stream the money came from (the id of a FundingStream node), or null
+//   reference, source, line   provenance: the payer's reference, the input file and the line or record in it
+//   flow_id       a digest of the flow's content and provenance (loading the same data again adds nothing)
+//   plus any extra text columns of the input file
+//
+// Analysis written back by `graphflows load` (replaced at each load):
+//   on recipients: stovepipe_count, total_in_minor, total_in, currency, hhi, top_share, top_stovepipe_id, payer_count
+//   (:ConvergencePoint) label on recipients where money from at least two stovepipes converges
+//   (recipient)-[:ATTRIBUTED_TO {amount_minor, amount, share, currency}]->(stovepipe)
+//       the money each recipient received that originated with each stovepipe (the rows of attribution.csv)
+
+CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (n:Entity) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT funding_stream_id IF NOT EXISTS FOR (n:FundingStream) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT commissioner_id IF NOT EXISTS FOR (n:Commissioner) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT provider_id IF NOT EXISTS FOR (n:Provider) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT flow_id IF NOT EXISTS FOR ()-[f:FLOWS_TO]-() REQUIRE f.flow_id IS UNIQUE;
+CREATE INDEX entity_name IF NOT EXISTS FOR (n:Entity) ON (n.name);
+CREATE INDEX flow_date IF NOT EXISTS FOR ()-[f:FLOWS_TO]-() ON (f.date);
+CREATE INDEX flow_stream IF NOT EXISTS FOR ()-[f:FLOWS_TO]-() ON (f.stream_id);
+CREATE INDEX convergence_stovepipes IF NOT EXISTS FOR (n:ConvergencePoint) ON (n.stovepipe_count);
