@@ -42,6 +42,10 @@ KIND_STYLE: dict[str, dict[str, str]] = {
 }
 CONVERGENCE_COLOR = "#D62728"
 CONVERGENCE_GLOW = "rgba(214,39,40,0.45)"
+#: Smallest and largest node half-size in pixels (vis-network ``nodes.scaling``).
+SIZE_MIN, SIZE_MAX = 8.0, 46.0
+#: Smallest and largest label font in pixels (vis-network ``nodes.scaling.label``).
+FONT_MIN, FONT_MAX = 11.0, 20.0
 #: Longest name drawn on the canvas; the tooltip always has the full name.
 LABEL_CHARS = 32
 
@@ -55,9 +59,9 @@ BODY = """<header><h1 id="gf-title">Funding network</h1><p id="gf-subtitle"></p>
 <ul id="gf-results"></ul>
 <div class="gf-buttons"><button id="gf-fit" type="button">Fit to window</button></div>
 <section id="gf-details"></section>
+<section id="gf-notes"></section>
 <section id="gf-legend"></section>
 <section id="gf-convergence"></section>
-<section id="gf-notes"></section>
 </aside>
 </div>"""
 
@@ -78,7 +82,11 @@ def page_data(view: ViewData) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-ready values (text is escaped later)."""
     cur = view.currency
     nodes, edges = view.nodes, view.edges
-    pos = positions(nodes["id"].to_list(), edges)
+    labels = [
+        short_label(name, money_short(int(m), cur)) for name, m in nodes.select("name", "money_minor").iter_rows()
+    ]
+    values = {i: round(math.sqrt(max(int(m), 0) / 100), 2) for i, m in nodes.select("id", "money_minor").iter_rows()}
+    pos = positions(nodes["id"].to_list(), edges, drawn_boxes(values, dict(zip(nodes["id"], labels, strict=True))))
     names = dict(zip(nodes["id"].to_list(), nodes["name"].to_list(), strict=True))
     real = edges.filter(~pl.col("declared"))
     payers = dict(real.group_by("to").len().iter_rows())
@@ -95,8 +103,8 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 "kind": n["kind"],
                 "kinds": ", ".join(KIND_STYLE[k]["label"] for k in n["kinds"] if k in KIND_STYLE)
                 or n["kind"],
-                "label": short_label(n["name"], money_short(money, cur)),
-                "value": round(math.sqrt(max(money, 0) / 100), 2),
+                "label": labels[len(node_rows)],
+                "value": values[n["id"]],
                 "x": x,
                 "y": y,
                 "in_text": money_text(int(n["total_in_minor"]), cur),
@@ -151,9 +159,43 @@ def page_data(view: ViewData) -> dict[str, Any]:
         "style": KIND_STYLE,
         "kinds_shown": shown,
         "has_analysis": view.has_analysis,
+        "size_min": SIZE_MIN,
+        "size_max": SIZE_MAX,
+        "font_min": FONT_MIN,
+        "font_max": FONT_MAX,
         "convergence_color": CONVERGENCE_COLOR,
         "convergence_glow": CONVERGENCE_GLOW,
     }
+
+
+def drawn_sizes(values: dict[str, float], low_px: float = 0.0, high_px: float = 0.0) -> dict[str, float]:
+    """Each node's half-size in pixels as vis-network will draw it (linear in value between the bounds).
+
+    >>> drawn_sizes({"a": 0.0, "b": 10.0, "c": 5.0})
+    {'a': 8.0, 'b': 46.0, 'c': 27.0}
+    """
+    if not values:
+        return {}
+    low_px, high_px = (low_px, high_px) if high_px else (SIZE_MIN, SIZE_MAX)
+    low, high = min(values.values()), max(values.values())
+    return {
+        k: low_px + (high_px - low_px) * ((v - low) / (high - low) if high > low else 0.5)
+        for k, v in values.items()
+    }
+
+
+def drawn_boxes(values: dict[str, float], labels: dict[str, str]) -> dict[str, tuple[float, float, float]]:
+    """Width, height and downward offset of the box each node and its label take on the canvas."""
+    sizes = drawn_sizes(values)
+    font = drawn_sizes(values, FONT_MIN, FONT_MAX)
+    boxes = {}
+    for key, r in sizes.items():
+        lines = labels[key].split("\n")
+        width = max(2 * r, 0.56 * font[key] * max(len(line) for line in lines))
+        label_height = 1.25 * font[key] * len(lines)
+        height = 2 * r + label_height
+        boxes[key] = (width, height, label_height / 2)
+    return boxes
 
 
 def _faded(hex_colour: str, alpha: float = 0.45) -> str:

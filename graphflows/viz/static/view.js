@@ -58,6 +58,9 @@
     return card;
   }
 
+  // Convergence points: a red ring, thicker the more stovepipes meet there (2 -> 3 px, 8 or more -> 8 px).
+  function ring(n) { return Math.min(8, 1.5 + 0.8 * n.stovepipes); }
+
   var byId = {};
   data.nodes.forEach(function (n) { byId[n.id] = n; });
   var style = data.style;
@@ -71,8 +74,8 @@
         background: s.color, border: n.conv ? data.convergence_color : s.border,
         highlight: { background: s.color, border: "#111" }, hover: { background: s.color, border: "#111" }
       },
-      borderWidth: n.conv ? 5 : 1.5, borderWidthSelected: n.conv ? 6 : 3,
-      shadow: n.conv ? { enabled: true, color: data.convergence_glow, size: 16, x: 0, y: 0 } : false
+      borderWidth: n.conv ? ring(n) : 1.5, borderWidthSelected: n.conv ? ring(n) + 1 : 3,
+      shadow: n.conv ? { enabled: true, color: data.convergence_glow, size: 4 + 2 * ring(n), x: 0, y: 0 } : false
     };
   });
   var visEdges = data.edges.map(function (e, i) {
@@ -94,8 +97,8 @@
     nodes: {
       font: { size: 13, face: "system-ui, Arial, sans-serif", color: "#1f2933", strokeWidth: 3, strokeColor: "#ffffff" },
       scaling: {
-        min: 8, max: 46,
-        label: { enabled: true, min: 11, max: 22, maxVisible: 26, drawThreshold: 7 }
+        min: data.size_min, max: data.size_max,
+        label: { enabled: true, min: data.font_min, max: data.font_max, maxVisible: 26, drawThreshold: 7 }
       }
     },
     edges: {
@@ -109,10 +112,19 @@
   window.nodes = nodes;
   window.edges = edges;
 
+  // vis-network fits the nodes but not their labels: zoom out a little so nothing is cut at the edges.
+  function fitAll(animate) {
+    network.fit({ animation: false });
+    network.moveTo({ scale: network.getScale() * 0.88, animation: animate ? { duration: 300 } : false });
+  }
   network.once("afterDrawing", function () {
-    window.graphflowsSettleMs = performance.now() - started;
-    window.graphflowsReady = true;
-    document.body.setAttribute("data-ready", "1");
+    network.once("afterDrawing", function () {
+      window.graphflowsSettleMs = performance.now() - started;
+      window.graphflowsReady = true;
+      document.body.setAttribute("data-ready", "1");
+    });
+    fitAll(false);
+    network.redraw();
   });
 
   // Header, legend, notes ---------------------------------------------------------------------
@@ -169,7 +181,7 @@
     "Dashed line: a stream named on the payer's flows. Hover for details; click to pin them.", "gf-muted"));
 
   var conv = data.nodes.filter(function (n) { return n.conv; })
-    .sort(function (a, b) { return b.value - a.value || (a.id < b.id ? -1 : 1); });
+    .sort(function (a, b) { return b.stovepipes - a.stovepipes || b.value - a.value || (a.id < b.id ? -1 : 1); });
   var convBox = document.getElementById("gf-convergence");
   if (conv.length) {
     convBox.appendChild(el("h2", "Convergence points shown (" + conv.length + ")"));
@@ -221,5 +233,5 @@
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter") { var found = showResults(); if (found.length) select(found[0].id); }
   });
-  document.getElementById("gf-fit").addEventListener("click", function () { network.fit({ animation: { duration: 300 } }); });
+  document.getElementById("gf-fit").addEventListener("click", function () { fitAll(true); });
 })();
