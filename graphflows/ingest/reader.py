@@ -1,22 +1,43 @@
-"""Format detection and reading many files into one :class:`IngestResult`."""
+"""Format detection and reading many files into one :class:`IngestResult`.
+
+Formats: ``flows`` (native CSV), ``360giving`` (CSV/XLSX/JSON), ``ocds`` (JSON packages, records,
+releases) and ``spend`` (transparency spend CSVs). A ``.zip`` is read member by member without
+unpacking it to disk (members are named ``archive.zip!member.csv`` in flows and errors).
+
+When any file is not in the native format (or an organisation map is given), payers and payees are
+matched across all files so one organisation is one node (:mod:`graphflows.ingest.organisations`);
+``IngestResult.organisations`` says how each node was matched.
+"""
 
 from __future__ import annotations
 
+import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 
 import polars as pl
 
-from graphflows.ingest import native
+from graphflows.ingest import giving360, native, ocds, spend
 from graphflows.ingest.base import FileRead, check_readable, empty_rejects
+from graphflows.ingest.organisations import OrgMap, Resolution, read_org_map, resolve
 from graphflows.model import InputError, RowProblem
 from graphflows.model.schema import empty_flows
 
 #: Importers by format name. Each module has ``FORMAT``, ``sniff(path, head) -> bool`` and ``read(path)``.
 #: Order matters for detection: the first module whose ``sniff`` says yes reads the file.
-FORMATS: dict[str, ModuleType] = {native.FORMAT: native}
+FORMATS: dict[str, ModuleType] = {
+    native.FORMAT: native,
+    giving360.FORMAT: giving360,
+    ocds.FORMAT: ocds,
+    spend.FORMAT: spend,
+}
+#: Zip members with these endings are data; others (README, PDF...) are skipped with a note.
+DATA_SUFFIXES = (".csv", ".json", ".xlsx", ".xlsm", ".txt")
+#: A zip member larger than this (uncompressed) is refused rather than read into memory.
+MAX_MEMBER_BYTES = 4 * 1024**3
 
 #: How many bad records an error message shows before it just counts the rest.
 SHOWN_PROBLEMS = 20
@@ -34,10 +55,16 @@ class IngestResult:
     records_read: int
     non_money: int
     files: list[FileRead] = field(default_factory=list)
+    #: One row per organisation node (id, name, match_method, match_confidence, match_reasons, org_ids,
+    #: names_seen, records); None when only native files were read.
+    organisations: pl.DataFrame | None = None
+    #: Each distinct (given id, other ids, name) seen in the files -> the node it became, and why.
+    identities: pl.DataFrame | None = None
+    org_notes: list[str] = field(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
-        return [note for f in self.files for note in f.notes]
+        return [note for f in self.files for note in f.notes] + self.org_notes
 
     def totals(self) -> dict[str, int]:
         """Sum of accepted amounts per currency, in minor units (never adds two currencies)."""
@@ -52,22 +79,100 @@ def detect_format(path: Path) -> str:
     check_readable(path)
     with path.open("rb") as handle:
         head = handle.read(65536)
+    if _is_zip_archive(path):
+        return "zip"
+    return _detect(path, head, str(path))
+
+
+def _detect(path: Path, head: bytes, source: str) -> str:
     for name, module in FORMATS.items():
         if module.sniff(path, head):
             return name
     raise InputError(
-        f"{path}: format not recognised (known formats: {', '.join(FORMATS)}); "
+        f"{source}: format not recognised (known formats: {', '.join(FORMATS)}); "
         "check the header row, or force one with --format"
     )
 
 
+def _is_zip_archive(path: Path) -> bool:
+    """A ``.zip`` (or any zip that is not an Excel workbook)."""
+    if not zipfile.is_zipfile(path):
+        return False
+    if path.suffix.lower() == ".zip":
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "xl/workbook.xml" not in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
 def read_file(path: str | Path, format: str | None = None) -> FileRead:
-    """Read one file in the given (or detected) format."""
+    """Read one file in the given (or detected) format (a ``.zip``: use :func:`read_files`)."""
+    reads = read_files(path, format)
+    if len(reads) != 1:
+        raise InputError(f"{path}: holds {len(reads)} data files; read it with read_flows")
+    return reads[0]
+
+
+def read_files(path: str | Path, format: str | None = None) -> list[FileRead]:
+    """Read one file, or every data file inside a ``.zip``, in the given (or detected) format."""
     path = Path(path)
     if format is not None and format not in FORMATS:
         raise InputError(f"unknown format {format!r} (known formats: {', '.join(FORMATS)})")
+    check_readable(path)
+    if _is_zip_archive(path):
+        return _read_zip(path, format)
     name = format or detect_format(path)
-    return FORMATS[name].read(path)
+    return [FORMATS[name].read(path)]
+
+
+def _read_zip(path: Path, format: str | None) -> list[FileRead]:
+    reads: list[FileRead] = []
+    skipped: list[str] = []
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a readable zip archive ({exc})") from None
+    with archive:
+        for info in archive.infolist():
+            member = info.filename
+            base = PurePosixPath(member).name
+            if info.is_dir() or member.startswith("__MACOSX/") or base.startswith((".", "~$")):
+                continue
+            if not member.lower().endswith(DATA_SUFFIXES):
+                skipped.append(member)
+                continue
+            source = f"{path}!{member}"
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise InputError(f"{source}: member too large to read ({info.file_size} bytes)")
+            try:
+                data = archive.read(info)
+            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
+                raise InputError(f"{source}: cannot be read from the archive ({exc})") from None
+            if not data.strip():
+                raise InputError(f"{source}: file is empty")
+            name = format or _detect(Path(base), data[:65536], source)
+            reads.append(_read_member(FORMATS[name], data, source, base))
+    if not reads:
+        raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx)")
+    if skipped:
+        reads[0].notes.append(f"{path}: skipped {len(skipped)} non-data member(s): {', '.join(skipped[:5])}")
+    return reads
+
+
+def _read_member(module: ModuleType, data: bytes, source: str, base: str) -> FileRead:
+    """Read zip-member bytes with a format module (through a temporary file if it only reads paths)."""
+    if hasattr(module, "read_bytes"):
+        return module.read_bytes(data, source)
+    with tempfile.TemporaryDirectory() as tmp:
+        member_path = Path(tmp) / base
+        member_path.write_bytes(data)
+        read = module.read(member_path)
+    read.source = source
+    read.flows = read.flows.with_columns(pl.lit(source).alias("source"))
+    read.rejects = read.rejects.with_columns(pl.lit(source).alias("source"))
+    return read
 
 
 def read_flows(
@@ -76,16 +181,20 @@ def read_flows(
     format: str | None = None,
     skip_invalid: bool = False,
     progress: Callable[[Path], None] | None = None,
+    org_map: str | Path | OrgMap | None = None,
 ) -> IngestResult:
     """Read every file; by default any rejected record raises :class:`InputError` naming file and line.
 
-    With ``skip_invalid=True`` rejected records are returned in ``rejects`` instead.
+    With ``skip_invalid=True`` rejected records are returned in ``rejects`` instead. ``org_map`` (a
+    mapping file or :class:`OrgMap`) forces or forbids organisation merges.
     """
+    if org_map is not None and not isinstance(org_map, OrgMap):
+        org_map = read_org_map(org_map)
     reads: list[FileRead] = []
     for path in _expand(paths):
         if progress is not None:
             progress(path)
-        reads.append(read_file(path, format))
+        reads.extend(read_files(path, format))
     if not reads:
         raise InputError("no input files given")
     rejects = pl.concat([r.rejects for r in reads] or [empty_rejects()], how="vertical")
@@ -99,12 +208,19 @@ def read_flows(
             rejects.height,
         )
     flows = pl.concat([r.flows for r in reads if r.flows.height] or [empty_flows()], how="diagonal_relaxed")
+    resolution: Resolution | None = None
+    if org_map is not None or any(r.format != native.FORMAT for r in reads):
+        resolution = resolve(flows, org_map)
+        flows = resolution.flows
     return IngestResult(
         flows=flows,
         rejects=rejects,
         records_read=sum(r.records_read for r in reads),
         non_money=sum(r.non_money for r in reads),
         files=reads,
+        organisations=resolution.organisations if resolution else None,
+        identities=resolution.identities if resolution else None,
+        org_notes=resolution.notes if resolution else [],
     )
 
 

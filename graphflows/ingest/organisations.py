@@ -1,0 +1,444 @@
+"""One organisation, one node: match payers and payees across files and formats, and say why.
+
+Rules, strongest first (each merge keeps its method and a confidence):
+
+====================  ==========  ===================================================================
+method                confidence  when
+====================  ==========  ===================================================================
+``user-map``          1.0         the ``--org-map`` file says two keys are the same organisation
+``org-id``            1.0         records share a registered identifier (``GB-CHC-``, ``GB-COH-``, ...)
+``charity+company``   1.0         one record gives both a charity and a company number
+``local-id``          0.95        records share a publisher-minted id (``360G-…``, a native id)
+``exact-name``        0.9         records without a registered id have the same name (case, spaces)
+``name``              0.8         ... the same name after normalising punctuation, ``&``/``and``,
+                                  HTML entities, ``Limited``/``Ltd`` and vendor-code prefixes
+``name->org-id``      0.8         a record without a registered id has the name of exactly one
+                                  organisation that has one (two or more: not merged, reported)
+====================  ==========  ===================================================================
+
+Organisations with *different* registered ids are never merged automatically, even with the same name
+(reported as possible duplicates). A node's ``match_method`` is its weakest merge and
+``match_confidence`` that merge's confidence; ``match_reasons`` lists every merge.
+
+**Mapping file** (``--org-map``, CSV with a header): ``action,key,other,name``.
+``same`` forces ``key`` and ``other`` into one node (``name``, optional, sets its display name);
+``different`` forbids any merge that would put them together. A key is an org-id
+(``GB-COH-01234567``, ``360G-…``) or ``name:`` followed by a name (matched after normalisation); text
+with spaces and no ``id:`` prefix is taken as a name. Lines starting with ``#`` are comments.
+
+>>> import polars as pl
+>>> flows = pl.DataFrame({"payer_id": ["name:CCG A", "name:CCG B"], "payer_name": ["CCG A", "CCG B"],
+...     "payee_id": ["name:SPIRE HEALTHCARE LTD", "GB-COH-09084066"],
+...     "payee_name": ["Spire Healthcare Limited", "SPIRE HEALTHCARE LTD"]})
+>>> resolved = resolve(flows)
+>>> resolved.flows["payee_id"].to_list()
+['GB-COH-09084066', 'GB-COH-09084066']
+>>> resolved.organisations.filter(pl.col("id") == "GB-COH-09084066")["match_method"].item()
+'name->org-id'
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from graphflows.ingest.orgids import id_rank, is_registered, normalise_names, normalise_org_id
+from graphflows.model import InputError
+
+CONFIDENCE = {
+    "user-map": 1.0,
+    "org-id": 1.0,
+    "charity+company": 1.0,
+    "local-id": 0.95,
+    "exact-name": 0.9,
+    "name": 0.8,
+    "name->org-id": 0.8,
+    "single": 1.0,
+}
+ORG_COLUMNS = {
+    "id": pl.String(),
+    "name": pl.String(),
+    "match_method": pl.String(),
+    "match_confidence": pl.Float64(),
+    "match_reasons": pl.String(),
+    "org_ids": pl.String(),
+    "names_seen": pl.String(),
+    "records": pl.Int64(),
+}
+
+
+# ------------------------------------------------------------------------------------------ mapping file
+
+
+@dataclass(frozen=True)
+class OrgMap:
+    """Forced merges (``same``) and forbidden ones (``different``) from a user's mapping file."""
+
+    same: list[tuple[str, str, str | None]] = field(default_factory=list)
+    different: list[tuple[str, str]] = field(default_factory=list)
+    source: str = ""
+
+
+def map_key(text: str) -> str:
+    """A mapping-file key as a resolution key: ``id:<org-id>`` or ``name:<normalised name>``.
+
+    >>> map_key("gb-coh-2150618"), map_key("name:King's Fund"), map_key("Kings Fund Ltd")
+    ('id:GB-COH-02150618', 'name:KINGS FUND', 'name:KINGS FUND LTD')
+    """
+    text = text.strip()
+    lowered = text.lower()
+    if lowered.startswith("name:"):
+        return "name:" + normalise_names(pl.Series([text[5:]]))[0]
+    if lowered.startswith("id:"):
+        return "id:" + (normalise_org_id(text[3:]) or "")
+    if " " in text:
+        return "name:" + normalise_names(pl.Series([text]))[0]
+    return "id:" + (normalise_org_id(text) or "")
+
+
+def read_org_map(path: str | Path) -> OrgMap:
+    """Read a mapping file; InputError naming the file and line for anything it cannot use."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such organisation map file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: organisation map is not UTF-8 text") from None
+    lines = [
+        (n, line) for n, line in enumerate(text.splitlines(), start=1) if not line.lstrip().startswith("#")
+    ]
+    rows = list(csv.reader(io.StringIO("\n".join(line for _, line in lines))))
+    if not rows:
+        raise InputError(f"{path}: organisation map is empty (expected a header: action,key,other,name)")
+    header = [h.strip().lower() for h in rows[0]]
+    if header[:3] != ["action", "key", "other"]:
+        raise InputError(
+            f"{path}:{lines[0][0]}: organisation map header must start action,key,other "
+            f"(found {','.join(header)})"
+        )
+    org_map = OrgMap(source=str(path))
+    for (number, _), row in zip(lines[1:], rows[1:], strict=False):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [c.strip() for c in row] + ["", "", "", ""]
+        action, key, other, name = cells[0].lower(), cells[1], cells[2], cells[3] or None
+        if action not in ("same", "different"):
+            raise InputError(f"{path}:{number}: action must be 'same' or 'different', not {cells[0]!r}")
+        if not key or not other:
+            raise InputError(f"{path}:{number}: both key and other are needed")
+        a, b = map_key(key), map_key(other)
+        if a in ("id:", "name:") or b in ("id:", "name:"):
+            raise InputError(f"{path}:{number}: a key is blank after normalising")
+        if action == "same":
+            org_map.same.append((a, b, name))
+        else:
+            org_map.different.append((a, b))
+    return org_map
+
+
+# ------------------------------------------------------------------------------------------- resolution
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+@dataclass
+class Resolution:
+    """Flows with resolved node ids, one row per organisation node, and how each identity was matched."""
+
+    flows: pl.DataFrame
+    organisations: pl.DataFrame
+    identities: pl.DataFrame  # one row per distinct (given id, other ids, name): node id, method, reason
+    notes: list[str] = field(default_factory=list)
+
+
+def _side_mentions(flows: pl.DataFrame, side: str) -> pl.DataFrame:
+    """(row, id_given, other_ids, name) for one side of every flow."""
+
+    def col(name: str) -> pl.Expr:
+        return pl.col(name) if name in flows.columns else pl.lit(None, pl.String)
+
+    id_given = col(f"{side}_id_given")
+    name_given = col(f"{side}_name_given")
+    native = id_given.is_null() & name_given.is_null()
+    redacted = (
+        (pl.col("payee_redacted") == "yes").fill_null(False)
+        if side == "payee" and "payee_redacted" in flows.columns
+        else pl.lit(False)
+    )
+    return flows.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+        pl.lit(side).alias("side"),
+        pl.when(native & ~col(f"{side}_id").str.starts_with("name:"))
+        .then(col(f"{side}_id"))
+        .otherwise(id_given)
+        .alias("id_given"),
+        col(f"{side}_other_ids").alias("other_ids"),
+        pl.coalesce(name_given, col(f"{side}_name")).alias("name_given"),
+        redacted.alias("redacted"),
+    )
+
+
+def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
+    """Match every payer and payee to one node; rewrite ids, names and programme streams in ``flows``."""
+    org_map = org_map or OrgMap()
+    if flows.is_empty():
+        return Resolution(flows, pl.DataFrame(schema=ORG_COLUMNS), pl.DataFrame(), [])
+    mentions = pl.concat([_side_mentions(flows, "payer"), _side_mentions(flows, "payee")])
+    live = mentions.filter(~pl.col("redacted"))
+    identities = live.group_by("id_given", "other_ids", "name_given", maintain_order=True).agg(
+        pl.len().alias("records")
+    )
+    identities = identities.with_columns(
+        pl.Series("name_key", normalise_names(identities["name_given"])),
+        pl.col("name_given")
+        .str.to_uppercase()
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .alias("exact_key"),
+    )
+    uf = _UnionFind()
+    reasons: dict[str, list[tuple[str, str]]] = defaultdict(
+        list
+    )  # root-independent log: key -> (method, why)
+    forbidden = [(a, b) for a, b in org_map.different]
+    notes: list[str] = []
+    edges: list[tuple[str, str, str, str]] = []  # (a, b, method, why)
+
+    rows = identities.select("id_given", "other_ids", "name_given", "name_key", "exact_key", "records").rows()
+    anchors: list[str] = []
+    strong_by_name: dict[str, set[str]] = defaultdict(set)
+    exact_by_name_key: dict[str, set[str]] = defaultdict(set)
+    name_records: Counter = Counter()
+    for id_given, other_ids, name_given, name_key, exact_key, _records in rows:
+        given = normalise_org_id(id_given) if id_given else None
+        others = [normalise_org_id(x) for x in (other_ids or "").split(";") if x.strip()]
+        strong = [x for x in [given, *others] if x and is_registered(x)]
+        strong = list(dict.fromkeys(strong))
+        weak = given if given and not is_registered(given) else None
+        name_node = f"name:{name_key}" if name_key else None
+        if strong:
+            anchor = f"id:{strong[0]}"
+            for other in strong[1:]:
+                edges.append(
+                    (
+                        anchor,
+                        f"id:{other}",
+                        "charity+company",
+                        f"one record gives both {strong[0]} and {other}",
+                    )
+                )
+            if name_key:
+                strong_by_name[name_key].add(anchor)
+        elif weak:
+            anchor = f"id:{weak}"
+            if name_node:
+                edges.append((anchor, name_node, "local-id", f"local id {weak} is named {name_given!r}"))
+        elif name_node:
+            anchor = name_node
+        else:
+            anchor = "name:"
+        if name_key and not strong:
+            exact_by_name_key[name_key].add(exact_key or "")
+            name_records[name_key] += _records
+        uf.find(anchor)
+        anchors.append(anchor)
+
+    # user-forced merges first, then the automatic ones (a forbidden pair stops any merge joining it)
+    ordered = [(a, b, "user-map", f"org map {org_map.source}: same") for a, b, _ in org_map.same] + edges
+    for name_key, ids in strong_by_name.items():
+        if f"name:{name_key}" not in uf.parent:
+            continue
+        if len(ids) == 1:
+            (only,) = ids
+            ordered.append(
+                (f"name:{name_key}", only, "name->org-id", f"name {name_key!r} matches {only[3:]}")
+            )
+        else:
+            notes.append(
+                f"name {name_key!r} matches several org-ids ({', '.join(sorted(i[3:] for i in ids))}); "
+                "records with that name and no id were not merged (use --org-map to decide)"
+            )
+    for a, b, method, why in ordered:
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            continue
+        blocked = next(
+            ((x, y) for x, y in forbidden if {uf.find(x), uf.find(y)} == {ra, rb}),
+            None,
+        )
+        if blocked:
+            notes.append(
+                f"not merged ({method}: {why}): the org map says {blocked[0]} and {blocked[1]} are different"
+            )
+            continue
+        uf.union(a, b)
+        reasons[a].append((method, why))
+    for name_key, exacts in exact_by_name_key.items():
+        if len(exacts) > 1:
+            reasons[f"name:{name_key}"].append(
+                ("name", f"names {' / '.join(sorted(exacts))} normalise to {name_key!r}")
+            )
+        elif name_records[name_key] > 1:
+            reasons[f"name:{name_key}"].append(("exact-name", f"same name {name_key!r}"))
+
+    # clusters -> node ids, names, methods
+    roots = [uf.find(a) for a in anchors]
+    members: dict[str, set[str]] = defaultdict(set)
+    for key in list(uf.parent):
+        members[uf.find(key)].add(key)
+    display_override = {}
+    for a, _b, name in org_map.same:
+        if name:
+            display_override[uf.find(a)] = name
+    name_counts: dict[str, Counter] = defaultdict(Counter)
+    record_counts: Counter = Counter()
+    for root, (_, _, name_given, _, _, records) in zip(roots, rows, strict=True):
+        if name_given:
+            name_counts[root][name_given.strip()] += records
+        record_counts[root] += records
+    node_of_root: dict[str, str] = {}
+    org_rows = []
+    for root, keys in members.items():
+        ids = sorted((k[3:] for k in keys if k.startswith("id:") and k != "id:"), key=id_rank)
+        names = [k[5:] for k in keys if k.startswith("name:") and k != "name:"]
+        if ids:
+            node = ids[0]
+        elif names:
+            node = "name:" + sorted(names)[0]
+        else:
+            node = "name:"
+        node_of_root[root] = node
+        merges = [m for k in keys for m in reasons.get(k, [])]
+        if merges:
+            weakest = min(merges, key=lambda m: CONFIDENCE[m[0]])
+            method, confidence = weakest[0], CONFIDENCE[weakest[0]]
+        else:
+            method, confidence = (
+                ("org-id" if ids and is_registered(ids[0]) else "local-id" if ids else "single"),
+                1.0,
+            )
+        counted = name_counts.get(root) or Counter()
+        display = display_override.get(root) or (
+            sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counted else node
+        )
+        org_rows.append(
+            {
+                "id": node,
+                "name": display,
+                "match_method": method,
+                "match_confidence": confidence,
+                "match_reasons": "; ".join(dict.fromkeys(f"{m}: {w}" for m, w in merges)) or None,
+                "org_ids": ";".join(ids) or None,
+                "names_seen": ";".join(sorted(counted)) or None,
+                "records": int(record_counts.get(root, 0)),
+            }
+        )
+    organisations = pl.DataFrame(org_rows, schema=ORG_COLUMNS)
+    dupes = organisations.filter(pl.col("org_ids").is_not_null()).with_columns(
+        pl.Series("_k", normalise_names(organisations.filter(pl.col("org_ids").is_not_null())["name"]))
+    )
+    for key, group in dupes.group_by("_k"):
+        if group.height > 1 and key[0]:
+            notes.append(
+                f"possible duplicate: {group.height} organisations named {key[0]!r} have different org-ids "
+                f"({', '.join(sorted(group['id']))}); not merged"
+            )
+    table = identities.with_columns(
+        pl.Series("id", [node_of_root[r] for r in roots], dtype=pl.String),
+    ).join(
+        organisations.select("id", pl.col("name").alias("node_name"), "match_method", "match_confidence"),
+        on="id",
+    )
+    resolved = _apply(flows, mentions, table)
+    organisations = pl.concat([organisations, redacted_nodes(resolved)])
+    return Resolution(resolved, organisations, table, notes)
+
+
+def _apply(flows: pl.DataFrame, mentions: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """Rewrite payer/payee ids and names (and programme streams) with the resolved nodes."""
+    keyed = mentions.join(
+        table.select("id_given", "other_ids", "name_given", "id", "node_name"),
+        on=["id_given", "other_ids", "name_given"],
+        how="left",
+        nulls_equal=True,
+    )
+    out = flows.with_row_index("_row")
+    for side in ("payer", "payee"):
+        part = keyed.filter(pl.col("side") == side).select(
+            "_row", pl.col("id").alias(f"_{side}_node"), pl.col("node_name").alias(f"_{side}_node_name")
+        )
+        out = out.join(part.with_columns(pl.col("_row").cast(pl.UInt32)), on="_row", how="left")
+    out = out.with_columns(
+        pl.coalesce("_payer_node", "payer_id").alias("payer_id"),
+        pl.coalesce("_payer_node_name", "payer_name").alias("payer_name"),
+    )
+    payee_id = pl.coalesce("_payee_node", "payee_id")
+    if "payee_redacted" in out.columns:
+        payee_id = (
+            pl.when(pl.col("payee_redacted") == "yes")
+            .then(pl.lit("redacted:") + pl.col("payer_id"))
+            .otherwise(payee_id)
+        )
+    out = out.with_columns(
+        payee_id.alias("payee_id"), pl.coalesce("_payee_node_name", "payee_name").alias("payee_name")
+    )
+    if "programme" in out.columns:
+        out = out.with_columns(
+            pl.when(pl.col("programme").is_not_null())
+            .then(pl.format("{} / {}", pl.col("payer_id"), pl.col("programme")))
+            .otherwise(pl.col("stream_id"))
+            .alias("stream_id")
+        )
+    return out.sort("_row").drop("_row", "_payer_node", "_payer_node_name", "_payee_node", "_payee_node_name")
+
+
+def redacted_nodes(flows: pl.DataFrame) -> pl.DataFrame:
+    """Organisation rows for the per-payer redacted-payee nodes."""
+    if "payee_redacted" not in flows.columns:
+        return pl.DataFrame(schema=ORG_COLUMNS)
+    red = flows.filter(pl.col("payee_redacted") == "yes")
+    if red.is_empty():
+        return pl.DataFrame(schema=ORG_COLUMNS)
+    return (
+        red.group_by("payee_id")
+        .agg(
+            pl.col("payee_name").first(),
+            pl.len().cast(pl.Int64).alias("records"),
+            pl.col("payee_name_given").unique().sort().str.join(";"),
+        )
+        .select(
+            pl.col("payee_id").alias("id"),
+            pl.col("payee_name").alias("name"),
+            pl.lit("redacted").alias("match_method"),
+            pl.lit(None, pl.Float64).alias("match_confidence"),
+            pl.lit("payee withheld by the publisher: one node per payer, never matched across payers").alias(
+                "match_reasons"
+            ),
+            pl.lit(None, pl.String).alias("org_ids"),
+            pl.col("payee_name_given").alias("names_seen"),
+            "records",
+        )
+    )
