@@ -169,6 +169,11 @@ class translate_errors:
             if isinstance(exc, nx.TransientError):
                 raise Neo4jUnavailable(f"Neo4j at {where}: {_one_line(exc)}") from exc
             code = (exc.code or "").rsplit(".", 1)[-1]
+            if code == "AccessMode":
+                raise CypherError(
+                    "the query writes to the database but ran read-only "
+                    "(graphflows cypher --write allows writes)"
+                ) from None
             raise CypherError(f"Neo4j rejected the query ({code}): {_one_line(exc)}") from None
         if isinstance(exc, nx.DriverError):
             raise Neo4jError(f"Neo4j driver error talking to {where}: {_one_line(exc)}") from None

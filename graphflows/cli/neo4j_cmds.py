@@ -1,0 +1,376 @@
+"""Neo4j commands: ``neo4j start|stop|status``, ``load``, ``query`` (the Cypher library) and ``cypher``.
+
+Connection: ``--neo4j-uri``, else ``NEO4J_URI``, else the local server started by ``graphflows neo4j start``
+(default data folder); ``NEO4J_USER`` and ``NEO4J_PASSWORD`` from the environment (never printed).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from graphflows.cli.display import console, money, steps
+from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.model import GraphflowsError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(neo4j_group)
+    group.add_command(load)
+    group.add_command(query)
+    group.add_command(cypher)
+
+
+def neo4j_uri_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--neo4j-uri`` (default: NEO4J_URI, else the running local server)."""
+    return click.option(
+        "--neo4j-uri",
+        "neo4j_uri",
+        metavar="URI",
+        default=None,
+        help="Bolt URI of the server (default: $NEO4J_URI, else the local server from "
+        "`graphflows neo4j start`). User and password come from $NEO4J_USER and $NEO4J_PASSWORD.",
+    )(command)
+
+
+def param_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--param",
+        "params",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A query parameter (repeat for several).",
+    )(command)
+
+
+def csv_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--csv",
+        "csv_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write the rows to this CSV file instead of printing a table.",
+    )(command)
+
+
+# ---------------------------------------------------------------- neo4j start / stop / status
+
+
+@click.group("neo4j")
+def neo4j_group() -> None:
+    """Run a local Neo4j Community 5.26 server (fetched from Maven Central; needs JDK 17 and Maven)."""
+
+
+def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder for the database and its logs (default: $GRAPHFLOWS_NEO4J_DATA or "
+        "~/.local/share/graphflows/neo4j).",
+    )(command)
+
+
+@neo4j_group.command("start")
+@data_option
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Bolt port (default: a free one).")
+@click.option("--browser/--no-browser", default=True, show_default=True, help="Also serve Neo4j Browser.")
+@click.option("--heap", default="1g", show_default=True, help="JVM heap size.")
+@click.option("--pagecache", default="256m", show_default=True, help="Neo4j page cache size.")
+def neo4j_start(data_dir: Path | None, port: int | None, browser: bool, heap: str, pagecache: str) -> None:
+    """Start the server in the background; the last line printed is its Bolt URI.
+
+    Listens on 127.0.0.1 only, with authentication off (connect with no user or password).
+    """
+    from graphflows.neo4j import server
+
+    try:
+        with steps("Starting Neo4j (the first start downloads it with Maven)"):
+            info = server.start(data_dir, port=port, browser=browser, heap=heap, pagecache=pagecache)
+    except server.AlreadyRunning as exc:
+        err_console.print(
+            f"Neo4j is already running on {exc.info.data_dir} (pid {exc.info.pid}).", markup=False
+        )
+        info = exc.info
+    else:
+        err_console.print(f"Neo4j started (pid {info.pid}, data in {info.data_dir}).", markup=False)
+    if info.browser_url:
+        err_console.print(f"Neo4j Browser: {browser_link(info.browser_url, info.bolt_uri)}", markup=False)
+    err_console.print(
+        f"Use it: export NEO4J_URI={info.bolt_uri}   Stop it: graphflows neo4j stop", markup=False
+    )
+    click.echo(info.bolt_uri)
+
+
+def browser_link(browser_url: str, bolt_uri: str) -> str:
+    """The Browser URL preset to connect to ``bolt_uri`` without authentication."""
+    return f"{browser_url}?dbms={bolt_uri}&preselectAuthMethod=NO_AUTH"
+
+
+@neo4j_group.command("stop")
+@data_option
+def neo4j_stop(data_dir: Path | None) -> None:
+    """Stop the server cleanly (SIGTERM, then wait for it to finish)."""
+    from graphflows.neo4j import server
+
+    with steps("Stopping Neo4j"):
+        stopped = server.stop(data_dir)
+    click.echo("Neo4j stopped." if stopped else "No Neo4j server was running on that folder.")
+
+
+@neo4j_group.command("status")
+@data_option
+def neo4j_status(data_dir: Path | None) -> None:
+    """Say whether the server runs, and where."""
+    from graphflows.neo4j import server
+
+    info = server.status(data_dir)
+    if info is None:
+        click.echo("Neo4j is not running.")
+        return
+    click.echo(f"Neo4j is running (pid {info.pid}, data in {info.data_dir}).")
+    if info.browser_url:
+        click.echo(f"Neo4j Browser: {browser_link(info.browser_url, info.bolt_uri)}")
+    click.echo(info.bolt_uri)
+
+
+# ---------------------------------------------------------------- load
+
+
+@click.command()
+@input_options
+@neo4j_uri_option
+@click.option(
+    "--batch-size", type=click.IntRange(1), default=10_000, show_default=True, help="Rows per write."
+)
+@click.option(
+    "--min-stovepipes",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Stovepipes a recipient needs to be labelled ConvergencePoint.",
+)
+@click.option(
+    "--write-back/--no-write-back", default=True, show_default=True, help="Write the analysis back."
+)
+def load(
+    files: tuple[Path, ...],
+    format_: str | None,
+    skip_invalid: bool,
+    neo4j_uri: str | None,
+    batch_size: int,
+    min_stovepipes: int,
+    write_back: bool,
+    **input_extras: Any,
+) -> None:
+    """Load funding FILES into Neo4j, then write the analysis back (loading again adds nothing)."""
+    from graphflows.graph import graph_from_ingest
+    from graphflows.neo4j import load_graph
+    from graphflows.neo4j.writeback import write_analysis
+
+    with steps("Reading input files"):
+        ingest = read_inputs(files, format_, skip_invalid, **input_extras)
+        graph = graph_from_ingest(ingest)
+    with _runner(neo4j_uri) as runner, _progress_bar() as progress:
+        report = load_graph(runner, graph, batch_size=batch_size, progress=progress, write_back=False)
+        if write_back:
+            with steps("Writing the analysis back"):
+                report.write_back = write_analysis(
+                    runner, graph, min_stovepipes=min_stovepipes, batch_size=batch_size
+                )
+        db_totals = _database_totals(runner)
+    totals = ", ".join(money(v, c) for c, v in report.totals.items()) or "nothing"
+    console.print(
+        f"Loaded {report.nodes} nodes and {report.flows} flows ({totals}) in {report.seconds:.1f} s "
+        f"({report.batches} batches, {report.retries} retries).",
+        markup=False,
+    )
+    if report.write_back is not None:
+        wb = report.write_back
+        console.print(
+            f"Analysis written back: {wb.recipients} recipients, {wb.convergence_points} convergence points, "
+            f"{wb.attributions} ATTRIBUTED_TO relationships.",
+            markup=False,
+        )
+    in_db = ", ".join(money(v, c) for c, v in db_totals.items()) or "nothing"
+    console.print(f"The database now holds flows worth {in_db}.", markup=False)
+    if skip_invalid and ingest.rejects.height:
+        console.print(f"{ingest.rejects.height} record(s) rejected and not loaded.", markup=False)
+
+
+def _database_totals(runner: Any) -> dict[str, int]:
+    result = runner.run(
+        "MATCH ()-[f:FLOWS_TO]->() "
+        "RETURN f.currency AS currency, sum(f.amount_minor) AS total ORDER BY currency"
+    )
+    return {row["currency"]: row["total"] for row in result.rows}
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int, str], None]]:
+    tasks: dict[str, Any] = {}
+    with Progress(
+        TextColumn("Loading {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+
+        def update(done: int, total: int, what: str) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(what, total=total)
+            bar.update(tasks[what], completed=done)
+
+        yield update
+
+
+# ---------------------------------------------------------------- query / cypher
+
+
+@click.command()
+@click.argument("name", required=False)
+@param_option
+@csv_option
+@click.option("--list", "list_", is_flag=True, help="List the library's queries and their questions.")
+@neo4j_uri_option
+def query(
+    name: str | None, params: tuple[str, ...], csv_path: Path | None, list_: bool, neo4j_uri: str | None
+) -> None:
+    """Run query NAME from the Cypher library (cypher/*.cypher) and print its rows."""
+    from graphflows.neo4j.library import list_queries, load_query
+
+    if list_ or not name:
+        _print_library(list_queries())
+        return
+    library_query = load_query(name)
+    bound = library_query.bind(parse_params(params, typed=False))
+    with _runner(neo4j_uri) as runner:
+        result = runner.run(library_query.text, bound)
+    _output(result.columns, result.rows, csv_path)
+
+
+@click.command()
+@click.argument("text", metavar="QUERY")
+@param_option
+@csv_option
+@click.option("--write", is_flag=True, help="Allow the query to change the database (read-only otherwise).")
+@neo4j_uri_option
+def cypher(
+    text: str, params: tuple[str, ...], csv_path: Path | None, write: bool, neo4j_uri: str | None
+) -> None:
+    """Run an ad-hoc Cypher QUERY (a read transaction unless --write); parameter values are read as JSON
+    when they parse (10, true, "text"), else as text."""
+    with _runner(neo4j_uri) as runner:
+        result = runner.run(text, parse_params(params, typed=True), write=write)
+    _output(result.columns, result.rows, csv_path)
+    if write and result.counters:
+        changes = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(result.counters.items()))
+        err_console.print(changes, markup=False)
+
+
+def parse_params(items: tuple[str, ...], *, typed: bool) -> dict[str, Any]:
+    """``("limit=10", "id=P1")`` -> ``{"limit": "10", "id": "P1"}`` (JSON values decoded when ``typed``)."""
+    values: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GraphflowsError(f"--param {item!r}: expected KEY=VALUE")
+        if typed:
+            try:
+                values[key.strip()] = json.loads(value)
+                continue
+            except ValueError:
+                pass
+        values[key.strip()] = value
+    return values
+
+
+def _print_library(queries: list[Any]) -> None:
+    grid = Table(title="Cypher library (graphflows query NAME --param KEY=VALUE)")
+    grid.add_column("Name", no_wrap=True)
+    grid.add_column("Question", overflow="fold")
+    grid.add_column("Parameters", overflow="fold")
+    for q in queries:
+        params = ", ".join(p.name + ("" if p.optional else "*") for p in q.parameters)
+        grid.add_row(q.name, Text(q.question), params)
+    console.print(grid)
+    console.print("* required", markup=False)
+
+
+def _output(columns: list[str], rows: list[dict[str, Any]], csv_path: Path | None) -> None:
+    if csv_path is not None:
+        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(row.get(c)) for c in columns])
+        err_console.print(f"{len(rows)} row(s) written to {csv_path}", markup=False)
+        return
+    grid = Table(show_lines=False)
+    for column in columns:
+        grid.add_column(column, overflow="fold")
+    for row in rows:
+        grid.add_row(*(Text(_cell(row.get(c))) for c in columns))
+    console.print(grid)
+    console.print(f"{len(rows)} row(s)", markup=False)
+
+
+def _cell(value: Any) -> str:
+    """A value as text: lists and maps as JSON, dates as ISO, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
+    if hasattr(value, "iso_format"):
+        return str(value.iso_format())
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "iso_format"):
+        return value.iso_format()
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "items"):
+        return dict(value.items())
+    return str(value)
+
+
+@contextmanager
+def _runner(neo4j_uri: str | None) -> Iterator[Any]:
+    from graphflows.neo4j import Neo4jSettings, connect
+
+    with connect(Neo4jSettings.from_env(uri=resolve_uri(neo4j_uri))) as runner:
+        yield runner
+
+
+def resolve_uri(neo4j_uri: str | None) -> str | None:
+    """``--neo4j-uri``, else NEO4J_URI, else the local server's URI if one runs (else None: the default)."""
+    import os
+
+    if neo4j_uri or os.environ.get("NEO4J_URI"):
+        return neo4j_uri or os.environ["NEO4J_URI"]
+    from graphflows.neo4j import server
+
+    info = server.status()
+    return info.bolt_uri if info else None
