@@ -1,0 +1,245 @@
+"""Fast tests without a server: query text, parameters, batching, retries, the library's headers.
+
+A recording fake runner stands in for Neo4j here; everything it checks is also exercised against a real
+server in tests/test_neo4j_load.py and tests/test_neo4j_truth.py.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from graphflows.cli.main import cli
+from graphflows.cli.neo4j_cmds import parse_params
+from graphflows.graph import read_graph
+from graphflows.neo4j import QueryResult, load_graph
+from graphflows.neo4j import server as local_server
+from graphflows.neo4j.library import LibraryError, cypher_dir, list_queries, load_query, used_parameters
+from graphflows.neo4j.loader import FLOWS_QUERY, flow_keys, flow_rows, nodes_query
+from graphflows.neo4j.runner import Neo4jSettings, Neo4jUnavailable
+from graphflows.neo4j.schema import SCHEMA_STATEMENTS
+from tests.helpers import FLOWS_HEADER, write_flows
+
+DEMO = Path(__file__).parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
+
+
+class RecordingRunner:
+    """Records every (query, parameters, write); answers write-back clean-ups with zero rows."""
+
+    def __init__(self, fail_first: int = 0):
+        self.calls: list[tuple[str, dict[str, Any], bool]] = []
+        self.fail_first = fail_first
+
+    def run(
+        self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False
+    ) -> QueryResult:
+        if self.fail_first:
+            self.fail_first -= 1
+            raise Neo4jUnavailable("server restarting")
+        self.calls.append((query, dict(parameters or {}), write))
+        if "RETURN count(*) AS deleted" in query:
+            return QueryResult(["deleted"], [{"deleted": 0}])
+        if "RETURN count(*) AS cleared" in query:
+            return QueryResult(["cleared"], [{"cleared": 0}])
+        return QueryResult([], [])
+
+
+@pytest.fixture(scope="module")
+def demo_graph():
+    return read_graph([DEMO])
+
+
+def test_loader_sends_values_only_as_parameters(demo_graph) -> None:
+    runner = RecordingRunner()
+    load_graph(runner, demo_graph, batch_size=7)
+    texts = "\n".join(query for query, _, _ in runner.calls)
+    for value in demo_graph.nodes["id"].to_list() + demo_graph.nodes["name"].to_list():
+        assert value not in texts, f"{value!r} spliced into query text"
+    for query, params, write in runner.calls:
+        if "UNWIND $rows" in query:
+            assert write and params["rows"] and all(isinstance(row, list) for row in params["rows"])
+            assert len(params["rows"]) <= 7
+
+
+def test_loader_creates_schema_first_then_nodes_then_flows(demo_graph) -> None:
+    runner = RecordingRunner()
+    report = load_graph(runner, demo_graph, batch_size=10, write_back=False)
+    queries = [q for q, _, _ in runner.calls]
+    assert queries[: len(SCHEMA_STATEMENTS)] == list(SCHEMA_STATEMENTS)
+    first_flow = queries.index(FLOWS_QUERY)
+    assert all("MERGE (n:Entity" in q for q in queries[len(SCHEMA_STATEMENTS) + 1 : first_flow])
+    sent_nodes = sum(len(p["rows"]) for q, p, _ in runner.calls if "MERGE (n:Entity" in q)
+    sent_flows = [row for q, p, _ in runner.calls if q == FLOWS_QUERY for row in p["rows"]]
+    assert sent_nodes == demo_graph.node_count == report.nodes
+    assert len(sent_flows) == demo_graph.flow_count == report.flows
+    assert sum(row[3] for row in sent_flows) == sum(demo_graph.totals().values())
+
+
+def test_node_labels_come_from_the_fixed_list_only() -> None:
+    assert "SET n:Commissioner:Provider" in nodes_query(["Commissioner", "Provider"], extras=False)
+    with pytest.raises(ValueError, match="not a graphflows label"):
+        nodes_query(["Provider`) DETACH DELETE n //"], extras=False)
+
+
+def test_node_batches_give_every_node_its_kind_labels(demo_graph) -> None:
+    runner = RecordingRunner()
+    load_graph(runner, demo_graph, write_back=False)
+    labels_of: dict[str, set[str]] = {}
+    for query, params, _ in runner.calls:
+        if "MERGE (n:Entity" in query:
+            match = re.search(r"SET n((?::\w+)+)", query)
+            labels = set(match.group(1).strip(":").split(":")) if match else set()
+            for row in params["rows"]:
+                labels_of[row[0]] = labels
+    expected = {
+        row["id"]: {{"stream": "FundingStream", "commissioner": "Commissioner", "provider": "Provider"}[k]
+                    for k in row["kinds"]}
+        for row in demo_graph.nodes.iter_rows(named=True)
+    }  # fmt: skip
+    assert labels_of == expected
+
+
+def test_transient_unavailability_is_retried(demo_graph) -> None:
+    runner = RecordingRunner(fail_first=3)
+    report = load_graph(runner, demo_graph, write_back=False, retry_delays=(0, 0, 0, 0))
+    assert report.retries == 3
+    assert sum(len(p["rows"]) for q, p, _ in runner.calls if q == FLOWS_QUERY) == demo_graph.flow_count
+
+
+def test_persistent_unavailability_gives_up_with_the_error(demo_graph) -> None:
+    runner = RecordingRunner(fail_first=100)
+    with pytest.raises(Neo4jUnavailable):
+        load_graph(runner, demo_graph, write_back=False, retry_delays=(0, 0))
+    assert runner.calls == []
+
+
+def test_flow_keys_are_unique_and_ignore_the_folder(tmp_path: Path) -> None:
+    rows = ["a,A,commissioner,p,P,provider,10.00,GBP,2020-01-01,,r"] * 3  # identical lines: 3 distinct flows
+    one = read_graph([write_flows(tmp_path / "spend.csv", rows)])
+    (tmp_path / "copy").mkdir()
+    other = read_graph([write_flows(tmp_path / "copy" / "spend.csv", rows)])
+    keys = flow_keys(one.flows)
+    assert len(set(keys)) == 3
+    assert keys == flow_keys(other.flows)
+    renamed = read_graph([write_flows(tmp_path / "other.csv", rows)])
+    assert set(keys).isdisjoint(flow_keys(renamed.flows))
+
+
+def test_flow_rows_keep_exact_amounts_and_dates(demo_graph) -> None:
+    rows = flow_rows(demo_graph.flows)
+    assert [r[3] for r in rows] == demo_graph.flows["amount_minor"].to_list()
+    assert [r[5] for r in rows] == demo_graph.flows["date"].to_list()
+
+
+def test_schema_cypher_matches_the_loader() -> None:
+    text = (cypher_dir() / "schema.cypher").read_text()
+    statements = [line.rstrip(";") for line in text.splitlines() if line.startswith("CREATE ")]
+    assert statements == list(SCHEMA_STATEMENTS)
+
+
+LIBRARY = list_queries()
+REQUIRED = {
+    "convergence_points", "provider_funding_mix", "stovepipe_paths", "co_funding_commissioners",
+    "pooled_funds", "flows_by_financial_year", "provider_dependency", "stovepipe_reach",
+}  # fmt: skip
+
+
+def test_library_has_the_queries_analysts_need() -> None:
+    assert {q.name for q in LIBRARY} >= REQUIRED
+
+
+@pytest.mark.parametrize("query", LIBRARY, ids=lambda q: q.name)
+def test_library_headers_declare_exactly_the_parameters_used(query) -> None:
+    assert query.question.endswith("?")
+    assert query.example.startswith(f"graphflows query {query.name}")
+    assert {p.name for p in query.parameters} == used_parameters(query.text)
+    example_params = dict(item.split("=", 1) for item in re.findall(r"--param (\S+)", query.example))
+    assert query.bind(example_params).keys() == {p.name for p in query.parameters}
+
+
+def test_library_converts_and_checks_parameters() -> None:
+    q = load_query("stovepipe_paths")
+    bound = q.bind({"stovepipe_id": "123", "provider_id": "P", "limit": "5"})
+    assert bound == {"stovepipe_id": "123", "provider_id": "P", "limit": 5}
+    with pytest.raises(LibraryError, match="missing parameter provider_id"):
+        q.bind({"stovepipe_id": "S"})
+    with pytest.raises(LibraryError, match="unknown parameter colour"):
+        q.bind({"stovepipe_id": "S", "provider_id": "P", "colour": "red"})
+    with pytest.raises(LibraryError, match="limit: 'ten' is not a integer"):
+        q.bind({"stovepipe_id": "S", "provider_id": "P", "limit": "ten"})
+    with pytest.raises(LibraryError, match="no query called 'nope'"):
+        load_query("nope")
+
+
+def test_query_list_and_errors_on_the_command_line() -> None:
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["query", "--list"], catch_exceptions=False)
+    assert listed.exit_code == 0
+    for name in REQUIRED:
+        assert name in listed.output
+    from graphflows.cli.main import main
+
+    assert main(["query", "no_such_query"]) == 2
+    assert main(["query", "provider_funding_mix"]) == 2
+
+
+def test_cli_params() -> None:
+    assert parse_params(("limit=10", "id=P1", "x=a=b"), typed=False) == {
+        "limit": "10",
+        "id": "P1",
+        "x": "a=b",
+    }
+    assert parse_params(("limit=10", "id=P1", 'q="7"'), typed=True) == {"limit": 10, "id": "P1", "q": "7"}
+    with pytest.raises(Exception, match="expected KEY=VALUE"):
+        parse_params(("novalue",), typed=False)
+
+
+def test_password_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEO4J_PASSWORD", "s3cret-pw")
+    monkeypatch.setenv("NEO4J_USER", "analyst")
+    settings = Neo4jSettings.from_env(uri="neo4j+s://example.databases.neo4j.io")
+    assert "s3cret-pw" not in repr(settings)
+    assert settings.auth() == ("analyst", "s3cret-pw")
+    monkeypatch.delenv("NEO4J_PASSWORD")
+    assert Neo4jSettings.from_env().auth() is None
+
+
+def test_missing_java_or_maven_is_one_clear_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(
+        local_server.shutil, "which", lambda name: None if name == "mvn" else f"/usr/bin/{name}"
+    )
+    with pytest.raises(local_server.Neo4jServerError, match="mvn not found; install a JDK 17 and Maven"):
+        local_server.ensure_runtime()
+
+
+def test_status_ignores_a_stale_state_file(tmp_path: Path) -> None:
+    (tmp_path / local_server.STATE_FILE).write_text(
+        '{"pid": 999999999, "bolt_uri": "bolt://127.0.0.1:1", "browser_url": null, "data_dir": "x"}'
+    )
+    assert local_server.status(tmp_path) is None
+    assert local_server.stop(tmp_path) is False
+    assert not (tmp_path / local_server.STATE_FILE).exists()
+
+
+def test_unreachable_server_is_a_one_line_error() -> None:
+    from graphflows.cli.main import main
+
+    port = local_server.free_port()
+    assert main(["cypher", "RETURN 1", "--neo4j-uri", f"bolt://127.0.0.1:{port}"]) == 2
+
+
+def test_extra_columns_travel_as_a_parameter_map(tmp_path: Path) -> None:
+    header = FLOWS_HEADER + ",ward"
+    graph = read_graph(
+        [write_flows(tmp_path / "f.csv", ["a,A,commissioner,p,P,provider,1.00,GBP,,,,North"], header)]
+    )
+    assert "ward" in graph.flows.columns
+    runner = RecordingRunner()
+    load_graph(runner, graph, write_back=False)
+    extras = [p["rows"] for q, p, _ in runner.calls if "SET f += row[1]" in q]
+    assert extras and extras[0][0][1] == {"ward": "North"}
