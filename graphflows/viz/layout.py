@@ -16,8 +16,6 @@ True
 
 from __future__ import annotations
 
-import math
-
 import networkx as nx
 import numpy as np
 import polars as pl
@@ -90,7 +88,9 @@ def _remove_overlaps(xy: np.ndarray, size: np.ndarray, rounds: int = 80) -> np.n
         sign = np.where(delta >= 0, 1.0, -1.0)
         # identical centres: break the tie by index so the pair separates deterministically
         ties = delta == 0
-        sign = np.where(ties, np.where(np.arange(n)[:, None, None] > np.arange(n)[None, :, None], 1.0, -1.0), sign)
+        sign = np.where(
+            ties, np.where(np.arange(n)[:, None, None] > np.arange(n)[None, :, None], 1.0, -1.0), sign
+        )
         push = np.zeros_like(delta)
         push[..., 0] = np.where(hit & axis_x, sign[..., 0] * overlap[..., 0] / 2, 0.0)
         push[..., 1] = np.where(hit & ~axis_x, sign[..., 1] * overlap[..., 1] / 2, 0.0)

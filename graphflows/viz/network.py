@@ -83,10 +83,15 @@ def page_data(view: ViewData) -> dict[str, Any]:
     cur = view.currency
     nodes, edges = view.nodes, view.edges
     labels = [
-        short_label(name, money_short(int(m), cur)) for name, m in nodes.select("name", "money_minor").iter_rows()
+        short_label(name, money_short(int(m), cur))
+        for name, m in nodes.select("name", "money_minor").iter_rows()
     ]
-    values = {i: round(math.sqrt(max(int(m), 0) / 100), 2) for i, m in nodes.select("id", "money_minor").iter_rows()}
-    pos = positions(nodes["id"].to_list(), edges, drawn_boxes(values, dict(zip(nodes["id"], labels, strict=True))))
+    values = {
+        i: round(math.sqrt(max(int(m), 0) / 100), 2) for i, m in nodes.select("id", "money_minor").iter_rows()
+    }
+    pos = positions(
+        nodes["id"].to_list(), edges, drawn_boxes(values, dict(zip(nodes["id"], labels, strict=True)))
+    )
     names = dict(zip(nodes["id"].to_list(), nodes["name"].to_list(), strict=True))
     real = edges.filter(~pl.col("declared"))
     payers = dict(real.group_by("to").len().iter_rows())
@@ -94,7 +99,6 @@ def page_data(view: ViewData) -> dict[str, Any]:
     max_edge = max(int(edges["amount_minor"].max() or 1), 1) if edges.height else 1
     node_rows = []
     for n in nodes.iter_rows(named=True):
-        money = int(n["money_minor"])
         x, y = pos[n["id"]]
         node_rows.append(
             {
@@ -236,20 +240,20 @@ def write_view(
     focus: str | None = None,
     top_n: int | None = DEFAULT_TOP_N,
     currency: str | None = None,
-) -> ViewData:
-    """Write the interactive network of ``graph`` to one self-contained, offline HTML file.
+) -> Path:
+    """Write the interactive network of ``graph`` to one self-contained, offline HTML file; returns its path.
 
     ``attribution``: an :class:`~graphflows.analysis.Attribution` to show stovepipe mixes and convergence
     points (computed when ``None``; ``False`` leaves them out). ``focus``: a provider's id shows everything
     upstream of it, a stream's id everything downstream. ``top_n``: keep the nodes with most money
-    (``None`` keeps all). Returns what was drawn, with notes on what was left out.
+    (``None`` keeps all); the page says what was left out (see :func:`prepare_view` for the notes).
 
-    >>> view = write_view(graph, "view.html", top_n=300)     # doctest: +SKIP
-    >>> view.notes                                            # doctest: +SKIP
+    >>> write_view(graph, "view.html", top_n=300)     # doctest: +SKIP
+    PosixPath('view.html')
     """
     view = prepare_view(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
     write_text_atomic(Path(path), render_view(view))
-    return view
+    return Path(path)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
