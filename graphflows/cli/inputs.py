@@ -12,7 +12,15 @@ from graphflows.ingest import FORMATS, IngestResult, read_flows
 
 
 def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``FILE...``, ``--format`` and ``--skip-invalid`` to a click command."""
+    """Add ``FILE...``, ``--format``, ``--skip-invalid`` and ``--org-map`` to a click command."""
+    command = click.option(
+        "--org-map",
+        "org_map",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="CSV (action,key,other,name) forcing ('same') or forbidding ('different') organisation "
+        "merges across files. See `graphflows orgs --help`.",
+    )(command)
     command = click.option(
         "--skip-invalid",
         is_flag=True,
@@ -28,6 +36,8 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))(command)
 
 
-def read_inputs(files: tuple[Path, ...], format_: str | None, skip_invalid: bool) -> IngestResult:
+def read_inputs(
+    files: tuple[Path, ...], format_: str | None, skip_invalid: bool, org_map: Path | None = None
+) -> IngestResult:
     """Read the files given on the command line (errors propagate to the CLI's error mapping)."""
-    return read_flows(files, format=format_, skip_invalid=skip_invalid)
+    return read_flows(files, format=format_, skip_invalid=skip_invalid, org_map=org_map)

@@ -198,6 +198,7 @@ def _side_mentions(flows: pl.DataFrame, side: str) -> pl.DataFrame:
         col(f"{side}_other_ids").alias("other_ids"),
         pl.coalesce(name_given, col(f"{side}_name")).alias("name_given"),
         redacted.alias("redacted"),
+        (native & ~col(f"{side}_id").str.starts_with("name:")).fill_null(False).alias("fixed"),
     )
 
 
@@ -209,7 +210,7 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
     mentions = pl.concat([_side_mentions(flows, "payer"), _side_mentions(flows, "payee")])
     live = mentions.filter(~pl.col("redacted"))
     identities = live.group_by("id_given", "other_ids", "name_given", maintain_order=True).agg(
-        pl.len().alias("records")
+        pl.len().alias("records"), pl.col("fixed").all()
     )
     identities = identities.with_columns(
         pl.Series("name_key", normalise_names(identities["name_given"])),
@@ -228,18 +229,27 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
     edges: list[tuple[str, str, str, str]] = []  # (a, b, method, why)
 
     rows = identities.select("id_given", "other_ids", "name_given", "name_key", "exact_key", "records").rows()
+    fixed_flags = identities["fixed"].to_list()
     anchors: list[str] = []
+    matched_by: list[str] = []
     strong_by_name: dict[str, set[str]] = defaultdict(set)
     exact_by_name_key: dict[str, set[str]] = defaultdict(set)
     name_records: Counter = Counter()
-    for id_given, other_ids, name_given, name_key, exact_key, _records in rows:
+    nameable: set[str] = set()
+    for (id_given, other_ids, name_given, name_key, exact_key, _records), fixed in zip(
+        rows, fixed_flags, strict=True
+    ):
         given = normalise_org_id(id_given) if id_given else None
         others = [normalise_org_id(x) for x in (other_ids or "").split(";") if x.strip()]
         strong = [x for x in [given, *others] if x and is_registered(x)]
         strong = list(dict.fromkeys(strong))
         weak = given if given and not is_registered(given) else None
         name_node = f"name:{name_key}" if name_key else None
-        if strong:
+        if fixed:
+            anchor = f"id:{given}" if given else "name:"
+            if given and is_registered(given) and name_key:
+                strong_by_name[name_key].add(anchor)
+        elif strong:
             anchor = f"id:{strong[0]}"
             for other in strong[1:]:
                 edges.append(
@@ -260,16 +270,24 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
             anchor = name_node
         else:
             anchor = "name:"
-        if name_key and not strong:
+        if name_key and not strong and not fixed:
+            nameable.add(name_key)
             exact_by_name_key[name_key].add(exact_key or "")
             name_records[name_key] += _records
         uf.find(anchor)
         anchors.append(anchor)
+        matched_by.append(
+            f"org-id {anchor[3:]}"
+            if anchor.startswith("id:") and is_registered(anchor[3:])
+            else f"id {anchor[3:]}"
+            if anchor.startswith("id:")
+            else f"name {name_key!r}"
+        )
 
     # user-forced merges first, then the automatic ones (a forbidden pair stops any merge joining it)
     ordered = [(a, b, "user-map", f"org map {org_map.source}: same") for a, b, _ in org_map.same] + edges
     for name_key, ids in strong_by_name.items():
-        if f"name:{name_key}" not in uf.parent:
+        if name_key not in nameable:
             continue
         if len(ids) == 1:
             (only,) = ids
@@ -366,11 +384,16 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
                 f"possible duplicate: {group.height} organisations named {key[0]!r} have different org-ids "
                 f"({', '.join(sorted(group['id']))}); not merged"
             )
-    table = identities.with_columns(
-        pl.Series("id", [node_of_root[r] for r in roots], dtype=pl.String),
-    ).join(
-        organisations.select("id", pl.col("name").alias("node_name"), "match_method", "match_confidence"),
-        on="id",
+    table = (
+        identities.drop("fixed")
+        .with_columns(
+            pl.Series("id", [node_of_root[r] for r in roots], dtype=pl.String),
+            pl.Series("matched_by", matched_by, dtype=pl.String),
+        )
+        .join(
+            organisations.select("id", pl.col("name").alias("node_name"), "match_method", "match_confidence"),
+            on="id",
+        )
     )
     resolved = _apply(flows, mentions, table)
     organisations = pl.concat([organisations, redacted_nodes(resolved)])
@@ -386,6 +409,21 @@ def _apply(flows: pl.DataFrame, mentions: pl.DataFrame, table: pl.DataFrame) -> 
         nulls_equal=True,
     )
     out = flows.with_row_index("_row")
+    for side in ("payer", "payee"):
+        for suffix in ("id_given", "name_given"):
+            if f"{side}_{suffix}" not in out.columns:
+                out = out.with_columns(pl.lit(None, pl.String).alias(f"{side}_{suffix}"))
+        native = pl.col(f"{side}_id_given").is_null() & pl.col(f"{side}_name_given").is_null()
+        out = out.with_columns(
+            pl.when(native & ~pl.col(f"{side}_id").str.starts_with("name:"))
+            .then(pl.col(f"{side}_id"))
+            .otherwise(pl.col(f"{side}_id_given"))
+            .alias(f"{side}_id_given"),
+            pl.when(native)
+            .then(pl.col(f"{side}_name"))
+            .otherwise(pl.col(f"{side}_name_given"))
+            .alias(f"{side}_name_given"),
+        )
     for side in ("payer", "payee"):
         part = keyed.filter(pl.col("side") == side).select(
             "_row", pl.col("id").alias(f"_{side}_node"), pl.col("node_name").alias(f"_{side}_node_name")
@@ -442,3 +480,49 @@ def redacted_nodes(flows: pl.DataFrame) -> pl.DataFrame:
             "records",
         )
     )
+
+
+def record_report(flows: pl.DataFrame, identities: pl.DataFrame, organisations: pl.DataFrame) -> pl.DataFrame:
+    """One row per payer and payee of every flow: what the file said, the node it became, and why.
+
+    Columns: source, line, side, id_given, other_ids, name_given, node_id, node_name, matched_by,
+    match_method, match_confidence, match_reasons.
+    """
+    mentions = pl.concat([_side_mentions(flows, "payer"), _side_mentions(flows, "payee")])
+    located = flows.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), "source", "line", "payer_id", "payee_id"
+    )
+    keyed = mentions.join(located, on="_row").join(
+        identities.select("id_given", "other_ids", "name_given", pl.col("id").alias("_node"), "matched_by"),
+        on=["id_given", "other_ids", "name_given"],
+        how="left",
+        nulls_equal=True,
+    )
+    node = (
+        pl.when(pl.col("redacted"))
+        .then(pl.col("payee_id"))
+        .when(pl.col("side") == "payer")
+        .then(pl.coalesce("_node", "payer_id"))
+        .otherwise(pl.coalesce("_node", "payee_id"))
+    )
+    report = keyed.with_columns(
+        node.alias("node_id"),
+        pl.when(pl.col("redacted"))
+        .then(pl.lit("redacted payee"))
+        .otherwise(pl.col("matched_by"))
+        .alias("matched_by"),
+    ).join(
+        organisations.select(
+            pl.col("id").alias("node_id"),
+            pl.col("name").alias("node_name"),
+            "match_method",
+            "match_confidence",
+            "match_reasons",
+        ),
+        on="node_id",
+        how="left",
+    )
+    return report.sort("_row", "side", descending=[False, True]).select(
+        "source", "line", "side", "id_given", "other_ids", "name_given", "node_id", "node_name",
+        "matched_by", "match_method", "match_confidence", "match_reasons",
+    )  # fmt: skip

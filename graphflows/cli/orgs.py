@@ -1,0 +1,158 @@
+"""``graphflows orgs FILE...``: which records became which organisation node, and why.
+
+Prints every node that brings together more than one identity (different ids, spellings or files) with
+the method and confidence of the match, then the notes (ambiguous names, possible duplicates). With
+``--report orgs.csv`` every payer and payee of every record is written with the node it became.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+import polars as pl
+from rich.table import Table
+from rich.text import Text
+
+from graphflows.cli.display import console, steps
+from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.ingest.organisations import ORG_COLUMNS, record_report
+from graphflows.model import GraphflowsError
+
+MAP_HELP = """
+Organisation map (--org-map): a CSV with header action,key,other,name.
+
+  same,GB-COH-02150618,name:KCOM Group PLC,KCOM Group PLC
+  different,GB-COH-11111111,GB-COH-22222222
+
+'same' forces two keys into one node (name optional: the node's display name); 'different' forbids any
+merge that would put them together. A key is an org-id (GB-CHC-1015648, 360G-...) or name:<a name>,
+matched after normalising case, punctuation, &/and, HTML entities and Ltd/Limited. Lines starting with
+# are comments.
+"""
+
+
+def register(group: click.Group) -> None:
+    group.add_command(orgs)
+
+
+@click.command(epilog=MAP_HELP)
+@input_options
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write one row per payer and payee of every record (source, line, what the file said, the "
+    "node it became, method, confidence, reasons) to this CSV file.",
+)
+@click.option(
+    "--nodes",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the organisation table (one row per node) to this CSV file.",
+)
+@click.option("--top", type=click.IntRange(0), default=30, show_default=True, help="Merged nodes to print.")
+def orgs(
+    files: tuple[Path, ...],
+    format_: str | None,
+    skip_invalid: bool,
+    org_map: Path | None,
+    report: Path | None,
+    nodes: Path | None,
+    top: int,
+) -> None:
+    """List the organisations found in FILES: which records were merged into one node, and why."""
+    with steps("Reading input files and matching organisations"):
+        ingest = read_inputs(files, format_, skip_invalid, org_map=org_map)
+    organisations = ingest.organisations
+    if organisations is None:  # only native files: ids are taken as given
+        organisations = _native_nodes(ingest.flows)
+    records = (
+        record_report(ingest.flows, ingest.identities, organisations)
+        if ingest.identities is not None
+        else None
+    )
+    if report is not None and records is not None:
+        _write_csv(records, report)
+    if nodes is not None:
+        _write_csv(organisations, nodes)
+    merged = organisations.filter(
+        pl.col("match_method").is_in(["single", "org-id", "local-id", "redacted"]).not_()
+        | (pl.col("names_seen").str.count_matches(";") > 0)
+    ).sort(["match_confidence", "records"], descending=[False, True], nulls_last=True)
+    console.print(
+        f"{ingest.flows.height} flows from {len(ingest.files)} file(s): "
+        f"{organisations.height} organisation nodes; {merged.height} bring together several names or ids.",
+        markup=False,
+    )
+    counts = organisations.group_by("match_method").len().sort("len", descending=True)
+    console.print(
+        "By weakest match: " + ", ".join(f"{m} {n}" for m, n in counts.iter_rows()),
+        markup=False,
+    )
+    if top and merged.height:
+        console.print(_merged_table(merged.head(top), merged.height))
+    for note in ingest.org_notes:
+        console.print(f"Note: {note}", markup=False)
+    if report is not None:
+        console.print(f"Record-by-record report written to {report}", markup=False)
+    if nodes is not None:
+        console.print(f"Organisation table written to {nodes}", markup=False)
+
+
+def _merged_table(shown: pl.DataFrame, total: int) -> Table:
+    grid = Table(title=f"Merged organisations, weakest matches first ({shown.height} of {total})")
+    grid.add_column("Node id", ratio=2, overflow="fold")
+    grid.add_column("Names seen", ratio=3, overflow="fold")
+    grid.add_column("Method", no_wrap=True)
+    grid.add_column("Conf.", justify="right", no_wrap=True)
+    grid.add_column("Records", justify="right", no_wrap=True)
+    grid.add_column("Why", ratio=4, overflow="fold")
+    for row in shown.iter_rows(named=True):
+        confidence = "" if row["match_confidence"] is None else f"{row['match_confidence']:.2f}"
+        grid.add_row(
+            Text(str(row["id"])),
+            Text(str(row["names_seen"] or "").replace(";", " | ")),
+            row["match_method"],
+            confidence,
+            str(row["records"]),
+            Text(str(row["match_reasons"] or "")),
+        )
+    return grid
+
+
+def _native_nodes(flows: pl.DataFrame) -> pl.DataFrame:
+    sides = pl.concat(
+        [
+            flows.select(pl.col("payer_id").alias("id"), pl.col("payer_name").alias("name")),
+            flows.select(pl.col("payee_id").alias("id"), pl.col("payee_name").alias("name")),
+        ]
+    )
+    return (
+        sides.group_by("id", maintain_order=True)
+        .agg(pl.col("name").drop_nulls().first(), pl.len().cast(pl.Int64).alias("records"))
+        .select(
+            "id",
+            pl.col("name").fill_null(pl.col("id")),
+            pl.lit("native-id").alias("match_method"),
+            pl.lit(1.0).alias("match_confidence"),
+            pl.lit("ids as given in a flows file").alias("match_reasons"),
+            pl.lit(None, pl.String).alias("org_ids"),
+            pl.col("name").alias("names_seen"),
+            "records",
+        )
+        .cast(ORG_COLUMNS)  # type: ignore[arg-type]
+    )
+
+
+def _write_csv(frame: pl.DataFrame, path: Path) -> None:
+    """Write all or nothing: a temporary file beside ``path`` is renamed when complete."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+            tmp = Path(handle.name)
+        frame.write_csv(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        raise GraphflowsError(f"{path}: cannot write ({exc.strerror or exc})") from None
