@@ -65,6 +65,11 @@ class ViewData:
     has_analysis: bool = False
 
 
+def plural(count: int, noun: str) -> str:
+    """``plural(1, "flow")`` -> ``'1 flow'``; ``plural(2_000, "flow")`` -> ``'2,000 flows'``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def choose_currency(flows: pl.DataFrame, currency: str | None) -> tuple[str, list[str]]:
     """The currency to draw (the one with most flows unless given) and a note about the others."""
     counts = flows.group_by("currency").len().sort(["len", "currency"], descending=[True, False])

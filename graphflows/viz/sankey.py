@@ -25,7 +25,13 @@ from graphflows.model import Kind
 from graphflows.viz.money_text import money_text
 from graphflows.viz.network import KIND_STYLE, write_text_atomic
 from graphflows.viz.page import page, static_text
-from graphflows.viz.prepare import choose_currency, declared_links, focus_set, money_pairs, node_totals
+from graphflows.viz.prepare import (
+    choose_currency,
+    declared_links,
+    focus_set,
+    money_pairs,
+    node_totals,
+)
 
 if TYPE_CHECKING:
     from graphflows.analysis import Attribution

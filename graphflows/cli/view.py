@@ -1,0 +1,153 @@
+"""``graphflows view``: the interactive network (and optionally a PNG and a Sankey) of funding files.
+
+Every output is written to a temporary file first and moved into place only when all of them are
+ready, so a failure leaves nothing half-finished.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from graphflows.cli.display import console, steps
+from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.graph import graph_from_ingest
+from graphflows.model import GraphflowsError
+from graphflows.viz import (
+    DEFAULT_TOP_N,
+    SANKEY_TOP_N,
+    prepare_sankey,
+    prepare_view,
+    render_sankey,
+    render_view,
+)
+from graphflows.viz.chromium import write_png
+
+
+def register(group: click.Group) -> None:
+    group.add_command(view)
+
+
+@click.command()
+@input_options
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("view.html"),
+    show_default=True,
+    help="The interactive network page (one self-contained HTML file that works offline).",
+)
+@click.option(
+    "--focus",
+    default=None,
+    metavar="ID",
+    help="Show one provider with everything upstream of it, or one stream with everything downstream.",
+)
+@click.option(
+    "--png",
+    "png",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also save a still picture of the view (needs Chromium and Playwright).",
+)
+@click.option(
+    "--sankey",
+    "sankey",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the flow diagram: streams -> commissioners and pools -> providers.",
+)
+@click.option(
+    "--top",
+    "top",
+    type=click.IntRange(min=0),
+    default=DEFAULT_TOP_N,
+    show_default=True,
+    help="Keep the N organisations and streams with most money (0 keeps all); the page says what "
+    f"was left out. The Sankey keeps min(N, {SANKEY_TOP_N}).",
+)
+@click.option("--currency", default=None, help="Currency to draw (default: the one with most flows).")
+@click.option(
+    "--no-analysis",
+    is_flag=True,
+    help="Skip the stovepipe attribution (no funding mix or convergence points; faster).",
+)
+def view(
+    files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, focus: str | None,
+    png: Path | None, sankey: Path | None, top: int, currency: str | None, no_analysis: bool, **extras: Any,
+) -> None:  # fmt: skip
+    """Draw the funding network of FILES as an interactive page (flows CSV, 360Giving, OCDS, spend files)."""
+    for target in (out, png, sankey):
+        if target is not None and not target.resolve().parent.is_dir():
+            raise GraphflowsError(f"{target}: folder {target.parent} does not exist")
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise GraphflowsError(f"--out {out}: the view is an HTML page; give a name ending in .html")
+    with steps("Reading input files"):
+        ingest = read_inputs(files, format_, skip_invalid, **extras)
+    with steps("Building the graph"):
+        graph = graph_from_ingest(ingest)
+    attribution: Any = False
+    if not no_analysis:
+        from graphflows.analysis import attribute
+
+        with steps("Attributing money to stovepipes"):
+            try:
+                attribution = attribute(graph)
+            except ValueError as exc:
+                raise GraphflowsError(str(exc)) from None
+    top_n = top or None
+    with steps("Drawing the network"):
+        prepared = prepare_view(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
+        pages = {out: render_view(prepared)}
+        if sankey is not None:
+            sankey_data = prepare_sankey(
+                graph, attribution=attribution, focus=focus, currency=prepared.currency,
+                top_n=min(top_n, SANKEY_TOP_N) if top_n else None,
+            )  # fmt: skip
+            pages[sankey] = render_sankey(sankey_data)
+    rejects = out.with_name(out.stem + ".rejects.csv") if skip_invalid and ingest.rejects.height else None
+    staging = Path(tempfile.mkdtemp(prefix=".graphflows-view-", dir=out.resolve().parent))
+    try:
+        staged = {}
+        for target, text in pages.items():
+            staged[target] = staging / f"{len(staged)}.html"
+            staged[target].write_text(text, encoding="utf-8")
+        if png is not None:
+            with steps("Taking the picture in headless Chromium"):
+                staged[png] = write_png(staged[out], staging / "view.png")
+        if rejects is not None:
+            staged[rejects] = staging / "rejects.csv"
+            ingest.rejects.write_csv(staged[rejects])
+        for target, temp in staged.items():
+            shutil.move(str(temp), str(target))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _report(ingest, prepared, out, png, sankey, rejects)
+
+
+def _report(ingest: Any, prepared: Any, out: Path, png: Path | None, sankey: Path | None,
+            rejects: Path | None) -> None:  # fmt: skip
+    console.print(
+        f"Read {ingest.records_read:,} records: {ingest.flows.height:,} flows, "
+        f"{ingest.rejects.height:,} rejected"
+        + (f" (listed in {rejects})" if rejects else "")
+        + (f", {ingest.non_money:,} without money" if ingest.non_money else "")
+        + ".",
+        markup=False,
+    )
+    console.print(
+        f"{prepared.title}: {prepared.nodes.height:,} of {prepared.total_nodes:,} nodes, "
+        f"{prepared.edges.height:,} links ({prepared.currency}).",
+        markup=False,
+    )
+    for note in prepared.notes:
+        console.print(f"Note: {note}", markup=False)
+    written = [str(p) for p in (out, png, sankey) if p is not None]
+    console.print(
+        f"Written: {', '.join(written)} (open the HTML in any browser; it works offline)", markup=False
+    )
