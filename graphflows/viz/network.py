@@ -155,6 +155,7 @@ def page_data(view: ViewData) -> dict[str, Any]:
         + (f"; {conv_count:,} convergence points shown" if view.has_analysis else "")
     )
     return {
+        "focus": view.focus,
         "title": view.title,
         "subtitle": subtitle,
         "nodes": node_rows,

@@ -198,7 +198,7 @@ def prepare_view(
     pairs, netted = money_pairs(flows)
     if netted:
         notes.append(
-            f"{netted:,} payer-payee pairs net to zero or less (credits, refunds) and are not drawn."
+            f"{plural(netted, 'payer-payee pair')} netting to zero or less (credits, refunds): not drawn."
         )
     declared = declared_links(flows, pairs)
     totals = node_totals(graph.nodes, pairs)

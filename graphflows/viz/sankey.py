@@ -31,6 +31,7 @@ from graphflows.viz.prepare import (
     focus_set,
     money_pairs,
     node_totals,
+    plural,
 )
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def prepare_sankey(
     )
     if netted:
         notes.append(
-            f"{netted:,} payer-payee pairs net to zero or less (credits, refunds) and are not drawn."
+            f"{plural(netted, 'payer-payee pair')} netting to zero or less (credits, refunds): not drawn."
         )
     ranked = totals.sort(["money_minor", "id"], descending=[True, False])
     keep = set(ranked["id"].to_list()) if top_n is None else set(ranked.head(top_n)["id"].to_list())

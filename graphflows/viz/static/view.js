@@ -142,6 +142,7 @@
     showDetails(id);
   }
   network.on("selectNode", function (p) { showDetails(p.nodes[0]); });
+  if (data.focus !== null && byId[data.focus]) { network.selectNodes([data.focus]); showDetails(data.focus); }
   network.on("deselectNode", function () { showDetails(); });
 
   function swatch(kindStyle, ring) {
