@@ -91,18 +91,19 @@ def attribute(
         graph = graph.in_financial_year(financial_year)
         flows = graph.flows
     positive, negative = net_pairs(flows)
-    ids = graph.nodes["id"]
+    nodes = graph.nodes.sort("id")  # a fixed order, so results never depend on the order of input lines
+    ids = nodes["id"]
     index = pl.DataFrame({"id": ids, "_i": np.arange(ids.len(), dtype=np.int64)})
     forced = np.zeros(ids.len(), dtype=bool)
     if by == "stream":
-        forced = graph.nodes["kinds"].list.contains(Kind.STREAM.value).to_numpy()
+        forced = nodes["kinds"].list.contains(Kind.STREAM.value).to_numpy()
     pairs = (
         positive.join(index.rename({"id": "payer_id", "_i": "_p"}), on="payer_id")
         .join(index.rename({"id": "payee_id", "_i": "_q"}), on="payee_id")
         .join(index.rename({"id": "stream_id", "_i": "_s"}), on="stream_id", how="left")
         .with_columns(pl.col("_s").fill_null(-1))
     )
-    rows, recipients = [], []
+    rows, recipients, notes = [], [], []
     for (currency,), part in pairs.partition_by("currency", as_dict=True, maintain_order=True).items():
         mixes = solve_mixes(
             ids.len(),
@@ -112,6 +113,11 @@ def attribute(
             part["net_minor"].to_numpy(),
             forced,
         )
+        if mixes.approximate:
+            notes.append(
+                f"{currency}: {mixes.approximate} cycle(s) did not converge fully; shares inside them are "
+                "approximate (each recipient's total is still exact)"
+            )
         totals = part.group_by("payee_id").agg(
             pl.col("net_minor").sum().alias("total_in_minor"),
             pl.col("payer_id").n_unique().alias("payer_count"),
@@ -140,6 +146,7 @@ def attribute(
         financial_year=financial_year,
         flows_used=flows.height,
         undated_excluded=undated,
+        notes=notes,
     )
 
 

@@ -9,7 +9,9 @@ Money it pays out carries a *unit mix* ``Y[v]``:
 * so ``Y[v] = normalise(R + own * e_v)``, and a node with nothing traceable is its own origin.
 
 Nodes are solved in dependency order (one vectorised step per level of the condensation); strongly
-connected groups (cycles) are iterated to convergence. ``forced`` nodes are origins of all they pay out.
+connected groups (cycles) are solved exactly as a linear system; where a carve-out exceeds what a member
+holds (the rule is then not linear) they are iterated to convergence instead. ``forced`` nodes are
+origins of all they pay out.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ from graphflows.analysis.rowstore import RowStore
 PRUNE = 1e-13
 #: A cycle has converged when no unit-mix entry moves by more than this in one iteration.
 TOLERANCE = 1e-12
-MAX_ITERATIONS = 200_000
+MAX_ITERATIONS = 20_000
+#: Work allowed for one cycle's iteration (cells x iterations), so a hard cycle costs seconds at most.
+ITERATION_WORK = 5e7
 #: A cycle is solved with dense arrays of nodes x origins; beyond this many cells it is refused.
 MAX_DENSE_CELLS = 50_000_000
 
 
 class CycleError(RuntimeError):
-    """A cycle could not be solved (too large, or did not converge)."""
+    """A cycle is too large to solve with dense arrays."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,9 @@ class Mixes:
     node: np.ndarray
     origin: np.ndarray
     amount: np.ndarray
-    cycles: int  # how many cyclic groups were iterated
-    iterations: int  # the most iterations any cycle needed
+    cycles: int  # how many cyclic groups were solved
+    iterations: int  # the most iterations any cycle needed (0: all solved exactly)
+    approximate: int = 0  # cycles whose iteration stopped before converging (shares inside are approximate)
 
 
 def solve_mixes(
@@ -64,7 +69,7 @@ def solve_mixes(
     order = _dependency_levels(n, payee, mix_source, payer[declared], stream[declared], forced)
     store = RowStore(n, capacity=max(1024, 4 * len(amount)))
     pots: list[tuple[np.ndarray, sp.csr_matrix]] = []
-    cycles = 0
+    cycles = approximate = 0
     most_iterations = 0
     for acyclic, groups in order:
         easy = acyclic[forced[acyclic]]
@@ -77,15 +82,16 @@ def solve_mixes(
             store.put(batch, _unit_mix(left, batch, undeclared_out[batch], n))
             pots.append((batch, pot))
         for group in groups:
-            pot, unit, iterations = _solve_cycle(group, n, inflow, carve, undeclared_out, store)
+            pot, unit, iterations, converged = _solve_cycle(group, n, inflow, carve, undeclared_out, store)
             store.put(group, unit)
             pots.append((group, pot))
             cycles += 1
+            approximate += not converged
             most_iterations = max(most_iterations, iterations)
     forced_nodes = np.flatnonzero(forced)
     if forced_nodes.size:
         pots.append((forced_nodes, _gathered(inflow, forced_nodes, store)))
-    return _collect(pots, cycles, most_iterations)
+    return _collect(pots, cycles, most_iterations, approximate)
 
 
 def _unit_rows(nodes: np.ndarray, n: int) -> sp.csr_matrix:
@@ -130,20 +136,22 @@ def _solve_cycle(
     carve: sp.csr_matrix,
     undeclared_out: np.ndarray,
     store: RowStore,
-) -> tuple[sp.csr_matrix, sp.csr_matrix, int]:
-    """Iterate the unit mixes of a strongly connected group until they stop changing (damped)."""
+) -> tuple[sp.csr_matrix, sp.csr_matrix, int, bool]:
+    """Unit mixes of a strongly connected group: an exact linear solve, else a damped iteration.
+
+    Returns (pots, unit mixes, iterations used, converged).
+    """
     k = group.size
     inside = np.zeros(n, dtype=bool)
     inside[group] = True
     local = np.full(n, -1, dtype=np.int64)
     local[group] = np.arange(k)
 
-    def split(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    def split(matrix: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
         part = matrix[group].tocoo()
         internal = inside[part.col]
-        within = sp.csr_matrix(
-            (part.data[internal], (part.row[internal], local[part.col[internal]])), shape=(k, k)
-        )
+        within = np.zeros((k, k))
+        np.add.at(within, (part.row[internal], local[part.col[internal]]), part.data[internal])
         outside = sp.csr_matrix(
             (part.data[~internal], (part.row[~internal], part.col[~internal])), shape=(k, n)
         )
@@ -154,34 +162,90 @@ def _solve_cycle(
     fixed_in = _gathered(in_outside, np.arange(k), store)
     fixed_carve = _gathered(carve_outside, np.arange(k), store)
     columns = np.unique(np.concatenate([fixed_in.indices, fixed_carve.indices, group]))
-    if k * columns.size > MAX_DENSE_CELLS:
+    if k * max(columns.size, k) > MAX_DENSE_CELLS:
         raise CycleError(f"a cycle of {k} organisations with {columns.size} origins is too large to solve")
     column_of = {int(c): i for i, c in enumerate(columns)}
-    own_column = np.array([column_of[int(v)] for v in group])
-    base_in = _dense(fixed_in, columns, column_of)
-    base_carve = _dense(fixed_carve, columns, column_of)
-    out = undeclared_out[group]
-    rows = np.arange(k)
-    unit = np.zeros((k, columns.size))
-    unit[rows, own_column] = 1.0
-    iterations = 0
-    for iterations in range(1, MAX_ITERATIONS + 1):  # noqa: B007
-        pot = base_in + in_within @ unit
-        left = np.maximum(pot - (base_carve + carve_within @ unit), 0.0)
+    cycle = _Cycle(
+        base_in=_dense(fixed_in, columns, column_of),
+        base_carve=_dense(fixed_carve, columns, column_of),
+        in_within=in_within,
+        carve_within=carve_within,
+        out=undeclared_out[group],
+        own_column=np.array([column_of[int(v)] for v in group]),
+    )
+    unit = cycle.linear_solution()
+    iterations, converged = 0, True
+    if unit is None:
+        unit, iterations, converged = cycle.iterate()
+    pot = cycle.base_in + in_within @ unit
+    return _sparse(pot, columns, n), _sparse(unit, columns, n), iterations, converged
+
+
+@dataclass
+class _Cycle:
+    """A strongly connected group in dense form: rows are its nodes, columns the origins that reach it."""
+
+    base_in: np.ndarray  # pot from outside the group
+    base_carve: np.ndarray  # carve-outs of streams outside the group
+    in_within: np.ndarray  # inflow between members (k x k)
+    carve_within: np.ndarray  # carve-outs of member streams (k x k)
+    out: np.ndarray  # undeclared outflow per member
+    own_column: np.ndarray  # each member's own column
+
+    def unit_from(self, unit: np.ndarray) -> np.ndarray:
+        """One application of the mixing rule to the members' current unit mixes."""
+        rows = np.arange(unit.shape[0])
+        left = np.maximum(
+            self.base_in + self.in_within @ unit - (self.base_carve + self.carve_within @ unit), 0.0
+        )
         held = left.sum(axis=1)
-        own = np.maximum(out - held, 0.0)
+        own = np.maximum(self.out - held, 0.0)
         own[held + own <= 0] = 1.0
-        left[rows, own_column] += own
-        target = left / left.sum(axis=1, keepdims=True)
-        change = np.abs(target - unit).max()
-        unit = 0.5 * (unit + target)
-        if change < TOLERANCE:
-            unit = target
-            break
-    else:
-        raise CycleError(f"a cycle of {k} organisations did not converge in {MAX_ITERATIONS} iterations")
-    pot = base_in + in_within @ unit
-    return _sparse(pot, columns, n), _sparse(unit, columns, n), iterations
+        left[rows, self.own_column] += own
+        return left / left.sum(axis=1, keepdims=True)
+
+    def linear_solution(self) -> np.ndarray | None:
+        """Solve exactly, assuming no carve-out exceeds what a member holds; None if that fails."""
+        k, width = self.base_in.shape
+        rows = np.arange(k)
+        received = self.base_in.sum(axis=1) + self.in_within.sum(axis=1)
+        carved = self.base_carve.sum(axis=1) + self.carve_within.sum(axis=1)
+        scale = max(float(received.max(initial=0.0)), 1.0)
+        if (carved > received + 1e-9 * scale).any():
+            return None
+        total = np.maximum(self.out, received - carved)
+        own = np.maximum(self.out - (received - carved), 0.0)
+        system = np.eye(k)
+        rhs = np.zeros((k, width))
+        active = total > 1e-9 * scale
+        system[active] -= (self.in_within - self.carve_within)[active] / total[active, None]
+        rhs[active] = (self.base_in - self.base_carve)[active] / total[active, None]
+        rhs[rows[active], self.own_column[active]] += own[active] / total[active]
+        rhs[rows[~active], self.own_column[~active]] = 1.0
+        try:
+            unit = np.linalg.solve(system, rhs)
+        except np.linalg.LinAlgError:
+            return None
+        left = self.base_in + self.in_within @ unit - (self.base_carve + self.carve_within @ unit)
+        feasible = np.isfinite(unit).all() and unit.min() > -1e-9 and left.min() > -1e-7 * scale
+        if not feasible or np.abs(unit.sum(axis=1) - 1).max() > 1e-9:
+            return None
+        unit = np.maximum(unit, 0.0)
+        return unit / unit.sum(axis=1, keepdims=True)
+
+    def iterate(self) -> tuple[np.ndarray, int, bool]:
+        """Damped fixed-point iteration from 'everyone is their own origin'; (unit, iterations, converged)."""
+        k, width = self.base_in.shape
+        unit = np.zeros((k, width))
+        unit[np.arange(k), self.own_column] = 1.0
+        budget = int(min(MAX_ITERATIONS, max(500, ITERATION_WORK / (k * width + k * k))))
+        for iterations in range(1, budget + 1):
+            target = self.unit_from(unit)
+            change = np.abs(target - unit).max()
+            unit = 0.5 * (unit + target)
+            if change < TOLERANCE:
+                return target, iterations, True
+        return unit, budget, False
 
 
 def _dense(matrix: sp.csr_matrix, columns: np.ndarray, column_of: dict[int, int]) -> np.ndarray:
@@ -238,7 +302,9 @@ def _dependency_levels(
     return levels
 
 
-def _collect(pots: list[tuple[np.ndarray, sp.csr_matrix]], cycles: int, iterations: int) -> Mixes:
+def _collect(
+    pots: list[tuple[np.ndarray, sp.csr_matrix]], cycles: int, iterations: int, approximate: int
+) -> Mixes:
     nodes, origins, amounts = [], [], []
     for rows, pot in pots:
         coo = pot.tocoo()
@@ -247,5 +313,12 @@ def _collect(pots: list[tuple[np.ndarray, sp.csr_matrix]], cycles: int, iteratio
         amounts.append(coo.data)
     if not nodes:
         empty = np.empty(0, dtype=np.int64)
-        return Mixes(empty, empty, np.empty(0), cycles, iterations)
-    return Mixes(np.concatenate(nodes), np.concatenate(origins), np.concatenate(amounts), cycles, iterations)
+        return Mixes(empty, empty, np.empty(0), cycles, iterations, approximate)
+    return Mixes(
+        np.concatenate(nodes),
+        np.concatenate(origins),
+        np.concatenate(amounts),
+        cycles,
+        iterations,
+        approximate,
+    )
