@@ -294,18 +294,14 @@ def _grants(
     programmes = sorted(i for (t, i) in by_title if t == PROGRAMME_TITLE)
     if co_funders:
         frame = frame.with_columns(
-            pl.concat_str(
-                [c(FUNDER_ID, i) for i in sorted(co_funders)], separator=";", ignore_nulls=True
-            ).alias("co_funders")
+            _joined([c(FUNDER_ID, i) for i in sorted(co_funders)]).alias("co_funders")
         )
         notes.append(
             f"{source}: some grants name co-funders; the first funder is the payer, the others are kept"
         )
     if len(programmes) > 1:
         frame = frame.with_columns(
-            pl.concat_str(
-                [c(PROGRAMME_TITLE, i) for i in programmes], separator=";", ignore_nulls=True
-            ).alias("grant_programmes")
+            _joined([c(PROGRAMME_TITLE, i) for i in programmes]).alias("grant_programmes")
         )
     frame = frame.with_columns(
         pl.Series("payer_id_given", canonical_ids(frame["payer_id_given"])),
@@ -401,6 +397,12 @@ def _grants(
     return FileRead(
         source, FORMAT, flows, rejects, records_read=raw.height, non_money=int(blank.sum()), notes=notes
     )
+
+
+def _joined(parts: list[pl.Expr]) -> pl.Expr:
+    """Non-blank parts joined with ``;``; null when every part is blank."""
+    joined = pl.concat_str(parts, separator=";", ignore_nulls=True)
+    return pl.when(joined != "").then(joined)
 
 
 def _other_ids(charity: pl.Series, company: pl.Series) -> pl.Series:

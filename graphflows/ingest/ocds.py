@@ -79,7 +79,8 @@ def _releases(doc: object, source: str) -> tuple[list[_Release], int]:
         nonlocal linked_only
         if not isinstance(pkg, dict):
             raise InputError(
-                f"{source}: {prefix or 'top level'} is not a JSON object (expected an OCDS package)"
+                f"{source}: {prefix.rstrip('.') or 'top level'} is not a JSON object "
+                "(expected an OCDS package)"
             )
         if isinstance(pkg.get("releases"), list) and "ocid" not in pkg:
             for i, r in enumerate(pkg["releases"]):

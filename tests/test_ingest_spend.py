@@ -1,0 +1,229 @@
+"""Spend-over-threshold CSVs: the real NHS CCG files (read from their zips) and every quirk on its own."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from graphflows.ingest import detect_format, read_flows
+from graphflows.ingest.reader import read_files
+from graphflows.model import InputError
+from tests.data import CCG_ZIPS, CHECKSUMS, zip_member, zip_members
+
+HEADER = "Department Family,Entity,Date,Expense Type,Expense Area,Supplier,Transaction Number,Amount"
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def oracle(data: bytes) -> list[dict[str, str]]:
+    """The file's records by the standard library (an independent reading), keys lower-cased."""
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    titles = [t.strip().lower() for t in rows[0]]
+    return [dict(zip(titles, r, strict=True)) for r in rows[1:] if any(c.strip() for c in r)]
+
+
+@pytest.fixture(scope="module")
+def ccgs():
+    return read_flows(list(CCG_ZIPS.values()))
+
+
+def test_zip_members_are_the_published_files_unchanged():
+    sums = dict(line.split("  ./")[::-1] for line in CHECKSUMS.read_text().splitlines())
+    for archive in CCG_ZIPS.values():
+        for name in zip_members(archive):
+            digest = hashlib.sha256(zip_member(archive, name)).hexdigest()
+            assert sums[f"nhs-ccg-spend-nel/{name}"] == digest, name
+
+
+def test_zip_is_read_directly_and_detected_member_by_member():
+    assert detect_format(CCG_ZIPS["NEBD"]) == "zip"
+    reads = read_files(CCG_ZIPS["NEBD"])
+    assert len(reads) == 12 and {r.format for r in reads} == {"spend"}
+    assert reads[0].source == f"{CCG_ZIPS['NEBD']}!NEBD/NEBD 01 - April.csv"
+
+
+def test_every_line_is_one_flow_with_exact_amounts(ccgs):
+    expected_lines, expected_total, negatives = 0, Decimal(0), 0
+    for archive in CCG_ZIPS.values():
+        for name in zip_members(archive):
+            for row in oracle(zip_member(archive, name)):
+                amount = Decimal(row["amount"].replace(",", ""))
+                expected_lines += 1
+                expected_total += amount
+                negatives += amount < 0
+    assert ccgs.records_read == ccgs.flows.height == expected_lines
+    assert ccgs.rejects.height == 0 and ccgs.non_money == 0
+    assert ccgs.totals() == {"GBP": int(expected_total * 100)}
+    assert int((ccgs.flows["amount_minor"] < 0).sum()) == negatives > 0
+
+
+def test_per_file_counts_reconcile(ccgs):
+    for f in ccgs.files:
+        assert f.records_read == f.flows.height + f.rejects.height + f.non_money
+
+
+def test_day_month_order_switches_within_publisher_and_within_a_file(ccgs):
+    flows = ccgs.flows
+    assert flows["date"].null_count() == 0
+    assert flows["date"].min() >= date(2020, 4, 1) and flows["date"].max() <= date(2021, 3, 31)
+    april = flows.filter(pl.col("source").str.ends_with("NEBD 01 - April.csv"))
+    july = flows.filter(pl.col("source").str.ends_with("NEBD 04 - July.csv"))
+    assert set(april["date"]) == {date(2020, 4, 30)} and set(april["date_order"]) == {"day/month"}
+    assert set(july["date"]) == {date(2020, 7, 31)} and set(july["date_order"]) == {"month/day"}
+    # NERD February mixes 2/28/2021 and 28/02/21 in one file: both are 28 February 2021
+    february = flows.filter(pl.col("source").str.ends_with("NERD 11 - February.csv"))
+    assert set(february["date"]) == {date(2021, 2, 28)}
+    assert set(february["date_order"]) == {"day/month", "month/day"}
+    assert any("mix day/month order" in n and "NERD 11" in n for n in ccgs.notes)
+
+
+def test_header_case_variants_land_in_the_same_columns(ccgs):
+    areas = ccgs.flows.group_by("source").agg(pl.col("expense_area").null_count().alias("missing"))
+    assert areas["missing"].sum() == 0
+    july = ccgs.flows.filter(pl.col("source").str.ends_with("NEBD 04 - July.csv"))
+    assert july["supplier_postcode"].null_count() < july.height  # the extra columns of one file are kept
+    assert "expense_area" in ccgs.flows.columns and "Expense area" not in ccgs.flows.columns
+
+
+def test_lines_point_at_the_record_and_transactions_keep_their_lines(ccgs):
+    flows = ccgs.flows.filter(pl.col("source").str.ends_with("NEHV 06 - September.csv"))
+    archive, name = CCG_ZIPS["NEHV"], "NEHV/NEHV 06 - September.csv"
+    lines = zip_member(archive, name).decode("utf-8-sig").splitlines()
+    for row in flows.head(50).iter_rows(named=True):
+        assert row["reference"] in lines[int(row["line"]) - 1]
+    multi = ccgs.flows.filter(pl.col("transaction_lines").cast(pl.Int64) > 1)
+    counted = multi.group_by("payer_id", "reference").len()
+    assert (counted["len"] > 1).all()
+
+
+def test_spend_keeps_expense_area_as_an_attribute_not_a_stream(ccgs):
+    assert ccgs.flows["stream_id"].null_count() == ccgs.flows.height
+    assert ccgs.flows["expense_type"].null_count() == 0
+
+
+# ------------------------------------------------------------------------------ quirks one at a time
+
+
+def test_title_lines_quoted_thousands_brackets_and_blank_lines(tmp_path):
+    path = write(
+        tmp_path / "council.csv",
+        "Spend over £500,,,\r\nApril 2020,,,\r\n"
+        "Body Name,Payment Date,Supplier Name,Amount (£),Service Area\r\n"
+        'Kent County Council,01/04/2020,"Acme, Ltd","1,250.50",Adult Social Care\r\n'
+        ",,,,\r\n"
+        "Kent County Council,13/04/2020,Acme Ltd,(200.00),Adult Social Care\r\n",
+    )
+    result = read_flows([path])
+    flows = result.flows
+    assert flows["amount_minor"].to_list() == [125050, -20000]
+    assert flows["line"].to_list() == ["4", "6"]
+    assert flows["date"].to_list() == [date(2020, 4, 1), date(2020, 4, 13)]
+    assert result.non_money == 1 and result.records_read == 3
+    assert flows["payee_id"].n_unique() == 1  # "Acme, Ltd" and "Acme Ltd" are one supplier
+
+
+def test_quoted_line_breaks_keep_line_numbers_right(tmp_path):
+    path = write(
+        tmp_path / "s.csv",
+        f"{HEADER},Description\n"
+        'DH,NHS A CCG,30/04/2020,X,Y,Supplier One,1,100.00,"two\nline"\n'
+        "DH,NHS A CCG,30/04/2020,X,Y,Supplier Two,2,oops,plain\n",
+    )
+    result = read_flows([path], skip_invalid=True)
+    assert result.flows["line"].to_list() == ["2"]
+    assert result.rejects.select("line", "reason").row(0) == ("4", "amount oops is not a number")
+
+
+def test_redacted_payees_are_one_node_per_payer_never_merged_across_payers(tmp_path):
+    path = write(
+        tmp_path / "s.csv",
+        f"{HEADER}\n"
+        "DH,NHS A CCG,30/04/2020,X,Y,REDACTED,1,30000\n"
+        "DH,NHS A CCG,30/04/2020,X,Y,Personal Data,2,40000\n"
+        "DH,NHS B CCG,30/04/2020,X,Y,Redacted - personal information,3,50000\n"
+        "DH,NHS B CCG,30/04/2020,X,Y,,4,60000\n",
+    )
+    result = read_flows([path])
+    payees = result.flows.select("payer_id", "payee_id").unique().sort("payee_id").rows()
+    assert payees == [
+        ("name:NHS A CCG", "redacted:name:NHS A CCG"),
+        ("name:NHS B CCG", "redacted:name:NHS B CCG"),
+    ]
+    assert set(result.flows["payee_redacted"]) == {"yes"}
+    orgs = result.organisations.filter(pl.col("id").str.starts_with("redacted:"))
+    assert set(orgs["match_method"]) == {"redacted"} and orgs["records"].to_list() == [2, 2]
+
+
+def test_windows_1252_file_is_read_with_a_note(tmp_path):
+    path = write(
+        tmp_path / "s.csv", f"{HEADER}\nDH,NHS A CCG,30/04/2020,Café fees,Y,Zoë Ltd,1,£25.00\n", "cp1252"
+    )
+    result = read_flows([path])
+    assert result.flows.row(0, named=True)["payee_name"] == "Zoë Ltd"
+    assert result.flows["amount_minor"].to_list() == [2500]
+    assert any("Windows-1252" in n for n in result.notes)
+
+
+def test_ambiguous_dates_follow_the_file_then_the_uk_convention(tmp_path):
+    mostly_us = write(
+        tmp_path / "us.csv",
+        f"{HEADER}\nDH,A,12/31/2020,X,Y,S,1,1\nDH,A,03/04/2021,X,Y,S,2,1\n",
+    )
+    flows = read_flows([mostly_us]).flows
+    assert flows["date"].to_list() == [date(2020, 12, 31), date(2021, 3, 4)]
+    assert flows["date_order"].to_list()[1].startswith("month/day (assumed")
+    unknown = write(tmp_path / "uk.csv", f"{HEADER}\nDH,A,03/04/2021,X,Y,S,1,1\n")
+    assert read_flows([unknown]).flows["date"].to_list() == [date(2021, 4, 3)]
+
+
+def test_bad_records_name_file_and_line_and_nothing_is_half_read(tmp_path):
+    path = write(
+        tmp_path / "s.csv",
+        f"{HEADER}\nDH,A,30/04/2020,X,Y,S,1,12.345\nDH,A,31/02/2020,X,Y,S,2,5\nDH,,30/04/2020,X,Y,S,3,5\n"
+        "DH,A,30/04/2020,X,Y,S,4,5\n",
+    )
+    with pytest.raises(InputError) as caught:
+        read_flows([path])
+    shown = [str(p) for p in caught.value.problems]
+    assert shown == [
+        f"{path}:2: amount 12.345 has more than 2 decimal places",
+        f"{path}:3: date 31/02/2020 is not a date (expected e.g. 2020-04-30 or 30/04/2020)",
+        f"{path}:4: missing paying body (Entity)",
+    ]
+    kept = read_flows([path], skip_invalid=True)
+    assert (kept.flows.height, kept.rejects.height, kept.records_read) == (1, 3, 4)
+    assert json.loads(kept.rejects["record"][0])["Amount"] == "12.345"
+
+
+def test_a_csv_without_supplier_or_amount_is_not_a_spend_file(tmp_path):
+    path = write(tmp_path / "s.csv", "Entity,Date,Supplier,Total Cost Centre\nA,1/1/2020,S,5\n")
+    with pytest.raises(InputError, match="format not recognised"):
+        read_flows([path])
+    with pytest.raises(InputError, match=r"s\.csv:1: not a spend file"):
+        read_flows([path], format="spend")
+
+
+def test_zip_with_a_readme_and_a_bad_member(tmp_path):
+    archive = tmp_path / "spend.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("README.pdf", b"%PDF-1.4")
+        z.writestr("april.csv", f"{HEADER}\nDH,A,30/04/2020,X,Y,S,1,5\n")
+        z.writestr("may.csv", f"{HEADER}\nDH,A,31/05/2020,X,Y,S,2,five\n")
+    with pytest.raises(InputError) as caught:
+        read_flows([archive])
+    assert str(caught.value.problems[0]) == f"{archive}!may.csv:2: amount five is not a number"
+    result = read_flows([archive], skip_invalid=True)
+    assert result.flows["source"].to_list() == [f"{archive}!april.csv"]
+    assert any("skipped 1 non-data member(s): README.pdf" in n for n in result.notes)
