@@ -1,0 +1,163 @@
+"""The CLI: results files, clear errors with exit status 2, nothing half-written, no tracebacks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from graphflows.cli.analyse import demo_path
+from graphflows.cli.main import main
+from tests.helpers import write_flows
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def read_csv(path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_analyse_writes_results_that_reconcile_with_the_input(tmp_path, capsys):
+    code, out, _ = run(capsys, "analyse", str(demo_path()), "--out", str(tmp_path / "out"))
+    assert code == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    input_total = sum(Decimal(r["amount"]) for r in read_csv(demo_path()))
+    assert Decimal(summary["total_amount"]["GBP"]) == input_total
+    assert summary["records_read"] == summary["flows"] + summary["rejected"] + summary["non_money"]
+    attributed = sum(Decimal(r["amount"]) for r in read_csv(tmp_path / "out" / "attribution.csv"))
+    negative = Decimal(summary["negative_net_amount"]["GBP"])
+    assert attributed == Decimal(summary["attributed_amount"]["GBP"]) == input_total - negative
+    convergence = read_csv(tmp_path / "out" / "convergence.csv")
+    assert list(convergence[0]) == [
+        "recipient_id",
+        "recipient_name",
+        "kinds",
+        "stovepipe_count",
+        "total_in",
+        "top_stovepipe_id",
+        "top_share",
+        "hhi",
+        "payer_count",
+        "currency",
+    ]
+    counts = [int(r["stovepipe_count"]) for r in convergence]
+    assert counts == sorted(counts, reverse=True)
+    assert summary["convergence_points"] == sum(c >= 2 for c in counts)
+    by_recipient = {r["recipient_id"]: Decimal(r["total_in"]) for r in convergence}
+    for recipient, total in by_recipient.items():
+        rows = [r for r in read_csv(tmp_path / "out" / "attribution.csv") if r["recipient_id"] == recipient]
+        assert sum(Decimal(r["amount"]) for r in rows) == total
+    assert "Inclusion Healthcare" in out and "convergence points" in out
+
+
+def test_bad_rows_fail_with_file_line_reason_and_write_nothing(tmp_path, capsys):
+    path = write_flows(tmp_path / "f.csv", ["A,B,1", "A,B,lots", ",B,2"], header="payer_id,payee_id,amount")
+    code, _, err = run(capsys, "analyse", str(path), "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert f"{path}:3: amount lots is not a number" in err
+    assert f"{path}:4: missing payer_id" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_many_bad_rows_are_shown_up_to_a_cap_then_counted(tmp_path, capsys):
+    path = write_flows(
+        tmp_path / "f.csv", [f"A,B,x{i}" for i in range(30)], header="payer_id,payee_id,amount"
+    )
+    code, _, err = run(capsys, "analyse", str(path), "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert err.count(": amount x") == 20
+    assert "... and 10 more" in err and "30 invalid record(s)" in err
+
+
+def test_skip_invalid_writes_rejects_and_counts_reconcile(tmp_path, capsys):
+    path = write_flows(
+        tmp_path / "f.csv",
+        ["A,B,1", "A,B,lots", "C,B,2", "C,D,2020-13-01"],
+        header="payer_id,payee_id,amount",
+    )
+    code, _, _ = run(capsys, "analyse", str(path), "--out", str(tmp_path / "out"), "--skip-invalid")
+    assert code == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    rejects = read_csv(tmp_path / "out" / "rejects.csv")
+    assert (summary["records_read"], summary["flows"], summary["rejected"]) == (4, 2, 2)
+    assert [r["line"] for r in rejects] == ["3", "5"]
+    assert all(r["reason"] and r["source"] == str(path) for r in rejects)
+
+
+def put(folder, name: str, content: bytes):
+    (folder / name).write_bytes(content)
+    return folder / name
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing.csv", "no such file"),
+        (lambda d: d, "is a folder"),
+        (lambda d: put(d, "e.csv", b""), "file is empty"),
+        (lambda d: put(d, "h.csv", b"a,b\n1,2\n"), "format not recognised"),
+        (lambda d: put(d, "u.csv", b"payer_id,payee_id,amount\nA,\xe9,1\n"), "UTF-8"),
+    ],
+)
+def test_unusable_input_is_one_clear_line(tmp_path, capsys, make, message):
+    source = tmp_path / "in"
+    source.mkdir()
+    code, _, err = run(capsys, "analyse", str(make(source)), "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_wrong_options_are_usage_errors(tmp_path, capsys):
+    code, _, err = run(
+        capsys, "analyse", str(demo_path()), "--out", str(tmp_path), "--financial-year", "2019/21"
+    )
+    assert code == 2 and "2014/15" in err
+    code, _, err = run(capsys, "analyse", "--out", str(tmp_path))
+    assert code == 2 and "Missing argument" in err
+
+
+def test_financial_year_and_stream_view_change_the_answer(tmp_path, capsys):
+    run(capsys, "analyse", str(demo_path()), "--out", str(tmp_path / "all"))
+    run(capsys, "analyse", str(demo_path()), "--out", str(tmp_path / "fy"), "--financial-year", "2020/21")
+    run(capsys, "analyse", str(demo_path()), "--out", str(tmp_path / "st"), "--by", "stream")
+    fy = json.loads((tmp_path / "fy" / "summary.json").read_text())
+    assert fy["analysis"]["flows_in_period"] == 3
+    assert Decimal(fy["attributed_amount"]["GBP"]) == Decimal("625000.00")
+    stream_rows = read_csv(tmp_path / "st" / "attribution.csv")
+    age_uk = {r["stovepipe_id"] for r in stream_rows if r["recipient_id"] == "age-uk-llr"}
+    assert "bcf-leicester" in age_uk
+    origin_rows = read_csv(tmp_path / "all" / "attribution.csv")
+    assert "bcf-leicester" not in {
+        r["stovepipe_id"] for r in origin_rows if r["recipient_id"] == "age-uk-llr"
+    }
+
+
+def test_demo_runs_the_main_job_and_says_where_the_files_went(tmp_path, capsys):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "demo"))
+    assert code == 0
+    assert (tmp_path / "demo" / "convergence.csv").exists()
+    assert str(tmp_path / "demo") in out
+
+
+def test_console_script_never_prints_a_traceback(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\x00\x01\x02garbage")
+    done = subprocess.run(
+        [sys.executable, "-m", "graphflows.cli.main", "analyse", str(bad), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and str(bad) in done.stderr
