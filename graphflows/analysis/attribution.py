@@ -14,9 +14,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import networkx as nx
 import numpy as np
 import polars as pl
 
@@ -24,6 +23,9 @@ from graphflows.analysis.mixing import solve_mixes
 from graphflows.analysis.netting import net_pairs
 from graphflows.graph import FlowGraph, from_networkx
 from graphflows.model import Kind
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 ATTRIBUTION_SCHEMA = {
     "recipient_id": pl.String(),
@@ -82,7 +84,7 @@ def attribute(
     """
     if by not in ("origin", "stream"):
         raise ValueError(f"by must be 'origin' or 'stream', not {by!r}")
-    if isinstance(graph, nx.Graph):
+    if not isinstance(graph, FlowGraph):
         graph = from_networkx(graph)
     flows = graph.flows
     undated = 0
