@@ -1,0 +1,120 @@
+"""Real data across sources: three CCGs converge on shared payees; two funders meet on one recipient."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import polars as pl
+import pytest
+
+from graphflows.analysis import attribute, convergence
+from graphflows.cli.main import main
+from graphflows.graph.build import graph_from_ingest
+from graphflows.ingest import read_flows
+from tests.data import ALWF_XLSX, CCG_ZIPS, OCDS_ZIP, SECOND_FUNDER, TRAFFORD_CSV, zip_member, zip_members
+
+
+@pytest.fixture(scope="module")
+def ccg_graph():
+    ingest = read_flows(list(CCG_ZIPS.values()))
+    graph = graph_from_ingest(ingest)
+    return ingest, graph, attribute(graph)
+
+
+def payees_of_every_ccg() -> set[str]:
+    """Supplier names (upper-cased, as printed) paid by all three CCGs: read with the standard library."""
+    by_ccg = []
+    for archive in CCG_ZIPS.values():
+        names = set()
+        for member in zip_members(archive):
+            rows = csv.DictReader(io.StringIO(zip_member(archive, member).decode("utf-8-sig"), newline=""))
+            names |= {row["Supplier"].strip().upper() for row in rows}
+        by_ccg.append(names)
+    return set.intersection(*by_ccg)
+
+
+def test_payees_of_all_three_ccgs_are_convergence_points_with_three_stovepipes(ccg_graph):
+    ingest, _graph, result = ccg_graph
+    shared_names = payees_of_every_ccg()
+    assert len(shared_names) > 30
+    ccgs = set(ingest.flows["payer_id"].unique())
+    assert len(ccgs) == 3  # "NHS Barking And Dagenham CCG" and "NHS BARKING & DAGENHAM CCG" are one node
+    node_of = dict(
+        ingest.flows.select(pl.col("payee_name_given").str.to_uppercase(), "payee_id").unique().iter_rows()
+    )
+    shared_nodes = {node_of[n] for n in shared_names}
+    net = (
+        ingest.flows.filter(pl.col("payee_id").is_in(list(shared_nodes)))
+        .group_by("payee_id", "payer_id")
+        .agg(pl.col("amount_minor").sum())
+        .group_by("payee_id")
+        .agg(
+            (pl.col("amount_minor") > 0).all().alias("all_positive"),
+            (pl.col("amount_minor") < 0).all().alias("all_negative"),
+        )
+    )
+    paid = set(net.filter("all_positive")["payee_id"])
+    assert len(paid) >= 40
+    table = convergence(result).filter(pl.col("recipient_id").is_in(list(paid)))
+    assert table.height == len(paid)
+    assert table["is_convergence_point"].all() and set(table["stovepipe_count"]) == {3}
+    assert set(table["payer_count"]) == {3}
+    stovepipes = result.rows.filter(pl.col("recipient_id").is_in(list(paid)))["stovepipe_id"]
+    assert set(stovepipes) == ccgs
+    # Spire Healthcare was paid by all three but its lines net below zero with each CCG in 2020/21
+    # (credits): it is reported in negative_pairs, not attributed
+    refunded = set(net.filter("all_negative")["payee_id"])
+    assert refunded == {"name:SPIRE HEALTHCARE LTD"}
+    negative = result.negative_pairs.filter(pl.col("payee_id").is_in(list(refunded)))
+    assert set(negative["payer_id"]) == ccgs
+
+
+def test_a_payee_of_one_ccg_only_has_one_payer(ccg_graph):
+    ingest, _, result = ccg_graph
+    payers = ingest.flows.group_by("payee_id").agg(pl.col("payer_id").n_unique().alias("n"))
+    single = payers.filter(pl.col("n") == 1)["payee_id"]
+    recipients = result.recipients.filter(pl.col("recipient_id").is_in(single.implode()))
+    assert recipients.height > 50 and set(recipients["payer_count"]) == {1}
+
+
+def test_two_funders_combined_by_org_id():
+    ingest = read_flows([TRAFFORD_CSV, SECOND_FUNDER])
+    derived = list(csv.DictReader(SECOND_FUNDER.open(encoding="utf-8", newline="")))
+    derived_names = {r["Recipient Org:Name"] for r in derived}
+    table = convergence(attribute(graph_from_ingest(ingest)))
+    two_funders = table.filter(pl.col("payer_count") == 2)
+    assert set(two_funders["recipient_name"]) == derived_names and two_funders.height == len(derived)
+    assert two_funders["recipient_id"].str.starts_with("GB-CHC-").all()
+    methods = ingest.organisations.filter(pl.col("id").is_in(two_funders["recipient_id"].implode()))
+    assert set(methods["match_method"]) == {"org-id", "charity+company"}
+    assert int((methods["match_method"] == "charity+company").sum()) == 6
+
+
+def test_two_real_funders_meet_by_name_with_a_lower_confidence():
+    ingest = read_flows([TRAFFORD_CSV, ALWF_XLSX])
+    payers = ingest.flows.group_by("payee_id").agg(pl.col("payer_id").n_unique().alias("n"))
+    both = payers.filter(pl.col("n") == 2)["payee_id"].to_list()
+    assert both == ["GB-CHC-1034374"]
+    org = ingest.organisations.filter(pl.col("id") == "GB-CHC-1034374").row(0, named=True)
+    assert (org["name"], org["match_method"], org["match_confidence"]) == ("Drake Music", "name->org-id", 0.8)
+    assert "360G-trafford-drake_music" in org["org_ids"]
+
+
+def test_analyse_reads_every_format_at_once_and_the_summary_reconciles(tmp_path, capsys):
+    files = [*CCG_ZIPS.values(), TRAFFORD_CSV, ALWF_XLSX, OCDS_ZIP, SECOND_FUNDER]
+    out = tmp_path / "out"
+    assert main(["analyse", *map(str, files), "--out", str(out), "--top", "0"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["records_read"] == summary["flows"] + summary["rejected"] + summary["non_money"]
+    formats = {f["format"] for f in summary["files"]}
+    assert formats == {"spend", "360giving", "ocds"}
+    assert len(summary["files"]) == 36 + 2 + 100 + 1
+    separately = {}
+    for group in ([*CCG_ZIPS.values()], [TRAFFORD_CSV], [ALWF_XLSX], [OCDS_ZIP], [SECOND_FUNDER]):
+        for currency, minor in read_flows(group).totals().items():
+            separately[currency] = separately.get(currency, 0) + minor
+    assert summary["total_amount"] == {c: f"{v // 100}.{v % 100:02d}" for c, v in separately.items()}
+    convergence_csv = pl.read_csv(out / "convergence.csv", infer_schema=False)
+    assert convergence_csv.height == summary["recipients"]
