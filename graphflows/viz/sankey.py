@@ -43,6 +43,12 @@ SANKEY_TOP_N = 40
 STREAM_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442",
                   "#8C564B", "#9467BD", "#17BECF", "#BCBD22", "#7F7F7F")  # fmt: skip
 NO_STREAM = "#B0B7C0"
+#: Nodes in dark neutral tones (one per kind) so that colour on the page always means "which stream".
+NODE_COLOURS = {
+    Kind.STREAM.value: "#3E4C59",
+    Kind.COMMISSIONER.value: "#52606D",
+    Kind.PROVIDER.value: "#7B8794",
+}
 OTHER_PREFIX = "other:"
 
 BODY = """<header><h1 id="gf-title">Flow of funds</h1><p id="gf-subtitle"></p>
@@ -208,7 +214,7 @@ def sankey_figure(data: SankeyData) -> dict[str, Any]:
         "valueformat": ",.2f",
         "node": {
             "label": [plotly_text(n["name"]) for n in data.nodes],
-            "color": [KIND_STYLE[n["kind"]]["color"] for n in data.nodes],
+            "color": [NODE_COLOURS[n["kind"]] for n in data.nodes],
             "line": {"color": "#555", "width": 0.5},
             "pad": 14,
             "thickness": 18,

@@ -1,0 +1,179 @@
+"""The views in real headless Chromium: they render, hold what they should, fetch nothing, run no names."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from graphflows.graph import FlowGraph, build_graph
+from graphflows.ingest.base import conform
+from graphflows.viz import prepare_sankey, write_png, write_sankey, write_view
+from tests.test_viz import DEMO, HOSTILE, embedded_data, small_graph
+
+pytestmark = pytest.mark.browser
+
+
+def layered_graph(providers: int, seed: int = 5) -> FlowGraph:
+    """Streams -> commissioners -> many providers, seeded, for views that must cut to the top N."""
+    rng = np.random.default_rng(seed)
+    streams = [f"s{i}" for i in range(6)]
+    commissioners = [f"c{i}" for i in range(40)]
+    rows = [(s, "stream", c, "commissioner", int(rng.integers(10**6, 10**8)))
+            for c in commissioners for s in rng.choice(streams, 2, replace=False)]  # fmt: skip
+    for p in range(providers):
+        for c in rng.choice(commissioners, int(rng.integers(1, 4)), replace=False):
+            rows.append((str(c), "commissioner", f"p{p}", "provider", int(rng.pareto(1.2) * 10**5) + 100))
+    frame = pl.DataFrame(rows, schema=["payer_id", "payer_kind", "payee_id", "payee_kind", "amount_minor"],
+                         orient="row").with_columns(pl.lit("GBP").alias("currency"))  # fmt: skip
+    return build_graph(conform(frame))
+
+
+def counts(page) -> tuple[int, int]:
+    return tuple(page.page.evaluate("[network.body.data.nodes.length, network.body.data.edges.length]"))
+
+
+def test_network_view_renders_offline_with_the_expected_counts(tmp_path: Path, open_offline):
+    path = write_view(small_graph(), tmp_path / "view.html")
+    expected = embedded_data(path.read_text())
+    page = open_offline(path)
+    page.wait_ready()
+    page.screenshot("network-small.png")
+    assert counts(page) == (len(expected["nodes"]), len(expected["edges"])) == (8, 8)
+    assert page.requests == [page.url], "the page requested something besides itself"
+    assert page.problems() == []
+    assert page.page.evaluate("network.physics.physicsEnabled") is False
+    assert (
+        page.page.evaluate("network.body.edges[Object.keys(network.body.edges)[0]].options.smooth.enabled")
+        is False
+    )
+
+
+def test_demo_view_and_picture(tmp_path: Path, open_offline):
+    from graphflows.graph import read_graph
+
+    path = write_view(read_graph([DEMO]), tmp_path / "demo.html")
+    page = open_offline(path, width=1600, height=1000)
+    page.wait_ready()
+    page.screenshot("network-demo.png")
+    n_nodes, n_edges = counts(page)
+    data = embedded_data(path.read_text())
+    assert (n_nodes, n_edges) == (len(data["nodes"]), len(data["edges"]))
+    conv = page.page.locator("#gf-convergence li").count()
+    assert conv == min(15, sum(1 for n in data["nodes"] if n["conv"])) > 0
+    assert page.problems() == []
+
+
+def test_hostile_name_is_text_everywhere_and_never_runs(tmp_path: Path, open_offline):
+    path = write_view(small_graph(), tmp_path / "hostile.html", focus="mutual")
+    page = open_offline(path)
+    page.wait_ready()
+    p = page.page
+    name = f"Mutual {HOSTILE}"
+    # node label on the canvas and in the data set
+    assert p.evaluate("nodes.get('mutual').label").startswith("Mutual <img src=x onerror=alert")  # cut at 32
+    # title (focus), details panel (the focus is selected), legend list of convergence points
+    assert p.locator("#gf-title").inner_text().endswith(HOSTILE)
+    assert name in p.locator("#gf-details").inner_text()
+    assert name in p.locator("#gf-convergence").inner_text()
+    # tooltip: hover the node
+    xy = p.evaluate(
+        "(() => { const q = network.getPositions(['mutual']).mutual; return network.canvasToDOM(q); })()"
+    )
+    box = p.locator("#gf-network").bounding_box()
+    p.mouse.move(box["x"] + xy["x"], box["y"] + xy["y"])
+    p.wait_for_selector("div.vis-tooltip", state="visible", timeout=5_000)
+    assert name in p.locator("div.vis-tooltip").inner_text()
+    # search
+    p.fill("#gf-search", "onerror")
+    assert p.locator("#gf-results button").first.inner_text().startswith(name)
+    p.press("#gf-search", "Enter")
+    assert p.evaluate("network.getSelectedNodes()") == ["mutual"]
+    page.screenshot("network-hostile.png")
+    assert p.locator("img").count() == 0
+    assert page.dialogs == [] and page.problems() == []
+
+
+def test_search_finds_by_part_of_a_name_and_selects_it(tmp_path: Path, open_offline):
+    page = open_offline(write_view(small_graph(), tmp_path / "v.html"))
+    page.wait_ready()
+    page.page.fill("#gf-search", "TRU")
+    page.page.press("#gf-search", "Enter")
+    assert page.page.evaluate("network.getSelectedNodes()") == ["trust"]
+    assert "£15,000.00" in page.page.locator("#gf-details").inner_text()
+    page.page.fill("#gf-search", "no such thing")
+    assert page.page.locator("#gf-results").inner_text() == "Not in this view"
+
+
+def test_layout_is_the_same_from_one_run_to_the_next(tmp_path: Path, open_offline):
+    positions = []
+    for name in ("one.html", "two.html"):
+        page = open_offline(write_view(small_graph(), tmp_path / name))
+        page.wait_ready()
+        positions.append(page.page.evaluate("network.getPositions()"))
+    assert positions[0] == positions[1]
+
+
+def test_large_graph_is_cut_to_top_n_and_says_so(tmp_path: Path, open_offline):
+    graph = layered_graph(providers=1_500)
+    path = write_view(graph, tmp_path / "large.html", attribution=False, top_n=200)
+    page = open_offline(path, width=1600, height=1000)
+    page.wait_ready(timeout_ms=30_000)
+    page.screenshot("network-large.png")
+    n_nodes, _ = counts(page)
+    assert n_nodes == 200
+    assert "Showing the 200 largest of 1,546" in page.page.locator("#gf-notes").inner_text()
+    assert page.problems() == []
+
+
+def test_sankey_renders_offline_and_shows_names_as_text(tmp_path: Path, open_offline):
+    path = write_sankey(small_graph(), tmp_path / "sankey.html")
+    expected = prepare_sankey(small_graph(), attribution=False)
+    page = open_offline(path, width=1400, height=900)
+    page.wait_ready()
+    page.screenshot("sankey-small.png")
+    p = page.page
+    assert p.locator("g.sankey-node").count() == len(expected.nodes)
+    assert p.locator("path.sankey-link").count() == len(expected.links)
+    labels = p.locator("text.node-label").all_text_contents()
+    assert f"Mutual {HOSTILE}" in labels
+    assert p.locator("img").count() == 0
+    assert page.requests == [page.url]
+    assert page.problems() == []
+
+
+def test_sankey_of_a_focus_gathers_others_and_keys_streams(tmp_path: Path, open_offline):
+    from graphflows.graph import read_graph
+
+    graph = read_graph([DEMO])
+    path = write_sankey(graph, tmp_path / "focus.html", focus="inclusion-healthcare", top_n=10)
+    page = open_offline(path, width=1600, height=1000)
+    page.wait_ready()
+    page.screenshot("sankey-demo-focus.png")
+    labels = page.page.locator("text.node-label").all_text_contents()
+    assert "Inclusion Healthcare" in labels and any(t.startswith("Other ") for t in labels)
+    assert "No stream named" in page.page.locator("#gf-key").inner_text()
+    assert page.problems() == []
+
+
+def test_png_is_a_picture_of_the_view(tmp_path: Path):
+    html = write_view(small_graph(), tmp_path / "v.html")
+    png = write_png(html, tmp_path / "v.png", width=1200, height=800)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1200, 800)
+    assert len(data) > 20_000  # a drawn network, not a blank page
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.html", "v.png"]
+
+
+def test_cli_png_and_sankey_from_the_demo(tmp_path: Path):
+    from graphflows.cli.main import main
+
+    out = tmp_path / "v.html"
+    code = main(["view", str(DEMO), "--out", str(out), "--png", str(tmp_path / "v.png"),
+                 "--sankey", str(tmp_path / "s.html")])  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.html", "v.html", "v.png"]
