@@ -9,6 +9,7 @@ The public API in one place, for notebooks and scripts::
 """
 
 from graphflows.analysis import Attribution, attribute, convergence, funding_mix
+from graphflows.demo import demo_path
 from graphflows.graph import FlowGraph, build_graph, read_graph
 from graphflows.ingest import IngestResult, read_flows
 from graphflows.model import Kind
@@ -21,6 +22,7 @@ __all__ = [
     "attribute",
     "build_graph",
     "convergence",
+    "demo_path",
     "funding_mix",
     "read_flows",
     "read_graph",

@@ -136,7 +136,7 @@ def test_funding_mix_lists_one_recipients_stovepipes_largest_first():
 
 
 def test_demo_shows_inclusion_healthcare_fed_by_several_stovepipes():
-    from graphflows.cli.analyse import demo_path
+    from graphflows.demo import demo_path
     from graphflows.graph import read_graph
 
     result = attribute(read_graph([demo_path()]))

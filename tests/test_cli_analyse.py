@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from graphflows.cli.analyse import demo_path
 from graphflows.cli.main import main
+from graphflows.demo import demo_path
 from tests.helpers import write_flows
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,11 @@ import click
 from graphflows.analysis import Attribution, attribute
 from graphflows.cli.display import console, convergence_table, money, steps
 from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.demo import demo_path
 from graphflows.export import write_analysis
 from graphflows.graph import graph_from_ingest
 from graphflows.ingest import IngestResult
 from graphflows.model import GraphflowsError, to_minor
-
-
-def demo_path() -> Path:
-    """The bundled, illustrative demo flows file."""
-    return Path(str(resources.files("graphflows") / "data" / "demo" / "flows.csv"))
 
 
 def analysis_options(command: Any) -> Any:
