@@ -19,6 +19,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import polars as pl
+from scipy.spatial import cKDTree
 
 #: Fixed seed: layouts are reproducible from one run to the next.
 SEED = 20140401
@@ -74,25 +75,27 @@ def _nearest_median(xy: np.ndarray) -> float:
 def _remove_overlaps(xy: np.ndarray, size: np.ndarray, rounds: int = 80) -> np.ndarray:
     """Move boxes (centres ``xy``, ``size`` = width, height) apart along the axis where they overlap least."""
     n = len(xy)
-    if n < 2 or n > 3000:
+    if n < 2:
         return xy
-    need = (size[:, None, :] + size[None, :, :]) / 2
+    reach = float(size.max())  # boxes further apart than this cannot touch
     for _ in range(rounds):
-        delta = xy[:, None, :] - xy[None, :, :]
-        overlap = need - np.abs(delta)
-        hit = (overlap > 0).all(-1)
-        np.fill_diagonal(hit, False)
+        pairs = cKDTree(xy).query_pairs(reach, output_type="ndarray")
+        if not len(pairs):
+            break
+        i, j = pairs[:, 0], pairs[:, 1]
+        delta = xy[i] - xy[j]
+        overlap = (size[i] + size[j]) / 2 - np.abs(delta)
+        hit = (overlap > 0).all(axis=1)
         if not hit.any():
             break
-        axis_x = overlap[..., 0] < overlap[..., 1]
-        sign = np.where(delta >= 0, 1.0, -1.0)
-        # identical centres: break the tie by index so the pair separates deterministically
-        ties = delta == 0
-        sign = np.where(
-            ties, np.where(np.arange(n)[:, None, None] > np.arange(n)[None, :, None], 1.0, -1.0), sign
-        )
+        i, j, delta, overlap = i[hit], j[hit], delta[hit], overlap[hit]
+        along_x = overlap[:, 0] < overlap[:, 1]
+        sign = np.where(delta >= 0, 1.0, -1.0)  # identical centres: i (the smaller index) moves up/right
         push = np.zeros_like(delta)
-        push[..., 0] = np.where(hit & axis_x, sign[..., 0] * overlap[..., 0] / 2, 0.0)
-        push[..., 1] = np.where(hit & ~axis_x, sign[..., 1] * overlap[..., 1] / 2, 0.0)
-        xy = xy + push.sum(axis=1) * 0.55
+        push[along_x, 0] = sign[along_x, 0] * overlap[along_x, 0] / 2
+        push[~along_x, 1] = sign[~along_x, 1] * overlap[~along_x, 1] / 2
+        moves = np.zeros_like(xy)
+        np.add.at(moves, i, push)
+        np.add.at(moves, j, -push)
+        xy = xy + moves * 0.55
     return xy

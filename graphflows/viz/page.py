@@ -10,10 +10,14 @@ mistake could not make the page fetch from the network.
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
+
+from graphflows.model import GraphflowsError
 
 #: Pages may run their own inline scripts and styles and show inline images; nothing else.
 CSP = (
@@ -40,8 +44,13 @@ def script_json(value: Any) -> str:
 
 @cache
 def vis_network_js() -> str:
-    """The vis-network library that ships with pyvis, as text."""
-    return resources.files("pyvis").joinpath(VIS_NETWORK).read_text(encoding="utf-8")
+    """The vis-network library shipped with pyvis, as text (pyvis is not imported: it pulls in IPython)."""
+    spec = importlib.util.find_spec("pyvis")
+    if spec is None or not spec.submodule_search_locations:
+        raise GraphflowsError(
+            "the interactive view needs pyvis (pip install pyvis), which bundles vis-network"
+        )
+    return (Path(next(iter(spec.submodule_search_locations))) / VIS_NETWORK).read_text(encoding="utf-8")
 
 
 @cache

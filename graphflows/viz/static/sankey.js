@@ -25,6 +25,7 @@
   target.style.height = data.height + "px";
   var config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
   Plotly.newPlot(target, data.figure.data, data.figure.layout, config).then(function () {
+    window.graphflowsReadyAt = performance.now();
     window.graphflowsReady = true;
     document.body.setAttribute("data-ready", "1");
   });

@@ -119,7 +119,8 @@
   }
   network.once("afterDrawing", function () {
     network.once("afterDrawing", function () {
-      window.graphflowsSettleMs = performance.now() - started;
+      window.graphflowsSettleMs = performance.now() - started; // from this script's start
+      window.graphflowsReadyAt = performance.now(); // from the start of navigation
       window.graphflowsReady = true;
       document.body.setAttribute("data-ready", "1");
     });

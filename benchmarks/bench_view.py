@@ -1,0 +1,106 @@
+"""Benchmark: the interactive views of a large graph. Prints generation time, file size, time to settle.
+
+Target (issue 5) for a 1M-flow dataset: a network view of <= 2 MB, written in <= 3 s, settling in headless
+Chromium in <= 3 s. The flows come from the seeded layered generator (benchmarks/generate.py), written once
+to benchmarks/data/ (gitignored) and reused.
+
+    python benchmarks/bench_view.py                       # 1M flows, top 250 nodes, 3 browser runs
+    python benchmarks/bench_view.py --flows 200000 --top 500 --runs 5
+
+"Write" is prepare (select, sum, lay out) + render + write, given the graph and its attribution (both
+timed separately: the CLI does them once for every output). "Settle" is the time from the start of
+navigation until the page has drawn (``window.graphflowsReadyAt``; physics is off, positions come from
+Python), median over the runs, each in a fresh browser context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import layered_flows  # noqa: E402
+
+from graphflows.graph import read_graph  # noqa: E402
+from graphflows.viz import prepare_view, write_sankey, write_view  # noqa: E402
+from graphflows.viz.chromium import launch_chromium, refuse_network  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def timed(label: str, fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    seconds = time.perf_counter() - start
+    print(f"{label:<44} {seconds:8.2f} s", flush=True)
+    return result, seconds
+
+
+def settle_times(path: Path, runs: int) -> list[float]:
+    """Seconds from navigation start to drawn, once per fresh browser context."""
+    times = []
+    with launch_chromium() as browser:
+        for _ in range(runs):
+            context = browser.new_context(viewport={"width": 1600, "height": 1000})
+            try:
+                page = context.new_page()
+                page.route("**/*", refuse_network)
+                page.goto(path.resolve().as_uri())
+                page.wait_for_function("window.graphflowsReady === true", timeout=120_000)
+                times.append(page.evaluate("window.graphflowsReadyAt") / 1000)
+            finally:
+                context.close()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flows", type=int, default=1_000_000)
+    parser.add_argument("--top", type=int, default=250)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    csv = DATA / f"flows-{args.flows}-seed{args.seed}.csv"
+    if not csv.exists():
+        DATA.mkdir(exist_ok=True)
+        frame, _ = timed(f"generate {args.flows:,} flows (once)", layered_flows, args.flows, args.seed)
+        frame.write_csv(csv)
+    graph, _ = timed("read CSV and build the graph", read_graph, [csv])
+    print(f"graph: {graph.node_count:,} nodes, {graph.flow_count:,} flows")
+    from graphflows.analysis import attribute
+
+    attribution, _ = timed("attribute (once, shared by every output)", attribute, graph)
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        view, _ = timed("prepare only (select, sum, analysis join)", prepare_view, graph,
+                        attribution=attribution, top_n=args.top)  # fmt: skip
+        _, write_s = timed(f"write view, top {args.top} (with attribution)", write_view, graph,
+                           out / "view.html", attribution=attribution, top_n=args.top)  # fmt: skip
+        timed(f"write view, top {args.top} (no analysis)", write_view, graph, out / "plain.html",
+              attribution=False, top_n=args.top)  # fmt: skip
+        _, sankey_s = timed("write Sankey, top 40", write_sankey, graph, out / "sankey.html", attribution=attribution)
+        size = (out / "view.html").stat().st_size
+        sankey_size = (out / "sankey.html").stat().st_size
+        print(f"{'view file size':<44} {size / 1e6:8.2f} MB  ({view.nodes.height} nodes, {view.edges.height} links)")
+        print(f"{'Sankey file size':<44} {sankey_size / 1e6:8.2f} MB")
+        settle = settle_times(out / "view.html", args.runs)
+        print(f"{'view settle in Chromium (median of %d)' % args.runs:<44} {statistics.median(settle):8.2f} s  "
+              f"(runs: {', '.join(f'{t:.2f}' for t in settle)})")  # fmt: skip
+        sankey_settle = settle_times(out / "sankey.html", args.runs)
+        print(f"{'Sankey settle in Chromium (median)':<44} {statistics.median(sankey_settle):8.2f} s")
+        for note in view.notes:
+            print(f"note: {note}")
+    ok = size <= 2e6 and write_s <= 3 and statistics.median(settle) <= 3
+    print(f"target (<= 2 MB, <= 3 s write, <= 3 s settle): {'met' if ok else 'NOT met'}")
+    del sankey_s
+
+
+if __name__ == "__main__":
+    main()
