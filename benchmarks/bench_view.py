@@ -24,11 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import layered_flows  # noqa: E402
+from generate import layered_flows
 
-from graphflows.graph import read_graph  # noqa: E402
-from graphflows.viz import prepare_view, write_sankey, write_view  # noqa: E402
-from graphflows.viz.chromium import launch_chromium, refuse_network  # noqa: E402
+from graphflows.graph import read_graph
+from graphflows.viz import prepare_view, write_sankey, write_view
+from graphflows.viz.chromium import launch_chromium, refuse_network
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -85,21 +85,22 @@ def main() -> None:
                            out / "view.html", attribution=attribution, top_n=args.top)  # fmt: skip
         timed(f"write view, top {args.top} (no analysis)", write_view, graph, out / "plain.html",
               attribution=False, top_n=args.top)  # fmt: skip
-        _, sankey_s = timed("write Sankey, top 40", write_sankey, graph, out / "sankey.html", attribution=attribution)
+        timed("write Sankey, top 40", write_sankey, graph, out / "sankey.html", attribution=attribution)
         size = (out / "view.html").stat().st_size
         sankey_size = (out / "sankey.html").stat().st_size
-        print(f"{'view file size':<44} {size / 1e6:8.2f} MB  ({view.nodes.height} nodes, {view.edges.height} links)")
+        shown = f"({view.nodes.height} nodes, {view.edges.height} links)"
+        print(f"{'view file size':<44} {size / 1e6:8.2f} MB  {shown}")
         print(f"{'Sankey file size':<44} {sankey_size / 1e6:8.2f} MB")
         settle = settle_times(out / "view.html", args.runs)
-        print(f"{'view settle in Chromium (median of %d)' % args.runs:<44} {statistics.median(settle):8.2f} s  "
-              f"(runs: {', '.join(f'{t:.2f}' for t in settle)})")  # fmt: skip
+        label = f"view settle in Chromium (median of {args.runs})"
+        runs = ", ".join(f"{t:.2f}" for t in settle)
+        print(f"{label:<44} {statistics.median(settle):8.2f} s  (runs: {runs})")
         sankey_settle = settle_times(out / "sankey.html", args.runs)
         print(f"{'Sankey settle in Chromium (median)':<44} {statistics.median(sankey_settle):8.2f} s")
         for note in view.notes:
             print(f"note: {note}")
     ok = size <= 2e6 and write_s <= 3 and statistics.median(settle) <= 3
     print(f"target (<= 2 MB, <= 3 s write, <= 3 s settle): {'met' if ok else 'NOT met'}")
-    del sankey_s
 
 
 if __name__ == "__main__":
