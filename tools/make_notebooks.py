@@ -1,0 +1,210 @@
+"""Write the notebooks in notebooks/ from the cell lists below (outputs empty, so git stays clean).
+
+    python tools/make_notebooks.py
+
+Edit the cells here or in Jupyter; tests/test_notebooks.py checks that committed notebooks carry no outputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent.parent / "notebooks"
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+
+
+def md(text: str) -> nbformat.NotebookNode:
+    return new_markdown_cell(text.strip())
+
+
+def code(text: str) -> nbformat.NotebookNode:
+    return new_code_cell(text.strip())
+
+
+GETTING_STARTED = [
+    md("""
+# Getting started: where do the stovepipes converge?
+
+This notebook runs graphflows on the bundled **illustrative** demo data, modelled on Leicester: Inclusion
+Healthcare, a social enterprise spun out of the NHS service for homeless people, holds contracts from Public
+Health England, the police and crime commissioner and the clinical commissioning group, while pooled budgets
+(the Better Care Fund) and national programmes (Troubled Families, the Rough Sleeping Initiative) mix money
+from different channels. The amounts are invented; the shape is what matters.
+"""),
+    code("""
+import polars as pl
+import graphflows as gf
+from graphflows import viz
+
+pl.Config.set_tbl_width_chars(140)
+pl.Config.set_fmt_str_lengths(40)
+"""),
+    md("## 1. Read the flows and build the graph\n\nEach row of the flows CSV is one payment. Nodes are "
+       "commissioners, funding streams and providers; an organisation can be more than one."),
+    code("""
+graph = gf.read_graph([gf.demo_path()])
+print(graph.node_count, "nodes,", graph.flow_count, "flows")
+print(graph.kind_counts())
+graph.nodes.head(8)
+"""),
+    md("## 2. Attribute every recipient's income to its stovepipes\n\nMoney is followed through pooled funds, "
+       "transfers between commissioners and cycles. The convergence table lists recipients fed by two or more "
+       "stovepipes first."),
+    code("""
+result = gf.attribute(graph)
+table = gf.convergence(result)
+table.select("recipient_name", "stovepipe_count", "total_in_minor", "top_stovepipe_name", "top_share", "hhi").head(10)
+"""),
+    md("Money is exact: each recipient's attributed amounts (in pence) add up to what it received."),
+    code("""
+check = result.rows.group_by("recipient_id").agg(pl.col("amount_minor").sum()).join(
+    result.recipients, on="recipient_id"
+)
+assert (check["amount_minor"] == check["total_in_minor"]).all()
+print("attributed:", result.totals(), "pence")
+"""),
+    md("## 3. One provider's funding mix\n\nInclusion Healthcare's income by origin stovepipe: the CCG "
+       "allocation, the Rough Sleeping Initiative, Public Health England, the police grant and more."),
+    code("""
+gf.funding_mix(result, "inclusion-healthcare")
+"""),
+    md("With `by=\"stream\"` every funding stream is the origin of what it pays out, so the mix says which "
+       "*pots* paid (here the Better Care Fund appears as one source) rather than where the money started."),
+    code("""
+gf.funding_mix(gf.attribute(graph, by="stream"), "inclusion-healthcare")
+"""),
+    md("Restrict to one UK financial year (1 April to 31 March):"),
+    code("""
+gf.convergence(gf.attribute(graph, financial_year="2020/21")).select(
+    "recipient_name", "stovepipe_count", "total_in_minor"
+)
+"""),
+    md("## 4. The network, inline\n\nThe view is self-contained (nothing loads from the internet). Hover a node "
+       "for its totals and stovepipe mix; convergence points have a ring."),
+    code("""
+viz.show_view(graph, attribution=result, focus="inclusion-healthcare", height=560)
+"""),
+    code("""
+viz.show_sankey(graph, attribution=result, height=560)
+"""),
+    md("## 5. networkx for your own questions\n\n`to_networkx()` gives a MultiDiGraph with one edge per flow."),
+    code("""
+import networkx as nx
+
+G = graph.to_networkx()
+upstream = nx.ancestors(G, "inclusion-healthcare")
+sorted(G.nodes[n]["name"] for n in upstream)
+"""),
+]
+
+
+NHS_SPEND = [
+    md("""
+# Real NHS commissioning data: three CCGs in north-east London
+
+Twelve months (April 2020 to March 2021) of "spend over £25k" files from NHS Barking & Dagenham, NHS Havering
+and NHS Redbridge clinical commissioning groups, as published (see `tests/data/README.md` for provenance and
+licence). The files are zipped as many publishers ship them; graphflows reads the CSVs inside directly, copes
+with header variants, day/month order that changes within a year, thousands separators and credit lines, and
+matches the same supplier across the three CCGs by normalised name.
+"""),
+    code("""
+from pathlib import Path
+
+import polars as pl
+import graphflows as gf
+
+pl.Config.set_tbl_width_chars(160)
+pl.Config.set_fmt_str_lengths(45)
+data = Path("..") / "tests" / "data" / "real" / "nhs-ccg-spend-nel"
+files = sorted(data.glob("*.zip"))
+[f.name for f in files]
+"""),
+    code("""
+ingest = gf.read_flows(files)
+print(ingest.records_read, "lines read:", ingest.flows.height, "flows,", ingest.rejects.height, "rejected,",
+      ingest.non_money, "without money")
+print({currency: f"£{minor / 100:,.2f}" for currency, minor in ingest.totals().items()})
+"""),
+    md("## Which suppliers became one organisation?\n\nMerges are never silent: every node says how it "
+       "was matched and from which spellings."),
+    code("""
+graph = gf.build_graph(ingest.flows, ingest.organisations)
+print(graph.nodes["match_method"].value_counts().sort("count", descending=True))
+merged = graph.nodes.filter(pl.col("names_seen").str.contains(";"))
+merged.select("name", "match_method", "match_confidence", "names_seen", "records")
+"""),
+    md("## Convergence points\n\nThe three CCGs also pay each other, so a little of each CCG's money reaches "
+       "everyone the others pay. We ignore stovepipes bringing less than 1% of a recipient's income "
+       "(`min_share=0.01`) so that only real co-funding counts."),
+    code("""
+result = gf.attribute(graph)
+table = gf.convergence(result, min_share=0.01)
+print(table["stovepipe_count"].value_counts().sort("stovepipe_count"))
+table.select("recipient_name", "stovepipe_count", "total_in_minor", "top_stovepipe_name", "top_share",
+             "payer_count").head(15)
+"""),
+    md("Which kinds of payee are they? Spend files list everyone paid over £25k, not only service providers."),
+    code("""
+points = table.filter(pl.col("is_convergence_point"))
+non_providers = points.filter(
+    pl.col("recipient_name").str.contains("(?i)HMRC|PROPERTY SERVICES|KPMG|LMC|COUNCIL|LONDON BOROUGH|CCG")
+)
+non_providers.select("recipient_name", "stovepipe_count", "top_share")
+"""),
+    md("""
+## A reading
+
+- The biggest convergence points are the local NHS providers that serve all three boroughs: the acute trust
+  (Barking, Havering and Redbridge University Hospitals), the community and mental health trust (North East
+  London NHS Foundation Trust), Barts Health and the London Ambulance Service. Three CCGs commissioning the
+  same providers is the pattern that led to their merger into one north-east London commissioner, and these
+  are the organisations where no single CCG's spend file shows the whole contract.
+- Specialist London providers (Moorfields, UCLH, Great Ormond Street, the Royal Free) and independent-sector
+  providers (such as InHealth) receive from all three CCGs too, usually in smaller sums and with one CCG
+  dominant (`top_share`).
+- The London boroughs of Redbridge and Havering are convergence points in a different sense: each is paid
+  mostly by its own CCG (`top_share` above 90%), with the rest reaching it through the CCGs' payments to each
+  other. These are pooled and section 75 transfers, the money that crosses from the NHS stovepipe into the
+  council stovepipe; Barking & Dagenham, paid 99.5% by its own CCG, drops out at the 1% threshold.
+- Not every payee is a provider: HMRC, NHS Property Services, KPMG, neighbouring CCGs and the local medical
+  committees appear because spend files list all payments. An analyst would filter these before drawing
+  conclusions about services.
+- This data has only three commissioners and no funding streams above them, so a stovepipe here is a CCG. Add
+  council and grant files (360Giving) to the same run to see other stovepipes converge.
+"""),
+    md("## One provider's mix, and the Sankey of the largest flows"),
+    code("""
+hospice = table.filter(pl.col("recipient_name").str.contains("ST FRANCIS"))["recipient_id"][0]
+gf.funding_mix(result, hospice)
+"""),
+    code("""
+from graphflows import viz
+
+viz.show_sankey(graph, attribution=result, top_n=25, height=600)
+"""),
+]
+
+
+def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
+    notebook = new_notebook(cells=cells, metadata=KERNEL)
+    nbformat.validate(notebook)
+    nbformat.write(notebook, HERE / name)
+
+
+def main() -> None:
+    HERE.mkdir(exist_ok=True)
+    write("01-getting-started.ipynb", GETTING_STARTED)
+    write("02-nhs-ccg-spend.ipynb", NHS_SPEND)
+    neo4j = HERE.parent / "tools" / "notebook_neo4j.py"
+    if neo4j.exists():
+        namespace: dict = {"md": md, "code": code}
+        exec(neo4j.read_text(), namespace)
+        write("03-neo4j.ipynb", namespace["CELLS"])
+
+
+if __name__ == "__main__":
+    main()
