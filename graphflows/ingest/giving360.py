@@ -29,9 +29,9 @@ from graphflows.ingest.base import FileRead, check_readable, conform, empty_reje
 from graphflows.ingest.orgids import charity_id, company_id
 from graphflows.ingest.parsing import (
     all_blank,
-    amount_expr,
     decode_text,
     number_to_minor,
+    parse_amounts,
     parse_dates,
     read_csv_text,
     title_index,
@@ -293,9 +293,7 @@ def _grants(
     co_funders = [i for (t, i) in by_title if t == FUNDER_ID and i > 0]
     programmes = sorted(i for (t, i) in by_title if t == PROGRAMME_TITLE)
     if co_funders:
-        frame = frame.with_columns(
-            _joined([c(FUNDER_ID, i) for i in sorted(co_funders)]).alias("co_funders")
-        )
+        frame = frame.with_columns(_joined([c(FUNDER_ID, i) for i in sorted(co_funders)]).alias("co_funders"))
         notes.append(
             f"{source}: some grants name co-funders; the first funder is the payer, the others are kept"
         )
@@ -312,7 +310,7 @@ def _grants(
         provisional_id(frame, "payer_id_given", "payer_name_given").alias("payer_id"),
         provisional_id(frame, "payee_id_given", "payee_name_given").alias("payee_id"),
     )
-    minor, amount_problem = amount_expr(by_title[(AMOUNT, 0)])
+    minor, amount_problem = parse_amounts(frame[by_title[(AMOUNT, 0)]])
     dated = by_title.get((AWARD_DATE, 0))
     dates = parse_dates(
         frame[dated] if dated else pl.Series([None] * frame.height, dtype=pl.String), label="award date"
@@ -331,7 +329,7 @@ def _grants(
             pl.when(pl.col("payee_id").is_null()).then(
                 pl.lit("missing Recipient Org (identifier and name blank)")
             ),
-            amount_problem,
+            pl.lit(amount_problem),
             pl.lit(dates.problem),
             pl.when(currency.is_null())
             .then(pl.lit("missing currency"))

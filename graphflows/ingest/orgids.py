@@ -123,15 +123,14 @@ def normalise_name(name: object) -> str:
 
 
 def normalise_names(names: pl.Series) -> pl.Series:
-    """:func:`normalise_name` for a whole column (HTML entities are decoded once per distinct name)."""
-    text = names.cast(pl.String)
-    if text.str.contains("&", literal=True).any():
-        distinct = text.drop_nulls().unique()
-        decoded = dict(
-            zip(distinct.to_list(), [html.unescape(html.unescape(t)) for t in distinct], strict=True)
-        )
-        text = text.replace_strict(decoded, default=None, return_dtype=pl.String).fill_null(text)
-    expr = pl.col("n").str.to_uppercase().str.replace(_VENDOR_PREFIX, "")
+    """:func:`normalise_name` for a whole column, computed once per distinct name."""
+    text = names.cast(pl.String).rename("n")
+    distinct = text.drop_nulls().unique()
+    if distinct.str.contains("&", literal=True).any():
+        plain = [html.unescape(html.unescape(t)) for t in distinct]
+    else:
+        plain = distinct.to_list()
+    expr = pl.col("plain").str.to_uppercase().str.replace(_VENDOR_PREFIX, "")
     expr = expr.str.replace_all(r"[`'’‘´]", "")  # KING`S == KINGS
     expr = expr.str.replace_all(r"\+", " & ")
     expr = expr.str.replace_all(r"[^\w&]+", " ")
@@ -140,4 +139,8 @@ def normalise_names(names: pl.Series) -> pl.Series:
         expr = expr.str.replace_all(pattern, repl)
     expr = expr.str.replace_all(r"&", " AND ").str.replace_all(r"\s+", " ").str.strip_chars()
     expr = expr.str.replace(r"^THE ", "")
-    return pl.DataFrame({"n": text}).select(expr.alias("name_key"))["name_key"]
+    keys = pl.DataFrame({"n": distinct, "plain": pl.Series(plain, dtype=pl.String)}).select(
+        "n", expr.alias("name_key")
+    )
+    joined = pl.DataFrame({"n": text}).join(keys, on="n", how="left", maintain_order="left")
+    return joined["name_key"]

@@ -28,10 +28,10 @@ import polars as pl
 from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects, records_as_json
 from graphflows.ingest.parsing import (
     all_blank,
-    amount_expr,
     decode_text,
     find_header_line,
     normalise_title,
+    parse_amounts,
     parse_dates,
     read_csv_text,
 )
@@ -134,7 +134,7 @@ def read_bytes(data: bytes, source: str) -> FileRead:
     frame = frame.filter(~blank)
     kept_raw = raw.filter(~blank)
 
-    minor, amount_problem = amount_expr(chosen["amount"])
+    minor, amount_problem = parse_amounts(frame[chosen["amount"]])
     dates = (
         parse_dates(frame[chosen["date"]], label="date")
         if chosen["date"]
