@@ -235,3 +235,14 @@ def test_cli_skip_invalid_lists_rejects_next_to_the_view(tmp_path: Path, capsys:
     rejects = pl.read_csv(tmp_path / "v.rejects.csv")
     assert rejects.height == 1 and rejects["line"].to_list() == [3]
     assert "2 records: 1 flows, 1 rejected" in capsys.readouterr().out
+
+
+def test_funding_mix_lists_the_five_largest_stovepipes_and_sums_the_rest():
+    frame = pl.DataFrame({
+        "payer_id": [f"s{i}" for i in range(8)], "payee_id": ["p"] * 8, "payer_kind": ["stream"] * 8,
+        "payee_kind": ["provider"] * 8, "amount_minor": list(range(100, 900, 100)), "currency": ["GBP"] * 8,
+    })  # fmt: skip
+    view = prepare_view(build_graph(conform(frame)))
+    mix = view.nodes.filter(pl.col("id") == "p")["mix"].to_list()[0]
+    assert [m[0] for m in mix] == ["s7", "s6", "s5", "s4", "s3", "3 more stovepipes"]
+    assert mix[0][1:] == ["£8.00", "22.2%"] and mix[-1] == ["3 more stovepipes", "£6.00", ""]

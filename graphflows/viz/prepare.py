@@ -19,7 +19,7 @@ Everything here is plain data (polars frames and lists); the page modules only t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -284,6 +284,18 @@ def prepare_view(
     )
 
 
+def only_currency(
+    attribution: Attribution, currency: str, recipients: pl.Series | None = None
+) -> Attribution:
+    """The attribution for one currency (and some recipients), each recipient's rows kept whole."""
+    keep = pl.col("currency") == currency
+    if recipients is not None:
+        keep = keep & pl.col("recipient_id").is_in(recipients)
+    return replace(
+        attribution, rows=attribution.rows.filter(keep), recipients=attribution.recipients.filter(keep)
+    )
+
+
 def add_analysis(
     nodes: pl.DataFrame, attribution: Attribution, currency: str, all_nodes: pl.DataFrame
 ) -> pl.DataFrame:
@@ -291,10 +303,9 @@ def add_analysis(
     from graphflows.analysis import convergence
 
     keep = nodes["id"].implode()
-    table = (
-        convergence(attribution)
-        .filter((pl.col("currency") == currency) & pl.col("recipient_id").is_in(keep))
-        .select(pl.col("recipient_id").alias("id"), "is_convergence_point", "stovepipe_count", "hhi")
+    # convergence() of just the recipients shown: the same rows for them, a fraction of the work
+    table = convergence(only_currency(attribution, currency, keep)).select(
+        pl.col("recipient_id").alias("id"), "is_convergence_point", "stovepipe_count", "hhi"
     )
     names = all_nodes.select(pl.col("id").alias("stovepipe_id"), pl.col("name").alias("stovepipe_name"))
     rows = (
@@ -302,20 +313,23 @@ def add_analysis(
         .join(names, on="stovepipe_id", how="left")
         .sort(["recipient_id", "amount_minor", "stovepipe_id"], descending=[False, True, False])
     )
+    ranked = rows.with_columns(pl.int_range(pl.len()).over("recipient_id").alias("_rank"))
     mixes: dict[str, list[list[str]]] = {}
-    for rid, part in rows.group_by("recipient_id", maintain_order=True):
-        lines = [
+    for rid, sid, name, amount, share in (
+        ranked.filter(pl.col("_rank") < MIX_ROWS)
+        .select("recipient_id", "stovepipe_id", "stovepipe_name", "amount_minor", "share")
+        .iter_rows()
+    ):
+        mixes.setdefault(rid, []).append(
             [str(name or sid), money_text(int(amount), currency), f"{100 * share:.1f}%"]
-            for sid, name, amount, share in part.select(
-                "stovepipe_id", "stovepipe_name", "amount_minor", "share"
-            )
-            .head(MIX_ROWS)
-            .iter_rows()
-        ]
-        if part.height > MIX_ROWS:
-            rest = int(part["amount_minor"].slice(MIX_ROWS).sum())
-            lines.append([f"{part.height - MIX_ROWS} more stovepipes", money_text(rest, currency), ""])
-        mixes[str(rid[0])] = lines
+        )
+    rest = (
+        ranked.filter(pl.col("_rank") >= MIX_ROWS)
+        .group_by("recipient_id")
+        .agg(pl.len().alias("count"), pl.col("amount_minor").sum())
+    )
+    for rid, count, amount in rest.iter_rows():
+        mixes[rid].append([f"{plural(count, 'more stovepipe')}", money_text(int(amount), currency), ""])
     mix = pl.DataFrame(
         {"id": list(mixes), "mix": list(mixes.values())},
         schema={"id": pl.String, "mix": pl.List(pl.List(pl.String))},

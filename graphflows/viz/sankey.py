@@ -31,6 +31,7 @@ from graphflows.viz.prepare import (
     focus_set,
     money_pairs,
     node_totals,
+    only_currency,
     plural,
 )
 
@@ -95,12 +96,14 @@ def prepare_sankey(
     stream_of = (
         pl.when(pl.col("stream_id").is_not_null())
         .then(pl.col("stream_id"))
-        .when(pl.col("payer_id").replace_strict(kinds, default=None) == Kind.STREAM.value)
+        .when(pl.col("payer_kind_") == Kind.STREAM.value)
         .then(pl.col("payer_id"))
     )
+    payer_kinds = totals.select(pl.col("id").alias("payer_id"), pl.col("kind").alias("payer_kind_"))
     links = (
         flows.filter(pl.col("payer_id").is_in(ids) & pl.col("payee_id").is_in(ids))
         .filter(pl.col("payer_id") != pl.col("payee_id"))
+        .join(payer_kinds, on="payer_id", how="left")
         .with_columns(stream_of.alias("stream"))
         .group_by("payer_id", "payee_id", "stream")
         .agg(pl.col("amount_minor").sum())
@@ -115,19 +118,19 @@ def prepare_sankey(
     if focus is not None:
         keep.add(focus)
     names = dict(totals.select("id", "name").iter_rows())
-    group = {}
-    hidden: dict[str, int] = {}
-    for node_id, kind in kinds.items():
-        if node_id in keep:
-            group[node_id] = node_id
-        else:
-            group[node_id] = OTHER_PREFIX + kind
-            hidden[kind] = hidden.get(kind, 0) + 1
+    group = totals.select(
+        "id",
+        pl.when(pl.col("id").is_in(sorted(keep)))
+        .then(pl.col("id"))
+        .otherwise(pl.lit(OTHER_PREFIX) + pl.col("kind"))
+        .alias("group"),
+    )
+    hidden = dict(
+        totals.filter(~pl.col("id").is_in(sorted(keep))).group_by("kind").len().sort("kind").iter_rows()
+    )
     links = (
-        links.with_columns(
-            pl.col("payer_id").replace_strict(group).alias("source"),
-            pl.col("payee_id").replace_strict(group).alias("target"),
-        )
+        links.join(group.rename({"id": "payer_id", "group": "source"}), on="payer_id")
+        .join(group.rename({"id": "payee_id", "group": "target"}), on="payee_id")
         .group_by("source", "target", "stream")
         .agg(pl.col("amount_minor").sum())
     )
@@ -190,8 +193,9 @@ def stovepipes_meeting(
         return {}
     from graphflows.analysis import attribute, convergence
 
-    table = convergence(attribution if attribution is not None else attribute(graph))
-    points = table.filter((pl.col("currency") == currency) & pl.col("is_convergence_point"))
+    result = attribution if attribution is not None else attribute(graph)
+    table = convergence(only_currency(result, currency))
+    points = table.filter(pl.col("is_convergence_point"))
     return dict(points.select("recipient_id", "stovepipe_count").iter_rows())
 
 
