@@ -348,6 +348,35 @@ def read_csv_text(source: str, text: str, *, header_line: int = 0) -> tuple[pl.D
     return frame, lines
 
 
+def read_csv_bytes(
+    source: str, data: bytes, *, header_line: int = 0
+) -> tuple[pl.DataFrame, pl.Series, str | None]:
+    """:func:`read_csv_text` straight from bytes when they are UTF-8 (no decoding copy), else via
+    Windows-1252 text with a note. Returns the frame, line numbers and the note (or None)."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    start = 0
+    for _ in range(header_line):
+        start = body.index(b"\n", start) + 1
+    body = body[start:] if start else body
+    try:
+        frame = pl.read_csv(body, infer_schema=False, empty_string_is_null=False, truncate_ragged_lines=False)
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
+            raise InputError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+        text, note = decode_text(source, data)
+        frame, lines = read_csv_text(source, text, header_line=header_line)
+        return frame, lines, note
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    first = 2 + header_line
+    if physical == frame.height + 1:
+        lines = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True).alias("line")
+        return frame, lines, None
+    _, lines = read_csv_text(source, body.decode("utf-8"), header_line=0)
+    return frame, lines + header_line, None
+
+
 def decode_text(source: str, data: bytes) -> tuple[str, str | None]:
     """UTF-8 text (byte-order mark dropped), else Windows-1252 (common in council spend files) with a note.
 

@@ -28,12 +28,11 @@ import polars as pl
 from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects, records_as_json
 from graphflows.ingest.parsing import (
     all_blank,
-    decode_text,
     find_header_line,
     normalise_title,
     parse_amounts,
     parse_dates,
-    read_csv_text,
+    read_csv_bytes,
 )
 from graphflows.ingest.sides import REDACTED_NAME, provisional_id
 from graphflows.model import InputError, Kind
@@ -103,18 +102,36 @@ def snake(title: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", normalise_title(title)).strip("_") or "column"
 
 
+def _blank_records(raw: pl.DataFrame, amount: str) -> pl.Series:
+    """Records whose every field is blank (checked in full only where the amount is blank)."""
+    maybe = raw[amount].fill_null("").str.strip_chars() == ""
+    blank = pl.Series("b", [False] * raw.height, dtype=pl.Boolean)
+    if maybe.any():
+        where = maybe.arg_true()
+        blank = blank.scatter(where, raw[where].select(all_blank(raw).alias("b"))["b"])
+    return blank
+
+
+def _redacted(names: pl.Series) -> pl.Series:
+    """Payee names that say the payee was withheld (tested once per distinct name)."""
+    text = names.fill_null("")
+    distinct = text.unique()
+    withheld = distinct.filter(distinct.str.contains(REDACTED_NAME))
+    return text.is_in(withheld.implode()) if withheld.len() else pl.Series([False] * names.len())
+
+
 def read_bytes(data: bytes, source: str) -> FileRead:
     """Read spend-file bytes; ``source`` names the file (or ``archive.zip!member``) in flows and errors."""
-    text, encoding_note = decode_text(source, data)
-    if not text.strip():
+    if not data.strip():
         raise InputError(f"{source}: file is empty")
-    header = find_header_line(text, _looks_like_header)
+    head = data[:65536].decode("utf-8-sig", errors="replace")
+    header = find_header_line(head, _looks_like_header)
     if header is None:
         raise InputError(
             f"{source}:1: not a spend file: no header row with a supplier and an amount column "
             "(e.g. Entity, Date, Supplier, Amount) in the first 20 lines"
         )
-    raw, lines = read_csv_text(source, text, header_line=header)
+    raw, lines, encoding_note = read_csv_bytes(source, data, header_line=header)
     by_title: dict[str, str] = {}
     for col in raw.columns:
         by_title.setdefault(normalise_title(col), col)
@@ -128,11 +145,13 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         )
     used = {c for c in chosen.values() if c}
     original = raw.columns
-    frame = raw.with_columns(pl.Series("_line", lines).cast(pl.String))
-    blank = frame.select(all_blank(raw).alias("b"))["b"]
+    frame = raw.with_columns(pl.Series("_line", lines))
+    blank = _blank_records(raw, chosen["amount"])
     non_money = int(blank.sum())
-    frame = frame.filter(~blank)
-    kept_raw = raw.filter(~blank)
+    kept_raw = raw
+    if non_money:
+        frame = frame.filter(~blank)
+        kept_raw = raw.filter(~blank)
 
     minor, amount_problem = parse_amounts(frame[chosen["amount"]])
     dates = (
@@ -159,34 +178,31 @@ def read_bytes(data: bytes, source: str) -> FileRead:
     )
     frame = frame.with_columns(
         provisional_id(frame, "payer_id_given", "payer_name_given").alias("payer_id"),
-        pl.col("payee_name_given").fill_null("").str.contains(REDACTED_NAME).alias("_redacted"),
+        _redacted(frame["payee_name_given"]).alias("_redacted"),
     )
     frame = frame.with_columns(
         pl.when(pl.col("_redacted"))
         .then(pl.lit("redacted:") + pl.col("payer_id"))
         .otherwise(provisional_id(frame, "payee_id_given", "payee_name_given"))
         .alias("payee_id"),
-        pl.when(pl.col("_redacted"))
-        .then(pl.format("Redacted payee ({})", pl.col("payer_name_given")))
-        .otherwise(pl.col("payee_name_given"))
-        .alias("payee_name"),
+        (
+            pl.when(pl.col("_redacted"))
+            .then(pl.format("Redacted payee ({})", pl.col("payer_name_given")))
+            .otherwise(pl.col("payee_name_given"))
+            if frame["_redacted"].any()
+            else pl.col("payee_name_given")
+        ).alias("payee_name"),
         pl.col("payer_name_given").alias("payer_name"),
         pl.when(pl.col("_redacted")).then(pl.lit("yes")).alias("payee_redacted"),
     )
-    reason = pl.concat_str(
-        [
-            pl.when(pl.col("payer_id").is_null()).then(
-                pl.format("missing paying body ({})", pl.lit(chosen["payer_name"]))
-            ),
-            pl.col("_amount_problem"),
-            pl.col("_date_problem"),
-        ],
-        separator="; ",
-        ignore_nulls=True,
+    bad_mask = (
+        frame["payer_id"].is_null()
+        | frame["_amount_problem"].is_not_null()
+        | frame["_date_problem"].is_not_null()
     )
-    frame = frame.with_columns(pl.when(reason != "").then(reason).alias("_reason"))
-    bad_mask = frame["_reason"].is_not_null()
-    good = frame.filter(~bad_mask)
+    good = frame
+    if bad_mask.any():
+        good = frame.filter(~bad_mask)
     ref = chosen["reference"]
     extras = {}
     for col in original:
@@ -210,7 +226,7 @@ def read_bytes(data: bytes, source: str) -> FileRead:
             pl.lit(None, pl.String).alias("stream_id"),
             (pl.col(ref).str.strip_chars() if ref else pl.lit(None, pl.String)).alias("reference"),
             pl.lit(source).alias("source"),
-            pl.col("_line").alias("line"),
+            pl.col("_line").cast(pl.String).alias("line"),
             *[
                 pl.col(chosen[f]).str.strip_chars().alias(f)
                 for f in ("expense_area", "expense_type")
@@ -226,17 +242,31 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         )
     )
     if ref:
+        group = "reference" if flows["payer_id"].n_unique() == 1 else ["payer_id", "reference"]
         flows = flows.with_columns(
             pl.when(pl.col("reference").is_not_null())
-            .then(pl.len().over("payer_id", "reference"))
+            .then(pl.len().over(group))
             .cast(pl.String)
             .alias("transaction_lines")
         )
     rejects = empty_rejects()
     if bad_mask.any():
         bad = frame.filter(bad_mask)
+        reason = pl.concat_str(
+            [
+                pl.when(pl.col("payer_id").is_null()).then(
+                    pl.format("missing paying body ({})", pl.lit(chosen["payer_name"]))
+                ),
+                pl.col("_amount_problem"),
+                pl.col("_date_problem"),
+            ],
+            separator="; ",
+            ignore_nulls=True,
+        )
         rejects = bad.select(
-            pl.lit(source).alias("source"), pl.col("_line").alias("line"), pl.col("_reason").alias("reason")
+            pl.lit(source).alias("source"),
+            pl.col("_line").cast(pl.String).alias("line"),
+            reason.alias("reason"),
         ).with_columns(records_as_json(kept_raw.filter(bad_mask)))
     notes = [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
     redacted = int(good["_redacted"].sum()) if good.height else 0
