@@ -19,54 +19,51 @@ import polars as pl
 def layered_flows(flows: int, seed: int = 7) -> pl.DataFrame:
     """About ``flows`` payment lines (exactly that many) on a layered stovepipe graph."""
     rng = np.random.default_rng(seed)
-    streams = 50
-    commissioners = max(20, flows // 500)
-    pools = max(4, commissioners // 10)
+    streams = 50  # national funding streams
+    regions = max(1, flows // 25_000)  # local health and care systems
+    commissioners = regions * 50
+    pools = regions * 5
     providers = max(50, flows // 10)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # payer, payee, kinds, declared
 
     def block(payer: np.ndarray, payee: np.ndarray, payer_kind: str, payee_kind: str) -> None:
         parts.append((payer, payee, np.array([payer_kind, payee_kind]), np.full(payer.size, -1)))
 
-    # every commissioner is funded by two or three streams
+    def local(region: np.ndarray, per_region: int) -> np.ndarray:
+        """A random member (of a group numbered region + regions * k) in each given region."""
+        return region + regions * rng.integers(0, per_region, region.size)
+
+    # every commissioner is funded by three national streams
     c = np.repeat(np.arange(commissioners), 3)
     block(rng.integers(0, streams, c.size), c + streams, "stream", "commissioner")
-    # pooled funds take money from about six commissioners each
+    # pooled funds take money from six commissioners of their own region
     p = np.repeat(np.arange(pools), 6)
-    block(
-        rng.integers(0, commissioners, p.size) + streams,
-        p + streams + commissioners,
-        "commissioner",
-        "stream",
-    )
-    # transfers between commissioners (even -> odd), a tenth of them returned (a cycle)
-    t = rng.integers(0, commissioners // 2, commissioners // 2) * 2
-    block(t + streams, t + 1 + streams, "commissioner", "commissioner")
+    block(local(p % regions, 50) + streams, p + streams + commissioners, "commissioner", "stream")
+    # transfers between commissioners of a region, a tenth of them returned (a cycle)
+    t = rng.integers(0, commissioners - regions, commissioners // 2)
+    block(t + streams, t + regions + streams, "commissioner", "commissioner")
     back = t[: t.size // 10]
-    block(back + 1 + streams, back + streams, "commissioner", "commissioner")
+    block(back + regions + streams, back + streams, "commissioner", "commissioner")
     first_provider = streams + commissioners + pools
     fixed = sum(part[0].size for part in parts)
     remaining = flows - fixed
     direct, pooled = int(remaining * 0.70), int(remaining * 0.25)
     subcontract = remaining - direct - pooled
-    payer = rng.integers(0, commissioners, direct) + streams
-    payee = _skewed(rng, providers, direct) + first_provider
+    payee = _skewed(rng, providers, direct)
+    payer = local(payee % regions, 50) + streams
     parts.append(
-        (payer, payee, np.array(["commissioner", "provider"]), _declared(rng, payer, streams, parts[0]))
+        (
+            payer,
+            payee + first_provider,
+            np.array(["commissioner", "provider"]),
+            _declared(rng, payer, streams, parts[0]),
+        )
     )
-    block(
-        rng.integers(0, pools, pooled) + streams + commissioners,
-        _skewed(rng, providers, pooled) + first_provider,
-        "stream",
-        "provider",
-    )
-    lead = _skewed(rng, providers // 10, subcontract)
-    block(
-        lead + first_provider,
-        lead + 1 + rng.integers(0, providers - lead - 1) + first_provider,
-        "provider",
-        "provider",
-    )
+    payee = _skewed(rng, providers, pooled)
+    block(local(payee % regions, 5) + streams + commissioners, payee + first_provider, "stream", "provider")
+    lead = _skewed(rng, providers // 2, subcontract)
+    partner = np.minimum(lead + regions * rng.integers(1, 50, subcontract), providers - 1)
+    block(lead + first_provider, partner + first_provider, "provider", "provider")
     payer = np.concatenate([x[0] for x in parts])
     payee = np.concatenate([x[1] for x in parts])
     payer_kind = np.concatenate([np.full(x[0].size, x[2][0]) for x in parts])

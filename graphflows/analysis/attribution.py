@@ -92,26 +92,19 @@ def attribute(
         undated = int(flows["date"].null_count())
         graph = graph.in_financial_year(financial_year)
         flows = graph.flows
-    positive, negative = net_pairs(flows)
     nodes = graph.nodes.sort("id")  # a fixed order, so results never depend on the order of input lines
     ids = nodes["id"]
-    index = pl.DataFrame({"id": ids, "_i": np.arange(ids.len(), dtype=np.int64)})
     forced = np.zeros(ids.len(), dtype=bool)
     if by == "stream":
         forced = nodes["kinds"].list.contains(Kind.STREAM.value).to_numpy()
-    pairs = (
-        positive.join(index.rename({"id": "payer_id", "_i": "_p"}), on="payer_id")
-        .join(index.rename({"id": "payee_id", "_i": "_q"}), on="payee_id")
-        .join(index.rename({"id": "stream_id", "_i": "_s"}), on="stream_id", how="left")
-        .with_columns(pl.col("_s").fill_null(-1))
-    )
+    positive, negative = net_pairs(_coded(flows, ids))
     rows, recipients, notes = [], [], []
-    for (currency,), part in pairs.partition_by("currency", as_dict=True, maintain_order=True).items():
+    for (currency,), part in positive.partition_by("currency", as_dict=True).items():
         mixes = solve_mixes(
             ids.len(),
-            part["_p"].to_numpy(),
-            part["_q"].to_numpy(),
-            part["_s"].to_numpy(),
+            part["payer_id"].to_numpy(),
+            part["payee_id"].to_numpy(),
+            part["stream_id"].fill_null(-1).to_numpy(),
             part["net_minor"].to_numpy(),
             forced,
         )
@@ -122,21 +115,34 @@ def attribute(
             )
         totals = part.group_by("payee_id").agg(
             pl.col("net_minor").sum().alias("total_in_minor"),
-            pl.col("payer_id").n_unique().alias("payer_count"),
+            pl.col("payer_id").n_unique().cast(pl.UInt32).alias("payer_count"),
         )
-        pots = pl.DataFrame({"_q": mixes.node, "_o": mixes.origin, "value": mixes.amount})
-        named = pots.join(index.rename({"_i": "_q", "id": "recipient_id"}), on="_q").join(
-            index.rename({"_i": "_o", "id": "stovepipe_id"}), on="_o"
-        )
-        rows.append(_round_to_pennies(named, totals, str(currency)))
-        recipients.append(
-            totals.select(
-                pl.col("payee_id").alias("recipient_id"),
-                pl.lit(str(currency)).alias("currency"),
-                "total_in_minor",
-                pl.col("payer_count").cast(pl.UInt32),
+        total_of = np.zeros(ids.len(), dtype=np.int64)
+        total_of[totals["payee_id"].to_numpy()] = totals["total_in_minor"].to_numpy()
+        node, origin, amount = _round_to_pennies(mixes.node, mixes.origin, mixes.amount, total_of)
+        rows.append(
+            pl.DataFrame(
+                {
+                    "recipient_id": ids.gather(node),
+                    "stovepipe_id": ids.gather(origin),
+                    "currency": pl.repeat(str(currency), node.size, eager=True, dtype=pl.String),
+                    "amount_minor": amount,
+                    "share": amount / total_of[node],
+                },
+                schema=ATTRIBUTION_SCHEMA,
             )
         )
+        recipients.append(
+            totals.select(
+                ids.gather(totals["payee_id"]).alias("recipient_id"),
+                pl.lit(str(currency)).alias("currency"),
+                "total_in_minor",
+                "payer_count",
+            )
+        )
+    negative = negative.with_columns(
+        ids.gather(negative[c]).alias(c) for c in ("payer_id", "payee_id", "stream_id")
+    ).sort("payer_id", "payee_id", "stream_id", "currency")
     return Attribution(
         graph=graph,
         by=by,
@@ -152,35 +158,46 @@ def attribute(
     )
 
 
-def _round_to_pennies(pots: pl.DataFrame, totals: pl.DataFrame, currency: str) -> pl.DataFrame:
-    """Whole minor units per recipient and stovepipe that add up exactly to the recipient's total in."""
-    scaled = (
-        pots.join(
-            totals.select(pl.col("payee_id").alias("recipient_id"), "total_in_minor"), on="recipient_id"
-        )
-        .sort("recipient_id", "stovepipe_id")
-        .with_columns(
-            (pl.col("value") * pl.col("total_in_minor") / pl.col("value").sum().over("recipient_id")).alias(
-                "exact"
-            )
-        )
-        .with_columns(pl.col("exact").floor().cast(pl.Int64).alias("floor"))
-        .with_columns(
-            (pl.col("total_in_minor") - pl.col("floor").sum().over("recipient_id")).alias("missing"),
-            (pl.col("exact") - pl.col("floor"))
-            .rank("ordinal", descending=True)
-            .over("recipient_id")
-            .alias("rank"),
-        )
-        .with_columns(
-            (pl.col("floor") + (pl.col("rank") <= pl.col("missing")).cast(pl.Int64)).alias("amount_minor")
-        )
-        .filter(pl.col("amount_minor") > 0)
-    )
-    return scaled.select(
-        "recipient_id",
-        "stovepipe_id",
-        pl.lit(currency).alias("currency"),
+def _coded(flows: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """Flows with payer, payee and stream as integer positions in ``ids`` (sorted, unique node ids)."""
+    node = pl.Enum(ids)
+    return flows.select(
+        *(
+            pl.col(c).cast(node).to_physical().cast(pl.Int64).alias(c)
+            for c in ("payer_id", "payee_id", "stream_id")
+        ),
+        "currency",
         "amount_minor",
-        (pl.col("amount_minor") / pl.col("total_in_minor")).alias("share"),
     )
+
+
+def _round_to_pennies(
+    node: np.ndarray, origin: np.ndarray, value: np.ndarray, total_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole minor units per (node, origin) that add up exactly to each node's total, by largest remainder.
+
+    Ties between equal remainders go to the lower origin index, so the result is deterministic.
+
+    >>> one = np.array([0, 0, 0])
+    >>> _round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]))[2]
+    array([34, 33, 33])
+    """
+    width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
+    order = np.argsort(node.astype(np.int64) * width + origin, kind="stable")
+    node, origin, value = node[order], origin[order], value[order]
+    if node.size == 0:
+        return node, origin, value.astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
+    group = np.repeat(np.arange(starts.size, dtype=np.int64), np.diff(np.r_[starts, node.size]))
+    total = total_of[node[starts]]
+    exact = value * (total / np.add.reduceat(value, starts))[group]
+    floor = np.floor(exact).astype(np.int64)
+    missing = total - np.add.reduceat(floor, starts)
+    # rank within each recipient by remainder, largest first; equal remainders keep origin order (stable)
+    remainder = np.minimum(((exact - floor) * 2**30).astype(np.int64), 2**30 - 1)
+    by_remainder = np.argsort((group << 31) | (2**30 - 1 - remainder), kind="stable")
+    rank = np.empty(node.size, dtype=np.int64)
+    rank[by_remainder] = np.arange(node.size) - starts[group[by_remainder]]
+    amount = floor + (rank < missing[group])
+    kept = amount > 0
+    return node[kept], origin[kept], amount[kept]

@@ -282,11 +282,10 @@ def _dependency_levels(
     cyclic = (size > 1) | self_loop
     a, b = component[before], component[after]
     across = a != b
-    pairs = (
-        np.unique(np.stack([a[across], b[across]], axis=1), axis=0) if across.any() else np.empty((0, 2), int)
-    )
-    successors = sp.csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(count, count))
-    waiting = np.bincount(pairs[:, 1], minlength=count)
+    keys = np.unique(a[across].astype(np.int64) * count + b[across])  # each edge between components once
+    first, second = keys // count, keys % count
+    successors = sp.csr_matrix((np.ones(keys.size), (first, second)), shape=(count, count))
+    waiting = np.bincount(second, minlength=count)
     frontier = np.flatnonzero(waiting == 0)
     node_order = np.argsort(component, kind="stable")
     starts = np.concatenate(([0], np.cumsum(size)))

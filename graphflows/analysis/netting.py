@@ -14,6 +14,8 @@ PAIR_KEYS = ["payer_id", "payee_id", "stream_id", "currency"]
 def net_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (positive pairs, negative pairs), each with PAIR_KEYS, ``net_minor`` and ``lines``.
 
+    Ids may be text or integer codes; positive pairs come in no particular order.
+
     A ``stream_id`` equal to the payer is the payer's own money, so it is dropped before netting.
 
     >>> f = pl.DataFrame({"payer_id": ["A", "A", "A"], "payee_id": ["B", "B", "C"],
@@ -35,4 +37,4 @@ def net_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     nets = keyed.group_by(PAIR_KEYS, maintain_order=True).agg(
         pl.col("amount_minor").sum().alias("net_minor"), pl.len().alias("lines")
     )
-    return nets.filter(pl.col("net_minor") > 0), nets.filter(pl.col("net_minor") < 0)
+    return nets.filter(pl.col("net_minor") > 0), nets.filter(pl.col("net_minor") < 0).sort(PAIR_KEYS)
