@@ -16,6 +16,7 @@ Python), median over the runs, each in a fresh browser context.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -81,8 +82,13 @@ def main() -> None:
         out = Path(folder)
         view, _ = timed("prepare only (select, sum, analysis join)", prepare_view, graph,
                         attribution=attribution, top_n=args.top)  # fmt: skip
-        _, write_s = timed(f"write view, top {args.top} (with attribution)", write_view, graph,
-                           out / "view.html", attribution=attribution, top_n=args.top)  # fmt: skip
+        writes = []
+        for run in range(args.runs):
+            _, seconds = timed(f"write view, top {args.top} (with attribution) #{run + 1}", write_view, graph,
+                               out / "view.html", attribution=attribution, top_n=args.top)  # fmt: skip
+            writes.append(seconds)
+        write_s = statistics.median(writes)
+        print(f"{'write view: median':<44} {write_s:8.2f} s")
         timed(f"write view, top {args.top} (no analysis)", write_view, graph, out / "plain.html",
               attribution=False, top_n=args.top)  # fmt: skip
         timed("write Sankey, top 40", write_sankey, graph, out / "sankey.html", attribution=attribution)
@@ -100,6 +106,7 @@ def main() -> None:
         for note in view.notes:
             print(f"note: {note}")
     ok = size <= 2e6 and write_s <= 3 and statistics.median(settle) <= 3
+    print(f"load average while running: {', '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores, shared)")
     print(f"target (<= 2 MB, <= 3 s write, <= 3 s settle): {'met' if ok else 'NOT met'}")
 
 
