@@ -19,7 +19,7 @@ from graphflows.graph import read_graph
 from graphflows.neo4j import QueryResult, load_graph
 from graphflows.neo4j import server as local_server
 from graphflows.neo4j.library import LibraryError, cypher_dir, list_queries, load_query, used_parameters
-from graphflows.neo4j.loader import FLOWS_QUERY, flow_keys, flow_rows, nodes_query
+from graphflows.neo4j.loader import CREATE_FLOWS_QUERY, FLOWS_QUERY, flow_keys, flow_rows, nodes_query
 from graphflows.neo4j.runner import Neo4jSettings, Neo4jUnavailable
 from graphflows.neo4j.schema import SCHEMA_STATEMENTS
 from tests.helpers import FLOWS_HEADER, write_flows
@@ -30,9 +30,10 @@ DEMO = Path(__file__).parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
 class RecordingRunner:
     """Records every (query, parameters, write); answers write-back clean-ups with zero rows."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, has_flows: bool = False):
         self.calls: list[tuple[str, dict[str, Any], bool]] = []
         self.fail_first = fail_first
+        self.has_flows = has_flows
 
     def run(
         self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False
@@ -45,6 +46,8 @@ class RecordingRunner:
             return QueryResult(["deleted"], [{"deleted": 0}])
         if "RETURN count(*) AS cleared" in query:
             return QueryResult(["cleared"], [{"cleared": 0}])
+        if "AS any" in query:
+            return QueryResult(["any"], [{"any": self.has_flows}])
         return QueryResult([], [])
 
 
@@ -70,10 +73,11 @@ def test_loader_creates_schema_first_then_nodes_then_flows(demo_graph) -> None:
     report = load_graph(runner, demo_graph, batch_size=10, write_back=False)
     queries = [q for q, _, _ in runner.calls]
     assert queries[: len(SCHEMA_STATEMENTS)] == list(SCHEMA_STATEMENTS)
-    first_flow = queries.index(FLOWS_QUERY)
-    assert all("MERGE (n:Entity" in q for q in queries[len(SCHEMA_STATEMENTS) + 1 : first_flow])
+    first_flow = queries.index(CREATE_FLOWS_QUERY)
+    between = queries[len(SCHEMA_STATEMENTS) + 1 : first_flow]  # after awaitIndexes, before the flows
+    assert all("MERGE (n:Entity" in q for q in between[:-1]) and "AS any" in between[-1]
     sent_nodes = sum(len(p["rows"]) for q, p, _ in runner.calls if "MERGE (n:Entity" in q)
-    sent_flows = [row for q, p, _ in runner.calls if q == FLOWS_QUERY for row in p["rows"]]
+    sent_flows = [row for q, p, _ in runner.calls if q == CREATE_FLOWS_QUERY for row in p["rows"]]
     assert sent_nodes == demo_graph.node_count == report.nodes
     assert len(sent_flows) == demo_graph.flow_count == report.flows
     assert sum(row[3] for row in sent_flows) == sum(demo_graph.totals().values())
@@ -107,7 +111,34 @@ def test_transient_unavailability_is_retried(demo_graph) -> None:
     runner = RecordingRunner(fail_first=3)
     report = load_graph(runner, demo_graph, write_back=False, retry_delays=(0, 0, 0, 0))
     assert report.retries == 3
-    assert sum(len(p["rows"]) for q, p, _ in runner.calls if q == FLOWS_QUERY) == demo_graph.flow_count
+    assert (
+        sum(len(p["rows"]) for q, p, _ in runner.calls if "FLOWS_TO" in q and "UNWIND" in q)
+        == demo_graph.flow_count
+    )
+
+
+class FailingOnce(RecordingRunner):
+    """Fails the first flow batch as a dropped connection would (it may or may not have committed)."""
+
+    def run(
+        self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False
+    ) -> QueryResult:
+        if query == CREATE_FLOWS_QUERY and not getattr(self, "failed", False):
+            self.failed = True
+            raise Neo4jUnavailable("connection lost")
+        return super().run(query, parameters, write=write)
+
+
+def test_flows_are_created_into_an_empty_database_and_merged_on_retry(demo_graph) -> None:
+    runner = FailingOnce()
+    load_graph(runner, demo_graph, batch_size=10, write_back=False, retry_delays=(0,))
+    flow_queries = [q for q, _, _ in runner.calls if q in (CREATE_FLOWS_QUERY, FLOWS_QUERY)]
+    assert flow_queries[0] == FLOWS_QUERY  # the retried first batch is idempotent
+    assert set(flow_queries[1:]) == {CREATE_FLOWS_QUERY}
+    again = RecordingRunner(has_flows=True)  # a database that already holds flows: MERGE throughout
+    load_graph(again, demo_graph, batch_size=10, write_back=False)
+    assert CREATE_FLOWS_QUERY not in {q for q, _, _ in again.calls}
+    assert FLOWS_QUERY in {q for q, _, _ in again.calls}
 
 
 def test_persistent_unavailability_gives_up_with_the_error(demo_graph) -> None:
@@ -115,6 +146,15 @@ def test_persistent_unavailability_gives_up_with_the_error(demo_graph) -> None:
     with pytest.raises(Neo4jUnavailable):
         load_graph(runner, demo_graph, write_back=False, retry_delays=(0, 0))
     assert runner.calls == []
+
+
+def test_the_same_file_from_two_folders_keeps_every_flow(tmp_path: Path) -> None:
+    rows = ["a,A,commissioner,p,P,provider,10.00,GBP,2020-01-01,,r"]
+    (tmp_path / "y2019").mkdir()
+    (tmp_path / "y2020").mkdir()
+    graph = read_graph([write_flows(tmp_path / d / "spend.csv", rows) for d in ("y2019", "y2020")])
+    keys = flow_keys(graph.flows)
+    assert len(keys) == len(set(keys)) == 2 and keys[1] == keys[0] + "#2"
 
 
 def test_flow_keys_are_unique_and_ignore_the_folder(tmp_path: Path) -> None:
@@ -241,5 +281,5 @@ def test_extra_columns_travel_as_a_parameter_map(tmp_path: Path) -> None:
     assert "ward" in graph.flows.columns
     runner = RecordingRunner()
     load_graph(runner, graph, write_back=False)
-    extras = [p["rows"] for q, p, _ in runner.calls if "SET f += row[1]" in q]
-    assert extras and extras[0][0][1] == {"ward": "North"}
+    extras = [p["rows"] for q, p, _ in runner.calls if "SET f += row[3]" in q]
+    assert extras and extras[0][0][3] == {"ward": "North"}

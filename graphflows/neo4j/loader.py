@@ -2,8 +2,11 @@
 
 Nodes are MERGEd on ``id`` (label ``Entity`` plus their kind labels); each flow becomes one ``FLOWS_TO``
 relationship MERGEd on ``flow_id``, a digest of the flow's content and provenance, so loading the same data
-again adds nothing and a load interrupted midway finishes cleanly when simply run again. Rows travel as
-lists in ``UNWIND $rows`` batches (values are always parameters, never spliced into the query text).
+again adds nothing and a load interrupted midway finishes cleanly when simply run again. The MERGE looks
+for the flow among the relationships between its two nodes (found by their unique ``id``), so no
+relationship index is needed. Into a database with no flows yet, batches are CREATEd (faster); a batch
+retried after a lost connection is MERGEd, since it may have been committed. Rows travel as lists in
+``UNWIND $rows`` batches (values are always parameters, never spliced into the query text).
 
 >>> from graphflows.graph import read_graph                        # doctest: +SKIP
 >>> with connect() as runner:                                      # doctest: +SKIP
@@ -57,11 +60,15 @@ MERGE (payer)-[f:{FLOWS_TO} {{flow_id: row[2]}}]->(payee)
 ON CREATE SET f.amount_minor = row[3], f.amount = toFloat(row[3]) / 100.0, f.currency = row[4],
               f.date = row[5], f.stream_id = row[6], f.reference = row[7], f.source = row[8], f.line = row[9]
 """
+#: The same, for a database that had no flows when the load started (keys are unique within a load).
+CREATE_FLOWS_QUERY = FLOWS_QUERY.replace("MERGE (payer)", "CREATE (payer)").replace("ON CREATE SET", "SET")
+#: Extra columns of the input (a map per flow), keyed like FLOWS_QUERY.
 FLOW_EXTRAS_QUERY = f"""
 UNWIND $rows AS row
-MATCH ()-[f:{FLOWS_TO} {{flow_id: row[0]}}]->()
-SET f += row[1]
+MATCH (:{ENTITY} {{id: row[0]}})-[f:{FLOWS_TO} {{flow_id: row[2]}}]->(:{ENTITY} {{id: row[1]}})
+SET f += row[3]
 """
+HAS_FLOWS_QUERY = f"MATCH ()-[f:{FLOWS_TO}]->() RETURN count(f) > 0 AS any LIMIT 1"
 
 
 @dataclass
@@ -115,14 +122,25 @@ def flow_key(row: dict[str, Any]) -> str:
 
 
 def flow_keys(flows: pl.DataFrame) -> list[str]:
-    """:func:`flow_key` for every row of a flow table (same order)."""
+    """:func:`flow_key` for every row of a flow table (same order), made unique within the table.
+
+    Two flows with the same content, file name and line (the same file loaded from two folders) get
+    ``#2``, ``#3``... on the repeats, so every input flow stays one relationship.
+    """
     names = flows.get_column("source").map_elements(lambda s: PurePath(s or "").name, return_dtype=pl.String)
     cols = [names, *(flows.get_column(c).cast(pl.String) for c in FLOW_KEY_COLUMNS)]
     joined = pl.DataFrame({str(i): c.fill_null("") for i, c in enumerate(cols)}).select(
         pl.concat_str(pl.all(), separator="\x1f")
     )
     blake = hashlib.blake2b
-    return [blake(text.encode(), digest_size=12).hexdigest() for text in joined.to_series()]
+    keys = [blake(text.encode(), digest_size=12).hexdigest() for text in joined.to_series()]
+    if len(set(keys)) != len(keys):
+        seen: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > 1:
+                keys[i] = f"{key}#{seen[key]}"
+    return keys
 
 
 def load_graph(
@@ -142,7 +160,8 @@ def load_graph(
     if schema:
         send.call(apply_schema, runner)
     _load_nodes(send, graph.nodes, batch_size, progress)
-    _load_flows(send, graph.flows, batch_size, progress)
+    fresh = not send.call(runner.run, HAS_FLOWS_QUERY).rows[0]["any"]
+    _load_flows(send, graph.flows, batch_size, progress, fresh=fresh)
     if write_back:
         from .writeback import write_analysis
 
@@ -171,9 +190,9 @@ def node_batches(nodes: pl.DataFrame, batch_size: int) -> Iterator[tuple[str, li
                 yield query, [list(r) for r in zip(ids, names, strict=True)]
 
 
-def flow_rows(flows: pl.DataFrame) -> list[list[Any]]:
+def flow_rows(flows: pl.DataFrame, keys: list[str] | None = None) -> list[list[Any]]:
     """Flow rows as lists: payer, payee, flow_id, then :data:`FLOW_PROPERTIES`."""
-    keys = flow_keys(flows)
+    keys = flow_keys(flows) if keys is None else keys
     table = flows.select("payer_id", "payee_id", pl.Series("flow_id", keys), *FLOW_PROPERTIES)
     return [list(row) for row in table.iter_rows()]
 
@@ -187,18 +206,21 @@ def _load_nodes(send: _Sender, nodes: pl.DataFrame, batch_size: int, progress: P
             progress(done, nodes.height, "nodes")
 
 
-def _load_flows(send: _Sender, flows: pl.DataFrame, batch_size: int, progress: Progress | None) -> None:
+def _load_flows(
+    send: _Sender, flows: pl.DataFrame, batch_size: int, progress: Progress | None, *, fresh: bool
+) -> None:
     extra_columns = [c for c in flows.columns if c not in FLOW_COLUMNS]
+    keys = flow_keys(flows)
     for start in range(0, flows.height, batch_size):
         chunk = flows.slice(start, batch_size)
-        rows = flow_rows(chunk)
-        send.batch(FLOWS_QUERY, rows)
+        rows = flow_rows(chunk, keys[start : start + batch_size])
+        send.batch(CREATE_FLOWS_QUERY if fresh else FLOWS_QUERY, rows, retry_query=FLOWS_QUERY)
         if extra_columns:
             extras = [
-                [row[2], {k: v for k, v in props.items() if v is not None}]
+                [row[0], row[1], row[2], {k: v for k, v in props.items() if v is not None}]
                 for row, props in zip(rows, chunk.select(extra_columns).iter_rows(named=True), strict=True)
             ]
-            send.batch(FLOW_EXTRAS_QUERY, [e for e in extras if e[1]])
+            send.batch(FLOW_EXTRAS_QUERY, [e for e in extras if e[3]])
         if progress:
             progress(min(start + batch_size, flows.height), flows.height, "flows")
 
@@ -209,10 +231,13 @@ class _Sender:
     def __init__(self, runner: CypherRunner, delays: Sequence[float], report: LoadReport):
         self.runner, self.delays, self.report = runner, tuple(delays), report
 
-    def batch(self, query: str, rows: list[list[Any]]) -> None:
-        if rows:
-            self.call(self.runner.run, query, {"rows": rows}, write=True)
-            self.report.batches += 1
+    def batch(self, query: str, rows: list[list[Any]], retry_query: str | None = None) -> None:
+        """Send one batch; a retry sends ``retry_query`` (idempotent) as the first try may have committed."""
+        if not rows:
+            return
+        queries = iter([query])
+        self.call(lambda: self.runner.run(next(queries, retry_query or query), {"rows": rows}, write=True))
+        self.report.batches += 1
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         for delay in (*self.delays, None):

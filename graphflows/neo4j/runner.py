@@ -81,12 +81,16 @@ class Neo4jSettings:
 class BoltRunner:
     """A :class:`CypherRunner` over the official driver (one driver, a session per query)."""
 
-    def __init__(self, settings: Neo4jSettings):
+    def __init__(self, settings: Neo4jSettings, *, retry_seconds: float = 5.0):
+        """``retry_seconds``: how long the driver itself retries a transaction that failed transiently
+        (the loader then retries whole batches with its own, longer backoff)."""
         from neo4j import GraphDatabase
 
         self.settings = settings
         try:
-            self._driver = GraphDatabase.driver(settings.uri, auth=settings.auth())
+            self._driver = GraphDatabase.driver(
+                settings.uri, auth=settings.auth(), max_transaction_retry_time=retry_seconds
+            )
         except ValueError as exc:  # a malformed URI
             raise Neo4jError(f"bad Neo4j URI {settings.uri!r}: {exc}") from None
 

@@ -1,0 +1,187 @@
+"""Benchmark: load generated flows into a fresh local Neo4j over Bolt; print flows/s, wall time, client CPU.
+
+Target on the 2-core development machine: 1M flows in <= 15 s. Each variant runs on a fresh, empty database
+(the server's data folder is recreated), so earlier variants do not help later ones.
+
+    python benchmarks/bench_neo4j_load.py                     # the default loader, 1M flows
+    python benchmarks/bench_neo4j_load.py --flows 200000 --variants all
+
+Variants (see VARIANTS): the default loader; rows sent as dicts instead of lists; other batch sizes; the
+pure-Python packstream encoder instead of neo4j-rust-ext; MERGE without the constraints created first.
+Figures go in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from graphflows.graph import FlowGraph, build_graph
+from graphflows.model import FLOW_COLUMNS
+from graphflows.neo4j import Neo4jSettings, connect, load_graph
+from graphflows.neo4j import loader as loader_module
+from graphflows.neo4j import server as local_server
+
+
+def generated_flows(n: int, *, seed: int = 1) -> pl.DataFrame:
+    """``n`` flows: 40 streams -> 400 commissioners -> 20,000 providers, pooled funds, declared streams."""
+    rng = np.random.default_rng(seed)
+    streams = np.array([f"stream-{i}" for i in range(40)])
+    commissioners = np.array([f"comm-{i}" for i in range(400)])
+    providers = np.array([f"prov-{i}" for i in range(20_000)])
+    tier = rng.random(n)
+    to_comm = tier < 0.05
+    payer = np.where(to_comm, streams[rng.integers(0, 40, n)], commissioners[rng.integers(0, 400, n)])
+    payee = np.where(to_comm, commissioners[rng.integers(0, 400, n)], providers[rng.integers(0, 20_000, n)])
+    declared = (~to_comm) & (rng.random(n) < 0.3)
+    days = rng.integers(0, 3 * 365, n)
+    return pl.DataFrame(
+        {
+            "payer_id": payer,
+            "payer_name": payer,
+            "payer_kind": np.where(to_comm, "stream", "commissioner"),
+            "payee_id": payee,
+            "payee_name": payee,
+            "payee_kind": np.where(to_comm, "commissioner", "provider"),
+            "amount_minor": rng.integers(100, 50_000_000, n),
+            "currency": np.full(n, "GBP"),
+            "date": pl.Series(days + 17_987).cast(pl.Int32).cast(pl.Date),  # from 2019-04-01
+            "stream_id": pl.Series(streams[rng.integers(0, 40, n)]).zip_with(
+                pl.Series(declared), pl.Series([None] * n, dtype=pl.String)
+            ),
+            "reference": np.char.add("ref-", np.arange(n).astype(str)),
+            "source": np.full(n, "generated.csv"),
+            "line": (np.arange(n) + 2).astype(str),
+        }
+    ).cast(FLOW_COLUMNS)
+
+
+@dataclass
+class Result:
+    variant: str
+    flows: int
+    seconds: float
+    client_cpu: float
+
+    def line(self) -> str:
+        rate = self.flows / self.seconds
+        share = self.client_cpu / self.seconds
+        return (
+            f"{self.variant:<34} {self.flows:>9,} flows  {self.seconds:7.1f} s  {rate:>9,.0f} flows/s  "
+            f"client CPU {self.client_cpu:6.1f} s ({share:.0%} of one core)"
+        )
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_load(name: str, graph: FlowGraph, uri: str, **options: Any) -> Result:
+    with connect(Neo4jSettings(uri=uri)) as runner:
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        load_graph(runner, graph, write_back=False, **options)
+        seconds, client = time.perf_counter() - wall, cpu_seconds() - cpu
+        total = runner.run("MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n, sum(f.amount_minor) AS s").rows[0]
+    assert total == {"n": graph.flow_count, "s": sum(graph.totals().values())}, total
+    return Result(name, graph.flow_count, seconds, client)
+
+
+def dict_rows_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
+    """Rows as maps (``row.payer``) instead of lists (``row[0]``)."""
+    query = loader_module.FLOWS_QUERY
+    for i, name in enumerate(("payer", "payee", "flow_id", *loader_module.FLOW_PROPERTIES)):
+        query = query.replace(f"row[{i}]", f"row.{name}")
+    original_rows, original_query = loader_module.flow_rows, loader_module.FLOWS_QUERY
+
+    def dict_rows(flows: pl.DataFrame) -> list[Any]:
+        names = ("payer", "payee", "flow_id", *loader_module.FLOW_PROPERTIES)
+        return [dict(zip(names, row, strict=True)) for row in original_rows(flows)]
+
+    loader_module.flow_rows, loader_module.FLOWS_QUERY = dict_rows, query  # type: ignore[assignment]
+    try:
+        return timed_load(f"rows as dicts (batch {batch_size:,})", graph, uri, batch_size=batch_size)
+    finally:
+        loader_module.flow_rows, loader_module.FLOWS_QUERY = original_rows, original_query
+
+
+def pure_python_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
+    """Without neo4j-rust-ext: the driver's pure-Python packstream encoder."""
+    from neo4j._codec.packstream import v1
+
+    saved = v1._rust_pack
+    v1._rust_pack = None
+    try:
+        return timed_load(f"pure-Python driver (batch {batch_size:,})", graph, uri, batch_size=batch_size)
+    finally:
+        v1._rust_pack = saved
+
+
+def no_constraints_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
+    """MERGE with no constraints or indexes behind it (every MERGE scans)."""
+    return timed_load(
+        f"no constraints first (batch {batch_size:,})", graph, uri, batch_size=batch_size, schema=False
+    )
+
+
+class FreshServer:
+    """One server at a time, on a new empty folder for each variant."""
+
+    def __init__(self, heap: str, pagecache: str):
+        self.heap, self.pagecache = heap, pagecache
+        self.folder: Path | None = None
+
+    def __enter__(self) -> str:
+        self.folder = Path(tempfile.mkdtemp(prefix="gf-bench-neo4j-"))
+        info = local_server.start(self.folder, browser=False, heap=self.heap, pagecache=self.pagecache)
+        return info.bolt_uri
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.folder is not None
+        local_server.stop(self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+VARIANTS: dict[str, Callable[[FlowGraph, str, int], Result]] = {
+    "default": lambda g, uri, b: timed_load(f"default loader (batch {b:,})", g, uri, batch_size=b),
+    "dicts": dict_rows_variant,
+    "pure-python": pure_python_variant,
+    "no-constraints": no_constraints_variant,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--variants", default="default", help="comma list of " + ", ".join(VARIANTS) + ", or all"
+    )
+    parser.add_argument("--batch-sizes", default="10000", help="comma list, e.g. 2000,10000,50000")
+    parser.add_argument("--heap", default="2g")
+    parser.add_argument("--pagecache", default="1g")
+    args = parser.parse_args()
+    names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
+    started = time.perf_counter()
+    graph = build_graph(generated_flows(args.flows))
+    took = time.perf_counter() - started
+    print(f"generated {graph.flow_count:,} flows, {graph.node_count:,} nodes in {took:.1f} s")
+    print(f"server: heap {args.heap}, page cache {args.pagecache}; {os.cpu_count()} cores (shared)")
+    for name in names:
+        for batch_size in (int(b) for b in args.batch_sizes.split(",")):
+            with FreshServer(args.heap, args.pagecache) as uri:
+                print(VARIANTS[name](graph, uri, batch_size).line(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""Loading into a real Neo4j: to the penny, idempotent, interrupted loads, write-back replaced, the CLI.
+
+Uses the session server of tests/fixtures/neo4j_server.py (started here unless NEO4J_URI is set).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from graphflows.analysis import attribute
+from graphflows.cli.main import main
+from graphflows.graph import FlowGraph, read_graph
+from graphflows.neo4j import QueryResult, load_graph, write_attribution
+from graphflows.neo4j import server as local_server
+from graphflows.neo4j.loader import flow_keys, node_batches
+from graphflows.neo4j.runner import BoltRunner, Neo4jUnavailable
+
+pytestmark = pytest.mark.neo4j
+
+DEMO = Path(__file__).parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
+
+
+@pytest.fixture(scope="module")
+def demo() -> FlowGraph:
+    return read_graph([DEMO])
+
+
+def snapshot(runner: BoltRunner) -> dict[str, Any]:
+    """Everything a load writes, in comparable form."""
+    nodes = runner.run(
+        "MATCH (n) RETURN n.id AS id, n.name AS name, labels(n) AS labels, properties(n) AS props ORDER BY id"
+    ).rows
+    flows = runner.run(
+        "MATCH (a)-[f:FLOWS_TO]->(b) RETURN a.id AS payer, b.id AS payee, properties(f) AS props "
+        "ORDER BY f.flow_id"
+    ).rows
+    attributions = runner.run(
+        "MATCH (r)-[a:ATTRIBUTED_TO]->(s) RETURN r.id AS r, s.id AS s, properties(a) AS props "
+        "ORDER BY r, s, a.currency"
+    ).rows
+    for node in nodes:
+        node["labels"] = sorted(node["labels"])
+    return {"nodes": nodes, "flows": flows, "attributions": attributions}
+
+
+def db_totals(runner: BoltRunner) -> dict[str, int]:
+    rows = runner.run(
+        "MATCH ()-[f:FLOWS_TO]->() RETURN f.currency AS c, sum(f.amount_minor) AS s, count(f) AS n"
+    ).rows
+    return {row["c"]: row["s"] for row in rows}
+
+
+def test_demo_loads_to_the_penny(neo4j_runner: BoltRunner, demo: FlowGraph) -> None:
+    report = load_graph(neo4j_runner, demo)
+    assert db_totals(neo4j_runner) == demo.totals() == report.totals
+    counts = neo4j_runner.run(
+        "MATCH (n:Entity) WITH count(n) AS nodes MATCH ()-[f:FLOWS_TO]->() RETURN nodes, count(f) AS flows"
+    ).rows[0]
+    assert counts == {"nodes": demo.node_count, "flows": demo.flow_count}
+    # every flow, property by property
+    stored = {row["props"]["flow_id"]: row for row in snapshot(neo4j_runner)["flows"]}
+    for key, flow in zip(flow_keys(demo.flows), demo.flows.iter_rows(named=True), strict=True):
+        got = stored[key]
+        assert (got["payer"], got["payee"]) == (flow["payer_id"], flow["payee_id"])
+        props = got["props"]
+        assert props["amount_minor"] == flow["amount_minor"]
+        assert props["currency"] == flow["currency"]
+        assert (props.get("date") and props["date"].to_native()) == flow["date"]
+        assert props.get("stream_id") == flow["stream_id"]
+        assert props["source"] == flow["source"] and props["line"] == flow["line"]
+    # labels are the kinds
+    labels = {
+        row["id"]: set(row["labels"]) - {"Entity", "ConvergencePoint"}
+        for row in snapshot(neo4j_runner)["nodes"]
+    }
+    names = {"stream": "FundingStream", "commissioner": "Commissioner", "provider": "Provider"}
+    assert labels == {r["id"]: {names[k] for k in r["kinds"]} for r in demo.nodes.iter_rows(named=True)}
+
+
+def test_loading_twice_adds_nothing(neo4j_runner: BoltRunner, demo: FlowGraph) -> None:
+    load_graph(neo4j_runner, demo)
+    first = snapshot(neo4j_runner)
+    load_graph(neo4j_runner, demo)
+    assert snapshot(neo4j_runner) == first
+    assert len(first["flows"]) == demo.flow_count
+
+
+def test_a_client_crash_midway_then_a_rerun_gives_the_clean_database(
+    neo4j_runner: BoltRunner, demo: FlowGraph
+) -> None:
+    load_graph(neo4j_runner, demo)
+    clean = snapshot(neo4j_runner)
+    from tests.fixtures.neo4j_server import wipe
+
+    wipe(neo4j_runner)
+
+    class Crash(Exception):
+        pass
+
+    class CrashingRunner:
+        """Passes queries through, then 'crashes' (as a killed client would) after some batches."""
+
+        def __init__(self, after: int):
+            self.left = after
+
+        def run(self, query: str, parameters: dict | None = None, *, write: bool = False) -> QueryResult:
+            if "UNWIND $rows" in query:
+                if self.left == 0:
+                    raise Crash
+                self.left -= 1
+            return neo4j_runner.run(query, parameters, write=write)
+
+    with pytest.raises(Crash):
+        load_graph(CrashingRunner(after=len(list(node_batches(demo.nodes, 5))) + 3), demo, batch_size=5)
+    partial = snapshot(neo4j_runner)
+    assert 0 < len(partial["flows"]) < demo.flow_count
+    load_graph(neo4j_runner, demo)
+    assert snapshot(neo4j_runner) == clean
+
+
+def generated_flows(n: int, seed: int = 7) -> pl.DataFrame:
+    """A seeded flow table of ``n`` flows between a few hundred organisations (for interrupted loads)."""
+    import random
+
+    rng = random.Random(seed)
+    streams = [f"S{i}" for i in range(5)]
+    commissioners = [f"C{i}" for i in range(20)]
+    providers = [f"P{i}" for i in range(300)]
+    rows = []
+    for i in range(n):
+        if i % 10 == 0:
+            payer, pk, payee, ek = rng.choice(streams), "stream", rng.choice(commissioners), "commissioner"
+        else:
+            payer, pk, payee, ek = (
+                rng.choice(commissioners),
+                "commissioner",
+                rng.choice(providers),
+                "provider",
+            )
+        rows.append(
+            {"payer_id": payer, "payer_name": payer, "payer_kind": pk, "payee_id": payee, "payee_name": payee,
+             "payee_kind": ek, "amount_minor": rng.randint(1, 10_000_000), "currency": "GBP", "date": None,
+             "stream_id": None, "reference": f"r{i}", "source": "generated.csv", "line": str(i + 2)}
+        )  # fmt: skip
+    from graphflows.model import FLOW_COLUMNS
+
+    return pl.DataFrame(rows, schema=FLOW_COLUMNS)
+
+
+def test_a_server_killed_midway_recovers_and_the_load_finishes_the_same(neo4j_server, neo4j_runner) -> None:
+    if not neo4j_server.managed:
+        pytest.skip("needs the test suite's own server to kill it (NEO4J_URI points elsewhere)")
+    from graphflows.graph import build_graph
+
+    graph = build_graph(generated_flows(30_000))
+    load_graph(neo4j_runner, graph, write_back=False)
+    clean = snapshot(neo4j_runner)
+    from tests.fixtures.neo4j_server import wipe
+
+    wipe(neo4j_runner)
+    outcome: dict[str, Any] = {}
+
+    def loading() -> None:
+        from graphflows.neo4j import connect
+
+        try:
+            with connect(neo4j_server.settings()) as runner:
+                outcome["report"] = load_graph(
+                    runner,
+                    graph,
+                    batch_size=500,
+                    write_back=False,
+                    retry_delays=(0.5, 1, 2, 4, 8, 8, 8, 8, 8, 8),
+                )
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=loading)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until some flows are in, then pull the plug
+        if neo4j_runner.run("MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n").rows[0]["n"] >= 2_000:
+            break
+        time.sleep(0.05)
+    neo4j_server.kill()
+    neo4j_server.start()  # recovery on the same folder and port, while the loader retries
+    thread.join(timeout=180)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["report"].retries >= 1
+    with BoltRunner(neo4j_server.settings()) as runner:
+        assert snapshot(runner) == clean
+        load_graph(runner, graph, write_back=False)  # and simply running it again changes nothing
+        assert snapshot(runner) == clean
+
+
+def test_write_back_is_replaced_not_doubled(neo4j_runner: BoltRunner, demo: FlowGraph) -> None:
+    load_graph(neo4j_runner, demo)
+    by_stream = attribute(demo, by="stream")
+    write_attribution(neo4j_runner, by_stream)
+    stored = neo4j_runner.run(
+        "MATCH (r)-[a:ATTRIBUTED_TO]->(s) RETURN r.id AS recipient_id, s.id AS stovepipe_id, "
+        "a.currency AS currency, a.amount_minor AS amount_minor, a.share AS share"
+    ).rows
+    expected = by_stream.rows.sort(["recipient_id", "stovepipe_id", "currency"]).to_dicts()
+    assert sorted(stored, key=lambda r: (r["recipient_id"], r["stovepipe_id"], r["currency"])) == expected
+    # a recipient that is no longer a convergence point loses the label and the figures
+    load_graph(neo4j_runner, demo)
+    by_origin = attribute(demo, by="origin")
+    count = neo4j_runner.run("MATCH ()-[a:ATTRIBUTED_TO]->() RETURN count(a) AS n").rows[0]["n"]
+    assert count == by_origin.rows.height
+
+
+def test_write_back_clears_stale_labels_and_properties(neo4j_runner: BoltRunner, demo: FlowGraph) -> None:
+    load_graph(neo4j_runner, demo)
+    root = "nhse-allocation"  # a stovepipe that receives nothing: never a recipient
+    assert root not in attribute(demo).recipients["recipient_id"].to_list()
+    stale = "MATCH (n:Entity {id: $id}) SET n:ConvergencePoint, n.stovepipe_count = 99, n.hhi = 0.5"
+    neo4j_runner.run(stale, {"id": root}, write=True)
+    load_graph(neo4j_runner, demo)
+    row = neo4j_runner.run(
+        "MATCH (n:Entity {id: $id}) "
+        "RETURN n:ConvergencePoint AS cp, n.stovepipe_count AS count, n.hhi AS hhi",
+        {"id": root},
+    ).rows[0]
+    assert row == {"cp": False, "count": None, "hhi": None}
+
+
+def test_cli_start_stop_status_and_load(neo4j_server, neo4j_runner, capsys, tmp_path: Path) -> None:
+    uri = neo4j_server.uri
+    assert main(["load", str(DEMO), "--neo4j-uri", uri]) == 0
+    out = capsys.readouterr().out
+    assert "Loaded 25 nodes and 47 flows" in out and "GBP 22,197,000.00" in out
+    assert main(["load", str(DEMO), "--neo4j-uri", uri]) == 0  # idempotent through the CLI too
+    assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}
+    assert (
+        main(
+            [
+                "query",
+                "convergence_points",
+                "--param",
+                "limit=3",
+                "--neo4j-uri",
+                uri,
+                "--csv",
+                str(tmp_path / "c.csv"),
+            ]
+        )
+        == 0
+    )
+    lines = (tmp_path / "c.csv").read_text().splitlines()
+    assert lines[0].startswith("recipient_id,recipient_name") and len(lines) == 4
+    assert (
+        main(
+            [
+                "cypher",
+                "MATCH (n:Entity {id: $id}) RETURN n.name AS name",
+                "--param",
+                "id=phe",
+                "--neo4j-uri",
+                uri,
+            ]
+        )
+        == 0
+    )
+    assert "Public Health England" in capsys.readouterr().out
+    assert (
+        main(["cypher", "CREATE (:Entity {id: 'x'})", "--neo4j-uri", uri]) == 2
+    )  # read-only without --write
+    assert "ran read-only" in capsys.readouterr().err
+    assert main(["cypher", "MATCH (n RETURN n", "--neo4j-uri", uri]) == 2
+    assert "SyntaxError" in capsys.readouterr().err
+    if not neo4j_server.managed:
+        return
+    # a second start on the same folder says it is already running, and prints the same URI last
+    assert main(["neo4j", "start", "--data", str(neo4j_server.data_dir)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip().splitlines()[-1] == uri
+    assert "already running" in captured.err
+    assert main(["neo4j", "status", "--data", str(neo4j_server.data_dir)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == uri
+    # stop, then start again on the same port (the session server lives on)
+    assert main(["neo4j", "stop", "--data", str(neo4j_server.data_dir)]) == 0
+    assert "Neo4j stopped." in capsys.readouterr().out
+    assert local_server.status(neo4j_server.data_dir) is None
+    with pytest.raises(Neo4jUnavailable):
+        BoltRunner(neo4j_server.settings()).verify()
+    assert (
+        main(["neo4j", "start", "--data", str(neo4j_server.data_dir), "--port", str(neo4j_server.port)]) == 0
+    )
+    assert capsys.readouterr().out.strip().splitlines()[-1] == uri
+    assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}  # the data survived the restart
