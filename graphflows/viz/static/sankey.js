@@ -23,7 +23,8 @@
   data.notes.forEach(function (t) { notes.appendChild(el("p", t, "gf-note")); });
   var target = document.getElementById("gf-sankey");
   target.style.height = data.height + "px";
-  var config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
+  var config = { displaylogo: false, responsive: true, showLink: false, showSendToCloud: false,
+    showEditInChartStudio: false, modeBarButtonsToRemove: ["sendDataToCloud", "editInChartStudio"] };
   Plotly.newPlot(target, data.figure.data, data.figure.layout, config).then(function () {
     window.graphflowsReadyAt = performance.now();
     window.graphflowsReady = true;
