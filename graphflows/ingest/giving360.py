@@ -229,8 +229,9 @@ def _json_table(text: str, source: str) -> tuple[pl.DataFrame, pl.Series, pl.Dat
     rows, positions, records = [], [], []
     for i, grant in enumerate(grants):
         flat: dict[str, str] = {}
-        if isinstance(grant, dict):
-            _flatten(grant, "", flat)
+        if not isinstance(grant, dict):
+            raise InputError(f"{source}: grants[{i}] is not a JSON object (a grant)")
+        _flatten(grant, "", flat)
         rows.append(flat)
         positions.append(f"grants[{i}]")
         records.append(json.dumps(grant, ensure_ascii=False, default=str))

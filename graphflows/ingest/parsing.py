@@ -110,38 +110,48 @@ def parse_amounts(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return out["minor"], out["problem"]
 
 
+#: The largest amount accepted, in minor units (text amounts: 16 digits before the point).
+MAX_MINOR = 10**18 - 1
+
+
 def number_to_minor(value: object) -> int:
     """Minor units from a JSON or spreadsheet number (int, float, text); ValueError if not exact to 2 places.
 
-    Floats are read through their shortest decimal text, so ``41133.770000000004`` (a binary artefact of
-    41133.77 in Excel) is accepted, but ``0.125`` is not.
+    A float is accepted when it is a whole number of pence up to binary rounding noise, so
+    ``41133.770000000004`` (how Excel stores 41133.77) is 4113377, but ``0.125`` is refused.
 
     >>> number_to_minor(41133.770000000004), number_to_minor("1,250.5"), number_to_minor(3)
     (4113377, 125050, 300)
     """
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal
 
     from graphflows.model import to_minor
 
     if isinstance(value, bool) or value is None:
         raise ValueError(f"amount {value!r} is not a number")
-    if isinstance(value, int):
-        return to_minor(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+    try:
+        if isinstance(value, int):
+            minor = to_minor(value)
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(f"amount {value!r} is not a number")
+            scaled = value * 100
+            minor = round(scaled)
+            if abs(scaled - minor) > max(1e-6, abs(scaled) * 1e-13):
+                raise ValueError(f"amount {value!r} has more than 2 decimal places")
+        elif isinstance(value, Decimal):
+            if not value.is_finite() or abs(value) > MAX_MINOR:
+                raise ValueError(f"amount {value} is not a number or is too large")
+            minor = to_minor(value)
+        elif isinstance(value, str):
+            minor = to_minor(value.strip().lstrip("£"))
+        else:
             raise ValueError(f"amount {value!r} is not a number")
-        cents = round(value * 100)
-        if abs(value * 100 - cents) > 1e-6 * max(1.0, abs(value)):
-            raise ValueError(f"amount {value!r} has more than 2 decimal places")
-        return int(cents)
-    if isinstance(value, Decimal):
-        try:
-            return to_minor(value)
-        except InvalidOperation:
-            raise ValueError(f"amount {value!r} is not a number") from None
-    if isinstance(value, str):
-        return to_minor(value.strip().lstrip("£"))
-    raise ValueError(f"amount {value!r} is not a number")
+    except ArithmeticError:
+        raise ValueError(f"amount {value!r} is not a number") from None
+    if abs(minor) > MAX_MINOR:
+        raise ValueError(f"amount {value!r} is too large")
+    return int(minor)
 
 
 # ------------------------------------------------------------------------------------------------ dates

@@ -117,7 +117,11 @@ def _redacted(names: pl.Series) -> pl.Series:
     text = names.fill_null("")
     distinct = text.unique()
     withheld = distinct.filter(distinct.str.contains(REDACTED_NAME))
-    return text.is_in(withheld.implode()) if withheld.len() else pl.Series([False] * names.len())
+    return (
+        text.is_in(withheld.implode())
+        if withheld.len()
+        else pl.Series([False] * names.len(), dtype=pl.Boolean)
+    )
 
 
 def read_bytes(data: bytes, source: str) -> FileRead:
