@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import tempfile
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphflows.cli.main import main
 from graphflows.ingest import read_flows
@@ -177,3 +180,23 @@ def test_orgs_command_reports_a_bad_map_without_a_traceback(tmp_path, capsys):
     code = main(["orgs", str(spend), "--org-map", str(tmp_path / "missing.csv")])
     err = capsys.readouterr().err
     assert code == 2 and "no such organisation map file" in err and "Traceback" not in err
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(max_size=30) | st.sampled_from(["same,a,b", "different,GB-CHC-1,name:x", ",,,", "#c"]),
+        max_size=6,
+    )
+)
+def test_mapping_file_fuzz_gives_a_map_or_a_clear_error(lines):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "map.csv"
+        path.write_text("\n".join(["action,key,other,name", *lines]), encoding="utf-8")
+        try:
+            org_map = read_org_map(path)
+        except InputError as exc:
+            assert str(exc).startswith(str(path))
+            return
+    for a, b, _ in org_map.same:
+        assert a.split(":", 1)[1] and b.split(":", 1)[1]

@@ -113,7 +113,10 @@ def read_org_map(path: str | Path) -> OrgMap:
     lines = [
         (n, line) for n, line in enumerate(text.splitlines(), start=1) if not line.lstrip().startswith("#")
     ]
-    rows = list(csv.reader(io.StringIO("\n".join(line for _, line in lines))))
+    try:
+        rows = list(csv.reader(io.StringIO("\n".join(line for _, line in lines))))
+    except csv.Error as exc:
+        raise InputError(f"{path}: organisation map is not a readable CSV file ({exc})") from None
     if not rows:
         raise InputError(f"{path}: organisation map is empty (expected a header: action,key,other,name)")
     header = [h.strip().lower() for h in rows[0]]
