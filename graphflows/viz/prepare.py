@@ -304,14 +304,13 @@ def add_analysis(
 
     keep = nodes["id"].implode()
     # convergence() of just the recipients shown: the same rows for them, a fraction of the work
-    table = convergence(only_currency(attribution, currency, keep)).select(
+    shown = only_currency(attribution, currency, keep)
+    table = convergence(shown).select(
         pl.col("recipient_id").alias("id"), "is_convergence_point", "stovepipe_count", "hhi"
     )
     names = all_nodes.select(pl.col("id").alias("stovepipe_id"), pl.col("name").alias("stovepipe_name"))
-    rows = (
-        attribution.rows.filter((pl.col("currency") == currency) & pl.col("recipient_id").is_in(keep))
-        .join(names, on="stovepipe_id", how="left")
-        .sort(["recipient_id", "amount_minor", "stovepipe_id"], descending=[False, True, False])
+    rows = shown.rows.join(names, on="stovepipe_id", how="left").sort(
+        ["recipient_id", "amount_minor", "stovepipe_id"], descending=[False, True, False]
     )
     ranked = rows.with_columns(pl.int_range(pl.len()).over("recipient_id").alias("_rank"))
     mixes: dict[str, list[list[str]]] = {}

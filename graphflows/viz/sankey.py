@@ -92,7 +92,6 @@ def prepare_sankey(
         totals = totals.filter(pl.col("id").is_in(sorted(shown)))
         title = f"Flow of funds {how} {totals.filter(pl.col('id') == focus)['name'][0]}"
     ids = totals["id"].implode()
-    kinds = dict(totals.select("id", "kind").iter_rows())
     stream_of = (
         pl.when(pl.col("stream_id").is_not_null())
         .then(pl.col("stream_id"))
@@ -117,7 +116,6 @@ def prepare_sankey(
     keep = set(ranked["id"].to_list()) if top_n is None else set(ranked.head(top_n)["id"].to_list())
     if focus is not None:
         keep.add(focus)
-    names = dict(totals.select("id", "name").iter_rows())
     group = totals.select(
         "id",
         pl.when(pl.col("id").is_in(sorted(keep)))
@@ -150,6 +148,9 @@ def prepare_sankey(
             f"{money_text(int(inside['amount_minor'].sum()), currency)} paid between organisations that are "
             "both inside an 'Other' node is not drawn."
         )
+    kept = totals.filter(pl.col("id").is_in(sorted(keep)))
+    names = dict(kept.select("id", "name").iter_rows())
+    kinds = dict(kept.select("id", "kind").iter_rows())
     for kind, count in hidden.items():
         names[OTHER_PREFIX + kind] = f"Other {KIND_STYLE[kind]['label'].lower()}s ({count:,})"
         kinds[OTHER_PREFIX + kind] = kind
@@ -157,7 +158,7 @@ def prepare_sankey(
     order = {node: i for i, node in enumerate(used)}
     money_in = dict(links.group_by("target").agg(pl.col("amount_minor").sum()).iter_rows())
     money_out = dict(links.group_by("source").agg(pl.col("amount_minor").sum()).iter_rows())
-    meeting = stovepipes_meeting(graph, attribution, currency)
+    meeting = stovepipes_meeting(graph, attribution, currency, used)
     node_rows = [
         {
             "id": n,
@@ -173,7 +174,7 @@ def prepare_sankey(
         links.filter(pl.col("stream").is_not_null()).group_by("stream").agg(pl.col("amount_minor").sum())
     )
     stream_order = stream_money.sort(["amount_minor", "stream"], descending=[True, False])["stream"].to_list()
-    all_names = dict(graph.nodes.select("id", "name").iter_rows())
+    all_names = dict(graph.nodes.filter(pl.col("id").is_in(stream_order)).select("id", "name").iter_rows())
     streams = [
         (s, all_names.get(s, s), STREAM_COLOURS[i % len(STREAM_COLOURS)]) for i, s in enumerate(stream_order)
     ]
@@ -186,15 +187,15 @@ def prepare_sankey(
 
 
 def stovepipes_meeting(
-    graph: FlowGraph, attribution: Attribution | Literal[False] | None, currency: str
+    graph: FlowGraph, attribution: Attribution | Literal[False] | None, currency: str, ids: list[str]
 ) -> dict[str, int]:
-    """Convergence points in ``currency`` and how many stovepipes meet at each."""
+    """Which of ``ids`` are convergence points in ``currency``, and how many stovepipes meet at each."""
     if attribution is False:
         return {}
     from graphflows.analysis import attribute, convergence
 
     result = attribution if attribution is not None else attribute(graph)
-    table = convergence(only_currency(result, currency))
+    table = convergence(only_currency(result, currency, pl.Series(ids, dtype=pl.String).implode()))
     points = table.filter(pl.col("is_convergence_point"))
     return dict(points.select("recipient_id", "stovepipe_count").iter_rows())
 
