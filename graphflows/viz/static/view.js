@@ -58,8 +58,10 @@
     return card;
   }
 
-  // Convergence points: a red ring, thicker the more stovepipes meet there (2 -> 3 px, 8 or more -> 8 px).
-  function ring(n) { return Math.min(8, 1.5 + 0.8 * n.stovepipes); }
+  // Convergence points: a red ring and a red halo, both growing with the number of stovepipes that meet there
+  // (the ring stays thin enough for the kind's colour to show on the smallest nodes).
+  function ring(n) { return Math.min(5, 1.5 + 0.6 * n.stovepipes); }
+  function halo(n) { return Math.min(26, 2 + 2.5 * n.stovepipes); }
 
   var byId = {};
   data.nodes.forEach(function (n) { byId[n.id] = n; });
@@ -75,7 +77,7 @@
         highlight: { background: s.color, border: "#111" }, hover: { background: s.color, border: "#111" }
       },
       borderWidth: n.conv ? ring(n) : 1.5, borderWidthSelected: n.conv ? ring(n) + 1 : 3,
-      shadow: n.conv ? { enabled: true, color: data.convergence_glow, size: 4 + 2 * ring(n), x: 0, y: 0 } : false
+      shadow: n.conv ? { enabled: true, color: data.convergence_glow, size: halo(n), x: 0, y: 0 } : false
     };
   });
   var visEdges = data.edges.map(function (e, i) {
