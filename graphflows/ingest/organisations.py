@@ -404,48 +404,55 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
 
 
 def _apply(flows: pl.DataFrame, mentions: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """Rewrite payer/payee ids and names (and programme streams) with the resolved nodes."""
-    keyed = mentions.join(
+    """Rewrite payer/payee ids and names (and programme streams) with the resolved nodes.
+
+    ``mentions`` holds every payer, then every payee, in flow order, so the resolved columns line up
+    with ``flows`` without joining the (wide) flow table.
+    """
+    keyed = mentions.select("id_given", "other_ids", "name_given").join(
         table.select("id_given", "other_ids", "name_given", "id", "node_name"),
         on=["id_given", "other_ids", "name_given"],
         how="left",
         nulls_equal=True,
+        maintain_order="left",
     )
-    out = flows.with_row_index("_row")
+    n = flows.height
+    out = flows
     for side in ("payer", "payee"):
         for suffix in ("id_given", "name_given"):
             if f"{side}_{suffix}" not in out.columns:
                 out = out.with_columns(pl.lit(None, pl.String).alias(f"{side}_{suffix}"))
         native = pl.col(f"{side}_id_given").is_null() & pl.col(f"{side}_name_given").is_null()
-        out = out.with_columns(
-            pl.when(native & ~pl.col(f"{side}_id").str.starts_with("name:"))
-            .then(pl.col(f"{side}_id"))
-            .otherwise(pl.col(f"{side}_id_given"))
-            .alias(f"{side}_id_given"),
-            pl.when(native)
-            .then(pl.col(f"{side}_name"))
-            .otherwise(pl.col(f"{side}_name_given"))
-            .alias(f"{side}_name_given"),
-        )
-    for side in ("payer", "payee"):
-        part = keyed.filter(pl.col("side") == side).select(
-            "_row", pl.col("id").alias(f"_{side}_node"), pl.col("node_name").alias(f"_{side}_node_name")
-        )
-        out = out.join(part.with_columns(pl.col("_row").cast(pl.UInt32)), on="_row", how="left")
+        if out.select(native.any()).item():
+            out = out.with_columns(
+                pl.when(native & ~pl.col(f"{side}_id").str.starts_with("name:"))
+                .then(pl.col(f"{side}_id"))
+                .otherwise(pl.col(f"{side}_id_given"))
+                .alias(f"{side}_id_given"),
+                pl.when(native)
+                .then(pl.col(f"{side}_name"))
+                .otherwise(pl.col(f"{side}_name_given"))
+                .alias(f"{side}_name_given"),
+            )
+    out = out.with_columns(
+        keyed["id"].slice(0, n).alias("_payer_node"),
+        keyed["node_name"].slice(0, n).alias("_payer_node_name"),
+        keyed["id"].slice(n, n).alias("_payee_node"),
+        keyed["node_name"].slice(n, n).alias("_payee_node_name"),
+    )
     out = out.with_columns(
         pl.coalesce("_payer_node", "payer_id").alias("payer_id"),
         pl.coalesce("_payer_node_name", "payer_name").alias("payer_name"),
-    )
-    payee_id = pl.coalesce("_payee_node", "payee_id")
-    if "payee_redacted" in out.columns:
-        payee_id = (
+        pl.coalesce("_payee_node", "payee_id").alias("payee_id"),
+        pl.coalesce("_payee_node_name", "payee_name").alias("payee_name"),
+    ).drop("_payer_node", "_payer_node_name", "_payee_node", "_payee_node_name")
+    if "payee_redacted" in out.columns and (out["payee_redacted"] == "yes").any():
+        out = out.with_columns(
             pl.when(pl.col("payee_redacted") == "yes")
             .then(pl.lit("redacted:") + pl.col("payer_id"))
-            .otherwise(payee_id)
+            .otherwise(pl.col("payee_id"))
+            .alias("payee_id")
         )
-    out = out.with_columns(
-        payee_id.alias("payee_id"), pl.coalesce("_payee_node_name", "payee_name").alias("payee_name")
-    )
     if "programme" in out.columns:
         out = out.with_columns(
             pl.when(pl.col("programme").is_not_null())
@@ -453,7 +460,7 @@ def _apply(flows: pl.DataFrame, mentions: pl.DataFrame, table: pl.DataFrame) -> 
             .otherwise(pl.col("stream_id"))
             .alias("stream_id")
         )
-    return out.sort("_row").drop("_row", "_payer_node", "_payer_node_name", "_payee_node", "_payee_node_name")
+    return out
 
 
 def redacted_nodes(flows: pl.DataFrame) -> pl.DataFrame:
