@@ -223,3 +223,19 @@ def test_focus_on_a_commissioner_shows_both_directions(tmp_path: Path, open_offl
     ids = sorted(page.page.evaluate("nodes.getIds()"))
     assert ids == ["ccg", "charity", "council", "mutual", "nhse", "ph", "tf"]
     assert page.page.evaluate("network.getSelectedNodes()") == ["council"]
+
+
+def test_the_harness_catches_requests_errors_and_dialogs(tmp_path: Path, open_offline):
+    """Without this, 'no request, no error, no dialog' above could pass by not looking."""
+    leaky = tmp_path / "leaky.html"
+    leaky.write_text(
+        "<!DOCTYPE html><html><body><img src='https://cdn.example.invalid/x.png'>"
+        "<script>console.error('boom'); alert('hi'); window.graphflowsReady = true;</script></body></html>"
+    )
+    page = open_offline(leaky)
+    page.wait_ready()
+    page.page.wait_for_timeout(200)
+    assert page.refused == ["https://cdn.example.invalid/x.png"]
+    assert page.requests[0] == page.url and "https://cdn.example.invalid/x.png" in page.requests
+    assert "boom" in page.console_errors
+    assert page.dialogs == ["alert: hi"]
