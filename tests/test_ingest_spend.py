@@ -227,3 +227,18 @@ def test_zip_with_a_readme_and_a_bad_member(tmp_path):
     result = read_flows([archive], skip_invalid=True)
     assert result.flows["source"].to_list() == [f"{archive}!april.csv"]
     assert any("skipped 1 non-data member(s): README.pdf" in n for n in result.notes)
+
+
+def test_ods_codes_identify_nhs_bodies_across_files(tmp_path):
+    with_codes = write(
+        tmp_path / "a.csv",
+        "Entity,ODS Code,Date,Supplier,Supplier ODS Code,Amount\n"
+        "NHS Barking And Dagenham CCG,07l,30/04/2020,Barts Health NHS Trust,R1H,100\n",
+    )
+    spelled = write(
+        tmp_path / "b.csv",
+        f"{HEADER}\nDH,NHS BARKING & DAGENHAM CCG,30/04/2020,X,Y,BARTS HEALTH NHS TRUST,1,200\n",
+    )
+    result = read_flows([with_codes, spelled])
+    assert result.flows.select("payer_id", "payee_id").unique().rows() == [("GB-NHS-07L", "GB-NHS-R1H")]
+    assert set(result.organisations.filter(pl.col("id") == "GB-NHS-07L")["match_method"]) == {"name->org-id"}

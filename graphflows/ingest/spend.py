@@ -43,11 +43,12 @@ FORMAT = "spend"
 FIELDS: dict[str, tuple[str, ...]] = {
     "payer_name": ("entity", "body name", "organisation name", "organisation label", "authority name",
                    "council name", "trust name", "body", "organisation", "authority"),
-    "payer_id": ("entity code", "body code", "organisation code", "organisation id", "organisation uri",
-                 "entity id", "ods code"),
+    "payer_id": ("entity org id", "organisation org id", "ods code", "entity ods code",
+                 "organisation ods code", "entity code", "body code", "organisation code", "organisation id",
+                 "entity id"),
     "payee_name": ("supplier", "supplier name", "payee", "payee name", "vendor", "vendor name",
                    "merchant name", "beneficiary", "recipient", "recipient name", "supplier (payee)"),
-    "payee_id": ("supplier org id", "supplier org-id", "payee org id", "supplier company number org id"),
+    "payee_id": ("supplier org id", "supplier org-id", "payee org id", "supplier ods code", "payee ods code"),
     "amount": ("amount", "amount (£)", "amount £", "amount gbp", "net amount", "amount paid", "value",
                "value (£)", "total", "gross amount", "amount excl vat", "net value", "line amount"),
     "date": ("date", "payment date", "transaction date", "date paid", "paid date", "date of payment",
@@ -100,6 +101,18 @@ def snake(title: str) -> str:
     import re
 
     return re.sub(r"[^0-9a-z]+", "_", normalise_title(title)).strip("_") or "column"
+
+
+def _given_id(column: str | None) -> pl.Expr:
+    """An id column as given; an NHS ODS code column's codes (``07L``, ``RJZ``) become ``GB-NHS-07L``."""
+    if column is None:
+        return pl.lit(None, pl.String)
+    value = pl.col(column).str.strip_chars()
+    value = pl.when(value == "").then(None).otherwise(value)
+    if "ods" in normalise_title(column).split():
+        code = value.str.to_uppercase()
+        return pl.when(code.str.contains(r"^[A-Z0-9]{3,5}$")).then(pl.lit("GB-NHS-") + code).otherwise(value)
+    return value
 
 
 def _blank_records(raw: pl.DataFrame, amount: str) -> pl.Series:
@@ -173,12 +186,8 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         dates.problem.alias("_date_problem"),
         payer_name.alias("payer_name_given"),
         payee_name.alias("payee_name_given"),
-        (
-            pl.col(chosen["payer_id"]).str.strip_chars() if chosen["payer_id"] else pl.lit(None, pl.String)
-        ).alias("payer_id_given"),
-        (
-            pl.col(chosen["payee_id"]).str.strip_chars() if chosen["payee_id"] else pl.lit(None, pl.String)
-        ).alias("payee_id_given"),
+        _given_id(chosen["payer_id"]).alias("payer_id_given"),
+        _given_id(chosen["payee_id"]).alias("payee_id_given"),
     )
     frame = frame.with_columns(
         provisional_id(frame, "payer_id_given", "payer_name_given").alias("payer_id"),
