@@ -289,6 +289,9 @@ def _tail(path: Path, lines: int = 5) -> str:
         text = path.read_text(errors="replace").strip().splitlines()
     except OSError:
         return "(no output)"
+    causes = [line.strip() for line in text if "Exception" in line and not line.lstrip().startswith("at ")]
+    if causes:
+        return causes[-1]
     interesting = [line for line in text if "WARNING: Using incubator" not in line]
     return " | ".join(interesting[-lines:]) or "(no output)"
 

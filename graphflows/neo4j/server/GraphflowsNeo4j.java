@@ -46,7 +46,6 @@ public final class GraphflowsNeo4j {
         config.put("dbms.security.auth_enabled", "false");
         config.put("dbms.usage_report.enabled", "false");
         config.put("client.allow_telemetry", "false");
-        config.put("browser.allow_outgoing_connections", "false");
         config.put("server.memory.pagecache.size", pagecache);
         config.put("db.tx_log.rotation.retention_policy", "2 files");
         config.put("server.directories.data", home.resolve("data").toString());
