@@ -246,3 +246,12 @@ def test_funding_mix_lists_the_five_largest_stovepipes_and_sums_the_rest():
     mix = view.nodes.filter(pl.col("id") == "p")["mix"].to_list()[0]
     assert [m[0] for m in mix] == ["s7", "s6", "s5", "s4", "s3", "3 more stovepipes"]
     assert mix[0][1:] == ["£8.00", "22.2%"] and mix[-1] == ["3 more stovepipes", "£6.00", ""]
+
+
+def test_too_many_nodes_for_one_page_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
+    from graphflows.viz import prepare
+
+    monkeypatch.setattr(prepare, "MAX_NODES", 5)
+    with pytest.raises(GraphflowsError, match=r"8 organisations and streams are too many .* at most 5"):
+        prepare_view(small_graph(), attribution=False, top_n=None)
+    assert prepare_view(small_graph(), attribution=False, top_n=5).nodes.height == 5

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 #: Nodes kept in an interactive network view unless told otherwise.
 DEFAULT_TOP_N = 250
+#: Most nodes one page will draw: past this a network is unreadable and slow to lay out (use ``top_n``).
+MAX_NODES = 3_000
 #: Stovepipes listed in a tooltip's funding mix before "and k more".
 MIX_ROWS = 5
 #: Kinds in order of precedence: a node that is both a commissioner and a provider is drawn as a commissioner.
@@ -214,6 +216,11 @@ def prepare_view(
     )
     total_money = int(in_scope["amount_minor"].sum())
     ranked = totals.sort(["money_minor", "id"], descending=[True, False])
+    if min(top_n or ranked.height, ranked.height) > MAX_NODES:
+        raise GraphflowsError(
+            f"{ranked.height:,} organisations and streams are too many to draw in one view: "
+            f"keep the largest with --top (at most {MAX_NODES:,}), or --focus on one of them"
+        )
     if top_n is not None and ranked.height > top_n:
         kept = ranked.head(top_n)
         if focus is not None and focus not in kept["id"].to_list():
