@@ -252,6 +252,6 @@ def test_too_many_nodes_for_one_page_is_a_clear_error(monkeypatch: pytest.Monkey
     from graphflows.viz import prepare
 
     monkeypatch.setattr(prepare, "MAX_NODES", 5)
-    with pytest.raises(GraphflowsError, match=r"8 organisations and streams are too many .* at most 5"):
+    with pytest.raises(GraphflowsError, match=r"8 organisations and streams are too many .* \(at most 5\)"):
         prepare_view(small_graph(), attribution=False, top_n=None)
     assert prepare_view(small_graph(), attribution=False, top_n=5).nodes.height == 5
