@@ -7,7 +7,8 @@ Target on the 2-core development machine: 1M flows in <= 15 s. Each variant runs
     python benchmarks/bench_neo4j_load.py --flows 200000 --variants all
 
 Variants (see VARIANTS): the default loader; rows sent as dicts instead of lists; other batch sizes; the
-pure-Python packstream encoder instead of neo4j-rust-ext; MERGE without the constraints created first.
+pure-Python packstream encoder instead of neo4j-rust-ext; MERGE without the constraints created first;
+one pass that MERGEs nodes with each flow instead of separate node and relationship passes.
 Figures go in benchmarks/README.md.
 """
 
@@ -128,6 +129,21 @@ def pure_python_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
         v1._rust_pack = saved
 
 
+def single_pass_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
+    """One pass: each flow row MERGEs its payer and payee as well (no separate node pass)."""
+    query = loader_module.CREATE_FLOWS_QUERY.replace("MATCH (payer:Entity", "MERGE (payer:Entity").replace(
+        "MATCH (payee:Entity", "MERGE (payee:Entity"
+    )
+    saved_create, saved_nodes = loader_module.CREATE_FLOWS_QUERY, loader_module._load_nodes
+    loader_module.CREATE_FLOWS_QUERY = query
+    loader_module._load_nodes = lambda *args, **kwargs: None  # type: ignore[assignment]
+    try:
+        result = timed_load(f"single pass (batch {batch_size:,})", graph, uri, batch_size=batch_size)
+    finally:
+        loader_module.CREATE_FLOWS_QUERY, loader_module._load_nodes = saved_create, saved_nodes
+    return result
+
+
 def no_constraints_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
     """MERGE with no constraints or indexes behind it (every MERGE scans)."""
     return timed_load(
@@ -158,6 +174,7 @@ VARIANTS: dict[str, Callable[[FlowGraph, str, int], Result]] = {
     "dicts": dict_rows_variant,
     "pure-python": pure_python_variant,
     "no-constraints": no_constraints_variant,
+    "single-pass": single_pass_variant,
 }
 
 
