@@ -180,18 +180,19 @@ def load(
     """Load funding FILES into Neo4j, then write the analysis back (loading again adds nothing)."""
     from graphflows.graph import graph_from_ingest
     from graphflows.neo4j import load_graph
-    from graphflows.neo4j.writeback import write_analysis
 
     with steps("Reading input files"):
         ingest = read_inputs(files, format_, skip_invalid, **input_extras)
         graph = graph_from_ingest(ingest)
     with _runner(neo4j_uri) as runner, _progress_bar() as progress:
-        report = load_graph(runner, graph, batch_size=batch_size, progress=progress, write_back=False)
-        if write_back:
-            with steps("Writing the analysis back"):
-                report.write_back = write_analysis(
-                    runner, graph, min_stovepipes=min_stovepipes, batch_size=batch_size
-                )
+        report = load_graph(
+            runner,
+            graph,
+            batch_size=batch_size,
+            progress=progress,
+            write_back=write_back,
+            min_stovepipes=min_stovepipes,
+        )
         db_totals = _database_totals(runner)
     totals = ", ".join(money(v, c) for c, v in report.totals.items()) or "nothing"
     console.print(
@@ -224,7 +225,7 @@ def _database_totals(runner: Any) -> dict[str, int]:
 def _progress_bar() -> Iterator[Callable[[int, int, str], None]]:
     tasks: dict[str, Any] = {}
     with Progress(
-        TextColumn("Loading {task.description}"),
+        TextColumn("Writing {task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

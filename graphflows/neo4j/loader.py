@@ -150,10 +150,14 @@ def load_graph(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
     write_back: bool = True,
+    min_stovepipes: int = 2,
     schema: bool = True,
     retry_delays: Sequence[float] = RETRY_DELAYS,
 ) -> LoadReport:
-    """Load ``graph`` (nodes, then flows), then write its analysis back (see :mod:`.writeback`)."""
+    """Load ``graph`` (nodes, then flows), then write its analysis back (see :mod:`.writeback`).
+
+    ``progress(done, total, what)`` is called after each batch (``what``: nodes, flows, analysis).
+    """
     started = time.perf_counter()
     report = LoadReport(nodes=graph.node_count, flows=graph.flow_count, totals=graph.totals())
     send = _Sender(runner, retry_delays, report)
@@ -165,7 +169,13 @@ def load_graph(
     if write_back:
         from .writeback import write_analysis
 
-        report.write_back = write_analysis(runner, graph, batch_size=batch_size, retry=send.call)
+        if progress:
+            progress(0, 1, "analysis")
+        report.write_back = write_analysis(
+            runner, graph, min_stovepipes=min_stovepipes, batch_size=batch_size, retry=send.call
+        )
+        if progress:
+            progress(1, 1, "analysis")
     report.seconds = time.perf_counter() - started
     return report
 
