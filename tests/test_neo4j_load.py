@@ -174,7 +174,7 @@ def test_a_server_killed_midway_recovers_and_the_load_finishes_the_same(neo4j_se
                 outcome["report"] = load_graph(
                     runner,
                     graph,
-                    batch_size=500,
+                    batch_size=300,
                     write_back=False,
                     retry_delays=(0.5, 1, 2, 4, 8, 8, 8, 8, 8, 8),
                 )
