@@ -200,3 +200,15 @@ def test_mapping_file_fuzz_gives_a_map_or_a_clear_error(lines):
             return
     for a, b, _ in org_map.same:
         assert a.split(":", 1)[1] and b.split(":", 1)[1]
+
+
+def test_orgs_command_on_native_flows_reports_ids_as_given(tmp_path, capsys):
+    native = write(tmp_path / "f.csv", "payer_id,payer_name,payee_id,payee_name,amount\nA,Alpha,P,Prov,1\n")
+    report = tmp_path / "orgs.csv"
+    assert main(["orgs", str(native), "--report", str(report)]) == 0
+    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert [(r["side"], r["node_id"], r["match_method"]) for r in rows] == [
+        ("payer", "A", "native-id"),
+        ("payee", "P", "native-id"),
+    ]
+    assert "1 flows from 1 file(s): 2 organisation nodes" in capsys.readouterr().out

@@ -68,12 +68,11 @@ def orgs(
     organisations = ingest.organisations
     if organisations is None:  # only native files: ids are taken as given
         organisations = _native_nodes(ingest.flows)
-    records = (
-        record_report(ingest.flows, ingest.identities, organisations)
-        if ingest.identities is not None
-        else None
-    )
-    if report is not None and records is not None:
+    if report is not None:
+        if ingest.identities is not None:
+            records = record_report(ingest.flows, ingest.identities, organisations)
+        else:
+            records = _native_records(ingest.flows)
         _write_csv(records, report)
     if nodes is not None:
         _write_csv(organisations, nodes)
@@ -144,6 +143,28 @@ def _native_nodes(flows: pl.DataFrame) -> pl.DataFrame:
         )
         .cast(ORG_COLUMNS)  # type: ignore[arg-type]
     )
+
+
+def _native_records(flows: pl.DataFrame) -> pl.DataFrame:
+    """The record report for native flows files: each id is its own node, as given."""
+    sides = [
+        flows.select(
+            "source",
+            "line",
+            pl.lit(side).alias("side"),
+            pl.col(f"{side}_id").alias("id_given"),
+            pl.lit(None, pl.String).alias("other_ids"),
+            pl.col(f"{side}_name").alias("name_given"),
+            pl.col(f"{side}_id").alias("node_id"),
+            pl.col(f"{side}_name").alias("node_name"),
+            pl.lit("id as given").alias("matched_by"),
+            pl.lit("native-id").alias("match_method"),
+            pl.lit(1.0).alias("match_confidence"),
+            pl.lit("ids as given in a flows file").alias("match_reasons"),
+        ).with_row_index("_row")
+        for side in ("payer", "payee")
+    ]
+    return pl.concat(sides).sort("_row", "side", descending=[False, True]).drop("_row")
 
 
 def _write_csv(frame: pl.DataFrame, path: Path) -> None:

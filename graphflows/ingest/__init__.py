@@ -1,13 +1,29 @@
 """Read funding files into one flow table. One module per source format.
 
+Formats: ``flows`` (native CSV), ``360giving`` (CSV, XLSX, JSON), ``ocds`` (release/record packages),
+``spend`` (transparency spend CSVs); ``.zip`` archives are read member by member. Payers and payees are
+matched across files so one organisation is one node (:mod:`graphflows.ingest.organisations`).
+
 >>> from graphflows.ingest import read_flows
->>> result = read_flows(["flows.csv"])            # doctest: +SKIP
->>> result.flows.height, result.records_read      # doctest: +SKIP
+>>> result = read_flows(["grants.csv", "spend.zip"], org_map="orgs-map.csv")   # doctest: +SKIP
+>>> result.flows.height, result.records_read, result.organisations.height        # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from graphflows.ingest.base import FileRead
-from graphflows.ingest.reader import FORMATS, IngestResult, detect_format, read_file, read_flows
+from graphflows.ingest.organisations import OrgMap, read_org_map, record_report
+from graphflows.ingest.reader import FORMATS, IngestResult, detect_format, read_file, read_files, read_flows
 
-__all__ = ["FORMATS", "FileRead", "IngestResult", "detect_format", "read_file", "read_flows"]
+__all__ = [
+    "FORMATS",
+    "FileRead",
+    "IngestResult",
+    "OrgMap",
+    "detect_format",
+    "read_file",
+    "read_files",
+    "read_flows",
+    "read_org_map",
+    "record_report",
+]

@@ -75,7 +75,7 @@ class IngestResult:
 
 
 def detect_format(path: Path) -> str:
-    """The name of the format that reads ``path``; InputError if none recognises it."""
+    """The name of the format that reads ``path`` (``"zip"`` for an archive); InputError if none does."""
     check_readable(path)
     with path.open("rb") as handle:
         head = handle.read(65536)

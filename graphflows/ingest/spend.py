@@ -16,7 +16,8 @@ Quirks handled (all seen in real NHS files):
   the ``date_order`` column says which rule read each date;
 * redacted or blank payees (``REDACTED``, ``Personal data``...) become one node per payer,
   ``redacted:<payer id>``, flagged ``payee_redacted``; they are never matched across payers;
-* blank spacer lines are counted as non-money records; files may be UTF-8 or Windows-1252.
+* blank spacer lines are counted as non-money records; files may be UTF-8 or Windows-1252;
+* an ``ODS Code`` column (NHS bodies) gives the id ``GB-NHS-<code>``; other id columns are used as given.
 """
 
 from __future__ import annotations
