@@ -89,7 +89,10 @@ class BoltRunner:
         self.settings = settings
         try:
             self._driver = GraphDatabase.driver(
-                settings.uri, auth=settings.auth(), max_transaction_retry_time=retry_seconds
+                settings.uri,
+                auth=settings.auth(),
+                max_transaction_retry_time=retry_seconds,
+                notifications_min_severity="OFF",  # no driver log lines about e.g. unknown types in empty DBs
             )
         except ValueError as exc:  # a malformed URI
             raise Neo4jError(f"bad Neo4j URI {settings.uri!r}: {exc}") from None
