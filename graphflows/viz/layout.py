@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 #: Fixed seed: layouts are reproducible from one run to the next.
 SEED = 20140401
 #: Below this many nodes networkx's exact spring layout is used; above, :func:`grid_force_layout`.
-DENSE_UP_TO = 400
+DENSE_UP_TO = 150
 #: Gap kept between the boxes of neighbouring nodes and labels (pixels).
 MARGIN = 10.0
 #: Target distance (pixels) between a node and its nearest neighbour before overlaps are removed.
