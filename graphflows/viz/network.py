@@ -151,7 +151,7 @@ def page_data(view: ViewData) -> dict[str, Any]:
     conv_count = sum(1 for r in node_rows if r["conv"])
     subtitle = (
         f"{len(node_rows):,} organisations and streams, {len(edge_rows):,} links; {cur}; "
-        f"{money_text(view.total_money_minor, cur)} paid in total"
+        f"{money_text(view.total_money_minor, cur)} paid in all (net per payer and payee)"
         + (f"; {conv_count:,} convergence points shown" if view.has_analysis else "")
     )
     return {
