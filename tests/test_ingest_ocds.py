@@ -204,3 +204,20 @@ def test_not_ocds(tmp_path):
     path.write_text('{"releases": [', encoding="utf-8")
     with pytest.raises(InputError, match=r"x\.json:1: not valid JSON"):
         read_files(path, "ocds")
+
+
+def test_json_lines_of_releases_and_packages(tmp_path):
+    pkg = package(ENTITIES)
+    path = tmp_path / "bulk.jsonl"
+    path.write_text(
+        "\n".join([json.dumps(pkg["releases"][0]), "", json.dumps(package(FRAMEWORK))]) + "\n",
+        encoding="utf-8",
+    )
+    result = read_flows([path])
+    direct = read_flows([write_json(tmp_path / "one.json", pkg)]).flows
+    assert result.flows.height == direct.height + 8
+    assert result.flows["line"][0].startswith("1:release.awards[0].suppliers[0]")
+    assert result.flows["line"][-1] == "3:releases[0].awards[0].suppliers[7]"
+    path.write_text(json.dumps(pkg) + "\n{oops\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bulk\.jsonl:2: not valid JSON"):
+        read_flows([path])

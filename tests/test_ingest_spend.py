@@ -242,3 +242,15 @@ def test_ods_codes_identify_nhs_bodies_across_files(tmp_path):
     result = read_flows([with_codes, spelled])
     assert result.flows.select("payer_id", "payee_id").unique().rows() == [("GB-NHS-07L", "GB-NHS-R1H")]
     assert set(result.organisations.filter(pl.col("id") == "GB-NHS-07L")["match_method"]) == {"name->org-id"}
+
+
+def test_total_lines_are_not_payments(tmp_path):
+    path = write(
+        tmp_path / "s.csv",
+        f"{HEADER}\nDH,NHS A CCG,30/04/2020,X,Y,Supplier,1,30000\nDH,NHS A CCG,30/04/2020,X,Y,,2,40000\n"
+        ",,,,Total,,,70000\n",
+    )
+    result = read_flows([path])
+    assert result.flows["amount_minor"].to_list() == [3000000, 4000000]  # the blank payee is redacted
+    assert (result.non_money, result.records_read) == (1, 3)
+    assert any("1 summary line(s)" in n for n in result.notes)

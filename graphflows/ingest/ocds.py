@@ -1,7 +1,8 @@
 """Open Contracting Data Standard (OCDS 1.0/1.1) awards: buyer -> each awarded supplier.
 
 Accepts a release package (``{"releases": [...]}``), a record package (``{"records": [...]}``), a JSON
-list of packages, a bare record (``{"ocid", "compiledRelease" / "releases"}``) or a bare release.
+list of packages, a bare record (``{"ocid", "compiledRelease" / "releases"}``) or a bare release, and
+JSON Lines files holding any of these one per line (OCDS bulk downloads).
 Records are read from their ``compiledRelease`` (else their embedded releases). When one file holds
 several versions of the same award (same ``ocid`` and award ``id``), the latest release wins and the
 older versions are counted as non-money records, so an award is never counted twice.
@@ -125,6 +126,27 @@ def _releases(doc: object, source: str) -> tuple[list[_Release], int]:
     return found, linked_only
 
 
+def _json_lines(text: str, source: str) -> tuple[list[_Release], int]:
+    """JSON Lines (one package, record or release per line, as in OCDS bulk downloads).
+
+    Record paths start with the line number: ``12:releases[0].awards[0].suppliers[1]``.
+    """
+    found: list[_Release] = []
+    linked_only = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{source}:{number}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+        releases, linked = _releases(doc, f"{source}:{number}")
+        linked_only += linked
+        for rel in releases:
+            found.append(_Release(f"{number}:{rel.path}", rel.release, len(found)))
+    return found, linked_only
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
@@ -172,11 +194,15 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         raise InputError(f"{source}: file is empty")
     try:
         doc = json.loads(text, parse_float=Decimal)
+        releases, linked_only = _releases(doc, source)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+        if exc.msg != "Extra data":
+            raise InputError(
+                f"{source}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})"
+            ) from None
+        releases, linked_only = _json_lines(text, source)
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply") from None
-    releases, linked_only = _releases(doc, source)
     notes = [note] if note else []
     rows: list[dict] = []
     rejects: list[dict] = []

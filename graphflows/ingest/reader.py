@@ -35,7 +35,7 @@ FORMATS: dict[str, ModuleType] = {
     spend.FORMAT: spend,
 }
 #: Zip members with these endings are data; others (README, PDF...) are skipped with a note.
-DATA_SUFFIXES = (".csv", ".json", ".xlsx", ".xlsm", ".txt")
+DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
 #: A zip member larger than this (uncompressed) is refused rather than read into memory.
 MAX_MEMBER_BYTES = 4 * 1024**3
 

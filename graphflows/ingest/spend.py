@@ -116,6 +116,27 @@ def _given_id(column: str | None) -> pl.Expr:
     return value
 
 
+#: Cell text marking a summary line ("Total", "Grand total"...) rather than a payment.
+TOTAL_WORDS = ("total", "totals", "grand total", "sub total", "sub-total", "subtotal", "total spend")
+
+
+def _total_lines(raw: pl.DataFrame, payee: str) -> pl.Series:
+    """Summary lines: no payee, and some cell says ``Total``. They repeat other lines' money, so they
+    are counted as non-money records (with a note), never as payments to a redacted payee."""
+    maybe = raw[payee].fill_null("").str.strip_chars() == ""
+    totals = pl.Series("t", [False] * raw.height, dtype=pl.Boolean)
+    if maybe.any():
+        where = maybe.arg_true()
+        said = raw[where].select(
+            pl.any_horizontal(
+                pl.col(c).fill_null("").str.strip_chars().str.to_lowercase().is_in(TOTAL_WORDS)
+                for c in raw.columns
+            ).alias("t")
+        )["t"]
+        totals = totals.scatter(where, said)
+    return totals
+
+
 def _blank_records(raw: pl.DataFrame, amount: str) -> pl.Series:
     """Records whose every field is blank (checked in full only where the amount is blank)."""
     maybe = raw[amount].fill_null("").str.strip_chars() == ""
@@ -165,6 +186,9 @@ def read_bytes(data: bytes, source: str) -> FileRead:
     original = raw.columns
     frame = raw.with_columns(pl.Series("_line", lines))
     blank = _blank_records(raw, chosen["amount"])
+    totals = _total_lines(raw, chosen["payee_name"])
+    total_lines = int(totals.sum())
+    blank = blank | totals
     non_money = int(blank.sum())
     kept_raw = raw
     if non_money:
@@ -283,6 +307,8 @@ def read_bytes(data: bytes, source: str) -> FileRead:
             reason.alias("reason"),
         ).with_columns(records_as_json(kept_raw.filter(bad_mask)))
     notes = [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
+    if total_lines:
+        notes.append(f"{source}: {total_lines} summary line(s) ('Total') counted as non-money records")
     redacted = int(good["_redacted"].sum()) if good.height else 0
     if redacted:
         notes.append(f"{source}: {redacted} line(s) with a redacted or blank payee (one node per payer)")
