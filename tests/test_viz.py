@@ -255,3 +255,13 @@ def test_too_many_nodes_for_one_page_is_a_clear_error(monkeypatch: pytest.Monkey
     with pytest.raises(GraphflowsError, match=r"8 organisations and streams are too many .* \(at most 5\)"):
         prepare_view(small_graph(), attribution=False, top_n=None)
     assert prepare_view(small_graph(), attribution=False, top_n=5).nodes.height == 5
+
+
+def test_cli_png_failure_leaves_no_output_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]):  # fmt: skip
+    monkeypatch.setenv("GRAPHFLOWS_CHROMIUM", str(tmp_path / "no-chromium-here"))
+    code = main(["view", str(DEMO), "--out", str(tmp_path / "v.html"), "--png", str(tmp_path / "v.png"),
+                 "--sankey", str(tmp_path / "s.html")])  # fmt: skip
+    assert code == 2
+    assert "GRAPHFLOWS_CHROMIUM" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
