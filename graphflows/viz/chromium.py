@@ -120,14 +120,20 @@ def _screenshot(source: Path, target: Path, width: int, height: int, timeout_s: 
         context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
         try:
             page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.route("**/*", refuse_network)
             page.goto(source.as_uri())
             try:
-                page.wait_for_function(READY, timeout=timeout_s * 1000)
+                page.wait_for_function(
+                    f"{READY} || window.__graphflowsFailed === true", timeout=timeout_s * 1000
+                )
             except PlaywrightError:
+                errors.append(f"it did not finish drawing within {timeout_s:g} s")
+            if errors or not page.evaluate(READY):
                 raise GraphflowsError(
-                    f"{source}: the page did not finish drawing within {timeout_s:g} s"
-                ) from None
+                    f"{source}: cannot take the picture: {errors[0] if errors else 'not drawn'}"
+                )
             page.wait_for_timeout(150)
             page.screenshot(path=str(tmp))
             os.replace(tmp, target)

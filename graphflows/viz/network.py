@@ -46,6 +46,8 @@ CONVERGENCE_GLOW = "rgba(214,39,40,0.45)"
 SIZE_MIN, SIZE_MAX = 8.0, 46.0
 #: Smallest and largest label font in pixels (vis-network ``nodes.scaling.label``).
 FONT_MIN, FONT_MAX = 11.0, 20.0
+#: Views with more nodes than this give their largest nodes bigger names, readable in the overview.
+HEADLINE_FROM, HEADLINES, HEADLINE_FONT = 60, 12, 44.0
 #: Longest name drawn on the canvas; the tooltip always has the full name.
 LABEL_CHARS = 32
 
@@ -89,8 +91,11 @@ def page_data(view: ViewData) -> dict[str, Any]:
     values = {
         i: round(math.sqrt(max(int(m), 0) / 100), 2) for i, m in nodes.select("id", "money_minor").iter_rows()
     }
+    headlines = headline_ids(values)
     pos = positions(
-        nodes["id"].to_list(), edges, drawn_boxes(values, dict(zip(nodes["id"], labels, strict=True)))
+        nodes["id"].to_list(),
+        edges,
+        drawn_boxes(values, dict(zip(nodes["id"], labels, strict=True)), headlines),
     )
     names = dict(zip(nodes["id"].to_list(), nodes["name"].to_list(), strict=True))
     real = edges.filter(~pl.col("declared"))
@@ -108,6 +113,7 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 "kinds": ", ".join(KIND_STYLE[k]["label"] for k in n["kinds"] if k in KIND_STYLE)
                 or n["kind"],
                 "label": labels[len(node_rows)],
+                "headline": n["id"] in headlines,
                 "value": values[n["id"]],
                 "x": x,
                 "y": y,
@@ -168,6 +174,7 @@ def page_data(view: ViewData) -> dict[str, Any]:
         "size_max": SIZE_MAX,
         "font_min": FONT_MIN,
         "font_max": FONT_MAX,
+        "headline_font": HEADLINE_FONT,
         "convergence_color": CONVERGENCE_COLOR,
         "convergence_glow": CONVERGENCE_GLOW,
     }
@@ -189,15 +196,32 @@ def drawn_sizes(values: dict[str, float], low_px: float = 0.0, high_px: float = 
     }
 
 
-def drawn_boxes(values: dict[str, float], labels: dict[str, str]) -> dict[str, tuple[float, float, float]]:
+def headline_ids(values: dict[str, float]) -> set[str]:
+    """In a big view, the nodes with most money: their names stay readable when the whole view is shown.
+
+    >>> sorted(headline_ids({f"n{i}": float(i) for i in range(100)}))[:3]
+    ['n88', 'n89', 'n90']
+    >>> headline_ids({"a": 1.0})
+    set()
+    """
+    if len(values) <= HEADLINE_FROM:
+        return set()
+    ranked = sorted(values, key=lambda k: (-values[k], k))
+    return set(ranked[:HEADLINES])
+
+
+def drawn_boxes(
+    values: dict[str, float], labels: dict[str, str], headlines: set[str] = frozenset()
+) -> dict[str, tuple[float, float, float]]:
     """Width, height and downward offset of the box each node and its label take on the canvas."""
     sizes = drawn_sizes(values)
     font = drawn_sizes(values, FONT_MIN, FONT_MAX)
     boxes = {}
     for key, r in sizes.items():
+        size = HEADLINE_FONT if key in headlines else font[key]
         lines = labels[key].split("\n")
-        width = max(2 * r, 0.56 * font[key] * max(len(line) for line in lines))
-        label_height = 1.25 * font[key] * len(lines)
+        width = max(2 * r, 0.56 * size * max(len(line) for line in lines))
+        label_height = 1.25 * size * len(lines)
         height = 2 * r + label_height
         boxes[key] = (width, height, label_height / 2)
     return boxes

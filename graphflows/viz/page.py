@@ -24,6 +24,8 @@ CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'"
 )
+#: Lets a waiting tool (the PNG writer) stop at the first script error instead of timing out.
+ON_ERROR = 'window.addEventListener("error", function () { window.__graphflowsFailed = true; });'
 #: vis-network bundled with pyvis 0.3.2 (used inline; pyvis' own template loads from CDNs).
 VIS_NETWORK = "templates/lib/vis-9.1.2/vis-network.min.js"
 
@@ -70,6 +72,7 @@ def page(title: str, body: str, *, styles: list[str], scripts: list[str], data: 
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="generator" content="graphflows">',
         f"<title>{html.escape(title)}</title>",
+        f"<script>{ON_ERROR}</script>",
         *(f"<style>{css}</style>" for css in styles),
         "</head>",
         "<body>",

@@ -69,7 +69,7 @@
 
   var visNodes = data.nodes.map(function (n) {
     var s = style[n.kind];
-    return {
+    var node = {
       id: n.id, label: n.label, x: n.x, y: n.y, value: n.value, shape: s.shape,
       title: nodeCard(n),
       color: {
@@ -79,6 +79,12 @@
       borderWidth: n.conv ? ring(n) : 1.5, borderWidthSelected: n.conv ? ring(n) + 1 : 3,
       shadow: n.conv ? { enabled: true, color: data.convergence_glow, size: halo(n), x: 0, y: 0 } : false
     };
+    if (n.headline) {  // the largest nodes of a big view: names readable when the whole view is shown
+      node.scaling = { label: { enabled: true, min: data.headline_font, max: data.headline_font,
+                                maxVisible: 30, drawThreshold: 9 } };
+      node.font = { strokeWidth: 6 };
+    }
+    return node;
   });
   var visEdges = data.edges.map(function (e, i) {
     return {
