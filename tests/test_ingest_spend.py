@@ -254,3 +254,45 @@ def test_total_lines_are_not_payments(tmp_path):
     assert result.flows["amount_minor"].to_list() == [3000000, 4000000]  # the blank payee is redacted
     assert (result.non_money, result.records_read) == (1, 3)
     assert any("1 summary line(s)" in n for n in result.notes)
+
+
+def test_spend_workbook_with_title_rows_date_cells_and_serials(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Spend"
+    sheet.append(["Payments over £500, April 2020"])
+    sheet.append([])
+    sheet.append(["Body Name", "Payment Date", "Supplier Name", "Amount", "Service Area"])
+    sheet.append(["Kent County Council", dt.datetime(2020, 4, 1), "Acme Ltd", 1250.5, "Adults"])
+    sheet.append(["Kent County Council", 43934, "Acme Ltd", -200, "Adults"])  # 13/04/2020 as a bare serial
+    sheet.append(["Kent County Council", "30/04/2020", "Acme Ltd", "1,000.00", "Adults"])
+    path = tmp_path / "spend.xlsx"
+    book.save(path)
+    archive = tmp_path / "spend.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(path, "april/spend.xlsx")
+    for source in (path, archive):
+        result = read_flows([source])
+        assert {f.format for f in result.files} == {"spend"}
+        flows = result.flows
+        assert flows["amount_minor"].to_list() == [125050, -20000, 100000]
+        assert flows["date"].to_list() == [date(2020, 4, 1), date(2020, 4, 13), date(2020, 4, 30)]
+        assert flows["line"].to_list() == ["Spend!4", "Spend!5", "Spend!6"]
+        assert flows["expense_area"].to_list() == ["Adults"] * 3
+
+
+def test_a_workbook_that_is_neither_format(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Name", "Value"])
+    path = tmp_path / "other.xlsx"
+    book.save(path)
+    with pytest.raises(InputError, match=r"other\.xlsx: workbook not recognised"):
+        read_flows([path])
+    with pytest.raises(InputError, match=r"other\.xlsx: no sheet has a spend header row"):
+        read_flows([path], format="spend")

@@ -16,10 +16,8 @@ or Excel serial numbers (``44138`` = 2020-11-03).
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,15 +28,14 @@ from graphflows.ingest.orgids import charity_id, company_id
 from graphflows.ingest.parsing import (
     all_blank,
     decode_text,
-    number_to_minor,
     parse_amounts,
     parse_dates,
     read_csv_text,
     title_index,
 )
 from graphflows.ingest.sides import canonical_ids, provisional_id
+from graphflows.ingest.workbook import header_rows, read_sheet
 from graphflows.model import InputError, Kind
-from graphflows.model.money import format_minor
 
 FORMAT = "360giving"
 
@@ -68,6 +65,11 @@ _JSON_TITLES = {
     "postalCode": "Postal Code", "streetAddress": "Street Address", "addressRegion": "County",
     "countryCode": "Country Code", "geoCode": "Geographic Code", "geoCodeType": "Geographic Code Type",
 }  # fmt: skip
+
+
+def sniff_workbook(data: bytes, source: str) -> bool:
+    """True for an XLSX workbook with an ``Amount Awarded`` column near the top of a sheet."""
+    return any(AMOUNT in {title_index(t)[0] for t in titles} for titles in header_rows(data, source))
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -109,85 +111,16 @@ def read_bytes(data: bytes, source: str) -> FileRead:
 # ---------------------------------------------------------------------------------------------- tables
 
 
-def _cell_text(value: object, serial_date: bool = False) -> str:
-    """A spreadsheet cell as text: dates ISO, whole floats without ``.0``, exact amounts with 2 places."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float) and serial_date:
-        from openpyxl.utils.datetime import from_excel
-
-        try:
-            return from_excel(value).date().isoformat()
-        except (ValueError, OverflowError, TypeError, AttributeError):
-            return str(value)
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        try:
-            return format_minor(number_to_minor(value))
-        except ValueError:
-            return repr(value)
-    return str(value)
-
-
 def _xlsx_table(data: bytes, source: str) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
-    """The first sheet with ``Amount Awarded`` in row 1, as text columns, with ``Sheet!row`` positions."""
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise InputError(f"{source}: not a readable XLSX workbook ({exc})") from None
-    try:
-        for sheet in book.worksheets:
-            rows = sheet.iter_rows(values_only=True)
-            header = next(rows, None)
-            if not header or AMOUNT not in {title_index(str(h or ""))[0] for h in header}:
-                continue
-            titles = _unique_titles([str(h).strip() if h is not None else "" for h in header])
-            date_cols = {i for i, t in enumerate(titles) if title_index(t)[0] in (AWARD_DATE,)}
-            columns: list[list[str]] = [[] for _ in titles]
-            positions: list[str] = []
-            for number, row in enumerate(rows, start=2):
-                if row is None:
-                    continue
-                for i in range(len(titles)):
-                    value = row[i] if i < len(row) else None
-                    columns[i].append(_cell_text(value, serial_date=i in date_cols))
-                positions.append(f"{sheet.title}!{number}")
-            frame = pl.DataFrame(
-                {t: pl.Series(t, c, dtype=pl.String) for t, c in zip(titles, columns, strict=True)}
-            )
-            return frame, pl.Series("line", positions, dtype=pl.String), frame
-    except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise InputError(f"{source}: cannot read the workbook ({exc})") from None
-    finally:
-        book.close()
-    raise InputError(
-        f"{source}: no sheet has an 'Amount Awarded' column in its first row (not 360Giving data)"
+    """The first sheet with an ``Amount Awarded`` column, as text columns, with ``Sheet!row`` positions."""
+    frame, positions = read_sheet(
+        data,
+        source,
+        lambda titles: AMOUNT in {title_index(t)[0] for t in titles},
+        date_titles=lambda title: title_index(title)[0] == AWARD_DATE,
+        what="an 'Amount Awarded' column (not 360Giving data)",
     )
-
-
-def _unique_titles(titles: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, t in enumerate(titles):
-        t = t or f"column {i + 1}"
-        if t in seen:
-            seen[t] += 1
-            t = f"{t} ({seen[t]})"
-        else:
-            seen[t] = 0
-        out.append(t)
-    return out
+    return frame, positions, frame
 
 
 def _flatten(value: object, prefix: str, out: dict[str, str]) -> None:

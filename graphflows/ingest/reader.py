@@ -84,7 +84,16 @@ def detect_format(path: Path) -> str:
     return _detect(path, head, str(path))
 
 
-def _detect(path: Path, head: bytes, source: str) -> str:
+def _detect(path: Path, head: bytes, source: str, data: bytes | None = None) -> str:
+    if head[:2] == b"PK" and path.suffix.lower() in (".xlsx", ".xlsm"):
+        workbook = data if data is not None else path.read_bytes()
+        for name, module in FORMATS.items():
+            if hasattr(module, "sniff_workbook") and module.sniff_workbook(workbook, source):
+                return name
+        raise InputError(
+            f"{source}: workbook not recognised: no sheet has a 360Giving header (Amount Awarded...) or a "
+            "spend header (Supplier, Amount...) in its first rows"
+        )
     for name, module in FORMATS.items():
         if module.sniff(path, head):
             return name
@@ -152,7 +161,7 @@ def _read_zip(path: Path, format: str | None) -> list[FileRead]:
                 raise InputError(f"{source}: cannot be read from the archive ({exc})") from None
             if not data.strip():
                 raise InputError(f"{source}: file is empty")
-            name = format or _detect(Path(base), data[:65536], source)
+            name = format or _detect(Path(base), data[:65536], source, data)
             reads.append(_read_member(FORMATS[name], data, source, base))
     if not reads:
         raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx)")

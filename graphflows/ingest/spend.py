@@ -36,6 +36,7 @@ from graphflows.ingest.parsing import (
     read_csv_bytes,
 )
 from graphflows.ingest.sides import REDACTED_NAME, provisional_id
+from graphflows.ingest.workbook import header_rows, read_sheet
 from graphflows.model import InputError, Kind
 
 FORMAT = "spend"
@@ -76,11 +77,19 @@ def _looks_like_header(titles: set[str]) -> bool:
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    """True for a CSV whose header (within its first lines) has a supplier and an amount column."""
+    """True for a CSV whose header (within its first lines) has a supplier and an amount column.
+
+    Workbooks are recognised by :func:`sniff_workbook` (it needs the whole file).
+    """
     if head[:1] in (b"{", b"[") or head[:2] == b"PK":
         return False
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     return find_header_line(text, _looks_like_header) is not None
+
+
+def sniff_workbook(data: bytes, source: str) -> bool:
+    """True for an XLSX workbook with a spend header row near the top of a sheet."""
+    return any(_looks_like_header(titles) for titles in header_rows(data, source))
 
 
 def read(path: Path) -> FileRead:
@@ -163,14 +172,25 @@ def read_bytes(data: bytes, source: str) -> FileRead:
     """Read spend-file bytes; ``source`` names the file (or ``archive.zip!member``) in flows and errors."""
     if not data.strip():
         raise InputError(f"{source}: file is empty")
-    head = data[:65536].decode("utf-8-sig", errors="replace")
-    header = find_header_line(head, _looks_like_header)
-    if header is None:
-        raise InputError(
-            f"{source}:1: not a spend file: no header row with a supplier and an amount column "
-            "(e.g. Entity, Date, Supplier, Amount) in the first 20 lines"
+    if data[:2] == b"PK":  # a workbook: the first sheet with a spend header
+        raw, lines = read_sheet(
+            data,
+            source,
+            _looks_like_header,
+            date_titles=lambda title: title in _titles("date"),
+            what="a spend header row (a supplier and an amount column)",
         )
-    raw, lines, encoding_note = read_csv_bytes(source, data, header_line=header)
+        encoding_note, header_at = None, "1"
+    else:
+        head = data[:65536].decode("utf-8-sig", errors="replace")
+        header = find_header_line(head, _looks_like_header)
+        if header is None:
+            raise InputError(
+                f"{source}:1: not a spend file: no header row with a supplier and an amount column "
+                "(e.g. Entity, Date, Supplier, Amount) in the first 20 lines"
+            )
+        raw, lines, encoding_note = read_csv_bytes(source, data, header_line=header)
+        header_at = str(header + 1)
     by_title: dict[str, str] = {}
     for col in raw.columns:
         by_title.setdefault(normalise_title(col), col)
@@ -179,7 +199,7 @@ def read_bytes(data: bytes, source: str) -> FileRead:
     if missing:
         wanted = {"payer_name": "Entity / Body Name", "payee_name": "Supplier", "amount": "Amount"}
         raise InputError(
-            f"{source}:{header + 1}: spend file has no {', '.join(wanted[m] for m in missing)} column "
+            f"{source}:{header_at}: spend file has no {', '.join(wanted[m] for m in missing)} column "
             f"(found: {', '.join(raw.columns)})"
         )
     used = {c for c in chosen.values() if c}

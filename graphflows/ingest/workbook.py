@@ -1,0 +1,135 @@
+"""Excel workbooks (XLSX, read with openpyxl in read-only mode) as text tables.
+
+Cells become text the way a CSV export would show them: dates as ISO ``2020-11-03``, whole numbers
+without ``.0``, amounts exact to the penny (``41133.770000000004`` -> ``41133.77``). Positions are
+``Sheet!row`` so errors point at the cell row.
+
+>>> cell_text(41133.770000000004), cell_text(44138, serial_date=True), cell_text(None)
+('41133.77', '2020-11-03', '')
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from datetime import date, datetime
+
+import polars as pl
+
+from graphflows.ingest.parsing import normalise_title, number_to_minor
+from graphflows.model import InputError
+from graphflows.model.money import format_minor
+
+#: How many rows at the top of a sheet are searched for the header row.
+HEADER_SEARCH = 20
+
+
+def cell_text(value: object, serial_date: bool = False) -> str:
+    """A spreadsheet cell as text (``serial_date``: a number is an Excel date serial)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float) and serial_date:
+        from openpyxl.utils.datetime import from_excel
+
+        try:
+            return from_excel(value).date().isoformat()
+        except (ValueError, OverflowError, TypeError, AttributeError):
+            return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        try:
+            return format_minor(number_to_minor(value))
+        except ValueError:
+            return repr(value)
+    return str(value)
+
+
+def unique_titles(titles: list[str]) -> list[str]:
+    """Blank titles named ``column N``; repeated titles numbered ``Title (1)``."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, title in enumerate(titles):
+        title = title or f"column {i + 1}"
+        if title in seen:
+            seen[title] += 1
+            title = f"{title} ({seen[title]})"
+        else:
+            seen[title] = 0
+        out.append(title)
+    return out
+
+
+def _open(data: bytes, source: str):
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, EOFError) as exc:
+        raise InputError(f"{source}: not a readable XLSX workbook ({exc})") from None
+
+
+def header_rows(data: bytes, source: str) -> list[set[str]]:
+    """The normalised titles of each of the first rows of every sheet (for format detection)."""
+    book = _open(data, source)
+    try:
+        found = []
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows(values_only=True, max_row=HEADER_SEARCH):
+                found.append({normalise_title(cell_text(v)) for v in row or () if v is not None})
+        return found
+    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"{source}: cannot read the workbook ({exc})") from None
+    finally:
+        book.close()
+
+
+def read_sheet(
+    data: bytes,
+    source: str,
+    is_header: Callable[[set[str]], bool],
+    *,
+    date_titles: Callable[[str], bool] = lambda title: False,
+    what: str = "a header row",
+) -> tuple[pl.DataFrame, pl.Series]:
+    """The first sheet with a header row ``is_header`` accepts (among its first rows), as text columns.
+
+    Returns the table (one text column per title) and each row's position (``Sheet1!5``). Columns whose
+    title ``date_titles`` accepts read bare numbers as Excel date serials.
+    """
+    book = _open(data, source)
+    try:
+        for sheet in book.worksheets:
+            rows = sheet.iter_rows(values_only=True)
+            for number, header in enumerate(rows, start=1):
+                if number > HEADER_SEARCH:
+                    break
+                titles_seen = {normalise_title(cell_text(v)) for v in header or () if v is not None}
+                if not is_header(titles_seen):
+                    continue
+                titles = unique_titles([cell_text(h).strip() for h in header])
+                dated = {i for i, t in enumerate(titles) if date_titles(normalise_title(t))}
+                columns: list[list[str]] = [[] for _ in titles]
+                positions: list[str] = []
+                for row_number, row in enumerate(rows, start=number + 1):
+                    cells = row or ()
+                    for i in range(len(titles)):
+                        value = cells[i] if i < len(cells) else None
+                        columns[i].append(cell_text(value, serial_date=i in dated))
+                    positions.append(f"{sheet.title}!{row_number}")
+                frame = pl.DataFrame(
+                    {t: pl.Series(t, c, dtype=pl.String) for t, c in zip(titles, columns, strict=True)}
+                )
+                return frame, pl.Series("line", positions, dtype=pl.String)
+    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"{source}: cannot read the workbook ({exc})") from None
+    finally:
+        book.close()
+    raise InputError(f"{source}: no sheet has {what} in its first {HEADER_SEARCH} rows")
