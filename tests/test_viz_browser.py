@@ -239,3 +239,14 @@ def test_the_harness_catches_requests_errors_and_dialogs(tmp_path: Path, open_of
     assert page.requests[0] == page.url and "https://cdn.example.invalid/x.png" in page.requests
     assert "boom" in page.console_errors
     assert page.dialogs == ["alert: hi"]
+
+
+def test_png_of_a_broken_page_fails_fast_and_writes_nothing(tmp_path: Path, browser):
+    from graphflows.model import GraphflowsError
+    from graphflows.viz.page import page
+
+    broken = tmp_path / "broken.html"
+    broken.write_text(page("broken", "<p>x</p>", styles=[], scripts=["throw new Error('no vis here')"]))
+    with pytest.raises(GraphflowsError, match=r"cannot take the picture: .*no vis here"):
+        write_png(broken, tmp_path / "b.png", timeout_s=30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.html"]
