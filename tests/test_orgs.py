@@ -212,3 +212,12 @@ def test_orgs_command_on_native_flows_reports_ids_as_given(tmp_path, capsys):
         ("payee", "P", "native-id"),
     ]
     assert "1 flows from 1 file(s): 2 organisation nodes" in capsys.readouterr().out
+
+
+def test_map_keys_absent_from_the_data_make_no_nodes(tmp_path):
+    spend = write(tmp_path / "s.csv", SPEND + "NHS A CCG,30/04/2020,Supplier One,1,5\n")
+    org_map = write(
+        tmp_path / "map.csv", "action,key,other\ndifferent,GB-COH-1,GB-COH-2\nsame,GB-CHC-7,GB-CHC-8\n"
+    )
+    result = read_flows([spend], org_map=org_map)
+    assert sorted(result.organisations["id"]) == ["name:NHS A CCG", "name:SUPPLIER ONE"]

@@ -224,9 +224,7 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
         .alias("exact_key"),
     )
     uf = _UnionFind()
-    reasons: dict[str, list[tuple[str, str]]] = defaultdict(
-        list
-    )  # root-independent log: key -> (method, why)
+    reasons: dict[str, list[tuple[str, str]]] = defaultdict(list)  # key -> [(method, why)]
     forbidden = [(a, b) for a, b in org_map.different]
     notes: list[str] = []
     edges: list[tuple[str, str, str, str]] = []  # (a, b, method, why)
@@ -328,8 +326,10 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
     # clusters -> node ids, names, methods
     roots = [uf.find(a) for a in anchors]
     members: dict[str, set[str]] = defaultdict(set)
+    seen_roots = set(roots)  # keys named only in the org map make no node of their own
     for key in list(uf.parent):
-        members[uf.find(key)].add(key)
+        if uf.find(key) in seen_roots:
+            members[uf.find(key)].add(key)
     display_override = {}
     for a, _b, name in org_map.same:
         if name:
