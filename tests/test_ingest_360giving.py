@@ -175,3 +175,23 @@ def test_json_that_is_not_360giving(tmp_path):
     path.write_text('{"grants": [', encoding="utf-8")
     with pytest.raises(InputError, match=r"g\.json:1: not valid JSON"):
         read_flows([path])
+
+
+def test_the_same_grants_published_twice_are_counted_once():
+    once = read_flows([TRAFFORD_CSV])
+    both = read_flows([TRAFFORD_CSV, TRAFFORD_JSON])
+    assert both.flows.height == once.flows.height and both.totals() == once.totals()
+    assert both.non_money == once.flows.height
+    assert both.records_read == both.flows.height + both.rejects.height + both.non_money
+    assert any("already read (same 360Giving identifier" in n for n in both.notes)
+
+
+def test_a_grant_repeated_within_a_file_is_counted_once(tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_text(
+        MINIMAL
+        + "\ng1,10,GBP,2020-01-02,GB-CHC-1,F,GB-CHC-2,R\ng1,10,GBP,2020-01-02,GB-CHC-1,F,GB-CHC-2,R\n",
+        encoding="utf-8",
+    )
+    result = read_flows([path])
+    assert (result.flows.height, result.non_money, result.records_read) == (1, 1, 2)

@@ -206,6 +206,7 @@ def read_flows(
         reads.extend(read_files(path, format))
     if not reads:
         raise InputError("no input files given")
+    _drop_repeated_grants(reads)
     rejects = pl.concat([r.rejects for r in reads] or [empty_rejects()], how="vertical")
     if rejects.height and not skip_invalid:
         problems = [RowProblem(s, ln, why) for s, ln, why in rejects.head(SHOWN_PROBLEMS).select(
@@ -231,6 +232,29 @@ def read_flows(
         identities=resolution.identities if resolution else None,
         org_notes=resolution.notes if resolution else [],
     )
+
+
+def _drop_repeated_grants(reads: list[FileRead]) -> None:
+    """A 360Giving grant identifier is globally unique: a grant read again (the same data published as
+    CSV and JSON, or overlapping downloads) is counted once; later copies become non-money records."""
+    seen = pl.DataFrame(schema={"reference": pl.String, "first_source": pl.String})
+    for read in reads:
+        if read.format != giving360.FORMAT or read.flows.is_empty():
+            continue
+        refs = read.flows["reference"]
+        again = refs.is_not_null() & (refs.is_in(seen["reference"].implode()) | ~refs.is_first_distinct())
+        count = int(again.sum())
+        if count:
+            example = read.flows.filter(again)["reference"][0]
+            earlier = seen.filter(pl.col("reference") == example)["first_source"]
+            read.flows = read.flows.filter(~again)
+            read.non_money += count
+            read.notes.append(
+                f"{read.source}: {count} grant(s) already read (same 360Giving identifier, e.g. {example} "
+                f"in {earlier[0] if earlier.len() else read.source}); each grant is counted once"
+            )
+        kept = read.flows.select(pl.col("reference").drop_nulls(), pl.lit(read.source).alias("first_source"))
+        seen = pl.concat([seen, kept])
 
 
 def _expand(paths: Iterable[str | Path]) -> Sequence[Path]:
