@@ -1,8 +1,8 @@
 """A local Neo4j Community 5.26 server without Docker: jars from Maven Central, run in its own JVM.
 
 The first start asks Maven to fetch Neo4j (and the Neo4j Browser web app) into the Maven cache
-(``~/.m2``), copies the jars into ``~/.cache/graphflows/neo4j-server/<version>/lib`` and compiles the small
-launcher ``server/GraphflowsNeo4j.java``; later starts reuse them. The server listens on 127.0.0.1 only,
+(``~/.m2``) and compiles the small launcher ``server/GraphflowsNeo4j.java`` against those jars into
+``~/.cache/graphflows/neo4j-server/<digest>/``; later starts reuse them. The server listens on 127.0.0.1 only,
 with authentication off, usage reporting off, a bounded heap and page cache, and keeps its data and logs
 in the data folder (``~/.local/share/graphflows/neo4j`` unless given).
 
@@ -88,33 +88,40 @@ def runtime_dir() -> Path:
 
 
 def ensure_runtime(*, quiet: bool = True) -> Path:
-    """Fetch the jars with Maven and compile the launcher if not done yet; return the runtime folder."""
+    """Fetch the jars with Maven and compile the launcher if not done yet; return the runtime folder.
+
+    The jars stay in the Maven cache (``~/.m2``); ``classpath.txt`` lists them. If the cache was cleaned,
+    they are fetched again.
+    """
     runtime = runtime_dir()
-    if (runtime / "ready").exists():
+    jars = _classpath(runtime)
+    if (runtime / "ready").exists() and jars and all(Path(p).exists() for p in jars):
         return runtime
     tools = {name: shutil.which(name) for name in ("java", "javac", "mvn")}
     missing = [name for name, path in tools.items() if path is None]
     if missing:
         raise Neo4jServerError(f"cannot run a local Neo4j: {', '.join(missing)} not found; {INSTALL_HINT}")
     runtime.mkdir(parents=True, exist_ok=True)
-    lib = runtime / "lib"
+    (runtime / "ready").unlink(missing_ok=True)
     maven = [
         str(tools["mvn"]), "-B", *(["-q"] if quiet else []), "-f", str(SERVER_SOURCES / "pom.xml"),
-        "dependency:copy-dependencies", f"-DoutputDirectory={lib}", "-DincludeScope=runtime",
+        "dependency:build-classpath", f"-Dmdep.outputFile={runtime / 'classpath.txt'}",
+        "-Dmdep.includeScope=runtime",
     ]  # fmt: skip
     _run(maven, "fetching Neo4j with Maven failed (is Maven Central reachable?)")
     classes = runtime / "classes"
-    javac = [
-        str(tools["javac"]),
-        "-cp",
-        f"{lib}/*",
-        "-d",
-        str(classes),
-        str(SERVER_SOURCES / f"{LAUNCHER}.java"),
-    ]
-    _run(javac, "compiling the Neo4j launcher failed")
+    sources = str(SERVER_SOURCES / f"{LAUNCHER}.java")
+    _run([str(tools["javac"]), "-cp", os.pathsep.join(_classpath(runtime)), "-d", str(classes), sources],
+         "compiling the Neo4j launcher failed")  # fmt: skip
     (runtime / "ready").write_text("ok\n")
     return runtime
+
+
+def _classpath(runtime: Path) -> list[str]:
+    listing = runtime / "classpath.txt"
+    if not listing.exists():
+        return []
+    return [p for p in listing.read_text().strip().split(os.pathsep) if p]
 
 
 def start(
@@ -146,7 +153,7 @@ def start(
         raise Neo4jServerError(f"cannot run a local Neo4j: java not found; {INSTALL_HINT}")
     command = [
         java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS,
-        "-cp", f"{runtime / 'lib'}/*{os.pathsep}{runtime / 'classes'}",
+        "-cp", os.pathsep.join([*_classpath(runtime), str(runtime / "classes")]),
         LAUNCHER, "--home", str(data_dir), "--port", str(port), "--pagecache", pagecache,
         "--http-port", str(http_port if browser else 0),
     ]  # fmt: skip
