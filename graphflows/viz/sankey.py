@@ -51,6 +51,12 @@ NODE_COLOURS = {
     Kind.PROVIDER.value: "#7B8794",
 }
 OTHER_PREFIX = "other:"
+#: Singular and plural of each kind, for notes and "Other ..." nodes.
+KIND_NOUNS = {
+    Kind.STREAM.value: ("funding stream", "funding streams"),
+    Kind.COMMISSIONER.value: ("commissioner or pooled budget", "commissioners or pooled budgets"),
+    Kind.PROVIDER.value: ("provider", "providers"),
+}
 
 BODY = """<header><h1 id="gf-title">Flow of funds</h1><p id="gf-subtitle"></p>
 <div id="gf-key"></div><div id="gf-notes"></div></header>
@@ -139,7 +145,7 @@ def prepare_sankey(
         nulls_last=True,
     )
     if hidden:
-        parts = ", ".join(f"{n:,} {KIND_STYLE[k]['label'].lower()}s" for k, n in sorted(hidden.items()))
+        parts = ", ".join(f"{n:,} {KIND_NOUNS[k][n != 1]}" for k, n in sorted(hidden.items()))
         notes.insert(
             0, f"Showing the {len(keep):,} largest nodes by money; gathered into 'Other' nodes: {parts}."
         )
@@ -152,7 +158,7 @@ def prepare_sankey(
     names = dict(kept.select("id", "name").iter_rows())
     kinds = dict(kept.select("id", "kind").iter_rows())
     for kind, count in hidden.items():
-        names[OTHER_PREFIX + kind] = f"Other {KIND_STYLE[kind]['label'].lower()}s ({count:,})"
+        names[OTHER_PREFIX + kind] = f"Other {KIND_NOUNS[kind][1]} ({count:,})"
         kinds[OTHER_PREFIX + kind] = kind
     used = sorted(set(links["source"].to_list()) | set(links["target"].to_list()))
     order = {node: i for i, node in enumerate(used)}
