@@ -265,3 +265,19 @@ def test_cli_png_failure_leaves_no_output_at_all(tmp_path: Path, monkeypatch: py
     assert code == 2
     assert "GRAPHFLOWS_CHROMIUM" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_notebook_display_is_an_html_object_holding_the_whole_page(recwarn: pytest.WarningsRecorder):
+    from graphflows.viz import show_sankey, show_view
+
+    shown = show_view(small_graph(), attribution=False, height=400)
+    assert shown.data.startswith('<div class="graphflows-view"><iframe srcdoc="&lt;!DOCTYPE html&gt;')
+    assert "height:400px" in shown.data and "vis.Network" in html_unescape(shown.data)
+    assert "Plotly.newPlot" in html_unescape(show_sankey(small_graph(), attribution=False).data)
+    assert not [w for w in recwarn if "IFrame" in str(w.message)]
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)

@@ -26,11 +26,16 @@ def show_view(graph: FlowGraph, *, height: int = 720, **options: Any) -> Any:
     """The network view as an IPython HTML object (options as for :func:`~graphflows.viz.write_view`)."""
     from IPython.display import HTML
 
-    return HTML(iframe(view_html(graph, **options), height=height))
+    return HTML(_block(iframe(view_html(graph, **options), height=height)))
 
 
 def show_sankey(graph: FlowGraph, *, height: int = 720, **options: Any) -> Any:
     """The Sankey as an IPython HTML object (options as for :func:`~graphflows.viz.write_sankey`)."""
     from IPython.display import HTML
 
-    return HTML(iframe(sankey_html(graph, **options), height=height))
+    return HTML(_block(iframe(sankey_html(graph, **options), height=height)))
+
+
+def _block(frame: str) -> str:
+    """The iframe in a div (IPython warns about HTML that starts with ``<iframe``)."""
+    return f'<div class="graphflows-view">{frame}</div>'
