@@ -23,8 +23,10 @@ from graphflows.model import GraphflowsError
 MAP_HELP = """
 Organisation map (--org-map): a CSV with header action,key,other,name.
 
+\b
+  action,key,other,name
   same,GB-COH-02150618,name:KCOM Group PLC,KCOM Group PLC
-  different,GB-COH-11111111,GB-COH-22222222
+  different,GB-COH-11111111,GB-COH-22222222,
 
 'same' forces two keys into one node (name optional: the node's display name); 'different' forbids any
 merge that would put them together. A key is an org-id (GB-CHC-1015648, 360G-...) or name:<a name>,
