@@ -296,3 +296,20 @@ def test_a_workbook_that_is_neither_format(tmp_path):
         read_flows([path])
     with pytest.raises(InputError, match=r"other\.xlsx: no sheet has a spend header row"):
         read_flows([path], format="spend")
+
+
+def test_ragged_records_are_rejected_with_their_line_and_an_unclosed_quote_is_located(tmp_path):
+    path = write(
+        tmp_path / "s.csv",
+        'Entity,Date,Supplier,Amount\nA CCG,30/04/2020,S,12\nA CCG,30/04/2020,"Two\nlines",5\n'
+        "A CCG,30/04/2020,S,1,2,3\nA CCG,30/04/2020,T,7\n",
+    )
+    with pytest.raises(InputError) as caught:
+        read_flows([path])
+    assert [str(p) for p in caught.value.problems] == [f"{path}:5: 6 fields where the header has 4"]
+    result = read_flows([path], skip_invalid=True)
+    assert result.flows["line"].to_list() == ["2", "3", "6"]
+    assert result.records_read == 4
+    unclosed = write(tmp_path / "q.csv", 'Entity,Date,Supplier,Amount\nA,30/04/2020,S,1\nA,"30/04/2020,S,1\n')
+    with pytest.raises(InputError, match=r"q\.csv:\d+: not a readable CSV file \(.*unclosed quote"):
+        read_flows([unclosed])

@@ -104,8 +104,10 @@ def read_bytes(data: bytes, source: str) -> FileRead:
     if stripped[:1] in ("{", "["):
         frame, lines, records = _json_table(text, source)
         return _grants(frame, lines, records, source, [note] if note else [])
-    frame, lines = read_csv_text(source, text)
-    return _grants(frame, lines.cast(pl.String), frame, source, [note] if note else [])
+    table = read_csv_text(source, text)
+    return _grants(
+        table.frame, table.lines.cast(pl.String), table.frame, source, [note] if note else [], table.problems
+    )
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -192,7 +194,12 @@ def _column(frame: pl.DataFrame, by_title: dict[tuple[str, int], str], title: st
 
 
 def _grants(
-    raw: pl.DataFrame, lines: pl.Series, records: pl.DataFrame, source: str, notes: list[str]
+    raw: pl.DataFrame,
+    lines: pl.Series,
+    records: pl.DataFrame,
+    source: str,
+    notes: list[str],
+    problems: pl.Series | None = None,
 ) -> FileRead:
     by_title: dict[tuple[str, int], str] = {}
     for col in raw.columns:
@@ -207,7 +214,12 @@ def _grants(
             f"{source}:1: 360Giving data without a 'Funding Org:Identifier' or 'Funding Org:Name' column"
         )
     blank = raw.select(all_blank(raw).alias("b"))["b"]
-    frame = raw.with_columns(lines.alias("_line")).filter(~blank)
+    if problems is not None:
+        blank = blank & problems.is_null()
+    frame = raw.with_columns(
+        lines.alias("_line"),
+        (problems if problems is not None else pl.lit(None, pl.String)).alias("_csv_problem"),
+    ).filter(~blank)
     kept_records = records.filter(~blank)
     c = lambda title, index=0: _column(frame, by_title, title, index)  # noqa: E731
     frame = frame.with_columns(
@@ -263,6 +275,7 @@ def _grants(
             pl.when(pl.col("payee_id").is_null()).then(
                 pl.lit("missing Recipient Org (identifier and name blank)")
             ),
+            pl.col("_csv_problem"),
             pl.lit(amount_problem),
             pl.lit(dates.problem),
             pl.when(currency.is_null())

@@ -319,11 +319,22 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
 # -------------------------------------------------------------------------------------------- CSV text
 
 
-def read_csv_text(source: str, text: str, *, header_line: int = 0) -> tuple[pl.DataFrame, pl.Series]:
+@dataclass(frozen=True)
+class CsvTable:
+    """A CSV read as text columns, each record's first physical line, and per-record problems."""
+
+    frame: pl.DataFrame
+    lines: pl.Series
+    problems: pl.Series | None = None  # e.g. "6 fields where the header has 4"; None when all fine
+    note: str | None = None
+
+
+def read_csv_text(source: str, text: str, *, header_line: int = 0) -> CsvTable:
     """All columns of a CSV as text, and each record's first physical line number (1-based).
 
     ``header_line`` (0-based) skips title lines above the header. Quoted fields that contain line
     breaks are one record; line numbers account for them, so ``source:line`` points at the record.
+    A record with more fields than the header is kept with a problem (the importer rejects it).
     """
     if header_line:
         start = 0
@@ -337,8 +348,8 @@ def read_csv_text(source: str, text: str, *, header_line: int = 0) -> tuple[pl.D
             empty_string_is_null=False,
             truncate_ragged_lines=False,
         )
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    except pl.exceptions.PolarsError:
+        return _read_csv_python(source, text, header_line)
     # physical line of each record: header lines + 1, plus line breaks held inside earlier records
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     first = 2 + header_line
@@ -355,14 +366,62 @@ def read_csv_text(source: str, text: str, *, header_line: int = 0) -> tuple[pl.D
                 - breaks
             ).alias("line")
         )["line"]
-    return frame, lines
+    return CsvTable(frame, lines)
 
 
-def read_csv_bytes(
-    source: str, data: bytes, *, header_line: int = 0
-) -> tuple[pl.DataFrame, pl.Series, str | None]:
+def _read_csv_python(source: str, text: str, header_line: int) -> CsvTable:
+    """The slow, careful reading used only when polars refuses a file: finds the record at fault."""
+    import csv
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    problems: list[str | None] = []
+    try:
+        header = next(reader, None)
+        if not header:
+            raise InputError(f"{source}:{header_line + 1}: no header row")
+        width = len(header)
+        previous = reader.line_num
+        for row in reader:
+            lines.append(previous + 1 + header_line)
+            previous = reader.line_num
+            problems.append(f"{len(row)} fields where the header has {width}" if len(row) > width else None)
+            rows.append((row + [""] * width)[:width])
+    except csv.Error as exc:
+        raise InputError(
+            f"{source}:{reader.line_num + header_line}: not a readable CSV file ({exc}; "
+            "check for an unclosed quote)"
+        ) from None
+    titles = _unique(header)
+    frame = pl.DataFrame(
+        {t: pl.Series(t, [r[i] for r in rows], dtype=pl.String) for i, t in enumerate(titles)},
+        schema={t: pl.String for t in titles},
+    )
+    return CsvTable(
+        frame,
+        pl.Series("line", lines, dtype=pl.Int64),
+        pl.Series("problem", problems, dtype=pl.String) if any(problems) else None,
+    )
+
+
+def _unique(titles: list[str]) -> list[str]:
+    """Header titles made unique the way polars does (``a``, ``a_duplicated_0``...)."""
+    seen: dict[str, int] = {}
+    out = []
+    for title in titles:
+        if title in seen:
+            out.append(f"{title}_duplicated_{seen[title]}")
+            seen[title] += 1
+        else:
+            seen[title] = 0
+            out.append(title)
+    return out
+
+
+def read_csv_bytes(source: str, data: bytes, *, header_line: int = 0) -> CsvTable:
     """:func:`read_csv_text` straight from bytes when they are UTF-8 (no decoding copy), else via
-    Windows-1252 text with a note. Returns the frame, line numbers and the note (or None)."""
+    Windows-1252 text with a note."""
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     start = 0
     for _ in range(header_line):
@@ -370,21 +429,17 @@ def read_csv_bytes(
     body = body[start:] if start else body
     try:
         frame = pl.read_csv(body, infer_schema=False, empty_string_is_null=False, truncate_ragged_lines=False)
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
-            raise InputError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    except pl.exceptions.PolarsError:
         text, note = decode_text(source, data)
-        frame, lines = read_csv_text(source, text, header_line=header_line)
-        return frame, lines, note
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+        table = read_csv_text(source, text, header_line=header_line)
+        return CsvTable(table.frame, table.lines, table.problems, note)
     physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
     first = 2 + header_line
     if physical == frame.height + 1:
         lines = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True).alias("line")
-        return frame, lines, None
-    _, lines = read_csv_text(source, body.decode("utf-8"), header_line=0)
-    return frame, lines + header_line, None
+        return CsvTable(frame, lines)
+    table = read_csv_text(source, body.decode("utf-8"), header_line=0)
+    return CsvTable(frame, table.lines + header_line)
 
 
 def decode_text(source: str, data: bytes) -> tuple[str, str | None]:

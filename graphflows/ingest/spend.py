@@ -180,7 +180,7 @@ def read_bytes(data: bytes, source: str) -> FileRead:
             date_titles=lambda title: title in _titles("date"),
             what="a spend header row (a supplier and an amount column)",
         )
-        encoding_note, header_at = None, "1"
+        encoding_note, header_at, csv_problems = None, "1", None
     else:
         head = data[:65536].decode("utf-8-sig", errors="replace")
         header = find_header_line(head, _looks_like_header)
@@ -189,7 +189,8 @@ def read_bytes(data: bytes, source: str) -> FileRead:
                 f"{source}:1: not a spend file: no header row with a supplier and an amount column "
                 "(e.g. Entity, Date, Supplier, Amount) in the first 20 lines"
             )
-        raw, lines, encoding_note = read_csv_bytes(source, data, header_line=header)
+        table = read_csv_bytes(source, data, header_line=header)
+        raw, lines, encoding_note, csv_problems = table.frame, table.lines, table.note, table.problems
         header_at = str(header + 1)
     by_title: dict[str, str] = {}
     for col in raw.columns:
@@ -204,11 +205,14 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         )
     used = {c for c in chosen.values() if c}
     original = raw.columns
-    frame = raw.with_columns(pl.Series("_line", lines))
+    frame = raw.with_columns(
+        pl.Series("_line", lines),
+        (csv_problems if csv_problems is not None else pl.lit(None, pl.String)).alias("_csv_problem"),
+    )
     blank = _blank_records(raw, chosen["amount"])
     totals = _total_lines(raw, chosen["payee_name"])
     total_lines = int(totals.sum())
-    blank = blank | totals
+    blank = (blank | totals) & frame["_csv_problem"].is_null()
     non_money = int(blank.sum())
     kept_raw = raw
     if non_money:
@@ -257,6 +261,7 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         frame["payer_id"].is_null()
         | frame["_amount_problem"].is_not_null()
         | frame["_date_problem"].is_not_null()
+        | frame["_csv_problem"].is_not_null()
     )
     good = frame
     if bad_mask.any():
@@ -315,6 +320,7 @@ def read_bytes(data: bytes, source: str) -> FileRead:
                 pl.when(pl.col("payer_id").is_null()).then(
                     pl.format("missing paying body ({})", pl.lit(chosen["payer_name"]))
                 ),
+                pl.col("_csv_problem"),
                 pl.col("_amount_problem"),
                 pl.col("_date_problem"),
             ],
