@@ -118,3 +118,15 @@ def test_analyse_reads_every_format_at_once_and_the_summary_reconciles(tmp_path,
     assert summary["total_amount"] == {c: f"{v // 100}.{v % 100:02d}" for c, v in separately.items()}
     convergence_csv = pl.read_csv(out / "convergence.csv", infer_schema=False)
     assert convergence_csv.height == summary["recipients"]
+
+
+def test_a_charity_number_copied_onto_another_grantee_does_not_merge_them():
+    # in the ALWF file one Royal Birmingham Conservatoire grant (GB-EDU-133788) carries the charity and
+    # company numbers of the Royal Academy of Music (GB-CHC-310007): a publisher's slip, not one body
+    ingest = read_flows([ALWF_XLSX])
+    orgs = ingest.organisations.filter(pl.col("id").is_in(["GB-CHC-310007", "GB-EDU-133788"]))
+    assert dict(orgs.select("id", "names_seen").iter_rows()) == {
+        "GB-CHC-310007": "Royal Academy of Music",
+        "GB-EDU-133788": "Royal Birmingham Conservatoire",
+    }
+    assert any("gives the number GB-CHC-310007" in n for n in ingest.notes)

@@ -177,6 +177,18 @@ class Resolution:
     notes: list[str] = field(default_factory=list)
 
 
+def _similar(a: str, b: str) -> bool:
+    """Two normalised names share at least half the words of the shorter one.
+
+    >>> _similar("AGE UK TRAFFORD", "AGE UK TRAFFORD URMSTON COMMUNITY HUB")
+    True
+    >>> _similar("ROYAL BIRMINGHAM CONSERVATOIRE", "ROYAL ACADEMY OF MUSIC")
+    False
+    """
+    wa, wb = set(a.split()), set(b.split())
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= 0.5
+
+
 def _side_mentions(flows: pl.DataFrame, side: str) -> pl.DataFrame:
     """(row, id_given, other_ids, name) for one side of every flow."""
 
@@ -233,6 +245,8 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
     fixed_flags = identities["fixed"].to_list()
     anchors: list[str] = []
     matched_by: list[str] = []
+    extra_links: list[tuple[str, str, str, str]] = []  # (own id, other number's id, name key, name)
+    primary_names: dict[str, set[str]] = defaultdict(set)
     strong_by_name: dict[str, set[str]] = defaultdict(set)
     exact_by_name_key: dict[str, set[str]] = defaultdict(set)
     name_records: Counter = Counter()
@@ -252,15 +266,10 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
                 strong_by_name[name_key].add(anchor)
         elif strong:
             anchor = f"id:{strong[0]}"
+            if given and is_registered(given) and name_key:
+                primary_names[f"id:{given}"].add(name_key)
             for other in strong[1:]:
-                edges.append(
-                    (
-                        anchor,
-                        f"id:{other}",
-                        "charity+company",
-                        f"one record gives both {strong[0]} and {other}",
-                    )
-                )
+                extra_links.append((anchor, f"id:{other}", name_key, name_given))
             if name_key:
                 strong_by_name[name_key].add(anchor)
         elif weak:
@@ -284,6 +293,35 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
             if anchor.startswith("id:")
             else f"name {name_key!r}"
         )
+
+    # a charity or company number given beside a record's own id links the two, unless one of the
+    # record's numbers belongs to an organisation known under an unrelated name (a publisher's slip:
+    # then none of that record's extra numbers is trusted)
+    by_record: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for anchor, other, name_key, name_given in extra_links:
+        by_record[(anchor, name_key or "", name_given)].append(other)
+    for (anchor, name_key, name_given), others in by_record.items():
+        clash = next(
+            (
+                (o, primary_names[o])
+                for o in others
+                if primary_names.get(o)
+                and name_key
+                and not any(_similar(name_key, n) for n in primary_names[o])
+            ),
+            None,
+        )
+        if clash:
+            notes.append(
+                f"not merged: {name_given!r} ({anchor[3:]}) gives the number {clash[0][3:]}, which other "
+                f"records give for {' / '.join(sorted(clash[1]))!r}; check the publisher's data "
+                "or use --org-map"
+            )
+            continue
+        for other in others:
+            edges.append(
+                (anchor, other, "charity+company", f"one record gives both {anchor[3:]} and {other[3:]}")
+            )
 
     # user-forced merges first, then the automatic ones (a forbidden pair stops any merge joining it)
     ordered = [(a, b, "user-map", f"org map {org_map.source}: same") for a, b, _ in org_map.same] + edges
