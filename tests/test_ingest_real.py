@@ -130,3 +130,13 @@ def test_a_charity_number_copied_onto_another_grantee_does_not_merge_them():
         "GB-EDU-133788": "Royal Birmingham Conservatoire",
     }
     assert any("gives the number GB-CHC-310007" in n for n in ingest.notes)
+
+
+def test_one_node_across_formats_spend_payee_and_ocds_supplier():
+    ingest = read_flows([*CCG_ZIPS.values(), OCDS_ZIP])
+    xma = ingest.flows.filter(pl.col("payee_id") == "GB-COH-02051703")
+    formats = {f.source: f.format for f in ingest.files}
+    assert {formats[s] for s in xma["source"].unique()} == {"spend", "ocds"}
+    assert set(xma["payee_name_given"]) == {"XMA LTD", "XMA Limited"}
+    org = ingest.organisations.filter(pl.col("id") == "GB-COH-02051703").row(0, named=True)
+    assert (org["match_method"], org["match_confidence"]) == ("name->org-id", 0.8)
