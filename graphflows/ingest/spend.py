@@ -202,6 +202,12 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         raise InputError(
             f"{source}:{header_at}: spend file has no {', '.join(wanted[m] for m in missing)} column "
             f"(found: {', '.join(raw.columns)})"
+            + (
+                "; add an Entity column naming the paying body (publishers often leave it out of "
+                "single-body files)"
+                if "payer_name" in missing
+                else ""
+            )
         )
     used = {c for c in chosen.values() if c}
     original = raw.columns
