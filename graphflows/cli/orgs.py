@@ -79,8 +79,12 @@ def orgs(
     if nodes is not None:
         _write_csv(organisations, nodes)
     merged = organisations.filter(
-        pl.col("match_method").is_in(["single", "org-id", "local-id", "redacted"]).not_()
-        | (pl.col("names_seen").str.count_matches(";") > 0)
+        (pl.col("match_method") != "redacted")
+        & (
+            (pl.col("names_seen").str.count_matches(";").fill_null(0) > 0)
+            | (pl.col("org_ids").str.count_matches(";").fill_null(0) > 0)
+            | pl.col("match_method").is_in(["user-map", "name->org-id", "name", "charity+company"])
+        )
     ).sort(["match_confidence", "records"], descending=[False, True], nulls_last=True)
     console.print(
         f"{ingest.flows.height} flows from {len(ingest.files)} file(s): "
