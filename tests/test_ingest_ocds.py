@@ -221,3 +221,11 @@ def test_json_lines_of_releases_and_packages(tmp_path):
     path.write_text(json.dumps(pkg) + "\n{oops\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"bulk\.jsonl:2: not valid JSON"):
         read_flows([path])
+
+
+def test_without_a_buyer_the_procuring_entity_pays(tmp_path):
+    release = _release()
+    del release["buyer"]
+    release["parties"][0]["roles"] = ["procuringEntity"]
+    flows = read_flows([write_json(tmp_path / "r.json", release)]).flows
+    assert flows["payer_name"].to_list() == ["Buyer Council"]

@@ -44,6 +44,8 @@ from graphflows.model.money import format_minor
 
 FORMAT = "ocds"
 NO_MONEY_STATUSES = {"cancelled", "unsuccessful"}
+#: Without a ``buyer``, the party paying is the first party with one of these roles.
+PAYER_ROLES = ("buyer", "procuringEntity", "payer", "funder")
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -228,7 +230,15 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         buyer_ref = r.get("buyer") if isinstance(r.get("buyer"), dict) else None
         buyer_party = parties.get(str(buyer_ref.get("id"))) if buyer_ref else None
         if buyer_party is None:
-            buyer_party = next((p for p in parties.values() if "buyer" in (p.get("roles") or [])), None)
+            buyer_party = next(
+                (
+                    p
+                    for role in PAYER_ROLES
+                    for p in parties.values()
+                    if isinstance(p.get("roles"), list) and role in p["roles"]
+                ),
+                None,
+            )
         buyer_name = _text((buyer_ref or {}).get("name")) or _text((buyer_party or {}).get("name"))
         buyer_ids = _party_ids(buyer_party) if buyer_party else []
         items = ((r.get("tender") or {}).get("items") or []) if isinstance(r.get("tender"), dict) else []
@@ -295,7 +305,9 @@ def read_bytes(data: bytes, source: str) -> FileRead:
                         f"supplier {supplier.get('id')!r} has no name and is not among the release's parties"
                     )
                 if not buyer_name and not buyer_ids:
-                    reasons.append("release has no buyer (no 'buyer' and no party with role buyer)")
+                    reasons.append(
+                        "release has no buyer (no 'buyer', and no party with role buyer or procuringEntity)"
+                    )
                 if own_minor is not None or own_problem:
                     amount, cur, why, basis = own_minor, own_currency, own_problem, "supplier"
                 elif not shared:
