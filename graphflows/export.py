@@ -112,7 +112,9 @@ def write_analysis(
     min_share: float = 0.0,
     write_rejects: bool = False,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
-    """Write attribution.csv, convergence.csv, summary.json (and rejects.csv, negative_net.csv).
+    """Write attribution.csv, convergence.csv, summary.json (and rejects.csv, negative_net.csv, and
+    organisations.csv saying how records were matched to organisations, when files other than flows CSVs
+    were read).
 
     Returns the summary and the convergence table.
     """
@@ -129,12 +131,28 @@ def write_analysis(
         ).write_csv(p)
     if write_rejects:
         writers["rejects.csv"] = lambda p: ingest.rejects.write_csv(p)
-    write_all(out_dir, writers)
+    if ingest.organisations is not None:
+        writers["organisations.csv"] = lambda p: ingest.organisations.write_csv(p)
+    write_all(out_dir, writers, stale=ANALYSIS_FILES)
     return info, table
 
 
-def write_all(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> None:
-    """Run every writer into a temporary folder, then move the finished files into ``out_dir``."""
+#: Every file ``write_analysis`` may write: those a run does not write are removed, so no stale result stays.
+ANALYSIS_FILES = (
+    "attribution.csv",
+    "convergence.csv",
+    "summary.json",
+    "negative_net.csv",
+    "rejects.csv",
+    "organisations.csv",
+)
+
+
+def write_all(out_dir: Path, writers: dict[str, Callable[[Path], None]], stale: tuple[str, ...] = ()) -> None:
+    """Run every writer into a temporary folder, then move the finished files into ``out_dir``.
+
+    Files named in ``stale`` that this run does not write are removed from ``out_dir`` afterwards.
+    """
     if out_dir.exists() and not out_dir.is_dir():
         raise GraphflowsError(f"{out_dir}: exists and is not a folder")
     try:
@@ -147,6 +165,9 @@ def write_all(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> None
             write(staging / name)
         for name in writers:
             os.replace(staging / name, out_dir / name)
+        for name in stale:
+            if name not in writers:
+                (out_dir / name).unlink(missing_ok=True)
     except OSError as exc:
         raise GraphflowsError(f"{out_dir}: cannot write the output files ({exc.strerror})") from None
     finally:

@@ -26,7 +26,10 @@ def graph_of(*edges: tuple, streams: tuple[str, ...] = ()) -> nx.MultiDiGraph:
     return G
 
 
-def write_flows(path: Path, rows: list[str], header: str = FLOWS_HEADER) -> Path:
-    """Write a native flows CSV with the given data lines."""
+def write_flows(path: Path, rows: list[str], header: str = FLOWS_HEADER, *, pad: bool = True) -> Path:
+    """Write a native flows CSV with the given data lines (padded with empty fields to the header's width)."""
+    width = header.count(",") + 1
+    if pad:
+        rows = [row + "," * (width - 1 - row.count(",")) for row in rows]
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     return path

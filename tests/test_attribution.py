@@ -142,3 +142,27 @@ def test_demo_shows_inclusion_healthcare_fed_by_several_stovepipes():
     result = attribute(read_graph([demo_path()]))
     stovepipes = set(mix(result, "inclusion-healthcare"))
     assert {"phe", "home-office-police-grant", "nhse-allocation", "mhclg-rough-sleeping"} <= stovepipes
+
+
+def test_a_contribution_naming_the_pool_it_pays_into_is_not_drawn_from_that_pool():
+    G = graph_of(("CCG", "BCF", 100, "BCF"), ("Council", "BCF", 50), ("BCF", "P", 150), streams=("BCF",))
+    assert mix(attribute(G), "P") == {"CCG": 10000, "Council": 5000}
+
+
+def test_pennies_stay_exact_on_pots_of_a_trillion_pounds():
+    G = graph_of(
+        ("A", "Pool", "1000000000000.01"),
+        ("B", "Pool", "1000000000000.02"),
+        ("C", "Pool", "0.03"),
+        ("Pool", "Mid", "2000000000000.06"),
+        ("Mid", "P", "2000000000000.06"),
+    )
+    assert mix(attribute(G), "P") == {"A": 100000000000001, "B": 100000000000002, "C": 3}
+
+
+def test_totals_too_large_for_exact_integers_are_refused_not_wrapped():
+    from graphflows.model import GraphflowsError
+
+    G = graph_of(*[(f"A{i}", "B", "999999999999999") for i in range(100)])
+    with pytest.raises(GraphflowsError, match="wrong units"):
+        attribute(G)

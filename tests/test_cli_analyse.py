@@ -161,3 +161,16 @@ def test_console_script_never_prints_a_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and str(bad) in done.stderr
+
+
+def test_a_later_run_leaves_no_stale_files_from_an_earlier_one(tmp_path, capsys):
+    messy = write_flows(
+        tmp_path / "messy.csv", ["A,B,1", "A,B,x", "A,C,-5"], header="payer_id,payee_id,amount"
+    )
+    clean = write_flows(tmp_path / "clean.csv", ["A,B,1"], header="payer_id,payee_id,amount")
+    out = tmp_path / "out"
+    assert run(capsys, "analyse", str(messy), "--out", str(out), "--skip-invalid")[0] == 0
+    assert (out / "rejects.csv").exists() and (out / "negative_net.csv").exists()
+    assert run(capsys, "analyse", str(clean), "--out", str(out))[0] == 0
+    assert not (out / "rejects.csv").exists() and not (out / "negative_net.csv").exists()
+    assert json.loads((out / "summary.json").read_text())["rejected"] == 0

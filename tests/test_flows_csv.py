@@ -15,11 +15,10 @@ from tests.helpers import write_flows
 def test_reads_all_columns_and_keeps_extras(tmp_path):
     path = write_flows(
         tmp_path / "f.csv",
-        ["CCG,NHS City CCG,commissioner,IH,Inclusion Healthcare,Provider,1234.56,,2019-06-28,PH,ref-1"],
+        ["CCG,NHS City CCG,commissioner,IH,Inclusion Healthcare,Provider,1234.56,,2019-06-28,PH,ref-1,block"],
         header="payer_id,payer_name,payer_kind,payee_id,payee_name,payee_kind,amount,currency,date,"
         "stream_id,reference,contract_type",
     )
-    path.write_text(path.read_text().replace("ref-1\n", "ref-1,block\n"))
     result = read_flows([path])
     row = result.flows.row(0, named=True)
     assert row["payer_id"] == "CCG" and row["payee_kind"] == "provider"
@@ -110,3 +109,39 @@ def test_amounts_are_never_added_across_currencies(tmp_path):
         header="payer_id,payee_id,amount,currency",
     )
     assert read_flows([path]).totals() == {"EUR": 500, "GBP": 1250}
+
+
+@pytest.mark.parametrize(
+    ("rows", "line", "reason"),
+    [
+        (["A,B,10,Invoice 123"], "2", "4 fields where the header has 5"),
+        (["A,B,10,s,r,extra"], "2", "6 fields where the header has 5"),
+        (["A,B,10,,r", "A,B,184467440737095517,,"], "3", "too large"),
+        (['A,B,10,,"two\nlines"', "A,C,xx,,"], "4", "amount xx is not a number"),
+    ],
+)
+def test_row_shape_and_size_problems_name_the_right_line(tmp_path, rows, line, reason):
+    path = write_flows(
+        tmp_path / "f.csv", rows, header="payer_id,payee_id,amount,stream_id,reference", pad=False
+    )
+    with pytest.raises(InputError) as caught:
+        read_flows([path])
+    (problem,) = caught.value.problems
+    assert problem.line == line and reason in problem.reason
+
+
+@pytest.mark.parametrize("header", ["payer_id,Payer ID,payee_id,amount", "payer_id,payee_id,amount,amount"])
+def test_a_column_named_twice_is_refused(tmp_path, header):
+    path = write_flows(tmp_path / "f.csv", ["A,A,B,1"], header=header, pad=False)
+    with pytest.raises(InputError, match="duplicate column"):
+        read_flows([path])
+
+
+def test_blank_lines_are_not_records_and_a_header_alone_is_an_error(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("payer_id,payee_id,amount\r\nA,B,10\r\n\r\n")
+    result = read_flows([path])
+    assert (result.records_read, result.flows.height) == (1, 1)
+    path.write_text("payer_id,payee_id,amount\n")
+    with pytest.raises(InputError, match="no data rows"):
+        read_flows([path])

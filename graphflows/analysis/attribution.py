@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from graphflows.analysis.mixing import solve_mixes
-from graphflows.analysis.netting import net_pairs
+from graphflows.analysis.netting import check_fits, net_pairs
 from graphflows.graph import FlowGraph, from_networkx
 from graphflows.model import Kind
 
@@ -65,8 +65,8 @@ class Attribution:
 
     def totals(self) -> dict[str, int]:
         """Attributed money per currency (net positive inflows), in minor units."""
-        grouped = self.recipients.group_by("currency").agg(pl.col("total_in_minor").sum()).sort("currency")
-        return dict(grouped.iter_rows())
+        grouped = self.recipients.group_by("currency").agg(pl.col("total_in_minor").cast(pl.Int128).sum())
+        return {currency: int(total) for currency, total in grouped.sort("currency").iter_rows()}
 
 
 def attribute(
@@ -114,9 +114,11 @@ def attribute(
                 "approximate (each recipient's total is still exact)"
             )
         totals = part.group_by("payee_id").agg(
-            pl.col("net_minor").sum().alias("total_in_minor"),
+            pl.col("net_minor").cast(pl.Int128).sum().alias("total_in_minor"),
             pl.col("payer_id").n_unique().cast(pl.UInt32).alias("payer_count"),
         )
+        check_fits(totals["total_in_minor"])
+        totals = totals.with_columns(pl.col("total_in_minor").cast(pl.Int64))
         total_of = np.zeros(ids.len(), dtype=np.int64)
         total_of[totals["payee_id"].to_numpy()] = totals["total_in_minor"].to_numpy()
         node, origin, amount = _round_to_pennies(mixes.node, mixes.origin, mixes.amount, total_of)

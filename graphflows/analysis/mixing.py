@@ -23,9 +23,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from graphflows.analysis.rowstore import RowStore
+from graphflows.model import GraphflowsError
 
 #: Entries of a unit mix below this are dropped (they are far below a penny on any real amount).
-PRUNE = 1e-13
+PRUNE = 1e-16
 #: A cycle has converged when no unit-mix entry moves by more than this in one iteration.
 TOLERANCE = 1e-12
 MAX_ITERATIONS = 20_000
@@ -35,7 +36,7 @@ ITERATION_WORK = 5e7
 MAX_DENSE_CELLS = 50_000_000
 
 
-class CycleError(RuntimeError):
+class CycleError(GraphflowsError):
     """A cycle is too large to solve with dense arrays."""
 
 

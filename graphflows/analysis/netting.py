@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphflows.model import GraphflowsError
+
 PAIR_KEYS = ["payer_id", "payee_id", "stream_id", "currency"]
 
 
@@ -16,7 +18,9 @@ def net_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     Ids may be text or integer codes; positive pairs come in no particular order.
 
-    A ``stream_id`` equal to the payer is the payer's own money, so it is dropped before netting.
+    A ``stream_id`` equal to the payer is the payer's own money, and one equal to the payee is a payment
+    *into* that stream (a contribution to a pooled fund), so both are dropped before netting.
+    Sums are exact: totals too large to keep in 64 bits raise GraphflowsError.
 
     >>> f = pl.DataFrame({"payer_id": ["A", "A", "A"], "payee_id": ["B", "B", "C"],
     ...     "stream_id": [None, None, None], "currency": ["GBP"] * 3, "amount_minor": [500, -200, -10]})
@@ -27,14 +31,29 @@ def net_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     keyed = flows.select(
         "payer_id",
         "payee_id",
-        pl.when(pl.col("stream_id") == pl.col("payer_id"))
+        pl.when((pl.col("stream_id") == pl.col("payer_id")) | (pl.col("stream_id") == pl.col("payee_id")))
         .then(None)
         .otherwise(pl.col("stream_id"))
         .alias("stream_id"),
         "currency",
         "amount_minor",
     )
-    nets = keyed.group_by(PAIR_KEYS, maintain_order=True).agg(
-        pl.col("amount_minor").sum().alias("net_minor"), pl.len().alias("lines")
+    nets = keyed.group_by(PAIR_KEYS).agg(
+        pl.col("amount_minor").cast(pl.Int128).sum().alias("net_minor"), pl.len().alias("lines")
     )
+    check_fits(nets["net_minor"])
+    nets = nets.with_columns(pl.col("net_minor").cast(pl.Int64))
     return nets.filter(pl.col("net_minor") > 0), nets.filter(pl.col("net_minor") < 0).sort(PAIR_KEYS)
+
+
+#: Largest total kept in 64 bits (pence): about £46 trillion, far above any real public budget.
+LIMIT = 2**62
+
+
+def check_fits(totals: pl.Series) -> None:
+    """Refuse totals (Int128 sums) too large to keep exactly in 64-bit integers."""
+    if totals.len() and totals.abs().max() >= LIMIT:  # type: ignore[operator]
+        raise GraphflowsError(
+            "amounts add up to more than £46 trillion between two organisations; "
+            "check for amounts in the wrong units (pence written as pounds?)"
+        )

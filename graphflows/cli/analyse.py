@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import polars as pl
 
 from graphflows.analysis import Attribution, attribute
 from graphflows.cli.display import console, convergence_table, money, steps
@@ -13,8 +14,19 @@ from graphflows.cli.inputs import input_options, read_inputs
 from graphflows.demo import demo_path
 from graphflows.export import write_analysis
 from graphflows.graph import graph_from_ingest
+from graphflows.graph.build import financial_year_bounds
 from graphflows.ingest import IngestResult
 from graphflows.model import GraphflowsError, to_minor
+
+
+def _check_year(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Validate --financial-year before any file is read."""
+    if value is not None:
+        try:
+            financial_year_bounds(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def analysis_options(command: Any) -> Any:
@@ -33,6 +45,7 @@ def analysis_options(command: Any) -> Any:
                 "--financial-year",
                 metavar="YYYY/YY",
                 default=None,
+                callback=_check_year,
                 help="Only flows dated in this UK financial year (1 April to 31 March), e.g. 2019/20.",
             ),
             click.option(
@@ -106,6 +119,14 @@ def run_analysis(
         )
     for note in info["notes"]:
         console.print(f"Note: {note}", markup=False)
+    crumbs = table.filter(pl.col("is_convergence_point") & (pl.col("top_share") > 0.99)).height
+    if min_share == 0 and crumbs:
+        console.print(
+            f"Note: {crumbs} convergence point(s) get less than 1% of their income from all but one "
+            "stovepipe (money passed on through transfers between commissioners); "
+            "--min-share 0.01 ignores such crumbs.",
+            markup=False,
+        )
     console.print(f"Results written to {out}/ (attribution.csv, convergence.csv, summary.json)", markup=False)
     return result
 

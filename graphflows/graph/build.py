@@ -53,8 +53,8 @@ class FlowGraph:
 
     def totals(self) -> dict[str, int]:
         """Sum of flow amounts per currency in minor units."""
-        grouped = self.flows.group_by("currency").agg(pl.col("amount_minor").sum()).sort("currency")
-        return dict(grouped.iter_rows())
+        grouped = self.flows.group_by("currency").agg(pl.col("amount_minor").cast(pl.Int128).sum())
+        return {currency: int(total) for currency, total in grouped.sort("currency").iter_rows()}
 
     def in_financial_year(self, year: str) -> FlowGraph:
         """Only the flows dated in a UK financial year such as ``"2014/15"`` (1 April to 31 March)."""

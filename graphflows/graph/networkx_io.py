@@ -14,7 +14,7 @@ import networkx as nx
 import polars as pl
 
 from graphflows.graph.build import FlowGraph
-from graphflows.model import FLOW_COLUMNS, LABELS, Kind, minor_to_decimal, to_minor
+from graphflows.model import FLOW_COLUMNS, LABELS, Kind, minor_to_decimal, parse_kind, to_minor
 
 
 def to_networkx(graph: FlowGraph) -> nx.MultiDiGraph:
@@ -91,7 +91,7 @@ def _name(G: nx.Graph, n: Any) -> str:
 def _kinds(G: nx.Graph, n: Any) -> set[Kind]:
     data = G.nodes.get(n, {})
     raw = data.get("kinds") or ([data["kind"]] if data.get("kind") else [])
-    return {Kind(str(k).lower()) for k in raw}
+    return {parse_kind(str(k)) for k in raw}
 
 
 def _first_kind(G: nx.Graph, n: Any, default: Kind) -> str:

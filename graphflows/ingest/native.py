@@ -6,11 +6,15 @@ stream_id, reference``; only ``payer_id``, ``payee_id`` and ``amount`` are requi
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from pathlib import Path
 
 import polars as pl
 
 from graphflows.ingest.base import FileRead, check_readable, conform, decode_utf8, records_as_json
+from graphflows.ingest.parsing import all_blank, read_csv_bytes
 from graphflows.model import InputError, Kind
 
 FORMAT = "flows"
@@ -45,7 +49,9 @@ _KIND_WORDS = {k.value: k.value for k in Kind} | {
     "funding_stream": "stream",
     "funding stream": "stream",
 }
-_AMOUNT_RE = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+_AMOUNT_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+#: Whole units (pounds) an amount may have: at most 999,999,999,999,999 — so that sums stay exact.
+MAX_DIGITS = 15
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
 
 
@@ -64,27 +70,28 @@ def read(path: Path) -> FileRead:
     """Read and validate one native flows CSV (all rows; nothing is dropped silently)."""
     check_readable(path)
     data = path.read_bytes()
-    if not decode_utf8(path, data).strip():
+    text = decode_utf8(path, data)
+    if not text.strip():
         raise InputError(f"{path}: file is empty")
-    try:
-        raw = pl.read_csv(data.removeprefix(b"\xef\xbb\xbf"), infer_schema=False, empty_string_is_null=False)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
-    raw = raw.rename({c: _norm(c) for c in raw.columns})
-    missing = [c for c in REQUIRED if c not in raw.columns]
-    if missing:
-        raise InputError(
-            f"{path}:1: wrong header: missing column(s) {', '.join(missing)} "
-            f"(a flows file needs {', '.join(REQUIRED)}; found {', '.join(raw.columns) or 'nothing'})"
-        )
-    original = raw.with_row_index("_row")
+    table = read_csv_bytes(str(path), data)
+    _check_header(path, table.frame.columns)
+    raw = table.frame.rename({c: _norm(c) for c in table.frame.columns})
+    width = raw.width
+    original = raw.with_columns(
+        table.lines.cast(pl.String).alias("_line"),
+        (table.problems if table.problems is not None else pl.lit(None, pl.String)).alias("_shape"),
+        _field_counts(text, raw.height, width).alias("_fields"),
+    ).filter(~all_blank(raw))  # spacer lines (a trailing blank line from a spreadsheet) are not records
+    if original.is_empty():
+        raise InputError(f"{path}: has a header row but no data rows")
+    original = original.with_row_index("_row")
     stripped = original.with_columns(pl.col(c).str.strip_chars() for c in KNOWN if c in raw.columns)
     stripped = stripped.with_columns(pl.lit("").alias(c) for c in KNOWN if c not in raw.columns)
-    checks = _checks()
+    checks = _checks(width)
     flagged = stripped.with_columns(_values()).with_columns(
         pl.any_horizontal(bad for bad, _ in checks).alias("_bad")
     )
-    line = (pl.col("_row") + 2).cast(pl.String).alias("line")
+    line = pl.col("_line").alias("line")
     flows = conform(
         flagged.filter(~pl.col("_bad")).select(
             "payer_id",
@@ -102,8 +109,38 @@ def read(path: Path) -> FileRead:
         pl.concat_str(
             [pl.when(problem).then(reason) for problem, reason in checks], separator="; ", ignore_nulls=True
         ).alias("reason"),
-    ).with_columns(records_as_json(original.filter(pl.col("_row").is_in(bad["_row"].implode())).drop("_row")))
-    return FileRead(str(path), FORMAT, flows, rejects, records_read=raw.height)
+    ).with_columns(
+        records_as_json(original.filter(pl.col("_row").is_in(bad["_row"].implode())).select(raw.columns))
+    )
+    return FileRead(str(path), FORMAT, flows, rejects, records_read=original.height)
+
+
+def _field_counts(text: str, records: int, width: int) -> pl.Series:
+    """Fields in each record, so a short row is refused instead of read with its values shifted."""
+    if '"' in text:
+        counts = [len(row) for row in csv.reader(io.StringIO(text, newline=""))][1:]
+    else:
+        lines = text.split("\n")[1:]
+        if lines and lines[-1] == "":
+            lines.pop()
+        counts = [line.count(",") + 1 for line in lines]
+    if len(counts) != records:  # could not line records up: fall back to trusting the reader
+        counts = [width] * records
+    return pl.Series("_fields", counts, dtype=pl.Int64)
+
+
+def _check_header(path: Path, titles: list[str]) -> None:
+    """Refuse a header that lacks a required column or names one column twice."""
+    names = [_norm(re.sub(r"_duplicated_\d+$", "", t)) for t in titles]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"{path}:1: duplicate column {', '.join(repeated)} in the header")
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise InputError(
+            f"{path}:1: wrong header: missing column(s) {', '.join(missing)} "
+            f"(a flows file needs {', '.join(REQUIRED)}; found {', '.join(names) or 'nothing'})"
+        )
 
 
 def _null_if_blank(col: str) -> pl.Expr:
@@ -119,7 +156,13 @@ def _amount_parts() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(whole units, first two decimal digits, further decimal digits) of the stripped amount text."""
     parts = pl.col("amount").str.strip_chars_start("+-").str.split_exact(".", 1)
     whole, decimals = parts.struct.field("field_0"), parts.struct.field("field_1").fill_null("")
-    units = pl.when(whole == "").then(0).otherwise(whole.cast(pl.Int64, strict=False))
+    digits = whole.str.strip_chars_start("0")
+    units = (
+        pl.when(whole == "")
+        .then(0)
+        .when(digits.str.len_chars() <= MAX_DIGITS)
+        .then(whole.cast(pl.Int64, strict=False))
+    )
     pence = decimals.str.slice(0, 2).str.pad_end(2, "0").cast(pl.Int64, strict=False)
     return units, pence, decimals.str.slice(2)
 
@@ -139,12 +182,11 @@ def _values() -> list[pl.Expr]:
     ]
 
 
-def _checks() -> list[tuple[pl.Expr, pl.Expr]]:
+def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
     """(is this row bad?, why) for every rule; reasons are built only for the rows that break one."""
     amount = pl.col("amount")
-    _, _, further = _amount_parts()
+    units, _, further = _amount_parts()
     number = amount.str.contains(_AMOUNT_RE)
-    units = pl.col("_v_amount_minor") // 100
     date = pl.col("date")
     currency = pl.col("currency").str.to_uppercase()
     kinds = [
@@ -155,6 +197,11 @@ def _checks() -> list[tuple[pl.Expr, pl.Expr]]:
         for col in ("payer_kind", "payee_kind")
     ]
     return [
+        (pl.col("_shape").is_not_null(), pl.col("_shape")),
+        (
+            pl.col("_fields") < width,
+            pl.format("{} fields where the header has {}", pl.col("_fields"), pl.lit(width)),
+        ),
         (pl.col("payer_id") == "", pl.lit("missing payer_id")),
         (pl.col("payee_id") == "", pl.lit("missing payee_id")),
         (amount == "", pl.lit("missing amount")),
@@ -163,7 +210,12 @@ def _checks() -> list[tuple[pl.Expr, pl.Expr]]:
             number & further.str.contains("[1-9]"),
             pl.format("amount {} has more than 2 decimal places", amount),
         ),
-        (number & (units.is_null() | (units.abs() > 10**15)), pl.format("amount {} is too large", amount)),
+        (
+            number & units.is_null(),
+            pl.format(
+                "amount {} is too large (at most {} digits before the point)", amount, pl.lit(MAX_DIGITS)
+            ),
+        ),
         (
             (date != "")
             & (

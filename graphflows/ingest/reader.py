@@ -70,8 +70,8 @@ class IngestResult:
         """Sum of accepted amounts per currency, in minor units (never adds two currencies)."""
         if self.flows.is_empty():
             return {}
-        grouped = self.flows.group_by("currency").agg(pl.col("amount_minor").sum()).sort("currency")
-        return dict(grouped.iter_rows())
+        grouped = self.flows.group_by("currency").agg(pl.col("amount_minor").cast(pl.Int128).sum())
+        return {currency: int(total) for currency, total in grouped.sort("currency").iter_rows()}
 
 
 def detect_format(path: Path) -> str:
@@ -79,6 +79,8 @@ def detect_format(path: Path) -> str:
     check_readable(path)
     with path.open("rb") as handle:
         head = handle.read(65536)
+    if not head.strip(b"\xef\xbb\xbf \t\r\n") and path.stat().st_size <= len(head):
+        raise InputError(f"{path}: file is empty")
     if _is_zip_archive(path):
         return "zip"
     return _detect(path, head, str(path))
