@@ -22,7 +22,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from graphflows.analysis.rowstore import RowStore
 from graphflows.model import GraphflowsError
 
 #: Entries of a unit mix below this are dropped (they are far below a penny on any real amount).
@@ -59,53 +58,94 @@ def solve_mixes(
 
     ``stream[i]`` is the node index of flow i's declared stream, or -1. ``forced`` is a boolean mask of
     nodes that are origins of everything they pay out.
+
+    Nodes are renumbered in solving order (their *rank*), so the unit mixes solved so far are always a
+    prefix of one growing CSR matrix, and each step multiplies by that prefix directly.
     """
     amount = amount.astype(np.float64)
     declared = stream >= 0
     mix_source = np.where(declared, stream, payer)
-    inflow = sp.csr_matrix((amount, (payee, mix_source)), shape=(n, n))
-    carve = sp.csr_matrix((amount[declared], (payer[declared], stream[declared])), shape=(n, n))
-    undeclared_out = np.bincount(payer[~declared], weights=amount[~declared], minlength=n)
-
-    order = _dependency_levels(n, payee, mix_source, payer[declared], stream[declared], forced)
-    store = RowStore(n, capacity=max(1024, 4 * len(amount)))
+    order, segments = _solving_order(n, payee, mix_source, payer[declared], stream[declared], forced)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    inflow = sp.csr_matrix((amount, (rank[payee], rank[mix_source])), shape=(n, n))
+    carve = sp.csr_matrix((amount[declared], (rank[payer[declared]], rank[stream[declared]])), shape=(n, n))
+    undeclared_out = np.bincount(rank[payer[~declared]], weights=amount[~declared], minlength=n)
+    store = PrefixStore(n, capacity=max(1024, 4 * len(amount)))
     pots: list[tuple[np.ndarray, sp.csr_matrix]] = []
-    cycles = approximate = 0
-    most_iterations = 0
-    for acyclic, groups in order:
-        easy = acyclic[forced[acyclic]]
-        if easy.size:
-            store.put(easy, _unit_rows(easy, n))
-        batch = acyclic[~forced[acyclic]]
-        if batch.size:
-            pot = _gathered(inflow, batch, store)
-            left = _clamped(pot - _gathered(carve, batch, store))
-            store.put(batch, _unit_mix(left, batch, undeclared_out[batch], n))
-            pots.append((batch, pot))
-        for group in groups:
-            pot, unit, iterations, converged = _solve_cycle(group, n, inflow, carve, undeclared_out, store)
-            store.put(group, unit)
-            pots.append((group, pot))
+    cycles = approximate = most_iterations = 0
+    for start, end, kind in segments:
+        nodes = order[start:end]
+        if kind == "forced":
+            store.append(_unit_rows(nodes, n))
+        elif kind == "acyclic":
+            pot = store.times(inflow, start, end)
+            left = _clamped(pot - store.times(carve, start, end))
+            store.append(_unit_mix(left, nodes, undeclared_out[start:end], n))
+            pots.append((nodes, pot))
+        else:
+            pot, unit, iterations, converged = _solve_cycle(
+                start, end, nodes, inflow, carve, undeclared_out, store
+            )
+            store.append(unit)
+            pots.append((nodes, pot))
             cycles += 1
             approximate += not converged
             most_iterations = max(most_iterations, iterations)
-    forced_nodes = np.flatnonzero(forced)
-    if forced_nodes.size:
-        pots.append((forced_nodes, _gathered(inflow, forced_nodes, store)))
+    forced_rows = np.flatnonzero(forced[order])
+    if forced_rows.size:
+        everything = store.prefix(n)
+        pots.append((order[forced_rows], (inflow[forced_rows] @ everything).tocsr()))
     return _collect(pots, cycles, most_iterations, approximate)
+
+
+class PrefixStore:
+    """Unit mixes as the rows of one CSR matrix, appended in solving (rank) order.
+
+    >>> store = PrefixStore(3)
+    >>> store.append(sp.csr_matrix(np.array([[0.5, 0.0, 0.5]])))
+    >>> store.prefix(1).toarray().tolist()
+    [[0.5, 0.0, 0.5]]
+    """
+
+    def __init__(self, n: int, capacity: int = 1024):
+        self.n = n
+        self.indptr = np.zeros(n + 1, dtype=np.int64)
+        self.indices = np.empty(capacity, dtype=np.int32 if n < 2**31 else np.int64)
+        self.data = np.empty(capacity, dtype=np.float64)
+        self.rows = 0
+
+    def append(self, block: sp.csr_matrix) -> None:
+        """Add the rows of ``block`` (CSR of width n) after those stored so far."""
+        block = block.tocsr()
+        used = int(self.indptr[self.rows])
+        if used + block.nnz > self.indices.size:
+            size = max(2 * self.indices.size, used + block.nnz)
+            self.indices = np.resize(self.indices, size)
+            self.data = np.resize(self.data, size)
+        self.indices[used : used + block.nnz] = block.indices
+        self.data[used : used + block.nnz] = block.data
+        self.indptr[self.rows + 1 : self.rows + 1 + block.shape[0]] = used + block.indptr[1:]
+        self.rows += block.shape[0]
+
+    def prefix(self, rows: int) -> sp.csr_matrix:
+        """The first ``rows`` stored rows (no copy of the entries)."""
+        end = int(self.indptr[rows])
+        indptr = self.indptr[: rows + 1]
+        if end < 2**31 and self.indices.dtype == np.int32:
+            indptr = indptr.astype(np.int32)  # int32 indexes spare scipy a scan of every entry
+        return sp.csr_matrix((self.data[:end], self.indices[:end], indptr), shape=(rows, self.n))
+
+    def times(self, matrix: sp.csr_matrix, start: int, end: int) -> sp.csr_matrix:
+        """``matrix[start:end] @ Y`` for rows whose columns all point before ``start``."""
+        part = matrix[start:end]
+        narrow = sp.csr_matrix((part.data, part.indices, part.indptr), shape=(end - start, start))
+        return (narrow @ self.prefix(start)).tocsr()
 
 
 def _unit_rows(nodes: np.ndarray, n: int) -> sp.csr_matrix:
     k = nodes.size
     return sp.csr_matrix((np.ones(k), nodes, np.arange(k + 1)), shape=(k, n))
-
-
-def _gathered(matrix: sp.csr_matrix, rows: np.ndarray, store: RowStore) -> sp.csr_matrix:
-    """``matrix[rows] @ Y`` using only the stored rows that ``matrix[rows]`` refers to."""
-    part = matrix[rows]
-    used, position = np.unique(part.indices, return_inverse=True)
-    compact = sp.csr_matrix((part.data, position.ravel(), part.indptr), shape=(rows.size, used.size))
-    return (compact @ store.get(used)).tocsr()
 
 
 def _clamped(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -131,37 +171,33 @@ def _unit_mix(left: sp.csr_matrix, nodes: np.ndarray, undeclared_out: np.ndarray
 
 
 def _solve_cycle(
+    start: int,
+    end: int,
     group: np.ndarray,
-    n: int,
     inflow: sp.csr_matrix,
     carve: sp.csr_matrix,
     undeclared_out: np.ndarray,
-    store: RowStore,
+    store: PrefixStore,
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, int, bool]:
-    """Unit mixes of a strongly connected group: an exact linear solve, else a damped iteration.
+    """Unit mixes of the strongly connected group at ranks ``start:end`` (node ids ``group``).
 
-    Returns (pots, unit mixes, iterations used, converged).
+    An exact linear solve, else a damped iteration. Returns (pots, unit mixes, iterations, converged).
     """
-    k = group.size
-    inside = np.zeros(n, dtype=bool)
-    inside[group] = True
-    local = np.full(n, -1, dtype=np.int64)
-    local[group] = np.arange(k)
+    k = end - start
+    n = store.n
 
     def split(matrix: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
-        part = matrix[group].tocoo()
-        internal = inside[part.col]
+        part = matrix[start:end].tocoo()
+        internal = part.col >= start
         within = np.zeros((k, k))
-        np.add.at(within, (part.row[internal], local[part.col[internal]]), part.data[internal])
+        np.add.at(within, (part.row[internal], part.col[internal] - start), part.data[internal])
         outside = sp.csr_matrix(
-            (part.data[~internal], (part.row[~internal], part.col[~internal])), shape=(k, n)
+            (part.data[~internal], (part.row[~internal], part.col[~internal])), shape=(k, start)
         )
-        return within, outside
+        return within, (outside @ store.prefix(start)).tocsr()
 
-    in_within, in_outside = split(inflow)
-    carve_within, carve_outside = split(carve)
-    fixed_in = _gathered(in_outside, np.arange(k), store)
-    fixed_carve = _gathered(carve_outside, np.arange(k), store)
+    in_within, fixed_in = split(inflow)
+    carve_within, fixed_carve = split(carve)
     columns = np.unique(np.concatenate([fixed_in.indices, fixed_carve.indices, group]))
     if k * max(columns.size, k) > MAX_DENSE_CELLS:
         raise CycleError(f"a cycle of {k} organisations with {columns.size} origins is too large to solve")
@@ -171,7 +207,7 @@ def _solve_cycle(
         base_carve=_dense(fixed_carve, columns, column_of),
         in_within=in_within,
         carve_within=carve_within,
-        out=undeclared_out[group],
+        out=undeclared_out[start:end],
         own_column=np.array([column_of[int(v)] for v in group]),
     )
     unit = cycle.linear_solution()
@@ -262,15 +298,19 @@ def _sparse(dense: np.ndarray, columns: np.ndarray, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((dense[rows, cols], (rows, columns[cols])), shape=(dense.shape[0], n))
 
 
-def _dependency_levels(
+def _solving_order(
     n: int,
     payee: np.ndarray,
     mix_source: np.ndarray,
     declared_payer: np.ndarray,
     declared_stream: np.ndarray,
     forced: np.ndarray,
-) -> list[tuple[np.ndarray, list[np.ndarray]]]:
-    """Nodes in solving order: per level, the acyclic nodes and the cyclic groups (as index arrays)."""
+) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+    """Nodes in an order where each depends only on earlier ones (or its own cycle), and its segments.
+
+    Segments are (start, end, kind): ``forced`` origins first, then per level of the condensation one
+    ``acyclic`` batch and one ``cycle`` segment per strongly connected group.
+    """
     before = np.concatenate([mix_source, declared_stream])
     after = np.concatenate([payee, declared_payer])
     keep = ~forced[after]  # a forced origin's outflow mix depends on nothing
@@ -283,23 +323,35 @@ def _dependency_levels(
     cyclic = (size > 1) | self_loop
     a, b = component[before], component[after]
     across = a != b
-    keys = np.unique(a[across].astype(np.int64) * count + b[across])  # each edge between components once
-    first, second = keys // count, keys % count
-    successors = sp.csr_matrix((np.ones(keys.size), (first, second)), shape=(count, count))
-    waiting = np.bincount(second, minlength=count)
-    frontier = np.flatnonzero(waiting == 0)
-    node_order = np.argsort(component, kind="stable")
+    successors = sp.csr_matrix((np.ones(int(across.sum())), (a[across], b[across])), shape=(count, count))
+    successors.sum_duplicates()  # each edge between two components once
+    waiting = np.bincount(successors.indices, minlength=count)
+    members = np.argsort(component, kind="stable")
     starts = np.concatenate(([0], np.cumsum(size)))
-    levels: list[tuple[np.ndarray, list[np.ndarray]]] = []
+    first = np.flatnonzero(forced)
+    pieces: list[np.ndarray] = [first]
+    segments: list[tuple[int, int, str]] = [(0, first.size, "forced")] if first.size else []
+    done = first.size
+    frontier = np.flatnonzero(waiting == 0)
     while frontier.size:
         simple = frontier[~cyclic[frontier]]
-        acyclic = node_order[starts[simple]]  # a simple component has exactly one node
-        groups = [np.sort(node_order[starts[c] : starts[c + 1]]) for c in frontier[cyclic[frontier]]]
-        levels.append((np.sort(acyclic), groups))
+        batch = np.sort(members[starts[simple]])  # a simple component has exactly one node
+        batch = batch[~forced[batch]]
+        if batch.size:
+            pieces.append(batch)
+            segments.append((done, done + batch.size, "acyclic"))
+            done += batch.size
+        for c in frontier[cyclic[frontier]]:
+            group = np.sort(members[starts[c] : starts[c + 1]])
+            pieces.append(group)
+            segments.append((done, done + group.size, "cycle"))
+            done += group.size
         reached = successors[frontier].indices
-        np.subtract.at(waiting, reached, 1)
-        frontier = np.unique(reached[waiting[reached] == 0])
-    return levels
+        waiting -= np.bincount(reached, minlength=count)
+        touched = np.zeros(count, dtype=bool)
+        touched[reached] = True
+        frontier = np.flatnonzero((waiting == 0) & touched)
+    return np.concatenate(pieces).astype(np.int64), segments
 
 
 def _collect(
