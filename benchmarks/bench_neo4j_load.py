@@ -176,10 +176,9 @@ class BenchServer:
     def empty(self) -> str:
         """Delete all data, constraints and indexes (each variant creates its own schema, or none)."""
         with connect(Neo4jSettings(uri=self.uri)) as runner:
-            while runner.run(
-                "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS n", write=True
-            ).rows[0]["n"]:
-                pass
+            for what in ("()-[x]->() WITH x LIMIT 50000 DELETE x", "(x) WITH x LIMIT 50000 DELETE x"):
+                while runner.run(f"MATCH {what} RETURN count(*) AS n", write=True).rows[0]["n"]:
+                    pass
             for row in runner.run("SHOW CONSTRAINTS YIELD name").rows:
                 runner.run(f"DROP CONSTRAINT {row['name']}", write=True)
             for row in runner.run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP'").rows:
