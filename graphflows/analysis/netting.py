@@ -38,11 +38,13 @@ def net_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "currency",
         "amount_minor",
     )
-    nets = keyed.group_by(PAIR_KEYS).agg(
-        pl.col("amount_minor").cast(pl.Int128).sum().alias("net_minor"), pl.len().alias("lines")
-    )
-    check_fits(nets["net_minor"])
-    nets = nets.with_columns(pl.col("net_minor").cast(pl.Int64))
+    # 64-bit sums are exact when even the sum of every absolute amount fits; else sum in 128 bits
+    wide = keyed.select(pl.col("amount_minor").cast(pl.Int128).abs().sum()).item() >= LIMIT
+    amount = pl.col("amount_minor").cast(pl.Int128) if wide else pl.col("amount_minor")
+    nets = keyed.group_by(PAIR_KEYS).agg(amount.sum().alias("net_minor"), pl.len().alias("lines"))
+    if wide:
+        check_fits(nets["net_minor"])
+        nets = nets.with_columns(pl.col("net_minor").cast(pl.Int64))
     return nets.filter(pl.col("net_minor") > 0), nets.filter(pl.col("net_minor") < 0).sort(PAIR_KEYS)
 
 
