@@ -128,12 +128,12 @@ def pure_python_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
     """Without neo4j-rust-ext: the driver's pure-Python packstream encoder."""
     from neo4j._codec.packstream import v1
 
-    saved = v1._rust_pack
-    v1._rust_pack = None
+    saved = v1.Packer._pack
+    v1.Packer._pack = lambda self, data, dehydration_hooks=None: self._py_pack(data, dehydration_hooks)
     try:
         return timed_load(f"pure-Python driver (batch {batch_size:,})", graph, uri, batch_size=batch_size)
     finally:
-        v1._rust_pack = saved
+        v1.Packer._pack = saved
 
 
 def single_pass_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
@@ -207,6 +207,7 @@ def main() -> None:
         "--variants", default="default", help="comma list of " + ", ".join(VARIANTS) + ", or all"
     )
     parser.add_argument("--batch-sizes", default="10000", help="comma list, e.g. 2000,10000,50000")
+    parser.add_argument("--repeat", type=int, default=1, help="run the list of variants this many times")
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--pagecache", default="1g")
     parser.add_argument(
@@ -226,7 +227,7 @@ def main() -> None:
                     "warm-up (not a result)", build_graph(generated_flows(args.warmup, seed=9)), server.uri
                 ).line()
             )
-        for name in names:
+        for name in names * args.repeat:
             for batch_size in (int(b) for b in args.batch_sizes.split(",")):
                 uri = server.empty()
                 print(VARIANTS[name](graph, uri, batch_size).line(), flush=True)
