@@ -13,6 +13,7 @@ import pytest
 from graphflows.cli.neo4j_cmds import browser_link
 from graphflows.graph import read_graph
 from graphflows.neo4j import load_graph
+from graphflows.neo4j import server as local_server
 from graphflows.neo4j.library import load_query
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.browser]
@@ -40,12 +41,13 @@ def test_browser_connects_and_runs_a_library_query(neo4j_server, neo4j_runner) -
 
     load_graph(neo4j_runner, read_graph([DEMO]))
     expected = neo4j_runner.run(load_query("convergence_points").text, {"min_stovepipes": 2, "limit": 3}).rows
-    assert neo4j_server.browser_url
+    running = local_server.status(neo4j_server.data_dir)  # other tests may have restarted it (new HTTP port)
+    assert running is not None and running.browser_url
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(browser_link(neo4j_server.browser_url, neo4j_server.uri))
+            page.goto(browser_link(running.browser_url, neo4j_server.uri))
             page.get_by_text("You are connected to").wait_for(timeout=60_000)
             editor = page.locator(".monaco-editor").first
             for command in (":param min_stovepipes => 2", ":param limit => 3"):
