@@ -42,17 +42,21 @@ from graphflows import viz
 pl.Config.set_tbl_width_chars(140)
 pl.Config.set_fmt_str_lengths(40)
 """),
-    md("## 1. Read the flows and build the graph\n\nEach row of the flows CSV is one payment. Nodes are "
-       "commissioners, funding streams and providers; an organisation can be more than one."),
+    md(
+        "## 1. Read the flows and build the graph\n\nEach row of the flows CSV is one payment. Nodes are "
+        "commissioners, funding streams and providers; an organisation can be more than one."
+    ),
     code("""
 graph = gf.read_graph([gf.demo_path()])
 print(graph.node_count, "nodes,", graph.flow_count, "flows")
 print(graph.kind_counts())
 graph.nodes.head(8)
 """),
-    md("## 2. Attribute every recipient's income to its stovepipes\n\nMoney is followed through pooled funds, "
-       "transfers between commissioners and cycles. The convergence table lists recipients fed by two or more "
-       "stovepipes first."),
+    md(
+        "## 2. Attribute every recipient's income to its stovepipes\n\nMoney is followed through pooled funds, "
+        "transfers between commissioners and cycles. The convergence table lists recipients fed by two or more "
+        "stovepipes first."
+    ),
     code("""
 result = gf.attribute(graph)
 table = gf.convergence(result)
@@ -66,13 +70,17 @@ check = result.rows.group_by("recipient_id").agg(pl.col("amount_minor").sum()).j
 assert (check["amount_minor"] == check["total_in_minor"]).all()
 print("attributed:", result.totals(), "pence")
 """),
-    md("## 3. One provider's funding mix\n\nInclusion Healthcare's income by origin stovepipe: the CCG "
-       "allocation, the Rough Sleeping Initiative, Public Health England, the police grant and more."),
+    md(
+        "## 3. One provider's funding mix\n\nInclusion Healthcare's income by origin stovepipe: the CCG "
+        "allocation, the Rough Sleeping Initiative, Public Health England, the police grant and more."
+    ),
     code("""
 gf.funding_mix(result, "inclusion-healthcare")
 """),
-    md("With `by=\"stream\"` every funding stream is the origin of what it pays out, so the mix says which "
-       "*pots* paid (here the Better Care Fund appears as one source) rather than where the money started."),
+    md(
+        'With `by="stream"` every funding stream is the origin of what it pays out, so the mix says which '
+        "*pots* paid (here the Better Care Fund appears as one source) rather than where the money started."
+    ),
     code("""
 gf.funding_mix(gf.attribute(graph, by="stream"), "inclusion-healthcare")
 """),
@@ -82,15 +90,19 @@ gf.convergence(gf.attribute(graph, financial_year="2020/21")).select(
     "recipient_name", "stovepipe_count", "total_in_minor"
 )
 """),
-    md("## 4. The network, inline\n\nThe view is self-contained (nothing loads from the internet). Hover a node "
-       "for its totals and stovepipe mix; convergence points have a ring."),
+    md(
+        "## 4. The network, inline\n\nThe view is self-contained (nothing loads from the internet). Hover a node "
+        "for its totals and stovepipe mix; convergence points have a ring."
+    ),
     code("""
 viz.show_view(graph, attribution=result, focus="inclusion-healthcare", height=560)
 """),
     code("""
 viz.show_sankey(graph, attribution=result, height=560)
 """),
-    md("## 5. networkx for your own questions\n\n`to_networkx()` gives a MultiDiGraph with one edge per flow."),
+    md(
+        "## 5. networkx for your own questions\n\n`to_networkx()` gives a MultiDiGraph with one edge per flow."
+    ),
     code("""
 import networkx as nx
 
@@ -129,17 +141,21 @@ print(ingest.records_read, "lines read:", ingest.flows.height, "flows,", ingest.
       ingest.non_money, "without money")
 print({currency: f"£{minor / 100:,.2f}" for currency, minor in ingest.totals().items()})
 """),
-    md("## Which suppliers became one organisation?\n\nMerges are never silent: every node says how it "
-       "was matched and from which spellings."),
+    md(
+        "## Which suppliers became one organisation?\n\nMerges are never silent: every node says how it "
+        "was matched and from which spellings."
+    ),
     code("""
 graph = gf.build_graph(ingest.flows, ingest.organisations)
 print(graph.nodes["match_method"].value_counts().sort("count", descending=True))
 merged = graph.nodes.filter(pl.col("names_seen").str.contains(";"))
 merged.select("name", "match_method", "match_confidence", "names_seen", "records")
 """),
-    md("## Convergence points\n\nThe three CCGs also pay each other, so a little of each CCG's money reaches "
-       "everyone the others pay. We ignore stovepipes bringing less than 1% of a recipient's income "
-       "(`min_share=0.01`) so that only real co-funding counts."),
+    md(
+        "## Convergence points\n\nThe three CCGs also pay each other, so a little of each CCG's money reaches "
+        "everyone the others pay. We ignore stovepipes bringing less than 1% of a recipient's income "
+        "(`min_share=0.01`) so that only real co-funding counts."
+    ),
     code("""
 result = gf.attribute(graph)
 table = gf.convergence(result, min_share=0.01)
@@ -147,7 +163,9 @@ print(table["stovepipe_count"].value_counts().sort("stovepipe_count"))
 table.select("recipient_name", "stovepipe_count", "total_in_minor", "top_stovepipe_name", "top_share",
              "payer_count").head(15)
 """),
-    md("Which kinds of payee are they? Spend files list everyone paid over £25k, not only service providers."),
+    md(
+        "Which kinds of payee are they? Spend files list everyone paid over £25k, not only service providers."
+    ),
     code("""
 points = table.filter(pl.col("is_convergence_point"))
 non_providers = points.filter(
@@ -213,14 +231,18 @@ pl.Config.set_fmt_str_lengths(40)
 print("Neo4j:", os.environ.get("NEO4J_URI", "the local server started by `graphflows neo4j start`"))
 runner = neo4j.connect()
 """),
-    md("## 1. Load\n\nNodes first (merged on `id`), then one `FLOWS_TO` relationship per flow, then the "
-       "analysis written back onto the recipients."),
+    md(
+        "## 1. Load\n\nNodes first (merged on `id`), then one `FLOWS_TO` relationship per flow, then the "
+        "analysis written back onto the recipients."
+    ),
     code("""
 graph = gf.read_graph([gf.demo_path()])
 report = neo4j.load_graph(runner, graph)
 print(report.nodes, "nodes and", report.flows, "flows loaded in", round(report.seconds, 1), "s")
 """),
-    md("Money reconciles to the penny: sum `amount_minor` (integer pence) in Neo4j and compare with the input."),
+    md(
+        "Money reconciles to the penny: sum `amount_minor` (integer pence) in Neo4j and compare with the input."
+    ),
     code("""
 in_neo4j = runner.run(
     "MATCH ()-[f:FLOWS_TO]->() RETURN f.currency AS currency, sum(f.amount_minor) AS minor ORDER BY currency"
@@ -239,8 +261,10 @@ points.select("recipient_name", "stovepipe_count", "total_in_minor", "top_stovep
     code("""
 pl.DataFrame(neo4j.run_named(runner, "provider_funding_mix", {"provider_id": "inclusion-healthcare"}).rows)
 """),
-    md("By which routes does the Public Health Grant reach Turning Point? (Bounded: one shortest route per "
-       "direct payer, however many pooled diamonds the money passes through.)"),
+    md(
+        "By which routes does the Public Health Grant reach Turning Point? (Bounded: one shortest route per "
+        "direct payer, however many pooled diamonds the money passes through.)"
+    ),
     code("""
 pl.DataFrame(neo4j.run_named(
     runner, "stovepipe_paths", {"stovepipe_id": "dhsc-public-health-grant", "provider_id": "turning-point"}
@@ -249,8 +273,10 @@ pl.DataFrame(neo4j.run_named(
     code("""
 pl.DataFrame(neo4j.run_named(runner, "co_funding_commissioners", {}).rows).head(10)
 """),
-    md("## 3. The written-back analysis as a DataFrame\n\nThe same figures as `convergence.csv`: Neo4j and "
-       "the networkx/scipy analysis agree."),
+    md(
+        "## 3. The written-back analysis as a DataFrame\n\nThe same figures as `convergence.csv`: Neo4j and "
+        "the networkx/scipy analysis agree."
+    ),
     code("""
 written = pl.DataFrame(runner.run(
     "MATCH (r:ConvergencePoint) RETURN r.id AS recipient_id, r.stovepipe_count AS stovepipe_count, "
