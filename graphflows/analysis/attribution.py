@@ -185,7 +185,7 @@ def _round_to_pennies(
     array([34, 33, 33])
     """
     width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
-    order = np.argsort(node.astype(np.int64) * width + origin, kind="stable")
+    order = np.argsort(node.astype(np.int64) * width + origin)  # keys are unique: no need for stability
     node, origin, value = node[order], origin[order], value[order]
     if node.size == 0:
         return node, origin, value.astype(np.int64)
