@@ -33,9 +33,9 @@ from graphflows.ingest.parsing import (
     read_csv_text,
     title_index,
 )
-from graphflows.ingest.sides import canonical_ids, provisional_id
+from graphflows.ingest.sides import canonical_ids, funder_and_recipient, provisional_id
 from graphflows.ingest.workbook import header_rows, read_sheet
-from graphflows.model import InputError, Kind
+from graphflows.model import InputError
 
 FORMAT = "360giving"
 
@@ -297,12 +297,7 @@ def _grants(
     extras = [col for col in raw.columns if title_index(col)[0] not in USED or title_index(col)[1] > 0]
     flows = conform(
         good.select(
-            "payer_id",
-            pl.coalesce("payer_name_given", "payer_id_given").alias("payer_name"),
-            pl.lit(Kind.COMMISSIONER.value).alias("payer_kind"),
-            "payee_id",
-            pl.coalesce("payee_name_given", "payee_id_given").alias("payee_name"),
-            pl.lit(Kind.PROVIDER.value).alias("payee_kind"),
+            *funder_and_recipient(),
             "amount_minor",
             "currency",
             "date",

@@ -38,8 +38,8 @@ import polars as pl
 from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects
 from graphflows.ingest.orgids import normalise_org_id
 from graphflows.ingest.parsing import decode_text, number_to_minor, parse_dates
-from graphflows.ingest.sides import provisional_id
-from graphflows.model import InputError, Kind
+from graphflows.ingest.sides import funder_and_recipient, provisional_id
+from graphflows.model import InputError
 from graphflows.model.money import format_minor
 
 FORMAT = "ocds"
@@ -401,12 +401,7 @@ def _flows(rows: list[dict], source: str) -> pl.DataFrame:
     )
     return conform(
         frame.select(
-            "payer_id",
-            pl.coalesce("payer_name_given", "payer_id_given").alias("payer_name"),
-            pl.lit(Kind.COMMISSIONER.value).alias("payer_kind"),
-            "payee_id",
-            pl.coalesce("payee_name_given", "payee_id_given").alias("payee_name"),
-            pl.lit(Kind.PROVIDER.value).alias("payee_kind"),
+            *funder_and_recipient(),
             "amount_minor",
             "currency",
             "date",

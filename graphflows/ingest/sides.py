@@ -16,6 +16,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphflows.ingest.orgids import normalise_names, normalise_org_id
+from graphflows.model import Kind
 
 #: Payee names that say the payee was withheld (personal data, commercial confidence...).
 REDACTED_NAME = (
@@ -40,3 +41,15 @@ def provisional_id(frame: pl.DataFrame, id_col: str | None, name_col: str) -> pl
         return by_name.alias("_provisional")
     ids = canonical_ids(frame[id_col])
     return pl.coalesce(pl.lit(ids), by_name).alias("_provisional")
+
+
+def funder_and_recipient() -> list[pl.Expr]:
+    """Payer and payee columns of a grant or award: ids as resolved, names as given (else the given id)."""
+    return [
+        pl.col("payer_id"),
+        pl.coalesce("payer_name_given", "payer_id_given").alias("payer_name"),
+        pl.lit(Kind.COMMISSIONER.value).alias("payer_kind"),
+        pl.col("payee_id"),
+        pl.coalesce("payee_name_given", "payee_id_given").alias("payee_name"),
+        pl.lit(Kind.PROVIDER.value).alias("payee_kind"),
+    ]
