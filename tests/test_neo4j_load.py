@@ -18,8 +18,15 @@ from graphflows.cli.main import main
 from graphflows.graph import FlowGraph, read_graph
 from graphflows.neo4j import QueryResult, load_graph, write_attribution
 from graphflows.neo4j import server as local_server
-from graphflows.neo4j.loader import flow_keys, node_batches
-from graphflows.neo4j.runner import BoltRunner, Neo4jUnavailable
+from graphflows.neo4j.loader import (
+    CREATE_FLOWS_CALL,
+    CREATE_FLOWS_QUERY,
+    FLOW_BATCH_COLUMNS,
+    HAS_PROCEDURE_QUERY,
+    flow_keys,
+    node_batches,
+)
+from graphflows.neo4j.runner import BoltRunner, CypherError, Neo4jUnavailable
 
 pytestmark = pytest.mark.neo4j
 
@@ -91,6 +98,60 @@ def test_loading_twice_adds_nothing(neo4j_runner: BoltRunner, demo: FlowGraph) -
     assert len(first["flows"]) == demo.flow_count
 
 
+def test_the_servers_procedure_stores_exactly_what_portable_cypher_stores(
+    neo4j_runner: BoltRunner, demo: FlowGraph, tmp_path: Path
+) -> None:
+    from tests.fixtures.neo4j_server import wipe
+    from tests.helpers import FLOWS_HEADER, write_flows
+
+    found = neo4j_runner.run(HAS_PROCEDURE_QUERY, {"name": "graphflows.createFlows"}).rows[0]["found"]
+    if not found:
+        pytest.skip("graphflows.createFlows is only on graphflows' own server (NEO4J_URI points elsewhere)")
+    odd = write_flows(
+        tmp_path / "odd.csv",
+        [
+            'x1,"Ünïcode, ""quoted"" payer",commissioner,p1,P 1,provider,-12.34,GBP,,,"ref ""1"", comma",S',
+            "x1,X,commissioner,p1,P 1,provider,90071992547409.93,GBP,2024-02-29,,,North",
+            "x1,X,commissioner,p2,P 2,provider,0.01,EUR,1999-12-31,x1,<script>alert(1)</script>",
+        ],
+        FLOWS_HEADER + ",ward",
+    )
+    graph = read_graph([DEMO, odd])
+    seen: list[str] = []
+
+    class Watching:
+        def run(self, query: str, parameters: dict | None = None, *, write: bool = False) -> QueryResult:
+            seen.append(query)
+            return neo4j_runner.run(query, parameters, write=write)
+
+    wipe(neo4j_runner)
+    load_graph(Watching(), graph, procedure=False)
+    portable = snapshot(neo4j_runner)
+    assert CREATE_FLOWS_QUERY in seen and CREATE_FLOWS_CALL not in seen
+    wipe(neo4j_runner)
+    seen.clear()
+    load_graph(Watching(), graph)
+    assert CREATE_FLOWS_CALL in seen and CREATE_FLOWS_QUERY not in seen
+    assert snapshot(neo4j_runner) == portable
+    assert len(portable["flows"]) == graph.flow_count
+    assert db_totals(neo4j_runner) == graph.totals()
+
+
+def test_the_procedure_refuses_a_flow_whose_node_is_missing(neo4j_runner: BoltRunner) -> None:
+    found = neo4j_runner.run(HAS_PROCEDURE_QUERY, {"name": "graphflows.createFlows"}).rows[0]["found"]
+    if not found:
+        pytest.skip("graphflows.createFlows is only on graphflows' own server (NEO4J_URI points elsewhere)")
+    batch = {c: [None] for c in FLOW_BATCH_COLUMNS} | {
+        "payer": ["nobody"],
+        "payee": ["nowhere"],
+        "flow_id": ["f"],
+        "amount_minor": [1],
+    }
+    with pytest.raises(CypherError, match="no Entity node with id nobody"):
+        neo4j_runner.run(CREATE_FLOWS_CALL, {"batch": batch}, write=True)
+    assert neo4j_runner.run("MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n").rows[0]["n"] == 0
+
+
 def test_a_client_crash_midway_then_a_rerun_gives_the_clean_database(
     neo4j_runner: BoltRunner, demo: FlowGraph
 ) -> None:
@@ -110,7 +171,7 @@ def test_a_client_crash_midway_then_a_rerun_gives_the_clean_database(
             self.left = after
 
         def run(self, query: str, parameters: dict | None = None, *, write: bool = False) -> QueryResult:
-            if "UNWIND $rows" in query:
+            if "UNWIND $rows" in query or "$batch" in query:
                 if self.left == 0:
                     raise Crash
                 self.left -= 1
@@ -239,7 +300,8 @@ def test_cli_start_stop_status_and_load(neo4j_server, neo4j_runner, capsys, tmp_
     assert main(["load", str(DEMO), "--neo4j-uri", uri]) == 0
     out = capsys.readouterr().out
     assert "Loaded 25 nodes and 47 flows" in out and "GBP 22,197,000.00" in out
-    assert main(["load", str(DEMO), "--neo4j-uri", uri]) == 0  # idempotent through the CLI too
+    assert main(["load", str(DEMO), "--neo4j-uri", uri, "--workers", "3", "--batch-size", "4"]) == 0
+    assert "Loaded 25 nodes and 47 flows" in capsys.readouterr().out  # idempotent through the CLI too
     assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}
     assert (
         main(

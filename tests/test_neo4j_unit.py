@@ -7,6 +7,7 @@ server in tests/test_neo4j_load.py and tests/test_neo4j_truth.py.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,16 @@ from graphflows.graph import read_graph
 from graphflows.neo4j import QueryResult, load_graph
 from graphflows.neo4j import server as local_server
 from graphflows.neo4j.library import LibraryError, cypher_dir, list_queries, load_query, used_parameters
-from graphflows.neo4j.loader import CREATE_FLOWS_QUERY, FLOWS_QUERY, flow_keys, flow_rows, nodes_query
+from graphflows.neo4j.loader import (
+    CREATE_FLOWS_CALL,
+    CREATE_FLOWS_QUERY,
+    FLOW_BATCH_COLUMNS,
+    FLOWS_QUERY,
+    HAS_PROCEDURE_QUERY,
+    flow_batch,
+    flow_keys,
+    nodes_query,
+)
 from graphflows.neo4j.runner import Neo4jSettings, Neo4jUnavailable
 from graphflows.neo4j.schema import SCHEMA_STATEMENTS
 from tests.helpers import FLOWS_HEADER, write_flows
@@ -30,10 +40,11 @@ DEMO = Path(__file__).parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
 class RecordingRunner:
     """Records every (query, parameters, write); answers write-back clean-ups with zero rows."""
 
-    def __init__(self, fail_first: int = 0, has_flows: bool = False):
+    def __init__(self, fail_first: int = 0, has_flows: bool = False, has_procedure: bool = False):
         self.calls: list[tuple[str, dict[str, Any], bool]] = []
         self.fail_first = fail_first
         self.has_flows = has_flows
+        self.has_procedure = has_procedure
 
     def run(
         self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False
@@ -48,7 +59,19 @@ class RecordingRunner:
             return QueryResult(["cleared"], [{"cleared": 0}])
         if "AS any" in query:
             return QueryResult(["any"], [{"any": self.has_flows}])
+        if query == HAS_PROCEDURE_QUERY:
+            return QueryResult(["found"], [{"found": self.has_procedure}])
         return QueryResult([], [])
+
+
+def flows_sent(runner: RecordingRunner, *queries: str) -> list[dict[str, Any]]:
+    """Every flow sent with one of ``queries``, as a dict per flow (from the column batches)."""
+    return [
+        dict(zip(FLOW_BATCH_COLUMNS, values, strict=True))
+        for query, params, _ in runner.calls
+        if query in queries
+        for values in zip(*(params["batch"][c] for c in FLOW_BATCH_COLUMNS), strict=True)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +89,10 @@ def test_loader_sends_values_only_as_parameters(demo_graph) -> None:
         if "UNWIND $rows" in query:
             assert write and params["rows"] and all(isinstance(row, list) for row in params["rows"])
             assert len(params["rows"]) <= 7
+        if "$batch" in query:
+            assert write and set(params["batch"]) == set(FLOW_BATCH_COLUMNS)
+            assert 0 < len(params["batch"]["flow_id"]) <= 7
+            assert {len(column) for column in params["batch"].values()} == {len(params["batch"]["flow_id"])}
 
 
 def test_loader_creates_schema_first_then_nodes_then_flows(demo_graph) -> None:
@@ -75,12 +102,29 @@ def test_loader_creates_schema_first_then_nodes_then_flows(demo_graph) -> None:
     assert queries[: len(SCHEMA_STATEMENTS)] == list(SCHEMA_STATEMENTS)
     first_flow = queries.index(CREATE_FLOWS_QUERY)
     between = queries[len(SCHEMA_STATEMENTS) + 1 : first_flow]  # after awaitIndexes, before the flows
-    assert all("MERGE (n:Entity" in q for q in between[:-1]) and "AS any" in between[-1]
+    assert all("MERGE (n:Entity" in q for q in between[:-2])
+    assert "AS any" in between[-2] and between[-1] == HAS_PROCEDURE_QUERY
     sent_nodes = sum(len(p["rows"]) for q, p, _ in runner.calls if "MERGE (n:Entity" in q)
-    sent_flows = [row for q, p, _ in runner.calls if q == CREATE_FLOWS_QUERY for row in p["rows"]]
+    sent_flows = flows_sent(runner, CREATE_FLOWS_QUERY)
     assert sent_nodes == demo_graph.node_count == report.nodes
     assert len(sent_flows) == demo_graph.flow_count == report.flows
-    assert sum(row[3] for row in sent_flows) == sum(demo_graph.totals().values())
+    assert len({f["flow_id"] for f in sent_flows}) == demo_graph.flow_count  # each flow once, two workers
+    assert sum(f["amount_minor"] for f in sent_flows) == sum(demo_graph.totals().values())
+
+
+def test_a_first_load_uses_the_servers_procedure_when_it_has_one(demo_graph) -> None:
+    runner = RecordingRunner(has_procedure=True)
+    load_graph(runner, demo_graph, batch_size=10, write_back=False)
+    assert CREATE_FLOWS_QUERY not in {q for q, _, _ in runner.calls}
+    assert len(flows_sent(runner, CREATE_FLOWS_CALL)) == demo_graph.flow_count
+    portable = RecordingRunner(has_procedure=True)
+    load_graph(portable, demo_graph, batch_size=10, write_back=False, procedure=False)
+    assert flows_sent(portable, CREATE_FLOWS_QUERY)
+    assert CREATE_FLOWS_CALL not in {q for q, _, _ in portable.calls}
+    reload = RecordingRunner(has_flows=True, has_procedure=True)  # never CREATE into a database with flows
+    load_graph(reload, demo_graph, batch_size=10, write_back=False)
+    assert len(flows_sent(reload, FLOWS_QUERY)) == demo_graph.flow_count
+    assert not flows_sent(reload, CREATE_FLOWS_CALL, CREATE_FLOWS_QUERY)
 
 
 def test_node_labels_come_from_the_fixed_list_only() -> None:
@@ -111,10 +155,7 @@ def test_transient_unavailability_is_retried(demo_graph) -> None:
     runner = RecordingRunner(fail_first=3)
     report = load_graph(runner, demo_graph, write_back=False, retry_delays=(0, 0, 0, 0))
     assert report.retries == 3
-    assert (
-        sum(len(p["rows"]) for q, p, _ in runner.calls if "FLOWS_TO" in q and "UNWIND" in q)
-        == demo_graph.flow_count
-    )
+    assert len(flows_sent(runner, CREATE_FLOWS_QUERY, FLOWS_QUERY)) == demo_graph.flow_count
 
 
 class FailingOnce(RecordingRunner):
@@ -131,7 +172,7 @@ class FailingOnce(RecordingRunner):
 
 def test_flows_are_created_into_an_empty_database_and_merged_on_retry(demo_graph) -> None:
     runner = FailingOnce()
-    load_graph(runner, demo_graph, batch_size=10, write_back=False, retry_delays=(0,))
+    load_graph(runner, demo_graph, batch_size=10, write_back=False, retry_delays=(0,), workers=1)
     flow_queries = [q for q, _, _ in runner.calls if q in (CREATE_FLOWS_QUERY, FLOWS_QUERY)]
     assert flow_queries[0] == FLOWS_QUERY  # the retried first batch is idempotent
     assert set(flow_queries[1:]) == {CREATE_FLOWS_QUERY}
@@ -169,10 +210,31 @@ def test_flow_keys_are_unique_and_ignore_the_folder(tmp_path: Path) -> None:
     assert set(keys).isdisjoint(flow_keys(renamed.flows))
 
 
-def test_flow_rows_keep_exact_amounts_and_dates(demo_graph) -> None:
-    rows = flow_rows(demo_graph.flows)
-    assert [r[3] for r in rows] == demo_graph.flows["amount_minor"].to_list()
-    assert [r[5] for r in rows] == demo_graph.flows["date"].to_list()
+def test_flow_batches_keep_exact_amounts_and_dates(demo_graph) -> None:
+    batch = flow_batch(demo_graph.flows)
+    assert batch["amount_minor"] == demo_graph.flows["amount_minor"].to_list()
+    assert all(isinstance(a, int) for a in batch["amount_minor"])
+    dates = [None if d is None else d.isoformat() for d in demo_graph.flows["date"].to_list()]
+    assert batch["date"] == dates
+    assert batch["payer"] == demo_graph.flows["payer_id"].to_list()
+
+
+def test_a_failing_batch_stops_the_other_workers(demo_graph) -> None:
+    class FailsOnThird(RecordingRunner):
+        lock, flow_batches = threading.Lock(), 0
+
+        def run(self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False):
+            if "$batch" in query:
+                with self.lock:
+                    self.flow_batches += 1
+                    if self.flow_batches > 2:
+                        raise Neo4jUnavailable("gone for good")
+            return super().run(query, parameters, write=write)
+
+    runner = FailsOnThird()
+    with pytest.raises(Neo4jUnavailable):
+        load_graph(runner, demo_graph, batch_size=2, write_back=False, retry_delays=(0,), workers=2)
+    assert len(flows_sent(runner, CREATE_FLOWS_QUERY)) == 4  # two batches of two, then nothing more
 
 
 def test_schema_cypher_matches_the_loader() -> None:

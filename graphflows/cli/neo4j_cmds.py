@@ -158,6 +158,13 @@ def neo4j_status(data_dir: Path | None) -> None:
     "--batch-size", type=click.IntRange(1), default=10_000, show_default=True, help="Rows per write."
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=2,
+    show_default=True,
+    help="Flow batches written at once (each runs on one server thread).",
+)
+@click.option(
     "--min-stovepipes",
     type=click.IntRange(1),
     default=2,
@@ -173,6 +180,7 @@ def load(
     skip_invalid: bool,
     neo4j_uri: str | None,
     batch_size: int,
+    workers: int,
     min_stovepipes: int,
     write_back: bool,
     **input_extras: Any,
@@ -189,6 +197,7 @@ def load(
             runner,
             graph,
             batch_size=batch_size,
+            workers=workers,
             progress=progress,
             write_back=write_back,
             min_stovepipes=min_stovepipes,

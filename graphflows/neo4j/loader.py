@@ -5,8 +5,14 @@ relationship MERGEd on ``flow_id``, a digest of the flow's content and provenanc
 again adds nothing and a load interrupted midway finishes cleanly when simply run again. The MERGE looks
 for the flow among the relationships between its two nodes (found by their unique ``id``), so no
 relationship index is needed. Into a database with no flows yet, batches are CREATEd (faster); a batch
-retried after a lost connection is MERGEd, since it may have been committed. Rows travel as lists in
-``UNWIND $rows`` batches (values are always parameters, never spliced into the query text).
+retried after a lost connection is MERGEd, since it may have been committed. Flows travel as batches of
+columns (a map of equal-length lists: far less work for the client than a list per row), nodes as lists in
+``UNWIND $rows``; values are always parameters, never spliced into the query text.
+
+Two batches are in flight at once (``workers``): each Bolt transaction runs on one server thread, so two
+keep both cores of a small machine busy. On graphflows' own local server a first load CREATEs through the
+``graphflows.createFlows`` procedure (``server/GraphflowsProcedures.java``) instead of Cypher; any other
+Neo4j gets the same relationships from the portable Cypher query (tests compare the two).
 
 >>> from graphflows.graph import read_graph                        # doctest: +SKIP
 >>> with connect() as runner:                                      # doctest: +SKIP
@@ -18,8 +24,10 @@ retried after a lost connection is MERGEd, since it may have been committed. Row
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -36,6 +44,8 @@ from .schema import ENTITY, FLOWS_TO, apply_schema
 Progress = Callable[[int, int, str], None]
 
 DEFAULT_BATCH_SIZE = 10_000
+#: Flow batches in flight at once (one server thread each).
+DEFAULT_WORKERS = 2
 #: Pauses (seconds) before each retry of a batch when Neo4j is unavailable: about two minutes in all.
 RETRY_DELAYS: tuple[float, ...] = (0.5, 1, 2, 4, 8, 15, 30, 60)
 #: The flow columns that make up a flow's identity (with the file's name, not its folder).
@@ -51,18 +61,26 @@ FLOW_KEY_COLUMNS = (
 )
 #: Flow columns sent to Neo4j, in this order after payer, payee and flow_id.
 FLOW_PROPERTIES = ("amount_minor", "currency", "date", "stream_id", "reference", "source", "line")
+#: The columns of a flow batch (``$batch``): lists of equal length; ``date`` is ISO text or null.
+FLOW_BATCH_COLUMNS = ("payer", "payee", "flow_id", *FLOW_PROPERTIES)
 
 FLOWS_QUERY = f"""
-UNWIND $rows AS row
-MATCH (payer:{ENTITY} {{id: row[0]}})
-MATCH (payee:{ENTITY} {{id: row[1]}})
-MERGE (payer)-[f:{FLOWS_TO} {{flow_id: row[2]}}]->(payee)
-ON CREATE SET f.amount_minor = row[3], f.amount = toFloat(row[3]) / 100.0, f.currency = row[4],
-              f.date = row[5], f.stream_id = row[6], f.reference = row[7], f.source = row[8], f.line = row[9]
+UNWIND range(0, size($batch.flow_id) - 1) AS i
+MATCH (payer:{ENTITY} {{id: $batch.payer[i]}})
+MATCH (payee:{ENTITY} {{id: $batch.payee[i]}})
+MERGE (payer)-[f:{FLOWS_TO} {{flow_id: $batch.flow_id[i]}}]->(payee)
+ON CREATE SET f.amount_minor = $batch.amount_minor[i], f.amount = toFloat($batch.amount_minor[i]) / 100.0,
+              f.currency = $batch.currency[i], f.date = date($batch.date[i]),
+              f.stream_id = $batch.stream_id[i], f.reference = $batch.reference[i],
+              f.source = $batch.source[i], f.line = $batch.line[i]
 """
 #: The same, for a database that had no flows when the load started (keys are unique within a load).
 CREATE_FLOWS_QUERY = FLOWS_QUERY.replace("MERGE (payer)", "CREATE (payer)").replace("ON CREATE SET", "SET")
-#: Extra columns of the input (a map per flow), keyed like FLOWS_QUERY.
+#: What CREATE_FLOWS_QUERY does, as one procedure call on graphflows' own server (same relationships).
+CREATE_FLOWS_PROCEDURE = "graphflows.createFlows"
+CREATE_FLOWS_CALL = f"CALL {CREATE_FLOWS_PROCEDURE}($batch) YIELD flows RETURN flows"
+HAS_PROCEDURE_QUERY = "SHOW PROCEDURES YIELD name WHERE name = $name RETURN count(*) > 0 AS found"
+#: Extra columns of the input (a map per flow): rows of payer, payee, flow_id, map.
 FLOW_EXTRAS_QUERY = f"""
 UNWIND $rows AS row
 MATCH (:{ENTITY} {{id: row[0]}})-[f:{FLOWS_TO} {{flow_id: row[2]}}]->(:{ENTITY} {{id: row[1]}})
@@ -127,7 +145,9 @@ def flow_keys(flows: pl.DataFrame) -> list[str]:
     Two flows with the same content, file name and line (the same file loaded from two folders) get
     ``#2``, ``#3``... on the repeats, so every input flow stays one relationship.
     """
-    names = flows.get_column("source").map_elements(lambda s: PurePath(s or "").name, return_dtype=pl.String)
+    sources = flows.get_column("source")
+    file_names = {path: PurePath(path).name for path in sources.drop_nulls().unique().to_list()}
+    names = sources.replace_strict(file_names, default="", return_dtype=pl.String)
     cols = [names, *(flows.get_column(c).cast(pl.String) for c in FLOW_KEY_COLUMNS)]
     joined = pl.DataFrame({str(i): c.fill_null("") for i, c in enumerate(cols)}).select(
         pl.concat_str(pl.all(), separator="\x1f")
@@ -153,10 +173,14 @@ def load_graph(
     min_stovepipes: int = 2,
     schema: bool = True,
     retry_delays: Sequence[float] = RETRY_DELAYS,
+    workers: int = DEFAULT_WORKERS,
+    procedure: bool | None = None,
 ) -> LoadReport:
     """Load ``graph`` (nodes, then flows), then write its analysis back (see :mod:`.writeback`).
 
     ``progress(done, total, what)`` is called after each batch (``what``: nodes, flows, analysis).
+    ``workers``: flow batches in flight at once. ``procedure``: CREATE a first load through
+    ``graphflows.createFlows`` (None: when the server has it; False: always portable Cypher).
     """
     started = time.perf_counter()
     report = LoadReport(nodes=graph.node_count, flows=graph.flow_count, totals=graph.totals())
@@ -165,7 +189,11 @@ def load_graph(
         send.call(apply_schema, runner)
     _load_nodes(send, graph.nodes, batch_size, progress)
     fresh = not send.call(runner.run, HAS_FLOWS_QUERY).rows[0]["any"]
-    _load_flows(send, graph.flows, batch_size, progress, fresh=fresh)
+    if procedure is None:
+        found = send.call(runner.run, HAS_PROCEDURE_QUERY, {"name": CREATE_FLOWS_PROCEDURE}).rows
+        procedure = bool(found and found[0]["found"])
+    create = CREATE_FLOWS_CALL if procedure else CREATE_FLOWS_QUERY
+    _load_flows(send, graph.flows, batch_size, progress, create=create if fresh else None, workers=workers)
     if write_back:
         from .writeback import write_analysis
 
@@ -200,54 +228,110 @@ def node_batches(nodes: pl.DataFrame, batch_size: int) -> Iterator[tuple[str, li
                 yield query, [list(r) for r in zip(ids, names, strict=True)]
 
 
-def flow_rows(flows: pl.DataFrame, keys: list[str] | None = None) -> list[list[Any]]:
-    """Flow rows as lists: payer, payee, flow_id, then :data:`FLOW_PROPERTIES`."""
+def flow_batch(flows: pl.DataFrame, keys: list[str] | None = None) -> dict[str, list[Any]]:
+    """A flow table as one ``$batch``: :data:`FLOW_BATCH_COLUMNS`, each a list (dates as ISO text).
+
+    >>> import datetime
+    >>> table = pl.DataFrame({"payer_id": ["A"], "payee_id": ["B"], "amount_minor": [12345],
+    ...     "currency": ["GBP"], "date": [datetime.date(2024, 4, 1)], "stream_id": [None],
+    ...     "reference": ["r1"], "source": ["x.csv"], "line": ["2"]})
+    >>> batch = flow_batch(table, ["k1"])
+    >>> batch["flow_id"], batch["amount_minor"], batch["date"], batch["stream_id"]
+    (['k1'], [12345], ['2024-04-01'], [None])
+    """
     keys = flow_keys(flows) if keys is None else keys
-    table = flows.select("payer_id", "payee_id", pl.Series("flow_id", keys), *FLOW_PROPERTIES)
-    return [list(row) for row in table.iter_rows()]
+    table = flows.select(
+        pl.col("payer_id").alias("payer"),
+        pl.col("payee_id").alias("payee"),
+        pl.Series("flow_id", keys, dtype=pl.String),
+        *(pl.col(name).cast(pl.String) if name == "date" else pl.col(name) for name in FLOW_PROPERTIES),
+    )
+    return {name: table.get_column(name).to_list() for name in FLOW_BATCH_COLUMNS}
 
 
 def _load_nodes(send: _Sender, nodes: pl.DataFrame, batch_size: int, progress: Progress | None) -> None:
     done = 0
     for query, rows in node_batches(nodes, batch_size):
-        send.batch(query, rows)
+        send.batch(query, {"rows": rows})
         done += len(rows)
         if progress:
             progress(done, nodes.height, "nodes")
 
 
 def _load_flows(
-    send: _Sender, flows: pl.DataFrame, batch_size: int, progress: Progress | None, *, fresh: bool
+    send: _Sender,
+    flows: pl.DataFrame,
+    batch_size: int,
+    progress: Progress | None,
+    *,
+    create: str | None,
+    workers: int,
 ) -> None:
+    """Send the flows in batches, ``workers`` at a time; ``create``: the query for a fresh database."""
     extra_columns = [c for c in flows.columns if c not in FLOW_COLUMNS]
     keys = flow_keys(flows)
-    for start in range(0, flows.height, batch_size):
+
+    def load_batch(start: int) -> int:
         chunk = flows.slice(start, batch_size)
-        rows = flow_rows(chunk, keys[start : start + batch_size])
-        send.batch(CREATE_FLOWS_QUERY if fresh else FLOWS_QUERY, rows, retry_query=FLOWS_QUERY)
+        batch = flow_batch(chunk, keys[start : start + batch_size])
+        send.batch(create or FLOWS_QUERY, {"batch": batch}, retry_query=FLOWS_QUERY)
         if extra_columns:
+            ids = zip(batch["payer"], batch["payee"], batch["flow_id"], strict=True)
+            props = chunk.select(extra_columns).iter_rows(named=True)
             extras = [
-                [row[0], row[1], row[2], {k: v for k, v in props.items() if v is not None}]
-                for row, props in zip(rows, chunk.select(extra_columns).iter_rows(named=True), strict=True)
+                [*id_, {k: v for k, v in row.items() if v is not None}]
+                for id_, row in zip(ids, props, strict=True)
             ]
-            send.batch(FLOW_EXTRAS_QUERY, [e for e in extras if e[3]])
+            if any(e[3] for e in extras):
+                send.batch(FLOW_EXTRAS_QUERY, {"rows": [e for e in extras if e[3]]})
+        return chunk.height
+
+    done = 0
+    for loaded in _in_parallel(load_batch, range(0, flows.height, batch_size), max(1, workers)):
+        done += loaded
         if progress:
-            progress(min(start + batch_size, flows.height), flows.height, "flows")
+            progress(done, flows.height, "flows")
+
+
+def _in_parallel(work: Callable[[int], int], items: Sequence[int], workers: int) -> Iterator[int]:
+    """``work(item)`` for every item, ``workers`` at a time (at most twice that queued); results as they end.
+
+    The first failure stops the rest (queued items are dropped, running ones finish) and is raised.
+    """
+    if workers == 1:
+        yield from map(work, items)
+        return
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="graphflows-load")
+    pending: set[Future[int]] = set()
+    try:
+        for item in items:
+            if len(pending) >= 2 * workers:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in finished)
+            pending.add(pool.submit(work, item))
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (future.result() for future in finished)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Sender:
-    """Send batches, retrying with backoff while Neo4j is unavailable (restarting, network blip)."""
+    """Send batches, retrying with backoff while Neo4j is unavailable (restarting, network blip).
+
+    Safe to share between the loading threads (the runner opens a session per query).
+    """
 
     def __init__(self, runner: CypherRunner, delays: Sequence[float], report: LoadReport):
         self.runner, self.delays, self.report = runner, tuple(delays), report
+        self._lock = threading.Lock()
 
-    def batch(self, query: str, rows: list[list[Any]], retry_query: str | None = None) -> None:
+    def batch(self, query: str, parameters: dict[str, Any], retry_query: str | None = None) -> None:
         """Send one batch; a retry sends ``retry_query`` (idempotent) as the first try may have committed."""
-        if not rows:
-            return
         queries = iter([query])
-        self.call(lambda: self.runner.run(next(queries, retry_query or query), {"rows": rows}, write=True))
-        self.report.batches += 1
+        self.call(lambda: self.runner.run(next(queries, retry_query or query), parameters, write=True))
+        with self._lock:
+            self.report.batches += 1
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         for delay in (*self.delays, None):
@@ -256,6 +340,7 @@ class _Sender:
             except Neo4jUnavailable:
                 if delay is None:
                     raise
-                self.report.retries += 1
+                with self._lock:
+                    self.report.retries += 1
                 time.sleep(delay)
         raise AssertionError("unreachable")

@@ -79,10 +79,10 @@ def default_data_dir() -> Path:
 
 
 def runtime_dir() -> Path:
-    """Where the jars and the compiled launcher live, keyed by the pom and launcher source."""
+    """Where the jars and the compiled launcher live, keyed by the pom and the Java sources."""
     digest = hashlib.sha256()
-    for name in ("pom.xml", f"{LAUNCHER}.java"):
-        digest.update((SERVER_SOURCES / name).read_bytes())
+    for path in (SERVER_SOURCES / "pom.xml", *_java_sources()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "graphflows" / "neo4j-server" / digest.hexdigest()[:12]
 
@@ -110,11 +110,16 @@ def ensure_runtime(*, quiet: bool = True) -> Path:
     ]  # fmt: skip
     _run(maven, "fetching Neo4j with Maven failed (is Maven Central reachable?)")
     classes = runtime / "classes"
-    sources = str(SERVER_SOURCES / f"{LAUNCHER}.java")
-    _run([str(tools["javac"]), "-cp", os.pathsep.join(_classpath(runtime)), "-d", str(classes), sources],
+    sources = [str(path) for path in _java_sources()]
+    _run([str(tools["javac"]), "-cp", os.pathsep.join(_classpath(runtime)), "-d", str(classes), *sources],
          "compiling the Neo4j launcher failed")  # fmt: skip
     (runtime / "ready").write_text("ok\n")
     return runtime
+
+
+def _java_sources() -> list[Path]:
+    """The launcher and graphflows' procedures (``server/*.java``)."""
+    return sorted(SERVER_SOURCES.glob("*.java"))
 
 
 def _classpath(runtime: Path) -> list[str]:

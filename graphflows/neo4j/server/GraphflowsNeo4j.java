@@ -4,7 +4,7 @@
  * Starts Neo4j Community (embedded API) with its Bolt connector on 127.0.0.1:<port>, authentication off,
  * usage reporting off, data and logs under <home>; optionally serves the Neo4j Browser web app (static files
  * from the org.neo4j.client:neo4j-browser jar) from the same JVM on 127.0.0.1:<http-port>, with the discovery
- * document the Browser reads at "/". Stops cleanly on SIGTERM (shutdown hook).
+ * document the Browser reads at "/". Registers graphflows' own procedures (GraphflowsProcedures). Stops cleanly on SIGTERM (shutdown hook).
  *
  * Usage: java -Xmx1g -cp 'lib/*:classes' GraphflowsNeo4j --home DIR --port 7687 [--http-port 7474]
  *            [--pagecache 256m]
@@ -26,6 +26,8 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.kernel.api.procedure.GlobalProcedures;
+import org.neo4j.kernel.internal.GraphDatabaseAPI;
 
 public final class GraphflowsNeo4j {
     private static final String NEO4J_VERSION = "5.26";
@@ -57,6 +59,9 @@ public final class GraphflowsNeo4j {
         Files.createDirectories(home);
         Files.writeString(confFile, conf.toString(), StandardCharsets.UTF_8);
         DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home).loadPropertiesFromFile(confFile).build();
+        GraphDatabaseAPI db = (GraphDatabaseAPI) dbms.database("neo4j");
+        db.getDependencyResolver().resolveDependency(GlobalProcedures.class)
+                .registerProcedure(GraphflowsProcedures.class);
         HttpServer http = httpPort > 0 ? serveBrowser(httpPort, port) : null;
 
         CountDownLatch stopped = new CountDownLatch(1);
