@@ -1,20 +1,24 @@
 """Benchmark: load generated flows into a fresh local Neo4j over Bolt; print flows/s, wall time, client CPU.
 
 Target on the 2-core development machine: 1M flows in <= 15 s. One server per run, warmed up by a first load
-(JIT), then emptied (data, constraints and indexes) before each variant.
+(JIT), then emptied (data, constraints and indexes) before each variant; or, with ``--fresh``, a newly
+started server for each variant (what ``graphflows neo4j start`` then ``graphflows load`` does).
 
     python benchmarks/bench_neo4j_load.py                     # the default loader, 1M flows
     python benchmarks/bench_neo4j_load.py --flows 200000 --variants all
 
-Variants (see VARIANTS): the default loader; rows sent as dicts instead of lists; other batch sizes; the
-pure-Python packstream encoder instead of neo4j-rust-ext; MERGE without the constraints created first;
-one pass that MERGEs nodes with each flow instead of separate node and relationship passes.
+Variants (see VARIANTS): the default loader (column batches, two in flight, CREATEd by the server's
+``graphflows.createFlows`` procedure); portable Cypher instead of the procedure; one worker instead of two;
+the previous wire format (a list or a dict per flow); other batch sizes; the pure-Python packstream encoder
+instead of neo4j-rust-ext; MERGE without the constraints created first; one pass that MERGEs nodes with
+each flow instead of separate node and relationship passes.
 Figures go in benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import resource
 import shutil
@@ -74,13 +78,15 @@ class Result:
     flows: int
     seconds: float
     client_cpu: float
+    schema_and_nodes: float = 0.0
 
     def line(self) -> str:
         rate = self.flows / self.seconds
         share = self.client_cpu / self.seconds
         return (
             f"{self.variant:<34} {self.flows:>9,} flows  {self.seconds:7.1f} s  {rate:>9,.0f} flows/s  "
-            f"client CPU {self.client_cpu:6.1f} s ({share:.0%} of one core)"
+            f"client CPU {self.client_cpu:6.1f} s ({share:.0%} of one core); "
+            f"schema and nodes {self.schema_and_nodes:.1f} s"
         )
 
 
@@ -89,39 +95,66 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_load(name: str, graph: FlowGraph, uri: str, **options: Any) -> Result:
+def timed_load(
+    name: str, graph: FlowGraph, uri: str, wrap: Callable[[Any], Any] = lambda r: r, **options: Any
+) -> Result:
     with connect(Neo4jSettings(uri=uri)) as runner:
         wall, cpu = time.perf_counter(), cpu_seconds()
-        load_graph(runner, graph, write_back=False, **options)
+        phases: dict[str, float] = {}
+
+        def progress(done: int, total: int, what: str) -> None:
+            phases[what] = time.perf_counter() - wall
+
+        load_graph(wrap(runner), graph, write_back=False, progress=progress, **options)
         seconds, client = time.perf_counter() - wall, cpu_seconds() - cpu
         total = runner.run("MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n, sum(f.amount_minor) AS s").rows[0]
     assert total == {"n": graph.flow_count, "s": sum(graph.totals().values())}, total
-    return Result(name, graph.flow_count, seconds, client)
+    return Result(name, graph.flow_count, seconds, client, phases.get("nodes", 0.0))
 
 
-def dict_rows_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
-    """Rows as maps (``row.payer``) instead of lists (``row[0]``)."""
-    query = loader_module.FLOWS_QUERY
-    for i, name in enumerate(("payer", "payee", "flow_id", *loader_module.FLOW_PROPERTIES)):
-        query = query.replace(f"row[{i}]", f"row.{name}")
-    original_rows, original_query = loader_module.flow_rows, loader_module.FLOWS_QUERY
+ROWS_CREATE_QUERY = """
+UNWIND $rows AS row
+MATCH (payer:Entity {id: row[0]})
+MATCH (payee:Entity {id: row[1]})
+CREATE (payer)-[f:FLOWS_TO {flow_id: row[2]}]->(payee)
+SET f.amount_minor = row[3], f.amount = toFloat(row[3]) / 100.0, f.currency = row[4], f.date = row[5],
+    f.stream_id = row[6], f.reference = row[7], f.source = row[8], f.line = row[9]
+"""
 
-    original_create = loader_module.CREATE_FLOWS_QUERY
-    create = original_create
-    for i, name in enumerate(("payer", "payee", "flow_id", *loader_module.FLOW_PROPERTIES)):
-        create = create.replace(f"row[{i}]", f"row.{name}")
 
-    def dict_rows(flows: pl.DataFrame, keys: list[str] | None = None) -> list[Any]:
-        names = ("payer", "payee", "flow_id", *loader_module.FLOW_PROPERTIES)
-        return [dict(zip(names, row, strict=True)) for row in original_rows(flows, keys)]
+class RowsRunner:
+    """The previous loader's wire format: a list per flow (dates as date values) instead of columns."""
 
-    loader_module.flow_rows, loader_module.FLOWS_QUERY = dict_rows, query  # type: ignore[assignment]
-    loader_module.CREATE_FLOWS_QUERY = create
-    try:
-        return timed_load(f"rows as dicts (batch {batch_size:,})", graph, uri, batch_size=batch_size)
-    finally:
-        loader_module.flow_rows, loader_module.FLOWS_QUERY = original_rows, original_query
-        loader_module.CREATE_FLOWS_QUERY = original_create
+    def __init__(self, runner: Any, as_dicts: bool = False):
+        self.runner, self.as_dicts = runner, as_dicts
+
+    def run(self, query: str, parameters: dict | None = None, *, write: bool = False) -> Any:
+        if query != loader_module.CREATE_FLOWS_QUERY:
+            return self.runner.run(query, parameters, write=write)
+        batch = (parameters or {})["batch"]
+        columns = [batch[c] for c in loader_module.FLOW_BATCH_COLUMNS]
+        columns[5] = [None if d is None else datetime.date.fromisoformat(d) for d in columns[5]]
+        rows: list[Any] = [list(row) for row in zip(*columns, strict=True)]
+        text = ROWS_CREATE_QUERY
+        if self.as_dicts:
+            names = loader_module.FLOW_BATCH_COLUMNS
+            rows = [dict(zip(names, row, strict=True)) for row in rows]
+            for i, name in enumerate(names):
+                text = text.replace(f"row[{i}]", f"row.{name}")
+        return self.runner.run(text, {"rows": rows}, write=write)
+
+
+def rows_variant(graph: FlowGraph, uri: str, batch_size: int, *, as_dicts: bool = False) -> Result:
+    kind = "dicts" if as_dicts else "lists"
+    return timed_load(
+        f"rows as {kind}, Cypher, 1 worker (batch {batch_size:,})",
+        graph,
+        uri,
+        wrap=lambda runner: RowsRunner(runner, as_dicts),
+        batch_size=batch_size,
+        procedure=False,
+        workers=1,
+    )
 
 
 def pure_python_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
@@ -145,7 +178,14 @@ def single_pass_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
     loader_module.CREATE_FLOWS_QUERY = query
     loader_module._load_nodes = lambda *args, **kwargs: None  # type: ignore[assignment]
     try:
-        result = timed_load(f"single pass (batch {batch_size:,})", graph, uri, batch_size=batch_size)
+        result = timed_load(
+            f"single pass, Cypher, 1 worker (batch {batch_size:,})",
+            graph,
+            uri,
+            batch_size=batch_size,
+            procedure=False,
+            workers=1,
+        )
     finally:
         loader_module.CREATE_FLOWS_QUERY, loader_module._load_nodes = saved_create, saved_nodes
     return result
@@ -156,6 +196,10 @@ def no_constraints_variant(graph: FlowGraph, uri: str, batch_size: int) -> Resul
     return timed_load(
         f"no constraints first (batch {batch_size:,})", graph, uri, batch_size=batch_size, schema=False
     )
+
+
+def loader_variant(name: str, **options: Any) -> Callable[[FlowGraph, str, int], Result]:
+    return lambda g, uri, b: timed_load(f"{name} (batch {b:,})", g, uri, batch_size=b, **options)
 
 
 class BenchServer:
@@ -192,8 +236,13 @@ class BenchServer:
 
 
 VARIANTS: dict[str, Callable[[FlowGraph, str, int], Result]] = {
-    "default": lambda g, uri, b: timed_load(f"default loader (batch {b:,})", g, uri, batch_size=b),
-    "dicts": dict_rows_variant,
+    "default": loader_variant("default: procedure, 2 workers"),
+    "one-worker": loader_variant("procedure, 1 worker", workers=1),
+    "portable": loader_variant("portable Cypher, 2 workers", procedure=False),
+    "portable-one-worker": loader_variant("portable Cypher, 1 worker", procedure=False, workers=1),
+    "three-workers": loader_variant("procedure, 3 workers", workers=3),
+    "rows": rows_variant,
+    "dicts": lambda g, uri, b: rows_variant(g, uri, b, as_dicts=True),
     "pure-python": pure_python_variant,
     "no-constraints": no_constraints_variant,
     "single-pass": single_pass_variant,
@@ -213,6 +262,9 @@ def main() -> None:
     parser.add_argument(
         "--warmup", type=int, default=100_000, help="flows loaded (and deleted) first, to warm the JIT"
     )
+    parser.add_argument(
+        "--fresh", action="store_true", help="a newly started, empty server for each run (no warm-up)"
+    )
     args = parser.parse_args()
     names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
     started = time.perf_counter()
@@ -220,6 +272,12 @@ def main() -> None:
     took = time.perf_counter() - started
     print(f"generated {graph.flow_count:,} flows, {graph.node_count:,} nodes in {took:.1f} s")
     print(f"server: heap {args.heap}, page cache {args.pagecache}; {os.cpu_count()} cores (shared)")
+    runs = [(name, int(b)) for name in names * args.repeat for b in args.batch_sizes.split(",")]
+    if args.fresh:
+        for name, batch_size in runs:  # a new server (new folder, cold JIT) for each run
+            with BenchServer(args.heap, args.pagecache) as server:
+                print(VARIANTS[name](graph, server.uri, batch_size).line() + "; fresh server", flush=True)
+        return
     with BenchServer(args.heap, args.pagecache) as server:
         if args.warmup:
             print(
@@ -227,10 +285,9 @@ def main() -> None:
                     "warm-up (not a result)", build_graph(generated_flows(args.warmup, seed=9)), server.uri
                 ).line()
             )
-        for name in names * args.repeat:
-            for batch_size in (int(b) for b in args.batch_sizes.split(",")):
-                uri = server.empty()
-                print(VARIANTS[name](graph, uri, batch_size).line(), flush=True)
+        for name, batch_size in runs:
+            uri = server.empty()
+            print(VARIANTS[name](graph, uri, batch_size).line(), flush=True)
 
 
 if __name__ == "__main__":
