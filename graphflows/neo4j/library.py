@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -105,10 +106,18 @@ class LibraryQuery:
 
 
 def cypher_dir() -> Path:
-    """``$GRAPHFLOWS_CYPHER_DIR``, else the ``cypher/`` folder of the source tree."""
+    """``$GRAPHFLOWS_CYPHER_DIR``, else the source tree's ``cypher/`` folder, else the installed copy.
+
+    A wheel installs the folder as ``<prefix>/share/graphflows/cypher`` (see pyproject.toml).
+    """
     if os.environ.get("GRAPHFLOWS_CYPHER_DIR"):
         return Path(os.environ["GRAPHFLOWS_CYPHER_DIR"])
-    return Path(__file__).resolve().parents[2] / "cypher"
+    return SOURCE_TREE_CYPHER if SOURCE_TREE_CYPHER.is_dir() else INSTALLED_CYPHER
+
+
+#: Where the library lives in a source checkout, and where a wheel installs it.
+SOURCE_TREE_CYPHER = Path(__file__).resolve().parents[2] / "cypher"
+INSTALLED_CYPHER = Path(sys.prefix) / "share" / "graphflows" / "cypher"
 
 
 def parse_query(path: Path) -> LibraryQuery:
