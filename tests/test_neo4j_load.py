@@ -20,13 +20,16 @@ from graphflows.neo4j import QueryResult, load_graph, write_attribution
 from graphflows.neo4j import server as local_server
 from graphflows.neo4j.loader import (
     CREATE_FLOWS_CALL,
+    CREATE_FLOWS_PROCEDURE,
     CREATE_FLOWS_QUERY,
     FLOW_BATCH_COLUMNS,
+    FLOWS_QUERY,
     HAS_PROCEDURE_QUERY,
     flow_keys,
     node_batches,
 )
 from graphflows.neo4j.runner import BoltRunner, CypherError, Neo4jUnavailable
+from graphflows.neo4j.writeback import ATTRIBUTIONS_QUERY
 
 pytestmark = pytest.mark.neo4j
 
@@ -104,9 +107,11 @@ def test_the_servers_procedure_stores_exactly_what_portable_cypher_stores(
     from tests.fixtures.neo4j_server import wipe
     from tests.helpers import FLOWS_HEADER, write_flows
 
-    found = neo4j_runner.run(HAS_PROCEDURE_QUERY, {"name": "graphflows.createFlows"}).rows[0]["found"]
+    found = neo4j_runner.run(HAS_PROCEDURE_QUERY, {"name": CREATE_FLOWS_PROCEDURE}).rows[0]["found"]
     if not found:
-        pytest.skip("graphflows.createFlows is only on graphflows' own server (NEO4J_URI points elsewhere)")
+        pytest.skip(
+            "the createFlows procedure is only on graphflows' own server (NEO4J_URI points elsewhere)"
+        )
     odd = write_flows(
         tmp_path / "odd.csv",
         [
@@ -124,23 +129,41 @@ def test_the_servers_procedure_stores_exactly_what_portable_cypher_stores(
             seen.append(query)
             return neo4j_runner.run(query, parameters, write=write)
 
+    def flow_types() -> list[dict[str, Any]]:  # snapshots compare 100 == 100.0; the stored types must agree
+        return neo4j_runner.run(
+            "MATCH ()-[f:FLOWS_TO]->() UNWIND keys(f) AS k "
+            "RETURN f.flow_id AS flow, k, valueType(f[k]) AS type ORDER BY flow, k"
+        ).rows
+
     wipe(neo4j_runner)
     load_graph(Watching(), graph, procedure=False)
-    portable = snapshot(neo4j_runner)
+    portable, portable_types = snapshot(neo4j_runner), flow_types()
     assert CREATE_FLOWS_QUERY in seen and CREATE_FLOWS_CALL not in seen
+    assert len(portable["flows"]) == graph.flow_count
     wipe(neo4j_runner)
     seen.clear()
     load_graph(Watching(), graph)
     assert CREATE_FLOWS_CALL in seen and CREATE_FLOWS_QUERY not in seen
-    assert snapshot(neo4j_runner) == portable
-    assert len(portable["flows"]) == graph.flow_count
+    assert snapshot(neo4j_runner) == portable and flow_types() == portable_types
     assert db_totals(neo4j_runner) == graph.totals()
+    # the MERGE that reloads and retried batches use stores the same too
+    wipe(neo4j_runner)
+    neo4j_runner.run(
+        "CREATE (:Entity {id: 'd1'})-[:FLOWS_TO {flow_id: 'd'}]->(:Entity {id: 'd2'})", write=True
+    )
+    seen.clear()
+    load_graph(Watching(), graph)
+    assert FLOWS_QUERY in seen and CREATE_FLOWS_CALL not in seen and CREATE_FLOWS_QUERY not in seen
+    neo4j_runner.run("MATCH (n:Entity) WHERE n.id IN ['d1', 'd2'] DETACH DELETE n", write=True)
+    assert snapshot(neo4j_runner) == portable and flow_types() == portable_types
 
 
 def test_the_procedure_refuses_a_flow_whose_node_is_missing(neo4j_runner: BoltRunner) -> None:
-    found = neo4j_runner.run(HAS_PROCEDURE_QUERY, {"name": "graphflows.createFlows"}).rows[0]["found"]
+    found = neo4j_runner.run(HAS_PROCEDURE_QUERY, {"name": CREATE_FLOWS_PROCEDURE}).rows[0]["found"]
     if not found:
-        pytest.skip("graphflows.createFlows is only on graphflows' own server (NEO4J_URI points elsewhere)")
+        pytest.skip(
+            "the createFlows procedure is only on graphflows' own server (NEO4J_URI points elsewhere)"
+        )
     batch = {c: [None] for c in FLOW_BATCH_COLUMNS} | {
         "payer": ["nobody"],
         "payee": ["nowhere"],
@@ -150,6 +173,32 @@ def test_the_procedure_refuses_a_flow_whose_node_is_missing(neo4j_runner: BoltRu
     with pytest.raises(CypherError, match="no Entity node with id nobody"):
         neo4j_runner.run(CREATE_FLOWS_CALL, {"batch": batch}, write=True)
     assert neo4j_runner.run("MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n").rows[0]["n"] == 0
+
+
+def test_batches_that_committed_before_the_connection_dropped_are_not_doubled(
+    neo4j_runner: BoltRunner, demo: FlowGraph
+) -> None:
+    from tests.fixtures.neo4j_server import wipe
+
+    load_graph(neo4j_runner, demo)
+    clean = snapshot(neo4j_runner)
+    wipe(neo4j_runner)
+    dropped: list[str] = []
+
+    class CommitsThenDrops:
+        """The first flow batch and the first attribution batch commit, then the answer is lost."""
+
+        def run(self, query: str, parameters: dict | None = None, *, write: bool = False) -> QueryResult:
+            result = neo4j_runner.run(query, parameters, write=write)
+            kind = "flows" if "$batch" in query else "attributions"
+            if ("$batch" in query or query == ATTRIBUTIONS_QUERY) and kind not in dropped:
+                dropped.append(kind)
+                raise Neo4jUnavailable("connection reset after commit")
+            return result
+
+    report = load_graph(CommitsThenDrops(), demo, batch_size=10, retry_delays=(0,), workers=1)
+    assert dropped == ["flows", "attributions"] and report.retries == 2
+    assert snapshot(neo4j_runner) == clean  # each retried batch was MERGEd, not CREATEd again
 
 
 def test_a_client_crash_midway_then_a_rerun_gives_the_clean_database(
@@ -168,13 +217,14 @@ def test_a_client_crash_midway_then_a_rerun_gives_the_clean_database(
         """Passes queries through, then 'crashes' (as a killed client would) after some batches."""
 
         def __init__(self, after: int):
-            self.left = after
+            self.left, self.lock = after, threading.Lock()
 
         def run(self, query: str, parameters: dict | None = None, *, write: bool = False) -> QueryResult:
             if "UNWIND $rows" in query or "$batch" in query:
-                if self.left == 0:
-                    raise Crash
-                self.left -= 1
+                with self.lock:  # two loading threads
+                    if self.left <= 0:
+                        raise Crash
+                    self.left -= 1
             return neo4j_runner.run(query, parameters, write=write)
 
     with pytest.raises(Crash):

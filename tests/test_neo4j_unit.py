@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from graphflows.neo4j.loader import (
     flow_keys,
     nodes_query,
 )
-from graphflows.neo4j.runner import Neo4jSettings, Neo4jUnavailable
+from graphflows.neo4j.runner import CypherError, Neo4jSettings, Neo4jUnavailable
 from graphflows.neo4j.schema import SCHEMA_STATEMENTS
 from tests.helpers import FLOWS_HEADER, write_flows
 
@@ -61,6 +62,8 @@ class RecordingRunner:
             return QueryResult(["any"], [{"any": self.has_flows}])
         if query == HAS_PROCEDURE_QUERY:
             return QueryResult(["found"], [{"found": self.has_procedure}])
+        if "$batch" in query:  # as Neo4j would: every flow of the batch found its two nodes
+            return QueryResult(["flows"], [{"flows": len(parameters["batch"]["flow_id"])}])
         return QueryResult([], [])
 
 
@@ -220,21 +223,70 @@ def test_flow_batches_keep_exact_amounts_and_dates(demo_graph) -> None:
 
 
 def test_a_failing_batch_stops_the_other_workers(demo_graph) -> None:
-    class FailsOnThird(RecordingRunner):
-        lock, flow_batches = threading.Lock(), 0
+    class FailsAfterTwo(RecordingRunner):
+        lock, attempted = threading.Lock(), set()
 
         def run(self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False):
             if "$batch" in query:
                 with self.lock:
-                    self.flow_batches += 1
-                    if self.flow_batches > 2:
+                    self.attempted.add(parameters["batch"]["flow_id"][0])
+                    if len(self.attempted) > 2:
                         raise Neo4jUnavailable("gone for good")
             return super().run(query, parameters, write=write)
 
-    runner = FailsOnThird()
+    runner = FailsAfterTwo()
     with pytest.raises(Neo4jUnavailable):
         load_graph(runner, demo_graph, batch_size=2, write_back=False, retry_delays=(0,), workers=2)
-    assert len(flows_sent(runner, CREATE_FLOWS_QUERY)) == 4  # two batches of two, then nothing more
+    batches = -(-demo_graph.flow_count // 2)
+    assert len(flows_sent(runner, CREATE_FLOWS_QUERY)) == 4  # two batches of two went in
+    assert len(runner.attempted) <= 2 + 2 * 2 + 2 < batches  # the rest were dropped, not tried
+
+
+class Overlapping(RecordingRunner):
+    """Records the most flow batches that were in the server at once."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.lock, self.inside, self.most = threading.Lock(), 0, 0
+
+    def run(self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False):
+        if "$batch" not in query:
+            return super().run(query, parameters, write=write)
+        with self.lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        time.sleep(0.02)
+        with self.lock:
+            self.inside -= 1
+        return super().run(query, parameters, write=write)
+
+
+def test_creates_run_two_at_a_time_and_merges_one_at_a_time(demo_graph) -> None:
+    fresh = Overlapping()
+    load_graph(fresh, demo_graph, batch_size=4, write_back=False)
+    assert fresh.most == 2
+    reload = Overlapping(has_flows=True)  # MERGEs would wait on each other's node locks
+    load_graph(reload, demo_graph, batch_size=4, write_back=False)
+    assert reload.most == 1 and len(flows_sent(reload, FLOWS_QUERY)) == demo_graph.flow_count
+
+
+def test_a_failure_ends_the_other_workers_retries_at_once(demo_graph) -> None:
+    class OneDeadOneFlaky(RecordingRunner):
+        def run(self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False):
+            if "$batch" in query:
+                first = parameters["batch"]["flow_id"][0]
+                if first == flow_keys(demo_graph.flows)[0]:
+                    time.sleep(0.2)  # let the other worker start waiting to retry
+                    raise CypherError("a real error in batch 1")
+                raise Neo4jUnavailable("restarting")  # every other batch: retry, after a long pause
+            return super().run(query, parameters, write=write)
+
+    started = time.monotonic()
+    with pytest.raises(CypherError, match="batch 1"):
+        load_graph(
+            OneDeadOneFlaky(), demo_graph, batch_size=5, write_back=False, retry_delays=(60, 60), workers=2
+        )
+    assert time.monotonic() - started < 30  # not the 60 s pause of the waiting worker
 
 
 def test_schema_cypher_matches_the_loader() -> None:

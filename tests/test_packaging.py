@@ -1,7 +1,15 @@
-"""A wheel carries what an installed graphflows needs: the Cypher library, server sources, demo data."""
+"""A wheel carries what an installed graphflows needs: the Cypher library, server sources, demo data.
+
+The wheel is built from a copy of the tracked files (no stale ``build/`` folder can leak in) and installed
+into a temporary folder (``--target``: the environment's own install is left alone); a fresh interpreter
+then finds the library there, away from the source checkout.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -9,16 +17,22 @@ from pathlib import Path
 
 import pytest
 
-from graphflows.neo4j import library
-
 ROOT = Path(__file__).parents[1]
+
+
+def tracked_files() -> list[str]:
+    listing = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+    return [name for name in listing.stdout.decode().split("\0") if name and (ROOT / name).is_file()]
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+    source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
+    for name in tracked_files():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
     )
@@ -31,28 +45,28 @@ def test_the_wheel_holds_the_cypher_library_server_sources_and_demo(wheel: Path)
     shared = "/data/share/graphflows/cypher/"
     installed = {n.rsplit("/", 1)[1] for n in names if shared in n and n.endswith(".cypher")}
     assert installed == {path.name for path in (ROOT / "cypher").glob("*.cypher")}
-    for path in (ROOT / "graphflows" / "neo4j" / "server").iterdir():
-        assert f"graphflows/neo4j/server/{path.name}" in names
-    assert "graphflows/data/demo/flows.csv" in names
+    for name in tracked_files():
+        if name.startswith("graphflows/neo4j/server/") or name.startswith("graphflows/data/demo/"):
+            assert name in names
 
 
-def test_an_installed_library_is_found_without_the_source_tree(
-    wheel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    prefix = tmp_path / "prefix"
-    with zipfile.ZipFile(wheel) as archive:
-        for name in archive.namelist():
-            if "/data/share/graphflows/cypher/" in name:
-                target = prefix / name.split("/data/", 1)[1]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(name))
-    monkeypatch.delenv("GRAPHFLOWS_CYPHER_DIR", raising=False)
-    monkeypatch.setattr(library, "SOURCE_TREE_CYPHER", tmp_path / "no-checkout" / "cypher")
-    monkeypatch.setattr(library, "INSTALLED_CYPHER", prefix / "share" / "graphflows" / "cypher")
-    assert library.cypher_dir() == prefix / "share" / "graphflows" / "cypher"
-    installed = {q.name: q.text for q in library.list_queries()}
-    assert installed and installed == {
-        path.stem: path.read_text(encoding="utf-8")
-        for path in (ROOT / "cypher").glob("*.cypher")
-        if path.stem != "schema"
-    }
+def test_an_installed_graphflows_finds_its_cypher_library(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GRAPHFLOWS_CYPHER_DIR"}
+    env["PYTHONPATH"] = str(target)
+    probe = (
+        "import json, graphflows; from graphflows.neo4j.library import cypher_dir, list_queries; "
+        "print(json.dumps([graphflows.__file__, str(cypher_dir()), sorted(q.name for q in list_queries())]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
+    module, folder, queries = json.loads(out.stdout)
+    assert Path(module).is_relative_to(target)  # the installed copy, not the checkout
+    assert Path(folder) == target.resolve() / "share" / "graphflows" / "cypher"
+    assert queries == sorted(p.stem for p in (ROOT / "cypher").glob("*.cypher") if p.stem != "schema")

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import os
 import re
-import sys
+import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -106,18 +107,36 @@ class LibraryQuery:
 
 
 def cypher_dir() -> Path:
-    """``$GRAPHFLOWS_CYPHER_DIR``, else the source tree's ``cypher/`` folder, else the installed copy.
+    """``$GRAPHFLOWS_CYPHER_DIR``, else the source checkout's ``cypher/`` folder, else the installed copy.
 
-    A wheel installs the folder as ``<prefix>/share/graphflows/cypher`` (see pyproject.toml).
+    A wheel installs the folder as ``share/graphflows/cypher`` under its install scheme's data path
+    (``<prefix>/share/...``, ``~/.local/share/...`` for ``--user``); it is found from the wheel's own
+    file list, whatever the scheme.
     """
     if os.environ.get("GRAPHFLOWS_CYPHER_DIR"):
         return Path(os.environ["GRAPHFLOWS_CYPHER_DIR"])
-    return SOURCE_TREE_CYPHER if SOURCE_TREE_CYPHER.is_dir() else INSTALLED_CYPHER
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "cypher" / "schema.cypher").is_file():
+        return checkout / "cypher"
+    return installed_cypher_dir() or checkout / "cypher"
 
 
-#: Where the library lives in a source checkout, and where a wheel installs it.
-SOURCE_TREE_CYPHER = Path(__file__).resolve().parents[2] / "cypher"
-INSTALLED_CYPHER = Path(sys.prefix) / "share" / "graphflows" / "cypher"
+def installed_cypher_dir() -> Path | None:
+    """Where the installed distribution put ``share/graphflows/cypher`` (None if nowhere to be found).
+
+    Looks where the wheel's file list says, then beside the package (``pip install --target``), then
+    under the interpreter's data paths (default and user schemes).
+    """
+    try:
+        dist = metadata.distribution("graphflows")
+    except metadata.PackageNotFoundError:
+        return None
+    listed = [f for f in dist.files or [] if f.name == "schema.cypher" and f.parent.name == "cypher"]
+    candidates = [Path(str(f.locate())).parent for f in listed]
+    candidates.append(Path(str(dist.locate_file(""))) / "share" / "graphflows" / "cypher")
+    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
+        candidates.append(Path(sysconfig.get_path("data", scheme)) / "share" / "graphflows" / "cypher")
+    return next((c.resolve() for c in candidates if (c / "schema.cypher").is_file()), None)
 
 
 def parse_query(path: Path) -> LibraryQuery:

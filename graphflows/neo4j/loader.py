@@ -9,10 +9,11 @@ retried after a lost connection is MERGEd, since it may have been committed. Flo
 columns (a map of equal-length lists: far less work for the client than a list per row), nodes as lists in
 ``UNWIND $rows``; values are always parameters, never spliced into the query text.
 
-Two batches are in flight at once (``workers``): each Bolt transaction runs on one server thread, so two
-keep both cores of a small machine busy. On graphflows' own local server a first load CREATEs through the
-``graphflows.createFlows`` procedure (``server/GraphflowsProcedures.java``) instead of Cypher; any other
-Neo4j gets the same relationships from the portable Cypher query (tests compare the two).
+Into a database with no flows, two batches are in flight at once (``workers``): each Bolt transaction runs
+on one server thread, so two keep both cores of a small machine busy (MERGE batches go one at a time). On
+graphflows' own local server a first load CREATEs through the ``graphflows.v1.createFlows`` procedure
+(``server/GraphflowsProcedures.java``) instead of Cypher; any other Neo4j gets the same relationships from
+the portable Cypher query (tests compare the two, and the MERGE).
 
 >>> from graphflows.graph import read_graph                        # doctest: +SKIP
 >>> with connect() as runner:                                      # doctest: +SKIP
@@ -37,7 +38,7 @@ import polars as pl
 from graphflows.graph import FlowGraph
 from graphflows.model import FLOW_COLUMNS, LABELS, Kind
 
-from .runner import CypherRunner, Neo4jUnavailable
+from .runner import CypherError, CypherRunner, Neo4jError, Neo4jUnavailable, QueryResult
 from .schema import ENTITY, FLOWS_TO, apply_schema
 
 #: Called after each batch with (rows done, rows in total, what is being loaded).
@@ -73,11 +74,14 @@ ON CREATE SET f.amount_minor = $batch.amount_minor[i], f.amount = toFloat($batch
               f.currency = $batch.currency[i], f.date = date($batch.date[i]),
               f.stream_id = $batch.stream_id[i], f.reference = $batch.reference[i],
               f.source = $batch.source[i], f.line = $batch.line[i]
+RETURN count(*) AS flows
 """
 #: The same, for a database that had no flows when the load started (keys are unique within a load).
 CREATE_FLOWS_QUERY = FLOWS_QUERY.replace("MERGE (payer)", "CREATE (payer)").replace("ON CREATE SET", "SET")
-#: What CREATE_FLOWS_QUERY does, as one procedure call on graphflows' own server (same relationships).
-CREATE_FLOWS_PROCEDURE = "graphflows.createFlows"
+#: What CREATE_FLOWS_QUERY does, as one procedure call on graphflows' own server (same relationships for
+#: the batches :func:`flow_batch` makes). The version in the name changes whenever what it stores changes,
+#: so a server still running older code is not used.
+CREATE_FLOWS_PROCEDURE = "graphflows.v1.createFlows"
 CREATE_FLOWS_CALL = f"CALL {CREATE_FLOWS_PROCEDURE}($batch) YIELD flows RETURN flows"
 HAS_PROCEDURE_QUERY = "SHOW PROCEDURES YIELD name WHERE name = $name RETURN count(*) > 0 AS found"
 #: Extra columns of the input (a map per flow): rows of payer, payee, flow_id, map.
@@ -179,8 +183,10 @@ def load_graph(
     """Load ``graph`` (nodes, then flows), then write its analysis back (see :mod:`.writeback`).
 
     ``progress(done, total, what)`` is called after each batch (``what``: nodes, flows, analysis).
-    ``workers``: flow batches in flight at once. ``procedure``: CREATE a first load through
-    ``graphflows.createFlows`` (None: when the server has it; False: always portable Cypher).
+    ``workers``: flow batches CREATEd at once into a database with no flows (``runner`` is then called from
+    that many threads); MERGE batches go one at a time.
+    ``procedure``: CREATE a first load through :data:`CREATE_FLOWS_PROCEDURE` (None: when the server has
+    it; False: always portable Cypher).
     """
     started = time.perf_counter()
     report = LoadReport(nodes=graph.node_count, flows=graph.flow_count, totals=graph.totals())
@@ -189,11 +195,12 @@ def load_graph(
         send.call(apply_schema, runner)
     _load_nodes(send, graph.nodes, batch_size, progress)
     fresh = not send.call(runner.run, HAS_FLOWS_QUERY).rows[0]["any"]
-    if procedure is None:
-        found = send.call(runner.run, HAS_PROCEDURE_QUERY, {"name": CREATE_FLOWS_PROCEDURE}).rows
-        procedure = bool(found and found[0]["found"])
-    create = CREATE_FLOWS_CALL if procedure else CREATE_FLOWS_QUERY
-    _load_flows(send, graph.flows, batch_size, progress, create=create if fresh else None, workers=workers)
+    create = None  # a database that already holds flows: MERGE every batch
+    if fresh:
+        if procedure is None:
+            procedure = send.call(has_procedure, runner, CREATE_FLOWS_PROCEDURE)
+        create = CREATE_FLOWS_CALL if procedure else CREATE_FLOWS_QUERY
+    _load_flows(send, graph.flows, batch_size, progress, create=create, workers=workers)
     if write_back:
         from .writeback import write_analysis
 
@@ -206,6 +213,15 @@ def load_graph(
             progress(1, 1, "analysis")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def has_procedure(runner: CypherRunner, name: str) -> bool:
+    """Whether the server has the procedure ``name`` (False where SHOW PROCEDURES is not allowed)."""
+    try:
+        found = runner.run(HAS_PROCEDURE_QUERY, {"name": name}).rows
+    except CypherError:
+        return False
+    return bool(found and found[0]["found"])
 
 
 def node_batches(nodes: pl.DataFrame, batch_size: int) -> Iterator[tuple[str, list[list[Any]]]]:
@@ -274,7 +290,13 @@ def _load_flows(
     def load_batch(start: int) -> int:
         chunk = flows.slice(start, batch_size)
         batch = flow_batch(chunk, keys[start : start + batch_size])
-        send.batch(create or FLOWS_QUERY, {"batch": batch}, retry_query=FLOWS_QUERY)
+        result = send.batch(create or FLOWS_QUERY, {"batch": batch}, retry_query=FLOWS_QUERY)
+        written = result.rows[0]["flows"] if result.rows else None
+        if written != chunk.height:
+            raise Neo4jError(
+                f"Neo4j took {written} of the {chunk.height} flows of a batch: a payer or payee node is "
+                "missing (was the database changed during the load?)"
+            )
         if extra_columns:
             ids = zip(batch["payer"], batch["payee"], batch["flow_id"], strict=True)
             props = chunk.select(extra_columns).iter_rows(named=True)
@@ -287,16 +309,24 @@ def _load_flows(
         return chunk.height
 
     done = 0
-    for loaded in _in_parallel(load_batch, range(0, flows.height, batch_size), max(1, workers)):
+    batches = range(0, flows.height, batch_size)
+    # MERGE locks both nodes of every flow it looks at: two MERGE batches wait on (and can deadlock over)
+    # the same busy payers, which was slower than one at a time (measured), so only CREATE runs in parallel.
+    parallel = max(1, workers) if create else 1
+    for loaded in _in_parallel(load_batch, batches, parallel, send.stop):
         done += loaded
         if progress:
             progress(done, flows.height, "flows")
 
 
-def _in_parallel(work: Callable[[int], int], items: Sequence[int], workers: int) -> Iterator[int]:
-    """``work(item)`` for every item, ``workers`` at a time (at most twice that queued); results as they end.
+def _in_parallel(
+    work: Callable[[int], int], items: Sequence[int], workers: int, stop: threading.Event
+) -> Iterator[int]:
+    """``work(item)`` for every item, ``workers`` at a time (at most ``2 * workers`` submitted); results as
+    they end.
 
-    The first failure stops the rest (queued items are dropped, running ones finish) and is raised.
+    The first failure (or Ctrl-C) sets ``stop``, drops the items not started, and is raised once the
+    running ones have seen ``stop`` (they check it before each try and while waiting to retry).
     """
     if workers == 1:
         yield from map(work, items)
@@ -312,29 +342,43 @@ def _in_parallel(work: Callable[[int], int], items: Sequence[int], workers: int)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             yield from (future.result() for future in finished)
+    except BaseException:
+        stop.set()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class LoadStopped(Exception):
+    """Raised in a loading thread that was told to stop because another one failed."""
 
 
 class _Sender:
     """Send batches, retrying with backoff while Neo4j is unavailable (restarting, network blip).
 
-    Safe to share between the loading threads (the runner opens a session per query).
+    Shared by the loading threads, so the runner must be safe to call from several threads at once
+    (:class:`BoltRunner` is: it opens a session per query). ``stop`` ends every thread's retrying.
     """
 
     def __init__(self, runner: CypherRunner, delays: Sequence[float], report: LoadReport):
         self.runner, self.delays, self.report = runner, tuple(delays), report
+        self.stop = threading.Event()
         self._lock = threading.Lock()
 
-    def batch(self, query: str, parameters: dict[str, Any], retry_query: str | None = None) -> None:
+    def batch(self, query: str, parameters: dict[str, Any], retry_query: str | None = None) -> QueryResult:
         """Send one batch; a retry sends ``retry_query`` (idempotent) as the first try may have committed."""
         queries = iter([query])
-        self.call(lambda: self.runner.run(next(queries, retry_query or query), parameters, write=True))
+        result = self.call(
+            lambda: self.runner.run(next(queries, retry_query or query), parameters, write=True)
+        )
         with self._lock:
             self.report.batches += 1
+        return result
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         for delay in (*self.delays, None):
+            if self.stop.is_set():
+                raise LoadStopped("stopped: another batch failed")
             try:
                 return fn(*args, **kwargs)
             except Neo4jUnavailable:
@@ -342,5 +386,6 @@ class _Sender:
                     raise
                 with self._lock:
                     self.report.retries += 1
-                time.sleep(delay)
+                if self.stop.wait(delay):
+                    raise LoadStopped("stopped: another batch failed") from None
         raise AssertionError("unreachable")

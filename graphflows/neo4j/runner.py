@@ -43,7 +43,10 @@ class QueryResult:
 
 
 class CypherRunner(Protocol):
-    """What the loader and the query library need: run one parameterised query, read or write."""
+    """What the loader and the query library need: run one parameterised query, read or write.
+
+    The loader calls ``run`` from several threads at once (``workers``), so a runner must allow that.
+    """
 
     def run(
         self, query: str, parameters: Mapping[str, Any] | None = None, *, write: bool = False

@@ -10,7 +10,7 @@ in convergence order (most stovepipes first); its ATTRIBUTED_TO relationships co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -55,6 +55,16 @@ MATCH (recipient:{ENTITY} {{id: row[0]}})
 MATCH (stovepipe:{ENTITY} {{id: row[1]}})
 CREATE (recipient)-[:{ATTRIBUTED_TO} {{currency: row[2], amount_minor: row[3],
                                       amount: toFloat(row[3]) / 100.0, share: row[4]}}]->(stovepipe)
+"""
+
+#: The same, for a batch retried after a lost connection (its first try may have committed): one
+#: ATTRIBUTED_TO per recipient, stovepipe and currency, as in attribution.csv.
+MERGE_ATTRIBUTIONS_QUERY = f"""
+UNWIND $rows AS row
+MATCH (recipient:{ENTITY} {{id: row[0]}})
+MATCH (stovepipe:{ENTITY} {{id: row[1]}})
+MERGE (recipient)-[a:{ATTRIBUTED_TO} {{currency: row[2]}}]->(stovepipe)
+SET a.amount_minor = row[3], a.amount = toFloat(row[3]) / 100.0, a.share = row[4]
 """
 
 Retry = Callable[..., Any]
@@ -104,12 +114,18 @@ def write_attribution(
     for start in range(0, len(recipients), batch_size):
         retry(runner.run, RECIPIENTS_QUERY, {"rows": recipients[start : start + batch_size]}, write=True)
     for start in range(0, len(attributions), batch_size):
-        retry(runner.run, ATTRIBUTIONS_QUERY, {"rows": attributions[start : start + batch_size]}, write=True)
+        retry(_create_then_merge, runner, {"rows": attributions[start : start + batch_size]}, iter([1]))
     return WriteBackReport(
         recipients=len(recipients),
         convergence_points=sum(1 for row in recipients if row[8]),
         attributions=len(attributions),
     )
+
+
+def _create_then_merge(runner: CypherRunner, rows: dict[str, Any], first: Iterator[int]) -> Any:
+    """CREATE on the first try; MERGE when retried (the first try may have committed before failing)."""
+    query = ATTRIBUTIONS_QUERY if next(first, None) else MERGE_ATTRIBUTIONS_QUERY
+    return runner.run(query, rows, write=True)
 
 
 def clear_write_back(runner: CypherRunner, *, batch_size: int = 10_000, retry: Retry = _direct) -> None:

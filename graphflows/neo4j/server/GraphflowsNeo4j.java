@@ -4,7 +4,8 @@
  * Starts Neo4j Community (embedded API) with its Bolt connector on 127.0.0.1:<port>, authentication off,
  * usage reporting off, data and logs under <home>; optionally serves the Neo4j Browser web app (static files
  * from the org.neo4j.client:neo4j-browser jar) from the same JVM on 127.0.0.1:<http-port>, with the discovery
- * document the Browser reads at "/". Registers graphflows' own procedures (GraphflowsProcedures). Stops cleanly on SIGTERM (shutdown hook).
+ * document the Browser reads at "/". Registers graphflows' own procedures (GraphflowsProcedures).
+ * Stops cleanly on SIGTERM, or if anything fails after Neo4j started (shutdown hook).
  *
  * Usage: java -Xmx1g -cp 'lib/*:classes' GraphflowsNeo4j --home DIR --port 7687 [--http-port 7474]
  *            [--pagecache 256m]
@@ -24,6 +25,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.kernel.api.procedure.GlobalProcedures;
@@ -58,23 +60,26 @@ public final class GraphflowsNeo4j {
         Path confFile = home.resolve("graphflows-neo4j.conf");
         Files.createDirectories(home);
         Files.writeString(confFile, conf.toString(), StandardCharsets.UTF_8);
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home).loadPropertiesFromFile(confFile).build();
-        GraphDatabaseAPI db = (GraphDatabaseAPI) dbms.database("neo4j");
-        db.getDependencyResolver().resolveDependency(GlobalProcedures.class)
-                .registerProcedure(GraphflowsProcedures.class);
-        HttpServer http = httpPort > 0 ? serveBrowser(httpPort, port) : null;
-
+        DatabaseManagementService dbms =
+                new DatabaseManagementServiceBuilder(home).loadPropertiesFromFile(confFile).build();
         CountDownLatch stopped = new CountDownLatch(1);
+        AtomicReference<HttpServer> http = new AtomicReference<>();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (http != null) {
-                http.stop(0);
+            if (http.get() != null) {
+                http.get().stop(0);
             }
             dbms.shutdown();
             stopped.countDown();
         }, "graphflows-neo4j-shutdown"));
+        GraphDatabaseAPI db = (GraphDatabaseAPI) dbms.database("neo4j");
+        db.getDependencyResolver().resolveDependency(GlobalProcedures.class)
+                .registerProcedure(GraphflowsProcedures.class);
+        if (httpPort > 0) {
+            http.set(serveBrowser(httpPort, port));
+        }
 
         System.out.println("graphflows-neo4j ready bolt://127.0.0.1:" + port);
-        if (http != null) {
+        if (http.get() != null) {
             System.out.println("graphflows-neo4j browser http://127.0.0.1:" + httpPort + "/browser/");
         }
         System.out.flush();
