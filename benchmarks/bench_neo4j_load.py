@@ -1,4 +1,4 @@
-"""Benchmark: load generated flows into a fresh local Neo4j over Bolt; print flows/s, wall time, client CPU.
+"""Benchmark: load generated flows into a local Neo4j over Bolt; print flows/s, wall time, client CPU.
 
 Target on the 2-core development machine: 1M flows in <= 15 s. One server per run, warmed up by a first load
 (JIT), then emptied (data, constraints and indexes) before each variant; or, with ``--fresh``, a newly
@@ -8,10 +8,11 @@ started server for each variant (what ``graphflows neo4j start`` then ``graphflo
     python benchmarks/bench_neo4j_load.py --flows 200000 --variants all
 
 Variants (see VARIANTS): the default loader (column batches, two in flight, CREATEd by the server's
-``graphflows.createFlows`` procedure); portable Cypher instead of the procedure; one worker instead of two;
-the previous wire format (a list or a dict per flow); other batch sizes; the pure-Python packstream encoder
-instead of neo4j-rust-ext; MERGE without the constraints created first; one pass that MERGEs nodes with
-each flow instead of separate node and relationship passes.
+``graphflows.v1.createFlows`` procedure); portable Cypher instead of the procedure; one worker instead of
+two; new flows MERGEd into a database that holds as many; the previous wire format (a list or a dict per
+flow); other batch sizes; the pure-Python packstream encoder instead of neo4j-rust-ext; portable Cypher
+without the constraints created first; one pass that MERGEs nodes with each flow instead of separate node
+and relationship passes. ``--write-back`` adds the analysis and its write-back, as ``graphflows load`` does.
 Figures go in benchmarks/README.md.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import logging
 import os
 import resource
 import shutil
@@ -72,6 +74,11 @@ def generated_flows(n: int, *, seed: int = 1) -> pl.DataFrame:
     ).cast(FLOW_COLUMNS)
 
 
+TOTALS_QUERY = "MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n, sum(f.amount_minor) AS s"
+#: Whether each load also analyses and writes the analysis back (``--write-back``).
+WRITE_BACK = False
+
+
 @dataclass
 class Result:
     variant: str
@@ -79,6 +86,9 @@ class Result:
     seconds: float
     client_cpu: float
     schema_and_nodes: float = 0.0
+    write_back: float = 0.0
+    retries: int = 0
+    driver_retries: int = 0
 
     def line(self) -> str:
         rate = self.flows / self.seconds
@@ -86,7 +96,9 @@ class Result:
         return (
             f"{self.variant:<34} {self.flows:>9,} flows  {self.seconds:7.1f} s  {rate:>9,.0f} flows/s  "
             f"client CPU {self.client_cpu:6.1f} s ({share:.0%} of one core); "
-            f"schema and nodes {self.schema_and_nodes:.1f} s"
+            f"schema and nodes {self.schema_and_nodes:.1f} s; "
+            f"retries {self.retries} (driver {self.driver_retries})"
+            + (f"; analysis and write-back {self.write_back:.1f} s" if self.write_back else "")
         )
 
 
@@ -99,17 +111,46 @@ def timed_load(
     name: str, graph: FlowGraph, uri: str, wrap: Callable[[Any], Any] = lambda r: r, **options: Any
 ) -> Result:
     with connect(Neo4jSettings(uri=uri)) as runner:
+        before = runner.run("MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n, sum(f.amount_minor) AS s").rows[
+            0
+        ]
+        already = (before["n"], before["s"] or 0)
         wall, cpu = time.perf_counter(), cpu_seconds()
         phases: dict[str, float] = {}
 
         def progress(done: int, total: int, what: str) -> None:
             phases[what] = time.perf_counter() - wall
 
-        load_graph(wrap(runner), graph, write_back=False, progress=progress, **options)
+        with DriverRetries() as driver_retries:
+            report = load_graph(wrap(runner), graph, write_back=WRITE_BACK, progress=progress, **options)
         seconds, client = time.perf_counter() - wall, cpu_seconds() - cpu
-        total = runner.run("MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n, sum(f.amount_minor) AS s").rows[0]
-    assert total == {"n": graph.flow_count, "s": sum(graph.totals().values())}, total
-    return Result(name, graph.flow_count, seconds, client, phases.get("nodes", 0.0))
+        total = runner.run(TOTALS_QUERY).rows[0]
+    expected = {"n": graph.flow_count + already[0], "s": sum(graph.totals().values()) + already[1]}
+    assert total == expected, (total, expected)
+    write_back = seconds - phases["flows"] if WRITE_BACK else 0.0
+    return Result(
+        name, graph.flow_count, seconds, client, phases.get("nodes", 0.0), write_back, report.retries,
+        driver_retries.count,
+    )  # fmt: skip
+
+
+class DriverRetries(logging.Handler):
+    """Counts the driver's own transaction retries (deadlocks and other transient errors) while active."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "will be retried" in record.getMessage():
+            self.count += 1
+
+    def __enter__(self) -> DriverRetries:
+        logging.getLogger("neo4j").addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("neo4j").removeHandler(self)
 
 
 ROWS_CREATE_QUERY = """
@@ -119,6 +160,7 @@ MATCH (payee:Entity {id: row[1]})
 CREATE (payer)-[f:FLOWS_TO {flow_id: row[2]}]->(payee)
 SET f.amount_minor = row[3], f.amount = toFloat(row[3]) / 100.0, f.currency = row[4], f.date = row[5],
     f.stream_id = row[6], f.reference = row[7], f.source = row[8], f.line = row[9]
+RETURN count(*) AS flows
 """
 
 
@@ -192,10 +234,33 @@ def single_pass_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
 
 
 def no_constraints_variant(graph: FlowGraph, uri: str, batch_size: int) -> Result:
-    """MERGE with no constraints or indexes behind it (every MERGE scans)."""
+    """Portable Cypher with no constraints or indexes behind it (every node MERGE and MATCH scans)."""
     return timed_load(
-        f"no constraints first (batch {batch_size:,})", graph, uri, batch_size=batch_size, schema=False
+        f"no constraints first (batch {batch_size:,})",
+        graph,
+        uri,
+        batch_size=batch_size,
+        schema=False,
+        procedure=False,
     )
+
+
+def merge_new_variant(workers: int) -> Callable[[FlowGraph, str, int], Result]:
+    """Adding new flows to a database that already holds as many (the MERGE path of reloads)."""
+
+    def run(graph: FlowGraph, uri: str, batch_size: int) -> Result:
+        earlier = build_graph(generated_flows(graph.flow_count, seed=2))
+        with connect(Neo4jSettings(uri=uri)) as runner:
+            load_graph(runner, earlier, write_back=False)
+        return timed_load(
+            f"new flows MERGEd, {workers} worker(s) (batch {batch_size:,})",
+            graph,
+            uri,
+            batch_size=batch_size,
+            workers=workers,
+        )
+
+    return run
 
 
 def loader_variant(name: str, **options: Any) -> Callable[[FlowGraph, str, int], Result]:
@@ -241,6 +306,8 @@ VARIANTS: dict[str, Callable[[FlowGraph, str, int], Result]] = {
     "portable": loader_variant("portable Cypher, 2 workers", procedure=False),
     "portable-one-worker": loader_variant("portable Cypher, 1 worker", procedure=False, workers=1),
     "three-workers": loader_variant("procedure, 3 workers", workers=3),
+    "merge-new": merge_new_variant(2),
+    "merge-new-one-worker": merge_new_variant(1),
     "rows": rows_variant,
     "dicts": lambda g, uri, b: rows_variant(g, uri, b, as_dicts=True),
     "pure-python": pure_python_variant,
@@ -263,9 +330,14 @@ def main() -> None:
         "--warmup", type=int, default=100_000, help="flows loaded (and deleted) first, to warm the JIT"
     )
     parser.add_argument(
+        "--write-back", action="store_true", help="also analyse and write the analysis back (as `load` does)"
+    )
+    parser.add_argument(
         "--fresh", action="store_true", help="a newly started, empty server for each run (no warm-up)"
     )
     args = parser.parse_args()
+    global WRITE_BACK
+    WRITE_BACK = args.write_back
     names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
     started = time.perf_counter()
     graph = build_graph(generated_flows(args.flows))
