@@ -243,14 +243,14 @@ def test_a_failing_batch_stops_the_other_workers(demo_graph) -> None:
 
 
 class Overlapping(RecordingRunner):
-    """Records the most flow batches that were in the server at once."""
+    """Records the most batches (flows, or those matching ``watch``) that were in the server at once."""
 
-    def __init__(self, **kwargs: Any):
+    def __init__(self, watch: str = "$batch", **kwargs: Any):
         super().__init__(**kwargs)
-        self.lock, self.inside, self.most = threading.Lock(), 0, 0
+        self.lock, self.inside, self.most, self.watch = threading.Lock(), 0, 0, watch
 
     def run(self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False):
-        if "$batch" not in query:
+        if self.watch not in query:
             return super().run(query, parameters, write=write)
         with self.lock:
             self.inside += 1
@@ -268,6 +268,19 @@ def test_creates_run_two_at_a_time_and_merges_one_at_a_time(demo_graph) -> None:
     reload = Overlapping(has_flows=True)  # MERGEs would wait on each other's node locks
     load_graph(reload, demo_graph, batch_size=4, write_back=False)
     assert reload.most == 1 and len(flows_sent(reload, FLOWS_QUERY)) == demo_graph.flow_count
+
+
+def test_the_write_back_creates_attributions_two_at_a_time(demo_graph) -> None:
+    from graphflows.analysis import attribute
+    from graphflows.neo4j.writeback import ATTRIBUTIONS_QUERY, write_attribution
+
+    result = attribute(demo_graph)
+    runner = Overlapping(watch="ATTRIBUTED_TO")
+    write_attribution(runner, result, batch_size=5, workers=2)
+    assert runner.most == 2
+    sent = [tuple(row) for q, p, _ in runner.calls if q == ATTRIBUTIONS_QUERY for row in p["rows"]]
+    expected = result.rows.select("recipient_id", "stovepipe_id", "currency", "amount_minor", "share")
+    assert sorted(sent) == sorted(expected.iter_rows())  # every row once
 
 
 def test_a_failure_ends_the_other_workers_retries_at_once(demo_graph) -> None:

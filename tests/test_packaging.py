@@ -1,8 +1,8 @@
 """A wheel carries what an installed graphflows needs: the Cypher library, server sources, demo data.
 
-The wheel is built from a copy of the tracked files (no stale ``build/`` folder can leak in) and installed
-into a temporary folder (``--target``: the environment's own install is left alone); a fresh interpreter
-then finds the library there, away from the source checkout.
+The wheel is built from a copy of the files git tracks or would track (no stale ``build/`` folder can leak
+in) and installed into a temporary folder (``--target``: the environment's own install is left alone); a
+fresh interpreter then finds the library there, away from the source checkout.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ ROOT = Path(__file__).parents[1]
 
 
 def tracked_files() -> list[str]:
-    listing = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+    """Files git tracks or would track (new, not ignored): no build/ or egg-info leftovers."""
+    command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    listing = subprocess.run(command, cwd=ROOT, capture_output=True, check=True)
     return [name for name in listing.stdout.decode().split("\0") if name and (ROOT / name).is_file()]
 
 
@@ -63,9 +65,8 @@ def test_an_installed_graphflows_finds_its_cypher_library(wheel: Path, tmp_path:
         "import json, graphflows; from graphflows.neo4j.library import cypher_dir, list_queries; "
         "print(json.dumps([graphflows.__file__, str(cypher_dir()), sorted(q.name for q in list_queries())]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
     module, folder, queries = json.loads(out.stdout)
     assert Path(module).is_relative_to(target)  # the installed copy, not the checkout
     assert Path(folder) == target.resolve() / "share" / "graphflows" / "cypher"

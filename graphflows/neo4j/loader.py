@@ -28,7 +28,6 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -38,6 +37,7 @@ import polars as pl
 from graphflows.graph import FlowGraph
 from graphflows.model import FLOW_COLUMNS, LABELS, Kind
 
+from .parallel import LoadStopped, in_parallel
 from .runner import CypherError, CypherRunner, Neo4jError, Neo4jUnavailable, QueryResult
 from .schema import ENTITY, FLOWS_TO, apply_schema
 
@@ -207,7 +207,13 @@ def load_graph(
         if progress:
             progress(0, 1, "analysis")
         report.write_back = write_analysis(
-            runner, graph, min_stovepipes=min_stovepipes, batch_size=batch_size, retry=send.call
+            runner,
+            graph,
+            min_stovepipes=min_stovepipes,
+            batch_size=batch_size,
+            retry=send.call,
+            workers=workers,
+            stop=send.stop,
         )
         if progress:
             progress(1, 1, "analysis")
@@ -313,44 +319,10 @@ def _load_flows(
     # MERGE locks both nodes of every flow it looks at: two MERGE batches wait on (and can deadlock over)
     # the same busy payers, which was slower than one at a time (measured), so only CREATE runs in parallel.
     parallel = max(1, workers) if create else 1
-    for loaded in _in_parallel(load_batch, batches, parallel, send.stop):
+    for loaded in in_parallel(load_batch, batches, parallel, send.stop):
         done += loaded
         if progress:
             progress(done, flows.height, "flows")
-
-
-def _in_parallel(
-    work: Callable[[int], int], items: Sequence[int], workers: int, stop: threading.Event
-) -> Iterator[int]:
-    """``work(item)`` for every item, ``workers`` at a time (at most ``2 * workers`` submitted); results as
-    they end.
-
-    The first failure (or Ctrl-C) sets ``stop``, drops the items not started, and is raised once the
-    running ones have seen ``stop`` (they check it before each try and while waiting to retry).
-    """
-    if workers == 1:
-        yield from map(work, items)
-        return
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="graphflows-load")
-    pending: set[Future[int]] = set()
-    try:
-        for item in items:
-            if len(pending) >= 2 * workers:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in finished)
-            pending.add(pool.submit(work, item))
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (future.result() for future in finished)
-    except BaseException:
-        stop.set()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-class LoadStopped(Exception):
-    """Raised in a loading thread that was told to stop because another one failed."""
 
 
 class _Sender:

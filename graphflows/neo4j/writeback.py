@@ -10,11 +10,13 @@ in convergence order (most stovepipes first); its ATTRIBUTED_TO relationships co
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from .parallel import in_parallel
 from .runner import CypherRunner
 from .schema import ATTRIBUTED_TO, CONVERGENCE_LABEL, ENTITY
 
@@ -81,6 +83,8 @@ def write_analysis(
     min_stovepipes: int = 2,
     batch_size: int = 10_000,
     retry: Retry = _direct,
+    workers: int = 1,
+    stop: threading.Event | None = None,
 ) -> Any:
     """Analyse ``graph`` (attribution by origin) and write the results back; returns a WriteBackReport."""
     from graphflows.analysis import attribute
@@ -91,6 +95,8 @@ def write_analysis(
         min_stovepipes=min_stovepipes,
         batch_size=batch_size,
         retry=retry,
+        workers=workers,
+        stop=stop,
     )
 
 
@@ -101,8 +107,13 @@ def write_attribution(
     min_stovepipes: int = 2,
     batch_size: int = 10_000,
     retry: Retry = _direct,
+    workers: int = 1,
+    stop: threading.Event | None = None,
 ) -> Any:
-    """Replace the write-back with ``result``: clear the old one, then write recipients and attributions."""
+    """Replace the write-back with ``result``: clear the old one, then write recipients and attributions.
+
+    ``workers``: ATTRIBUTED_TO batches CREATEd at once (``runner`` is then called from that many threads).
+    """
     from graphflows.analysis import convergence
 
     from .loader import WriteBackReport
@@ -113,8 +124,15 @@ def write_attribution(
     attributions = attribution_rows(result.rows)
     for start in range(0, len(recipients), batch_size):
         retry(runner.run, RECIPIENTS_QUERY, {"rows": recipients[start : start + batch_size]}, write=True)
-    for start in range(0, len(attributions), batch_size):
-        retry(_create_then_merge, runner, {"rows": attributions[start : start + batch_size]}, iter([1]))
+
+    def write_batch(start: int) -> int:
+        rows = attributions[start : start + batch_size]
+        retry(_create_then_merge, runner, {"rows": rows}, iter([1]))
+        return len(rows)
+
+    batches = range(0, len(attributions), batch_size)
+    for _ in in_parallel(write_batch, batches, max(1, workers), stop or threading.Event()):
+        pass
     return WriteBackReport(
         recipients=len(recipients),
         convergence_points=sum(1 for row in recipients if row[8]),
