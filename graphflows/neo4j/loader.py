@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePath
 from typing import Any
 
@@ -37,7 +38,7 @@ import polars as pl
 from graphflows.graph import FlowGraph
 from graphflows.model import FLOW_COLUMNS, LABELS, Kind
 
-from .parallel import LoadStopped, in_parallel
+from .parallel import LoadStopped, create_then_merge, in_parallel
 from .runner import CypherError, CypherRunner, Neo4jError, Neo4jUnavailable, QueryResult
 from .schema import ENTITY, FLOWS_TO, apply_schema
 
@@ -202,13 +203,15 @@ def load_graph(
         create = CREATE_FLOWS_CALL if procedure else CREATE_FLOWS_QUERY
     _load_flows(send, graph.flows, batch_size, progress, create=create, workers=workers)
     if write_back:
-        from .writeback import write_analysis
+        from graphflows.analysis import attribute
+
+        from .writeback import write_attribution
 
         if progress:
             progress(0, 1, "analysis")
-        report.write_back = write_analysis(
+        report.write_back = write_attribution(
             runner,
-            graph,
+            attribute(graph, by="origin"),
             min_stovepipes=min_stovepipes,
             batch_size=batch_size,
             retry=send.call,
@@ -339,10 +342,8 @@ class _Sender:
 
     def batch(self, query: str, parameters: dict[str, Any], retry_query: str | None = None) -> QueryResult:
         """Send one batch; a retry sends ``retry_query`` (idempotent) as the first try may have committed."""
-        queries = iter([query])
-        result = self.call(
-            lambda: self.runner.run(next(queries, retry_query or query), parameters, write=True)
-        )
+        run = partial(self.runner.run, parameters=parameters, write=True)
+        result = self.call(create_then_merge(run, query, retry_query or query))
         with self._lock:
             self.report.batches += 1
         return result

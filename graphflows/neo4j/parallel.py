@@ -1,4 +1,4 @@
-"""Run batches a few at a time on threads, stopping all of them at the first failure.
+"""Batches: a few at a time on threads, stopping all at the first failure, and safe to retry.
 
 >>> import threading
 >>> sorted(in_parallel(lambda n: n * n, range(5), 2, threading.Event()))
@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 
 def in_parallel(
@@ -45,3 +46,14 @@ def in_parallel(
 
 class LoadStopped(Exception):
     """Raised in a loading thread that was told to stop because another one failed."""
+
+
+def create_then_merge(run: Callable[[str], Any], create: str, merge: str) -> Callable[[], Any]:
+    """A call that runs ``create`` the first time and ``merge`` on every retry (the first may have committed).
+
+    >>> call = create_then_merge(lambda query: query, "CREATE", "MERGE")
+    >>> call(), call(), call()
+    ('CREATE', 'MERGE', 'MERGE')
+    """
+    tries = iter([create])
+    return lambda: run(next(tries, merge))

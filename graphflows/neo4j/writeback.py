@@ -11,12 +11,13 @@ in convergence order (most stovepipes first); its ATTRIBUTED_TO relationships co
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .parallel import in_parallel
+from .parallel import create_then_merge, in_parallel
 from .runner import CypherRunner
 from .schema import ATTRIBUTED_TO, CONVERGENCE_LABEL, ENTITY
 
@@ -76,28 +77,12 @@ def _direct(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return fn(*args, **kwargs)
 
 
-def write_analysis(
-    runner: CypherRunner,
-    graph: FlowGraph,
-    *,
-    min_stovepipes: int = 2,
-    batch_size: int = 10_000,
-    retry: Retry = _direct,
-    workers: int = 1,
-    stop: threading.Event | None = None,
-) -> Any:
-    """Analyse ``graph`` (attribution by origin) and write the results back; returns a WriteBackReport."""
+def write_analysis(runner: CypherRunner, graph: FlowGraph, **options: Any) -> Any:
+    """Analyse ``graph`` (attribution by origin) and write the results back (``options``: those of
+    :func:`write_attribution`); returns a WriteBackReport."""
     from graphflows.analysis import attribute
 
-    return write_attribution(
-        runner,
-        attribute(graph, by="origin"),
-        min_stovepipes=min_stovepipes,
-        batch_size=batch_size,
-        retry=retry,
-        workers=workers,
-        stop=stop,
-    )
+    return write_attribution(runner, attribute(graph, by="origin"), **options)
 
 
 def write_attribution(
@@ -127,7 +112,8 @@ def write_attribution(
 
     def write_batch(start: int) -> int:
         rows = attributions[start : start + batch_size]
-        retry(_create_then_merge, runner, {"rows": rows}, iter([1]))
+        run = partial(runner.run, parameters={"rows": rows}, write=True)
+        retry(create_then_merge(run, ATTRIBUTIONS_QUERY, MERGE_ATTRIBUTIONS_QUERY))
         return len(rows)
 
     batches = range(0, len(attributions), batch_size)
@@ -138,12 +124,6 @@ def write_attribution(
         convergence_points=sum(1 for row in recipients if row[8]),
         attributions=len(attributions),
     )
-
-
-def _create_then_merge(runner: CypherRunner, rows: dict[str, Any], first: Iterator[int]) -> Any:
-    """CREATE on the first try; MERGE when retried (the first try may have committed before failing)."""
-    query = ATTRIBUTIONS_QUERY if next(first, None) else MERGE_ATTRIBUTIONS_QUERY
-    return runner.run(query, rows, write=True)
 
 
 def clear_write_back(runner: CypherRunner, *, batch_size: int = 10_000, retry: Retry = _direct) -> None:
