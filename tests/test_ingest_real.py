@@ -57,7 +57,9 @@ def test_payees_of_all_three_ccgs_are_convergence_points_with_three_stovepipes(c
     )
     paid = set(net.filter("all_positive")["payee_id"])
     assert len(paid) >= 40
-    table = convergence(result).filter(pl.col("recipient_id").is_in(list(paid)))
+    table = convergence(result, count_by="stovepipe", min_share=0).filter(
+        pl.col("recipient_id").is_in(list(paid))
+    )
     assert table.height == len(paid)
     assert table["is_convergence_point"].all() and set(table["stovepipe_count"]) == {3}
     assert set(table["payer_count"]) == {3}

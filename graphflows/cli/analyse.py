@@ -9,11 +9,12 @@ import click
 import polars as pl
 
 from graphflows.analysis import Attribution, attribute
-from graphflows.cli.display import console, convergence_table, money, steps
-from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
+from graphflows.cli.display import console, convergence_by_form, convergence_table, money, steps
+from graphflows.cli.inputs import input_options, read_input_graph
 from graphflows.demo import demo_path
 from graphflows.export import write_analysis
-from graphflows.graph import graph_from_ingest
+from graphflows.graph import FlowGraph
 from graphflows.graph.build import financial_year_bounds
 from graphflows.ingest import IngestResult
 from graphflows.model import GraphflowsError, to_minor
@@ -49,18 +50,30 @@ def analysis_options(command: Any) -> Any:
                 help="Only flows dated in this UK financial year (1 April to 31 March), e.g. 2019/20.",
             ),
             click.option(
+                "--count-by",
+                type=click.Choice(["channel", "stovepipe"]),
+                default="channel",
+                show_default=True,
+                help="What makes a convergence point: channels of government (three CCGs are one "
+                "channel, nhs) or individual stovepipes (each origin of money).",
+            ),
+            click.option(
+                "--min-count",
                 "--min-stovepipes",
+                "min_count",
                 type=click.IntRange(1),
                 default=2,
                 show_default=True,
-                help="Stovepipes a recipient needs to count as a convergence point.",
+                help="Channels (or stovepipes, with --count-by stovepipe) a recipient needs to count as a "
+                "convergence point.",
             ),
             click.option(
                 "--min-share",
                 type=click.FloatRange(0, 1),
-                default=0.0,
+                default=DEFAULT_MIN_SHARE,
                 show_default=True,
-                help="Ignore stovepipes bringing less than this share of a recipient's income.",
+                help="Materiality: a channel or stovepipe counts when it brings at least this share of a "
+                "recipient's income (0 counts every penny).",
             ),
             click.option(
                 "--top",
@@ -77,18 +90,19 @@ def analysis_options(command: Any) -> Any:
 
 def run_analysis(
     ingest: IngestResult,
+    graph: FlowGraph,
     out: Path,
     *,
     by: str,
     financial_year: str | None,
-    min_stovepipes: int,
+    count_by: CountBy,
+    min_count: int,
     min_share: float,
     top: int,
     write_rejects: bool,
 ) -> Attribution:
-    """Build, attribute, write the files and print the table; returns the attribution."""
-    with steps("Building the graph and attributing money"):
-        graph = graph_from_ingest(ingest)
+    """Attribute, write the files and print the table; returns the attribution."""
+    with steps("Attributing money to its origins"):
         try:
             result = attribute(graph, by=by, financial_year=financial_year)  # type: ignore[arg-type]
         except ValueError as exc:
@@ -98,19 +112,32 @@ def run_analysis(
             out,
             ingest,
             result,
-            min_stovepipes=min_stovepipes,
+            count_by=count_by,
+            min_count=min_count,
             min_share=min_share,
             write_rejects=write_rejects,
         )
     if top:
-        console.print(convergence_table(table, top))
+        console.print(convergence_table(table, top, count_by=count_by))
     totals = ", ".join(money(to_minor(v), c) for c, v in info["total_amount"].items()) or "nothing"
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
         f"({totals}), {info['rejected']} rejected. {info['recipients']} recipients, "
-        f"{info['convergence_points']} convergence points.",
+        f"{info['convergence_points']} convergence points ({_counted(count_by, min_count, min_share)}).",
         markup=False,
     )
+    forms = info["convergence_points_by_form"]
+    if forms:
+        console.print(convergence_by_form(forms))
+    for currency, part in info["unclassified_origin_income"].items():
+        if part["origins"]:
+            console.print(
+                f"Note: {part['share_of_attributed_income']:.1%} of {currency} income traces to "
+                f"{part['origins']} origin(s) with no channel ('unclassified'; largest: "
+                f"{', '.join(part['largest'])}): see organisations.csv (channel_method 'none'); give their "
+                "channel with --channels FILE.",
+                markup=False,
+            )
     if info["negative_net_pairs"]:
         console.print(
             f"{info['negative_net_pairs']} payer-payee pair(s) net below zero: listed in negative_net.csv, "
@@ -119,16 +146,27 @@ def run_analysis(
         )
     for note in info["notes"]:
         console.print(f"Note: {note}", markup=False)
-    crumbs = table.filter(pl.col("is_convergence_point") & (pl.col("top_share") > 0.99)).height
+    top_share = "top_channel_share" if count_by == "channel" else "top_share"
+    crumbs = table.filter(pl.col("is_convergence_point") & (pl.col(top_share) > 0.99)).height
     if min_share == 0 and crumbs:
         console.print(
             f"Note: {crumbs} convergence point(s) get less than 1% of their income from all but one "
-            "stovepipe (money passed on through transfers between commissioners); "
+            f"{count_by} (money passed on through transfers between commissioners); "
             "--min-share 0.01 ignores such crumbs.",
             markup=False,
         )
-    console.print(f"Results written to {out}/ (attribution.csv, convergence.csv, summary.json)", markup=False)
+    console.print(
+        f"Results written to {out}/ (convergence.csv, channels.csv, attribution.csv, organisations.csv, "
+        "summary.json)",
+        markup=False,
+    )
     return result
+
+
+def _counted(count_by: str, min_count: int, min_share: float) -> str:
+    """How convergence points were counted, in words: ``2+ channels, each at least 1% of income``."""
+    share = f"each at least {min_share * 100:.4g}% of income" if min_share else "any amount"
+    return f"{min_count}+ {count_by}s, {share}"
 
 
 def register(group: click.Group) -> None:
@@ -144,9 +182,9 @@ def analyse(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, **options: Any
 ) -> None:
     """Find convergence points in funding FILES (flows CSV, 360Giving, OCDS, spend files)."""
-    with steps("Reading input files"):
-        ingest = read_inputs(files, format_, skip_invalid, **_input_extras(options))
-    run_analysis(ingest, out, write_rejects=skip_invalid, **options)
+    with steps("Reading input files and building the graph"):
+        ingest, graph = read_input_graph(files, format_, skip_invalid, **_input_extras(options))
+    run_analysis(ingest, graph, out, write_rejects=skip_invalid, **options)
 
 
 @click.command()
@@ -164,8 +202,8 @@ def demo(out: Path, **options: Any) -> None:
     console.print(
         "graphflows demo: illustrative data modelled on Leicester (see graphflows/data/demo/README.md)"
     )
-    ingest = read_inputs((demo_path(),), None, False)
-    result = run_analysis(ingest, out, write_rejects=False, **options)
+    ingest, graph = read_input_graph((demo_path(),), None, False)
+    result = run_analysis(ingest, graph, out, write_rejects=False, **options)
     _demo_views(result, out)
 
 
@@ -184,5 +222,5 @@ def _demo_views(result: Attribution, out: Path) -> None:
 
 def _input_extras(options: dict[str, Any]) -> dict[str, Any]:
     """Options added by inputs.input_options beyond the basic three (such as an organisation map)."""
-    analysis = {"by", "financial_year", "min_stovepipes", "min_share", "top"}
+    analysis = {"by", "financial_year", "count_by", "min_count", "min_share", "top"}
     return {k: options.pop(k) for k in list(options) if k not in analysis}

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphflows.cli.display import console, money, steps
-from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.cli.inputs import input_options, read_input_graph
 from graphflows.model import GraphflowsError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -186,12 +186,10 @@ def load(
     **input_extras: Any,
 ) -> None:
     """Load funding FILES into Neo4j, then write the analysis back (loading again adds nothing)."""
-    from graphflows.graph import graph_from_ingest
     from graphflows.neo4j import load_graph
 
-    with steps("Reading input files"):
-        ingest = read_inputs(files, format_, skip_invalid, **input_extras)
-        graph = graph_from_ingest(ingest)
+    with steps("Reading input files and building the graph"):
+        ingest, graph = read_input_graph(files, format_, skip_invalid, **input_extras)
     with _runner(neo4j_uri) as runner, _progress_bar() as progress:
         report = load_graph(
             runner,

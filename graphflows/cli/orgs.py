@@ -16,7 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from graphflows.cli.display import console, steps
-from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.cli.inputs import input_options, read_input_graph
+from graphflows.export import organisations_table
 from graphflows.ingest.organisations import ORG_COLUMNS, record_report
 from graphflows.model import GraphflowsError
 
@@ -60,13 +61,14 @@ def orgs(
     format_: str | None,
     skip_invalid: bool,
     org_map: Path | None,
+    channels: Path | None,
     report: Path | None,
     nodes: Path | None,
     top: int,
 ) -> None:
     """List the organisations found in FILES: which records were merged into one node, and why."""
     with steps("Reading input files and matching organisations"):
-        ingest = read_inputs(files, format_, skip_invalid, org_map=org_map)
+        ingest, graph = read_input_graph(files, format_, skip_invalid, channels, org_map=org_map)
     organisations = ingest.organisations
     if organisations is None:  # only native files: ids are taken as given
         organisations = _native_nodes(ingest.flows)
@@ -77,7 +79,7 @@ def orgs(
             records = _native_records(ingest.flows)
         _write_csv(records, report)
     if nodes is not None:
-        _write_csv(organisations, nodes)
+        _write_csv(organisations_table(graph), nodes)
     merged = organisations.filter(
         (pl.col("match_method") != "redacted")
         & (

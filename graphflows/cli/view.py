@@ -14,8 +14,7 @@ from typing import Any
 import click
 
 from graphflows.cli.display import console, steps
-from graphflows.cli.inputs import input_options, read_inputs
-from graphflows.graph import graph_from_ingest
+from graphflows.cli.inputs import input_options, read_input_graph
 from graphflows.model import GraphflowsError
 from graphflows.viz import (
     DEFAULT_TOP_N,
@@ -87,10 +86,8 @@ def view(
             raise GraphflowsError(f"{target}: folder {target.parent} does not exist")
     if out.suffix.lower() not in (".html", ".htm"):
         raise GraphflowsError(f"--out {out}: the view is an HTML page; give a name ending in .html")
-    with steps("Reading input files"):
-        ingest = read_inputs(files, format_, skip_invalid, **extras)
-    with steps("Building the graph"):
-        graph = graph_from_ingest(ingest)
+    with steps("Reading input files and building the graph"):
+        ingest, graph = read_input_graph(files, format_, skip_invalid, **extras)
     attribution: Any = False
     if not no_analysis:
         from graphflows.analysis import attribute

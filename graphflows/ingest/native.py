@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from graphflows.classify import CHANNELS
 from graphflows.ingest.base import FileRead, check_readable, conform, decode_utf8, records_as_json
 from graphflows.ingest.parsing import all_blank, read_csv_bytes
 from graphflows.model import InputError, Kind
@@ -31,7 +32,11 @@ KNOWN = (
     "date",
     "stream_id",
     "reference",
+    "payer_channel",
+    "payee_channel",
 )
+#: Optional columns giving a node's channel of government (kept on the flow only when the file has them).
+CHANNEL_COLUMNS = ("payer_channel", "payee_channel")
 #: Columns whose cleaned value (``_v_<name>``) replaces the text read.
 CLEANED = (
     "payer_name",
@@ -104,6 +109,7 @@ def read(path: Path) -> FileRead:
             "payer_id",
             "payee_id",
             *(pl.col(f"_v_{c}").alias(c) for c in CLEANED),
+            *(pl.col(f"_v_{c}").alias(c) for c in CHANNEL_COLUMNS if c in raw.columns),
             pl.lit(str(path)).alias("source"),
             line,
             *(c for c in raw.columns if c not in KNOWN),
@@ -177,7 +183,17 @@ def _values() -> list[pl.Expr]:
         minor.alias("_v_amount_minor"),
         pl.when(currency == "").then(pl.lit("GBP")).otherwise(currency).alias("_v_currency"),
         pl.col("date").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).alias("_v_date"),
+        *(_channel(c).alias(f"_v_{c}") for c in CHANNEL_COLUMNS),
     ]
+
+
+def _channel(col: str) -> pl.Expr:
+    """A channel name (any case; spaces or hyphens for underscores), null when blank or unknown."""
+    word = pl.col(col).str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+    return pl.when(word == "").then(None).otherwise(word.replace_strict(_CHANNEL_WORDS, default=None))
+
+
+_CHANNEL_WORDS = {c: c for c in CHANNELS}
 
 
 def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
@@ -203,6 +219,15 @@ def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
         )
         for col in ("payer_kind", "payee_kind")
     ]
+    channels = [
+        (
+            (pl.col(col) != "") & pl.col(f"_v_{col}").is_null(),
+            pl.format(
+                "unknown {} {} (expected one of {})", pl.lit(col), pl.col(col), pl.lit(", ".join(CHANNELS))
+            ),
+        )
+        for col in CHANNEL_COLUMNS
+    ]
     return [
         (pl.col("_shape").is_not_null(), pl.col("_shape")),
         (
@@ -226,4 +251,5 @@ def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
             pl.format("currency {} is not a three-letter ISO 4217 code", pl.col("currency")),
         ),
         *kinds,
+        *channels,
     ]
