@@ -12,18 +12,25 @@ matched across files so one organisation is one node (:mod:`graphflows.ingest.or
 from __future__ import annotations
 
 from graphflows.ingest.base import FileRead
+from graphflows.ingest.importer import Importer, Sample, SourceSettings
 from graphflows.ingest.organisations import OrgMap, read_org_map, record_report
 from graphflows.ingest.reader import FORMATS, IngestResult, detect_format, read_file, read_files, read_flows
+from graphflows.ingest.sources import SourceRules, read_manifest
 
 __all__ = [
     "FORMATS",
     "FileRead",
+    "Importer",
     "IngestResult",
     "OrgMap",
+    "Sample",
+    "SourceRules",
+    "SourceSettings",
     "detect_format",
     "read_file",
     "read_files",
     "read_flows",
+    "read_manifest",
     "read_org_map",
     "record_report",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from graphflows.ingest.base import FileRead, check_readable, conform, decode_utf8, records_as_json
+from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.parsing import all_blank, read_csv_bytes
 from graphflows.model import InputError, Kind
 
@@ -58,8 +59,9 @@ _AMOUNT_RE = r"^[+-]?(0*[0-9]{1,15}(\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)$"
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(sample: Sample) -> bool:
     """True when the first line looks like a native flows header."""
+    head = sample.head
     first = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head else ""
     names = {_norm(c) for c in first.split(",")}
     return set(REQUIRED) <= names
@@ -70,14 +72,18 @@ def _norm(title: str) -> str:
 
 
 def read(path: Path) -> FileRead:
-    """Read and validate one native flows CSV (all rows; nothing is dropped silently)."""
+    """Read and validate one native flows CSV from disk."""
     check_readable(path)
-    data = path.read_bytes()
-    text = decode_utf8(path, data)
+    return read_bytes(path.read_bytes(), str(path))
+
+
+def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
+    """Read and validate native flows CSV bytes (all rows; nothing is dropped silently)."""
+    text = decode_utf8(Path(source), data)
     if not text.strip():
-        raise InputError(f"{path}: file is empty")
-    table = read_csv_bytes(str(path), data)
-    _check_header(path, table.frame.columns)
+        raise InputError(f"{source}: file is empty")
+    table = read_csv_bytes(source, data)
+    _check_header(source, table.frame.columns)
     raw = table.frame.rename({c: _norm(c) for c in table.frame.columns})
     width = raw.width
     original = raw.with_columns(
@@ -90,7 +96,7 @@ def read(path: Path) -> FileRead:
             ~all_blank(raw)
         )  # spacer lines (a spreadsheet's trailing line) are not records
     if original.is_empty():
-        raise InputError(f"{path}: has a header row but no data rows")
+        raise InputError(f"{source}: has a header row but no data rows")
     original = original.with_row_index("_row")
     stripped = original.with_columns(pl.col(c).str.strip_chars() for c in KNOWN if c in raw.columns)
     stripped = stripped.with_columns(pl.lit("").alias(c) for c in KNOWN if c not in raw.columns)
@@ -104,14 +110,14 @@ def read(path: Path) -> FileRead:
             "payer_id",
             "payee_id",
             *(pl.col(f"_v_{c}").alias(c) for c in CLEANED),
-            pl.lit(str(path)).alias("source"),
+            pl.lit(source).alias("source"),
             line,
             *(c for c in raw.columns if c not in KNOWN),
         )
     )
     bad = flagged.filter(pl.col("_bad"))
     rejects = bad.select(
-        pl.lit(str(path)).alias("source"),
+        pl.lit(source).alias("source"),
         line,
         pl.concat_str(
             [pl.when(problem).then(reason) for problem, reason in checks], separator="; ", ignore_nulls=True
@@ -119,7 +125,7 @@ def read(path: Path) -> FileRead:
     ).with_columns(
         records_as_json(original.filter(pl.col("_row").is_in(bad["_row"].implode())).select(raw.columns))
     )
-    return FileRead(str(path), FORMAT, flows, rejects, records_read=original.height)
+    return FileRead(source, FORMAT, flows, rejects, records_read=original.height)
 
 
 def _field_counts(text: str, records: int, width: int) -> pl.Series | pl.Expr:
@@ -143,16 +149,16 @@ def _may_have_blank_lines(data: bytes) -> bool:
     return re.search(rb"\n[ \t,]*\r?\n", data) is not None
 
 
-def _check_header(path: Path, titles: list[str]) -> None:
+def _check_header(source: str, titles: list[str]) -> None:
     """Refuse a header that lacks a required column or names one column twice."""
     names = [_norm(re.sub(r"_duplicated_\d+$", "", t)) for t in titles]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise InputError(f"{path}:1: duplicate column {', '.join(repeated)} in the header")
+        raise InputError(f"{source}:1: duplicate column {', '.join(repeated)} in the header")
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise InputError(
-            f"{path}:1: wrong header: missing column(s) {', '.join(missing)} "
+            f"{source}:1: wrong header: missing column(s) {', '.join(missing)} "
             f"(a flows file needs {', '.join(REQUIRED)}; found {', '.join(names) or 'nothing'})"
         )
 
@@ -227,3 +233,6 @@ def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
         ),
         *kinds,
     ]
+
+
+IMPORTER = Importer(FORMAT, sniff, read_bytes, "graphflows' own flows CSV (payer_id, payee_id, amount...)")

@@ -36,6 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects
+from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.orgids import normalise_org_id
 from graphflows.ingest.parsing import decode_text, number_to_minor, parse_dates
 from graphflows.ingest.sides import funder_and_recipient, provisional_id
@@ -48,9 +49,9 @@ NO_MONEY_STATUSES = {"cancelled", "unsuccessful"}
 PAYER_ROLES = ("buyer", "procuringEntity", "payer", "funder")
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(sample: Sample) -> bool:
     """JSON mentioning ``ocid`` (releases, records, packages of either)."""
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
+    text = sample.head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
     return (text[:1] in ("{", "[") and '"ocid"' in text) or bool(
         re.search(r'"(releases|records)"\s*:\s*\[', text)
     )
@@ -189,7 +190,7 @@ def _money(value: object) -> tuple[int | None, str | None, str | None]:
     return minor, currency, None
 
 
-def read_bytes(data: bytes, source: str) -> FileRead:
+def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
     """Read OCDS JSON bytes; ``source`` names the file in flows and errors."""
     text, note = decode_text(source, data)
     if not text.strip():
@@ -412,3 +413,6 @@ def _flows(rows: list[dict], source: str) -> pl.DataFrame:
             *[c for c in columns if c not in ("currency", "date_text", "reference", "line")],
         )
     )
+
+
+IMPORTER = Importer(FORMAT, sniff, read_bytes, "OCDS contract awards (release/record packages, JSON Lines)")
