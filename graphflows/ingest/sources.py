@@ -7,14 +7,14 @@ given, its name, or (inside a zip) the member's path or name, so ``WHIT*.csv`` m
 
 The manifest is a CSV with a header; only ``path`` is required::
 
-    path,format,payer_name,payer_id,payee,amount,date
-    nhs_whittington_health/*.csv,spend,Whittington Health NHS Trust,GB-NHS-RKE,,,
-    oxford/*.csv,,Oxford City Council,,Supplier Name,,Paid Date
+    path,format,payer_name,payer_id,payee_column,date_column
+    nhs_whittington_health/*.csv,spend,Whittington Health NHS Trust,GB-NHS-RKE,,
+    oxford/*.csv,,Oxford City Council,,Supplier Name,Paid Date
 
 ``path`` is a glob relative to the manifest's folder (the files it matches are read); ``format`` forces a
-format; ``payer_name`` / ``payer_id`` name the paying body; any column named after a field of
+format; ``payer_name`` / ``payer_id`` name the paying body; a ``<field>_column`` column, for a field of
 :data:`~graphflows.ingest.importer.OVERRIDE_FIELDS` (``payee``, ``amount``, ``date``, ``payer``,
-``reference``, ``area``, ``type``, ``company_number``...) says which header of the file holds it.
+``reference``, ``area``, ``type``, ``company_number``...), says which header of the file holds it.
 
 >>> rules = SourceRules.from_options(payers=["WHIT*=Whittington Health NHS Trust|GB-NHS-RKE"])
 >>> rules.settings_for("spend.zip!WHIT 01 - April.csv").payer_id
@@ -35,7 +35,7 @@ from graphflows.ingest.base import check_readable, decode_utf8
 from graphflows.ingest.importer import NO_SETTINGS, OVERRIDE_FIELDS, SourceSettings
 from graphflows.model import InputError
 
-MANIFEST_COLUMNS = ("path", "format", "payer_name", "payer_id", *OVERRIDE_FIELDS)
+MANIFEST_COLUMNS = ("path", "format", "payer_name", "payer_id", *(f"{f}_column" for f in OVERRIDE_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def read_manifest(path: str | Path, formats: Sequence[str] | None = None) -> Sou
         settings = SourceSettings(
             payer_name=cells.get("payer_name") or None,
             payer_id=cells.get("payer_id") or None,
-            columns={f: cells[f] for f in OVERRIDE_FIELDS if cells.get(f)},
+            columns={f: cells[f"{f}_column"] for f in OVERRIDE_FIELDS if cells.get(f"{f}_column")},
             format=fmt,
         )
         found.rules.append(Rule(pattern, settings, folder, origin=f"{path}:{line}"))

@@ -217,14 +217,16 @@ def _total_lines(raw: pl.DataFrame, payee: str, amount: str) -> pl.Series:
     return totals
 
 
-def _blank_records(raw: pl.DataFrame, amount: str) -> pl.Series:
-    """Records whose every field is blank (checked in full only where the amount is blank)."""
+def _blank_records(raw: pl.DataFrame, amount: str, payee: str) -> tuple[pl.Series, pl.Series]:
+    """Records whose every field is blank, and records with neither a payee nor an amount (page numbers
+    and other leftovers of a PDF conversion): neither carries money."""
     maybe = raw[amount].fill_null("").str.strip_chars() == ""
     blank = pl.Series("b", [False] * raw.height, dtype=pl.Boolean)
+    nobody = maybe & (raw[payee].fill_null("").str.strip_chars() == "")
     if maybe.any():
         where = maybe.arg_true()
         blank = blank.scatter(where, raw[where].select(all_blank(raw).alias("b"))["b"])
-    return blank
+    return blank, nobody & ~blank
 
 
 def _redacted(names: pl.Series) -> pl.Series:
@@ -305,10 +307,11 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         pl.Series("_line", lines),
         (csv_problems if csv_problems is not None else pl.lit(None, pl.String)).alias("_csv_problem"),
     )
-    blank = _blank_records(raw, chosen["amount"])
+    blank, leftovers = _blank_records(raw, chosen["amount"], chosen["payee_name"])
     totals = _total_lines(raw, chosen["payee_name"], chosen["amount"])
     total_lines = int(totals.sum())
-    blank = (blank | totals) & frame["_csv_problem"].is_null()
+    leftover_lines = int((leftovers & frame["_csv_problem"].is_null()).sum())
+    blank = (blank | totals | leftovers) & frame["_csv_problem"].is_null()
     non_money = int(blank.sum())
     kept_raw = raw
     if non_money:
@@ -444,6 +447,11 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     if total_lines:
         notes.append(
             f"{source}: {total_lines} summary line(s) (a 'Total', or an amount alone on its line) "
+            "counted as non-money records"
+        )
+    if leftover_lines:
+        notes.append(
+            f"{source}: {leftover_lines} line(s) with neither a payee nor an amount "
             "counted as non-money records"
         )
     redacted = int(good["_redacted"].sum()) if good.height else 0
