@@ -268,6 +268,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                 non_money += max(len(suppliers), 1)
                 continue
             status = str(award.get("status") or "").lower()
+            award_date = _award_date(award, r)
             minor, currency, problem = _money(award.get("value"))
             if not suppliers or status in NO_MONEY_STATUSES:
                 non_money += max(len(suppliers), 1)
@@ -330,7 +331,8 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                         "payee_other_ids": ";".join(ids[1:]) or None,
                         "amount_minor": amount,
                         "currency": cur or "GBP",
-                        "date_text": str(award.get("date") or r.get("date") or "")[:10],
+                        "date_text": award_date[0],
+                        "date_basis": award_date[1],
                         "reference": str(award.get("id")) if award.get("id") is not None else None,
                         "line": spath,
                         "ocid": str(r.get("ocid")) if r.get("ocid") is not None else None,
@@ -348,6 +350,12 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                         "supplier_vco": _flag((party or {}).get("vco")),
                     }
                 )
+    undated = sum(1 for row in rows if row["date_basis"] is None)
+    if undated:
+        notes.append(
+            f"{source}: {undated} award-supplier record(s) undated (no award date, contract dateSigned or "
+            "contract period start); the release's publication date is never used"
+        )
     if superseded:
         notes.append(
             f"{source}: {superseded} award-supplier record(s) superseded by a later release of the same award"
@@ -377,6 +385,42 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     )
 
 
+#: Where an award's date comes from, best first: (label, path inside the award or its contract).
+DATE_SOURCES = (
+    ("award date", ("award", "date")),
+    ("contract dateSigned", ("contract", "dateSigned")),
+    ("contract period start", ("contract", "period", "startDate")),
+    ("award contractPeriod start", ("award", "contractPeriod", "startDate")),
+)
+
+
+def _award_date(award: dict, release: dict) -> tuple[str, str | None]:
+    """(date text, which field it came from) for an award; ``("", None)`` when undated.
+
+    An award without ``date`` takes its contract's ``dateSigned`` (the contract whose ``awardID`` is the
+    award's id), then the contract's period start. Never the release date: that is when the data was
+    published, often years after the award.
+    """
+    contracts = release.get("contracts") if isinstance(release.get("contracts"), list) else []
+    contract = next(
+        (
+            c
+            for c in contracts
+            if isinstance(c, dict)
+            and award.get("id") is not None
+            and str(c.get("awardID")) == str(award["id"])
+        ),
+        {},
+    )
+    for label, (where, *path) in DATE_SOURCES:
+        value: object = award if where == "award" else contract
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:10], label
+    return "", None
+
+
 def _flag(value: object) -> str | None:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -387,7 +431,7 @@ def _flows(rows: list[dict], source: str) -> pl.DataFrame:
     columns = [
         "payer_id_given", "payer_name_given", "payer_other_ids", "payee_id_given", "payee_name_given",
         "payee_other_ids", "currency", "date_text", "reference", "line", "ocid", "release_id", "award_title",
-        "tender_title", "cpv", "cpv_division", "award_status", "value_basis", "award_value",
+        "tender_title", "cpv", "cpv_division", "award_status", "value_basis", "award_value", "date_basis",
         "award_suppliers", "shared_award_value", "supplier_sme", "supplier_vco",
     ]  # fmt: skip
     frame = pl.DataFrame(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -178,7 +179,17 @@ _MONTHS = {
 }
 _NUMERIC = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T].*)?$"
 _ISO = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"
-_NAMED = r"^(\d{1,2})[\s/.\-]+([A-Za-z]{3,9})[\s/.\-,]+(\d{4}|\d{2})(?:[ T].*)?$"
+_WEEKDAY = r"(?:[A-Za-z]{3,9},?\s+)?"
+_NAMED = (
+    rf"^{_WEEKDAY}(\d{{1,2}})(?:st|nd|rd|th)?[\s/.\-]+([A-Za-z]{{3,9}})\.?[\s/.\-,]+(\d{{4}}|\d{{2}})"
+    r"(?:[ T].*)?$"
+)
+_NAMED_MONTH_FIRST = (
+    rf"^{_WEEKDAY}([A-Za-z]{{3,9}})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?:[ T].*)?$"
+)
+#: An Excel date serial written as text (``45019`` = 2023-04-03), 1954-10-03 to 2119-01-10.
+_SERIAL = r"^([2-9]\d{4})(?:\.0+)?$"
+_EXCEL_EPOCH = date(1899, 12, 30)
 
 DAY_FIRST = "day/month"
 MONTH_FIRST = "month/day"
@@ -209,6 +220,11 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
     num = v.str.extract_groups(_NUMERIC)
     iso = v.str.extract_groups(_ISO)
     named = v.str.extract_groups(_NAMED)
+    named_mf = v.str.extract_groups(_NAMED_MONTH_FIRST)
+
+    def month(name: pl.Expr) -> pl.Expr:
+        return name.str.to_lowercase().replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+
     parts = frame.select(
         v,
         "n",
@@ -218,12 +234,10 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
         iso.struct.field("1").cast(pl.Int32).alias("iy"),
         iso.struct.field("2").cast(pl.Int32).alias("im"),
         iso.struct.field("3").cast(pl.Int32).alias("id"),
-        named.struct.field("1").cast(pl.Int32).alias("xd"),
-        named.struct.field("2")
-        .str.to_lowercase()
-        .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
-        .alias("xm"),
-        named.struct.field("3").alias("xy"),
+        pl.coalesce(named.struct.field("1"), named_mf.struct.field("2")).cast(pl.Int32).alias("xd"),
+        pl.coalesce(month(named.struct.field("2")), month(named_mf.struct.field("1"))).alias("xm"),
+        pl.coalesce(named.struct.field("3"), named_mf.struct.field("3")).alias("xy"),
+        v.str.extract(_SERIAL, 1).cast(pl.Int32).alias("serial"),
     )  # fmt: skip
 
     def rows(condition: pl.Expr) -> int:
@@ -255,6 +269,8 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
     order = (
         pl.when(pl.col("iy").is_not_null())
         .then(pl.lit("ISO"))
+        .when(pl.col("serial").is_not_null())
+        .then(pl.lit("Excel serial"))
         .when(pl.col("xm").is_not_null())
         .then(pl.lit("month name"))
         .when(is_num & day_first)
@@ -297,11 +313,19 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
     )
     parsed = parts.select(
         "v",
-        pl.when(order.is_not_null()).then(text.str.to_date("%Y-%m-%d", strict=False)).alias("date"),
+        pl.when(pl.col("serial").is_not_null() & pl.col("iy").is_null())
+        .then(pl.lit(_EXCEL_EPOCH) + pl.duration(days=pl.col("serial")))
+        .when(order.is_not_null())
+        .then(text.str.to_date("%Y-%m-%d", strict=False))
+        .alias("date"),
         order.alias("order"),
     ).with_columns(
         pl.when(pl.col("date").is_null() & (pl.col("v") != ""))
-        .then(pl.format("{} {} is not a date (expected e.g. 2020-04-30 or 30/04/2020)", pl.lit(label), "v"))
+        .then(
+            pl.format(
+                "{} {} is not a date (expected e.g. 2020-04-30, 30/04/2020 or 3 Apr 2020)", pl.lit(label), "v"
+            )
+        )
         .alias("problem")
     )
     out = given.join(parsed, on="v", how="left", maintain_order="left")
