@@ -15,7 +15,7 @@ import polars as pl
 
 from graphflows.ingest.base import FileRead, check_readable, conform, decode_utf8, records_as_json
 from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
-from graphflows.ingest.parsing import all_blank, read_csv_bytes
+from graphflows.ingest.parsing import all_blank, parse_amounts, parse_dates, read_csv_bytes
 from graphflows.model import InputError, Kind
 
 FORMAT = "flows"
@@ -50,13 +50,8 @@ _KIND_WORDS = {k.value: k.value for k in Kind} | {
     "funding_stream": "stream",
     "funding stream": "stream",
 }
-#: A number (any digits and decimals); only used to explain why an amount was refused.
-_NUMBER_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 #: Whole units (pounds) an amount may have: at most 999,999,999,999,999 — so that sums stay exact.
 MAX_DIGITS = 15
-#: An accepted amount: at most MAX_DIGITS whole digits, two decimal places (trailing zeros allowed).
-_AMOUNT_RE = r"^[+-]?(0*[0-9]{1,15}(\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)$"
-_DATE_RE = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
 
 
 def sniff(sample: Sample) -> bool:
@@ -100,6 +95,14 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     original = original.with_row_index("_row")
     stripped = original.with_columns(pl.col(c).str.strip_chars() for c in KNOWN if c in raw.columns)
     stripped = stripped.with_columns(pl.lit("").alias(c) for c in KNOWN if c not in raw.columns)
+    minor, amount_problem = parse_amounts(stripped["amount"], plain=True, max_digits=MAX_DIGITS)
+    dates = parse_dates(stripped["date"], iso_only=True)
+    stripped = stripped.with_columns(
+        minor.alias("_v_amount_minor"),
+        amount_problem.alias("_amount_problem"),
+        dates.date.alias("_v_date"),
+        dates.problem.alias("_date_problem"),
+    )
     checks = _checks(width)
     flagged = stripped.with_columns(_values()).with_columns(
         pl.any_horizontal(bad for bad, _ in checks).alias("_bad")
@@ -174,33 +177,17 @@ def _kind(col: str, default: str) -> pl.Expr:
 
 def _values() -> list[pl.Expr]:
     """Clean values (as ``_v_<column>``) from columns already stripped of surrounding spaces."""
-    minor = (pl.col("amount").str.to_decimal(scale=2) * 100).cast(pl.Int64, strict=False)
     currency = pl.col("currency").str.to_uppercase()
     return [
         *(_null_if_blank(c).alias(f"_v_{c}") for c in ("payer_name", "payee_name", "stream_id", "reference")),
         _kind("payer_kind", Kind.COMMISSIONER.value).alias("_v_payer_kind"),
         _kind("payee_kind", Kind.PROVIDER.value).alias("_v_payee_kind"),
-        minor.alias("_v_amount_minor"),
         pl.when(currency == "").then(pl.lit("GBP")).otherwise(currency).alias("_v_currency"),
-        pl.col("date").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).alias("_v_date"),
     ]
 
 
 def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
     """(is this row bad?, why) for every rule; reasons are built only for the rows that break one."""
-    amount = pl.col("amount")
-    why_not = (
-        pl.when(~amount.str.contains(_NUMBER_RE))
-        .then(pl.format("amount {} is not a number", amount))
-        .when(amount.str.contains(r"\.[0-9]{2}0*[1-9]"))
-        .then(pl.format("amount {} has more than 2 decimal places", amount))
-        .otherwise(
-            pl.format(
-                "amount {} is too large (at most {} digits before the point)", amount, pl.lit(MAX_DIGITS)
-            )
-        )
-    )
-    date = pl.col("date")
     currency = pl.col("currency").str.to_uppercase()
     kinds = [
         (
@@ -217,16 +204,8 @@ def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
         ),
         (pl.col("payer_id") == "", pl.lit("missing payer_id")),
         (pl.col("payee_id") == "", pl.lit("missing payee_id")),
-        (amount == "", pl.lit("missing amount")),
-        ((amount != "") & ~amount.str.contains(_AMOUNT_RE), why_not),
-        (
-            (date != "")
-            & (
-                ~date.str.contains(_DATE_RE)
-                | date.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).is_null()
-            ),
-            pl.format("date {} is not an ISO 8601 date (YYYY-MM-DD)", date),
-        ),
+        (pl.col("_amount_problem").is_not_null(), pl.col("_amount_problem")),
+        (pl.col("_date_problem").is_not_null(), pl.col("_date_problem")),
         (
             (currency != "") & ~currency.str.contains(r"^[A-Z]{3}$"),
             pl.format("currency {} is not a three-letter ISO 4217 code", pl.col("currency")),

@@ -52,19 +52,28 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
 # ---------------------------------------------------------------------------------------------- amounts
 
 _NUMBER = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$"
+_PLAIN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 
 
-def parse_amounts(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+def parse_amounts(
+    values: pl.Series, *, plain: bool = False, max_digits: int = 16
+) -> tuple[pl.Series, pl.Series]:
     """Exact minor units from amount text, and a problem text per row (null when fine).
 
     Accepts thousands separators (``53,000.00``), a currency sign (``£``), a sign before or a minus after
-    the number, and accounting brackets for negatives (``(12.50)``). More than two non-zero decimal
-    places is refused, never rounded. Computed in stages (each column once) so a million rows take
-    a fraction of a second.
+    the number, and accounting brackets for negatives (``(12.50)``); with ``plain`` only a plain decimal
+    (``-1234.5``, as in graphflows' own flows CSV). More than two non-zero decimal places is refused,
+    never rounded; so is an amount with more than ``max_digits`` digits before the point. Computed in
+    stages (each distinct value once) so a million rows take a fraction of a second.
     """
     given = pl.DataFrame({"shown": values.cast(pl.String).fill_null("").str.strip_chars()})
     frame = given.unique()
-    frame = frame.with_columns(pl.col("shown").str.replace_all(r"[£$€\s]|GBP|EUR|USD", "").alias("t"))
+    shown = pl.col("shown")
+    if plain:
+        text = pl.when(shown.str.contains(_PLAIN)).then(shown).otherwise(pl.lit("x"))
+    else:
+        text = shown.str.replace_all(r"[£$€\s]|GBP|EUR|USD", "")
+    frame = frame.with_columns(text.alias("t"))
     t = pl.col("t")
     frame = frame.with_columns(
         pl.when(t.str.starts_with("(") & t.str.ends_with(")"))
@@ -99,8 +108,12 @@ def parse_amounts(values: pl.Series) -> tuple[pl.Series, pl.Series]:
         .then(pl.format("amount {} is not a number", shown))
         .when(frac.str.len_chars() > 2)
         .then(pl.format("amount {} has more than 2 decimal places", shown))
-        .when(pl.col("minor").is_null() | (whole.str.len_chars() > 16))
-        .then(pl.format("amount {} is too large", shown))
+        .when(pl.col("minor").is_null() | (whole.str.strip_chars_start("0").str.len_chars() > max_digits))
+        .then(
+            pl.format(
+                "amount {} is too large (at most {} digits before the point)", shown, pl.lit(max_digits)
+            )
+        )
     )
     frame = frame.with_columns(problem.alias("problem"))
     signed = pl.when(clean.str.starts_with("-")).then(-pl.col("minor")).otherwise(pl.col("minor"))
@@ -205,7 +218,7 @@ class DateColumns:
     note: str | None
 
 
-def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
+def parse_dates(values: pl.Series, *, label: str = "date", iso_only: bool = False) -> DateColumns:
     """Read dates written as ISO ``2020-04-30``, ``30/04/2020``, US-style ``7/31/2020``, ``30-Apr-20``.
 
     Day/month order is decided **per row** when the row shows it (a first number above 12 means
@@ -213,6 +226,8 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
     follow the order most unambiguous rows of the same file use, or day first (the UK convention) when
     the file never shows its order. ``order`` says which rule read each row, so nothing is guessed
     silently. Two-digit years are 20xx below 70, else 19xx. A blank date is allowed (null, no problem).
+    Also read: month names (``3 Apr 2023``, ``April 3, 2023``), ISO date-times, Excel serials written
+    as text (``45019``). ``iso_only`` accepts ISO dates alone (graphflows' own flows CSV).
     """
     given = pl.DataFrame({"v": values.cast(pl.String).fill_null("").str.strip_chars()})
     frame = given.group_by("v").agg(pl.len().alias("n"))
@@ -319,13 +334,17 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
         .then(text.str.to_date("%Y-%m-%d", strict=False))
         .alias("date"),
         order.alias("order"),
-    ).with_columns(
+    )
+    expected = (
+        "an ISO 8601 date (YYYY-MM-DD)"
+        if iso_only
+        else "a date (expected e.g. 2020-04-30, 30/04/2020 or 3 Apr 2020)"
+    )
+    if iso_only:
+        parsed = parsed.with_columns(pl.when(pl.col("order") == "ISO").then(pl.col("date")).alias("date"))
+    parsed = parsed.with_columns(
         pl.when(pl.col("date").is_null() & (pl.col("v") != ""))
-        .then(
-            pl.format(
-                "{} {} is not a date (expected e.g. 2020-04-30, 30/04/2020 or 3 Apr 2020)", pl.lit(label), "v"
-            )
-        )
+        .then(pl.format("{} {} is not {}", pl.lit(label), "v", pl.lit(expected)))
         .alias("problem")
     )
     out = given.join(parsed, on="v", how="left", maintain_order="left")
