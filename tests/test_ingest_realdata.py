@@ -44,6 +44,14 @@ def pence(text: str) -> int:
     return int(value * 100)
 
 
+def number_pence(value: float) -> int:
+    """Exact pence from a spreadsheet number, allowing only binary float noise (682259.9299999999)."""
+    exact = Decimal(str(value))
+    rounded = exact.quantize(Decimal("0.01"))
+    assert abs(exact - rounded) < Decimal("0.000001"), value
+    return int(rounded * 100)
+
+
 def csv_money_lines(data: bytes, amount: str) -> list[dict[str, str]]:
     """Lines that carry money: an amount and something else on the line (not a bare total)."""
     rows = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
@@ -143,7 +151,7 @@ def london_expected() -> dict[str, tuple[int, int]]:
         data = zip_member(archive, name)
         if name.endswith(".xlsx"):
             sheet = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object)
-            amounts = [pence(str(v)) for v in sheet["Amount"] if not pd.isna(v)]  # shortest float text
+            amounts = [number_pence(v) for v in sheet["Amount"] if not pd.isna(v)]
             add("Royal Free" if name.startswith("nhs_royal_free") else "North Middlesex", amounts)
             continue
         body, amount = {
