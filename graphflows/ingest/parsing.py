@@ -518,14 +518,14 @@ def find_header_line(text: str, looks_like_header, *, search: int = 20, normalis
     """The 0-based index of the first of the first ``search`` lines that ``looks_like_header`` accepts
     (given the line's titles, normalised by :func:`normalise_title` unless ``normalise`` is False)."""
     for i, line in enumerate(text[:65536].splitlines()[:search]):
-        cells = _split_csv_line(line)
+        cells = split_csv_line(line)
         titles = {normalise_title(t) for t in cells} if normalise else {t.strip() for t in cells}
         if looks_like_header(titles):
             return i
     return None
 
 
-def _split_csv_line(line: str) -> list[str]:
+def split_csv_line(line: str) -> list[str]:
     import csv
 
     try:

@@ -89,6 +89,8 @@ def _detect(
     if sample.is_workbook:
         sample.data = data if data is not None else path.read_bytes()
     name = FORMATS.detect(sample)
+    if name is None and settings.columns:  # columns named by the user: the importer taking them says why
+        name = next(n for n, importer in FORMATS.items() if importer.uses_settings)
     if name is not None:
         return name
     if sample.is_workbook:

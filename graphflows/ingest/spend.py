@@ -36,9 +36,10 @@ from graphflows.ingest.parsing import (
     parse_amounts,
     parse_dates,
     read_csv_bytes,
+    split_csv_line,
 )
 from graphflows.ingest.sides import REDACTED_NAME, provisional_id, registered_ids
-from graphflows.ingest.workbook import read_sheet
+from graphflows.ingest.workbook import HEADER_SEARCH, read_sheet
 from graphflows.model import InputError, Kind
 
 FORMAT = "spend"
@@ -174,6 +175,21 @@ def _choose(raw: pl.DataFrame, settings: SourceSettings, where: str) -> dict[str
     return chosen
 
 
+def _missing_named_columns(source: str, head: str, settings: SourceSettings) -> None:
+    """Raise naming the ``--column`` titles missing from the line that has most of them."""
+    wanted = {field: header_key(title) for field, title in settings.columns.items()}
+    best: set[str] = set()
+    for line in head.splitlines()[:HEADER_SEARCH]:
+        keys = {header_key(t) for t in split_csv_line(line)}
+        if len(keys & set(wanted.values())) > len(best):
+            best = keys & set(wanted.values())
+    missing = [f"{field}:{settings.columns[field]!r}" for field, key in wanted.items() if key not in best]
+    if missing:
+        raise InputError(
+            f"{source}: column(s) named by --column/--sources not found in the header: {', '.join(missing)}"
+        )
+
+
 def snake(title: str) -> str:
     """``Supplier Postcode`` -> ``supplier_postcode``; ``ProclassLabel`` -> ``proclass_label``."""
     return header_key(title).replace(" ", "_") or "column"
@@ -267,6 +283,8 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     else:
         head = data[:65536].decode("utf-8-sig", errors="replace")
         header = find_header_line(head, is_header, normalise=False)
+        if header is None and settings.columns:
+            _missing_named_columns(source, head, settings)
         if header is None:
             raise InputError(
                 f"{source}:1: not a spend file: no header row with a supplier and an amount column "
