@@ -1,8 +1,11 @@
 """Read funding files into one flow table. One module per source format.
 
 Formats: ``flows`` (native CSV), ``360giving`` (CSV, XLSX, JSON), ``ocds`` (release/record packages),
-``spend`` (transparency spend CSVs); ``.zip`` archives are read member by member. Payers and payees are
-matched across files so one organisation is one node (:mod:`graphflows.ingest.organisations`).
+``spend`` (transparency spend CSVs and workbooks); ``.zip`` archives are read member by member. Each format
+is an :class:`~graphflows.ingest.importer.Importer` registered in :mod:`graphflows.ingest.formats`.
+:class:`SourceRules` (``--payer``, ``--column``, ``--sources``) name payers and columns by file name.
+Payers and payees are matched across files so one organisation is one node
+(:mod:`graphflows.ingest.organisations`).
 
 >>> from graphflows.ingest import read_flows
 >>> result = read_flows(["grants.csv", "spend.zip"], org_map="orgs-map.csv")   # doctest: +SKIP
