@@ -75,8 +75,7 @@ def read_inputs(
     """Read the files given on the command line (errors propagate to the CLI's error mapping)."""
     rules = SourceRules.from_options(payers, columns, sources, formats=list(FORMATS))
     if not files and not rules.files:
-        raise InputError(
-            "no input files given: name FILE... or a --sources manifest"
-            + (f" ({sources} matches no files)" if sources else "")
-        )
+        if sources is None:
+            raise click.UsageError("Missing argument 'FILES...' (or give --sources MANIFEST).")
+        raise InputError(f"{sources}: the manifest's paths match no files")
     return read_flows(files, format=format_, skip_invalid=skip_invalid, org_map=org_map, sources=rules)
