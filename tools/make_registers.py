@@ -48,6 +48,11 @@ DEPARTMENT_CHANNELS = {
     "education-and-skills-funding-agency": "education",
     "department-for-work-pensions": "welfare_employment",
     "department-for-transport": "transport",
+    # Lottery distributors are charitable funders, whichever department sponsors them.
+    "big-lottery-fund": "charitable",
+    "the-national-lottery-community-fund": "charitable",
+    "heritage-lottery-fund": "charitable",
+    "national-lottery-heritage-fund": "charitable",
 }
 
 #: Small words kept lower-case when ODS upper-case names are title-cased.

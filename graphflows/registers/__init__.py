@@ -17,6 +17,7 @@ from graphflows.registers.keys import name_key, name_keys
 from graphflows.registers.tables import (
     REGISTERS,
     PublicBody,
+    alias_table,
     body_table,
     lookup_id,
     lookup_name,
@@ -27,6 +28,7 @@ from graphflows.registers.tables import (
 __all__ = [
     "REGISTERS",
     "PublicBody",
+    "alias_table",
     "body_table",
     "lookup_id",
     "lookup_name",

@@ -39,8 +39,14 @@ def name_table() -> pl.DataFrame:
 
 
 @cache
+def alias_table() -> pl.DataFrame:
+    """Other identifiers of the same bodies: ``alias, org_id`` (e.g. ``GB-LAE-NYUA -> GB-LAE-NYE``)."""
+    return _read("ids.csv")
+
+
+@cache
 def _aliases() -> dict[str, str]:
-    return dict(_read("ids.csv").iter_rows())
+    return dict(alias_table().iter_rows())
 
 
 @cache
