@@ -1,7 +1,8 @@
 """Channels of government and legal forms for every node of a funding graph.
 
 >>> import polars as pl
->>> nodes = pl.DataFrame({"id": ["a"], "name": ["Mayor's Office for Policing and Crime"], "kinds": [["commissioner"]]})
+>>> name = "Mayor's Office for Policing and Crime"
+>>> nodes = pl.DataFrame({"id": ["a"], "name": [name], "kinds": [["commissioner"]]})
 >>> classify_nodes(nodes).row(0, named=True)["channel"]
 'police_justice'
 """

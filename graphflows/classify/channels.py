@@ -12,10 +12,10 @@ from __future__ import annotations
 CHANNELS: dict[str, str] = {
     "nhs": "NHS England, ICBs, CCGs, NHS trusts and the Department of Health and Social Care",
     "public_health": "Public health: PHE, UKHSA, OHID and the ring-fenced Public Health Grant",
-    "police_justice": "Police forces, police and crime commissioners, MOPAC, Home Office, MoJ, prisons, probation",
+    "police_justice": "Police forces and commissioners, MOPAC, Home Office, MoJ, prisons, probation",
     "fire_rescue": "Fire and rescue authorities and services, the London Fire Commissioner",
     "local_government": "Councils, combined authorities, the Greater London Authority",
-    "housing_communities": "MHCLG/DLUHC and its programmes: homelessness, rough sleeping, Troubled Families, DFG",
+    "housing_communities": "MHCLG/DLUHC, Homes England; homelessness, rough sleeping, Troubled Families, DFG",
     "education": "Department for Education, ESFA, schools and academy trusts",
     "welfare_employment": "Department for Work and Pensions, Jobcentre Plus",
     "transport": "Department for Transport, Transport for London and other transport bodies",

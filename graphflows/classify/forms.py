@@ -1,6 +1,6 @@
 """Legal forms from identifiers and from the legal-form words in names.
 
-Names are read with rigour's organisation-type table (``Ltd``, ``PLC``, ``LLP``, ``CIC``, ``Inc``, ``GmbH``...),
+Names are read with rigour's organisation-type table (``Ltd``, ``PLC``, ``LLP``, ``CIC``, ``GmbH``...),
 plus the few UK forms it does not know: co-operatives and community benefit societies, charitable
 incorporated organisations and "& Partners" practices.
 

@@ -70,7 +70,7 @@ class ChannelMap:
 
 
 def read_channel_map(path: str | Path) -> ChannelMap:
-    """Read a mapping file; InputError naming file and line for a missing header, empty match or bad channel."""
+    """Read a mapping file; InputError (file:line) for a missing header, an empty match or a bad channel."""
     source = str(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -104,7 +104,7 @@ def _build(rows: list[tuple[int, str, str]], source: str) -> ChannelMap:
 
 
 def node_ids(nodes: pl.DataFrame) -> pl.DataFrame:
-    """One row per (node ``row``, identifier ``one_id``, ``order``): the node id, then its ``;``-joined org_ids."""
+    """One row per (node ``row``, identifier ``one_id``, ``order``): the id, then the ``;``-joined org_ids."""
     rows = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
     own = nodes.select(rows, pl.col("id").cast(pl.String).alias("one_id"), pl.lit(0).alias("order"))
     parts = [own]
