@@ -40,9 +40,12 @@ ID_FORMS = (
 )
 
 
-def names_forms(names: pl.Series) -> list[str | None]:
-    """The legal form each name states, or None (one entry per name, nulls allowed)."""
-    keys = name_keys(names).fill_null("")
+def names_forms(names: pl.Series, keys: pl.Series | None = None) -> list[str | None]:
+    """The legal form each name states, or None (one entry per name, nulls allowed).
+
+    ``keys`` are the names' :func:`~graphflows.registers.name_keys` when the caller has them already.
+    """
+    keys = (name_keys(names) if keys is None else keys).fill_null("")
     by_words = pl.DataFrame({"k": keys}).select(
         pl.coalesce([pl.when(pl.col("k").str.contains(rx)).then(pl.lit(form)) for form, rx in UK_FORM_WORDS])
     )[:, 0]
@@ -54,6 +57,8 @@ def names_forms(names: pl.Series) -> list[str | None]:
 
 def _rigour_form(name: str) -> str | None:
     specific = extract_org_types(name)
+    if not specific:
+        return None
     generic = extract_org_types(name, generic=True)
     tail = name.rstrip(" .)").casefold()
     for (text, kind), (_, kind_generic) in zip(specific, generic, strict=False):

@@ -114,7 +114,7 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     """Per distinct name: map pattern, register channel, legal form and name-pattern channel."""
     distinct = names.cast(pl.String).unique()
     keys = name_keys(distinct).fill_null("")
-    forms = pl.Series("name_form", names_forms(distinct), dtype=pl.String)
+    forms = pl.Series("name_form", names_forms(distinct, keys), dtype=pl.String)
     frame = pl.DataFrame({"name": distinct, "key": keys, "name_form": forms})
     register = (
         name_table()
