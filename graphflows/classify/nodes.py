@@ -111,12 +111,37 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
 
 
 def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
-    """Per distinct name: map pattern, register channel, legal form and name-pattern channel."""
+    """Per distinct name: map pattern, register channel, legal form and name-pattern channel.
+
+    Registers and generic words are also tried on the name without a trailing bracket, as finance
+    systems write it: "EXETER CITY COUNCIL (FINANCE)", "PLYMOUTH CITY COUNCIL (RADIUS ACCOUNT".
+    """
     distinct = names.cast(pl.String).unique()
     keys = name_keys(distinct).fill_null("")
+    core = name_keys(distinct.str.replace(r"(\S)\s*\([^()]*\)?\s*$", "$1")).fill_null("")
     forms = pl.Series("name_form", names_forms(distinct, keys), dtype=pl.String)
-    frame = pl.DataFrame({"name": distinct, "key": keys, "name_form": forms})
-    register = (
+    frame = pl.DataFrame({"name": distinct, "key": keys, "core": core, "name_form": forms})
+    register = _register_name_channels()
+    pattern = pl.coalesce(
+        [_rule(rule, "key") for rule in SPECIFIC]
+        + [pl.col("name_form").replace_strict(_FORM_CHANNEL, default=None, return_dtype=pl.String)]
+        + [_rule(rule, "core") for rule in GENERIC]
+    )
+    return (
+        frame.join(register, on="key", how="left")
+        .join(register.rename({"key": "core", "register_name": "register_core"}), on="core", how="left")
+        .with_columns(
+            register_name=pl.coalesce("register_name", "register_core"),
+            pattern=pl.when(pl.col("key") != "").then(pattern),
+            map_name=channel_map.pattern_channels(distinct),
+        )
+        .drop("key", "core", "register_core")
+    )
+
+
+def _register_name_channels() -> pl.DataFrame:
+    """``key -> register_name``: the channel of every name key whose bodies all share one channel."""
+    return (
         name_table()
         .join(body_table().select("org_id", "channel"), on="org_id")
         .group_by("key")
@@ -124,26 +149,13 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
         .filter(pl.col("channel").list.len() == 1)
         .select("key", register_name=pl.col("channel").list.first())
     )
-    key = pl.col("key")
-    pattern = pl.coalesce(
-        [_rule(rule) for rule in SPECIFIC]
-        + [pl.col("name_form").replace_strict(_FORM_CHANNEL, default=None, return_dtype=pl.String)]
-        + [_rule(rule) for rule in GENERIC]
-    )
-    return (
-        frame.join(register, on="key", how="left")
-        .with_columns(
-            pattern=pl.when(key != "").then(pattern), map_name=channel_map.pattern_channels(distinct)
-        )
-        .drop("key")
-    )
 
 
-def _rule(rule: Rule) -> pl.Expr:
+def _rule(rule: Rule, column: str) -> pl.Expr:
     channel, pattern, unless = rule
-    hit = pl.col("key").str.contains(pattern)
+    hit = pl.col(column).str.contains(pattern)
     if unless:
-        hit = hit & ~pl.col("key").str.contains(unless)
+        hit = hit & ~pl.col(column).str.contains(unless)
     return pl.when(hit).then(pl.lit(channel))
 
 
