@@ -278,6 +278,38 @@ def test_output_keeps_rows_and_columns_and_adds_four_strings():
     assert out["channel"].to_list()[:4] == ["local_government", "unclassified", "local_government", "private"]
 
 
+def test_each_row_keeps_its_own_result_in_a_large_frame():
+    names = [
+        "Trafford Council",
+        "Hot Toddi",
+        "Mazars LLP",
+        "Kent Police",
+        None,
+        "Better Care Fund",
+        "G-Force",
+    ]
+    ids = [None, "GB-COH-01234567", None, None, "GB-NHS-R1H", None, "GB-CHC-1110767"]
+    n = 20_000
+    frame = pl.DataFrame(
+        {
+            "id": [f"n{i}" for i in range(n)],
+            "name": [names[i % 7] for i in range(n)],
+            "kinds": [["provider"]] * n,
+            "org_ids": [ids[(i // 7) % 7] if i % 3 else None for i in range(n)],
+        }
+    )
+    forward = classify_nodes(frame, ChannelMap.from_rows([("n17", "transport")]))
+    backward = classify_nodes(frame.reverse(), ChannelMap.from_rows([("n17", "transport")])).reverse()
+    assert forward.equals(backward)
+    singles = {
+        (name, org_ids): classify([name], org_ids=[org_ids]).row(0)[-4:]
+        for name, org_ids in set(zip(frame["name"], frame["org_ids"], strict=True))
+    }
+    got = forward.select("name", "org_ids", "channel", "channel_method", "form", "form_method").rows()
+    assert all(row[2:] == singles[row[:2]] for i, row in enumerate(got) if i != 17)
+    assert forward.row(17, named=True)["channel"] == "transport"
+
+
 # ------------------------------------------------------------------------------------------ mapping file
 
 

@@ -53,10 +53,8 @@ class ChannelMap:
         ).unique("key", keep="first", maintain_order=True)
         ids = node_ids(nodes).with_columns(key=_id_key_expr(pl.col("one_id")))
         hits = ids.join(lines, on="key").sort("line").group_by("row").agg(pl.col("map").first())
-        joined = pl.DataFrame({"row": range(nodes.height)}, schema={"row": pl.UInt32}).join(
-            hits, on="row", how="left", maintain_order="left"
-        )
-        return joined["map"]
+        rows = pl.DataFrame({"row": range(nodes.height)}, schema={"row": pl.UInt32})
+        return rows.join(hits, on="row", how="left").sort("row")["map"]
 
     def pattern_channels(self, names: pl.Series) -> pl.Series:
         """Per name, the channel of the first name pattern it matches (or null)."""

@@ -57,21 +57,22 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
     channel_map = channel_map or ChannelMap()
     height = nodes.height
     ids = node_ids(nodes).with_columns(key=_id_key_expr(pl.col("one_id")))
-    by_name = _name_facts(
-        nodes["name"] if "name" in nodes.columns else pl.Series([None] * height), channel_map
-    )
+    names = _optional(nodes, "name").fill_null("")
+    # Per-row columns first (positional), then joins (which may reorder rows), then back in row order.
     facts = (
-        pl.DataFrame({"row": pl.Series(range(height), dtype=pl.UInt32)})
+        pl.DataFrame(
+            {
+                "row": pl.Series(range(height), dtype=pl.UInt32),
+                "map_id": channel_map.id_channels(nodes),
+                "name": names,
+                "given": _optional(nodes, "channel_given"),
+                "individual": _optional(nodes, "recipient_type") == "individual",
+            }
+        )
         .join(_first_per_row(ids, _register_ids(), "register"), on="row", how="left")
         .join(_first_per_row(ids, None, "scheme", SCHEME_CHANNELS), on="row", how="left")
         .join(_first_per_row(ids, None, "id_form", ID_FORMS), on="row", how="left")
-        .with_columns(
-            map_id=channel_map.id_channels(nodes),
-            name=nodes["name"].cast(pl.String) if "name" in nodes.columns else pl.lit(None, pl.String),
-            given=_optional(nodes, "channel_given"),
-            individual=_optional(nodes, "recipient_type") == "individual",
-        )
-        .join(by_name, on="name", how="left", nulls_equal=True)
+        .join(_name_facts(names, channel_map), on="name", how="left")
         .sort("row")
     )
     steps = [
@@ -120,7 +121,15 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     keys = name_keys(distinct).fill_null("")
     core = name_keys(distinct.str.replace(r"(\S)\s*\([^()]*\)?\s*$", "$1")).fill_null("")
     forms = pl.Series("name_form", names_forms(distinct, keys), dtype=pl.String)
-    frame = pl.DataFrame({"name": distinct, "key": keys, "core": core, "name_form": forms})
+    frame = pl.DataFrame(
+        {
+            "name": distinct,
+            "key": keys,
+            "core": core,
+            "name_form": forms,
+            "map_name": channel_map.pattern_channels(distinct),
+        }
+    )
     register = _register_name_channels()
     pattern = pl.coalesce(
         [_rule(rule, "key") for rule in SPECIFIC]
@@ -133,7 +142,6 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
         .with_columns(
             register_name=pl.coalesce("register_name", "register_core"),
             pattern=pl.when(pl.col("key") != "").then(pattern),
-            map_name=channel_map.pattern_channels(distinct),
         )
         .drop("key", "core", "register_core")
     )
