@@ -103,6 +103,9 @@ def test_post_2020_councils_answer_to_both_sources_codes():
         "Ministry of Housing, Communities and Local Government",  # D4 (2018-21) and D1342 (2024-)
         "Council Cleaning Services Ltd",
         "NHS NEL CSU",
+        "Police",  # the GOV.UK list's "abbreviation" of the Police Discipline Appeals Tribunal
+        "Education",  # ... of UKTI Education
+        "ICE",  # the Independent Case Examiner's acronym, but an everyday word
         "",
         None,
     ],

@@ -14,6 +14,7 @@ Same input, same output (rows sorted). See graphflows/data/registers/README.md f
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from pathlib import Path
 
@@ -54,6 +55,9 @@ DEPARTMENT_CHANNELS = {
     "heritage-lottery-fund": "charitable",
     "national-lottery-heritage-fund": "charitable",
 }
+
+#: GOV.UK abbreviations that are everyday words: a payee called "ICE" or "LEASE" is not a public body.
+COMMON_WORDS = {"ARB", "BIG", "CAT", "COM", "COT", "ECO", "FEE", "GEM", "ICE", "LEASE", "PAT", "SPA", "VAM"}
 
 #: Small words kept lower-case when ODS upper-case names are title-cased.
 _SMALL = {"AND", "OF", "THE", "FOR", "UPON", "ON", "IN", "WITH", "AT"}
@@ -230,7 +234,7 @@ def government_organisations(source: Path):
         latest[row["government-organisation"]] = row["name"]
     for row in govuk:
         latest[row["government-organisation"]] = row["name"]
-        if len(row["abbreviation"]) >= 3:
+        if _is_acronym(row["abbreviation"]):
             names.append((row["abbreviation"], f"GB-GOR-{row['government-organisation']}"))
     for row in records.iter_rows(named=True):
         latest[row["key"]] = row["name"]
@@ -249,7 +253,7 @@ def government_organisations(source: Path):
         cg / "instituteforgov__ifg-ministers-database-public/data/organisation.csv", infer_schema=False
     )
     for row in ifg.iter_rows(named=True):
-        if row["name"] in code_by_name and row["short_name"] and len(row["short_name"]) >= 3:
+        if row["name"] in code_by_name and _is_acronym(row["short_name"]):
             names.append((row["short_name"], code_by_name[row["name"]]))
 
     bodies = [
@@ -259,6 +263,16 @@ def government_organisations(source: Path):
         for code, name in latest.items()
     ]
     return bodies, names, []
+
+
+def _is_acronym(text: str | None) -> bool:
+    """A usable abbreviation: ``DWP``, ``DfE``, ``NS&I``; not a word the GOV.UK list also puts there
+    ("Police", "Education", "Tate") nor an acronym that is an everyday word (``ICE``, ``LEASE``)."""
+    return bool(
+        text
+        and re.fullmatch(r"[A-Z0-9&]{3,}|[A-Z][a-z]?[A-Z][A-Za-z0-9]*", text)
+        and text.upper() not in COMMON_WORDS
+    )
 
 
 def _department_channel(slug: str | None, parents: dict[str, list[str]], depth: int = 0) -> str:
