@@ -99,6 +99,15 @@ def test_parse_channel_names_the_allowed_values():
         ("Abbey Multi Academy Trust T/A Lightcliffe Academy", "education", "name-pattern"),  # lgtc Calderdale
         ("The National Lottery Community Fund", "charitable", "name-pattern"),
         ("Big Lottery Fund", "charitable", "register-name"),  # a DCMS body, but a lottery distributor
+        # Spellings from the GLA and NEL CCG payee lists.
+        ("MID AND SOUTH ESSEX FOUNDATION TRUST", "nhs", "name-pattern"),  # no "NHS" in the name
+        ("MAYORS OFFICE OF POLICING AND CRIME", "police_justice", "name-pattern"),
+        ("LONDON BOROUGH HAMMERSMITH & FULHAM", "local_government", "name-pattern"),
+        ("LONDON FIRE & EMERGENCY PLANNING", "fire_rescue", "name-pattern"),  # the authority, cut off
+        ("HAVERING", "local_government", "register-name"),  # a council's short name, as NEL CCG pays it
+        ("CENTRAL FOUNDATION GIRLS' SCHOOL", "education", "name-pattern"),  # a school, not a foundation
+        ("Holywell Green Primary School", "education", "name-pattern"),  # lgtc Calderdale
+        ("HARRIS ACADEMY GREENWICH", "education", "name-pattern"),
     ],
 )
 def test_public_bodies_by_name(name, channel, method):
@@ -203,6 +212,7 @@ def test_360giving_individuals():
         ("Future Directions CIC", "cic"),  # lgtc Calderdale
         ("Mazars LLP", "partnership"),  # cf
         ("DR TOLIA & PARTNERS", "partnership"),  # nhs-ccg-spend-nel, a GP practice
+        ("DR PRICE & PARTNERS - RYDAL", "partnership"),  # nhs-ccg-spend-nel
         ("Midcounties Co-operative Limited", "mutual_society"),
         ("Brixton Energy Community Benefit Society", "mutual_society"),
         ("Havering Health Ltd", "company"),  # nhs-ccg-spend-nel
@@ -228,6 +238,11 @@ def test_legal_forms_from_names(name, form):
         ("Police Federation of England and Wales", "unclassified"),  # a staff association, not the police
         ("Fire Brigades Union", "unclassified"),
         ("SOUTH WEST COUNCILS", "unclassified"),  # lgtc Devon: an association of councils
+        ("MERTON VOLUNTARY SERVICE COUNCIL", "unclassified"),  # GLA: a council for voluntary service
+        ("MINISTRY OF STORIES", "unclassified"),  # GLA: a charity, not a ministry
+        ("ASSOCIATION OF DIR. PUBLIC HEALTH", "unclassified"),  # GLA: the directors' association
+        ("Eden Training Academy Limited", "private"),  # cf: a training company
+        ("ALD Hairdressing Training Academy", "unclassified"),  # cf: not a school
         ("NHS Charities Together", "charitable"),
         ("The Oaklea Trust", "charitable"),  # cf
         ("Community Foundation for Calderdale", "charitable"),  # lgtc Calderdale

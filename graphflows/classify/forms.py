@@ -22,7 +22,7 @@ UK_FORM_WORDS = (
         r"\bCO ?OPERATIVE\b|\bCO ?OP\b|\bCOMMUNITY BENEFIT SOCIETY\b|\bINDUSTRIAL AND PROVIDENT\b",
     ),
     ("charity", r"\bCHARITABLE INCORPORATED ORGANISATION\b|\bCIO$|\bREGISTERED CHARITY\b"),
-    ("partnership", r"\bAND PARTNERS$"),
+    ("partnership", r"\bAND PARTNERS\b"),
 )
 
 #: rigour's type-specific forms that are not a company, and those ignored (GP = a general practice here).

@@ -14,7 +14,11 @@ Rule = tuple[str, str, str | None]
 #: Funding programmes named in streams, then named bodies and departments.
 SPECIFIC: tuple[Rule, ...] = (
     # Programmes.
-    ("public_health", r"\bPUBLIC HEALTH\b", r"\bNHS TRUST\b"),
+    (
+        "public_health",
+        r"\bPUBLIC HEALTH\b",
+        r"\bNHS TRUST\b|\bASSOCIATION\b|\bSOCIETY\b|\bFACULTY\b|\bROYAL\b",
+    ),
     ("housing_communities", r"\bIMPROVED BETTER CARE FUND\b|\bIBCF\b", None),  # paid by MHCLG to councils
     (
         "nhs",
@@ -38,7 +42,7 @@ SPECIFIC: tuple[Rule, ...] = (
     ("public_health", r"^PHE$", None),
     (
         "police_justice",
-        r"\bMAYORS OFFICE FOR POLICING AND CRIME\b|\bMOPAC\b|\bPOLICE (FIRE )?AND CRIME COMMISSIONER\b"
+        r"\bMAYORS OFFICE (FOR|OF) POLICING\b|\bMOPAC\b|\bPOLICE (FIRE )?AND CRIME COMMISSIONER\b"
         r"|\bOPCC\b|\bHOME OFFICE\b|\bMINISTRY OF JUSTICE\b|\bMOJ\b"
         r"|\bHM PRISON|\bHMPPS\b|\bPROBATION SERVICE\b|\bYOUTH JUSTICE BOARD\b|\bCOURTS AND TRIBUNALS\b",
         None,
@@ -51,21 +55,21 @@ SPECIFIC: tuple[Rule, ...] = (
     ),
     (
         "fire_rescue",
-        r"\bFIRE AND RESCUE\b|\bFIRE AUTHORITY\b|\bFIRE COMMISSIONER\b|\bFIRE BRIGADE$|\bFIRE SERVICE$",
+        r"\bFIRE AND RESCUE\b|\bFIRE AUTHORITY\b|\bFIRE COMMISSIONER\b|\bFIRE BRIGADE$|\bFIRE SERVICE$"
+        r"|^LONDON FIRE\b",
         r"\bUNION\b|\bASSOCIATION\b|\bSOCIETY\b|\bCHARITY\b|\bBENEVOLENT\b",
     ),
     (
         "education",
         r"\bDEPARTMENT FOR EDUCATION\b|\bDFE\b|\bEDUCATION (AND SKILLS )?FUNDING AGENCY\b|\bESFA\b"
-        r"|\bACADEM(Y|IES) TRUST\b|\bMULTI ACADEMY\b|\bACADEMY$"
-        r"|\b(PRIMARY|SECONDARY|INFANT|JUNIOR|NURSERY|GRAMMAR|HIGH|SPECIAL|COMMUNITY|ACADEMY) SCHOOL$",
-        r"\bDRIVING\b|\bDANCE\b|\bFOOTBALL\b|\bMARTIAL\b",
+        r"|\bACADEM(Y|IES) TRUST\b|\bMULTI ACADEMY\b",
+        None,
     ),
     ("welfare_employment", r"\bJOB ?CENTRE\b|\bDWP\b|\bDEPARTMENT FOR WORK AND PENSIONS\b", None),
     (
         "nhs",
         r"\bNHS\b|\bCCG\b|\bICB\b|\bINTEGRATED CARE SYSTEM\b|\bDHSC\b|\bDEPARTMENT OF HEALTH\b"
-        r"|\bCOMMISSIONING SUPPORT UNIT\b",
+        r"|\bCOMMISSIONING SUPPORT UNIT\b|\bFOUNDATION TRUST$|\bNHS FT$",
         r"\bCHARIT(Y|IES|ABLE)\b|\bRETIREMENT FELLOWSHIP\b",
     ),
     (
@@ -77,8 +81,8 @@ SPECIFIC: tuple[Rule, ...] = (
     ("charitable", r"\bLOTTERY\b", None),
     (
         "central_other",
-        r"^(DEPARTMENT (FOR|OF)|MINISTRY OF|HM TREASURY|HM REVENUE|CABINET OFFICE|FOREIGN COMMONWEALTH)\b"
-        r"|\bHMRC\b",
+        r"^(DEPARTMENT FOR|MINISTRY OF DEFENCE|HM TREASURY|HM REVENUE|CABINET OFFICE|FOREIGN COMMONWEALTH)\b"
+        r"|^DEPARTMENT OF (FINANCE|THE ECONOMY|AGRICULTURE|COMMUNITIES|INFRASTRUCTURE)\b|\bHMRC\b",
         None,
     ),
 )
@@ -87,7 +91,7 @@ SPECIFIC: tuple[Rule, ...] = (
 GENERIC: tuple[Rule, ...] = (
     (
         "local_government",
-        r"\bGREATER LONDON AUTHORITY\b|\bCOMBINED (COUNTY )?AUTHORITY\b|^(LONDON|ROYAL) BOROUGH OF\b"
+        r"\bGREATER LONDON AUTHORITY\b|\bCOMBINED (COUNTY )?AUTHORITY\b|^(LONDON|ROYAL) BOROUGH\b"
         r"|\bCOUNCIL$|\bCITY OF LONDON CORPORATION\b",
         r"\bBRITISH COUNCIL\b|\bARTS COUNCIL\b|\bRESEARCH COUNCIL\b|\bCHURCH\b|\bYOUTH COUNCIL\b"
         r"|\bSTUDENTS?\b|\bVOLUNTARY\b|\bMEDICAL\b|\bSPORTS? COUNCIL\b|\bTRADES\b|\bADVISORY\b|\bFAITH",
@@ -97,6 +101,11 @@ GENERIC: tuple[Rule, ...] = (
         r"\bCONSTABULARY$|\bPOLICE$|\bPOLICE SERVICE$|\bPOLICE SERVICE OF NORTHERN IRELAND\b"
         r"|^POLICE SCOTLAND$",
         r"\bFEDERATION\b|\bASSOCIATION\b|\bUNION\b|\bBENEVOLENT\b|\bCHARITY\b|\bFRIENDS\b|\bSUPERINTENDENTS\b",
+    ),
+    (
+        "education",
+        r"\bSCHOOL$|\bSCHOOL AND SIXTH FORM$|\bACADEMY\b|\bSIXTH FORM COLLEGE$",
+        r"\bDRIVING\b|\bDANCE\b|\bFOOTBALL\b|\bMARTIAL\b|\bTRAINING\b|\bHAIRDRESSING\b|\bBEAUTY\b",
     ),
     ("charitable", r"\bFOUNDATION\b|\bTRUST\b|\bCHARIT(Y|IES|ABLE)\b|\bBENEVOLENT FUND\b", None),
 )
