@@ -141,6 +141,28 @@ def test_streams_by_programme_name(stream, channel):
     assert (row["channel"], row["channel_method"]) == (channel, "name-pattern")
 
 
+def test_360giving_programme_streams_fall_back_to_their_funder():
+    # graphflows names a 360Giving programme stream "<funder id> / <programme>" (Trafford, ALWF files).
+    ids = [
+        "GB-LAE-TRF / Inclusive Neighbourhood Grants",
+        "GB-LAE-TRF / Public Health Grant",  # the programme name wins over the funder
+        "GB-CHC-1015648 / Main grants",
+        "GB-LAE-TRF",
+    ]
+    out = classify(ids, ids=ids, kinds="stream")
+    assert out.select("channel", "channel_method").rows() == [
+        ("local_government", "register-id"),
+        ("public_health", "name-pattern"),
+        ("charitable", "org-id-scheme"),
+        ("local_government", "register-id"),
+    ]
+
+
+def test_an_id_with_spaces_is_not_an_org_id():
+    row = one("Somebody", ids=["GB-LAE-TRF and friends"])
+    assert (row["channel"], row["form"]) == ("unclassified", "unknown")
+
+
 # ------------------------------------------------------------------------------------------------- ids
 
 

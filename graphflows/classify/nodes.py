@@ -9,7 +9,9 @@ Channel rules, strongest first (``channel_method``):
 5. ``org-id-scheme``: the identifier's scheme (:data:`SCHEME_CHANNELS`).
 6. ``name-pattern``: programme and body names, then legal-form words, then generic words
    (see graphflows.classify.patterns).
-7. ``none``: ``unclassified``.
+7. ``register-id`` / ``org-id-scheme`` of the funder of a 360Giving programme stream
+   (id ``<funder org-id> / <programme>``) whose programme name says nothing.
+8. ``none``: ``unclassified``.
 
 Form rules (``form_method``): ``org-id`` (scheme, Companies House number prefix, 360Giving individual),
 ``name`` (legal-form words), ``channel`` (a government channel from rules 3-6 means a public body), ``none``.
@@ -56,7 +58,9 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
     """
     channel_map = channel_map or ChannelMap()
     height = nodes.height
-    ids = node_ids(nodes).with_columns(key=_id_key_expr(pl.col("one_id")))
+    ids = node_ids(nodes).filter(~pl.col("one_id").str.contains(r"\s"))  # a registered id has no spaces
+    ids = ids.with_columns(key=_id_key_expr(pl.col("one_id")))
+    funders = _stream_funders(nodes)
     names = _optional(nodes, "name").fill_null("")
     # Per-row columns first (positional), then joins (which may reorder rows), then back in row order.
     facts = (
@@ -72,6 +76,8 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
         .join(_first_per_row(ids, _register_ids(), "register"), on="row", how="left")
         .join(_first_per_row(ids, None, "scheme", SCHEME_CHANNELS), on="row", how="left")
         .join(_first_per_row(ids, None, "id_form", ID_FORMS), on="row", how="left")
+        .join(_first_per_row(funders, _register_ids(), "funder_register"), on="row", how="left")
+        .join(_first_per_row(funders, None, "funder_scheme", SCHEME_CHANNELS), on="row", how="left")
         .join(_name_facts(names, channel_map), on="name", how="left")
         .sort("row")
     )
@@ -83,6 +89,8 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
         ("register-name", "register_name"),
         ("org-id-scheme", "scheme"),
         ("name-pattern", "pattern"),
+        ("register-id", "funder_register"),
+        ("org-id-scheme", "funder_scheme"),
     ]
     channel = pl.coalesce([pl.col(col) for _, col in steps] + [pl.lit("unclassified")])
     method = pl.coalesce(
@@ -182,7 +190,7 @@ def _first_per_row(
     """Per node row, the value of its first identifier found in ``table`` or matching one of ``rules``
     (rules rank before identifier order)."""
     if table is not None:
-        hits = ids.join(table, on="key").with_columns(rank=pl.lit(0))
+        hits = ids.join(table.rename({"register": column}), on="key").with_columns(rank=pl.lit(0))
     else:
         value = pl.coalesce([pl.when(pl.col("key").str.contains(rx)).then(pl.lit(v)) for v, rx in rules])
         rank = pl.coalesce(
@@ -190,6 +198,14 @@ def _first_per_row(
         )
         hits = ids.with_columns(value.alias(column), rank=rank).filter(pl.col(column).is_not_null())
     return hits.sort("row", "rank", "order").group_by("row").agg(pl.col(column).first())
+
+
+def _stream_funders(nodes: pl.DataFrame) -> pl.DataFrame:
+    """The funder of a 360Giving programme stream, whose id is ``<funder org-id> / <programme>``."""
+    funder = pl.col("id").cast(pl.String).str.extract(r"^([A-Za-z]{2}-[A-Za-z]{2,8}-\S+) / ", 1)
+    rows = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+    found = nodes.select(rows, funder.alias("one_id"), pl.lit(0, pl.Int32).alias("order")).drop_nulls()
+    return found.with_columns(key=_id_key_expr(pl.col("one_id")))
 
 
 def _optional(nodes: pl.DataFrame, column: str) -> pl.Series:
