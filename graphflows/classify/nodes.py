@@ -14,7 +14,7 @@ Channel rules, strongest first (``channel_method``):
 8. ``none``: ``unclassified``.
 
 Form rules (``form_method``): ``org-id`` (scheme, Companies House number prefix, 360Giving individual),
-``name`` (legal-form words), ``channel`` (a government channel from rules 3-6 means a public body), ``none``.
+``name`` (legal-form words), ``channel`` (a government channel from rules 3-7 means a public body), ``none``.
 """
 
 from __future__ import annotations
