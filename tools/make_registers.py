@@ -298,16 +298,17 @@ def _tsv(path: Path):
 
 
 def _title(upper: str) -> str:
-    """ODS names are upper-case: ``NHS LEICESTER CITY CCG`` -> ``NHS Leicester City CCG``."""
-    words = []
-    for i, word in enumerate(upper.split(" ")):
-        if word in _UPPER or any(c.isdigit() for c in word):
-            words.append(word)
-        elif word in _SMALL and i:
-            words.append(word.lower())
-        else:
-            words.append("-".join(w.capitalize() for w in word.split("-")))
-    return " ".join(words)
+    """ODS names are upper-case: ``NHS STOKE-ON-TRENT CCG`` -> ``NHS Stoke-on-Trent CCG``."""
+
+    def word(part: str, first: bool) -> str:
+        if part in _UPPER or any(c.isdigit() for c in part):
+            return part
+        return part.lower() if part in _SMALL and not first else part.capitalize()
+
+    return " ".join(
+        "-".join(word(part, i == 0 and j == 0) for j, part in enumerate(token.split("-")))
+        for i, token in enumerate(upper.split(" "))
+    )
 
 
 if __name__ == "__main__":
