@@ -51,7 +51,7 @@ class ChannelMap:
                 "line": [n for _, _, n in self.ids],
             }
         ).unique("key", keep="first", maintain_order=True)
-        ids = node_ids(nodes).with_columns(key=_id_key_expr(pl.col("one_id")))
+        ids = node_ids(nodes).with_columns(key=id_key_expr(pl.col("one_id")))
         hits = ids.join(lines, on="key").sort("line").group_by("row").agg(pl.col("map").first())
         rows = pl.DataFrame({"row": range(nodes.height)}, schema={"row": pl.UInt32})
         return rows.join(hits, on="row", how="left").sort("row")["map"]
@@ -125,7 +125,8 @@ def _id_key(text: str) -> str:
     return text.upper() if re.match(r"^[A-Za-z]{2}-[A-Za-z]{2,8}-", text) else text
 
 
-def _id_key_expr(col: pl.Expr) -> pl.Expr:
+def id_key_expr(col: pl.Expr) -> pl.Expr:
+    """:func:`_id_key` as an expression: org-id-shaped ids upper-cased, others unchanged."""
     return (
         pl.when(col.str.contains(r"^[A-Za-z]{2}-[A-Za-z]{2,8}-")).then(col.str.to_uppercase()).otherwise(col)
     )

@@ -23,7 +23,7 @@ import polars as pl
 
 from graphflows.classify.channels import GOVERNMENT_CHANNELS
 from graphflows.classify.forms import ID_FORMS, names_forms
-from graphflows.classify.mapping import ChannelMap, _id_key_expr, node_ids
+from graphflows.classify.mapping import ChannelMap, id_key_expr, node_ids
 from graphflows.classify.patterns import GENERIC, SPECIFIC, Rule
 from graphflows.registers import alias_table, body_table, name_keys, name_table
 
@@ -59,7 +59,7 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
     channel_map = channel_map or ChannelMap()
     height = nodes.height
     ids = node_ids(nodes).filter(~pl.col("one_id").str.contains(r"\s"))  # a registered id has no spaces
-    ids = ids.with_columns(key=_id_key_expr(pl.col("one_id")))
+    ids = ids.with_columns(key=id_key_expr(pl.col("one_id")))
     funders = _stream_funders(nodes)
     names = _optional(nodes, "name").fill_null("")
     # Per-row columns first (positional), then joins (which may reorder rows), then back in row order.
@@ -205,7 +205,7 @@ def _stream_funders(nodes: pl.DataFrame) -> pl.DataFrame:
     funder = pl.col("id").cast(pl.String).str.extract(r"^([A-Za-z]{2}-[A-Za-z]{2,8}-\S+) / ", 1)
     rows = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
     found = nodes.select(rows, funder.alias("one_id"), pl.lit(0, pl.Int32).alias("order")).drop_nulls()
-    return found.with_columns(key=_id_key_expr(pl.col("one_id")))
+    return found.with_columns(key=id_key_expr(pl.col("one_id")))
 
 
 def _optional(nodes: pl.DataFrame, column: str) -> pl.Series:
