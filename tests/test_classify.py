@@ -141,6 +141,18 @@ def test_streams_by_programme_name(stream, channel):
     assert (row["channel"], row["channel_method"]) == (channel, "name-pattern")
 
 
+def test_programme_names_need_a_stream_or_a_programme_word():
+    frame = pl.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "name": ["Supporting Families", "Supporting Families", "Supporting Families Grant"],
+            "kinds": [["stream"], ["provider"], ["commissioner"]],
+        }
+    )
+    channels = classify_nodes(frame)["channel"].to_list()
+    assert channels == ["housing_communities", "unclassified", "housing_communities"]
+
+
 def test_360giving_programme_streams_fall_back_to_their_funder():
     # graphflows names a 360Giving programme stream "<funder id> / <programme>" (Trafford, ALWF files).
     ids = [
@@ -265,6 +277,18 @@ def test_legal_forms_from_names(name, form):
         ("ASSOCIATION OF DIR. PUBLIC HEALTH", "unclassified"),  # GLA: the directors' association
         ("Eden Training Academy Limited", "private"),  # cf: a training company
         ("ALD Hairdressing Training Academy", "unclassified"),  # cf: not a school
+        # Trafford 360Giving recipients: community groups named after what they serve.
+        (
+            "Out there supporting families of prisoners",
+            "unclassified",
+        ),  # not the Supporting Families programme
+        (
+            "Parents, teachers and friends of Gorse Hill Primary School",
+            "unclassified",
+        ),  # a PTA, not the school
+        ("Friends of Lime Tree Primary Academy", "unclassified"),
+        ("Strike Soccer School", "unclassified"),
+        ("Sale and District Scout Council", "unclassified"),
         ("NHS Charities Together", "charitable"),
         ("The Oaklea Trust", "charitable"),  # cf
         ("Community Foundation for Calderdale", "charitable"),  # lgtc Calderdale

@@ -7,8 +7,8 @@ Channel rules, strongest first (``channel_method``):
 3. ``register-id``: the node id or one of its ``org_ids`` is in the shipped registers.
 4. ``register-name``: the name is in the registers (all bodies of that name share one channel).
 5. ``org-id-scheme``: the identifier's scheme (:data:`SCHEME_CHANNELS`).
-6. ``name-pattern``: programme and body names, then legal-form words, then generic words
-   (see graphflows.classify.patterns).
+6. ``name-pattern``: programme names (for streams and names with a programme word), body names,
+   then legal-form words, then generic words (see graphflows.classify.patterns).
 7. ``register-id`` / ``org-id-scheme`` of the funder of a 360Giving programme stream
    (id ``<funder org-id> / <programme>``) whose programme name says nothing.
 8. ``none``: ``unclassified``.
@@ -24,7 +24,7 @@ import polars as pl
 from graphflows.classify.channels import GOVERNMENT_CHANNELS
 from graphflows.classify.forms import ID_FORMS, names_forms
 from graphflows.classify.mapping import ChannelMap, id_key_expr, node_ids
-from graphflows.classify.patterns import GENERIC, SPECIFIC, Rule
+from graphflows.classify.patterns import BODIES, GENERIC, PROGRAMME_WORDS, PROGRAMMES, Rule
 from graphflows.registers import alias_table, body_table, name_keys, name_table
 
 #: Org-id scheme -> channel, for identifiers not found in the registers.
@@ -71,6 +71,7 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
                 "name": names,
                 "given": _optional(nodes, "channel_given"),
                 "individual": _optional(nodes, "recipient_type") == "individual",
+                "is_stream": _is_stream(nodes),
             }
         )
         .join(_first_per_row(ids, _register_ids(), "register"), on="row", how="left")
@@ -80,6 +81,11 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
         .join(_first_per_row(funders, None, "funder_scheme", SCHEME_CHANNELS), on="row", how="left")
         .join(_name_facts(names, channel_map), on="name", how="left")
         .sort("row")
+        .with_columns(
+            pattern=pl.when(pl.col("is_stream") | pl.col("programme_worded"))
+            .then(pl.coalesce("programme", "pattern"))
+            .otherwise(pl.col("pattern"))
+        )
     )
     steps = [
         ("input", "given"),
@@ -139,8 +145,9 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
         }
     )
     register = _register_name_channels()
+    programme = pl.coalesce([_rule(rule, "key") for rule in PROGRAMMES])
     pattern = pl.coalesce(
-        [_rule(rule, "key") for rule in SPECIFIC]
+        [_rule(rule, "key") for rule in BODIES]
         + [pl.col("name_form").replace_strict(_FORM_CHANNEL, default=None, return_dtype=pl.String)]
         + [_rule(rule, "core") for rule in GENERIC]
     )
@@ -150,6 +157,8 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
         .with_columns(
             register_name=pl.coalesce("register_name", "register_core"),
             pattern=pl.when(pl.col("key") != "").then(pattern),
+            programme=programme,
+            programme_worded=pl.col("key").str.contains(PROGRAMME_WORDS),
         )
         .drop("key", "core", "register_core")
     )
@@ -206,6 +215,12 @@ def _stream_funders(nodes: pl.DataFrame) -> pl.DataFrame:
     rows = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
     found = nodes.select(rows, funder.alias("one_id"), pl.lit(0, pl.Int32).alias("order")).drop_nulls()
     return found.with_columns(key=id_key_expr(pl.col("one_id")))
+
+
+def _is_stream(nodes: pl.DataFrame) -> pl.Series:
+    if "kinds" not in nodes.columns or not isinstance(nodes["kinds"].dtype, pl.List):
+        return pl.Series("is_stream", [False] * nodes.height)
+    return nodes["kinds"].cast(pl.List(pl.String)).list.contains("stream").fill_null(False)
 
 
 def _optional(nodes: pl.DataFrame, column: str) -> pl.Series:

@@ -4,21 +4,21 @@ Patterns are Rust regexes (no look-around) matched against :func:`graphflows.reg
 upper case, punctuation as spaces, ``&`` as ``AND``, ``Clinical Commissioning Group`` as ``CCG``,
 ``Limited`` as ``LTD``, no leading ``THE``. Each rule is ``(channel, pattern, unless)``; the first rule
 that matches wins. Programmes come first, so the "Public Health Grant (DHSC)" is public health although
-DHSC alone means the NHS; generic words (Council, Police, Trust) come last, after a company's legal form.
+DHSC alone means the NHS; they apply to streams and to names with a programme word (grant, fund...), so a
+charity "supporting families of prisoners" is not the Supporting Families programme. Generic words
+(Council, Police, School, Trust) come last, after a company's legal form.
 """
 
 from __future__ import annotations
 
 Rule = tuple[str, str, str | None]
 
-#: Funding programmes named in streams, then named bodies and departments.
-SPECIFIC: tuple[Rule, ...] = (
-    # Programmes.
-    (
-        "public_health",
-        r"\bPUBLIC HEALTH\b",
-        r"\bNHS TRUST\b|\bASSOCIATION\b|\bSOCIETY\b|\bFACULTY\b|\bROYAL\b",
-    ),
+#: Words that make a name a programme even when the node is not a stream.
+PROGRAMME_WORDS = r"\b(GRANTS?|FUND|ALLOCATION|PROGRAMME|INITIATIVE|BUDGET|PRECEPT|PREMIUM)\b"
+
+#: Funding programmes (for streams and programme-worded names).
+PROGRAMMES: tuple[Rule, ...] = (
+    ("public_health", r"\bPUBLIC HEALTH\b", None),
     ("housing_communities", r"\bIMPROVED BETTER CARE FUND\b|\bIBCF\b", None),  # paid by MHCLG to councils
     (
         "nhs",
@@ -33,7 +33,15 @@ SPECIFIC: tuple[Rule, ...] = (
     ),
     ("police_justice", r"\bPOLICE (CORE )?GRANT\b|\bPOLICE PRECEPT\b", None),
     ("education", r"\bDEDICATED SCHOOLS GRANT\b|\bDSG\b|\bPUPIL PREMIUM\b|\bADULT EDUCATION BUDGET\b", None),
-    # Bodies and departments.
+)
+
+#: Named bodies and departments.
+BODIES: tuple[Rule, ...] = (
+    (
+        "public_health",
+        r"\bPUBLIC HEALTH\b",
+        r"\bNHS TRUST\b|\bASSOCIATION\b|\bSOCIETY\b|\bFACULTY\b|\bROYAL\b|\bCHARIT",
+    ),
     (
         "public_health",
         r"\bUKHSA\b|\bUK HEALTH SECURITY AGENCY\b|\bOHID\b|\bOFFICE FOR HEALTH IMPROVEMENT\b",
@@ -94,7 +102,8 @@ GENERIC: tuple[Rule, ...] = (
         r"\bGREATER LONDON AUTHORITY\b|\bCOMBINED (COUNTY )?AUTHORITY\b|^(LONDON|ROYAL) BOROUGH\b"
         r"|\bCOUNCIL$|\bCITY OF LONDON CORPORATION\b",
         r"\bBRITISH COUNCIL\b|\bARTS COUNCIL\b|\bRESEARCH COUNCIL\b|\bCHURCH\b|\bYOUTH COUNCIL\b"
-        r"|\bSTUDENTS?\b|\bVOLUNTARY\b|\bMEDICAL\b|\bSPORTS? COUNCIL\b|\bTRADES\b|\bADVISORY\b|\bFAITH",
+        r"|\bSTUDENTS?\b|\bVOLUNTARY\b|\bMEDICAL\b|\bSPORTS? COUNCIL\b|\bTRADES\b|\bADVISORY\b|\bFAITH"
+        r"|\bSCOUTS?\b|\bGUIDES?\b|\bFRIENDS OF\b",
     ),
     (
         "police_justice",
@@ -105,7 +114,8 @@ GENERIC: tuple[Rule, ...] = (
     (
         "education",
         r"\bSCHOOL$|\bSCHOOL AND SIXTH FORM$|\bACADEMY\b|\bSIXTH FORM COLLEGE$",
-        r"\bDRIVING\b|\bDANCE\b|\bFOOTBALL\b|\bMARTIAL\b|\bTRAINING\b|\bHAIRDRESSING\b|\bBEAUTY\b",
+        r"\bDRIVING\b|\bDANCE\b|\bFOOTBALL\b|\bSOCCER\b|\bMARTIAL\b|\bTRAINING\b|\bHAIRDRESSING\b|\bBEAUTY\b"
+        r"|\bFRIENDS OF\b|\bPARENTS\b|\bPTA\b|\bALUMNI\b|\bOLD (BOYS|GIRLS)\b",
     ),
     ("charitable", r"\bFOUNDATION\b|\bTRUST\b|\bCHARIT(Y|IES|ABLE)\b|\bBENEVOLENT FUND\b", None),
 )
