@@ -134,6 +134,8 @@ def test_public_bodies_are_public_body_form():
         ("Better Care Fund", "nhs"),
         ("Improved Better Care Fund", "housing_communities"),  # paid by MHCLG to councils
         ("Dedicated Schools Grant", "education"),
+        ("Hospital Discharge Programme (DHSC)", "nhs"),  # the department in brackets decides
+        ("Holiday Activities and Food Programme (DfE)", "education"),
     ],
 )
 def test_streams_by_programme_name(stream, channel):

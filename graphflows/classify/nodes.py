@@ -133,7 +133,11 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     """
     distinct = names.cast(pl.String).unique()
     keys = name_keys(distinct).fill_null("")
-    core = name_keys(distinct.str.replace(r"(\S)\s*\([^()]*\)?\s*$", "$1")).fill_null("")
+    bracketed = distinct.str.contains(r"\S\s*\([^()]*\)?\s*$").fill_null(False)
+    core = keys.clone().scatter(  # only names with a trailing bracket have a different core
+        bracketed.arg_true(),
+        name_keys(distinct.filter(bracketed).str.replace(r"(\S)\s*\([^()]*\)?\s*$", "$1")).fill_null(""),
+    )
     forms = pl.Series("name_form", names_forms(distinct, keys), dtype=pl.String)
     frame = pl.DataFrame(
         {
