@@ -276,6 +276,7 @@ def test_legal_forms_from_names(name, form):
         ("SOUTH WEST COUNCILS", "unclassified"),  # lgtc Devon: an association of councils
         ("MERTON VOLUNTARY SERVICE COUNCIL", "unclassified"),  # GLA: a council for voluntary service
         ("MINISTRY OF STORIES", "unclassified"),  # GLA: a charity, not a ministry
+        ("BRITISH FASHION COUNCIL", "unclassified"),  # GLA: a trade body
         ("ASSOCIATION OF DIR. PUBLIC HEALTH", "unclassified"),  # GLA: the directors' association
         ("Eden Training Academy Limited", "private"),  # cf: a training company
         ("ALD Hairdressing Training Academy", "unclassified"),  # cf: not a school

@@ -103,7 +103,7 @@ GENERIC: tuple[Rule, ...] = (
         r"|\bCOUNCIL$|\bCITY OF LONDON CORPORATION\b",
         r"\bBRITISH COUNCIL\b|\bARTS COUNCIL\b|\bRESEARCH COUNCIL\b|\bCHURCH\b|\bYOUTH COUNCIL\b"
         r"|\bSTUDENTS?\b|\bVOLUNTARY\b|\bMEDICAL\b|\bSPORTS? COUNCIL\b|\bTRADES\b|\bADVISORY\b|\bFAITH"
-        r"|\bSCOUTS?\b|\bGUIDES?\b|\bFRIENDS OF\b",
+        r"|\bSCOUTS?\b|\bGUIDES?\b|\bFRIENDS OF\b|^(BRITISH|UK|ENGLISH|NATIONAL|INTERNATIONAL|EUROPEAN)\b",
     ),
     (
         "police_justice",
