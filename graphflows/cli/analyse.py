@@ -10,7 +10,7 @@ import polars as pl
 
 from graphflows.analysis import Attribution, attribute
 from graphflows.cli.display import console, convergence_table, money, steps
-from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_inputs
 from graphflows.demo import demo_path
 from graphflows.export import write_analysis
 from graphflows.graph import graph_from_ingest
@@ -69,6 +69,7 @@ def analysis_options(command: Any) -> Any:
                 show_default=True,
                 help="How many convergence points to print.",
             ),
+            raw_csv_option,
         ]
     ):
         command = option(command)
@@ -85,6 +86,8 @@ def run_analysis(
     min_share: float,
     top: int,
     write_rejects: bool,
+    raw_csv: bool = False,
+    inputs: tuple[Path, ...] = (),
 ) -> Attribution:
     """Build, attribute, write the files and print the table; returns the attribution."""
     with steps("Building the graph and attributing money"):
@@ -101,6 +104,8 @@ def run_analysis(
             min_stovepipes=min_stovepipes,
             min_share=min_share,
             write_rejects=write_rejects,
+            raw_csv=raw_csv,
+            inputs=inputs,
         )
     if top:
         console.print(convergence_table(table, top))
@@ -144,9 +149,11 @@ def analyse(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, **options: Any
 ) -> None:
     """Find convergence points in funding FILES (flows CSV, 360Giving, OCDS, spend files)."""
+    extras = _input_extras(options)
+    inputs = input_paths(files, extras.get("org_map"))
     with steps("Reading input files"):
-        ingest = read_inputs(files, format_, skip_invalid, **_input_extras(options))
-    run_analysis(ingest, out, write_rejects=skip_invalid, **options)
+        ingest = read_inputs(files, format_, skip_invalid, **extras)
+    run_analysis(ingest, out, write_rejects=skip_invalid, inputs=inputs, **options)
 
 
 @click.command()
@@ -184,5 +191,5 @@ def _demo_views(result: Attribution, out: Path) -> None:
 
 def _input_extras(options: dict[str, Any]) -> dict[str, Any]:
     """Options added by inputs.input_options beyond the basic three (such as an organisation map)."""
-    analysis = {"by", "financial_year", "min_stovepipes", "min_share", "top"}
+    analysis = {"by", "financial_year", "min_stovepipes", "min_share", "top", "raw_csv"}
     return {k: options.pop(k) for k in list(options) if k not in analysis}

@@ -36,6 +36,21 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))(command)
 
 
+#: ``--raw-csv`` for every command that writes CSV files.
+raw_csv_option = click.option(
+    "--raw-csv",
+    "raw_csv",
+    is_flag=True,
+    help="Write CSV cells exactly as read. By default a text cell starting with = + - @ (a formula to a "
+    "spreadsheet) gets a leading ' so it cannot run when the file is opened; numbers are never changed.",
+)
+
+
+def input_paths(files: tuple[Path, ...], org_map: Path | None = None) -> tuple[Path, ...]:
+    """Every file a run reads (outputs may never be one of them)."""
+    return (*files, *([org_map] if org_map is not None else []))
+
+
 def read_inputs(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, org_map: Path | None = None
 ) -> IngestResult:
