@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 
 import click
-from rich.console import Console
 
+from graphflows.cli.display import SafeConsole
 from graphflows.model import GraphflowsError, InputError
 
 #: Exit status for bad input or a usage problem the user can fix.
 EXIT_INPUT = 2
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def run_safely(group: click.Group, argv: list[str]) -> int:

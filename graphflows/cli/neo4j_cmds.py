@@ -19,12 +19,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from graphflows.cli.display import console, money, steps
+from graphflows.cli.display import SafeConsole, console, money, safe_text, steps
 from graphflows.cli.inputs import input_options, raw_csv_option, read_inputs
 from graphflows.model import GraphflowsError
 from graphflows.outputs import OutputFiles, rows_frame, write_csv
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def register(group: click.Group) -> None:
@@ -366,7 +366,7 @@ def _output(
     for column in columns:
         grid.add_column(column, overflow="fold")
     for row in rows:
-        grid.add_row(*(Text(_cell(row.get(c))) for c in columns))
+        grid.add_row(*(safe_text(_cell(row.get(c))) for c in columns))
     console.print(grid)
     console.print(f"{len(rows)} row(s)", markup=False)
 

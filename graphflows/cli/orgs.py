@@ -12,9 +12,8 @@ from pathlib import Path
 import click
 import polars as pl
 from rich.table import Table
-from rich.text import Text
 
-from graphflows.cli.display import console, steps
+from graphflows.cli.display import console, safe_text, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_inputs
 from graphflows.ingest.organisations import ORG_COLUMNS, record_report
 from graphflows.outputs import OutputFiles, write_csv_to
@@ -123,12 +122,12 @@ def _merged_table(shown: pl.DataFrame, total: int) -> Table:
     for row in shown.iter_rows(named=True):
         confidence = "" if row["match_confidence"] is None else f"{row['match_confidence']:.2f}"
         grid.add_row(
-            Text(str(row["id"])),
-            Text(str(row["names_seen"] or "").replace(";", " | ")),
+            safe_text(row["id"]),
+            safe_text(str(row["names_seen"] or "").replace(";", " | ")),
             row["match_method"],
             confidence,
             str(row["records"]),
-            Text(str(row["match_reasons"] or "")),
+            safe_text(row["match_reasons"] or ""),
         )
     return grid
 
