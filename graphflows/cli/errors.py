@@ -18,8 +18,9 @@ def run_safely(group: click.Group, argv: list[str]) -> int:
     """Run a click group; map errors to exit codes and one-line (or one-block) messages on stderr."""
     try:
         group.main(args=argv, prog_name="graphflows", standalone_mode=False)
-    except click.exceptions.Abort:
-        err_console.print("graphflows: aborted")
+    except click.exceptions.Abort as exc:
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        err_console.print("graphflows: interrupted" if interrupted else "graphflows: aborted")
         return 130
     except click.ClickException as exc:
         exc.show()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -72,11 +73,16 @@ def _norm(title: str) -> str:
 def read(path: Path) -> FileRead:
     """Read and validate one native flows CSV (all rows; nothing is dropped silently)."""
     check_readable(path)
-    data = path.read_bytes()
+    return read_bytes(path.read_bytes(), str(path))
+
+
+def read_bytes(data: bytes, source: str) -> FileRead:
+    """Read native flows CSV bytes; ``source`` names the file in flows and errors."""
+    path = Path(source)
     text = decode_utf8(path, data)
     if not text.strip():
         raise InputError(f"{path}: file is empty")
-    table = read_csv_bytes(str(path), data)
+    table = read_csv_bytes(source, data)
     _check_header(path, table.frame.columns)
     raw = table.frame.rename({c: _norm(c) for c in table.frame.columns})
     width = raw.width
@@ -104,14 +110,14 @@ def read(path: Path) -> FileRead:
             "payer_id",
             "payee_id",
             *(pl.col(f"_v_{c}").alias(c) for c in CLEANED),
-            pl.lit(str(path)).alias("source"),
+            pl.lit(source).alias("source"),
             line,
             *(c for c in raw.columns if c not in KNOWN),
         )
     )
     bad = flagged.filter(pl.col("_bad"))
     rejects = bad.select(
-        pl.lit(str(path)).alias("source"),
+        pl.lit(source).alias("source"),
         line,
         pl.concat_str(
             [pl.when(problem).then(reason) for problem, reason in checks], separator="; ", ignore_nulls=True
@@ -119,7 +125,7 @@ def read(path: Path) -> FileRead:
     ).with_columns(
         records_as_json(original.filter(pl.col("_row").is_in(bad["_row"].implode())).select(raw.columns))
     )
-    return FileRead(str(path), FORMAT, flows, rejects, records_read=original.height)
+    return FileRead(source, FORMAT, flows, rejects, records_read=original.height)
 
 
 def _field_counts(text: str, records: int, width: int) -> pl.Series | pl.Expr:
@@ -146,7 +152,7 @@ def _may_have_blank_lines(data: bytes) -> bool:
 def _check_header(path: Path, titles: list[str]) -> None:
     """Refuse a header that lacks a required column or names one column twice."""
     names = [_norm(re.sub(r"_duplicated_\d+$", "", t)) for t in titles]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)
     if repeated:
         raise InputError(f"{path}:1: duplicate column {', '.join(repeated)} in the header")
     missing = [c for c in REQUIRED if c not in names]

@@ -11,8 +11,8 @@ matched across all files so one organisation is one node (:mod:`graphflows.inges
 
 from __future__ import annotations
 
-import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -21,7 +21,7 @@ from types import ModuleType
 import polars as pl
 
 from graphflows.ingest import giving360, native, ocds, spend
-from graphflows.ingest.base import FileRead, check_readable, empty_rejects
+from graphflows.ingest.base import FileRead, check_member_size, check_readable, empty_rejects
 from graphflows.ingest.organisations import OrgMap, Resolution, read_org_map, resolve
 from graphflows.model import InputError, RowProblem
 from graphflows.model.schema import empty_flows
@@ -36,8 +36,6 @@ FORMATS: dict[str, ModuleType] = {
 }
 #: Zip members with these endings are data; others (README, PDF...) are skipped with a note.
 DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
-#: A zip member larger than this (uncompressed) is refused rather than read into memory.
-MAX_MEMBER_BYTES = 4 * 1024**3
 
 #: How many bad records an error message shows before it just counts the rest.
 SHOWN_PROBLEMS = 20
@@ -155,12 +153,7 @@ def _read_zip(path: Path, format: str | None) -> list[FileRead]:
                 skipped.append(member)
                 continue
             source = f"{path}!{member}"
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise InputError(f"{source}: member too large to read ({info.file_size} bytes)")
-            try:
-                data = archive.read(info)
-            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-                raise InputError(f"{source}: cannot be read from the archive ({exc})") from None
+            data = _member_bytes(archive, info, source)
             if not data.strip():
                 raise InputError(f"{source}: file is empty")
             name = format or _detect(Path(base), data[:65536], source, data)
@@ -172,18 +165,19 @@ def _read_zip(path: Path, format: str | None) -> list[FileRead]:
     return reads
 
 
+def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
+    """A member's bytes, refusing a member too large or expanding too much (a zip bomb) before reading it."""
+    check_member_size(info, source)
+    try:
+        with archive.open(info) as member:  # zipfile stops at the stated size and checks the CRC
+            return member.read(info.file_size + 1)
+    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, zlib.error, EOFError) as exc:
+        raise InputError(f"{source}: cannot be read from the archive ({exc})") from None
+
+
 def _read_member(module: ModuleType, data: bytes, source: str, base: str) -> FileRead:
-    """Read zip-member bytes with a format module (through a temporary file if it only reads paths)."""
-    if hasattr(module, "read_bytes"):
-        return module.read_bytes(data, source)
-    with tempfile.TemporaryDirectory() as tmp:
-        member_path = Path(tmp) / base
-        member_path.write_bytes(data)
-        read = module.read(member_path)
-    read.source = source
-    read.flows = read.flows.with_columns(pl.lit(source).alias("source"))
-    read.rejects = read.rejects.with_columns(pl.lit(source).alias("source"))
-    return read
+    """Read zip-member bytes with a format module (each reads bytes: nothing is copied to disk)."""
+    return module.read_bytes(data, source)
 
 
 def read_flows(
