@@ -189,6 +189,17 @@ class OutputFiles:
             )
         return path
 
+    def check_all(self, *targets: PathLike | None) -> None:
+        """Check every target before any work (``None`` skipped); the same path twice is refused."""
+        seen: set[Path] = set()
+        for target in targets:
+            if target is None:
+                continue
+            path = self.check(target)
+            if path in seen:
+                raise GraphflowsError(f"{target}: given twice as an output")
+            seen.add(path)
+
     def stage(self, target: PathLike) -> Path:
         """A path to write ``target``'s content to; it is moved to ``target`` when the block ends."""
         path = self.check(target)

@@ -66,9 +66,7 @@ def orgs(
 ) -> None:
     """List the organisations found in FILES: which records were merged into one node, and why."""
     outputs = OutputFiles(inputs=input_paths(files, org_map), create_folders=True)
-    for target in (report, nodes):
-        if target is not None:
-            outputs.check(target)
+    outputs.check_all(report, nodes)
     with steps("Reading input files and matching organisations"):
         ingest = read_inputs(files, format_, skip_invalid, org_map=org_map)
     organisations = ingest.organisations

@@ -86,9 +86,7 @@ def view(
     """Draw the funding network of FILES as an interactive page (flows CSV, 360Giving, OCDS, spend files)."""
     outputs = OutputFiles(inputs=input_paths(files, extras.get("org_map")))
     rejects_name = out.with_name(out.stem + ".rejects.csv")
-    for target in (out, png, sankey, rejects_name if skip_invalid else None):
-        if target is not None:
-            outputs.check(target)
+    outputs.check_all(out, png, sankey, rejects_name if skip_invalid else None)
     if out.suffix.lower() not in (".html", ".htm"):
         raise GraphflowsError(f"--out {out}: the view is an HTML page; give a name ending in .html")
     with steps("Reading input files"):

@@ -27,6 +27,10 @@ FLOWS = (
 ).encode()
 
 
+SHEET = "xl/worksheets/sheet1.xml"
+DEEP_RELEASES = b'{"releases": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
 def one_error(capsys, *args: str) -> str:
     """Run the CLI; it must fail with exit 2 and exactly one line on stderr (returned)."""
     code = main(list(args))
@@ -44,17 +48,17 @@ def broken_sheet_xml(xml: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("name", "make", "message"),
     [
-        ("bad.xlsx", lambda: rewrite_member(workbook([grant_row(1)]), "xl/worksheets/sheet1.xml", broken_sheet_xml),
+        ("bad.xlsx", lambda: rewrite_member(workbook([grant_row(1)]), SHEET, broken_sheet_xml),
          "bad.xlsx: cannot read the workbook (malformed XML: "),
-        ("deflate.xlsx", lambda: corrupt_deflate(workbook([grant_row(i) for i in range(300)]), "xl/worksheets/sheet1.xml"),
+        ("deflate.xlsx", lambda: corrupt_deflate(workbook([grant_row(i) for i in range(300)]), SHEET),
          "deflate.xlsx: cannot read the workbook ("),
         ("deflate.zip", lambda: corrupt_deflate(zip_of({"flows.csv": FLOWS}), "flows.csv"),
          "deflate.zip!flows.csv: cannot be read from the archive ("),
         ("deep.json", lambda: b'{"grants": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
          "deep.json: JSON nested too deeply to be 360Giving data"),
-        ("deep-ocds.json", lambda: b'{"releases": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        ("deep-ocds.json", lambda: DEEP_RELEASES,
          "deep-ocds.json: JSON nested too deeply"),
-        ("deep-lines.json", lambda: b'{"releases": []}\n{"releases": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n",
+        ("deep-lines.json", lambda: b'{"releases": []}\n' + DEEP_RELEASES + b"\n",
          "deep-lines.json: JSON nested too deeply"),
     ],
 )  # fmt: skip

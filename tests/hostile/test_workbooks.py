@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 from graphflows.ingest import read_flows
-from tests.hostile.build import grant_row, run_cli, with_dimension, workbook
+from tests.hostile.build import GRANT_HEADER, grant_row, run_cli, with_dimension, workbook
 
 AMOUNTS = ["1000.00", "2500.50", "-300.00", "12.34", "99999.99", "7.00", "410.10", "5.55", "60.00", "1.01"]
 
 
 def test_an_understated_dimension_loses_no_row_and_no_column(tmp_path):
-    rows = [grant_row(i, amount) + [f"extra {i}"] for i, amount in enumerate(AMOUNTS)]
-    header = [*__import__("tests.hostile.build", fromlist=["GRANT_HEADER"]).GRANT_HEADER, "Notes"]
+    rows = [[*grant_row(i, amount), f"extra {i}"] for i, amount in enumerate(AMOUNTS)]
+    header = [*GRANT_HEADER, "Notes"]
     path = tmp_path / "grants.xlsx"
     path.write_bytes(with_dimension(workbook(rows, header), "A1:C2"))  # says: 2 rows, 3 columns
     result = read_flows([path])
