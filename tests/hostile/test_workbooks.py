@@ -24,12 +24,13 @@ def test_an_understated_dimension_loses_no_row_and_no_column(tmp_path):
 
 def test_a_dimension_claiming_the_whole_sheet_reads_only_what_is_there_in_bounded_memory(tmp_path):
     path = tmp_path / "grants.xlsx"
-    path.write_bytes(with_dimension(workbook([grant_row(1), grant_row(2, "250.00")]), "A1:XFD1048576"))
+    rows = [grant_row(i, "250.00") for i in range(3_000)]  # x 16,384 claimed columns: 49 million cells
+    path.write_bytes(with_dimension(workbook(rows), "A1:XFD1048576"))
     run = run_cli("analyse", str(path), "--out", str(tmp_path / "out"), "--top", "0")
     assert run.code == 0, run.err
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["records_read"] == 2 and summary["flows"] == 2 and summary["non_money"] == 0
-    assert summary["total_amount"] == {"GBP": "1250.00"}
+    assert summary["records_read"] == 3_000 and summary["flows"] == 3_000 and summary["non_money"] == 0
+    assert summary["total_amount"] == {"GBP": "750000.00"}
     assert run.peak_mb < 1024
 
 
