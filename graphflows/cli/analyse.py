@@ -10,7 +10,7 @@ import polars as pl
 
 from graphflows.analysis import Attribution, attribute
 from graphflows.cli.display import console, convergence_table, money, steps
-from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_inputs
+from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_inputs, read_paths
 from graphflows.demo import demo_path
 from graphflows.export import write_analysis
 from graphflows.graph import graph_from_ingest
@@ -150,9 +150,9 @@ def analyse(
 ) -> None:
     """Find convergence points in funding FILES (flows CSV, 360Giving, OCDS, spend files)."""
     extras = _input_extras(options)
-    inputs = input_paths(files, extras.get("org_map"))
     with steps("Reading input files"):
         ingest = read_inputs(files, format_, skip_invalid, **extras)
+    inputs = input_paths(files, extras.get("org_map"), extras.get("sources")) + read_paths(ingest)
     run_analysis(ingest, out, write_rejects=skip_invalid, inputs=inputs, **options)
 
 

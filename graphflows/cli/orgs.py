@@ -8,13 +8,14 @@ the method and confidence of the match, then the notes (ambiguous names, possibl
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import polars as pl
 from rich.table import Table
 
 from graphflows.cli.display import console, safe_text, steps
-from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_inputs
+from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_inputs, read_paths
 from graphflows.ingest.organisations import ORG_COLUMNS, record_report
 from graphflows.outputs import OutputFiles, write_csv_to
 
@@ -63,12 +64,16 @@ def orgs(
     nodes: Path | None,
     top: int,
     raw_csv: bool,
+    **input_extras: Any,
 ) -> None:
     """List the organisations found in FILES: which records were merged into one node, and why."""
-    outputs = OutputFiles(inputs=input_paths(files, org_map), create_folders=True)
+    outputs = OutputFiles(
+        inputs=input_paths(files, org_map, input_extras.get("sources")), create_folders=True
+    )
     outputs.check_all(report, nodes)
     with steps("Reading input files and matching organisations"):
-        ingest = read_inputs(files, format_, skip_invalid, org_map=org_map)
+        ingest = read_inputs(files, format_, skip_invalid, org_map=org_map, **input_extras)
+    outputs.inputs.extend(read_paths(ingest))
     organisations = ingest.organisations
     if organisations is None:  # only native files: ids are taken as given
         organisations = _native_nodes(ingest.flows)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from graphflows.cli.display import console, steps
-from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_inputs
+from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_inputs, read_paths
 from graphflows.graph import graph_from_ingest
 from graphflows.model import GraphflowsError
 from graphflows.outputs import OutputFiles, write_csv_to
@@ -84,13 +84,14 @@ def view(
     raw_csv: bool, **extras: Any,
 ) -> None:  # fmt: skip
     """Draw the funding network of FILES as an interactive page (flows CSV, 360Giving, OCDS, spend files)."""
-    outputs = OutputFiles(inputs=input_paths(files, extras.get("org_map")))
+    outputs = OutputFiles(inputs=input_paths(files, extras.get("org_map"), extras.get("sources")))
     rejects_name = out.with_name(out.stem + ".rejects.csv")
     outputs.check_all(out, png, sankey, rejects_name if skip_invalid else None)
     if out.suffix.lower() not in (".html", ".htm"):
         raise GraphflowsError(f"--out {out}: the view is an HTML page; give a name ending in .html")
     with steps("Reading input files"):
         ingest = read_inputs(files, format_, skip_invalid, **extras)
+    outputs.inputs.extend(read_paths(ingest))
     with steps("Building the graph"):
         graph = graph_from_ingest(ingest)
     attribution: Any = False

@@ -20,7 +20,7 @@ from xml.etree.ElementTree import ParseError
 import polars as pl
 
 from graphflows.ingest.base import check_member_size
-from graphflows.ingest.parsing import normalise_title, number_to_minor
+from graphflows.ingest.parsing import number_to_minor
 from graphflows.model import InputError
 from graphflows.model.money import format_minor
 
@@ -108,13 +108,13 @@ def _sheets(book) -> Iterator:
 
 
 def header_rows(data: bytes, source: str) -> list[set[str]]:
-    """The normalised titles of each of the first rows of every sheet (for format detection)."""
+    """The titles (as printed) of each of the first rows of every sheet (for format detection)."""
     book = _open(data, source)
     try:
         found = []
         for sheet in _sheets(book):
             for row in sheet.iter_rows(values_only=True, max_row=HEADER_SEARCH):
-                found.append({normalise_title(cell_text(v)) for v in row or () if v is not None})
+                found.append({cell_text(v).strip() for v in row or () if v is not None})
         return found
     except BROKEN as exc:
         raise InputError(f"{source}: cannot read the workbook ({_why(exc)})") from None
@@ -129,24 +129,35 @@ def read_sheet(
     *,
     date_titles: Callable[[str], bool] = lambda title: False,
     what: str = "a header row",
+    every_sheet: bool = False,
 ) -> tuple[pl.DataFrame, pl.Series]:
     """The first sheet with a header row ``is_header`` accepts (among its first rows), as text columns.
 
-    Returns the table (one text column per title) and each row's position (``Sheet1!5``). Columns whose
-    title ``date_titles`` accepts read bare numbers as Excel date serials.
+    Returns the table (one text column per title) and each row's position (``Sheet1!5``). Titles are
+    given to ``is_header`` and ``date_titles`` as printed. Columns whose title ``date_titles`` accepts
+    read bare numbers as Excel date serials. ``every_sheet``: every sheet with such a header (a workbook
+    with one sheet per month), stacked (columns matched by title).
     """
     book = _open(data, source)
+    tables: list[tuple[pl.DataFrame, pl.Series]] = []
     try:
         for sheet in _sheets(book):
             for number, header in enumerate(sheet.iter_rows(values_only=True, max_row=HEADER_SEARCH), 1):
-                titles_seen = {normalise_title(cell_text(v)) for v in header or () if v is not None}
+                titles_seen = {cell_text(v).strip() for v in header or () if v is not None}
                 if is_header(titles_seen):
-                    return _table(sheet, number, header, source, date_titles)
+                    tables.append(_table(sheet, number, header, source, date_titles))
+                    break
+            if tables and not every_sheet:
+                break
     except BROKEN as exc:
         raise InputError(f"{source}: cannot read the workbook ({_why(exc)})") from None
     finally:
         book.close()
-    raise InputError(f"{source}: no sheet has {what} in its first {HEADER_SEARCH} rows")
+    if not tables:
+        raise InputError(f"{source}: no sheet has {what} in its first {HEADER_SEARCH} rows")
+    if len(tables) == 1:
+        return tables[0]
+    return pl.concat([t for t, _ in tables], how="diagonal"), pl.concat([p for _, p in tables])
 
 
 def _table(
@@ -158,7 +169,7 @@ def _table(
         cells_in_header.pop()
     titles = unique_titles(cells_in_header)
     width = len(titles)
-    dated = {i for i, t in enumerate(titles) if date_titles(normalise_title(t))}
+    dated = {i for i, t in enumerate(titles) if date_titles(t)}
     columns: list[list[str]] = [[] for _ in titles]
     positions: list[str] = []
     blank_run: list[int] = []  # blank rows kept only when a row with data follows them
