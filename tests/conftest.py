@@ -6,6 +6,6 @@ import importlib.util
 
 pytest_plugins = [
     name
-    for name in ("tests.fixtures.neo4j_server", "tests.fixtures.browser")
+    for name in ("tests.fixtures.neo4j_server", "tests.fixtures.browser", "tests.fixtures.spark")
     if importlib.util.find_spec(name) is not None
 ]

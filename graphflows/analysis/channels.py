@@ -36,7 +36,11 @@ CHANNEL_MIX_SCHEMA = {
 
 def node_channels(graph: FlowGraph) -> pl.DataFrame:
     """``id, channel`` for every node; ``unclassified`` where the graph carries no channel."""
-    nodes = graph.nodes
+    return channels_of(graph.nodes)
+
+
+def channels_of(nodes: pl.DataFrame) -> pl.DataFrame:
+    """``id, channel`` of a node table; ``unclassified`` where it carries no channel."""
     if "channel" not in nodes.columns:
         return nodes.select("id", pl.lit(UNCLASSIFIED).alias("channel"))
     return nodes.select("id", pl.col("channel").fill_null(UNCLASSIFIED))
@@ -60,7 +64,16 @@ def channel_mix(result: Attribution, recipient_id: str | None = None) -> pl.Data
         .agg(pl.col("amount_minor").sum())
         .join(totals, on=["recipient_id", "currency"], how="left")
         .with_columns((pl.col("amount_minor") / pl.col("total_in_minor")).alias("share"))
-        .sort(["recipient_id", "currency", "amount_minor", "channel"], descending=[False, False, True, False])
+        .pipe(order_channel_mix)
+    )
+
+
+def order_channel_mix(frame: pl.DataFrame) -> pl.DataFrame:
+    """Channel mix rows in their published order and types (largest first within each recipient)."""
+    return (
+        frame.sort(
+            ["recipient_id", "currency", "amount_minor", "channel"], descending=[False, False, True, False]
+        )
         .select(list(CHANNEL_MIX_SCHEMA))
         .cast(CHANNEL_MIX_SCHEMA)  # type: ignore[arg-type]
     )

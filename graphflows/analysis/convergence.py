@@ -27,7 +27,7 @@ from typing import Literal
 import polars as pl
 
 from graphflows.analysis.attribution import Attribution
-from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, node_channels
+from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, channels_of, node_channels
 
 CountBy = Literal["channel", "stovepipe"]
 
@@ -88,23 +88,53 @@ def convergence(
         raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
     if min_stovepipes is not None:
         min_count = min_stovepipes
-    keys = ["recipient_id", "currency"]
     stovepipes = _level(result.rows, "stovepipe_id", "stovepipe", min_share)
     channels = _level(channel_mix(result), "channel", "channel", min_share)
-    top_stovepipe = result.rows.group_by(keys).agg(
+    return assemble_convergence(
+        result.recipients,
+        stovepipes,
+        channels,
+        _top_stovepipe(result.rows),
+        _payer_channels(result),
+        _node_facts(result),
+        count_by=count_by,
+        min_count=min_count,
+    )
+
+
+def _top_stovepipe(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.group_by("recipient_id", "currency").agg(
         pl.col("stovepipe_id")
         .sort_by(pl.col("amount_minor"), pl.col("stovepipe_id"), descending=[True, False])
         .first()
         .alias("top_stovepipe_id"),
         pl.col("share").max().alias("top_share"),
     )
-    nodes = _node_facts(result)
+
+
+def assemble_convergence(
+    recipients: pl.DataFrame,
+    stovepipes: pl.DataFrame,
+    channels: pl.DataFrame,
+    top_stovepipe: pl.DataFrame,
+    payer_channels: pl.DataFrame,
+    nodes: pl.DataFrame,
+    *,
+    count_by: CountBy,
+    min_count: int,
+) -> pl.DataFrame:
+    """The convergence table from its per-recipient parts (each engine computes the parts its own way).
+
+    ``stovepipes`` / ``channels``: the counts, money below the threshold and HHI at each level (see
+    ``_level``); ``nodes``: ``id, name, kinds, form, channel``.
+    """
+    keys = ["recipient_id", "currency"]
     counted = pl.col(f"{count_by}_count")
     table = (
-        result.recipients.join(stovepipes, on=keys, how="left")
+        recipients.join(stovepipes, on=keys, how="left")
         .join(channels, on=keys, how="left")
         .join(top_stovepipe, on=keys, how="left")
-        .join(_payer_channels(result), on=keys, how="left")
+        .join(payer_channels, on=keys, how="left")
         .join(nodes.rename({"id": "recipient_id", "name": "recipient_name"}), on="recipient_id", how="left")
         .join(
             nodes.select(pl.col("id").alias("top_stovepipe_id"), pl.col("name").alias("top_stovepipe_name")),
@@ -172,11 +202,14 @@ def _level(rows: pl.DataFrame, key: str, name: str, min_share: float) -> pl.Data
 
 
 def _node_facts(result: Attribution) -> pl.DataFrame:
+    return node_facts(result.graph.nodes)
+
+
+def node_facts(nodes: pl.DataFrame) -> pl.DataFrame:
     """``id, name, kinds, channel, form`` of every node (``unknown`` form where not classified)."""
-    nodes = result.graph.nodes
     form = pl.col("form").fill_null("unknown") if "form" in nodes.columns else pl.lit("unknown")
     return nodes.select("id", "name", pl.col("kinds").list.join(";"), form.alias("form")).join(
-        node_channels(result.graph), on="id", how="left"
+        channels_of(nodes), on="id", how="left"
     )
 
 

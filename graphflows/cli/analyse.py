@@ -194,10 +194,32 @@ def register(group: click.Group) -> None:
 @input_options
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder for the results.")
 @analysis_options
+@click.option(
+    "--engine",
+    type=click.Choice(["memory", "spark"]),
+    default="memory",
+    show_default=True,
+    help="memory: in this process. spark: as Spark jobs (pip install 'graphflows[spark]'), for inputs "
+    "larger than memory; reads flows CSV and `graphflows convert` folders.",
+)
+@click.option("--spark-master", default=None, metavar="URL", help="Spark master (default local[*]).")
+@click.option("--spark-remote", default=None, metavar="sc://HOST", help="A Spark Connect server.")
 def analyse(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, **options: Any
 ) -> None:
     """Find convergence points in funding FILES (flows CSV, 360Giving, OCDS, spend files)."""
+    engine = options.pop("engine")
+    spark = {"spark_master": options.pop("spark_master"), "spark_remote": options.pop("spark_remote")}
+    if engine == "spark":
+        from graphflows.cli.spark_cmds import run_spark
+
+        channels = options.pop("channels", None)
+        run_spark(
+            files, out, {**options, **spark, "format_": format_}, skip_invalid=skip_invalid, channels=channels
+        )
+        return
+    if spark["spark_master"] or spark["spark_remote"]:
+        raise click.UsageError("--spark-master and --spark-remote need --engine spark")
     extras = _input_extras(options)
     with steps("Reading input files and building the graph"):
         ingest, graph = read_input_graph(files, format_, skip_invalid, **extras)

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "graphflows.cli.neo4j_cmds",
     "graphflows.cli.view",
     "graphflows.cli.orgs",
+    "graphflows.cli.spark_cmds",
 )
 
 

@@ -1,0 +1,112 @@
+"""``graphflows convert`` and ``analyse --engine spark`` (Spark is imported only when asked for)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from graphflows.cli.display import console, convergence_table, steps
+from graphflows.cli.inputs import input_options, input_paths, read_inputs, read_paths
+from graphflows.model import InputError
+
+#: Options that shape how files are read in Python: give them to ``convert`` instead.
+PYTHON_READING = ("org_map", "payers", "columns", "sources", "format_")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(convert)
+
+
+@click.command()
+@input_options
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder for the Parquet.")
+def convert(
+    files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, **extras: Any
+) -> None:
+    """Write the normalised flows of FILES (any supported format) as partitioned Parquet with provenance."""
+    from graphflows.convert import write_converted
+
+    extras.pop("channels", None)  # channels classify nodes at analysis time
+    with steps("Reading input files"):
+        ingest = read_inputs(files, format_, skip_invalid, **extras)
+    named = input_paths(files, extras.get("org_map"), extras.get("sources"))
+    with steps(f"Writing Parquet to {out}"):
+        info = write_converted(out, ingest, write_rejects=skip_invalid, inputs=named + read_paths(ingest))
+    console.print(
+        f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows, "
+        f"{info['rejected']} rejected. Parquet written to {out}/flows/ ({info['parts']} part(s)); analyse it "
+        f"with: graphflows analyse {out} --engine spark --out RESULTS",
+        markup=False,
+    )
+
+
+def check_spark_inputs(files: tuple[Path, ...], options: dict[str, Any]) -> None:
+    """Refuse what the Spark engine does not read: formats parsed in Python (convert them first)."""
+    from graphflows.ingest.reader import detect_format
+    from graphflows.spark.read import is_converted
+
+    given = [name for name in PYTHON_READING if options.get(name)]
+    if given:
+        flags = ", ".join("--" + name.rstrip("_").replace("_", "-").rstrip("s") for name in given)
+        raise click.UsageError(
+            f"{flags}: reading options apply to `graphflows convert`; convert first, then analyse the folder "
+            "with --engine spark"
+        )
+    if not files:
+        raise click.UsageError("Missing argument 'FILES...'.")
+    for path in files:
+        if path.is_dir():
+            if not is_converted(path):
+                raise InputError(f"{path}: not a folder written by `graphflows convert`")
+        elif detect_format(path) != "flows":
+            raise InputError(
+                f"{path}: the Spark engine reads graphflows' flows CSV and `graphflows convert` folders; "
+                f"convert it first: graphflows convert {path} --out FOLDER"
+            )
+
+
+def run_spark(
+    files: tuple[Path, ...], out: Path, options: dict[str, Any], *, skip_invalid: bool, channels: Path | None
+) -> None:
+    """``analyse --engine spark``: the whole analysis as Spark jobs, then the same files as ever."""
+    from graphflows.classify import read_channel_map
+    from graphflows.spark import analyse_spark, spark_session
+    from graphflows.spark.export import write_spark_analysis
+
+    check_spark_inputs(files, options)
+    channel_map = read_channel_map(channels) if channels is not None else None
+    count_by = options["count_by"]
+    with spark_session(options.get("spark_master"), options.get("spark_remote")) as spark:
+        if not options.get("spark_remote"):
+            spark.sparkContext.setLogLevel("ERROR")
+        with steps("Analysing with Spark"):
+            try:
+                analysis = analyse_spark(
+                    spark,
+                    list(files),
+                    by=options["by"],
+                    financial_year=options["financial_year"],
+                    count_by=count_by,
+                    min_count=options["min_count"],
+                    min_share=options["min_share"],
+                    skip_invalid=skip_invalid,
+                    channel_map=channel_map,
+                )
+            except ValueError as exc:
+                raise InputError(str(exc)) from None
+        with steps(f"Writing results to {out}"):
+            info = write_spark_analysis(
+                out, analysis, raw_csv=options["raw_csv"], inputs=input_paths(files, channels)
+            )
+    if options["top"]:
+        console.print(convergence_table(analysis.table, options["top"], count_by=count_by))
+    points = int(analysis.table["is_convergence_point"].sum())
+    console.print(
+        f"Spark: read {info['records_read']} records from {len(files)} input(s), "
+        f"{info['rejected']} rejected; {analysis.table.height} recipients, {points} convergence points. Results written to {out}/",
+        markup=False,
+    )
+    for note in info["notes"]:
+        console.print(f"Note: {note}", markup=False)

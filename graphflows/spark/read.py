@@ -1,0 +1,222 @@
+"""Flows into Spark: graphflows' native flows CSV, and the Parquet written by ``graphflows convert``.
+
+Both give one DataFrame with the standard flow columns (:data:`graphflows.model.FLOW_COLUMNS`) and two
+order columns, ``_file`` (position of the file on the command line) and ``_seq`` (position of the record
+in its file), so "the first name seen for an id" is the same as in the in-memory engine.
+
+The native CSV is checked as the in-memory reader checks it (required columns, plain decimal amounts with
+at most two decimal places and 15 digits, ISO dates, three-letter currencies, known kinds and channels).
+A bad record stops the run naming file and record, unless ``skip_invalid`` drops it (and counts it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from graphflows.classify import CHANNELS
+from graphflows.convert import CONVERTED_MARK
+from graphflows.ingest.native import CHANNEL_COLUMNS, KNOWN, MAX_DIGITS, REQUIRED
+from graphflows.model import InputError, Kind
+
+KIND_WORDS = {k.value: k.value for k in Kind} | {
+    "fundingstream": "stream",
+    "funding_stream": "stream",
+    "funding stream": "stream",
+}
+#: How many bad records an error names.
+SHOWN = 5
+
+
+@dataclass(frozen=True)
+class SparkFlows:
+    """Flows as a Spark DataFrame, with what the reading counted."""
+
+    flows: object  # pyspark DataFrame
+    organisations: object  # polars frame of how records matched into organisations, or None
+    records_read: int
+    rejected: int
+    files: list[dict[str, object]]
+
+
+def norm(title: str) -> str:
+    """A header title as a column name: ``" Payer ID"`` -> ``payer_id``."""
+    return "_".join(title.strip().strip('"').lower().split())
+
+
+def read_flows_spark(spark, paths: list[Path], *, skip_invalid: bool = False) -> SparkFlows:
+    """Read native flows CSV files and ``convert`` Parquet folders, in the order given."""
+    from functools import reduce
+
+    import polars as pl
+
+    parts, files, read, rejected, organisations = [], [], 0, 0, []
+    for index, path in enumerate(paths):
+        if path.is_dir():
+            frame, counts = _converted(spark, path, index)
+            if (path / "organisations.parquet").is_file():
+                organisations.append(pl.read_parquet(path / "organisations.parquet"))
+        elif path.is_file():
+            frame, counts = _native(spark, path, index, skip_invalid)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+        parts.append(frame)
+        files.append({"path": str(path), "format": counts["format"], **counts["figures"]})
+        read += counts["figures"]["records_read"]
+        rejected += counts["figures"]["rejected"]
+    if not parts:
+        raise InputError("no input files given")
+    flows = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), parts)
+    orgs = (
+        pl.concat(organisations, how="diagonal_relaxed").unique("id", keep="first") if organisations else None
+    )
+    return SparkFlows(flows, orgs, read, rejected, files)
+
+
+def _converted(spark, folder: Path, index: int):
+    import json
+
+    from pyspark.sql import functions as F
+
+    mark = folder / CONVERTED_MARK
+    if not mark.is_file():
+        raise InputError(f"{folder}: not a folder written by `graphflows convert` (no {CONVERTED_MARK})")
+    info = json.loads(mark.read_text())
+    frame = spark.read.parquet(str(folder / "flows"))
+    # the folder's files keep their order through _file (within the folder) and _seq
+    frame = frame.withColumn("_file", F.lit(index).cast("long") * (1 << 20) + F.col("_file"))
+    figures = {k: info[k] for k in ("records_read", "flows", "rejected", "non_money")}
+    return frame, {"format": "parquet", "figures": figures}
+
+
+def _native(spark, path: Path, index: int, skip_invalid: bool):
+    from pyspark.sql import functions as F
+
+    head = path.open("rb").readline().decode("utf-8-sig", errors="replace")
+    titles = [norm(t) for t in head.rstrip("\r\n").split(",")]
+    missing = [c for c in REQUIRED if c not in titles]
+    if missing:
+        raise InputError(f"{path}:1: wrong header: missing column(s) {', '.join(missing)}")
+    raw = (
+        spark.read.option("header", True)
+        .option("multiLine", True)  # one file, one partition: record order is kept
+        .option("escape", '"')
+        .option("mode", "PERMISSIVE")
+        .csv(str(path))
+    )
+    raw = raw.toDF(*[norm(c) for c in raw.columns])
+    raw = raw.withColumn("_seq", F.monotonically_increasing_id()).withColumn(
+        "_file", F.lit(index).cast("long")
+    )
+    for column in KNOWN:
+        if column not in raw.columns:
+            raw = raw.withColumn(column, F.lit(""))
+        raw = raw.withColumn(column, F.coalesce(F.trim(F.col(column)), F.lit("")))
+    checked = _checked(raw)
+    checked = checked.cache()
+    total = checked.count()
+    bad = checked.filter(F.col("_problem").isNotNull())
+    rejected = bad.count()
+    if rejected and not skip_invalid:
+        shown = bad.orderBy("_seq").select("_seq", "_problem").limit(SHOWN).collect()
+        lines = "; ".join(f"{path}: record {row['_seq'] + 1}: {row['_problem']}" for row in shown)
+        raise InputError(
+            f"{rejected} invalid record(s); nothing was written (fix them, or use --skip-invalid): {lines}"
+        )
+    extra = [c for c in raw.columns if c not in KNOWN and not c.startswith("_")]
+    flows = checked.filter(F.col("_problem").isNull()).select(
+        "payer_id",
+        "payee_id",
+        *(F.col(f"_v_{c}").alias(c) for c in ("payer_name", "payer_kind", "payee_name", "payee_kind")),
+        F.col("_v_amount_minor").alias("amount_minor"),
+        F.col("_v_currency").alias("currency"),
+        F.col("_v_date").alias("date"),
+        F.col("_v_stream_id").alias("stream_id"),
+        F.col("_v_reference").alias("reference"),
+        *(F.col(f"_v_{c}").alias(c) for c in CHANNEL_COLUMNS if c in titles),
+        F.lit(str(path)).alias("source"),
+        (F.col("_seq") + 2).cast("string").alias("line"),
+        *extra,
+        "_file",
+        "_seq",
+    )
+    figures = {"records_read": total, "flows": total - rejected, "rejected": rejected, "non_money": 0}
+    return flows, {"format": "flows", "figures": figures}
+
+
+def _checked(raw):
+    """Clean values (``_v_*``) and the first problem of each record (``_problem``, null when fine)."""
+    from pyspark.sql import functions as F
+
+    def blank_null(column: str):
+        return F.when(F.col(column) == "", None).otherwise(F.col(column))
+
+    def kind(column: str, default: str):
+        word = F.lower(F.col(column))
+        mapping = F.create_map(*[F.lit(x) for pair in KIND_WORDS.items() for x in pair])
+        return F.when(word == "", F.lit(default)).otherwise(mapping[word])
+
+    def channel(column: str):
+        word = F.regexp_replace(F.lower(F.col(column)), r"[\s\-]+", "_")
+        return F.when(word.isin(*CHANNELS), word)
+
+    amount = F.col("amount")
+    plain = amount.rlike(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+    whole = F.regexp_extract(amount, r"^[+-]?(\d*)", 1)
+    frac = F.regexp_replace(F.regexp_extract(amount, r"\.(\d*)$", 1), "0+$", "")
+    digits = F.length(F.regexp_replace(whole, "^0+", ""))
+    magnitude = F.when(whole == "", F.lit(0)).otherwise(whole.cast("long")) * 100 + F.when(
+        frac == "", F.lit(0)
+    ).otherwise(F.rpad(frac, 2, "0").cast("long"))
+    minor = F.when(amount.startswith("-"), -magnitude).otherwise(magnitude)
+    iso = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"
+    date_text = F.concat_ws(
+        "-",
+        F.regexp_extract("date", iso, 1),
+        F.lpad(F.regexp_extract("date", iso, 2), 2, "0"),
+        F.lpad(F.regexp_extract("date", iso, 3), 2, "0"),
+    )
+    date = F.when(F.col("date").rlike(iso), F.try_to_date(date_text, "yyyy-MM-dd"))
+    currency = F.upper(F.col("currency"))
+    values = raw.select(
+        "*",
+        *(blank_null(c).alias(f"_v_{c}") for c in ("payer_name", "payee_name", "stream_id", "reference")),
+        kind("payer_kind", Kind.COMMISSIONER.value).alias("_v_payer_kind"),
+        kind("payee_kind", Kind.PROVIDER.value).alias("_v_payee_kind"),
+        F.when(currency == "", F.lit("GBP")).otherwise(currency).alias("_v_currency"),
+        *(channel(c).alias(f"_v_{c}") for c in CHANNEL_COLUMNS),
+        F.when(plain & (F.length(frac) <= 2) & (digits <= MAX_DIGITS), minor).alias("_v_amount_minor"),
+        date.alias("_v_date"),
+    )
+    problems = [
+        (F.col("payer_id") == "", F.lit("missing payer_id")),
+        (F.col("payee_id") == "", F.lit("missing payee_id")),
+        (amount == "", F.lit("missing amount")),
+        (~plain, F.format_string("amount %s is not a number", amount)),
+        (F.length(frac) > 2, F.format_string("amount %s has more than 2 decimal places", amount)),
+        (digits > MAX_DIGITS, F.format_string("amount %s is too large", amount)),
+        (
+            (F.col("date") != "") & F.col("_v_date").isNull(),
+            F.format_string("date %s is not an ISO 8601 date (YYYY-MM-DD)", F.col("date")),
+        ),
+        (
+            (currency != "") & ~currency.rlike(r"^[A-Z]{3}$"),
+            F.format_string("currency %s is not a three-letter ISO 4217 code", F.col("currency")),
+        ),
+        *(
+            (F.col(f"_v_{c}").isNull(), F.format_string(f"unknown {c} %s", F.col(c)))
+            for c in ("payer_kind", "payee_kind")
+        ),
+        *(
+            ((F.col(c) != "") & F.col(f"_v_{c}").isNull(), F.format_string(f"unknown {c} %s", F.col(c)))
+            for c in CHANNEL_COLUMNS
+        ),
+    ]
+    first = None
+    for test, reason in reversed(problems):
+        first = F.when(test, reason).otherwise(first) if first is not None else F.when(test, reason)
+    return values.withColumn("_problem", first)
+
+
+def is_converted(path: Path) -> bool:
+    return path.is_dir() and (path / CONVERTED_MARK).is_file()

@@ -1,0 +1,85 @@
+"""Start (or reach) Spark: ``local[*]`` by default, a cluster master URL, or Spark Connect.
+
+Python workers run the driver's own interpreter (so they import the same pandas and pyarrow), nothing
+listens beyond the machine in local mode, and the web UI is off unless asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from graphflows.model import GraphflowsError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+#: Shuffle partitions when not given: Spark's 200 is far too many for one machine.
+LOCAL_SHUFFLE_PARTITIONS = 8
+
+
+def missing_spark() -> GraphflowsError:
+    return GraphflowsError(
+        "the Spark engine needs PySpark: pip install 'graphflows[spark]' (and Java 17 or later)"
+    )
+
+
+@contextmanager
+def spark_session(
+    master: str | None = None,
+    remote: str | None = None,
+    *,
+    shuffle_partitions: int | None = None,
+    driver_memory: str | None = None,
+    config: dict[str, str] | None = None,
+) -> Iterator[SparkSession]:
+    """A Spark session for the analysis, stopped afterwards when this call started it.
+
+    ``master``: ``local[*]`` (default), ``spark://HOST:7077``, ``yarn``...; ``remote``: a Spark Connect
+    address ``sc://HOST:15002`` (then ``master`` is ignored).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise missing_spark() from None
+    active = SparkSession.getActiveSession() if not remote else None
+    if active is not None:  # a session the caller started (a notebook, the tests): used, not stopped
+        yield active
+        return
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName("graphflows")
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        **(config or {}),
+    }
+    if remote:
+        builder = builder.remote(remote)
+    else:
+        local = master is None or master.startswith("local")
+        if local:
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            settings.setdefault("spark.driver.host", "127.0.0.1")
+            settings.setdefault("spark.driver.bindAddress", "127.0.0.1")
+            settings.setdefault("spark.ui.enabled", "false")
+        settings.setdefault("spark.pyspark.python", sys.executable)
+        if shuffle_partitions or local:
+            settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions or LOCAL_SHUFFLE_PARTITIONS)
+        if driver_memory:
+            settings["spark.driver.memory"] = driver_memory
+        builder = builder.master(master or "local[*]")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # Java missing, master unreachable: one line for people
+        raise GraphflowsError(f"cannot start Spark ({master or remote or 'local[*]'}): {exc}") from None
+    try:
+        yield spark
+    finally:
+        if not remote:
+            spark.stop()
