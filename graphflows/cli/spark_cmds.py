@@ -105,7 +105,8 @@ def run_spark(
     points = int(analysis.table["is_convergence_point"].sum())
     console.print(
         f"Spark: read {info['records_read']} records from {len(files)} input(s), "
-        f"{info['rejected']} rejected; {analysis.table.height} recipients, {points} convergence points. Results written to {out}/",
+        f"{info['rejected']} rejected; {analysis.table.height} recipients, {points} convergence points. "
+        f"Results written to {out}/",
         markup=False,
     )
     for note in info["notes"]:
