@@ -151,9 +151,11 @@ def attribute_spark(spark, flows, nodes: pl.DataFrame, *, by: str = "origin") ->
     negatives = pl.from_arrow(
         negative.select("payer_id", "payee_id", "stream_id", "currency", "net_minor", "lines").toArrow()
     ).sort("payer_id", "payee_id", "stream_id", "currency")
-    return SparkAttribution(
-        rows=_union(rows) if rows else spark.createDataFrame([], ROWS_SCHEMA),
-        recipients=_union(recipients) if recipients else spark.createDataFrame([], RECIPIENTS_SCHEMA),
+    return SparkAttribution(  # computed once: convergence and every output read them
+        rows=(_union(rows) if rows else spark.createDataFrame([], ROWS_SCHEMA)).localCheckpoint(),
+        recipients=(
+            _union(recipients) if recipients else spark.createDataFrame([], RECIPIENTS_SCHEMA)
+        ).localCheckpoint(),
         negative_pairs=negatives.with_columns(pl.col("lines").cast(pl.UInt32)),
         by=by,
         notes=state.notes,

@@ -32,7 +32,7 @@ from graphflows.outputs import PathLike, write_csv_to
 from graphflows.spark.engine import SparkAnalysis
 
 #: Largest attribution written as CSV as well as Parquet.
-CSV_ROW_LIMIT = 5_000_000
+CSV_ROW_LIMIT = 1_000_000
 SPARK_FILES = (*ANALYSIS_FILES, "attribution.parquet", "convergence.parquet")
 
 

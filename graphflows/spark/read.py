@@ -41,7 +41,7 @@ class SparkFlows:
 
 def norm(title: str) -> str:
     """A header title as a column name: ``" Payer ID"`` -> ``payer_id``."""
-    return "_".join(title.strip().strip('"').lower().split())
+    return "_".join(title.strip().strip("\ufeff").strip('"').lower().split())
 
 
 def read_flows_spark(spark, paths: list[Path], *, skip_invalid: bool = False) -> SparkFlows:
@@ -90,6 +90,8 @@ def _converted(spark, folder: Path, index: int):
 
 
 def _native(spark, path: Path, index: int, skip_invalid: bool):
+    from functools import reduce
+
     from pyspark.sql import functions as F
 
     head = path.open("rb").readline().decode("utf-8-sig", errors="replace")
@@ -108,6 +110,9 @@ def _native(spark, path: Path, index: int, skip_invalid: bool):
     raw = raw.withColumn("_seq", F.monotonically_increasing_id()).withColumn(
         "_file", F.lit(index).cast("long")
     )
+    given = [c for c in raw.columns if not c.startswith("_")]
+    blank = [F.coalesce(F.trim(F.col(c)), F.lit("")) == "" for c in given]
+    raw = raw.filter(~reduce(lambda a, b: a & b, blank))  # spacer lines (",,,,") are not records
     for column in KNOWN:
         if column not in raw.columns:
             raw = raw.withColumn(column, F.lit(""))
