@@ -1,7 +1,8 @@
-"""Neo4j commands: ``neo4j start|stop|status``, ``load``, ``query`` (the Cypher library) and ``cypher``.
+"""Neo4j commands: ``neo4j start|stop|status|env``, ``load``, ``query`` (the Cypher library) and ``cypher``.
 
-Connection: ``--neo4j-uri``, else ``NEO4J_URI``, else the local server started by ``graphflows neo4j start``
-(default data folder); ``NEO4J_USER`` and ``NEO4J_PASSWORD`` from the environment (never printed).
+Connection (:meth:`graphflows.neo4j.Neo4jSettings.resolve`): ``--neo4j-uri``, else ``NEO4J_URI``, else the
+local server started by ``graphflows neo4j start`` (default data folder) with its generated credentials;
+``NEO4J_USER`` and ``NEO4J_PASSWORD`` from the environment. The password is printed only by ``neo4j env``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def neo4j_uri_option(command: Callable[..., Any]) -> Callable[..., Any]:
         metavar="URI",
         default=None,
         help="Bolt URI of the server (default: $NEO4J_URI, else the local server from "
-        "`graphflows neo4j start`). User and password come from $NEO4J_USER and $NEO4J_PASSWORD.",
+        "`graphflows neo4j start`). User and password come from $NEO4J_USER and $NEO4J_PASSWORD, "
+        "else from the local server's data folder.",
     )(command)
 
 
@@ -94,7 +96,9 @@ def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
 def neo4j_start(data_dir: Path | None, port: int | None, browser: bool, heap: str, pagecache: str) -> None:
     """Start the server in the background; the last line printed is its Bolt URI.
 
-    Listens on 127.0.0.1 only, with authentication off (connect with no user or password).
+    Listens on 127.0.0.1 only, with authentication on: user neo4j and a generated password kept in the
+    data folder (readable by you only). graphflows commands, the Python API and the notebooks use it by
+    themselves; `graphflows neo4j env` prints it for other tools. LOAD CSV from files is off.
     """
     from graphflows.neo4j import server
 
@@ -111,14 +115,18 @@ def neo4j_start(data_dir: Path | None, port: int | None, browser: bool, heap: st
     if info.browser_url:
         err_console.print(f"Neo4j Browser: {browser_link(info.browser_url, info.bolt_uri)}", markup=False)
     err_console.print(
-        f"Use it: export NEO4J_URI={info.bolt_uri}   Stop it: graphflows neo4j stop", markup=False
+        'graphflows finds it by itself. Other tools: eval "$(graphflows neo4j env)" '
+        "(sets NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD).   Stop it: graphflows neo4j stop",
+        markup=False,
     )
     click.echo(info.bolt_uri)
 
 
-def browser_link(browser_url: str, bolt_uri: str) -> str:
-    """The Browser URL preset to connect to ``bolt_uri`` without authentication."""
-    return f"{browser_url}?dbms={bolt_uri}&preselectAuthMethod=NO_AUTH"
+def browser_link(browser_url: str, bolt_uri: str, user: str = "neo4j") -> str:
+    """The Browser URL preset to connect to ``bolt_uri`` as ``user`` (the password is typed in: the
+    Browser takes none in its URL, and graphflows never prints it outside `neo4j env`)."""
+    scheme, _, address = bolt_uri.partition("://")
+    return f"{browser_url}?dbms={scheme}://{user}@{address}&preselectAuthMethod=NATIVE"
 
 
 @neo4j_group.command("stop")
@@ -146,6 +154,30 @@ def neo4j_status(data_dir: Path | None) -> None:
     if info.browser_url:
         click.echo(f"Neo4j Browser: {browser_link(info.browser_url, info.bolt_uri)}")
     click.echo(info.bolt_uri)
+
+
+@neo4j_group.command("env")
+@data_option
+def neo4j_env(data_dir: Path | None) -> None:
+    """Print `export NEO4J_URI=... NEO4J_USER=... NEO4J_PASSWORD=...` lines for the running local server.
+
+    For tools other than graphflows (cypher-shell, scripts): eval "$(graphflows neo4j env)".
+    The password is printed on stdout for your shell only: do not paste it into logs or issues.
+    """
+    import shlex
+
+    from graphflows.neo4j import server
+
+    info = server.status(data_dir)
+    auth = server.credentials(Path(info.data_dir)) if info else None
+    if info is None or auth is None:
+        where = (data_dir or server.default_data_dir()).expanduser()
+        raise GraphflowsError(
+            f"no Neo4j server is running on {where} (start one with `graphflows neo4j start`)"
+        )
+    values = {"NEO4J_URI": info.bolt_uri, "NEO4J_USER": auth[0], "NEO4J_PASSWORD": auth[1]}
+    for name, value in values.items():
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 # ---------------------------------------------------------------- load
@@ -368,19 +400,7 @@ def _json_default(value: Any) -> Any:
 
 @contextmanager
 def _runner(neo4j_uri: str | None) -> Iterator[Any]:
-    from graphflows.neo4j import Neo4jSettings, connect
+    from graphflows.neo4j import connect
 
-    with connect(Neo4jSettings.from_env(uri=resolve_uri(neo4j_uri))) as runner:
+    with connect(uri=neo4j_uri) as runner:
         yield runner
-
-
-def resolve_uri(neo4j_uri: str | None) -> str | None:
-    """``--neo4j-uri``, else NEO4J_URI, else the local server's URI if one runs (else None: the default)."""
-    import os
-
-    if neo4j_uri or os.environ.get("NEO4J_URI"):
-        return neo4j_uri or os.environ["NEO4J_URI"]
-    from graphflows.neo4j import server
-
-    info = server.status()
-    return info.bolt_uri if info else None

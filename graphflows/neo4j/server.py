@@ -3,8 +3,10 @@
 The first start asks Maven to fetch Neo4j (and the Neo4j Browser web app) into the Maven cache
 (``~/.m2``) and compiles the small launcher ``server/GraphflowsNeo4j.java`` against those jars into
 ``~/.cache/graphflows/neo4j-server/<digest>/``; later starts reuse them. The server listens on 127.0.0.1 only,
-with authentication off, usage reporting off, a bounded heap and page cache, and keeps its data and logs
-in the data folder (``~/.local/share/graphflows/neo4j`` unless given).
+with authentication on (user ``neo4j``, a generated password kept in the data folder, readable by its owner
+only: :func:`credentials`), ``LOAD CSV`` from file URLs off, usage reporting off, a bounded heap and page
+cache, and keeps its data and logs in the data folder (``~/.local/share/graphflows/neo4j`` unless given;
+made private to its owner, mode 0700).
 
 >>> info = start(Path("/tmp/gf-neo4j"))      # doctest: +SKIP
 >>> info.bolt_uri                            # doctest: +SKIP
@@ -19,9 +21,11 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -33,6 +37,8 @@ SERVER_SOURCES = Path(__file__).parent / "server"
 LAUNCHER = "GraphflowsNeo4j"
 STATE_FILE = "graphflows-neo4j.json"
 OUTPUT_FILE = "graphflows-neo4j.out"
+PASSWORD_FILE = "graphflows-neo4j.password"
+USER = "neo4j"
 JVM_OPTIONS = (
     "--add-opens=java.base/java.nio=ALL-UNNAMED",
     "--add-opens=java.base/java.io=ALL-UNNAMED",
@@ -149,7 +155,8 @@ def start(
     if running is not None:
         raise AlreadyRunning(running)
     runtime = ensure_runtime()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    _private_folder(data_dir)
+    password = _ensure_password(data_dir)
     port = port or free_port()
     if browser:
         http_port = http_port or free_port(avoid={port})
@@ -160,7 +167,7 @@ def start(
         java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS,
         "-cp", os.pathsep.join([*_classpath(runtime), str(runtime / "classes")]),
         LAUNCHER, "--home", str(data_dir), "--port", str(port), "--pagecache", pagecache,
-        "--http-port", str(http_port if browser else 0),
+        "--http-port", str(http_port if browser else 0), "--password-file", str(data_dir / PASSWORD_FILE),
     ]  # fmt: skip
     output = data_dir / OUTPUT_FILE
     with output.open("wb") as out:
@@ -175,12 +182,48 @@ def start(
     )
     (data_dir / STATE_FILE).write_text(json.dumps(asdict(info)))
     try:
-        _wait_for_bolt(process, port, timeout, output)
+        _wait_for_bolt(process, port, (USER, password), timeout, output)
     except BaseException:
         _terminate(process.pid, timeout=30)
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise
     return info
+
+
+def credentials(data_dir: Path | None = None) -> tuple[str, str] | None:
+    """``(user, password)`` of the server on ``data_dir`` (None before its first start).
+
+    Only the folder's owner can read the password file; for anyone else this is None.
+    """
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    try:
+        password = (data_dir / PASSWORD_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return (USER, password) if password else None
+
+
+def _private_folder(data_dir: Path) -> None:
+    """Create ``data_dir`` (mode 0700), or make an existing one private to its owner."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if stat.S_IMODE(data_dir.stat().st_mode) & 0o077:
+        data_dir.chmod(0o700)
+
+
+def _ensure_password(data_dir: Path) -> str:
+    """The password in the data folder, generated (mode 0600) if there is none yet."""
+    path = data_dir / PASSWORD_FILE
+    existing = credentials(data_dir)
+    if existing is not None:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+        return existing[1]
+    password = secrets.token_urlsafe(24)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+    return password
 
 
 def stop(data_dir: Path | None = None, *, timeout: float = 60.0) -> bool:
@@ -228,12 +271,14 @@ def free_port(avoid: set[int] | frozenset[int] = frozenset()) -> int:
             return port
 
 
-def _wait_for_bolt(process: subprocess.Popen[bytes], port: int, timeout: float, output: Path) -> None:
+def _wait_for_bolt(
+    process: subprocess.Popen[bytes], port: int, auth: tuple[str, str], timeout: float, output: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise Neo4jServerError(f"the Neo4j server exited during start-up: {_tail(output)}")
-        if b"graphflows-neo4j ready" in output.read_bytes() and _bolt_answers(port):
+        if b"graphflows-neo4j ready" in output.read_bytes() and _bolt_answers(port, auth):
             return
         time.sleep(0.25)
     raise Neo4jServerError(
@@ -241,14 +286,18 @@ def _wait_for_bolt(process: subprocess.Popen[bytes], port: int, timeout: float, 
     )
 
 
-def _bolt_answers(port: int) -> bool:
+def _bolt_answers(port: int, auth: tuple[str, str]) -> bool:
     from neo4j import GraphDatabase
-    from neo4j.exceptions import Neo4jError, ServiceUnavailable
+    from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
     try:
-        with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=None) as driver:
+        with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=auth) as driver:
             driver.verify_connectivity()
         return True
+    except AuthError:
+        raise Neo4jServerError(
+            f"the Neo4j server on port {port} refused the password in its data folder ({PASSWORD_FILE})"
+        ) from None
     except (ServiceUnavailable, Neo4jError, OSError):
         return False
 
