@@ -7,11 +7,9 @@ local server started by ``graphflows neo4j start`` (default data folder) with it
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +62,19 @@ def csv_option(command: Callable[..., Any]) -> Callable[..., Any]:
         "csv_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="Write the rows to this CSV file instead of printing a table.",
+        help="Write the rows to this CSV file instead of printing a table (exact values: money in "
+        "minor units, as the *_minor column names say; shares as fractions in full precision).",
+    )(command)
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--json",
+        "json_path",
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        default=None,
+        help="Write the rows as JSON to this file ('-' for stdout) instead of printing a table "
+        "(exact values, like --csv).",
     )(command)
 
 
@@ -289,12 +299,21 @@ def _progress_bar() -> Iterator[Callable[[int, int, str], None]]:
 @click.argument("name", required=False)
 @param_option
 @csv_option
+@json_option
 @click.option("--list", "list_", is_flag=True, help="List the library's queries and their questions.")
 @neo4j_uri_option
 def query(
-    name: str | None, params: tuple[str, ...], csv_path: Path | None, list_: bool, neo4j_uri: str | None
+    name: str | None,
+    params: tuple[str, ...],
+    csv_path: Path | None,
+    json_path: Path | None,
+    list_: bool,
+    neo4j_uri: str | None,
 ) -> None:
-    """Run query NAME from the Cypher library (cypher/*.cypher) and print its rows."""
+    """Run query NAME from the Cypher library (cypher/*.cypher) and print its rows.
+
+    On the terminal, money (*_minor columns) is shown with its currency and shares as percentages;
+    --csv and --json keep exact values for machines."""
     from graphflows.neo4j.library import list_queries, load_query
 
     if list_ or not name:
@@ -304,23 +323,29 @@ def query(
     bound = library_query.bind(parse_params(params, typed=False))
     with _runner(neo4j_uri) as runner:
         result = runner.run(library_query.text, bound)
-    _output(result.columns, result.rows, csv_path)
+    _output(result.columns, result.rows, csv_path, json_path)
 
 
 @click.command()
 @click.argument("text", metavar="QUERY")
 @param_option
 @csv_option
+@json_option
 @click.option("--write", is_flag=True, help="Allow the query to change the database (read-only otherwise).")
 @neo4j_uri_option
 def cypher(
-    text: str, params: tuple[str, ...], csv_path: Path | None, write: bool, neo4j_uri: str | None
+    text: str,
+    params: tuple[str, ...],
+    csv_path: Path | None,
+    json_path: Path | None,
+    write: bool,
+    neo4j_uri: str | None,
 ) -> None:
     """Run an ad-hoc Cypher QUERY (a read transaction unless --write); parameter values are read as JSON
     when they parse (10, true, "text"), else as text."""
     with _runner(neo4j_uri) as runner:
         result = runner.run(text, parse_params(params, typed=True), write=write)
-    _output(result.columns, result.rows, csv_path)
+    _output(result.columns, result.rows, csv_path, json_path)
     if write and result.counters:
         changes = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(result.counters.items()))
         err_console.print(changes, markup=False)
@@ -355,47 +380,24 @@ def _print_library(queries: list[Any]) -> None:
     console.print("* required", markup=False)
 
 
-def _output(columns: list[str], rows: list[dict[str, Any]], csv_path: Path | None) -> None:
+def _output(
+    columns: list[str], rows: list[dict[str, Any]], csv_path: Path | None, json_path: Path | None
+) -> None:
+    """A readable table on the terminal, or exact values in CSV / JSON files."""
+    from graphflows.cli import query_output
+
+    if csv_path is not None and json_path is not None:
+        raise click.UsageError("choose one of --csv and --json")
     if csv_path is not None:
-        with csv_path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in columns])
+        query_output.write_csv(csv_path, columns, rows)
         err_console.print(f"{len(rows)} row(s) written to {csv_path}", markup=False)
-        return
-    grid = Table(show_lines=False)
-    for column in columns:
-        grid.add_column(column, overflow="fold")
-    for row in rows:
-        grid.add_row(*(Text(_cell(row.get(c))) for c in columns))
-    console.print(grid)
-    console.print(f"{len(rows)} row(s)", markup=False)
-
-
-def _cell(value: Any) -> str:
-    """A value as text: lists and maps as JSON, dates as ISO, None as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, default=_json_default, ensure_ascii=False)
-    if hasattr(value, "iso_format"):
-        return str(value.iso_format())
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "iso_format"):
-        return value.iso_format()
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if hasattr(value, "items"):
-        return dict(value.items())
-    return str(value)
+    elif json_path is not None:
+        query_output.write_json(json_path, columns, rows)
+        if str(json_path) != "-":
+            err_console.print(f"{len(rows)} row(s) written to {json_path}", markup=False)
+    else:
+        console.print(query_output.readable_table(columns, rows, console.width))
+        console.print(f"{len(rows)} row(s)", markup=False)
 
 
 @contextmanager
