@@ -38,6 +38,11 @@ LAUNCHER = "GraphflowsNeo4j"
 STATE_FILE = "graphflows-neo4j.json"
 OUTPUT_FILE = "graphflows-neo4j.out"
 PASSWORD_FILE = "graphflows-neo4j.password"
+#: The compiled launcher and procedures, as a jar (class sharing takes no folders on the class path).
+LAUNCHER_JAR = "graphflows-neo4j.jar"
+#: The JVM's class-sharing archive of Neo4j's classes, written when the first server stops: later starts
+#: map the classes instead of loading and verifying them again (a cold JVM is most of a small load's time).
+CLASS_ARCHIVE = "classes.jsa"
 USER = "neo4j"
 JVM_OPTIONS = (
     "--add-opens=java.base/java.nio=ALL-UNNAMED",
@@ -101,9 +106,10 @@ def ensure_runtime(*, quiet: bool = True) -> Path:
     """
     runtime = runtime_dir()
     jars = _classpath(runtime)
-    if (runtime / "ready").exists() and jars and all(Path(p).exists() for p in jars):
+    ready = (runtime / "ready").exists() and (runtime / LAUNCHER_JAR).exists()
+    if ready and jars and all(Path(p).exists() for p in jars):
         return runtime
-    tools = {name: shutil.which(name) for name in ("java", "javac", "mvn")}
+    tools = {name: shutil.which(name) for name in ("java", "javac", "jar", "mvn")}
     missing = [name for name, path in tools.items() if path is None]
     if missing:
         raise Neo4jServerError(f"cannot run a local Neo4j: {', '.join(missing)} not found; {INSTALL_HINT}")
@@ -119,6 +125,9 @@ def ensure_runtime(*, quiet: bool = True) -> Path:
     sources = [str(path) for path in _java_sources()]
     _run([str(tools["javac"]), "-cp", os.pathsep.join(_classpath(runtime)), "-d", str(classes), *sources],
          "compiling the Neo4j launcher failed")  # fmt: skip
+    _run([str(tools["jar"]), "--create", "--file", str(runtime / LAUNCHER_JAR), "-C", str(classes), "."],
+         "packing the Neo4j launcher failed")  # fmt: skip
+    (runtime / CLASS_ARCHIVE).unlink(missing_ok=True)  # made for the previous jars
     (runtime / "ready").write_text("ok\n")
     return runtime
 
@@ -164,8 +173,8 @@ def start(
     if java is None:
         raise Neo4jServerError(f"cannot run a local Neo4j: java not found; {INSTALL_HINT}")
     command = [
-        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS,
-        "-cp", os.pathsep.join([*_classpath(runtime), str(runtime / "classes")]),
+        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, *_class_sharing(runtime),
+        "-cp", os.pathsep.join([*_classpath(runtime), str(runtime / LAUNCHER_JAR)]),
         LAUNCHER, "--home", str(data_dir), "--port", str(port), "--pagecache", pagecache,
         "--http-port", str(http_port if browser else 0), "--password-file", str(data_dir / PASSWORD_FILE),
     ]  # fmt: skip
@@ -188,6 +197,31 @@ def start(
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise
     return info
+
+
+def _class_sharing(runtime: Path) -> list[str]:
+    """JVM options: use the class archive if there is one, else write one (``classes.jsa.<pid>``, renamed
+    by :func:`stop` once the JVM has exited, so no start ever maps a half-written archive)."""
+    archive = runtime / CLASS_ARCHIVE
+    if archive.exists():
+        return [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto"]
+    return [f"-XX:ArchiveClassesAtExit={archive}.{os.getpid()}-{time.monotonic_ns()}"]
+
+
+def _archive_being_written(pid: int) -> Path | None:
+    """The class archive the server ``pid`` will write when it exits (None if it uses one, or no /proc)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    flag = b"-XX:ArchiveClassesAtExit="
+    return next((Path(a[len(flag) :].decode()) for a in cmdline if a.startswith(flag)), None)
+
+
+def _keep_class_archive(written: Path | None) -> None:
+    """After the server exited: make the archive it wrote the one later starts use."""
+    if written is not None and written.exists() and written.stat().st_size > 0:
+        os.replace(written, written.with_name(CLASS_ARCHIVE))
 
 
 def credentials(data_dir: Path | None = None) -> tuple[str, str] | None:
@@ -233,8 +267,10 @@ def stop(data_dir: Path | None = None, *, timeout: float = 60.0) -> bool:
     if info is None:
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         return False
+    archive = _archive_being_written(info.pid)
     if not _terminate(info.pid, timeout=timeout):
         raise Neo4jServerError(f"the Neo4j server (pid {info.pid}) did not stop within {timeout:.0f} s")
+    _keep_class_archive(archive)
     (data_dir / STATE_FILE).unlink(missing_ok=True)
     return True
 
