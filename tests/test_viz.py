@@ -422,13 +422,26 @@ def large_graph() -> FlowGraph:
     for j, payers in enumerate([("ccg0", "pcc", "council"), ("ccg1", "pcc"), ("ccg2", "council")]):
         rows += [(payer, "commissioner", f"refuge{j}", "provider", 1_000) for payer in payers]
     rows += [("pcc", "commissioner", "trust0", "provider", 10_000)]
+    # a pooled budget mixing two channels: a convergence point, but not a provider
+    rows += [
+        ("nhse", "stream", "pool", "commissioner", 500_000),
+        ("moj", "stream", "pool", "commissioner", 500_000),
+    ]
     channels = {"nhse": "nhs", "moj": "police_justice", "pcc": "police_justice", "dluhc": "local_government",
                 "council": "local_government"} | {f"ccg{i}": "nhs" for i in range(6)}  # fmt: skip
     return graph_of(rows, channels=channels)
 
 
 def test_a_large_graph_shows_its_convergence_points_with_their_payers_and_origins():
+    from graphflows.analysis import attribute, convergence
+
     graph = large_graph()
+    table = convergence(attribute(graph))
+    assert table.filter("is_convergence_point")["recipient_id"].to_list()[:3] == [
+        "refuge0",
+        "pool",
+        "refuge1",
+    ]
     view = prepare_view(graph, top_n=12)
     kept = set(view.nodes["id"])
     assert len(kept) == 12
@@ -437,8 +450,10 @@ def test_a_large_graph_shows_its_convergence_points_with_their_payers_and_origin
     assert {"ccg0", "ccg1", "ccg2", "pcc", "council"} <= kept  # every direct payer
     assert {"nhse", "moj", "dluhc"} <= kept  # every origin
     assert view.selection == "convergence"
+    # providers first, in table order: the pool comes after them and no longer fits
     assert view.nodes.filter(pl.col("is_convergence_point"))["id"].sort().to_list() == [
         "refuge0", "refuge1", "refuge2", "trust0"]  # fmt: skip
+    assert "pool" in set(prepare_view(graph, top_n=13).nodes["id"])
     # by money alone none of the refuges would be drawn
     by_money = prepare_view(graph, attribution=False, top_n=12)
     assert not {"refuge0", "refuge1", "refuge2"} & set(by_money.nodes["id"]) and by_money.selection == "money"

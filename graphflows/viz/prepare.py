@@ -467,7 +467,7 @@ class Selection:
     def describe(self, kept: int, total: int, count_by: str, analysis: ViewAnalysis | None) -> str:
         """One sentence for the page: what was chosen."""
         parts = [
-            f"{plural(self.points, 'top convergence point')} (most {count_by}s meeting, "
+            f"{plural(self.points, 'top convergence point')} (providers first; most {count_by}s meeting, "
             "then the effective number, then money)",
             f"{plural(self.payers, 'direct payer')} of theirs (up to {FEEDERS} each, largest first)",
             f"{plural(self.origins, 'origin')} of their money (up to {FEEDERS} each)",
@@ -481,21 +481,24 @@ class Selection:
 
 
 #: Direct payers and origins kept with each convergence point in a large view.
-FEEDERS = 8
+FEEDERS = 5
 
 
 def convergence_selection(
     analysis: ViewAnalysis, pairs: pl.DataFrame, ranked: pl.DataFrame, top_n: int, focus: str | None
 ) -> Selection | None:
-    """At most ``top_n`` ids: convergence points in table order, each followed by its largest direct
-    payers and origins (up to :data:`FEEDERS` of each), then the nodes with most money. ``None`` when
-    no convergence point is in scope."""
+    """At most ``top_n`` ids: convergence points in table order (providers first: pooled budgets and
+    commissioners mix money by design, and they come in anyway as payers), each followed by its largest
+    direct payers and origins (up to :data:`FEEDERS` of each), then the nodes with most money. ``None``
+    when no convergence point is in scope."""
     in_scope = ranked["id"].implode()
+    kinds = ranked.select(pl.col("id").alias("recipient_id"), "kind")
     points = (
-        analysis.table.filter(pl.col("is_convergence_point") & pl.col("recipient_id").is_in(in_scope))[
-            "recipient_id"
-        ]
+        analysis.table.filter(pl.col("is_convergence_point") & pl.col("recipient_id").is_in(in_scope))
+        .select("recipient_id")
         .unique(maintain_order=True)
+        .join(kinds, on="recipient_id", how="left", maintain_order="left")
+        .sort(pl.col("kind") != Kind.PROVIDER.value, maintain_order=True)["recipient_id"]
         .head(top_n)
     )
     if points.len() == 0:
