@@ -480,9 +480,10 @@ def test_focus_keeps_working_in_a_large_graph():
     view = prepare_view(large_graph(), top_n=5, focus="trust5")
     assert "trust5" in set(view.nodes["id"]) and view.title == "Funding upstream of Trust5"
     assert sorted(view.nodes["id"]) == ["ccg5", "nhse", "trust5"]  # all upstream fits: no cut
-    # upstream of refuge0 are 7 nodes: cut to 4 around the convergence point in focus
+    # upstream of refuge0 are 7 nodes: cut to 4 around the convergence point in focus, its largest payer
+    # and origin first (all £1,000: by id), then its next payer
     view = prepare_view(large_graph(), top_n=4, focus="refuge0")
-    assert view.nodes["id"].to_list() == ["ccg0", "council", "pcc", "refuge0"]
+    assert view.nodes["id"].to_list() == ["ccg0", "council", "dluhc", "refuge0"]
     assert view.notes[0].startswith("Showing 4 of 7 organisations and streams: 1 top convergence point")
     view = prepare_view(large_graph(), top_n=3, focus="ccg0")
     assert "ccg0" in view.nodes["id"].to_list() and view.nodes.height == 3
@@ -503,3 +504,33 @@ def test_cli_view_takes_count_by_and_min_share(tmp_path: Path, capsys: pytest.Ca
     assert main(["view", str(flows), "--out", str(out), "--count-by", "stovepipe"]) == 0
     trust = next(n for n in embedded_data(out.read_text())["nodes"] if n["id"] == "trust")
     assert trust["conv"] and trust["count"] == 2  # nhse and ccg (pcc's 0.4% is below 1%)
+
+
+def test_top_points_follow_the_whole_convergence_table_providers_first(monkeypatch: pytest.MonkeyPatch):
+    """The view ranks candidates by the table's keys, then orders them by convergence() of the few."""
+    import numpy as np
+
+    from graphflows.analysis import attribute, convergence
+    from graphflows.viz import prepare
+
+    rng = np.random.default_rng(3)
+    channels = ["nhs", "public_health", "police_justice", "local_government", "education", "charitable"]
+    rows = [(f"s{i}", "stream", f"c{j}", "commissioner", int(rng.integers(1_000, 9_000)))
+            for j in range(30) for i in rng.choice(6, 2, replace=False)]  # fmt: skip
+    rows += [(f"c{j}", "commissioner", f"p{k}", "provider", int(rng.integers(1, 400)))
+             for k in range(300) for j in rng.choice(30, int(rng.integers(1, 5)), replace=False)]  # fmt: skip
+    graph = graph_of(rows, channels={f"s{i}": c for i, c in enumerate(channels)})
+    result = attribute(graph)
+    kinds = prepare.node_totals(graph.nodes, prepare.money_pairs(graph.flows)[0]).select("id", "kind")
+    monkeypatch.setattr(prepare, "CANDIDATE_MARGIN", 0)
+    for count_by in ("channel", "stovepipe"):
+        table = convergence(result, count_by=count_by).filter("is_convergence_point")
+        ordered = table.join(kinds.rename({"id": "recipient_id"}), on="recipient_id", maintain_order="left")
+        expected = ordered.sort(pl.col("kind") != "provider", maintain_order=True)["recipient_id"].to_list()
+        analysis = prepare.ViewAnalysis.of(result, "GBP", count_by=count_by, min_share=0.01)
+        assert len(expected) > 60
+        assert analysis.top_points(kinds, 40) == expected[:40]
+        assert (
+            analysis.top_points(kinds.filter(pl.col("kind") != "provider"), 5)
+            == [r for r in expected if not r.startswith("p")][:5]
+        )

@@ -245,10 +245,7 @@ def prepare_view(
             from graphflows.analysis import attribute
 
             attribution = attribute(graph)
-        # convergence() of just the recipients in scope (all of them only when choosing among them)
-        analysis = ViewAnalysis.of(
-            attribution, currency, scope if cut else None, count_by=count_by, min_share=min_share
-        )
+        analysis = ViewAnalysis.of(attribution, currency, count_by=count_by, min_share=min_share)
     chosen: Selection | None = None
     if cut and analysis is not None:
         chosen = convergence_selection(analysis, in_scope, ranked, top_n or 0, focus)
@@ -349,27 +346,60 @@ def only_currency(
 
 @dataclass
 class ViewAnalysis:
-    """The convergence table and attribution of the recipients a view may show, in one currency."""
+    """The attribution in one currency and what a convergence point counts, for the views."""
 
     attribution: Attribution
-    table: pl.DataFrame
     currency: str
     count_by: CountBy
+    min_share: float
 
     @classmethod
     def of(
-        cls,
-        attribution: Attribution,
-        currency: str,
-        recipients: pl.Series | None,
-        *,
-        count_by: CountBy,
-        min_share: float,
+        cls, attribution: Attribution, currency: str, *, count_by: CountBy, min_share: float
     ) -> ViewAnalysis:
+        return cls(only_currency(attribution, currency), currency, count_by, min_share)
+
+    def table(self, ids: pl.Series) -> pl.DataFrame:
+        """:func:`~graphflows.analysis.convergence` of some recipients: the same rows as for the whole
+        graph, at a fraction of the cost (their attribution and the flows into them are all it reads)."""
         from graphflows.analysis import convergence
 
-        shown = only_currency(attribution, currency, recipients)
-        return cls(shown, convergence(shown, count_by=count_by, min_share=min_share), currency, count_by)
+        keep = ids.implode()
+        result = self.attribution
+        some = replace(
+            result,
+            rows=result.rows.filter(pl.col("recipient_id").is_in(keep)),
+            recipients=result.recipients.filter(pl.col("recipient_id").is_in(keep)),
+            graph=FlowGraph(result.graph.nodes, result.graph.flows.filter(pl.col("payee_id").is_in(keep))),
+        )
+        return convergence(some, count_by=self.count_by, min_share=self.min_share)
+
+    def top_points(self, kinds: pl.DataFrame, limit: int) -> list[str]:
+        """Up to ``limit`` convergence points among ``kinds`` (``id, kind``) in convergence-table order,
+        providers first.
+
+        The table of every recipient costs seconds on a large graph, so the candidates are found first
+        from the ranking keys alone (counted number, effective number, money), with a margin for rounding,
+        and only they go through :func:`~graphflows.analysis.convergence`, whose order is final.
+        """
+        keys = convergence_keys(self.attribution, self.count_by, self.min_share).join(
+            kinds.rename({"id": "recipient_id"}), on="recipient_id"
+        )
+        provider = pl.col("kind") == Kind.PROVIDER.value
+        candidates = pl.concat(
+            [
+                part.sort(
+                    ["count", "effective", "total_in_minor", "recipient_id"],
+                    descending=[True, True, True, False],
+                )
+                .head(limit + CANDIDATE_MARGIN)
+                .select("recipient_id")
+                for part in (keys.filter(provider), keys.filter(~provider))
+            ]
+        )["recipient_id"]
+        table = self.table(candidates).filter(pl.col("is_convergence_point")).select("recipient_id")
+        ordered = table.join(kinds.rename({"id": "recipient_id"}), on="recipient_id", maintain_order="left")
+        return ordered.sort(~provider, maintain_order=True)["recipient_id"].head(limit).to_list()
 
     def add_to(self, nodes: pl.DataFrame, all_nodes: pl.DataFrame) -> pl.DataFrame:
         """Convergence facts, the channel mix and the top of the stovepipe mix for each node shown."""
@@ -377,7 +407,7 @@ class ViewAnalysis:
 
         keep = nodes["id"].implode()
         shown = only_currency(self.attribution, self.currency, keep)
-        table = self.table.filter(pl.col("recipient_id").is_in(keep)).select(
+        table = self.table(nodes["id"]).select(
             pl.col("recipient_id").alias("id"),
             "is_convergence_point",
             pl.col(f"{self.count_by}_count").alias("count"),
@@ -428,6 +458,41 @@ class ViewAnalysis:
 
 
 MIX_TYPE = pl.List(pl.List(pl.String))
+#: Extra candidates ranked by :func:`convergence_keys` beyond those needed (near-ties in floating point).
+CANDIDATE_MARGIN = 50
+#: Channels or stovepipes a recipient needs to be a convergence point (``convergence``'s default).
+MIN_COUNT = 2
+
+
+def convergence_keys(attribution: Attribution, count_by: CountBy, min_share: float) -> pl.DataFrame:
+    """``recipient_id, count, effective, total_in_minor`` of the possible convergence points: the keys
+    :func:`~graphflows.analysis.convergence` ranks by, computed without the rest of its table."""
+    from graphflows.analysis.channels import node_channels
+
+    rows = attribution.rows.select("recipient_id", "stovepipe_id", "share")
+    if count_by == "channel":
+        channels = node_channels(attribution.graph)
+        codes = {c: i for i, c in enumerate(sorted(channels["channel"].unique().to_list()))}
+        rows = (
+            rows.join(
+                channels.select(
+                    pl.col("id").alias("stovepipe_id"),
+                    pl.col("channel").replace_strict(codes, return_dtype=pl.UInt16),
+                ),
+                on="stovepipe_id",
+                how="left",
+            )
+            .group_by("recipient_id", "channel")
+            .agg(pl.col("share").sum())
+        )
+    keys = rows.group_by("recipient_id").agg(
+        (pl.col("share") >= min_share).sum().alias("count"), (pl.col("share") ** 2).sum().alias("hhi")
+    )
+    return (
+        keys.filter(pl.col("count") >= MIN_COUNT)
+        .join(attribution.recipients.select("recipient_id", "total_in_minor"), on="recipient_id")
+        .select("recipient_id", "count", (1 / pl.col("hhi")).alias("effective"), "total_in_minor")
+    )
 
 
 def mix_rows(rows: pl.DataFrame, currency: str, rest_noun: str | None) -> dict[str, list[list[str]]]:
@@ -469,8 +534,8 @@ class Selection:
         parts = [
             f"{plural(self.points, 'top convergence point')} (providers first; most {count_by}s meeting, "
             "then the effective number, then money)",
-            f"{plural(self.payers, 'direct payer')} of theirs (up to {FEEDERS} each, largest first)",
-            f"{plural(self.origins, 'origin')} of their money (up to {FEEDERS} each)",
+            f"{plural(self.payers, 'direct payer')} of theirs and {plural(self.origins, 'origin')} of their "
+            f"money (the largest first, up to {FEEDERS} of each per point)",
         ]
         if self.by_money:
             parts.append(f"{self.by_money:,} more with the most money")
@@ -487,23 +552,18 @@ FEEDERS = 5
 def convergence_selection(
     analysis: ViewAnalysis, pairs: pl.DataFrame, ranked: pl.DataFrame, top_n: int, focus: str | None
 ) -> Selection | None:
-    """At most ``top_n`` ids: convergence points in table order (providers first: pooled budgets and
-    commissioners mix money by design, and they come in anyway as payers), each followed by its largest
-    direct payers and origins (up to :data:`FEEDERS` of each), then the nodes with most money. ``None``
-    when no convergence point is in scope."""
-    in_scope = ranked["id"].implode()
-    kinds = ranked.select(pl.col("id").alias("recipient_id"), "kind")
-    points = (
-        analysis.table.filter(pl.col("is_convergence_point") & pl.col("recipient_id").is_in(in_scope))
-        .select("recipient_id")
-        .unique(maintain_order=True)
-        .join(kinds, on="recipient_id", how="left", maintain_order="left")
-        .sort(pl.col("kind") != Kind.PROVIDER.value, maintain_order=True)["recipient_id"]
-        .head(top_n)
-    )
-    if points.len() == 0:
+    """At most ``top_n`` ids around the top convergence points (see :meth:`ViewAnalysis.top_points`).
+
+    Points come in batches of a quarter of ``top_n``: the batch's points, then round by round each one's
+    next largest direct payer and next largest origin (up to :data:`FEEDERS` each), so every point shown
+    has its main feeders before any has many. Room left after the points is filled by money. ``None``
+    when no convergence point is in scope.
+    """
+    points = analysis.top_points(ranked.select("id", "kind"), top_n)
+    if not points:
         return None
-    wanted = points.implode()
+    wanted = pl.Series(points, dtype=pl.String).implode()
+    in_scope = ranked["id"].implode()
     payers = (
         pairs.filter(pl.col("to").is_in(wanted))
         .sort(["amount_minor", "from"], descending=[True, False])
@@ -518,25 +578,35 @@ def convergence_selection(
         .group_by("recipient_id", maintain_order=True)
         .agg(pl.col("stovepipe_id").head(FEEDERS))
     )
-    payers_of = dict(payers.iter_rows())
-    origins_of = dict(origins.iter_rows())
-    limit = top_n
+    payers_of, origins_of = dict(payers.iter_rows()), dict(origins.iter_rows())
     chosen: dict[str, str] = {}
-    for point in points.to_list():
-        if len(chosen) >= limit:
-            break
-        chosen[point] = "point"  # a point already chosen as someone's payer counts as a point
-        feeders = [(p, "payer") for p in payers_of.get(point, [])]
-        for node, role in feeders + [(o, "origin") for o in origins_of.get(point, [])]:
-            if len(chosen) >= limit:
-                break
+
+    def add(node: str, role: str) -> None:
+        if len(chosen) < top_n:
             chosen.setdefault(node, role)
-    for node in ranked["id"].head(top_n + len(chosen)).to_list():
-        if len(chosen) >= limit:
+
+    batch_size = max(1, top_n // 4)
+    for start in range(0, len(points), batch_size):
+        batch = points[start : start + batch_size]
+        for point in batch:
+            if point in chosen:
+                chosen[point] = "point"  # a point already chosen as someone's payer counts as a point
+            add(point, "point")
+        for rank in range(FEEDERS):
+            for point in batch:
+                feeders = payers_of.get(point, [])
+                if rank < len(feeders):
+                    add(feeders[rank], "payer")
+            for point in batch:
+                feeders = origins_of.get(point, [])
+                if rank < len(feeders):
+                    add(feeders[rank], "origin")
+        if len(chosen) >= top_n:
             break
-        chosen.setdefault(node, "money")
+    for node in ranked["id"].head(top_n + len(chosen)).to_list():
+        add(node, "money")
     if focus is not None and focus not in chosen:
-        if len(chosen) >= limit:
+        if len(chosen) >= top_n:
             chosen.popitem()
         chosen[focus] = "focus"
     roles = list(chosen.values())
