@@ -282,7 +282,7 @@ def prepare_view(
         )
         share = 100 * (total_money - drawn) / total_money if total_money else 0.0
         if chosen is not None:
-            what = chosen.describe(kept.height, total_nodes, count_by, analysis)
+            what = chosen.describe(kept.height, total_nodes, count_by)
         else:
             what = (
                 f"Showing the {kept.height:,} largest of {total_nodes:,} organisations and streams by money."
@@ -464,27 +464,41 @@ CANDIDATE_MARGIN = 50
 MIN_COUNT = 2
 
 
+def channel_amounts(attribution: Attribution) -> pl.DataFrame:
+    """``recipient_id, channel, amount_minor, share``: each recipient's income by origin channel.
+
+    The same sums as :func:`~graphflows.analysis.channel_mix`, unsorted and grouped on small integer channel
+    codes, which is several times faster on millions of attribution rows.
+    """
+    from graphflows.analysis.channels import node_channels
+
+    channels = node_channels(attribution.graph)
+    names = sorted(channels["channel"].unique().to_list())
+    code = {c: i for i, c in enumerate(names)}
+    return (
+        attribution.rows.select("recipient_id", "stovepipe_id", "amount_minor", "share")
+        .join(
+            channels.select(
+                pl.col("id").alias("stovepipe_id"),
+                pl.col("channel").replace_strict(code, return_dtype=pl.UInt16),
+            ),
+            on="stovepipe_id",
+            how="left",
+        )
+        .group_by("recipient_id", "channel")
+        .agg(pl.col("amount_minor").sum(), pl.col("share").sum())
+        .with_columns(
+            pl.col("channel").replace_strict(
+                dict(enumerate(names)), default=UNCLASSIFIED, return_dtype=pl.String
+            )
+        )
+    )
+
+
 def convergence_keys(attribution: Attribution, count_by: CountBy, min_share: float) -> pl.DataFrame:
     """``recipient_id, count, effective, total_in_minor`` of the possible convergence points: the keys
     :func:`~graphflows.analysis.convergence` ranks by, computed without the rest of its table."""
-    from graphflows.analysis.channels import node_channels
-
-    rows = attribution.rows.select("recipient_id", "stovepipe_id", "share")
-    if count_by == "channel":
-        channels = node_channels(attribution.graph)
-        codes = {c: i for i, c in enumerate(sorted(channels["channel"].unique().to_list()))}
-        rows = (
-            rows.join(
-                channels.select(
-                    pl.col("id").alias("stovepipe_id"),
-                    pl.col("channel").replace_strict(codes, return_dtype=pl.UInt16),
-                ),
-                on="stovepipe_id",
-                how="left",
-            )
-            .group_by("recipient_id", "channel")
-            .agg(pl.col("share").sum())
-        )
+    rows = channel_amounts(attribution) if count_by == "channel" else attribution.rows
     keys = rows.group_by("recipient_id").agg(
         (pl.col("share") >= min_share).sum().alias("count"), (pl.col("share") ** 2).sum().alias("hhi")
     )
@@ -529,7 +543,7 @@ class Selection:
     origins: int
     by_money: int
 
-    def describe(self, kept: int, total: int, count_by: str, analysis: ViewAnalysis | None) -> str:
+    def describe(self, kept: int, total: int, count_by: str) -> str:
         """One sentence for the page: what was chosen."""
         parts = [
             f"{plural(self.points, 'top convergence point')} (providers first; most {count_by}s meeting, "
@@ -539,10 +553,7 @@ class Selection:
         ]
         if self.by_money:
             parts.append(f"{self.by_money:,} more with the most money")
-        return (
-            f"Showing {kept:,} of {total:,} organisations and streams: " + ", ".join(parts[:-1]) + " and "
-            f"{parts[-1]}."
-        )
+        return f"Showing {kept:,} of {total:,} organisations and streams: {'; '.join(parts)}."
 
 
 #: Direct payers and origins kept with each convergence point in a large view.

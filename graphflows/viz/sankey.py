@@ -28,6 +28,7 @@ from graphflows.viz.money_text import money_text
 from graphflows.viz.network import KIND_STYLE, write_text_atomic
 from graphflows.viz.page import page, static_text
 from graphflows.viz.prepare import (
+    channel_amounts,
     choose_currency,
     declared_links,
     focus_set,
@@ -206,7 +207,7 @@ def payer_channels(
 ) -> pl.DataFrame:
     """``payer_id, channel, weight``: where each payer's money came from, by channel of government.
 
-    A payer's income by origin channel (:func:`~graphflows.analysis.channel_mix`), plus its own channel
+    A payer's income by origin channel (as :func:`~graphflows.analysis.channel_mix`), plus its own channel
     for what it pays beyond its income (it is an origin of that); without an attribution, its own channel.
     """
     beyond_income = pl.col("total_out_minor") - pl.col("total_in_minor")
@@ -218,10 +219,10 @@ def payer_channels(
         ),
     )
     if attribution is not False:
-        from graphflows.analysis import attribute, channel_mix
+        from graphflows.analysis import attribute
 
         result = attribution if attribution is not None else attribute(graph)
-        received = channel_mix(only_currency(result, currency, payers.implode())).select(
+        received = channel_amounts(only_currency(result, currency, payers.implode())).select(
             pl.col("recipient_id").alias("payer_id"), "channel", pl.col("amount_minor").alias("weight")
         )
         own = pl.concat([received, own]).group_by("payer_id", "channel").agg(pl.col("weight").sum())
