@@ -392,7 +392,7 @@ def test_sankey_links_are_coloured_by_the_origin_channel_of_the_money():
     assert [c for c, _, _ in data.channels][:2] == ["nhs", "public_health"]  # most money first
     figure = sankey_figure(data)["data"][0]["link"]
     colours = dict(zip([link["channel"] for link in data.links], figure["color"], strict=True))
-    assert colours["nhs"] == "rgba(0,114,178,0.55)" and CHANNEL_STYLE["nhs"][0] == "#0072B2"
+    assert colours["nhs"] == "rgba(0,114,178,0.7)" and CHANNEL_STYLE["nhs"][0] == "#0072B2"
     assert "Origin channel: %{customdata[3]}" in figure["hovertemplate"]
     page = embedded_data(sankey_html(small_graph()))
     assert ["NHS", CHANNEL_STYLE["nhs"][0]] in page["key"]

@@ -1,8 +1,9 @@
 """One fixed colour per channel of government, used by every view (node fill, Sankey links, legends).
 
-Colours come from the Okabe-Ito and Paul Tol palettes (chosen for colour-blind readers); ``unclassified``
-is grey. Thirteen hues cannot all stay apart under every colour-vision deficiency, so every view also
-names the channel in text (legend, tooltips, side panel).
+Colours come from the Okabe-Ito and Paul Tol palettes (chosen for colour-blind readers), the channels
+most often seen together (NHS, public health, local government, police) in clearly different hues;
+``unclassified`` is grey. Thirteen hues cannot all stay apart under every colour-vision deficiency, so
+every view also names the channel in text (legend, tooltips, side panel).
 
 >>> channel_colour("nhs"), channel_label("nhs")
 ('#0072B2', 'NHS')
@@ -15,15 +16,15 @@ from __future__ import annotations
 #: Channel -> (fill colour, legend text), in the order legends list them.
 CHANNEL_STYLE: dict[str, tuple[str, str]] = {
     "nhs": ("#0072B2", "NHS"),
-    "public_health": ("#56B4E9", "Public health"),
-    "police_justice": ("#332288", "Police and justice"),
+    "public_health": ("#CC79A7", "Public health"),
+    "police_justice": ("#882255", "Police and justice"),
     "fire_rescue": ("#D55E00", "Fire and rescue"),
     "local_government": ("#009E73", "Local government"),
     "housing_communities": ("#999933", "Housing and communities"),
     "education": ("#E69F00", "Education"),
-    "welfare_employment": ("#CC79A7", "Welfare and employment"),
+    "welfare_employment": ("#56B4E9", "Welfare and employment"),
     "transport": ("#44AA99", "Transport"),
-    "central_other": ("#882255", "Other central government"),
+    "central_other": ("#332288", "Other central government"),
     "charitable": ("#DDCC77", "Charitable funders"),
     "private": ("#8C564B", "Private"),
     "unclassified": ("#BBBBBB", "Unclassified"),

@@ -1,4 +1,5 @@
-"""What a view shows: one currency, money summed per payer and payee, a focus, the top N by money.
+"""What a view shows: one currency, money summed per payer and payee, a focus, and for a large graph its
+top convergence points with their payers and origins (or, without an attribution, the top N by money).
 
 Everything here is plain data (polars frames and lists); the page modules only turn it into HTML.
 

@@ -335,7 +335,7 @@ def sankey_figure(data: SankeyData) -> dict[str, Any]:
             "source": [link["source"] for link in data.links],
             "target": [link["target"] for link in data.links],
             "value": [link["amount_minor"] / 100 for link in data.links],  # drawing only; text is exact
-            "color": [faded(colour[link["channel"]], 0.55) for link in data.links],
+            "color": [faded(colour[link["channel"]], 0.7) for link in data.links],
             "customdata": [
                 [
                     plotly_text(link["from_name"]),
