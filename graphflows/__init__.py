@@ -8,7 +8,7 @@ The public API in one place, for notebooks and scripts::
     table = gf.convergence(result)
 """
 
-from graphflows.analysis import Attribution, attribute, convergence, funding_mix
+from graphflows.analysis import Attribution, attribute, channel_mix, convergence, funding_mix
 from graphflows.demo import demo_path
 from graphflows.graph import FlowGraph, build_graph, read_graph
 from graphflows.ingest import IngestResult, read_flows
@@ -21,6 +21,7 @@ __all__ = [
     "Kind",
     "attribute",
     "build_graph",
+    "channel_mix",
     "convergence",
     "demo_path",
     "funding_mix",

@@ -30,25 +30,10 @@ def _check_year(_ctx: click.Context, _param: click.Parameter, value: str | None)
     return value
 
 
-def analysis_options(command: Any) -> Any:
-    """Options shared by analyse and demo."""
+def convergence_options(command: Any) -> Any:
+    """What makes a convergence point: shared by analyse, demo and load."""
     for option in reversed(
         [
-            click.option(
-                "--by",
-                type=click.Choice(["origin", "stream"]),
-                default="origin",
-                show_default=True,
-                help="origin: trace money to its roots. stream: every funding stream is the origin "
-                "of what it pays out (which pots paid).",
-            ),
-            click.option(
-                "--financial-year",
-                metavar="YYYY/YY",
-                default=None,
-                callback=_check_year,
-                help="Only flows dated in this UK financial year (1 April to 31 March), e.g. 2019/20.",
-            ),
             click.option(
                 "--count-by",
                 type=click.Choice(["channel", "stovepipe"]),
@@ -74,6 +59,32 @@ def analysis_options(command: Any) -> Any:
                 show_default=True,
                 help="Materiality: a channel or stovepipe counts when it brings at least this share of a "
                 "recipient's income (0 counts every penny).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def analysis_options(command: Any) -> Any:
+    """Options shared by analyse and demo."""
+    command = convergence_options(command)
+    for option in reversed(
+        [
+            click.option(
+                "--by",
+                type=click.Choice(["origin", "stream"]),
+                default="origin",
+                show_default=True,
+                help="origin: trace money to its roots. stream: every funding stream is the origin "
+                "of what it pays out (which pots paid).",
+            ),
+            click.option(
+                "--financial-year",
+                metavar="YYYY/YY",
+                default=None,
+                callback=_check_year,
+                help="Only flows dated in this UK financial year (1 April to 31 March), e.g. 2019/20.",
             ),
             click.option(
                 "--top",

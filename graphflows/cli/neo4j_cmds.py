@@ -20,6 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from graphflows.analysis.convergence import CountBy
+from graphflows.cli.analyse import convergence_options
 from graphflows.cli.display import console, money, steps
 from graphflows.cli.inputs import input_options, read_input_graph
 from graphflows.model import GraphflowsError
@@ -164,13 +166,7 @@ def neo4j_status(data_dir: Path | None) -> None:
     show_default=True,
     help="Flow batches written at once (each runs on one server thread).",
 )
-@click.option(
-    "--min-stovepipes",
-    type=click.IntRange(1),
-    default=2,
-    show_default=True,
-    help="Stovepipes a recipient needs to be labelled ConvergencePoint.",
-)
+@convergence_options
 @click.option(
     "--write-back/--no-write-back", default=True, show_default=True, help="Write the analysis back."
 )
@@ -181,7 +177,9 @@ def load(
     neo4j_uri: str | None,
     batch_size: int,
     workers: int,
-    min_stovepipes: int,
+    count_by: CountBy,
+    min_count: int,
+    min_share: float,
     write_back: bool,
     **input_extras: Any,
 ) -> None:
@@ -198,7 +196,9 @@ def load(
             workers=workers,
             progress=progress,
             write_back=write_back,
-            min_stovepipes=min_stovepipes,
+            count_by=count_by,
+            min_count=min_count,
+            min_share=min_share,
         )
         db_totals = _database_totals(runner)
     totals = ", ".join(money(v, c) for c, v in report.totals.items()) or "nothing"
@@ -210,8 +210,9 @@ def load(
     if report.write_back is not None:
         wb = report.write_back
         console.print(
-            f"Analysis written back: {wb.recipients} recipients, {wb.convergence_points} convergence points, "
-            f"{wb.attributions} ATTRIBUTED_TO relationships.",
+            f"Analysis written back: {wb.recipients} recipients, {wb.convergence_points} convergence points "
+            f"(by {count_by}), {wb.attributions} ATTRIBUTED_TO and {wb.channel_attributions} "
+            "ATTRIBUTED_TO_CHANNEL relationships.",
             markup=False,
         )
     in_db = ", ".join(money(v, c) for c, v in db_totals.items()) or "nothing"

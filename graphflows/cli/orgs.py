@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 import polars as pl
@@ -65,10 +66,13 @@ def orgs(
     report: Path | None,
     nodes: Path | None,
     top: int,
+    **input_extras: Any,
 ) -> None:
     """List the organisations found in FILES: which records were merged into one node, and why."""
     with steps("Reading input files and matching organisations"):
-        ingest, graph = read_input_graph(files, format_, skip_invalid, channels, org_map=org_map)
+        ingest, graph = read_input_graph(
+            files, format_, skip_invalid, channels, org_map=org_map, **input_extras
+        )
     organisations = ingest.organisations
     if organisations is None:  # only native files: ids are taken as given
         organisations = _native_nodes(ingest.flows)

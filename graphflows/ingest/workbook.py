@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from graphflows.ingest.parsing import normalise_title, number_to_minor
+from graphflows.ingest.parsing import number_to_minor
 from graphflows.model import InputError
 from graphflows.model.money import format_minor
 
@@ -77,13 +77,13 @@ def _open(data: bytes, source: str):
 
 
 def header_rows(data: bytes, source: str) -> list[set[str]]:
-    """The normalised titles of each of the first rows of every sheet (for format detection)."""
+    """The titles (as printed) of each of the first rows of every sheet (for format detection)."""
     book = _open(data, source)
     try:
         found = []
         for sheet in book.worksheets:
             for row in sheet.iter_rows(values_only=True, max_row=HEADER_SEARCH):
-                found.append({normalise_title(cell_text(v)) for v in row or () if v is not None})
+                found.append({cell_text(v).strip() for v in row or () if v is not None})
         return found
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError(f"{source}: cannot read the workbook ({exc})") from None
@@ -98,24 +98,28 @@ def read_sheet(
     *,
     date_titles: Callable[[str], bool] = lambda title: False,
     what: str = "a header row",
+    every_sheet: bool = False,
 ) -> tuple[pl.DataFrame, pl.Series]:
     """The first sheet with a header row ``is_header`` accepts (among its first rows), as text columns.
 
-    Returns the table (one text column per title) and each row's position (``Sheet1!5``). Columns whose
-    title ``date_titles`` accepts read bare numbers as Excel date serials.
+    Returns the table (one text column per title) and each row's position (``Sheet1!5``). Titles are
+    given to ``is_header`` and ``date_titles`` as printed. Columns whose title ``date_titles`` accepts
+    read bare numbers as Excel date serials. ``every_sheet``: every sheet with such a header (a workbook
+    with one sheet per month), stacked (columns matched by title).
     """
     book = _open(data, source)
+    tables: list[tuple[pl.DataFrame, pl.Series]] = []
     try:
         for sheet in book.worksheets:
             rows = sheet.iter_rows(values_only=True)
             for number, header in enumerate(rows, start=1):
                 if number > HEADER_SEARCH:
                     break
-                titles_seen = {normalise_title(cell_text(v)) for v in header or () if v is not None}
+                titles_seen = {cell_text(v).strip() for v in header or () if v is not None}
                 if not is_header(titles_seen):
                     continue
                 titles = unique_titles([cell_text(h).strip() for h in header])
-                dated = {i for i, t in enumerate(titles) if date_titles(normalise_title(t))}
+                dated = {i for i, t in enumerate(titles) if date_titles(t)}
                 columns: list[list[str]] = [[] for _ in titles]
                 positions: list[str] = []
                 for row_number, row in enumerate(rows, start=number + 1):
@@ -127,9 +131,16 @@ def read_sheet(
                 frame = pl.DataFrame(
                     {t: pl.Series(t, c, dtype=pl.String) for t, c in zip(titles, columns, strict=True)}
                 )
-                return frame, pl.Series("line", positions, dtype=pl.String)
+                tables.append((frame, pl.Series("line", positions, dtype=pl.String)))
+                break
+            if tables and not every_sheet:
+                break
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError(f"{source}: cannot read the workbook ({exc})") from None
     finally:
         book.close()
-    raise InputError(f"{source}: no sheet has {what} in its first {HEADER_SEARCH} rows")
+    if not tables:
+        raise InputError(f"{source}: no sheet has {what} in its first {HEADER_SEARCH} rows")
+    if len(tables) == 1:
+        return tables[0]
+    return pl.concat([t for t, _ in tables], how="diagonal"), pl.concat([p for _, p in tables])
