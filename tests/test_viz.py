@@ -24,7 +24,7 @@ DEMO = Path(__file__).resolve().parents[1] / "graphflows" / "data" / "demo" / "f
 
 #: Channels of the small graph's organisations (given as payer_channel / payee_channel columns).
 CHANNELS = {"ph": "public_health", "nhse": "nhs", "ccg": "nhs", "council": "local_government",
-            "mutual": "charitable"}  # fmt: skip
+            "mutual": "charitable", "trust": "nhs", "charity": "charitable"}  # fmt: skip
 
 
 def graph_of(rows: list[tuple], currency: str = "GBP", channels: dict[str, str] | None = None) -> FlowGraph:
@@ -243,7 +243,8 @@ def test_cli_writes_view_and_sankey_and_reports(tmp_path: Path, capsys: pytest.C
     code = main(["view", str(DEMO), "--out", str(out), "--sankey", str(sankey), "--top", "10"])
     assert code == 0
     text = capsys.readouterr().out
-    assert "Showing the 10 largest" in text and "Written:" in text
+    assert "Showing 10 of 25 organisations and streams: " in text and "top convergence point" in text
+    assert "Written:" in text
     assert embedded_data(out.read_text())["nodes"].__len__() == 10
     assert sankey.stat().st_size > 1_000_000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.html", "v.html"]
@@ -323,18 +324,19 @@ def test_nodes_are_coloured_by_channel_and_the_legend_lists_the_channels_shown()
     nodes = {n["id"]: n for n in data["nodes"]}
     assert nodes["ccg"]["color"] == nodes["nhse"]["color"] == CHANNEL_STYLE["nhs"][0]
     assert nodes["council"]["color"] == CHANNEL_STYLE["local_government"][0]
-    assert nodes["trust"]["color"] == CHANNEL_STYLE["unclassified"][0]  # no channel given: grey
-    assert (nodes["trust"]["channel_label"], nodes["trust"]["form"]) == ("Unclassified", "form unknown")
+    assert nodes["tf"]["color"] == CHANNEL_STYLE["unclassified"][0]  # no channel given or found: grey
+    assert (nodes["tf"]["channel_label"], nodes["tf"]["form"]) == ("Unclassified", "form unknown")
+    assert nodes["charity"]["form"] == "charity"  # the classifier's form, from the name
     # shape still by kind
     assert data["style"][nodes["ccg"]["kind"]]["shape"] == "square"
     assert data["style"][nodes["nhse"]["kind"]]["shape"] == "diamond"
     # the legend: each channel present once, in the fixed order, with its colour and node count
     assert data["channels_shown"] == [
-        ["NHS", CHANNEL_STYLE["nhs"][0], 2],
+        ["NHS", CHANNEL_STYLE["nhs"][0], 3],
         ["Public health", CHANNEL_STYLE["public_health"][0], 1],
         ["Local government", CHANNEL_STYLE["local_government"][0], 1],
-        ["Charitable funders", CHANNEL_STYLE["charitable"][0], 1],
-        ["Unclassified", CHANNEL_STYLE["unclassified"][0], 3],
+        ["Charitable funders", CHANNEL_STYLE["charitable"][0], 2],
+        ["Unclassified", CHANNEL_STYLE["unclassified"][0], 1],
     ]
     # links take the payer's channel colour (a shade of it)
     edge = next(e for e in data["edges"] if (e["from"], e["to"]) == ("council", "mutual"))

@@ -65,8 +65,7 @@ def test_network_view_renders_offline_with_the_expected_counts(tmp_path: Path, o
 def test_demo_view_and_picture(tmp_path: Path, open_offline):
     from graphflows.graph import read_graph
 
-    # by stovepipe: the demo's organisations get channels only from the classifier (by name)
-    path = write_view(read_graph([DEMO]), tmp_path / "demo.html", count_by="stovepipe")
+    path = write_view(read_graph([DEMO]), tmp_path / "demo.html")
     page = open_offline(path, width=1600, height=1000)
     page.wait_ready()
     page.screenshot("network-demo.png")
@@ -216,7 +215,7 @@ def test_sankey_of_a_focus_gathers_others_and_keys_streams(tmp_path: Path, open_
     page.screenshot("sankey-demo-focus.png")
     labels = page.page.locator("text.node-label").all_text_contents()
     assert "Inclusion Healthcare" in labels and any(t.startswith("Other ") for t in labels)
-    assert "Unclassified" in page.page.locator("#gf-key").inner_text()  # the demo has no channel columns
+    assert "NHS" in page.page.locator("#gf-key").inner_text()  # channels found by the classifier
     assert page.problems() == []
 
 
