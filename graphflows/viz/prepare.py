@@ -300,21 +300,7 @@ def prepare_view(
             ),
         )
     nodes = kept.sort("id")
-    if analysis is not None:
-        nodes = analysis.add_to(nodes, graph.nodes)
-    else:
-        nodes = nodes.with_columns(
-            pl.lit(False).alias("is_convergence_point"),
-            pl.lit(0, pl.Int64).alias("count"),
-            pl.lit(0, pl.Int64).alias("channel_count"),
-            pl.lit(0, pl.Int64).alias("stovepipe_count"),
-            pl.lit([], pl.List(pl.String)).alias("channels"),
-            pl.lit(None, pl.Float64).alias("effective_channels"),
-            pl.lit(None, pl.Float64).alias("effective_stovepipes"),
-            pl.lit(None, pl.Float64).alias("hhi"),
-            pl.lit([], pl.List(pl.List(pl.String))).alias("mix"),
-            pl.lit([], pl.List(pl.List(pl.String))).alias("channel_mix"),
-        )
+    nodes = analysis.add_to(nodes, graph.nodes) if analysis is not None else without_analysis(nodes)
     return ViewData(
         currency=currency,
         nodes=nodes,
@@ -330,6 +316,18 @@ def prepare_view(
         count_by=count_by,
         min_share=min_share,
         selection="convergence" if chosen is not None else ("money" if cut else "all"),
+    )
+
+
+def without_analysis(nodes: pl.DataFrame) -> pl.DataFrame:
+    """The analysis columns of :class:`ViewData` nodes, empty (no attribution)."""
+    return nodes.with_columns(
+        pl.lit(False).alias("is_convergence_point"),
+        *(pl.lit(0, pl.Int64).alias(c) for c in ("count", "channel_count", "stovepipe_count")),
+        pl.lit([], pl.List(pl.String)).alias("channels"),
+        *(pl.lit(None, pl.Float64).alias(c) for c in ("effective_channels", "effective_stovepipes", "hhi")),
+        pl.lit([], MIX_TYPE).alias("mix"),
+        pl.lit([], MIX_TYPE).alias("channel_mix"),
     )
 
 
