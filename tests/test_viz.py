@@ -491,7 +491,7 @@ def test_focus_keeps_working_in_a_large_graph():
     assert "ccg0" in view.nodes["id"].to_list() and view.nodes.height == 3
 
 
-def test_cli_view_takes_count_by_and_min_share(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_cli_view_takes_count_by_min_share_and_min_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     flows = tmp_path / "flows.csv"
     flows.write_text("payer_id,payer_kind,payer_channel,payee_id,payee_kind,amount\n"
                      "nhse,stream,nhs,trust,provider,995\npcc,stream,police_justice,trust,provider,5\n"
@@ -506,6 +506,10 @@ def test_cli_view_takes_count_by_and_min_share(tmp_path: Path, capsys: pytest.Ca
     assert main(["view", str(flows), "--out", str(out), "--count-by", "stovepipe"]) == 0
     trust = next(n for n in embedded_data(out.read_text())["nodes"] if n["id"] == "trust")
     assert trust["conv"] and trust["count"] == 2  # nhse and ccg (pcc's 0.4% is below 1%)
+    assert main(["view", str(flows), "--out", str(out), "--min-share", "0.001", "--min-count", "3"]) == 0
+    data = embedded_data(out.read_text())
+    assert not next(n for n in data["nodes"] if n["id"] == "trust")["conv"]
+    assert "money from 3 or more channels, each bringing at least 0.1%" in data["convergence_rule"]
 
 
 def test_top_points_follow_the_whole_convergence_table_providers_first(monkeypatch: pytest.MonkeyPatch):

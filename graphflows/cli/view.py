@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
+from graphflows.analysis.convergence import CountBy
+from graphflows.cli.analyse import convergence_options
 from graphflows.cli.display import console, steps
 from graphflows.cli.inputs import input_options, read_input_graph
 from graphflows.model import GraphflowsError
@@ -73,22 +74,7 @@ def register(group: click.Group) -> None:
     f"The Sankey keeps the min(N, {SANKEY_TOP_N}) with most money.",
 )
 @click.option("--currency", default=None, help="Currency to draw (default: the one with most flows).")
-@click.option(
-    "--count-by",
-    type=click.Choice(["channel", "stovepipe"]),
-    default="channel",
-    show_default=True,
-    help="What makes a convergence point (its ring, the side panel, the choice of nodes in a large graph): "
-    "channels of government or individual stovepipes, as in `graphflows analyse`.",
-)
-@click.option(
-    "--min-share",
-    type=click.FloatRange(0, 1),
-    default=DEFAULT_MIN_SHARE,
-    show_default=True,
-    help="Materiality: a channel or stovepipe counts when it brings at least this share of a recipient's "
-    "income (0 counts every penny).",
-)
+@convergence_options
 @click.option(
     "--no-analysis",
     is_flag=True,
@@ -98,7 +84,7 @@ def register(group: click.Group) -> None:
 def view(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, focus: str | None,
     png: Path | None, sankey: Path | None, top: int, currency: str | None, count_by: CountBy,
-    min_share: float, no_analysis: bool, **extras: Any,
+    min_count: int, min_share: float, no_analysis: bool, **extras: Any,
 ) -> None:  # fmt: skip
     """Draw the funding network of FILES as an interactive page (flows CSV, 360Giving, OCDS, spend files)."""
     for target in (out, png, sankey):
@@ -121,13 +107,14 @@ def view(
     with steps("Drawing the network"):
         prepared = prepare_view(
             graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
-            min_share=min_share,
+            min_share=min_share, min_count=min_count,
         )  # fmt: skip
         pages = {out: render_view(prepared)}
         if sankey is not None:
             sankey_data = prepare_sankey(
                 graph, attribution=attribution, focus=focus, currency=prepared.currency,
                 top_n=min(top_n, SANKEY_TOP_N) if top_n else None, count_by=count_by, min_share=min_share,
+                min_count=min_count,
             )  # fmt: skip
             pages[sankey] = render_sankey(sankey_data)
     rejects = out.with_name(out.stem + ".rejects.csv") if skip_invalid and ingest.rejects.height else None

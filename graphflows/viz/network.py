@@ -21,7 +21,7 @@ from graphflows.viz.colours import channel_colour, channel_label, channel_order,
 from graphflows.viz.layout import positions
 from graphflows.viz.money_text import money_short, money_text
 from graphflows.viz.page import page, static_text, vis_network_js
-from graphflows.viz.prepare import DEFAULT_TOP_N, ViewData, prepare_view
+from graphflows.viz.prepare import DEFAULT_TOP_N, MIN_COUNT, ViewData, prepare_view
 
 if TYPE_CHECKING:
     from graphflows.analysis import Attribution
@@ -199,7 +199,8 @@ def page_data(view: ViewData) -> dict[str, Any]:
     )
     if view.has_analysis:
         conv_rule = (
-            f"money from 2 or more {counted}, each bringing at least {100 * view.min_share:g}% of its income"
+            f"money from {view.min_count} or more {counted}, each bringing at least "
+            f"{100 * view.min_share:g}% of its income"
         )
     else:
         conv_rule = ""
@@ -290,11 +291,12 @@ def view_html(
     currency: str | None = None,
     count_by: CountBy = "channel",
     min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> str:
     """The whole interactive page as a string (see :func:`write_view`)."""
     view = prepare_view(
         graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
-        min_share=min_share,
+        min_share=min_share, min_count=min_count,
     )  # fmt: skip
     return render_view(view)
 
@@ -321,6 +323,7 @@ def write_view(
     currency: str | None = None,
     count_by: CountBy = "channel",
     min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> Path:
     """Write the interactive network of ``graph`` to one self-contained, offline HTML file; returns its path.
 
@@ -329,7 +332,8 @@ def write_view(
     shows everything upstream of it, a stream's id everything downstream. ``top_n``: the most nodes drawn
     (``None`` keeps all): a larger graph shows its top convergence points with their payers and origins
     (see :func:`prepare_view`), and the page says what was left out. ``count_by`` (``"channel"`` or
-    ``"stovepipe"``) and ``min_share`` say what a convergence point counts, as in ``graphflows analyse``.
+    ``"stovepipe"``), ``min_share`` and ``min_count`` say what a convergence point counts, as in
+    ``graphflows analyse``.
     Nodes are coloured by channel of government, shaped by kind.
 
     >>> write_view(graph, "view.html", top_n=300)     # doctest: +SKIP
@@ -337,7 +341,7 @@ def write_view(
     """
     view = prepare_view(
         graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
-        min_share=min_share,
+        min_share=min_share, min_count=min_count,
     )  # fmt: skip
     write_text_atomic(Path(path), render_view(view))
     return Path(path)

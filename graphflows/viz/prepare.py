@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 #: Nodes kept in an interactive network view unless told otherwise.
 DEFAULT_TOP_N = 250
+#: Channels or stovepipes a recipient needs to be a convergence point (``convergence``'s default).
+MIN_COUNT = 2
 #: Most nodes one page will draw: past this a network is unreadable and slow to lay out (use ``top_n``).
 MAX_NODES = 3_000
 #: Stovepipes listed in a tooltip's funding mix before "and k more".
@@ -74,6 +76,7 @@ class ViewData:
     has_analysis: bool = False
     count_by: str = "channel"
     min_share: float = DEFAULT_MIN_SHARE
+    min_count: int = MIN_COUNT
     selection: str = "all"
 
 
@@ -203,6 +206,7 @@ def prepare_view(
     max_edges: int | None = None,
     count_by: CountBy = "channel",
     min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> ViewData:
     """Choose what a view draws. ``attribution=None`` computes it; ``False`` leaves the funding mix out.
 
@@ -246,7 +250,9 @@ def prepare_view(
             from graphflows.analysis import attribute
 
             attribution = attribute(graph)
-        analysis = ViewAnalysis.of(attribution, currency, count_by=count_by, min_share=min_share)
+        analysis = ViewAnalysis.of(
+            attribution, currency, count_by=count_by, min_share=min_share, min_count=min_count
+        )
     chosen: Selection | None = None
     if cut and analysis is not None:
         chosen = convergence_selection(analysis, in_scope, ranked, top_n or 0, focus)
@@ -315,6 +321,7 @@ def prepare_view(
         has_analysis=analysis is not None,
         count_by=count_by,
         min_share=min_share,
+        min_count=min_count,
         selection="convergence" if chosen is not None else ("money" if cut else "all"),
     )
 
@@ -353,12 +360,19 @@ class ViewAnalysis:
     currency: str
     count_by: CountBy
     min_share: float
+    min_count: int = MIN_COUNT
 
     @classmethod
     def of(
-        cls, attribution: Attribution, currency: str, *, count_by: CountBy, min_share: float
+        cls,
+        attribution: Attribution,
+        currency: str,
+        *,
+        count_by: CountBy,
+        min_share: float,
+        min_count: int = MIN_COUNT,
     ) -> ViewAnalysis:
-        return cls(only_currency(attribution, currency), currency, count_by, min_share)
+        return cls(only_currency(attribution, currency), currency, count_by, min_share, min_count)
 
     def table(self, ids: pl.Series) -> pl.DataFrame:
         """:func:`~graphflows.analysis.convergence` of some recipients: the same rows as for the whole
@@ -373,7 +387,7 @@ class ViewAnalysis:
             recipients=result.recipients.filter(pl.col("recipient_id").is_in(keep)),
             graph=FlowGraph(result.graph.nodes, result.graph.flows.filter(pl.col("payee_id").is_in(keep))),
         )
-        return convergence(some, count_by=self.count_by, min_share=self.min_share)
+        return convergence(some, count_by=self.count_by, min_share=self.min_share, min_count=self.min_count)
 
     def top_points(self, kinds: pl.DataFrame, limit: int) -> list[str]:
         """Up to ``limit`` convergence points among ``kinds`` (``id, kind``) in convergence-table order,
@@ -383,7 +397,7 @@ class ViewAnalysis:
         from the ranking keys alone (counted number, effective number, money), with a margin for rounding,
         and only they go through :func:`~graphflows.analysis.convergence`, whose order is final.
         """
-        keys = convergence_keys(self.attribution, self.count_by, self.min_share).join(
+        keys = convergence_keys(self.attribution, self.count_by, self.min_share, self.min_count).join(
             kinds.rename({"id": "recipient_id"}), on="recipient_id"
         )
         provider = pl.col("kind") == Kind.PROVIDER.value
@@ -461,8 +475,6 @@ class ViewAnalysis:
 MIX_TYPE = pl.List(pl.List(pl.String))
 #: Extra candidates ranked by :func:`convergence_keys` beyond those needed (near-ties in floating point).
 CANDIDATE_MARGIN = 50
-#: Channels or stovepipes a recipient needs to be a convergence point (``convergence``'s default).
-MIN_COUNT = 2
 
 
 def channel_amounts(attribution: Attribution, value: str = "amount_minor") -> pl.DataFrame:
@@ -495,7 +507,9 @@ def channel_amounts(attribution: Attribution, value: str = "amount_minor") -> pl
     )
 
 
-def convergence_keys(attribution: Attribution, count_by: CountBy, min_share: float) -> pl.DataFrame:
+def convergence_keys(
+    attribution: Attribution, count_by: CountBy, min_share: float, min_count: int = MIN_COUNT
+) -> pl.DataFrame:
     """``recipient_id, count, effective, total_in_minor`` of the possible convergence points: the keys
     :func:`~graphflows.analysis.convergence` ranks by, computed without the rest of its table."""
     rows = channel_amounts(attribution, "share") if count_by == "channel" else attribution.rows
@@ -503,7 +517,7 @@ def convergence_keys(attribution: Attribution, count_by: CountBy, min_share: flo
         rows.lazy()
         .group_by("recipient_id")
         .agg((pl.col("share") >= min_share).sum().alias("count"), (pl.col("share") ** 2).sum().alias("hhi"))
-        .filter(pl.col("count") >= MIN_COUNT)
+        .filter(pl.col("count") >= min_count)
         .join(attribution.recipients.lazy().select("recipient_id", "total_in_minor"), on="recipient_id")
         .select("recipient_id", "count", (1 / pl.col("hhi")).alias("effective"), "total_in_minor")
         .collect(engine="streaming")

@@ -28,6 +28,7 @@ from graphflows.viz.money_text import money_text
 from graphflows.viz.network import KIND_STYLE, write_text_atomic
 from graphflows.viz.page import page, static_text
 from graphflows.viz.prepare import (
+    MIN_COUNT,
     channel_amounts,
     choose_currency,
     declared_links,
@@ -90,6 +91,7 @@ def prepare_sankey(
     currency: str | None = None,
     count_by: CountBy = "channel",
     min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> SankeyData:
     """Choose what the Sankey draws (see the module docstring).
 
@@ -168,7 +170,7 @@ def prepare_sankey(
     order = {node: i for i, node in enumerate(used)}
     money_in = dict(links.group_by("target").agg(pl.col("amount_minor").sum()).iter_rows())
     money_out = dict(links.group_by("source").agg(pl.col("amount_minor").sum()).iter_rows())
-    meeting = convergence_text(attribution, currency, used, count_by, min_share)
+    meeting = convergence_text(attribution, currency, used, count_by, min_share, min_count)
     node_rows = [
         {
             "id": n,
@@ -276,6 +278,7 @@ def convergence_text(
     ids: list[str],
     count_by: CountBy,
     min_share: float,
+    min_count: int,
 ) -> dict[str, str]:
     """Hover text for the convergence points among ``ids``: how many channels (or stovepipes) meet there."""
     if not attribution:
@@ -286,6 +289,7 @@ def convergence_text(
         only_currency(attribution, currency, pl.Series(ids, dtype=pl.String).implode()),
         count_by=count_by,
         min_share=min_share,
+        min_count=min_count,
     )
     points = table.filter(pl.col("is_convergence_point"))
     text = {}
@@ -403,11 +407,12 @@ def sankey_html(
     currency: str | None = None,
     count_by: CountBy = "channel",
     min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> str:
     """The Sankey page as a string (see :func:`write_sankey`)."""
     data = prepare_sankey(
         graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
-        min_share=min_share,
+        min_share=min_share, min_count=min_count,
     )  # fmt: skip
     return render_sankey(data)
 
@@ -422,17 +427,18 @@ def write_sankey(
     currency: str | None = None,
     count_by: CountBy = "channel",
     min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> Path:
     """Write the Sankey of ``graph`` (or a focus) to one self-contained, offline HTML file; returns its path.
 
     ``focus``: a stream's id shows everything downstream of it, a provider's everything upstream.
     ``top_n``: nodes kept by money; the others are gathered per kind into "Other ..." nodes. Links are
-    coloured by the channel of government the money came from (``count_by`` and ``min_share`` as for
-    :func:`~graphflows.viz.write_view`).
+    coloured by the channel of government the money came from (``count_by``, ``min_share`` and
+    ``min_count`` as for :func:`~graphflows.viz.write_view`).
     """
     data = prepare_sankey(
         graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
-        min_share=min_share,
+        min_share=min_share, min_count=min_count,
     )  # fmt: skip
     write_text_atomic(Path(path), render_sankey(data))
     return Path(path)
