@@ -1,16 +1,14 @@
-"""Write analysis results to files: all or nothing.
+"""Write analysis results to files: all or nothing, through :mod:`graphflows.outputs`.
 
-Files are written to a temporary folder beside the output folder and moved in only when every one is
-complete, so a failure never leaves half-finished output.
+Files are written to a staging folder beside the output folder and moved in only when every one is
+complete, so a failure never leaves half-finished output; files graphflows did not write are never
+overwritten or removed, and CSV text cells cannot run as spreadsheet formulas (unless ``raw_csv``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,8 @@ from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, node_channel
 from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
 from graphflows.graph import FlowGraph
 from graphflows.ingest import IngestResult
-from graphflows.model import GraphflowsError, format_minor
+from graphflows.model import format_minor
+from graphflows.outputs import PathLike, write_csv_to, write_folder
 
 
 def money_text(column: str, alias: str | None = None) -> pl.Expr:
@@ -197,32 +196,41 @@ def write_analysis(
     min_share: float = DEFAULT_MIN_SHARE,
     min_stovepipes: int | None = None,
     write_rejects: bool = False,
+    raw_csv: bool = False,
+    inputs: Iterable[PathLike] = (),
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Write attribution.csv, channels.csv, convergence.csv, organisations.csv (every node: channel, form
     and how its records were matched), summary.json, and rejects.csv and negative_net.csv when needed.
 
+    CSV text cells that a spreadsheet would run as formulas start with ``'`` unless ``raw_csv``; an
+    output file that is one of ``inputs``, or that graphflows did not write, is refused.
     Returns the summary and the convergence table (see :func:`graphflows.analysis.convergence`).
     """
     if min_stovepipes is not None:
         min_count = min_stovepipes
     table = convergence(result, count_by=count_by, min_share=min_share, min_count=min_count)
+
+    def csv(path: Path, frame: pl.DataFrame) -> None:
+        write_csv_to(path, frame, raw=raw_csv)
+
     info = summary(
         ingest, result.graph, result, table, count_by=count_by, min_count=min_count, min_share=min_share
     )
     writers: dict[str, Callable[[Path], None]] = {
-        "attribution.csv": lambda p: attribution_table(result).write_csv(p),
-        "channels.csv": lambda p: channels_table(result).write_csv(p),
-        "convergence.csv": lambda p: convergence_table(table).write_csv(p),
-        "organisations.csv": lambda p: organisations_table(result.graph).write_csv(p),
+        "attribution.csv": lambda p: csv(p, attribution_table(result)),
+        "channels.csv": lambda p: csv(p, channels_table(result)),
+        "convergence.csv": lambda p: csv(p, convergence_table(table)),
+        "organisations.csv": lambda p: csv(p, organisations_table(result.graph)),
         "summary.json": lambda p: p.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"),
     }
     if result.negative_pairs.height:
-        writers["negative_net.csv"] = lambda p: result.negative_pairs.select(
+        negative = result.negative_pairs.select(
             "payer_id", "payee_id", "stream_id", "currency", money_text("net_minor", "net_amount"), "lines"
-        ).write_csv(p)
+        )  # fmt: skip
+        writers["negative_net.csv"] = lambda p: csv(p, negative)
     if write_rejects:
-        writers["rejects.csv"] = lambda p: ingest.rejects.write_csv(p)
-    write_all(out_dir, writers, stale=ANALYSIS_FILES)
+        writers["rejects.csv"] = lambda p: csv(p, ingest.rejects)
+    write_all(out_dir, writers, stale=ANALYSIS_FILES, inputs=inputs)
     return info, table
 
 
@@ -238,27 +246,16 @@ ANALYSIS_FILES = (
 )
 
 
-def write_all(out_dir: Path, writers: dict[str, Callable[[Path], None]], stale: tuple[str, ...] = ()) -> None:
-    """Run every writer into a temporary folder, then move the finished files into ``out_dir``.
+def write_all(
+    out_dir: Path,
+    writers: dict[str, Callable[[Path], None]],
+    stale: tuple[str, ...] = (),
+    *,
+    inputs: Iterable[PathLike] = (),
+) -> None:
+    """Run every writer into a staging folder, then move the finished files into ``out_dir``.
 
-    Files named in ``stale`` that this run does not write are removed from ``out_dir`` afterwards.
+    Files named in ``stale`` that this run does not write are removed from ``out_dir`` when graphflows
+    wrote them (see :mod:`graphflows.outputs`).
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise GraphflowsError(f"{out_dir}: exists and is not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GraphflowsError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
-    staging = Path(tempfile.mkdtemp(prefix=".graphflows-", dir=out_dir))
-    try:
-        for name, write in writers.items():
-            write(staging / name)
-        for name in writers:
-            os.replace(staging / name, out_dir / name)
-        for name in stale:
-            if name not in writers:
-                (out_dir / name).unlink(missing_ok=True)
-    except OSError as exc:
-        raise GraphflowsError(f"{out_dir}: cannot write the output files ({exc.strerror})") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    write_folder(out_dir, writers, stale=stale, inputs=inputs)

@@ -213,7 +213,8 @@ def test_writing_leaves_no_lib_folder_or_temporary_files(tmp_path: Path, monkeyp
     monkeypatch.chdir(tmp_path)
     write_view(small_graph(), "view.html")
     write_sankey(small_graph(), "sankey.html")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sankey.html", "view.html"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".graphflows-manifest.json", "sankey.html", "view.html"]  # the manifest: see outputs.py
 
 
 def test_sankey_keeps_every_penny_by_gathering_small_nodes():
@@ -247,7 +248,7 @@ def test_cli_writes_view_and_sankey_and_reports(tmp_path: Path, capsys: pytest.C
     assert "Written:" in text
     assert embedded_data(out.read_text())["nodes"].__len__() == 10
     assert sankey.stat().st_size > 1_000_000
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.html", "v.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".graphflows-manifest.json", "s.html", "v.html"]
 
 
 def test_cli_errors_are_one_line_and_write_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -226,7 +226,7 @@ def test_png_is_a_picture_of_the_view(tmp_path: Path, browser):  # browser: skip
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", data[16:24]) == (1200, 800)
     assert len(data) > 20_000  # a drawn network, not a blank page
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.html", "v.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".graphflows-manifest.json", "v.html", "v.png"]
 
 
 def test_cli_png_and_sankey_from_the_demo(tmp_path: Path, browser):
@@ -236,7 +236,12 @@ def test_cli_png_and_sankey_from_the_demo(tmp_path: Path, browser):
     code = main(["view", str(DEMO), "--out", str(out), "--png", str(tmp_path / "v.png"),
                  "--sankey", str(tmp_path / "s.html")])  # fmt: skip
     assert code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.html", "v.html", "v.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".graphflows-manifest.json",
+        "s.html",
+        "v.html",
+        "v.png",
+    ]
 
 
 def test_hostile_stream_name_is_text_in_the_sankey_labels_and_hover(tmp_path: Path, open_offline):

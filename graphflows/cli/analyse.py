@@ -11,7 +11,7 @@ import polars as pl
 from graphflows.analysis import Attribution, attribute
 from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
 from graphflows.cli.display import console, convergence_by_form, convergence_table, money, steps
-from graphflows.cli.inputs import input_options, read_input_graph
+from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.demo import demo_path
 from graphflows.export import write_analysis
 from graphflows.graph import FlowGraph
@@ -93,6 +93,7 @@ def analysis_options(command: Any) -> Any:
                 show_default=True,
                 help="How many convergence points to print.",
             ),
+            raw_csv_option,
         ]
     ):
         command = option(command)
@@ -111,6 +112,8 @@ def run_analysis(
     min_share: float,
     top: int,
     write_rejects: bool,
+    raw_csv: bool = False,
+    inputs: tuple[Path, ...] = (),
 ) -> Attribution:
     """Attribute, write the files and print the table; returns the attribution."""
     with steps("Attributing money to its origins"):
@@ -127,6 +130,8 @@ def run_analysis(
             min_count=min_count,
             min_share=min_share,
             write_rejects=write_rejects,
+            raw_csv=raw_csv,
+            inputs=inputs,
         )
     if top:
         console.print(convergence_table(table, top, count_by=count_by))
@@ -193,9 +198,11 @@ def analyse(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, **options: Any
 ) -> None:
     """Find convergence points in funding FILES (flows CSV, 360Giving, OCDS, spend files)."""
+    extras = _input_extras(options)
     with steps("Reading input files and building the graph"):
-        ingest, graph = read_input_graph(files, format_, skip_invalid, **_input_extras(options))
-    run_analysis(ingest, graph, out, write_rejects=skip_invalid, **options)
+        ingest, graph = read_input_graph(files, format_, skip_invalid, **extras)
+    named = input_paths(files, extras.get("org_map"), extras.get("sources"), extras.get("channels"))
+    run_analysis(ingest, graph, out, write_rejects=skip_invalid, inputs=named + read_paths(ingest), **options)
 
 
 @click.command()
@@ -233,5 +240,5 @@ def _demo_views(result: Attribution, out: Path) -> None:
 
 def _input_extras(options: dict[str, Any]) -> dict[str, Any]:
     """Options added by inputs.input_options beyond the basic three (such as an organisation map)."""
-    analysis = {"by", "financial_year", "count_by", "min_count", "min_share", "top"}
+    analysis = {"by", "financial_year", "count_by", "min_count", "min_share", "top", "raw_csv"}
     return {k: options.pop(k) for k in list(options) if k not in analysis}

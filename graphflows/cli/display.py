@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,8 +16,39 @@ from rich.text import Text
 
 from graphflows.model import format_minor, to_minor
 
+#: Control characters (C0, DEL, C1) and bidirectional overrides: never sent raw to a terminal.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters and terminal escapes shown as ``\xNN``, so data never drives
+    the terminal.
+
+    >>> printable("Acme\x1b[2J Ltd\n")
+    'Acme\\x1b[2J Ltd\\x0a'
+    """
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+
+
+def safe_text(value: object) -> Text:
+    """A table cell from data: plain text (no markup) with control characters made visible."""
+    return Text(printable(str(value)))
+
+
+class SafeConsole(Console):
+    """A rich Console whose ``print`` shows control characters in text as ``\\xNN`` (names come from data)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
 #: Piped output gets a fixed width so tables stay readable in files and logs.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+console = SafeConsole(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def money(minor: int, currency: str) -> str:
@@ -42,7 +74,7 @@ def convergence_table(table: pl.DataFrame, top: int, count_by: str = "channel") 
     effective = "effective_channels" if count_by == "channel" else "effective_stovepipes"
     for row in shown.iter_rows(named=True):
         grid.add_row(
-            Text(str(row["recipient_name"])),
+            safe_text(row["recipient_name"]),
             Text(f"{row['channel_count']}: {(row['channels'] or '').replace(';', ', ')}"),
             f"{row[effective]:.1f}",
             str(row["stovepipe_count"]),

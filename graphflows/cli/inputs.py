@@ -73,6 +73,27 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("files", nargs=-1, type=click.Path(path_type=Path))(command)
 
 
+#: ``--raw-csv`` for every command that writes CSV files.
+raw_csv_option = click.option(
+    "--raw-csv",
+    "raw_csv",
+    is_flag=True,
+    help="Write CSV cells exactly as read. By default a text cell starting with = + - @ (a formula to a "
+    "spreadsheet) gets a leading ' so it cannot run when the file is opened; numbers are never changed.",
+)
+
+
+def input_paths(files: tuple[Path, ...], *others: Path | None) -> tuple[Path, ...]:
+    """Every file named on the command line (``others``: --org-map, --sources, --channels...); outputs may
+    never be one of them. See :func:`read_paths`."""
+    return (*files, *(p for p in others if p is not None))
+
+
+def read_paths(ingest: IngestResult) -> tuple[Path, ...]:
+    """Every file a run read (a zip member's archive), including those a sources manifest listed."""
+    return tuple(dict.fromkeys(Path(f.source.split("!", 1)[0]) for f in ingest.files))
+
+
 def read_inputs(
     files: tuple[Path, ...],
     format_: str | None,

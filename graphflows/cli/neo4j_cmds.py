@@ -6,7 +6,6 @@ Connection: ``--neo4j-uri``, else ``NEO4J_URI``, else the local server started b
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,11 +21,12 @@ from rich.text import Text
 
 from graphflows.analysis.convergence import CountBy
 from graphflows.cli.analyse import convergence_options
-from graphflows.cli.display import console, money, steps
-from graphflows.cli.inputs import input_options, read_input_graph
+from graphflows.cli.display import SafeConsole, console, money, safe_text, steps
+from graphflows.cli.inputs import input_options, raw_csv_option, read_input_graph
 from graphflows.model import GraphflowsError
+from graphflows.outputs import OutputFiles, rows_frame, write_csv
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def register(group: click.Group) -> None:
@@ -59,6 +59,7 @@ def param_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def csv_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = raw_csv_option(command)
     return click.option(
         "--csv",
         "csv_path",
@@ -259,8 +260,9 @@ def _progress_bar() -> Iterator[Callable[[int, int, str], None]]:
 @click.option("--list", "list_", is_flag=True, help="List the library's queries and their questions.")
 @neo4j_uri_option
 def query(
-    name: str | None, params: tuple[str, ...], csv_path: Path | None, list_: bool, neo4j_uri: str | None
-) -> None:
+    name: str | None, params: tuple[str, ...], csv_path: Path | None, raw_csv: bool, list_: bool,
+    neo4j_uri: str | None,
+) -> None:  # fmt: skip
     """Run query NAME from the Cypher library (cypher/*.cypher) and print its rows."""
     from graphflows.neo4j.library import list_queries, load_query
 
@@ -269,9 +271,11 @@ def query(
         return
     library_query = load_query(name)
     bound = library_query.bind(parse_params(params, typed=False))
+    if csv_path is not None:
+        OutputFiles().check(csv_path)
     with _runner(neo4j_uri) as runner:
         result = runner.run(library_query.text, bound)
-    _output(result.columns, result.rows, csv_path)
+    _output(result.columns, result.rows, csv_path, raw_csv)
 
 
 @click.command()
@@ -281,13 +285,17 @@ def query(
 @click.option("--write", is_flag=True, help="Allow the query to change the database (read-only otherwise).")
 @neo4j_uri_option
 def cypher(
-    text: str, params: tuple[str, ...], csv_path: Path | None, write: bool, neo4j_uri: str | None
-) -> None:
+    text: str, params: tuple[str, ...], csv_path: Path | None, raw_csv: bool, write: bool,
+    neo4j_uri: str | None,
+) -> None:  # fmt: skip
     """Run an ad-hoc Cypher QUERY (a read transaction unless --write); parameter values are read as JSON
     when they parse (10, true, "text"), else as text."""
+    values = parse_params(params, typed=True)
+    if csv_path is not None:
+        OutputFiles().check(csv_path)
     with _runner(neo4j_uri) as runner:
-        result = runner.run(text, parse_params(params, typed=True), write=write)
-    _output(result.columns, result.rows, csv_path)
+        result = runner.run(text, values, write=write)
+    _output(result.columns, result.rows, csv_path, raw_csv)
     if write and result.counters:
         changes = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(result.counters.items()))
         err_console.print(changes, markup=False)
@@ -302,12 +310,35 @@ def parse_params(items: tuple[str, ...], *, typed: bool) -> dict[str, Any]:
             raise GraphflowsError(f"--param {item!r}: expected KEY=VALUE")
         if typed:
             try:
-                values[key.strip()] = json.loads(value)
-                continue
-            except ValueError:
+                decoded = json.loads(value)
+            except (ValueError, RecursionError):
                 pass
+            else:
+                _check_integers(item, decoded)
+                values[key.strip()] = decoded
+                continue
         values[key.strip()] = value
     return values
+
+
+#: Neo4j integers are 64-bit.
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_integers(item: str, value: Any) -> None:
+    """Refuse an integer Neo4j cannot hold (anywhere in a list or map), naming the parameter."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, int) and not isinstance(v, bool) and not INT64[0] <= v <= INT64[1]:
+            raise GraphflowsError(
+                f"--param {item[:60]!r}: integer {str(v)[:30]} is out of range (Neo4j integers are 64-bit, "
+                f"{INT64[0]} to {INT64[1]})"
+            )
+        if isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
 
 
 def _print_library(queries: list[Any]) -> None:
@@ -322,20 +353,19 @@ def _print_library(queries: list[Any]) -> None:
     console.print("* required", markup=False)
 
 
-def _output(columns: list[str], rows: list[dict[str, Any]], csv_path: Path | None) -> None:
+def _output(
+    columns: list[str], rows: list[dict[str, Any]], csv_path: Path | None, raw_csv: bool = False
+) -> None:
     if csv_path is not None:
-        with csv_path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in columns])
+        cells = ([_cell(row.get(c)) for c in columns] for row in rows)
+        write_csv(rows_frame(columns, cells), csv_path, raw=raw_csv)
         err_console.print(f"{len(rows)} row(s) written to {csv_path}", markup=False)
         return
     grid = Table(show_lines=False)
     for column in columns:
         grid.add_column(column, overflow="fold")
     for row in rows:
-        grid.add_row(*(Text(_cell(row.get(c))) for c in columns))
+        grid.add_row(*(safe_text(_cell(row.get(c))) for c in columns))
     console.print(grid)
     console.print(f"{len(rows)} row(s)", markup=False)
 

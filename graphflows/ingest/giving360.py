@@ -152,6 +152,18 @@ def _scalar(value: object) -> str:
 
 def _json_table(text: str, source: str) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
     try:
+        return _json_grants(text, source)
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply to be 360Giving data") from None
+
+
+#: A JSON file whose grants use more distinct fields than this, times grants, is refused (each field is
+#: a column: a file where every grant has keys of its own would otherwise need rows x fields of memory).
+MAX_JSON_CELLS = 30_000_000
+
+
+def _json_grants(text: str, source: str) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
+    try:
         doc = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
@@ -170,6 +182,11 @@ def _json_table(text: str, source: str) -> tuple[pl.DataFrame, pl.Series, pl.Dat
     titles: dict[str, None] = {}
     for flat in rows:
         titles.update(dict.fromkeys(flat))
+    if len(titles) * len(rows) > MAX_JSON_CELLS:
+        raise InputError(
+            f"{source}: {len(rows):,} grants use {len(titles):,} different fields (too many to tabulate: "
+            f"at most {MAX_JSON_CELLS:,} grants x fields); 360Giving grants share the standard's fields"
+        )
     frame = pl.DataFrame(
         {t: pl.Series(t, [r.get(t, "") for r in rows], dtype=pl.String) for t in titles},
         schema={t: pl.String for t in titles},

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -161,7 +162,7 @@ def _may_have_blank_lines(data: bytes) -> bool:
 def _check_header(source: str, titles: list[str]) -> None:
     """Refuse a header that lacks a required column or names one column twice."""
     names = [_norm(re.sub(r"_duplicated_\d+$", "", t)) for t in titles]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)
     if repeated:
         raise InputError(f"{source}:1: duplicate column {', '.join(repeated)} in the header")
     missing = [c for c in REQUIRED if c not in names]

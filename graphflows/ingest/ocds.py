@@ -203,7 +203,10 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             raise InputError(
                 f"{source}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})"
             ) from None
-        releases, linked_only = _json_lines(text, source)
+        try:
+            releases, linked_only = _json_lines(text, source)
+        except RecursionError:
+            raise InputError(f"{source}: JSON nested too deeply") from None
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply") from None
     notes = [note] if note else []

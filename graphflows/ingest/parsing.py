@@ -372,6 +372,23 @@ class CsvTable:
     note: str | None = None
 
 
+#: A CSV header with more columns than this is refused (real funding files have at most a few hundred).
+MAX_COLUMNS = 5_000
+
+
+def check_width(source: str, header: bytes | str, header_line: int = 0) -> None:
+    """Refuse a header row with more than MAX_COLUMNS columns (counting commas: cheap, never quadratic)."""
+    newline = "\n" if isinstance(header, str) else b"\n"
+    comma = "," if isinstance(header, str) else b","
+    end = header.find(newline)  # type: ignore[arg-type]
+    columns = header.count(comma, 0, end if end >= 0 else len(header)) + 1  # type: ignore[arg-type]
+    if columns > MAX_COLUMNS:
+        raise InputError(
+            f"{source}:{header_line + 1}: header has {columns:,} columns (at most {MAX_COLUMNS:,}); "
+            "not a funding data file"
+        )
+
+
 def read_csv_text(source: str, text: str, *, header_line: int = 0) -> CsvTable:
     """All columns of a CSV as text, and each record's first physical line number (1-based).
 
@@ -384,6 +401,7 @@ def read_csv_text(source: str, text: str, *, header_line: int = 0) -> CsvTable:
         for _ in range(header_line):
             start = text.index("\n", start) + 1
         text = text[start:]
+    check_width(source, text, header_line)
     try:
         frame = pl.read_csv(
             io.BytesIO(text.encode("utf-8")),
@@ -470,6 +488,7 @@ def read_csv_bytes(source: str, data: bytes, *, header_line: int = 0) -> CsvTabl
     for _ in range(header_line):
         start = body.index(b"\n", start) + 1
     body = body[start:] if start else body
+    check_width(source, body, header_line)
     try:
         frame = pl.read_csv(body, infer_schema=False, empty_string_is_null=False, truncate_ragged_lines=False)
     except pl.exceptions.PolarsError:

@@ -12,6 +12,7 @@ matched across all files so one organisation is one node (:mod:`graphflows.inges
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -19,7 +20,7 @@ from pathlib import Path, PurePosixPath
 import polars as pl
 
 from graphflows.ingest import giving360, native
-from graphflows.ingest.base import FileRead, check_readable, empty_rejects
+from graphflows.ingest.base import FileRead, check_member_size, check_readable, empty_rejects
 from graphflows.ingest.formats import IMPORTERS
 from graphflows.ingest.importer import NO_SETTINGS, Sample, SourceSettings
 from graphflows.ingest.organisations import OrgMap, Resolution, read_org_map, resolve
@@ -32,8 +33,6 @@ from graphflows.model.schema import empty_flows
 FORMATS = IMPORTERS
 #: Zip members with these endings are data; others (README, PDF...) are skipped with a note.
 DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
-#: A zip member larger than this (uncompressed) is refused rather than read into memory.
-MAX_MEMBER_BYTES = 4 * 1024**3
 
 #: How many bad records an error message shows before it just counts the rest.
 SHOWN_PROBLEMS = 20
@@ -179,12 +178,7 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules) -> list[FileRe
                 skipped.append(member)
                 continue
             source = f"{path}!{member}"
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise InputError(f"{source}: member too large to read ({info.file_size} bytes)")
-            try:
-                data = archive.read(info)
-            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-                raise InputError(f"{source}: cannot be read from the archive ({exc})") from None
+            data = _member_bytes(archive, info, source)
             if not data.strip():
                 raise InputError(f"{source}: file is empty")
             settings = rules.settings_for(source)
@@ -195,6 +189,16 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules) -> list[FileRe
     if skipped:
         reads[0].notes.append(f"{path}: skipped {len(skipped)} non-data member(s): {', '.join(skipped[:5])}")
     return reads
+
+
+def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
+    """A member's bytes, refusing a member too large or expanding too much (a zip bomb) before reading it."""
+    check_member_size(info, source)
+    try:
+        with archive.open(info) as member:  # zipfile stops at the stated size and checks the CRC
+            return member.read(info.file_size + 1)
+    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, zlib.error, EOFError) as exc:
+        raise InputError(f"{source}: cannot be read from the archive ({exc})") from None
 
 
 def read_flows(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,7 +15,8 @@ import polars as pl
 
 from graphflows.analysis.convergence import DEFAULT_MIN_SHARE
 from graphflows.graph import FlowGraph
-from graphflows.model import GraphflowsError, Kind
+from graphflows.model import Kind
+from graphflows.outputs import write_text
 from graphflows.viz.colours import channel_colour, channel_label, channel_order, darker, faded
 from graphflows.viz.layout import positions
 from graphflows.viz.money_text import money_short, money_text
@@ -348,18 +348,5 @@ def write_view(
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, so a failure never leaves half a page."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise GraphflowsError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` all or nothing (see :mod:`graphflows.outputs`)."""
+    write_text(path, text)
