@@ -5,6 +5,9 @@
 //   (:Entity:FundingStream)  a pot of money: a national grant, a pooled fund (Better Care Fund), a programme
 //   (:Entity:Provider)       delivers services and receives money
 // A node may carry several kind labels (a council is a commissioner and, for a pooled fund, a provider).
+// Every node also has channel (its channel of government: nhs, public_health, police_justice, local_government,
+// ... unclassified), channel_method (the rule that gave it), form (public_body, charity, cic, mutual_society,
+// company, partnership, individual, unknown) and form_method.
 //
 // Flows: each input line is one relationship
 //   (payer:Entity)-[:FLOWS_TO {flow_id, amount_minor, amount, currency, date, stream_id, reference, source, line}]->(payee:Entity)
@@ -19,14 +22,22 @@
 //   plus any extra text columns of the input file
 //
 // Analysis written back by `graphflows load` (replaced at each load):
-//   on recipients: stovepipe_count, total_in_minor, total_in, currency, hhi, top_share, top_stovepipe_id, payer_count
-//   (:ConvergencePoint) label on recipients where money from at least two stovepipes converges
+//   on recipients: channel_count, channels (list, largest first), effective_channels, stovepipe_count,
+//       effective_stovepipes, total_in_minor, total_in, below_min_share_minor, currency, hhi, top_share,
+//       top_stovepipe_id, top_channel, top_channel_share, payer_count, payer_channels (list)
+//   (:ConvergencePoint) label on recipients where at least two channels converge (by default: see --count-by,
+//       --min-share and --min-count on `graphflows load`), each bringing at least 1% of the recipient's income
 //   (recipient)-[:ATTRIBUTED_TO {amount_minor, amount, share, currency}]->(stovepipe)
 //       the money each recipient received that originated with each stovepipe (the rows of attribution.csv)
+//   (:Channel {id})  one node per channel of government that money came from
+//   (recipient)-[:ATTRIBUTED_TO_CHANNEL {amount_minor, amount, share, currency}]->(:Channel)
+//       the recipient's income by the channel of its origins (the rows of channels.csv)
 
 CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (n:Entity) REQUIRE n.id IS UNIQUE;
 CREATE CONSTRAINT funding_stream_id IF NOT EXISTS FOR (n:FundingStream) REQUIRE n.id IS UNIQUE;
 CREATE CONSTRAINT commissioner_id IF NOT EXISTS FOR (n:Commissioner) REQUIRE n.id IS UNIQUE;
 CREATE CONSTRAINT provider_id IF NOT EXISTS FOR (n:Provider) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT channel_id IF NOT EXISTS FOR (n:Channel) REQUIRE n.id IS UNIQUE;
 CREATE INDEX entity_name IF NOT EXISTS FOR (n:Entity) ON (n.name);
+CREATE INDEX entity_channel IF NOT EXISTS FOR (n:Entity) ON (n.channel);
 CREATE INDEX convergence_stovepipes IF NOT EXISTS FOR (n:ConvergencePoint) ON (n.stovepipe_count);

@@ -8,11 +8,45 @@ The public API in one place, for notebooks and scripts::
     table = gf.convergence(result)
 """
 
-from graphflows.analysis import Attribution, attribute, convergence, funding_mix
-from graphflows.demo import demo_path
-from graphflows.graph import FlowGraph, build_graph, read_graph
-from graphflows.ingest import IngestResult, read_flows
-from graphflows.model import Kind
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graphflows.analysis import Attribution, attribute, channel_mix, convergence, funding_mix
+    from graphflows.demo import demo_path
+    from graphflows.graph import FlowGraph, build_graph, read_graph
+    from graphflows.ingest import IngestResult, read_flows
+    from graphflows.model import Kind
+
+#: Public names and the module each comes from; imported on first use, so ``graphflows.cli`` starts
+#: without loading polars and numpy first (Ctrl-C while starting then ends cleanly).
+_PUBLIC = {
+    "Attribution": "graphflows.analysis",
+    "attribute": "graphflows.analysis",
+    "channel_mix": "graphflows.analysis",
+    "convergence": "graphflows.analysis",
+    "funding_mix": "graphflows.analysis",
+    "demo_path": "graphflows.demo",
+    "FlowGraph": "graphflows.graph",
+    "build_graph": "graphflows.graph",
+    "read_graph": "graphflows.graph",
+    "IngestResult": "graphflows.ingest",
+    "read_flows": "graphflows.ingest",
+    "Kind": "graphflows.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'graphflows' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
+
 
 __all__ = [
     "Attribution",
@@ -21,6 +55,7 @@ __all__ = [
     "Kind",
     "attribute",
     "build_graph",
+    "channel_mix",
     "convergence",
     "demo_path",
     "funding_mix",

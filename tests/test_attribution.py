@@ -115,7 +115,7 @@ def test_convergence_ranks_by_stovepipes_then_money_and_counts_payers():
     G = graph_of(
         ("A", "P", 10), ("B", "P", 10), ("C", "Q", 50), ("D", "Q", 50), ("E", "Q", 1), ("A", "R", 99)
     )
-    table = convergence(attribute(G))
+    table = convergence(attribute(G), count_by="stovepipe", min_share=0)
     assert table["recipient_id"].to_list() == ["Q", "P", "R"]
     q = table.row(0, named=True)
     assert (q["stovepipe_count"], q["payer_count"], q["total_in_minor"], q["is_convergence_point"]) == (
@@ -126,7 +126,7 @@ def test_convergence_ranks_by_stovepipes_then_money_and_counts_payers():
     )
     assert q["hhi"] == pytest.approx((50 / 101) ** 2 * 2 + (1 / 101) ** 2, abs=1e-6)
     assert table.row(2, named=True)["is_convergence_point"] is False
-    crumbs_ignored = convergence(attribute(G), min_share=0.05)
+    crumbs_ignored = convergence(attribute(G), count_by="stovepipe", min_share=0.05)
     assert crumbs_ignored.filter(pl.col("recipient_id") == "Q")["stovepipe_count"][0] == 2
 
 

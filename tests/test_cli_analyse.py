@@ -37,25 +37,32 @@ def test_analyse_writes_results_that_reconcile_with_the_input(tmp_path, capsys):
     negative = Decimal(summary["negative_net_amount"]["GBP"])
     assert attributed == Decimal(summary["attributed_amount"]["GBP"]) == input_total - negative
     convergence = read_csv(tmp_path / "out" / "convergence.csv")
-    assert list(convergence[0]) == [
+    assert list(convergence[0])[:9] == [
         "recipient_id",
         "recipient_name",
         "kinds",
+        "channel_count",
+        "channels",
+        "effective_channels",
         "stovepipe_count",
+        "effective_stovepipes",
         "total_in",
-        "top_stovepipe_id",
-        "top_share",
-        "hhi",
-        "payer_count",
-        "currency",
     ]
-    counts = [int(r["stovepipe_count"]) for r in convergence]
+    counts = [int(r["channel_count"]) for r in convergence]
     assert counts == sorted(counts, reverse=True)
     assert summary["convergence_points"] == sum(c >= 2 for c in counts)
     by_recipient = {r["recipient_id"]: Decimal(r["total_in"]) for r in convergence}
+    attribution = read_csv(tmp_path / "out" / "attribution.csv")
+    channels = read_csv(tmp_path / "out" / "channels.csv")
     for recipient, total in by_recipient.items():
-        rows = [r for r in read_csv(tmp_path / "out" / "attribution.csv") if r["recipient_id"] == recipient]
-        assert sum(Decimal(r["amount"]) for r in rows) == total
+        assert sum(Decimal(r["amount"]) for r in attribution if r["recipient_id"] == recipient) == total
+        assert sum(Decimal(r["amount"]) for r in channels if r["recipient_id"] == recipient) == total
+    for r in convergence:  # the counted channels are those bringing at least 1% (the default)
+        mine = [c for c in channels if c["recipient_id"] == r["recipient_id"]]
+        material = [c["channel"] for c in mine if Decimal(c["amount"]) >= Decimal(r["total_in"]) / 100]
+        assert r["channels"].split(";") == material if material else r["channels"] == ""
+        below = sum(Decimal(c["amount"]) for c in mine if c["channel"] not in material)
+        assert Decimal(r["below_min_share"]) == below
     assert "Inclusion Healthcare" in out and "convergence points" in out
 
 
@@ -174,3 +181,60 @@ def test_a_later_run_leaves_no_stale_files_from_an_earlier_one(tmp_path, capsys)
     assert run(capsys, "analyse", str(clean), "--out", str(out))[0] == 0
     assert not (out / "rejects.csv").exists() and not (out / "negative_net.csv").exists()
     assert json.loads((out / "summary.json").read_text())["rejected"] == 0
+
+
+def test_demo_shows_the_seed_story_three_channels_converge_on_inclusion_healthcare(tmp_path, capsys):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "demo"))
+    assert code == 0
+    rows = {r["recipient_id"]: r for r in read_csv(tmp_path / "demo" / "convergence.csv")}
+    inclusion = rows["inclusion-healthcare"]
+    assert {"nhs", "public_health", "police_justice"} <= set(inclusion["channels"].split(";"))
+    assert int(inclusion["channel_count"]) >= 3 and inclusion["is_convergence_point"] == "true"
+    # a trust paid by two CCGs and the pooled Better Care Fund is fed by the NHS above all
+    assert rows["uhl-trust"]["top_channel"] == "nhs"
+    organisations = read_csv(tmp_path / "demo" / "organisations.csv")
+    nodes = {r["id"] for r in organisations}
+    assert nodes >= set(rows) and all(r["channel"] and r["form"] for r in organisations)
+    by_id = {r["id"]: r for r in organisations}
+    assert by_id["leicester-city-ccg"]["channel"] == "nhs"
+    assert by_id["opcc-leicestershire"]["channel"] == "police_justice"
+    assert by_id["phe"]["channel"] == "public_health"
+    assert by_id["leicester-city-council"]["channel"] == "local_government"
+    assert "Channels" in out and "Inclusion Healthcare" in out
+
+
+def test_count_by_stovepipe_and_no_materiality_restore_origin_counting(tmp_path, capsys):
+    args = ["analyse", str(demo_path()), "--count-by", "stovepipe", "--min-share", "0"]
+    code, out, _ = run(capsys, *args, "--out", str(tmp_path / "s"))
+    assert code == 0
+    convergence = read_csv(tmp_path / "s" / "convergence.csv")
+    counts = [int(r["stovepipe_count"]) for r in convergence]
+    assert counts == sorted(counts, reverse=True)
+    attribution = read_csv(tmp_path / "s" / "attribution.csv")
+    for r in convergence:
+        assert int(r["stovepipe_count"]) == sum(a["recipient_id"] == r["recipient_id"] for a in attribution)
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary["analysis"]["count_by"] == "stovepipe" and summary["analysis"]["min_share"] == 0
+    assert "counted by stovepipe" in out
+
+
+def test_channel_given_in_the_input_wins_and_a_bad_one_is_a_clear_error(tmp_path, capsys):
+    path = write_flows(
+        tmp_path / "f.csv",
+        ["acme,Acme Ltd,p,P,10,nhs", "phe,Public Health England,p,P,10,", "pcc,PCC,p,P,10,police_justice"],
+        header="payer_id,payer_name,payee_id,payee_name,amount,payer_channel",
+    )
+    code, _, _ = run(capsys, "analyse", str(path), "--out", str(tmp_path / "out"))
+    assert code == 0
+    organisations = {r["id"]: r for r in read_csv(tmp_path / "out" / "organisations.csv")}
+    assert (organisations["acme"]["channel"], organisations["acme"]["channel_method"]) == ("nhs", "input")
+    assert organisations["phe"]["channel"] == "public_health"
+    bad = write_flows(
+        tmp_path / "bad.csv",
+        ["a,p,10,nhs", "b,p,10,the nhs"],
+        header="payer_id,payee_id,amount,payer_channel",
+    )
+    code, _, err = run(capsys, "analyse", str(bad), "--out", str(tmp_path / "bad"))
+    assert code == 2
+    assert f"{bad}:3: unknown payer_channel the nhs (expected one of nhs, public_health," in err
+    assert not (tmp_path / "bad").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -232,3 +233,61 @@ def test_zip_of_spend_files(data):
     if data.draw(st.booleans()):
         raw = raw[: data.draw(st.integers(0, len(raw)))]
     check("spend.zip", raw)
+
+
+WORKBOOK_PARTS = ["xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "xl/workbook.xml", "xl/styles.xml"]
+
+
+def _rebuilt(archive: bytes, change: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(archive)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dest,
+    ):
+        for info in source.infolist():
+            dest.writestr(info.filename, change.get(info.filename, source.read(info)))
+    return out.getvalue()
+
+
+def _mangle(data: bytes, draw: st.DataObject) -> bytes:
+    """Cut, flip bytes in, or forge attributes of one XML part."""
+    how = draw.draw(st.sampled_from(["cut", "flip", "dimension", "cell ref", "tag"]))
+    if how == "cut":
+        return data[: draw.draw(st.integers(0, len(data)))]
+    if how == "flip":
+        raw = bytearray(data)
+        for _ in range(draw.draw(st.integers(1, 8))):
+            raw[draw.draw(st.integers(0, len(raw) - 1))] = draw.draw(st.integers(0, 255))
+        return bytes(raw)
+    if how == "dimension":
+        ref = draw.draw(st.sampled_from(["A1", "A1:B2", "A1:XFD1048576", "ZZZ", "", "A0:A0"]))
+        return re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), data)
+    if how == "cell ref":
+        ref = draw.draw(st.sampled_from(["A0", "XFD1048576", "XFE1", "1A", "", "A99999999999"]))
+        return re.sub(rb' r="[A-Z]+[0-9]+"', f' r="{ref}"'.encode(), data, count=draw.draw(st.integers(1, 3)))
+    return data.replace(b"<row", draw.draw(st.sampled_from([b"<rwo", b"<row><row", b"<c"])), 1)
+
+
+@FUZZ
+@given(st.data())
+def test_360giving_xlsx_parts(data):
+    """Broken workbook internals: malformed XML, forged dimensions and cell references, flipped bytes."""
+    with zipfile.ZipFile(io.BytesIO(SMALL_XLSX)) as book:
+        names = [n for n in WORKBOOK_PARTS if n in book.namelist()]
+        part = data.draw(st.sampled_from(names))
+        original = book.read(part)
+    check("grants.xlsx", _rebuilt(SMALL_XLSX, {part: _mangle(original, data)}))
+
+
+@FUZZ
+@given(st.data())
+def test_zip_bytes_corrupted_anywhere(data):
+    """A zip (of a CSV and a workbook) with bytes flipped anywhere: in headers or in compressed data."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("month.csv", "\n".join(SPEND) + "\n")
+        archive.writestr("grants.xlsx", SMALL_XLSX)
+    raw = bytearray(buffer.getvalue())
+    for _ in range(data.draw(st.integers(1, 6))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    check("bundle.zip", bytes(raw))

@@ -57,7 +57,9 @@ def test_payees_of_all_three_ccgs_are_convergence_points_with_three_stovepipes(c
     )
     paid = set(net.filter("all_positive")["payee_id"])
     assert len(paid) >= 40
-    table = convergence(result).filter(pl.col("recipient_id").is_in(list(paid)))
+    table = convergence(result, count_by="stovepipe", min_share=0).filter(
+        pl.col("recipient_id").is_in(list(paid))
+    )
     assert table.height == len(paid)
     assert table["is_convergence_point"].all() and set(table["stovepipe_count"]) == {3}
     assert set(table["payer_count"]) == {3}
@@ -140,3 +142,32 @@ def test_one_node_across_formats_spend_payee_and_ocds_supplier():
     assert set(xma["payee_name_given"]) == {"XMA LTD", "XMA Limited"}
     org = ingest.organisations.filter(pl.col("id") == "GB-COH-02051703").row(0, named=True)
     assert (org["match_method"], org["match_confidence"]) == ("name->org-id", 0.8)
+
+
+def test_three_ccgs_are_one_channel_so_nhs_only_data_has_no_convergence_point(ccg_graph):
+    _ingest, graph, result = ccg_graph
+    ccgs = graph.nodes.filter(pl.col("kinds").list.contains("commissioner"))
+    assert ccgs.height == 3 and set(ccgs["channel"]) == {"nhs"}
+    table = convergence(result)
+    assert table.height > 200 and not table["is_convergence_point"].any()
+    assert set(table["channels"]) == {"nhs"} and set(table["channel_count"]) == {1}
+
+
+def test_by_stovepipe_the_ccg_convergence_points_are_co_commissioned_or_inherit_a_transfer(ccg_graph):
+    """At 1% materiality by stovepipe, a convergence point either holds contracts from two or three CCGs,
+    or is paid by one CCG whose own income includes another CCG's transfer (its payees carry that mix)."""
+    _ingest, _graph, result = ccg_graph
+    table = convergence(result, count_by="stovepipe").filter(pl.col("is_convergence_point"))
+    every_penny = convergence(result, count_by="stovepipe", min_share=0)
+    assert every_penny["is_convergence_point"].all()
+    assert 0 < table.height < every_penny.height
+    single = table.filter(pl.col("payer_count") == 1)["recipient_id"].to_list()
+    assert single and table.height - len(single) > 0
+    direct = pl.col("payee_id").is_in(single)
+    payer_of = dict(result.graph.flows.filter(direct).select("payee_id", "payer_id").unique().iter_rows())
+    mixes: dict[str, set[tuple[tuple[str, float], ...]]] = {}
+    for recipient in single:
+        rows = result.rows.filter(pl.col("recipient_id") == recipient).sort("stovepipe_id")
+        shares = tuple((s, round(x, 4)) for s, x in rows.select("stovepipe_id", "share").iter_rows())
+        mixes.setdefault(payer_of[recipient], set()).add(shares)
+    assert all(len(shapes) == 1 for shapes in mixes.values())  # each CCG's payees share its own mix

@@ -199,7 +199,7 @@ def test_bad_records_name_file_and_line_and_nothing_is_half_read(tmp_path):
     shown = [str(p) for p in caught.value.problems]
     assert shown == [
         f"{path}:2: amount 12.345 has more than 2 decimal places",
-        f"{path}:3: date 31/02/2020 is not a date (expected e.g. 2020-04-30 or 30/04/2020)",
+        f"{path}:3: date 31/02/2020 is not a date (expected e.g. 2020-04-30, 30/04/2020 or 3 Apr 2020)",
         f"{path}:4: missing paying body (Entity)",
     ]
     kept = read_flows([path], skip_invalid=True)

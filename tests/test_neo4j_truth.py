@@ -290,3 +290,46 @@ def test_stovepipe_paths_are_shortest_routes(loaded) -> None:
             assert route[0] == stovepipe and route[-1] == provider
             assert all(G.has_edge(a, b) for a, b in pairwise(route))
             assert row["hops"] == lengths[row["last_payer_id"]] + 1 == len(route) - 1
+
+
+def test_channel_write_back_matches_channels_csv(loaded) -> None:
+    from graphflows.analysis import channel_mix
+
+    runner, graph, result = loaded
+    stored = runner.run(
+        "MATCH (r:Entity)-[a:ATTRIBUTED_TO_CHANNEL]->(c:Channel) RETURN r.id AS recipient_id, "
+        "c.id AS channel, a.currency AS currency, a.amount_minor AS amount_minor, a.share AS share"
+    ).rows
+    key = ["recipient_id", "channel", "currency"]
+    expected = channel_mix(result).sort(key)
+    assert sorted(stored, key=lambda r: tuple(r[k] for k in key)) == expected.to_dicts()
+    nodes = runner.run("MATCH (n:Entity) RETURN n.id AS id, n.channel AS channel, n.form AS form").rows
+    assert {(r["id"], r["channel"], r["form"]) for r in nodes} == set(
+        graph.nodes.select("id", "channel", "form").rows()
+    )
+
+
+def test_convergence_by_channel_query(loaded) -> None:
+    runner, _graph, result = loaded
+    got = run_named(runner, "convergence_by_channel", {"min_channels": 2, "limit": ALL}).rows
+    table = expected_recipients(result).filter(pl.col("channel_count") >= 2)
+    assert [r["recipient_id"] for r in got] == table.sort(
+        ["channel_count", "effective_channels", "total_in_minor", "recipient_id"],
+        descending=[True, True, True, False],
+    )["recipient_id"].to_list()
+    for row in got:
+        assert row["channel_count"] >= 2 and len(row["channel_mix"]) >= row["channel_count"]
+    by_id = {r["recipient_id"]: r for r in got}
+    for expected in table.iter_rows(named=True):
+        assert by_id[expected["recipient_id"]]["channels"] == expected["channels"].split(";")
+
+
+def test_providers_by_form_query(loaded) -> None:
+    runner, _graph, result = loaded
+    table = expected_recipients(result)
+    providers_ = table.filter(pl.col("kinds").str.contains("provider") & (pl.col("currency") == "GBP"))
+    got = {r["form"]: r for r in run_named(runner, "providers_by_form", {"currency": "GBP"}).rows}
+    for (form,), part in providers_.group_by("form"):
+        assert got[form]["providers"] == part.height
+        assert got[form]["convergence_points"] == int(part["is_convergence_point"].sum())
+        assert got[form]["total_in_minor"] == int(part["total_in_minor"].sum())

@@ -1,4 +1,4 @@
-"""A wheel carries what an installed graphflows needs: the Cypher library, server sources, demo data.
+"""A wheel carries what an installed graphflows needs: Cypher library, server sources, demo data, registers.
 
 The wheel is built from a copy of the files git tracks or would track (no stale ``build/`` folder can leak
 in) and installed into a temporary folder (``--target``: the environment's own install is left alone); a
@@ -48,7 +48,9 @@ def test_the_wheel_holds_the_cypher_library_server_sources_and_demo(wheel: Path)
     installed = {n.rsplit("/", 1)[1] for n in names if shared in n and n.endswith(".cypher")}
     assert installed == {path.name for path in (ROOT / "cypher").glob("*.cypher")}
     for name in tracked_files():
-        if name.startswith("graphflows/neo4j/server/") or name.startswith("graphflows/data/demo/"):
+        if name.startswith(
+            ("graphflows/neo4j/server/", "graphflows/data/demo/", "graphflows/data/registers/")
+        ):
             assert name in names
 
 

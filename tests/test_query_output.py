@@ -4,17 +4,16 @@ from the real north-east London CCG spend files."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 from rich.console import Console
 
 from graphflows.cli.query_output import (
+    exact_cell,
     heading,
     readable_cell,
     readable_table,
-    write_csv,
     write_json,
 )
 
@@ -94,11 +93,9 @@ def test_the_table_reads_as_money_and_fits_the_terminal() -> None:
 
 
 def test_csv_and_json_keep_exact_values(tmp_path: Path) -> None:
-    write_csv(tmp_path / "rows.csv", COLUMNS, ROWS)
-    with (tmp_path / "rows.csv").open(encoding="utf-8") as handle:
-        lines = list(csv.reader(handle))
-    assert lines[0] == COLUMNS
-    assert lines[1][4] == "13114164600" and lines[1][5] == "0.6602251839512345"
+    cells = [exact_cell(ROWS[0][c]) for c in COLUMNS]
+    assert cells[4] == "13114164600" and cells[5] == "0.6602251839512345"
+    assert exact_cell(["a", {"b": 1}]) == '["a", {"b": 1}]' and exact_cell(None) == ""
     write_json(tmp_path / "rows.json", COLUMNS, ROWS)
     document = json.loads((tmp_path / "rows.json").read_text(encoding="utf-8"))
     assert document["columns"] == COLUMNS

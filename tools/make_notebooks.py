@@ -33,6 +33,10 @@ Healthcare, a social enterprise spun out of the NHS service for homeless people,
 Health England, the police and crime commissioner and the clinical commissioning group, while pooled budgets
 (the Better Care Fund) and national programmes (Troubled Families, the Rough Sleeping Initiative) mix money
 from different channels. The amounts are invented; the shape is what matters.
+
+In UK public policy a *stovepipe* is a channel of government: the NHS, public health, policing and justice, a
+council's own budget, a central department's programme. graphflows traces every pound exactly to its origins
+(each CCG, each grant), then answers at the level analysts think in: channels.
 """),
     code("""
 import polars as pl
@@ -44,23 +48,42 @@ pl.Config.set_fmt_str_lengths(40)
 """),
     md(
         "## 1. Read the flows and build the graph\n\nEach row of the flows CSV is one payment. Nodes are "
-        "commissioners, funding streams and providers; an organisation can be more than one."
+        "commissioners, funding streams and providers; an organisation can be more than one. Every node gets "
+        "a channel of government and a legal form, with the rule that gave each (`channel_method`, "
+        "`form_method`): NHS bodies by name or ODS code, councils and police and crime commissioners by "
+        "register or name, programmes such as the Public Health Grant by name."
     ),
     code("""
 graph = gf.read_graph([gf.demo_path()])
 print(graph.node_count, "nodes,", graph.flow_count, "flows")
 print(graph.kind_counts())
-graph.nodes.head(8)
+graph.nodes.select("id", "name", "kinds", "channel", "channel_method", "form").head(12)
 """),
     md(
-        "## 2. Attribute every recipient's income to its stovepipes\n\nMoney is followed through pooled funds, "
-        "transfers between commissioners and cycles. The convergence table lists recipients fed by two or more "
-        "stovepipes first."
+        "## 2. Where do the channels converge?\n\nMoney is followed through pooled funds, transfers between "
+        "commissioners and cycles to its origins; each origin's channel then groups it. A channel counts for a "
+        "recipient when it brings at least 1% of its income (`min_share`). Inclusion Healthcare comes first: "
+        "the NHS, public health and policing all pay for the same homeless-health service."
     ),
     code("""
 result = gf.attribute(graph)
 table = gf.convergence(result)
-table.select("recipient_name", "stovepipe_count", "total_in_minor", "top_stovepipe_name", "top_share", "hhi").head(10)
+table.select("recipient_name", "channel_count", "channels", "effective_channels", "stovepipe_count",
+             "total_in_minor", "payer_channels", "form").head(10)
+"""),
+    md(
+        "`channels` are where the money *started*; `payer_channels` are the contracts a provider holds. The "
+        "Bridge holds one subcontract, from Inclusion Healthcare, yet its money comes down the same channels. "
+        "`effective_channels` (1 / HHI) discounts thin shares: 3.0 means three equal channels."
+    ),
+    code("""
+gf.channel_mix(result, "inclusion-healthcare")
+"""),
+    md("Counted by individual stovepipes (each CCG and grant apart) and every penny, as in older versions:"),
+    code("""
+gf.convergence(result, count_by="stovepipe", min_share=0).select(
+    "recipient_name", "stovepipe_count", "effective_stovepipes", "top_stovepipe_name", "top_share"
+).head(8)
 """),
     md("Money is exact: each recipient's attributed amounts (in pence) add up to what it received."),
     code("""
@@ -71,8 +94,9 @@ assert (check["amount_minor"] == check["total_in_minor"]).all()
 print("attributed:", result.totals(), "pence")
 """),
     md(
-        "## 3. One provider's funding mix\n\nInclusion Healthcare's income by origin stovepipe: the CCG "
-        "allocation, the Rough Sleeping Initiative, Public Health England, the police grant and more."
+        "## 3. One provider's funding mix\n\nInclusion Healthcare's income by origin stovepipe, each with its "
+        "channel: the CCG allocation, the Rough Sleeping Initiative, Public Health England, the police grant "
+        "and more."
     ),
     code("""
 gf.funding_mix(result, "inclusion-healthcare")
@@ -87,7 +111,7 @@ gf.funding_mix(gf.attribute(graph, by="stream"), "inclusion-healthcare")
     md("Restrict to one UK financial year (1 April to 31 March):"),
     code("""
 gf.convergence(gf.attribute(graph, financial_year="2020/21")).select(
-    "recipient_name", "stovepipe_count", "total_in_minor"
+    "recipient_name", "channel_count", "channels", "total_in_minor"
 )
 """),
     md(
@@ -152,16 +176,30 @@ merged = graph.nodes.filter(pl.col("names_seen").str.contains(";"))
 merged.select("name", "match_method", "match_confidence", "names_seen", "records")
 """),
     md(
-        "## Convergence points\n\nThe three CCGs also pay each other, so a little of each CCG's money reaches "
-        "everyone the others pay. We ignore stovepipes bringing less than 1% of a recipient's income "
-        "(`min_share=0.01`) so that only real co-funding counts."
+        "## Three CCGs are one channel\n\nEvery payer here is a clinical commissioning group: the same channel "
+        "of government, the NHS. Counted by channel (the default) there is no convergence point at all, and "
+        "that is the right answer: NHS-only data cannot show money from *different* channels meeting."
     ),
     code("""
 result = gf.attribute(graph)
-table = gf.convergence(result, min_share=0.01)
+print(graph.nodes.filter(pl.col("kinds").list.contains("commissioner")).select("name", "channel", "channel_method"))
+by_channel = gf.convergence(result)
+print("convergence points by channel:", by_channel["is_convergence_point"].sum())
+"""),
+    md(
+        "## Convergence between CCGs\n\nTo see which suppliers hold contracts from several CCGs, count by "
+        "stovepipe. The three CCGs also pay each other, so a little of each CCG's money reaches everyone the "
+        "others pay: counting every penny makes all 241 recipients convergence points. The default materiality "
+        "(a stovepipe counts when it brings at least 1% of a recipient's income) keeps only real co-funding."
+    ),
+    code("""
+every_penny = gf.convergence(result, count_by="stovepipe", min_share=0)
+print("every penny:", every_penny["is_convergence_point"].sum(), "of", every_penny.height)
+table = gf.convergence(result, count_by="stovepipe")
+print("at 1%:", table["is_convergence_point"].sum())
 print(table["stovepipe_count"].value_counts().sort("stovepipe_count"))
-table.select("recipient_name", "stovepipe_count", "total_in_minor", "top_stovepipe_name", "top_share",
-             "payer_count").head(15)
+table.select("recipient_name", "stovepipe_count", "effective_stovepipes", "total_in_minor", "top_stovepipe_name",
+             "top_share", "payer_count").head(15)
 """),
     md(
         "Which kinds of payee are they? Spend files list everyone paid over £25k, not only service providers."

@@ -6,6 +6,7 @@
 """
 
 from graphflows.analysis.attribution import Attribution, attribute
+from graphflows.analysis.channels import channel_mix
 from graphflows.analysis.convergence import convergence, funding_mix
 
-__all__ = ["Attribution", "attribute", "convergence", "funding_mix"]
+__all__ = ["Attribution", "attribute", "channel_mix", "convergence", "funding_mix"]

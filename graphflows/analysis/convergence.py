@@ -1,82 +1,216 @@
-"""Convergence points: recipients where money from several stovepipes arrives."""
+"""Convergence points: recipients where money from several channels (or stovepipes) arrives.
+
+A *stovepipe* is one origin of money (a CCG, a grant, a police and crime commissioner); a *channel* groups
+origins the way policy analysts do (three CCGs are one channel, ``nhs``). A channel or stovepipe counts for a
+recipient when it brings at least ``min_share`` of the recipient's income (materiality).
+
+>>> import networkx as nx
+>>> from graphflows.analysis import attribute
+>>> G = nx.MultiDiGraph()
+>>> for ccg in ("CCG A", "CCG B", "CCG C"):
+...     G.add_node(ccg, channel="nhs")
+>>> G.add_node("PCC", channel="police_justice")
+>>> _ = G.add_edges_from([("CCG A", "Mutual", {"amount": "40"}), ("CCG B", "Mutual", {"amount": "30"}),
+...     ("CCG C", "Mutual", {"amount": "20"}), ("PCC", "Mutual", {"amount": "10"}),
+...     ("CCG A", "Trust", {"amount": "50"}), ("CCG B", "Trust", {"amount": "50"})])
+>>> table = convergence(attribute(G))
+>>> table.select("recipient_id", "channel_count", "channels", "stovepipe_count").rows()
+[('Mutual', 2, 'nhs;police_justice', 4), ('Trust', 1, 'nhs', 2)]
+>>> convergence(attribute(G), count_by="stovepipe")["is_convergence_point"].to_list()
+[True, True]
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import polars as pl
 
 from graphflows.analysis.attribution import Attribution
+from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, node_channels
+
+CountBy = Literal["channel", "stovepipe"]
+
+#: Default materiality: a channel or stovepipe counts when it brings at least 1% of a recipient's income.
+DEFAULT_MIN_SHARE = 0.01
 
 CONVERGENCE_COLUMNS = [
     "recipient_id",
     "recipient_name",
     "kinds",
+    "channel",
+    "form",
+    "channel_count",
+    "channels",
+    "effective_channels",
     "stovepipe_count",
+    "effective_stovepipes",
     "total_in_minor",
+    "below_min_share_minor",
+    "top_channel",
+    "top_channel_share",
     "top_stovepipe_id",
     "top_share",
     "hhi",
     "payer_count",
+    "payer_channels",
     "currency",
     "is_convergence_point",
     "top_stovepipe_name",
 ]
 
 
-def convergence(result: Attribution, *, min_stovepipes: int = 2, min_share: float = 0.0) -> pl.DataFrame:
-    """One row per recipient and currency, convergence points first (most stovepipes, then most money).
+def convergence(
+    result: Attribution,
+    *,
+    count_by: CountBy = "channel",
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = 2,
+    min_stovepipes: int | None = None,
+) -> pl.DataFrame:
+    """One row per recipient and currency; convergence points first.
 
-    A stovepipe counts when it brings at least one penny and at least ``min_share`` of the recipient's
-    income. ``hhi`` is the sum of squared shares over all stovepipes (1.0 = a single source).
+    A recipient is a convergence point when at least ``min_count`` channels (``count_by="channel"``) or
+    stovepipes (``count_by="stovepipe"``) each bring at least ``min_share`` of its income (and a penny).
+    ``min_stovepipes`` is the older name of ``min_count``. ``min_share=0`` counts every penny.
+
+    Columns: ``channel_count`` / ``stovepipe_count`` (counted at ``min_share``), ``channels`` (the counted
+    channels, largest first, ``;``-joined), ``effective_channels`` / ``effective_stovepipes`` (1 / HHI over
+    all shares: the Laakso–Taagepera effective number, robust to thin shares), ``below_min_share_minor``
+    (income from the channels or stovepipes below ``min_share`` at the counted level: attributed, just not
+    counted), ``payer_channels`` (channels of the direct payers: the contracts a recipient holds), the
+    recipient's own ``channel`` and ``form``. Ranked by the counted number, then the effective number at
+    that level, then money.
     """
-    counted = result.rows.filter(pl.col("share") >= min_share)
-    stats = result.rows.group_by("recipient_id", "currency").agg(
-        (pl.col("share") ** 2).sum().alias("hhi"),
+    if count_by not in ("channel", "stovepipe"):
+        raise ValueError(f"count_by must be 'channel' or 'stovepipe', not {count_by!r}")
+    if not 0 <= min_share <= 1:
+        raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
+    if min_stovepipes is not None:
+        min_count = min_stovepipes
+    keys = ["recipient_id", "currency"]
+    stovepipes = _level(result.rows, "stovepipe_id", "stovepipe", min_share)
+    channels = _level(channel_mix(result), "channel", "channel", min_share)
+    top_stovepipe = result.rows.group_by(keys).agg(
         pl.col("stovepipe_id")
         .sort_by(pl.col("amount_minor"), pl.col("stovepipe_id"), descending=[True, False])
         .first()
         .alias("top_stovepipe_id"),
         pl.col("share").max().alias("top_share"),
     )
-    counts = counted.group_by("recipient_id", "currency").agg(
-        pl.len().cast(pl.Int64).alias("stovepipe_count")
-    )
-    names = result.graph.nodes.select(
-        pl.col("id").alias("recipient_id"),
-        pl.col("name").alias("recipient_name"),
-        pl.col("kinds").list.join(";"),
-    )
+    nodes = _node_facts(result)
+    counted = pl.col(f"{count_by}_count")
     table = (
-        result.recipients.join(stats, on=["recipient_id", "currency"], how="left")
-        .join(counts, on=["recipient_id", "currency"], how="left")
-        .join(names, on="recipient_id", how="left")
+        result.recipients.join(stovepipes, on=keys, how="left")
+        .join(channels, on=keys, how="left")
+        .join(top_stovepipe, on=keys, how="left")
+        .join(_payer_channels(result), on=keys, how="left")
+        .join(nodes.rename({"id": "recipient_id", "name": "recipient_name"}), on="recipient_id", how="left")
         .join(
-            names.select(
-                pl.col("recipient_id").alias("top_stovepipe_id"),
-                pl.col("recipient_name").alias("top_stovepipe_name"),
-            ),
+            nodes.select(pl.col("id").alias("top_stovepipe_id"), pl.col("name").alias("top_stovepipe_name")),
             on="top_stovepipe_id",
             how="left",
         )
-        .with_columns(pl.col("stovepipe_count").fill_null(0))
-        .with_columns((pl.col("stovepipe_count") >= min_stovepipes).alias("is_convergence_point"))
+        .with_columns(
+            pl.col("stovepipe_count", "channel_count").fill_null(0),
+            pl.col("stovepipe_below", "channel_below").fill_null(0),
+            pl.col("hhi").fill_null(0.0),
+        )
+        .with_columns(
+            (counted >= min_count).alias("is_convergence_point"),
+            pl.col(f"{count_by}_below").alias("below_min_share_minor"),
+            pl.when(pl.col("hhi") > 0).then(1 / pl.col("hhi")).otherwise(0.0).alias("effective_stovepipes"),
+        )
     )
     return table.sort(
-        ["is_convergence_point", "stovepipe_count", "total_in_minor", "recipient_id"],
-        descending=[True, True, True, False],
+        [
+            "is_convergence_point",
+            f"{count_by}_count",
+            f"effective_{count_by}s",
+            "total_in_minor",
+            "recipient_id",
+        ],
+        descending=[True, True, True, True, False],
     ).select(CONVERGENCE_COLUMNS)
 
 
+def _level(rows: pl.DataFrame, key: str, name: str, min_share: float) -> pl.DataFrame:
+    """Counted number, counted ids (largest first), money below the threshold and HHI at one level."""
+    material = pl.col("share") >= min_share
+    by_money = (
+        pl.col(key)
+        .filter(material)
+        .sort_by(
+            pl.col("amount_minor").filter(material), pl.col(key).filter(material), descending=[True, False]
+        )
+    )
+    aggregated = rows.group_by("recipient_id", "currency").agg(
+        material.sum().cast(pl.Int64).alias(f"{name}_count"),
+        pl.col("amount_minor").filter(~material).sum().cast(pl.Int64).alias(f"{name}_below"),
+        (pl.col("share") ** 2).sum().alias("hhi" if name == "stovepipe" else "channel_hhi"),
+        *(
+            [
+                by_money.str.join(";").alias("channels"),
+                pl.col(key)
+                .sort_by(pl.col("amount_minor"), pl.col(key), descending=[True, False])
+                .first()
+                .alias("top_channel"),
+                pl.col("share").max().alias("top_channel_share"),
+            ]
+            if name == "channel"
+            else []
+        ),
+    )
+    if name == "channel":
+        aggregated = aggregated.with_columns(
+            pl.when(pl.col("channel_hhi") > 0)
+            .then(1 / pl.col("channel_hhi"))
+            .otherwise(0.0)
+            .alias("effective_channels")
+        ).drop("channel_hhi")
+    return aggregated
+
+
+def _node_facts(result: Attribution) -> pl.DataFrame:
+    """``id, name, kinds, channel, form`` of every node (``unknown`` form where not classified)."""
+    nodes = result.graph.nodes
+    form = pl.col("form").fill_null("unknown") if "form" in nodes.columns else pl.lit("unknown")
+    return nodes.select("id", "name", pl.col("kinds").list.join(";"), form.alias("form")).join(
+        node_channels(result.graph), on="id", how="left"
+    )
+
+
+def _payer_channels(result: Attribution) -> pl.DataFrame:
+    """``recipient_id, currency, payer_channels``: channels of the direct payers, most money first."""
+    flows = result.graph.flows
+    channels = node_channels(result.graph).rename({"id": "payer_id", "channel": "payer_channel"})
+    paid = (
+        flows.select("payer_id", "payee_id", "currency", "amount_minor")
+        .join(channels, on="payer_id", how="left")
+        .with_columns(pl.col("payer_channel").fill_null(UNCLASSIFIED))
+        .group_by("payee_id", "currency", "payer_channel")
+        .agg(pl.col("amount_minor").cast(pl.Int128).sum())
+        .filter(pl.col("amount_minor") > 0)
+    )
+    return paid.group_by(pl.col("payee_id").alias("recipient_id"), "currency").agg(
+        pl.col("payer_channel")
+        .sort_by(pl.col("amount_minor"), pl.col("payer_channel"), descending=[True, False])
+        .str.join(";")
+        .alias("payer_channels")
+    )
+
+
 def funding_mix(result: Attribution, recipient_id: str) -> pl.DataFrame:
-    """One recipient's income by stovepipe, largest first, with names.
+    """One recipient's income by stovepipe, largest first, with names and the stovepipes' channels.
 
     >>> funding_mix(result, "inclusion-healthcare")   # doctest: +SKIP
     """
     names = result.graph.nodes.select(
         pl.col("id").alias("stovepipe_id"), pl.col("name").alias("stovepipe_name")
-    )
+    ).join(node_channels(result.graph).rename({"id": "stovepipe_id"}), on="stovepipe_id", how="left")
     return (
         result.rows.filter(pl.col("recipient_id") == recipient_id)
         .join(names, on="stovepipe_id", how="left")
         .sort(["currency", "amount_minor", "stovepipe_id"], descending=[False, True, False])
-        .select("stovepipe_id", "stovepipe_name", "currency", "amount_minor", "share")
+        .select("stovepipe_id", "stovepipe_name", "channel", "currency", "amount_minor", "share")
     )

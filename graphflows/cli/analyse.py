@@ -9,11 +9,12 @@ import click
 import polars as pl
 
 from graphflows.analysis import Attribution, attribute
-from graphflows.cli.display import console, convergence_table, money, steps
-from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
+from graphflows.cli.display import console, convergence_by_form, convergence_table, money, steps
+from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.demo import demo_path
 from graphflows.export import write_analysis
-from graphflows.graph import graph_from_ingest
+from graphflows.graph import FlowGraph
 from graphflows.graph.build import financial_year_bounds
 from graphflows.ingest import IngestResult
 from graphflows.model import GraphflowsError, to_minor
@@ -29,8 +30,45 @@ def _check_year(_ctx: click.Context, _param: click.Parameter, value: str | None)
     return value
 
 
+def convergence_options(command: Any) -> Any:
+    """What makes a convergence point: shared by analyse, demo and load."""
+    for option in reversed(
+        [
+            click.option(
+                "--count-by",
+                type=click.Choice(["channel", "stovepipe"]),
+                default="channel",
+                show_default=True,
+                help="What makes a convergence point: channels of government (three CCGs are one "
+                "channel, nhs) or individual stovepipes (each origin of money).",
+            ),
+            click.option(
+                "--min-count",
+                "--min-stovepipes",
+                "min_count",
+                type=click.IntRange(1),
+                default=2,
+                show_default=True,
+                help="Channels (or stovepipes, with --count-by stovepipe) a recipient needs to count as a "
+                "convergence point.",
+            ),
+            click.option(
+                "--min-share",
+                type=click.FloatRange(0, 1),
+                default=DEFAULT_MIN_SHARE,
+                show_default=True,
+                help="Materiality: a channel or stovepipe counts when it brings at least this share of a "
+                "recipient's income (0 counts every penny).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 def analysis_options(command: Any) -> Any:
     """Options shared by analyse and demo."""
+    command = convergence_options(command)
     for option in reversed(
         [
             click.option(
@@ -49,26 +87,13 @@ def analysis_options(command: Any) -> Any:
                 help="Only flows dated in this UK financial year (1 April to 31 March), e.g. 2019/20.",
             ),
             click.option(
-                "--min-stovepipes",
-                type=click.IntRange(1),
-                default=2,
-                show_default=True,
-                help="Stovepipes a recipient needs to count as a convergence point.",
-            ),
-            click.option(
-                "--min-share",
-                type=click.FloatRange(0, 1),
-                default=0.0,
-                show_default=True,
-                help="Ignore stovepipes bringing less than this share of a recipient's income.",
-            ),
-            click.option(
                 "--top",
                 type=click.IntRange(0),
                 default=15,
                 show_default=True,
                 help="How many convergence points to print.",
             ),
+            raw_csv_option,
         ]
     ):
         command = option(command)
@@ -77,18 +102,21 @@ def analysis_options(command: Any) -> Any:
 
 def run_analysis(
     ingest: IngestResult,
+    graph: FlowGraph,
     out: Path,
     *,
     by: str,
     financial_year: str | None,
-    min_stovepipes: int,
+    count_by: CountBy,
+    min_count: int,
     min_share: float,
     top: int,
     write_rejects: bool,
+    raw_csv: bool = False,
+    inputs: tuple[Path, ...] = (),
 ) -> Attribution:
-    """Build, attribute, write the files and print the table; returns the attribution."""
-    with steps("Building the graph and attributing money"):
-        graph = graph_from_ingest(ingest)
+    """Attribute, write the files and print the table; returns the attribution."""
+    with steps("Attributing money to its origins"):
         try:
             result = attribute(graph, by=by, financial_year=financial_year)  # type: ignore[arg-type]
         except ValueError as exc:
@@ -98,19 +126,34 @@ def run_analysis(
             out,
             ingest,
             result,
-            min_stovepipes=min_stovepipes,
+            count_by=count_by,
+            min_count=min_count,
             min_share=min_share,
             write_rejects=write_rejects,
+            raw_csv=raw_csv,
+            inputs=inputs,
         )
     if top:
-        console.print(convergence_table(table, top))
+        console.print(convergence_table(table, top, count_by=count_by))
     totals = ", ".join(money(to_minor(v), c) for c, v in info["total_amount"].items()) or "nothing"
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
         f"({totals}), {info['rejected']} rejected. {info['recipients']} recipients, "
-        f"{info['convergence_points']} convergence points.",
+        f"{info['convergence_points']} convergence points ({_counted(count_by, min_count, min_share)}).",
         markup=False,
     )
+    forms = info["convergence_points_by_form"]
+    if forms:
+        console.print(convergence_by_form(forms))
+    for currency, part in info["unclassified_origin_income"].items():
+        if part["origins"]:
+            console.print(
+                f"Note: {part['share_of_attributed_income']:.1%} of {currency} income traces to "
+                f"{part['origins']} origin(s) with no channel ('unclassified'; largest: "
+                f"{', '.join(part['largest'])}): see organisations.csv (channel_method 'none'); give their "
+                "channel with --channels FILE.",
+                markup=False,
+            )
     if info["negative_net_pairs"]:
         console.print(
             f"{info['negative_net_pairs']} payer-payee pair(s) net below zero: listed in negative_net.csv, "
@@ -119,16 +162,27 @@ def run_analysis(
         )
     for note in info["notes"]:
         console.print(f"Note: {note}", markup=False)
-    crumbs = table.filter(pl.col("is_convergence_point") & (pl.col("top_share") > 0.99)).height
+    top_share = "top_channel_share" if count_by == "channel" else "top_share"
+    crumbs = table.filter(pl.col("is_convergence_point") & (pl.col(top_share) > 0.99)).height
     if min_share == 0 and crumbs:
         console.print(
             f"Note: {crumbs} convergence point(s) get less than 1% of their income from all but one "
-            "stovepipe (money passed on through transfers between commissioners); "
+            f"{count_by} (money passed on through transfers between commissioners); "
             "--min-share 0.01 ignores such crumbs.",
             markup=False,
         )
-    console.print(f"Results written to {out}/ (attribution.csv, convergence.csv, summary.json)", markup=False)
+    console.print(
+        f"Results written to {out}/ (convergence.csv, channels.csv, attribution.csv, organisations.csv, "
+        "summary.json)",
+        markup=False,
+    )
     return result
+
+
+def _counted(count_by: str, min_count: int, min_share: float) -> str:
+    """How convergence points were counted, in words: ``2+ channels, each at least 1% of income``."""
+    share = f"each at least {min_share * 100:.4g}% of income" if min_share else "any amount"
+    return f"{min_count}+ {count_by}s, {share}"
 
 
 def register(group: click.Group) -> None:
@@ -144,9 +198,11 @@ def analyse(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, **options: Any
 ) -> None:
     """Find convergence points in funding FILES (flows CSV, 360Giving, OCDS, spend files)."""
-    with steps("Reading input files"):
-        ingest = read_inputs(files, format_, skip_invalid, **_input_extras(options))
-    run_analysis(ingest, out, write_rejects=skip_invalid, **options)
+    extras = _input_extras(options)
+    with steps("Reading input files and building the graph"):
+        ingest, graph = read_input_graph(files, format_, skip_invalid, **extras)
+    named = input_paths(files, extras.get("org_map"), extras.get("sources"), extras.get("channels"))
+    run_analysis(ingest, graph, out, write_rejects=skip_invalid, inputs=named + read_paths(ingest), **options)
 
 
 @click.command()
@@ -164,19 +220,20 @@ def demo(out: Path, **options: Any) -> None:
     console.print(
         "graphflows demo: illustrative data modelled on Leicester (see graphflows/data/demo/README.md)"
     )
-    ingest = read_inputs((demo_path(),), None, False)
-    result = run_analysis(ingest, out, write_rejects=False, **options)
-    _demo_views(result, out)
+    ingest, graph = read_input_graph((demo_path(),), None, False)
+    result = run_analysis(ingest, graph, out, write_rejects=False, **options)
+    counting = {k: options[k] for k in ("count_by", "min_share", "min_count")}
+    _demo_views(result, out, **counting)
 
 
-def _demo_views(result: Attribution, out: Path) -> None:
-    """The interactive views, when the viz room is installed."""
+def _demo_views(result: Attribution, out: Path, **counting: Any) -> None:
+    """The interactive views (convergence counted as in the tables), when the viz room is installed."""
     try:
         from graphflows import viz
     except ImportError:
         return
-    view = viz.write_view(result.graph, out / "view.html", attribution=result)
-    sankey = viz.write_sankey(result.graph, out / "sankey.html", attribution=result)
+    view = viz.write_view(result.graph, out / "view.html", attribution=result, **counting)
+    sankey = viz.write_sankey(result.graph, out / "sankey.html", attribution=result, **counting)
     console.print(
         f"Interactive views: {view} and {sankey} (open in a browser; they work offline)", markup=False
     )
@@ -184,5 +241,5 @@ def _demo_views(result: Attribution, out: Path) -> None:
 
 def _input_extras(options: dict[str, Any]) -> dict[str, Any]:
     """Options added by inputs.input_options beyond the basic three (such as an organisation map)."""
-    analysis = {"by", "financial_year", "min_stovepipes", "min_share", "top"}
+    analysis = {"by", "financial_year", "count_by", "min_count", "min_share", "top", "raw_csv"}
     return {k: options.pop(k) for k in list(options) if k not in analysis}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import polars as pl
 from rich.console import Console
@@ -12,10 +14,41 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from graphflows.model import format_minor
+from graphflows.model import format_minor, to_minor
+
+#: Control characters (C0, DEL, C1) and bidirectional overrides: never sent raw to a terminal.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters and terminal escapes shown as ``\xNN``, so data never drives
+    the terminal.
+
+    >>> printable("Acme\x1b[2J Ltd\n")
+    'Acme\\x1b[2J Ltd\\x0a'
+    """
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+
+
+def safe_text(value: object) -> Text:
+    """A table cell from data: plain text (no markup) with control characters made visible."""
+    return Text(printable(str(value)))
+
+
+class SafeConsole(Console):
+    """A rich Console whose ``print`` shows control characters in text as ``\\xNN`` (names come from data)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
 
 #: Piped output gets a fixed width so tables stay readable in files and logs.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+console = SafeConsole(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def money(minor: int, currency: str) -> str:
@@ -24,27 +57,44 @@ def money(minor: int, currency: str) -> str:
     return f"{'-' if minor < 0 else ''}{currency} {int(whole):,}.{pence}"
 
 
-def convergence_table(table: pl.DataFrame, top: int) -> Table:
-    """The top rows of a convergence table as a rich Table (names shown as plain text)."""
+def convergence_table(table: pl.DataFrame, top: int, count_by: str = "channel") -> Table:
+    """The top rows of a convergence table as a rich Table, channels first (names shown as plain text)."""
     shown = table.filter(pl.col("is_convergence_point")).head(top)
     grid = Table(
-        title=f"Top convergence points ({shown.height} of {int(table['is_convergence_point'].sum())})"
+        title=f"Top convergence points ({shown.height} of {int(table['is_convergence_point'].sum())}, "
+        f"counted by {count_by})"
     )
     grid.add_column("Recipient", ratio=3, overflow="fold")
+    grid.add_column("Channels", ratio=3, overflow="fold")
+    grid.add_column("Eff.", justify="right", no_wrap=True)
     grid.add_column("Stovepipes", justify="right", no_wrap=True)
     grid.add_column("Total in", justify="right", no_wrap=True)
-    grid.add_column("Top stovepipe (share)", ratio=2, overflow="fold")
-    grid.add_column("HHI", justify="right", no_wrap=True)
+    grid.add_column("Form", no_wrap=True)
     grid.add_column("Payers", justify="right", no_wrap=True)
+    effective = "effective_channels" if count_by == "channel" else "effective_stovepipes"
     for row in shown.iter_rows(named=True):
         grid.add_row(
-            Text(str(row["recipient_name"])),
+            safe_text(row["recipient_name"]),
+            Text(f"{row['channel_count']}: {(row['channels'] or '').replace(';', ', ')}"),
+            f"{row[effective]:.1f}",
             str(row["stovepipe_count"]),
             money(row["total_in_minor"], row["currency"]),
-            Text(f"{row['top_stovepipe_name']} ({row['top_share']:.0%})"),
-            f"{row['hhi']:.2f}",
+            str(row["form"]),
             str(row["payer_count"]),
         )
+    return grid
+
+
+def convergence_by_form(by_form: dict[str, Any]) -> Table:
+    """Convergence points by provider form (count and money), from the run's summary."""
+    grid = Table(title="Convergence points by provider form")
+    grid.add_column("Form")
+    grid.add_column("Points", justify="right")
+    grid.add_column("Total in", justify="right")
+    ranked = sorted(by_form.items(), key=lambda kv: (-kv[1]["convergence_points"], kv[0]))
+    for form, entry in ranked:
+        totals = ", ".join(money(to_minor(v), c) for c, v in entry["total_in"].items())
+        grid.add_row(form, str(entry["convergence_points"]), totals)
     return grid
 
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 import os
 
 import click
-from rich.console import Console
 
+from graphflows.cli.display import SafeConsole
 from graphflows.model import GraphflowsError, InputError
 
 #: Exit status for bad input or a usage problem the user can fix.
 EXIT_INPUT = 2
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def run_safely(group: click.Group, argv: list[str]) -> int:
     """Run a click group; map errors to exit codes and one-line (or one-block) messages on stderr."""
     try:
         group.main(args=argv, prog_name="graphflows", standalone_mode=False)
-    except click.exceptions.Abort:
-        err_console.print("graphflows: aborted")
+    except click.exceptions.Abort as exc:
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        err_console.print("graphflows: interrupted" if interrupted else "graphflows: aborted")
         return 130
     except click.ClickException as exc:
         exc.show()

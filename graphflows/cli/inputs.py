@@ -8,11 +8,48 @@ from typing import Any
 
 import click
 
-from graphflows.ingest import FORMATS, IngestResult, read_flows
+from graphflows.classify import read_channel_map
+from graphflows.graph import FlowGraph, graph_from_ingest
+from graphflows.ingest import FORMATS, IngestResult, SourceRules, read_flows
+from graphflows.ingest.importer import OVERRIDE_FIELDS
+from graphflows.model import InputError
 
 
 def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``FILE...``, ``--format``, ``--skip-invalid`` and ``--org-map`` to a click command."""
+    """Add ``FILE...``, ``--format``, ``--skip-invalid``, ``--org-map``, ``--payer``, ``--column``,
+    ``--sources`` and ``--channels`` to a click command."""
+    command = click.option(
+        "--channels",
+        "channels",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="CSV (match,channel) giving the channel of government of ids or name patterns, before the "
+        "built-in rules. See README, 'Channels and provider forms'.",
+    )(command)
+    command = click.option(
+        "--sources",
+        "sources",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="A sources manifest (CSV: path glob, format, payer_name, payer_id, column overrides such as "
+        "payee, amount, date): reads the files it lists with those settings. See the README.",
+    )(command)
+    command = click.option(
+        "--column",
+        "columns",
+        multiple=True,
+        metavar="GLOB=FIELD:TITLE",
+        help="Which header of the files GLOB matches holds FIELD (one of "
+        f"{', '.join(OVERRIDE_FIELDS)}), e.g. 'oxford*.csv=payee:Supplier Name'. Repeatable.",
+    )(command)
+    command = click.option(
+        "--payer",
+        "payers",
+        multiple=True,
+        metavar="GLOB=NAME[|ID]",
+        help="The paying body of the files GLOB matches (by file name, inside a zip too), for files that "
+        "leave it implied, e.g. 'WHIT*.csv=Whittington Health NHS Trust'. Repeatable.",
+    )(command)
     command = click.option(
         "--org-map",
         "org_map",
@@ -33,11 +70,56 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Read every file in this format instead of detecting each one.",
     )(command)
-    return click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))(command)
+    return click.argument("files", nargs=-1, type=click.Path(path_type=Path))(command)
+
+
+#: ``--raw-csv`` for every command that writes CSV files.
+raw_csv_option = click.option(
+    "--raw-csv",
+    "raw_csv",
+    is_flag=True,
+    help="Write CSV cells exactly as read. By default a text cell starting with = + - @ (a formula to a "
+    "spreadsheet) gets a leading ' so it cannot run when the file is opened; numbers are never changed.",
+)
+
+
+def input_paths(files: tuple[Path, ...], *others: Path | None) -> tuple[Path, ...]:
+    """Every file named on the command line (``others``: --org-map, --sources, --channels...); outputs may
+    never be one of them. See :func:`read_paths`."""
+    return (*files, *(p for p in others if p is not None))
+
+
+def read_paths(ingest: IngestResult) -> tuple[Path, ...]:
+    """Every file a run read (a zip member's archive), including those a sources manifest listed."""
+    return tuple(dict.fromkeys(Path(f.source.split("!", 1)[0]) for f in ingest.files))
 
 
 def read_inputs(
-    files: tuple[Path, ...], format_: str | None, skip_invalid: bool, org_map: Path | None = None
+    files: tuple[Path, ...],
+    format_: str | None,
+    skip_invalid: bool,
+    org_map: Path | None = None,
+    payers: tuple[str, ...] = (),
+    columns: tuple[str, ...] = (),
+    sources: Path | None = None,
 ) -> IngestResult:
     """Read the files given on the command line (errors propagate to the CLI's error mapping)."""
-    return read_flows(files, format=format_, skip_invalid=skip_invalid, org_map=org_map)
+    rules = SourceRules.from_options(payers, columns, sources, formats=list(FORMATS))
+    if not files and not rules.files:
+        if sources is None:
+            raise click.UsageError("Missing argument 'FILES...' (or give --sources MANIFEST).")
+        raise InputError(f"{sources}: the manifest's paths match no files")
+    return read_flows(files, format=format_, skip_invalid=skip_invalid, org_map=org_map, sources=rules)
+
+
+def read_input_graph(
+    files: tuple[Path, ...],
+    format_: str | None,
+    skip_invalid: bool,
+    channels: Path | None = None,
+    **extras: Any,
+) -> tuple[IngestResult, FlowGraph]:
+    """Read the files and build their graph, classified with the ``--channels`` mapping file if given."""
+    channel_map = read_channel_map(channels) if channels is not None else None
+    ingest = read_inputs(files, format_, skip_invalid, **extras)
+    return ingest, graph_from_ingest(ingest, channel_map)

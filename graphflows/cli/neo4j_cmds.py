@@ -19,11 +19,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from graphflows.cli.display import console, money, steps
-from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.analysis.convergence import CountBy
+from graphflows.cli.analyse import convergence_options
+from graphflows.cli.display import SafeConsole, console, money, steps
+from graphflows.cli.inputs import input_options, raw_csv_option, read_input_graph
 from graphflows.model import GraphflowsError
+from graphflows.outputs import OutputFiles, rows_frame, write_csv
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def register(group: click.Group) -> None:
@@ -57,6 +60,7 @@ def param_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def csv_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = raw_csv_option(command)
     return click.option(
         "--csv",
         "csv_path",
@@ -206,13 +210,7 @@ def neo4j_env(data_dir: Path | None) -> None:
     show_default=True,
     help="Flow batches written at once (each runs on one server thread).",
 )
-@click.option(
-    "--min-stovepipes",
-    type=click.IntRange(1),
-    default=2,
-    show_default=True,
-    help="Stovepipes a recipient needs to be labelled ConvergencePoint.",
-)
+@convergence_options
 @click.option(
     "--write-back/--no-write-back", default=True, show_default=True, help="Write the analysis back."
 )
@@ -223,17 +221,17 @@ def load(
     neo4j_uri: str | None,
     batch_size: int,
     workers: int,
-    min_stovepipes: int,
+    count_by: CountBy,
+    min_count: int,
+    min_share: float,
     write_back: bool,
     **input_extras: Any,
 ) -> None:
     """Load funding FILES into Neo4j, then write the analysis back (loading again adds nothing)."""
-    from graphflows.graph import graph_from_ingest
     from graphflows.neo4j import load_graph
 
-    with steps("Reading input files"):
-        ingest = read_inputs(files, format_, skip_invalid, **input_extras)
-        graph = graph_from_ingest(ingest)
+    with steps("Reading input files and building the graph"):
+        ingest, graph = read_input_graph(files, format_, skip_invalid, **input_extras)
     with _runner(neo4j_uri) as runner, _progress_bar() as progress:
         report = load_graph(
             runner,
@@ -242,7 +240,9 @@ def load(
             workers=workers,
             progress=progress,
             write_back=write_back,
-            min_stovepipes=min_stovepipes,
+            count_by=count_by,
+            min_count=min_count,
+            min_share=min_share,
         )
         db_totals = _database_totals(runner)
     totals = ", ".join(money(v, c) for c, v in report.totals.items()) or "nothing"
@@ -254,8 +254,9 @@ def load(
     if report.write_back is not None:
         wb = report.write_back
         console.print(
-            f"Analysis written back: {wb.recipients} recipients, {wb.convergence_points} convergence points, "
-            f"{wb.attributions} ATTRIBUTED_TO relationships.",
+            f"Analysis written back: {wb.recipients} recipients, {wb.convergence_points} convergence points "
+            f"(by {count_by}), {wb.attributions} ATTRIBUTED_TO and {wb.channel_attributions} "
+            "ATTRIBUTED_TO_CHANNEL relationships.",
             markup=False,
         )
     in_db = ", ".join(money(v, c) for c, v in db_totals.items()) or "nothing"
@@ -306,6 +307,7 @@ def query(
     name: str | None,
     params: tuple[str, ...],
     csv_path: Path | None,
+    raw_csv: bool,
     json_path: Path | None,
     list_: bool,
     neo4j_uri: str | None,
@@ -321,9 +323,10 @@ def query(
         return
     library_query = load_query(name)
     bound = library_query.bind(parse_params(params, typed=False))
+    _check_outputs(csv_path, json_path)
     with _runner(neo4j_uri) as runner:
         result = runner.run(library_query.text, bound)
-    _output(result.columns, result.rows, csv_path, json_path)
+    _output(result.columns, result.rows, csv_path, json_path, raw_csv)
 
 
 @click.command()
@@ -337,15 +340,18 @@ def cypher(
     text: str,
     params: tuple[str, ...],
     csv_path: Path | None,
+    raw_csv: bool,
     json_path: Path | None,
     write: bool,
     neo4j_uri: str | None,
 ) -> None:
     """Run an ad-hoc Cypher QUERY (a read transaction unless --write); parameter values are read as JSON
     when they parse (10, true, "text"), else as text."""
+    values = parse_params(params, typed=True)
+    _check_outputs(csv_path, json_path)
     with _runner(neo4j_uri) as runner:
-        result = runner.run(text, parse_params(params, typed=True), write=write)
-    _output(result.columns, result.rows, csv_path, json_path)
+        result = runner.run(text, values, write=write)
+    _output(result.columns, result.rows, csv_path, json_path, raw_csv)
     if write and result.counters:
         changes = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(result.counters.items()))
         err_console.print(changes, markup=False)
@@ -360,12 +366,35 @@ def parse_params(items: tuple[str, ...], *, typed: bool) -> dict[str, Any]:
             raise GraphflowsError(f"--param {item!r}: expected KEY=VALUE")
         if typed:
             try:
-                values[key.strip()] = json.loads(value)
-                continue
-            except ValueError:
+                decoded = json.loads(value)
+            except (ValueError, RecursionError):
                 pass
+            else:
+                _check_integers(item, decoded)
+                values[key.strip()] = decoded
+                continue
         values[key.strip()] = value
     return values
+
+
+#: Neo4j integers are 64-bit.
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_integers(item: str, value: Any) -> None:
+    """Refuse an integer Neo4j cannot hold (anywhere in a list or map), naming the parameter."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, int) and not isinstance(v, bool) and not INT64[0] <= v <= INT64[1]:
+            raise GraphflowsError(
+                f"--param {item[:60]!r}: integer {str(v)[:30]} is out of range (Neo4j integers are 64-bit, "
+                f"{INT64[0]} to {INT64[1]})"
+            )
+        if isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
 
 
 def _print_library(queries: list[Any]) -> None:
@@ -380,16 +409,28 @@ def _print_library(queries: list[Any]) -> None:
     console.print("* required", markup=False)
 
 
+def _check_outputs(csv_path: Path | None, json_path: Path | None) -> None:
+    """Before querying: one output at most, and files graphflows may write (see graphflows.outputs)."""
+    if csv_path is not None and json_path is not None:
+        raise click.UsageError("choose one of --csv and --json")
+    for path in (csv_path, json_path):
+        if path is not None and str(path) != "-":
+            OutputFiles().check(path)
+
+
 def _output(
-    columns: list[str], rows: list[dict[str, Any]], csv_path: Path | None, json_path: Path | None
+    columns: list[str],
+    rows: list[dict[str, Any]],
+    csv_path: Path | None,
+    json_path: Path | None,
+    raw_csv: bool = False,
 ) -> None:
     """A readable table on the terminal, or exact values in CSV / JSON files."""
     from graphflows.cli import query_output
 
-    if csv_path is not None and json_path is not None:
-        raise click.UsageError("choose one of --csv and --json")
     if csv_path is not None:
-        query_output.write_csv(csv_path, columns, rows)
+        cells = ([query_output.exact_cell(row.get(c)) for c in columns] for row in rows)
+        write_csv(rows_frame(columns, cells), csv_path, raw=raw_csv)
         err_console.print(f"{len(rows)} row(s) written to {csv_path}", markup=False)
     elif json_path is not None:
         query_output.write_json(json_path, columns, rows)

@@ -7,18 +7,18 @@ the method and confidence of the match, then the notes (ambiguous names, possibl
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 import polars as pl
 from rich.table import Table
-from rich.text import Text
 
-from graphflows.cli.display import console, steps
-from graphflows.cli.inputs import input_options, read_inputs
+from graphflows.cli.display import console, safe_text, steps
+from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
+from graphflows.export import organisations_table
 from graphflows.ingest.organisations import ORG_COLUMNS, record_report
-from graphflows.model import GraphflowsError
+from graphflows.outputs import OutputFiles, write_csv_to
 
 MAP_HELP = """
 Organisation map (--org-map): a CSV with header action,key,other,name.
@@ -55,29 +55,41 @@ def register(group: click.Group) -> None:
     help="Write the organisation table (one row per node) to this CSV file.",
 )
 @click.option("--top", type=click.IntRange(0), default=30, show_default=True, help="Merged nodes to print.")
+@raw_csv_option
 def orgs(
     files: tuple[Path, ...],
     format_: str | None,
     skip_invalid: bool,
     org_map: Path | None,
+    channels: Path | None,
     report: Path | None,
     nodes: Path | None,
     top: int,
+    raw_csv: bool,
+    **input_extras: Any,
 ) -> None:
     """List the organisations found in FILES: which records were merged into one node, and why."""
+    outputs = OutputFiles(
+        inputs=input_paths(files, org_map, input_extras.get("sources"), channels), create_folders=True
+    )
+    outputs.check_all(report, nodes)
     with steps("Reading input files and matching organisations"):
-        ingest = read_inputs(files, format_, skip_invalid, org_map=org_map)
+        ingest, graph = read_input_graph(
+            files, format_, skip_invalid, channels, org_map=org_map, **input_extras
+        )
+    outputs.inputs.extend(read_paths(ingest))
     organisations = ingest.organisations
     if organisations is None:  # only native files: ids are taken as given
         organisations = _native_nodes(ingest.flows)
-    if report is not None:
-        if ingest.identities is not None:
-            records = record_report(ingest.flows, ingest.identities, organisations)
-        else:
-            records = _native_records(ingest.flows)
-        _write_csv(records, report)
-    if nodes is not None:
-        _write_csv(organisations, nodes)
+    with outputs:
+        if report is not None:
+            if ingest.identities is not None:
+                records = record_report(ingest.flows, ingest.identities, organisations)
+            else:
+                records = _native_records(ingest.flows)
+            write_csv_to(outputs.stage(report), records, raw=raw_csv)
+        if nodes is not None:
+            write_csv_to(outputs.stage(nodes), organisations_table(graph), raw=raw_csv)
     merged = organisations.filter(
         (pl.col("match_method") != "redacted")
         & (
@@ -117,12 +129,12 @@ def _merged_table(shown: pl.DataFrame, total: int) -> Table:
     for row in shown.iter_rows(named=True):
         confidence = "" if row["match_confidence"] is None else f"{row['match_confidence']:.2f}"
         grid.add_row(
-            Text(str(row["id"])),
-            Text(str(row["names_seen"] or "").replace(";", " | ")),
+            safe_text(row["id"]),
+            safe_text(str(row["names_seen"] or "").replace(";", " | ")),
             row["match_method"],
             confidence,
             str(row["records"]),
-            Text(str(row["match_reasons"] or "")),
+            safe_text(row["match_reasons"] or ""),
         )
     return grid
 
@@ -171,15 +183,3 @@ def _native_records(flows: pl.DataFrame) -> pl.DataFrame:
         for side in ("payer", "payee")
     ]
     return pl.concat(sides).sort("_row", "side", descending=[False, True]).drop("_row")
-
-
-def _write_csv(frame: pl.DataFrame, path: Path) -> None:
-    """Write all or nothing: a temporary file beside ``path`` is renamed when complete."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-            tmp = Path(handle.name)
-        frame.write_csv(tmp)
-        tmp.replace(path)
-    except OSError as exc:
-        raise GraphflowsError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -1,4 +1,4 @@
-"""Rows of a Cypher query for people (a table that fits the terminal) and for machines (CSV, JSON, exact).
+"""Rows of a Cypher query for people (a table that fits the terminal) and for machines (CSV cells, JSON).
 
 For people, by column name: ``*_minor`` is money, shown with the row's ``currency`` (``GBP 1,150,000.00``);
 ``share`` and ``*_share`` are percentages (``62.5%``); other numbers are rounded for reading; lists are
@@ -13,7 +13,6 @@ precision, lists and maps as JSON.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import date, datetime
@@ -21,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
-from rich.text import Text
 
-from graphflows.cli.display import money
+from graphflows.cli.display import money, safe_text
 from graphflows.model import minor_to_decimal
+from graphflows.outputs import write_text
 
 MONEY_SUFFIX = "_minor"
 
@@ -118,12 +117,13 @@ def _table(columns: list[str], rows: list[dict[str, Any]]) -> Table:
         else:
             grid.add_column(heading(column), overflow="fold", min_width=min(12, len(heading(column))))
     for row in rows:
-        grid.add_row(*(Text(readable_cell(c, row.get(c), row)) for c in columns))
+        grid.add_row(*(safe_text(readable_cell(c, row.get(c), row)) for c in columns))
     return grid
 
 
 def exact_cell(value: Any) -> str:
-    """A value as exact text for CSV: lists and maps as JSON, dates as ISO, floats in full, None empty."""
+    """A value as exact text for a CSV cell (written by graphflows.outputs): lists and maps as JSON, dates
+    as ISO, floats in full, None empty."""
     if value is None:
         return ""
     if isinstance(value, (list, dict)):
@@ -137,15 +137,6 @@ def exact_cell(value: Any) -> str:
     return str(value)
 
 
-def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    """The rows as CSV with exact values (money in minor units, as the column names say)."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([exact_cell(row.get(c)) for c in columns])
-
-
 def write_json(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
     """The rows as JSON (``{"columns": [...], "rows": [{...}]}``), exact; ``-`` writes to stdout."""
     document = {"columns": columns, "rows": [{c: row.get(c) for c in columns} for row in rows]}
@@ -153,7 +144,7 @@ def write_json(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> No
     if str(path) == "-":
         sys.stdout.write(text)
         return
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text)
 
 
 def _json_default(value: Any) -> Any:

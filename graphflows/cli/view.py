@@ -1,22 +1,23 @@
 """``graphflows view``: the interactive network (and optionally a PNG and a Sankey) of funding files.
 
-Every output is written to a temporary file first and moved into place only when all of them are
-ready, so a failure leaves nothing half-finished.
+Every output goes through :mod:`graphflows.outputs`: staged beside its target and moved into place only
+when all of them are ready (a failure leaves nothing half-finished); a file graphflows did not write, or
+an input file, is never overwritten.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
+from graphflows.analysis.convergence import CountBy
+from graphflows.cli.analyse import convergence_options
 from graphflows.cli.display import console, steps
-from graphflows.cli.inputs import input_options, read_inputs
-from graphflows.graph import graph_from_ingest
+from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.model import GraphflowsError
+from graphflows.outputs import OutputFiles, write_csv_to
 from graphflows.viz import (
     DEFAULT_TOP_N,
     SANKEY_TOP_N,
@@ -25,7 +26,7 @@ from graphflows.viz import (
     render_sankey,
     render_view,
 )
-from graphflows.viz.chromium import write_png
+from graphflows.viz.chromium import screenshot
 
 
 def register(group: click.Group) -> None:
@@ -68,29 +69,35 @@ def register(group: click.Group) -> None:
     type=click.IntRange(min=0),
     default=DEFAULT_TOP_N,
     show_default=True,
-    help="Keep the N organisations and streams with most money (0 keeps all); the page says what "
-    f"was left out. The Sankey keeps min(N, {SANKEY_TOP_N}).",
+    help="Draw at most N organisations and streams (0 keeps all): in a larger graph, the top convergence "
+    "points with their payers and origins, then the most money; the page says what was left out. "
+    f"The Sankey keeps the min(N, {SANKEY_TOP_N}) with most money.",
 )
 @click.option("--currency", default=None, help="Currency to draw (default: the one with most flows).")
+@convergence_options
 @click.option(
     "--no-analysis",
     is_flag=True,
-    help="Skip the stovepipe attribution (no funding mix or convergence points; faster).",
+    help="Skip the stovepipe attribution (no funding mix or convergence points; a large graph keeps the "
+    "nodes with most money; faster).",
 )
+@raw_csv_option
 def view(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, focus: str | None,
-    png: Path | None, sankey: Path | None, top: int, currency: str | None, no_analysis: bool, **extras: Any,
+    png: Path | None, sankey: Path | None, top: int, currency: str | None, count_by: CountBy,
+    min_count: int, min_share: float, no_analysis: bool, raw_csv: bool, **extras: Any,
 ) -> None:  # fmt: skip
     """Draw the funding network of FILES as an interactive page (flows CSV, 360Giving, OCDS, spend files)."""
-    for target in (out, png, sankey):
-        if target is not None and not target.resolve().parent.is_dir():
-            raise GraphflowsError(f"{target}: folder {target.parent} does not exist")
+    outputs = OutputFiles(
+        inputs=input_paths(files, extras.get("org_map"), extras.get("sources"), extras.get("channels"))
+    )
+    rejects_name = out.with_name(out.stem + ".rejects.csv")
+    outputs.check_all(out, png, sankey, rejects_name if skip_invalid else None)
     if out.suffix.lower() not in (".html", ".htm"):
         raise GraphflowsError(f"--out {out}: the view is an HTML page; give a name ending in .html")
-    with steps("Reading input files"):
-        ingest = read_inputs(files, format_, skip_invalid, **extras)
-    with steps("Building the graph"):
-        graph = graph_from_ingest(ingest)
+    with steps("Reading input files and building the graph"):
+        ingest, graph = read_input_graph(files, format_, skip_invalid, **extras)
+    outputs.inputs.extend(read_paths(ingest))
     attribution: Any = False
     if not no_analysis:
         from graphflows.analysis import attribute
@@ -102,31 +109,28 @@ def view(
                 raise GraphflowsError(str(exc)) from None
     top_n = top or None
     with steps("Drawing the network"):
-        prepared = prepare_view(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
+        prepared = prepare_view(
+            graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
+            min_share=min_share, min_count=min_count,
+        )  # fmt: skip
         pages = {out: render_view(prepared)}
         if sankey is not None:
             sankey_data = prepare_sankey(
                 graph, attribution=attribution, focus=focus, currency=prepared.currency,
-                top_n=min(top_n, SANKEY_TOP_N) if top_n else None,
+                top_n=min(top_n, SANKEY_TOP_N) if top_n else None, count_by=count_by, min_share=min_share,
+                min_count=min_count,
             )  # fmt: skip
             pages[sankey] = render_sankey(sankey_data)
     rejects = out.with_name(out.stem + ".rejects.csv") if skip_invalid and ingest.rejects.height else None
-    staging = Path(tempfile.mkdtemp(prefix=".graphflows-view-", dir=out.resolve().parent))
-    try:
-        staged = {}
+    with outputs:
+        staged = {target: outputs.stage(target) for target in pages}
         for target, text in pages.items():
-            staged[target] = staging / f"{len(staged)}.html"
             staged[target].write_text(text, encoding="utf-8")
         if png is not None:
             with steps("Taking the picture in headless Chromium"):
-                staged[png] = write_png(staged[out], staging / "view.png")
+                screenshot(staged[out], outputs.stage(png))
         if rejects is not None:
-            staged[rejects] = staging / "rejects.csv"
-            ingest.rejects.write_csv(staged[rejects])
-        for target, temp in staged.items():
-            shutil.move(str(temp), str(target))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            write_csv_to(outputs.stage(rejects), ingest.rejects, raw=raw_csv)
     _report(ingest, prepared, out, png, sankey, rejects)
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from graphflows.classify import ChannelMap, classify_nodes
 from graphflows.model import FLOW_COLUMNS, Kind
 
 if TYPE_CHECKING:
@@ -85,30 +86,29 @@ def financial_year_bounds(year: str) -> tuple[date, date]:
     return date(start, 4, 1), date(start + 1, 4, 1)
 
 
-def build_graph(flows: pl.DataFrame, organisations: pl.DataFrame | None = None) -> FlowGraph:
-    """Nodes from the payers, payees and declared streams of ``flows``.
+def build_graph(
+    flows: pl.DataFrame,
+    organisations: pl.DataFrame | None = None,
+    channel_map: ChannelMap | None = None,
+) -> FlowGraph:
+    """Nodes from the payers, payees and declared streams of ``flows``, classified by channel and form.
 
     A node's name is the first name seen for its id; its kinds are every kind it was seen with, and
     ``stream`` for an id named as a ``stream_id``. ``organisations`` (``id`` plus any columns) adds
-    attributes to nodes, such as how an organisation was matched across sources.
+    attributes to nodes, such as how an organisation was matched across sources. A ``payer_channel`` or
+    ``payee_channel`` column in ``flows`` gives a node's channel (the first one given wins); other nodes
+    are classified by ``channel_map`` and the rules of :mod:`graphflows.classify`.
     """
-    sides = [
-        flows.select(
-            pl.col("payer_id").alias("id"),
-            pl.col("payer_name").alias("name"),
-            pl.col("payer_kind").alias("kind"),
-        ),
-        flows.select(
-            pl.col("payee_id").alias("id"),
-            pl.col("payee_name").alias("name"),
-            pl.col("payee_kind").alias("kind"),
-        ),
+    sides = [_side(flows, "payer"), _side(flows, "payee")]
+    sides.append(
         flows.filter(pl.col("stream_id").is_not_null()).select(
             pl.col("stream_id").alias("id"),
             pl.lit(None, pl.String).alias("name"),
             pl.lit(Kind.STREAM.value).alias("kind"),
-        ),
-    ]
+            pl.lit(None, pl.String).alias("channel_given"),
+            pl.lit(None, pl.String).alias("recipient_type"),
+        )
+    )
     seen = pl.concat(sides).with_row_index("_order")
     nodes = (
         seen.group_by("id")
@@ -116,27 +116,52 @@ def build_graph(flows: pl.DataFrame, organisations: pl.DataFrame | None = None) 
             pl.col("_order").min(),
             pl.col("name").drop_nulls().first(),
             pl.col("kind").unique().sort().alias("kinds"),
+            pl.col("channel_given").drop_nulls().first(),
+            pl.col("recipient_type").drop_nulls().first(),
         )
         .sort("_order")
         .drop("_order")
         .with_columns(pl.col("name").fill_null(pl.col("id")))
     )
     if organisations is not None and organisations.height:
-        extra = organisations.drop([c for c in ("name", "kinds") if c in organisations.columns])
+        extra = organisations.drop(
+            [c for c in ("name", "kinds", "channel_given") if c in organisations.columns]
+        )
         nodes = nodes.join(extra, on="id", how="left")
+    nodes = classify_nodes(nodes, channel_map).drop("channel_given", "recipient_type")
     return FlowGraph(
         nodes, flows.select(list(FLOW_COLUMNS) + [c for c in flows.columns if c not in FLOW_COLUMNS])
     )
 
 
-def read_graph(paths: Iterable[str | Path], **read_options: object) -> FlowGraph:
+def _side(flows: pl.DataFrame, side: str) -> pl.DataFrame:
+    """``id, name, kind, channel_given, recipient_type`` of the payers or payees of ``flows``.
+
+    ``recipient_type`` (360Giving grants to individuals) describes the payee.
+    """
+
+    def optional(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.String) if column in flows.columns else pl.lit(None, pl.String)
+
+    return flows.select(
+        pl.col(f"{side}_id").alias("id"),
+        pl.col(f"{side}_name").alias("name"),
+        pl.col(f"{side}_kind").alias("kind"),
+        optional(f"{side}_channel").alias("channel_given"),
+        (optional("recipient_type") if side == "payee" else pl.lit(None, pl.String)).alias("recipient_type"),
+    )
+
+
+def read_graph(
+    paths: Iterable[str | Path], *, channel_map: ChannelMap | None = None, **read_options: object
+) -> FlowGraph:
     """Read files (any supported format) and build their graph; raises InputError on bad input."""
     from graphflows.ingest import read_flows
 
     result: IngestResult = read_flows(paths, **read_options)  # type: ignore[arg-type]
-    return graph_from_ingest(result)
+    return graph_from_ingest(result, channel_map)
 
 
-def graph_from_ingest(result: IngestResult) -> FlowGraph:
+def graph_from_ingest(result: IngestResult, channel_map: ChannelMap | None = None) -> FlowGraph:
     """The graph of an :class:`~graphflows.ingest.IngestResult` (with its organisation table, if any)."""
-    return build_graph(result.flows, getattr(result, "organisations", None))
+    return build_graph(result.flows, getattr(result, "organisations", None), channel_map)

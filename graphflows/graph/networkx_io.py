@@ -13,6 +13,7 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
+from graphflows.classify import classify_nodes
 from graphflows.graph.build import FlowGraph
 from graphflows.model import FLOW_COLUMNS, LABELS, Kind, minor_to_decimal, parse_kind, to_minor
 
@@ -53,8 +54,10 @@ def from_networkx(G: nx.Graph) -> FlowGraph:
         row["payee_kind"] = _first_kind(G, v, Kind.PROVIDER)
         row["amount_minor"] = data["amount_minor"] if "amount_minor" in data else _minor(data.get("amount"))
         row["currency"] = data.get("currency") or "GBP"
+        row["payer_channel"], row["payee_channel"] = _channel(G, u), _channel(G, v)
         rows.append(row)
-    flows = pl.DataFrame(rows, schema=FLOW_COLUMNS) if rows else pl.DataFrame(schema=FLOW_COLUMNS)
+    schema = FLOW_COLUMNS | {"payer_channel": pl.String(), "payee_channel": pl.String()}
+    flows = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     from graphflows.graph.build import build_graph
 
     built = build_graph(flows)
@@ -69,11 +72,16 @@ def from_networkx(G: nx.Graph) -> FlowGraph:
     isolated = [n for n in map(str, G.nodes) if n not in set(nodes["id"].to_list())]
     if isolated:
         extra = pl.DataFrame(
-            {"id": isolated, "name": [_name(G, n) for n in isolated], "kinds": [kinds[n] for n in isolated]},
-            schema=nodes.select("id", "name", "kinds").schema,
+            {
+                "id": isolated,
+                "name": [_name(G, n) for n in isolated],
+                "kinds": [kinds[n] for n in isolated],
+                "channel_given": [_channel(G, n) for n in isolated],
+            },
+            schema={**nodes.select("id", "name", "kinds").schema, "channel_given": pl.String()},
         )
-        nodes = pl.concat([nodes.select("id", "name", "kinds"), extra])
-    return FlowGraph(nodes, built.flows)
+        nodes = pl.concat([nodes, classify_nodes(extra).drop("channel_given")], how="diagonal_relaxed")
+    return FlowGraph(nodes, built.flows.drop("payer_channel", "payee_channel"))
 
 
 def _minor(amount: Any) -> int:
@@ -86,6 +94,12 @@ def _minor(amount: Any) -> int:
 
 def _name(G: nx.Graph, n: Any) -> str:
     return str(G.nodes[n].get("name") or n) if n in G.nodes else str(n)
+
+
+def _channel(G: nx.Graph, n: Any) -> str | None:
+    """A node's ``channel`` attribute, if it has one (checked when the graph is classified)."""
+    value = G.nodes[n].get("channel") if n in G.nodes else None
+    return str(value) if value else None
 
 
 def _kinds(G: nx.Graph, n: Any) -> set[Kind]:

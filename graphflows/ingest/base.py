@@ -8,6 +8,7 @@ that reconcile: ``records_read == len(flows) + len(rejects) + non_money``.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,26 @@ class FileRead:
     records_read: int
     non_money: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+#: A zip member (or workbook part) larger than this uncompressed is refused rather than read into memory.
+MAX_MEMBER_BYTES = 1024**3
+#: A member expanding more than this many times (once past MIN_RATIO_BYTES) is refused as a zip bomb;
+#: real data files compress 5 to 30 times.
+MAX_RATIO = 200
+MIN_RATIO_BYTES = 16 * 1024**2
+
+
+def check_member_size(info: zipfile.ZipInfo, source: str) -> None:
+    """Refuse a zip member too large, or expanding too much (a zip bomb), before anything reads it."""
+    size, packed = info.file_size, max(info.compress_size, 1)
+    if size > MAX_MEMBER_BYTES:
+        raise InputError(f"{source}: member too large to read ({size:,} bytes; at most {MAX_MEMBER_BYTES:,})")
+    if size > MIN_RATIO_BYTES and size / packed > MAX_RATIO:
+        raise InputError(
+            f"{source}: member expands {size / packed:,.0f} times ({packed:,} -> {size:,} bytes; at most "
+            f"{MAX_RATIO} times): refused as a possible zip bomb; unzip it yourself if you trust it"
+        )
 
 
 def empty_rejects() -> pl.DataFrame:

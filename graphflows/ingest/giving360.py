@@ -24,7 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects
-from graphflows.ingest.orgids import charity_id, company_id
+from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.parsing import (
     all_blank,
     decode_text,
@@ -33,8 +33,8 @@ from graphflows.ingest.parsing import (
     read_csv_text,
     title_index,
 )
-from graphflows.ingest.sides import canonical_ids, funder_and_recipient, provisional_id
-from graphflows.ingest.workbook import header_rows, read_sheet
+from graphflows.ingest.sides import canonical_ids, funder_and_recipient, provisional_id, registered_ids
+from graphflows.ingest.workbook import read_sheet
 from graphflows.model import InputError
 
 FORMAT = "360giving"
@@ -67,16 +67,13 @@ _JSON_TITLES = {
 }  # fmt: skip
 
 
-def sniff_workbook(data: bytes, source: str) -> bool:
-    """True for an XLSX workbook with an ``Amount Awarded`` column near the top of a sheet."""
-    return any(AMOUNT in {title_index(t)[0] for t in titles} for titles in header_rows(data, source))
-
-
-def sniff(path: Path, head: bytes) -> bool:
-    """360Giving CSV (an ``Amount Awarded`` title), XLSX (by name) or JSON (a ``grants`` array)."""
-    if head[:2] == b"PK":
-        return path.suffix.lower() in (".xlsx", ".xlsm")
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
+def sniff(sample: Sample) -> bool:
+    """360Giving CSV or XLSX (an ``Amount Awarded`` title) or JSON (a ``grants`` array)."""
+    if sample.is_workbook:
+        return any(AMOUNT in {title_index(t)[0] for t in titles} for titles in sample.header_rows)
+    if sample.head[:2] == b"PK":
+        return False
+    text = sample.head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
     if text[:1] in ("{", "["):
         return bool(re.search(r'"grants"\s*:', text[:4000])) and not re.search(
             r'"(releases|records)"\s*:', text
@@ -92,7 +89,7 @@ def read(path: Path) -> FileRead:
     return read_bytes(path.read_bytes(), str(path))
 
 
-def read_bytes(data: bytes, source: str) -> FileRead:
+def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
     """Read 360Giving bytes; ``source`` names the file in flows and errors."""
     if data[:2] == b"PK":
         frame, lines, records = _xlsx_table(data, source)
@@ -155,6 +152,18 @@ def _scalar(value: object) -> str:
 
 def _json_table(text: str, source: str) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
     try:
+        return _json_grants(text, source)
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply to be 360Giving data") from None
+
+
+#: A JSON file whose grants use more distinct fields than this, times grants, is refused (each field is
+#: a column: a file where every grant has keys of its own would otherwise need rows x fields of memory).
+MAX_JSON_CELLS = 30_000_000
+
+
+def _json_grants(text: str, source: str) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
+    try:
         doc = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
@@ -173,6 +182,11 @@ def _json_table(text: str, source: str) -> tuple[pl.DataFrame, pl.Series, pl.Dat
     titles: dict[str, None] = {}
     for flat in rows:
         titles.update(dict.fromkeys(flat))
+    if len(titles) * len(rows) > MAX_JSON_CELLS:
+        raise InputError(
+            f"{source}: {len(rows):,} grants use {len(titles):,} different fields (too many to tabulate: "
+            f"at most {MAX_JSON_CELLS:,} grants x fields); 360Giving grants share the standard's fields"
+        )
     frame = pl.DataFrame(
         {t: pl.Series(t, [r.get(t, "") for r in rows], dtype=pl.String) for t in titles},
         schema={t: pl.String for t in titles},
@@ -250,7 +264,7 @@ def _grants(
     frame = frame.with_columns(
         pl.Series("payer_id_given", canonical_ids(frame["payer_id_given"])),
         pl.Series("payee_id_given", canonical_ids(frame["payee_id_given"])),
-        _other_ids(frame["_charity"], frame["_company"]).alias("payee_other_ids"),
+        registered_ids(frame["_charity"], frame["_company"]).alias("payee_other_ids"),
     )
     frame = frame.with_columns(
         provisional_id(frame, "payer_id_given", "payer_name_given").alias("payer_id"),
@@ -345,13 +359,4 @@ def _joined(parts: list[pl.Expr]) -> pl.Expr:
     return pl.when(joined != "").then(joined)
 
 
-def _other_ids(charity: pl.Series, company: pl.Series) -> pl.Series:
-    """``GB-CHC-…;GB-COH-…`` from the charity and company number columns (one pass per distinct value)."""
-
-    def mapped(values: pl.Series, fn) -> pl.Series:
-        distinct = values.drop_nulls().unique().to_list()
-        return values.replace_strict({v: fn(v) for v in distinct}, default=None, return_dtype=pl.String)
-
-    frame = pl.DataFrame({"a": mapped(charity, charity_id), "b": mapped(company, company_id)})
-    joined = frame.select(pl.concat_str(["a", "b"], separator=";", ignore_nulls=True).alias("ids"))["ids"]
-    return joined.replace("", None)
+IMPORTER = Importer(FORMAT, sniff, read_bytes, "360Giving grants (CSV, XLSX, JSON)")

@@ -9,12 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
 
+from graphflows.classify import CHANNELS
 from graphflows.ingest.base import FileRead, check_readable, conform, decode_utf8, records_as_json
-from graphflows.ingest.parsing import all_blank, read_csv_bytes
+from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
+from graphflows.ingest.parsing import all_blank, parse_amounts, parse_dates, read_csv_bytes
 from graphflows.model import InputError, Kind
 
 FORMAT = "flows"
@@ -31,7 +34,11 @@ KNOWN = (
     "date",
     "stream_id",
     "reference",
+    "payer_channel",
+    "payee_channel",
 )
+#: Optional columns giving a node's channel of government (kept on the flow only when the file has them).
+CHANNEL_COLUMNS = ("payer_channel", "payee_channel")
 #: Columns whose cleaned value (``_v_<name>``) replaces the text read.
 CLEANED = (
     "payer_name",
@@ -49,17 +56,13 @@ _KIND_WORDS = {k.value: k.value for k in Kind} | {
     "funding_stream": "stream",
     "funding stream": "stream",
 }
-#: A number (any digits and decimals); only used to explain why an amount was refused.
-_NUMBER_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 #: Whole units (pounds) an amount may have: at most 999,999,999,999,999 — so that sums stay exact.
 MAX_DIGITS = 15
-#: An accepted amount: at most MAX_DIGITS whole digits, two decimal places (trailing zeros allowed).
-_AMOUNT_RE = r"^[+-]?(0*[0-9]{1,15}(\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)$"
-_DATE_RE = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(sample: Sample) -> bool:
     """True when the first line looks like a native flows header."""
+    head = sample.head
     first = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head else ""
     names = {_norm(c) for c in first.split(",")}
     return set(REQUIRED) <= names
@@ -70,14 +73,18 @@ def _norm(title: str) -> str:
 
 
 def read(path: Path) -> FileRead:
-    """Read and validate one native flows CSV (all rows; nothing is dropped silently)."""
+    """Read and validate one native flows CSV from disk."""
     check_readable(path)
-    data = path.read_bytes()
-    text = decode_utf8(path, data)
+    return read_bytes(path.read_bytes(), str(path))
+
+
+def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
+    """Read and validate native flows CSV bytes (all rows; nothing is dropped silently)."""
+    text = decode_utf8(Path(source), data)
     if not text.strip():
-        raise InputError(f"{path}: file is empty")
-    table = read_csv_bytes(str(path), data)
-    _check_header(path, table.frame.columns)
+        raise InputError(f"{source}: file is empty")
+    table = read_csv_bytes(source, data)
+    _check_header(source, table.frame.columns)
     raw = table.frame.rename({c: _norm(c) for c in table.frame.columns})
     width = raw.width
     original = raw.with_columns(
@@ -90,10 +97,18 @@ def read(path: Path) -> FileRead:
             ~all_blank(raw)
         )  # spacer lines (a spreadsheet's trailing line) are not records
     if original.is_empty():
-        raise InputError(f"{path}: has a header row but no data rows")
+        raise InputError(f"{source}: has a header row but no data rows")
     original = original.with_row_index("_row")
     stripped = original.with_columns(pl.col(c).str.strip_chars() for c in KNOWN if c in raw.columns)
     stripped = stripped.with_columns(pl.lit("").alias(c) for c in KNOWN if c not in raw.columns)
+    minor, amount_problem = parse_amounts(stripped["amount"], plain=True, max_digits=MAX_DIGITS)
+    dates = parse_dates(stripped["date"], iso_only=True)
+    stripped = stripped.with_columns(
+        minor.alias("_v_amount_minor"),
+        amount_problem.alias("_amount_problem"),
+        dates.date.alias("_v_date"),
+        dates.problem.alias("_date_problem"),
+    )
     checks = _checks(width)
     flagged = stripped.with_columns(_values()).with_columns(
         pl.any_horizontal(bad for bad, _ in checks).alias("_bad")
@@ -104,14 +119,15 @@ def read(path: Path) -> FileRead:
             "payer_id",
             "payee_id",
             *(pl.col(f"_v_{c}").alias(c) for c in CLEANED),
-            pl.lit(str(path)).alias("source"),
+            *(pl.col(f"_v_{c}").alias(c) for c in CHANNEL_COLUMNS if c in raw.columns),
+            pl.lit(source).alias("source"),
             line,
             *(c for c in raw.columns if c not in KNOWN),
         )
     )
     bad = flagged.filter(pl.col("_bad"))
     rejects = bad.select(
-        pl.lit(str(path)).alias("source"),
+        pl.lit(source).alias("source"),
         line,
         pl.concat_str(
             [pl.when(problem).then(reason) for problem, reason in checks], separator="; ", ignore_nulls=True
@@ -119,7 +135,7 @@ def read(path: Path) -> FileRead:
     ).with_columns(
         records_as_json(original.filter(pl.col("_row").is_in(bad["_row"].implode())).select(raw.columns))
     )
-    return FileRead(str(path), FORMAT, flows, rejects, records_read=original.height)
+    return FileRead(source, FORMAT, flows, rejects, records_read=original.height)
 
 
 def _field_counts(text: str, records: int, width: int) -> pl.Series | pl.Expr:
@@ -143,16 +159,16 @@ def _may_have_blank_lines(data: bytes) -> bool:
     return re.search(rb"\n[ \t,]*\r?\n", data) is not None
 
 
-def _check_header(path: Path, titles: list[str]) -> None:
+def _check_header(source: str, titles: list[str]) -> None:
     """Refuse a header that lacks a required column or names one column twice."""
     names = [_norm(re.sub(r"_duplicated_\d+$", "", t)) for t in titles]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)
     if repeated:
-        raise InputError(f"{path}:1: duplicate column {', '.join(repeated)} in the header")
+        raise InputError(f"{source}:1: duplicate column {', '.join(repeated)} in the header")
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise InputError(
-            f"{path}:1: wrong header: missing column(s) {', '.join(missing)} "
+            f"{source}:1: wrong header: missing column(s) {', '.join(missing)} "
             f"(a flows file needs {', '.join(REQUIRED)}; found {', '.join(names) or 'nothing'})"
         )
 
@@ -168,33 +184,27 @@ def _kind(col: str, default: str) -> pl.Expr:
 
 def _values() -> list[pl.Expr]:
     """Clean values (as ``_v_<column>``) from columns already stripped of surrounding spaces."""
-    minor = (pl.col("amount").str.to_decimal(scale=2) * 100).cast(pl.Int64, strict=False)
     currency = pl.col("currency").str.to_uppercase()
     return [
         *(_null_if_blank(c).alias(f"_v_{c}") for c in ("payer_name", "payee_name", "stream_id", "reference")),
         _kind("payer_kind", Kind.COMMISSIONER.value).alias("_v_payer_kind"),
         _kind("payee_kind", Kind.PROVIDER.value).alias("_v_payee_kind"),
-        minor.alias("_v_amount_minor"),
         pl.when(currency == "").then(pl.lit("GBP")).otherwise(currency).alias("_v_currency"),
-        pl.col("date").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).alias("_v_date"),
+        *(_channel(c).alias(f"_v_{c}") for c in CHANNEL_COLUMNS),
     ]
+
+
+def _channel(col: str) -> pl.Expr:
+    """A channel name (any case; spaces or hyphens for underscores), null when blank or unknown."""
+    word = pl.col(col).str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+    return pl.when(word == "").then(None).otherwise(word.replace_strict(_CHANNEL_WORDS, default=None))
+
+
+_CHANNEL_WORDS = {c: c for c in CHANNELS}
 
 
 def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
     """(is this row bad?, why) for every rule; reasons are built only for the rows that break one."""
-    amount = pl.col("amount")
-    why_not = (
-        pl.when(~amount.str.contains(_NUMBER_RE))
-        .then(pl.format("amount {} is not a number", amount))
-        .when(amount.str.contains(r"\.[0-9]{2}0*[1-9]"))
-        .then(pl.format("amount {} has more than 2 decimal places", amount))
-        .otherwise(
-            pl.format(
-                "amount {} is too large (at most {} digits before the point)", amount, pl.lit(MAX_DIGITS)
-            )
-        )
-    )
-    date = pl.col("date")
     currency = pl.col("currency").str.to_uppercase()
     kinds = [
         (
@@ -202,6 +212,15 @@ def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
             pl.format("unknown {} {} (expected stream, commissioner or provider)", pl.lit(col), pl.col(col)),
         )
         for col in ("payer_kind", "payee_kind")
+    ]
+    channels = [
+        (
+            (pl.col(col) != "") & pl.col(f"_v_{col}").is_null(),
+            pl.format(
+                "unknown {} {} (expected one of {})", pl.lit(col), pl.col(col), pl.lit(", ".join(CHANNELS))
+            ),
+        )
+        for col in CHANNEL_COLUMNS
     ]
     return [
         (pl.col("_shape").is_not_null(), pl.col("_shape")),
@@ -211,19 +230,15 @@ def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
         ),
         (pl.col("payer_id") == "", pl.lit("missing payer_id")),
         (pl.col("payee_id") == "", pl.lit("missing payee_id")),
-        (amount == "", pl.lit("missing amount")),
-        ((amount != "") & ~amount.str.contains(_AMOUNT_RE), why_not),
-        (
-            (date != "")
-            & (
-                ~date.str.contains(_DATE_RE)
-                | date.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).is_null()
-            ),
-            pl.format("date {} is not an ISO 8601 date (YYYY-MM-DD)", date),
-        ),
+        (pl.col("_amount_problem").is_not_null(), pl.col("_amount_problem")),
+        (pl.col("_date_problem").is_not_null(), pl.col("_date_problem")),
         (
             (currency != "") & ~currency.str.contains(r"^[A-Z]{3}$"),
             pl.format("currency {} is not a three-letter ISO 4217 code", pl.col("currency")),
         ),
         *kinds,
+        *channels,
     ]
+
+
+IMPORTER = Importer(FORMAT, sniff, read_bytes, "graphflows' own flows CSV (payer_id, payee_id, amount...)")

@@ -36,6 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects
+from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.orgids import normalise_org_id
 from graphflows.ingest.parsing import decode_text, number_to_minor, parse_dates
 from graphflows.ingest.sides import funder_and_recipient, provisional_id
@@ -48,9 +49,9 @@ NO_MONEY_STATUSES = {"cancelled", "unsuccessful"}
 PAYER_ROLES = ("buyer", "procuringEntity", "payer", "funder")
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(sample: Sample) -> bool:
     """JSON mentioning ``ocid`` (releases, records, packages of either)."""
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
+    text = sample.head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
     return (text[:1] in ("{", "[") and '"ocid"' in text) or bool(
         re.search(r'"(releases|records)"\s*:\s*\[', text)
     )
@@ -189,7 +190,7 @@ def _money(value: object) -> tuple[int | None, str | None, str | None]:
     return minor, currency, None
 
 
-def read_bytes(data: bytes, source: str) -> FileRead:
+def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
     """Read OCDS JSON bytes; ``source`` names the file in flows and errors."""
     text, note = decode_text(source, data)
     if not text.strip():
@@ -202,7 +203,10 @@ def read_bytes(data: bytes, source: str) -> FileRead:
             raise InputError(
                 f"{source}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})"
             ) from None
-        releases, linked_only = _json_lines(text, source)
+        try:
+            releases, linked_only = _json_lines(text, source)
+        except RecursionError:
+            raise InputError(f"{source}: JSON nested too deeply") from None
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply") from None
     notes = [note] if note else []
@@ -267,6 +271,7 @@ def read_bytes(data: bytes, source: str) -> FileRead:
                 non_money += max(len(suppliers), 1)
                 continue
             status = str(award.get("status") or "").lower()
+            award_date = _award_date(award, r)
             minor, currency, problem = _money(award.get("value"))
             if not suppliers or status in NO_MONEY_STATUSES:
                 non_money += max(len(suppliers), 1)
@@ -329,7 +334,8 @@ def read_bytes(data: bytes, source: str) -> FileRead:
                         "payee_other_ids": ";".join(ids[1:]) or None,
                         "amount_minor": amount,
                         "currency": cur or "GBP",
-                        "date_text": str(award.get("date") or r.get("date") or "")[:10],
+                        "date_text": award_date[0],
+                        "date_basis": award_date[1],
                         "reference": str(award.get("id")) if award.get("id") is not None else None,
                         "line": spath,
                         "ocid": str(r.get("ocid")) if r.get("ocid") is not None else None,
@@ -347,6 +353,12 @@ def read_bytes(data: bytes, source: str) -> FileRead:
                         "supplier_vco": _flag((party or {}).get("vco")),
                     }
                 )
+    undated = sum(1 for row in rows if row["date_basis"] is None)
+    if undated:
+        notes.append(
+            f"{source}: {undated} award-supplier record(s) undated (no award date, contract dateSigned or "
+            "contract period start); the release's publication date is never used"
+        )
     if superseded:
         notes.append(
             f"{source}: {superseded} award-supplier record(s) superseded by a later release of the same award"
@@ -376,6 +388,42 @@ def read_bytes(data: bytes, source: str) -> FileRead:
     )
 
 
+#: Where an award's date comes from, best first: (label, path inside the award or its contract).
+DATE_SOURCES = (
+    ("award date", ("award", "date")),
+    ("contract dateSigned", ("contract", "dateSigned")),
+    ("contract period start", ("contract", "period", "startDate")),
+    ("award contractPeriod start", ("award", "contractPeriod", "startDate")),
+)
+
+
+def _award_date(award: dict, release: dict) -> tuple[str, str | None]:
+    """(date text, which field it came from) for an award; ``("", None)`` when undated.
+
+    An award without ``date`` takes its contract's ``dateSigned`` (the contract whose ``awardID`` is the
+    award's id), then the contract's period start. Never the release date: that is when the data was
+    published, often years after the award.
+    """
+    contracts = release.get("contracts") if isinstance(release.get("contracts"), list) else []
+    contract = next(
+        (
+            c
+            for c in contracts
+            if isinstance(c, dict)
+            and award.get("id") is not None
+            and str(c.get("awardID")) == str(award["id"])
+        ),
+        {},
+    )
+    for label, (where, *path) in DATE_SOURCES:
+        value: object = award if where == "award" else contract
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:10], label
+    return "", None
+
+
 def _flag(value: object) -> str | None:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -386,7 +434,7 @@ def _flows(rows: list[dict], source: str) -> pl.DataFrame:
     columns = [
         "payer_id_given", "payer_name_given", "payer_other_ids", "payee_id_given", "payee_name_given",
         "payee_other_ids", "currency", "date_text", "reference", "line", "ocid", "release_id", "award_title",
-        "tender_title", "cpv", "cpv_division", "award_status", "value_basis", "award_value",
+        "tender_title", "cpv", "cpv_division", "award_status", "value_basis", "award_value", "date_basis",
         "award_suppliers", "shared_award_value", "supplier_sme", "supplier_vco",
     ]  # fmt: skip
     frame = pl.DataFrame(
@@ -412,3 +460,6 @@ def _flows(rows: list[dict], source: str) -> pl.DataFrame:
             *[c for c in columns if c not in ("currency", "date_text", "reference", "line")],
         )
     )
+
+
+IMPORTER = Importer(FORMAT, sniff, read_bytes, "OCDS contract awards (release/record packages, JSON Lines)")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -51,19 +52,28 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
 # ---------------------------------------------------------------------------------------------- amounts
 
 _NUMBER = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$"
+_PLAIN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 
 
-def parse_amounts(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+def parse_amounts(
+    values: pl.Series, *, plain: bool = False, max_digits: int = 16
+) -> tuple[pl.Series, pl.Series]:
     """Exact minor units from amount text, and a problem text per row (null when fine).
 
     Accepts thousands separators (``53,000.00``), a currency sign (``£``), a sign before or a minus after
-    the number, and accounting brackets for negatives (``(12.50)``). More than two non-zero decimal
-    places is refused, never rounded. Computed in stages (each column once) so a million rows take
-    a fraction of a second.
+    the number, and accounting brackets for negatives (``(12.50)``); with ``plain`` only a plain decimal
+    (``-1234.5``, as in graphflows' own flows CSV). More than two non-zero decimal places is refused,
+    never rounded; so is an amount with more than ``max_digits`` digits before the point. Computed in
+    stages (each distinct value once) so a million rows take a fraction of a second.
     """
     given = pl.DataFrame({"shown": values.cast(pl.String).fill_null("").str.strip_chars()})
     frame = given.unique()
-    frame = frame.with_columns(pl.col("shown").str.replace_all(r"[£$€\s]|GBP|EUR|USD", "").alias("t"))
+    shown = pl.col("shown")
+    if plain:
+        text = pl.when(shown.str.contains(_PLAIN)).then(shown).otherwise(pl.lit("x"))
+    else:
+        text = shown.str.replace_all(r"[£$€\s]|GBP|EUR|USD", "")
+    frame = frame.with_columns(text.alias("t"))
     t = pl.col("t")
     frame = frame.with_columns(
         pl.when(t.str.starts_with("(") & t.str.ends_with(")"))
@@ -98,8 +108,12 @@ def parse_amounts(values: pl.Series) -> tuple[pl.Series, pl.Series]:
         .then(pl.format("amount {} is not a number", shown))
         .when(frac.str.len_chars() > 2)
         .then(pl.format("amount {} has more than 2 decimal places", shown))
-        .when(pl.col("minor").is_null() | (whole.str.len_chars() > 16))
-        .then(pl.format("amount {} is too large", shown))
+        .when(pl.col("minor").is_null() | (whole.str.strip_chars_start("0").str.len_chars() > max_digits))
+        .then(
+            pl.format(
+                "amount {} is too large (at most {} digits before the point)", shown, pl.lit(max_digits)
+            )
+        )
     )
     frame = frame.with_columns(problem.alias("problem"))
     signed = pl.when(clean.str.starts_with("-")).then(-pl.col("minor")).otherwise(pl.col("minor"))
@@ -178,7 +192,17 @@ _MONTHS = {
 }
 _NUMERIC = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T].*)?$"
 _ISO = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"
-_NAMED = r"^(\d{1,2})[\s/.\-]+([A-Za-z]{3,9})[\s/.\-,]+(\d{4}|\d{2})(?:[ T].*)?$"
+_WEEKDAY = r"(?:[A-Za-z]{3,9},?\s+)?"
+_NAMED = (
+    rf"^{_WEEKDAY}(\d{{1,2}})(?:st|nd|rd|th)?[\s/.\-]+([A-Za-z]{{3,9}})\.?[\s/.\-,]+(\d{{4}}|\d{{2}})"
+    r"(?:[ T].*)?$"
+)
+_NAMED_MONTH_FIRST = (
+    rf"^{_WEEKDAY}([A-Za-z]{{3,9}})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?:[ T].*)?$"
+)
+#: An Excel date serial written as text (``45019`` = 2023-04-03), 1954-10-03 to 2119-01-10.
+_SERIAL = r"^([2-9]\d{4})(?:\.0+)?$"
+_EXCEL_EPOCH = date(1899, 12, 30)
 
 DAY_FIRST = "day/month"
 MONTH_FIRST = "month/day"
@@ -194,7 +218,7 @@ class DateColumns:
     note: str | None
 
 
-def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
+def parse_dates(values: pl.Series, *, label: str = "date", iso_only: bool = False) -> DateColumns:
     """Read dates written as ISO ``2020-04-30``, ``30/04/2020``, US-style ``7/31/2020``, ``30-Apr-20``.
 
     Day/month order is decided **per row** when the row shows it (a first number above 12 means
@@ -202,6 +226,8 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
     follow the order most unambiguous rows of the same file use, or day first (the UK convention) when
     the file never shows its order. ``order`` says which rule read each row, so nothing is guessed
     silently. Two-digit years are 20xx below 70, else 19xx. A blank date is allowed (null, no problem).
+    Also read: month names (``3 Apr 2023``, ``April 3, 2023``), ISO date-times, Excel serials written
+    as text (``45019``). ``iso_only`` accepts ISO dates alone (graphflows' own flows CSV).
     """
     given = pl.DataFrame({"v": values.cast(pl.String).fill_null("").str.strip_chars()})
     frame = given.group_by("v").agg(pl.len().alias("n"))
@@ -209,6 +235,11 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
     num = v.str.extract_groups(_NUMERIC)
     iso = v.str.extract_groups(_ISO)
     named = v.str.extract_groups(_NAMED)
+    named_mf = v.str.extract_groups(_NAMED_MONTH_FIRST)
+
+    def month(name: pl.Expr) -> pl.Expr:
+        return name.str.to_lowercase().replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+
     parts = frame.select(
         v,
         "n",
@@ -218,12 +249,10 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
         iso.struct.field("1").cast(pl.Int32).alias("iy"),
         iso.struct.field("2").cast(pl.Int32).alias("im"),
         iso.struct.field("3").cast(pl.Int32).alias("id"),
-        named.struct.field("1").cast(pl.Int32).alias("xd"),
-        named.struct.field("2")
-        .str.to_lowercase()
-        .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
-        .alias("xm"),
-        named.struct.field("3").alias("xy"),
+        pl.coalesce(named.struct.field("1"), named_mf.struct.field("2")).cast(pl.Int32).alias("xd"),
+        pl.coalesce(month(named.struct.field("2")), month(named_mf.struct.field("1"))).alias("xm"),
+        pl.coalesce(named.struct.field("3"), named_mf.struct.field("3")).alias("xy"),
+        v.str.extract(_SERIAL, 1).cast(pl.Int32).alias("serial"),
     )  # fmt: skip
 
     def rows(condition: pl.Expr) -> int:
@@ -255,6 +284,8 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
     order = (
         pl.when(pl.col("iy").is_not_null())
         .then(pl.lit("ISO"))
+        .when(pl.col("serial").is_not_null())
+        .then(pl.lit("Excel serial"))
         .when(pl.col("xm").is_not_null())
         .then(pl.lit("month name"))
         .when(is_num & day_first)
@@ -297,11 +328,23 @@ def parse_dates(values: pl.Series, *, label: str = "date") -> DateColumns:
     )
     parsed = parts.select(
         "v",
-        pl.when(order.is_not_null()).then(text.str.to_date("%Y-%m-%d", strict=False)).alias("date"),
+        pl.when(pl.col("serial").is_not_null() & pl.col("iy").is_null())
+        .then(pl.lit(_EXCEL_EPOCH) + pl.duration(days=pl.col("serial")))
+        .when(order.is_not_null())
+        .then(text.str.to_date("%Y-%m-%d", strict=False))
+        .alias("date"),
         order.alias("order"),
-    ).with_columns(
+    )
+    expected = (
+        "an ISO 8601 date (YYYY-MM-DD)"
+        if iso_only
+        else "a date (expected e.g. 2020-04-30, 30/04/2020 or 3 Apr 2020)"
+    )
+    if iso_only:
+        parsed = parsed.with_columns(pl.when(pl.col("order") == "ISO").then(pl.col("date")).alias("date"))
+    parsed = parsed.with_columns(
         pl.when(pl.col("date").is_null() & (pl.col("v") != ""))
-        .then(pl.format("{} {} is not a date (expected e.g. 2020-04-30 or 30/04/2020)", pl.lit(label), "v"))
+        .then(pl.format("{} {} is not {}", pl.lit(label), "v", pl.lit(expected)))
         .alias("problem")
     )
     out = given.join(parsed, on="v", how="left", maintain_order="left")
@@ -329,6 +372,23 @@ class CsvTable:
     note: str | None = None
 
 
+#: A CSV header with more columns than this is refused (real funding files have at most a few hundred).
+MAX_COLUMNS = 5_000
+
+
+def check_width(source: str, header: bytes | str, header_line: int = 0) -> None:
+    """Refuse a header row with more than MAX_COLUMNS columns (counting commas: cheap, never quadratic)."""
+    newline = "\n" if isinstance(header, str) else b"\n"
+    comma = "," if isinstance(header, str) else b","
+    end = header.find(newline)  # type: ignore[arg-type]
+    columns = header.count(comma, 0, end if end >= 0 else len(header)) + 1  # type: ignore[arg-type]
+    if columns > MAX_COLUMNS:
+        raise InputError(
+            f"{source}:{header_line + 1}: header has {columns:,} columns (at most {MAX_COLUMNS:,}); "
+            "not a funding data file"
+        )
+
+
 def read_csv_text(source: str, text: str, *, header_line: int = 0) -> CsvTable:
     """All columns of a CSV as text, and each record's first physical line number (1-based).
 
@@ -341,6 +401,7 @@ def read_csv_text(source: str, text: str, *, header_line: int = 0) -> CsvTable:
         for _ in range(header_line):
             start = text.index("\n", start) + 1
         text = text[start:]
+    check_width(source, text, header_line)
     try:
         frame = pl.read_csv(
             io.BytesIO(text.encode("utf-8")),
@@ -427,6 +488,7 @@ def read_csv_bytes(source: str, data: bytes, *, header_line: int = 0) -> CsvTabl
     for _ in range(header_line):
         start = body.index(b"\n", start) + 1
     body = body[start:] if start else body
+    check_width(source, body, header_line)
     try:
         frame = pl.read_csv(body, infer_schema=False, empty_string_is_null=False, truncate_ragged_lines=False)
     except pl.exceptions.PolarsError:
@@ -471,16 +533,18 @@ def _header_breaks(text: str) -> int:
     return breaks
 
 
-def find_header_line(text: str, looks_like_header, *, search: int = 20) -> int | None:
-    """The 0-based index of the first of the first ``search`` lines that ``looks_like_header`` accepts."""
+def find_header_line(text: str, looks_like_header, *, search: int = 20, normalise: bool = True) -> int | None:
+    """The 0-based index of the first of the first ``search`` lines that ``looks_like_header`` accepts
+    (given the line's titles, normalised by :func:`normalise_title` unless ``normalise`` is False)."""
     for i, line in enumerate(text[:65536].splitlines()[:search]):
-        titles = {normalise_title(t) for t in _split_csv_line(line)}
+        cells = split_csv_line(line)
+        titles = {normalise_title(t) for t in cells} if normalise else {t.strip() for t in cells}
         if looks_like_header(titles):
             return i
     return None
 
 
-def _split_csv_line(line: str) -> list[str]:
+def split_csv_line(line: str) -> list[str]:
     import csv
 
     try:

@@ -11,33 +11,28 @@ matched across all files so one organisation is one node (:mod:`graphflows.inges
 
 from __future__ import annotations
 
-import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from types import ModuleType
 
 import polars as pl
 
-from graphflows.ingest import giving360, native, ocds, spend
-from graphflows.ingest.base import FileRead, check_readable, empty_rejects
+from graphflows.ingest import giving360, native
+from graphflows.ingest.base import FileRead, check_member_size, check_readable, empty_rejects
+from graphflows.ingest.formats import IMPORTERS
+from graphflows.ingest.importer import NO_SETTINGS, Sample, SourceSettings
 from graphflows.ingest.organisations import OrgMap, Resolution, read_org_map, resolve
+from graphflows.ingest.sources import SourceRules
 from graphflows.model import InputError, RowProblem
 from graphflows.model.schema import empty_flows
 
-#: Importers by format name. Each module has ``FORMAT``, ``sniff(path, head) -> bool`` and ``read(path)``.
-#: Order matters for detection: the first module whose ``sniff`` says yes reads the file.
-FORMATS: dict[str, ModuleType] = {
-    native.FORMAT: native,
-    giving360.FORMAT: giving360,
-    ocds.FORMAT: ocds,
-    spend.FORMAT: spend,
-}
+#: Importers by format name (:mod:`graphflows.ingest.formats`); the first whose ``sniff`` says yes reads
+#: a file.
+FORMATS = IMPORTERS
 #: Zip members with these endings are data; others (README, PDF...) are skipped with a note.
 DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
-#: A zip member larger than this (uncompressed) is refused rather than read into memory.
-MAX_MEMBER_BYTES = 4 * 1024**3
 
 #: How many bad records an error message shows before it just counts the rest.
 SHOWN_PROBLEMS = 20
@@ -74,7 +69,7 @@ class IngestResult:
         return {currency: int(total) for currency, total in grouped.sort("currency").iter_rows()}
 
 
-def detect_format(path: Path) -> str:
+def detect_format(path: Path, settings: SourceSettings = NO_SETTINGS) -> str:
     """The name of the format that reads ``path`` (``"zip"`` for an archive); InputError if none does."""
     check_readable(path)
     with path.open("rb") as handle:
@@ -83,25 +78,28 @@ def detect_format(path: Path) -> str:
         raise InputError(f"{path}: file is empty")
     if _is_zip_archive(path):
         return "zip"
-    return _detect(path, head, str(path))
+    return _detect(path, head, str(path), settings=settings)
 
 
-def _detect(path: Path, head: bytes, source: str, data: bytes | None = None) -> str:
-    if head[:2] == b"PK" and path.suffix.lower() in (".xlsx", ".xlsm"):
-        workbook = data if data is not None else path.read_bytes()
-        for name, module in FORMATS.items():
-            if hasattr(module, "sniff_workbook") and module.sniff_workbook(workbook, source):
-                return name
+def _detect(
+    path: Path, head: bytes, source: str, data: bytes | None = None, settings: SourceSettings = NO_SETTINGS
+) -> str:
+    sample = Sample(path.name, head, None, source, settings)
+    if sample.is_workbook:
+        sample.data = data if data is not None else path.read_bytes()
+    name = FORMATS.detect(sample)
+    if name is None and settings.columns:  # columns named by the user: the importer taking them says why
+        name = next(n for n, importer in FORMATS.items() if importer.uses_settings)
+    if name is not None:
+        return name
+    if sample.is_workbook:
         raise InputError(
             f"{source}: workbook not recognised: no sheet has a 360Giving header (Amount Awarded...) or a "
             "spend header (Supplier, Amount...) in its first rows"
         )
-    for name, module in FORMATS.items():
-        if module.sniff(path, head):
-            return name
     raise InputError(
         f"{source}: format not recognised (known formats: {', '.join(FORMATS)}); "
-        "check the header row, or force one with --format"
+        "check the header row, or force one with --format (or name its columns with --column)"
     )
 
 
@@ -118,27 +116,52 @@ def _is_zip_archive(path: Path) -> bool:
         return False
 
 
-def read_file(path: str | Path, format: str | None = None) -> FileRead:
+def read_file(
+    path: str | Path, format: str | None = None, settings: SourceSettings = NO_SETTINGS
+) -> FileRead:
     """Read one file in the given (or detected) format (a ``.zip``: use :func:`read_files`)."""
-    reads = read_files(path, format)
+    reads = read_files(path, format, SourceRules([]) if not settings else _only(settings))
     if len(reads) != 1:
         raise InputError(f"{path}: holds {len(reads)} data files; read it with read_flows")
     return reads[0]
 
 
-def read_files(path: str | Path, format: str | None = None) -> list[FileRead]:
-    """Read one file, or every data file inside a ``.zip``, in the given (or detected) format."""
+def _only(settings: SourceSettings) -> SourceRules:
+    from graphflows.ingest.sources import Rule
+
+    return SourceRules([Rule("*", settings)])
+
+
+def read_files(
+    path: str | Path, format: str | None = None, rules: SourceRules | None = None
+) -> list[FileRead]:
+    """Read one file, or every data file inside a ``.zip``, in the given (or detected) format.
+
+    ``rules`` (from ``--payer``, ``--column``, ``--sources``) give each file its settings by name.
+    """
     path = Path(path)
-    if format is not None and format not in FORMATS:
-        raise InputError(f"unknown format {format!r} (known formats: {', '.join(FORMATS)})")
+    if format is not None:
+        FORMATS.get_or_fail(format)
     check_readable(path)
+    rules = rules or SourceRules()
     if _is_zip_archive(path):
-        return _read_zip(path, format)
-    name = format or detect_format(path)
-    return [FORMATS[name].read(path)]
+        return _read_zip(path, format, rules)
+    settings = rules.settings_for(str(path))
+    name = format or settings.format or detect_format(path, settings)
+    return [_read_bytes(name, path.read_bytes(), str(path), settings)]
 
 
-def _read_zip(path: Path, format: str | None) -> list[FileRead]:
+def _read_bytes(name: str, data: bytes, source: str, settings: SourceSettings) -> FileRead:
+    """Read bytes with the named importer, giving it the file's settings if it uses them."""
+    importer = FORMATS.get_or_fail(name)
+    if settings and not importer.uses_settings:
+        read = importer.read(data, source, NO_SETTINGS)
+        read.notes.append(f"{source}: --payer/--column settings ignored: {name} files name their own payer")
+        return read
+    return importer.read(data, source, settings)
+
+
+def _read_zip(path: Path, format: str | None, rules: SourceRules) -> list[FileRead]:
     reads: list[FileRead] = []
     skipped: list[str] = []
     try:
@@ -155,16 +178,12 @@ def _read_zip(path: Path, format: str | None) -> list[FileRead]:
                 skipped.append(member)
                 continue
             source = f"{path}!{member}"
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise InputError(f"{source}: member too large to read ({info.file_size} bytes)")
-            try:
-                data = archive.read(info)
-            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-                raise InputError(f"{source}: cannot be read from the archive ({exc})") from None
+            data = _member_bytes(archive, info, source)
             if not data.strip():
                 raise InputError(f"{source}: file is empty")
-            name = format or _detect(Path(base), data[:65536], source, data)
-            reads.append(_read_member(FORMATS[name], data, source, base))
+            settings = rules.settings_for(source)
+            name = format or settings.format or _detect(Path(base), data[:65536], source, data, settings)
+            reads.append(_read_bytes(name, data, source, settings))
     if not reads:
         raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx)")
     if skipped:
@@ -172,18 +191,14 @@ def _read_zip(path: Path, format: str | None) -> list[FileRead]:
     return reads
 
 
-def _read_member(module: ModuleType, data: bytes, source: str, base: str) -> FileRead:
-    """Read zip-member bytes with a format module (through a temporary file if it only reads paths)."""
-    if hasattr(module, "read_bytes"):
-        return module.read_bytes(data, source)
-    with tempfile.TemporaryDirectory() as tmp:
-        member_path = Path(tmp) / base
-        member_path.write_bytes(data)
-        read = module.read(member_path)
-    read.source = source
-    read.flows = read.flows.with_columns(pl.lit(source).alias("source"))
-    read.rejects = read.rejects.with_columns(pl.lit(source).alias("source"))
-    return read
+def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
+    """A member's bytes, refusing a member too large or expanding too much (a zip bomb) before reading it."""
+    check_member_size(info, source)
+    try:
+        with archive.open(info) as member:  # zipfile stops at the stated size and checks the CRC
+            return member.read(info.file_size + 1)
+    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, zlib.error, EOFError) as exc:
+        raise InputError(f"{source}: cannot be read from the archive ({exc})") from None
 
 
 def read_flows(
@@ -193,19 +208,23 @@ def read_flows(
     skip_invalid: bool = False,
     progress: Callable[[Path], None] | None = None,
     org_map: str | Path | OrgMap | None = None,
+    sources: SourceRules | None = None,
 ) -> IngestResult:
     """Read every file; by default any rejected record raises :class:`InputError` naming file and line.
 
     With ``skip_invalid=True`` rejected records are returned in ``rejects`` instead. ``org_map`` (a
-    mapping file or :class:`OrgMap`) forces or forbids organisation merges.
+    mapping file or :class:`OrgMap`) forces or forbids organisation merges. ``sources`` (see
+    :class:`~graphflows.ingest.sources.SourceRules`) names payers and columns by file name; the files its
+    manifest lists are read after ``paths``.
     """
     if org_map is not None and not isinstance(org_map, OrgMap):
         org_map = read_org_map(org_map)
     reads: list[FileRead] = []
-    for path in _expand(paths):
+    sources = sources or SourceRules()
+    for path in _expand([*paths, *sources.files]):
         if progress is not None:
             progress(path)
-        reads.extend(read_files(path, format))
+        reads.extend(read_files(path, format, sources))
     if not reads:
         raise InputError("no input files given")
     _drop_repeated_grants(reads)
@@ -260,4 +279,12 @@ def _drop_repeated_grants(reads: list[FileRead]) -> None:
 
 
 def _expand(paths: Iterable[str | Path]) -> Sequence[Path]:
-    return [Path(p) for p in paths]
+    """Paths as given, each once (a file given and also listed by a manifest is read once)."""
+    seen: set[Path] = set()
+    out = []
+    for p in map(Path, paths):
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out

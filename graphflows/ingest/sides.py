@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphflows.ingest.orgids import normalise_names, normalise_org_id
+from graphflows.ingest.orgids import charity_id, company_id, normalise_names, normalise_org_id
 from graphflows.model import Kind
 
 #: Payee names that say the payee was withheld (personal data, commercial confidence...).
@@ -53,3 +53,19 @@ def funder_and_recipient() -> list[pl.Expr]:
         pl.coalesce("payee_name_given", "payee_id_given").alias("payee_name"),
         pl.lit(Kind.PROVIDER.value).alias("payee_kind"),
     ]
+
+
+def registered_ids(charity: pl.Series, company: pl.Series) -> pl.Series:
+    """``GB-CHC-…;GB-COH-…`` from charity and company number columns (one pass per distinct value).
+
+    >>> registered_ids(pl.Series(["1069969", None]), pl.Series(["1234567", ""])).to_list()
+    ['GB-CHC-1069969;GB-COH-01234567', None]
+    """
+
+    def mapped(values: pl.Series, fn) -> pl.Series:
+        distinct = values.drop_nulls().unique().to_list()
+        return values.replace_strict({v: fn(v) for v in distinct}, default=None, return_dtype=pl.String)
+
+    frame = pl.DataFrame({"a": mapped(charity, charity_id), "b": mapped(company, company_id)})
+    joined = frame.select(pl.concat_str(["a", "b"], separator=";", ignore_nulls=True).alias("ids"))["ids"]
+    return joined.replace("", None)

@@ -22,95 +22,177 @@ Quirks handled (all seen in real NHS files):
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
 from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects, records_as_json
+from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.parsing import (
     all_blank,
     find_header_line,
-    normalise_title,
     parse_amounts,
     parse_dates,
     read_csv_bytes,
+    split_csv_line,
 )
-from graphflows.ingest.sides import REDACTED_NAME, provisional_id
-from graphflows.ingest.workbook import header_rows, read_sheet
+from graphflows.ingest.sides import REDACTED_NAME, provisional_id, registered_ids
+from graphflows.ingest.workbook import HEADER_SEARCH, read_sheet
 from graphflows.model import InputError, Kind
 
 FORMAT = "spend"
 
-#: Canonical field -> accepted column titles (compared after :func:`normalise_title`), best first.
+#: Canonical field -> accepted column titles (compared as :func:`header_key`), best first.
 FIELDS: dict[str, tuple[str, ...]] = {
-    "payer_name": ("entity", "body name", "organisation name", "organisation label", "authority name",
-                   "council name", "trust name", "body", "organisation", "authority"),
+    "payer_name": ("entity", "name of body", "body name", "organisation name", "organisation label",
+                   "entity name", "authority name", "council name", "trust name", "local authority name",
+                   "organisation", "authority", "body"),
     "payer_id": ("entity org id", "organisation org id", "ods code", "entity ods code",
                  "organisation ods code", "entity code", "body code", "organisation code", "organisation id",
                  "entity id"),
-    "payee_name": ("supplier", "supplier name", "payee", "payee name", "vendor", "vendor name",
-                   "merchant name", "beneficiary", "recipient", "recipient name", "supplier (payee)"),
-    "payee_id": ("supplier org id", "supplier org-id", "payee org id", "supplier ods code", "payee ods code"),
-    "amount": ("amount", "amount (£)", "amount £", "amount gbp", "net amount", "amount paid", "value",
-               "value (£)", "total", "gross amount", "amount excl vat", "net value", "line amount"),
-    "date": ("date", "payment date", "transaction date", "date paid", "paid date", "date of payment",
-             "invoice date", "effective date", "posting date"),
-    "reference": ("transaction number", "transaction no", "transaction no.", "transaction id",
-                  "transaction ref", "transaction reference", "trans no", "payment reference",
-                  "document number"),
-    "expense_area": ("expense area", "service area", "directorate", "service", "service division label",
-                     "department", "cost centre", "cost centre description"),
-    "expense_type": ("expense type", "expenditure category", "expense description", "purpose of expenditure",
-                     "expenditure type", "account description", "category", "expense category"),
+    "payee_name": ("supplier", "supplier name", "supplier beneficiary name", "beneficiary name",
+                   "beneficiary", "payee", "payee name", "vendor", "vendor name", "creditor", "creditor name",
+                   "merchant name", "recipient", "recipient name", "supplier payee", "name"),
+    "payee_id": ("supplier org id", "payee org id", "beneficiary org id", "supplier ods code",
+                 "payee ods code"),
+    "company_number": ("supplier registered company number", "supplier company number",
+                       "supplier company registration number", "beneficiary registration number",
+                       "beneficiary company number", "company number", "company registration number",
+                       "registered company number", "companies house number"),
+    "charity_number": ("supplier registered charity number", "supplier charity number",
+                       "beneficiary charity number", "beneficiary charity registration number",
+                       "charity number", "registered charity number", "charity registration number"),
+    "amount": ("amount", "net amount", "amount paid", "value", "total", "amount gbp", "gross amount",
+               "amount excl vat", "amount excluding vat", "net value", "line amount", "transaction amount",
+               "payment amount", "total amount", "paid amount", "value gbp"),
+    "date": ("date", "payment date", "paid date", "date paid", "transaction date", "clearing date",
+             "date of payment", "pay date", "payment run date", "invoice date", "effective date",
+             "posting date"),
+    "reference": ("transaction number", "transaction no", "transaction id", "transaction ref",
+                  "transaction reference", "transaction", "trans no", "payment reference", "document number",
+                  "document no"),
+    "expense_area": ("expense area", "service area", "service label", "organisational unit", "department",
+                     "directorate", "cost centre", "cost centre description", "service",
+                     "service division label", "directorate service where expenditure incurred"),
+    "expense_type": ("expense type", "expenditure category", "purpose", "purpose of spend",
+                     "purpose of spend summary", "proclass label", "proclass", "expense description",
+                     "purpose of expenditure", "expenditure type", "account description", "category",
+                     "expense category", "expense", "expenditure account",
+                     "expenditure account code description"),
 }  # fmt: skip
 REQUIRED = ("payer_name", "payee_name", "amount")
+#: Override field (``--column GLOB=payee:Title``) -> the field in :data:`FIELDS` it sets.
+OVERRIDES = {"payer": "payer_name", "payee": "payee_name", "area": "expense_area", "type": "expense_type"}
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
-def _titles(field: str) -> set[str]:
-    return {normalise_title(t) for t in FIELDS[field]}
+def header_key(title: str) -> str:
+    """A header title for matching: case-, space-, CamelCase- and decoration-blind.
 
-
-def _looks_like_header(titles: set[str]) -> bool:
-    return all(titles & _titles(f) for f in ("payee_name", "amount")) and bool(
-        titles & (_titles("date") | _titles("payer_name") | _titles("reference"))
-    )
-
-
-def sniff(path: Path, head: bytes) -> bool:
-    """True for a CSV whose header (within its first lines) has a supplier and an amount column.
-
-    Workbooks are recognised by :func:`sniff_workbook` (it needs the whole file).
+    >>> [header_key(t) for t in ("BeneficiaryName", " Amount (£)* ", "Supplier(Beneficiary) Name", "ODSCode")]
+    ['beneficiary name', 'amount', 'supplier beneficiary name', 'ods code']
     """
+    text = _CAMEL.sub(" ", str(title).replace("\ufeff", ""))
+    text = re.sub(r"['\u2019`]", "", text)
+    return re.sub(r"[^0-9A-Za-z]+", " ", text).strip().lower()
+
+
+_KEYS = {f: frozenset(header_key(t) for t in titles) for f, titles in FIELDS.items()}
+
+
+def _override_keys(settings: SourceSettings) -> dict[str, str]:
+    """Field in :data:`FIELDS` -> header key the user named for it."""
+    return {OVERRIDES.get(f, f): header_key(title) for f, title in settings.columns.items()}
+
+
+def _looks_like_header(titles: Iterable[str], settings: SourceSettings = NO_SETTINGS) -> bool:
+    """A payee and an amount column, and a date, payer or transaction column (or a payer given)."""
+    keys = {header_key(t) for t in titles}
+    named = _override_keys(settings)
+
+    def has(field: str) -> bool:
+        return named[field] in keys if field in named else bool(keys & _KEYS[field])
+
+    if any(f in named and named[f] not in keys for f in named):
+        return False
+    context = has("date") or has("payer_name") or has("reference") or bool(settings.payer_name)
+    return has("payee_name") and has("amount") and context
+
+
+def sniff(sample: Sample) -> bool:
+    """True for a CSV or workbook whose header (within its first lines or rows) has a supplier and an
+    amount column."""
+    if sample.is_workbook:
+        return any(_looks_like_header(titles, sample.settings) for titles in sample.header_rows)
+    head = sample.head
     if head[:1] in (b"{", b"[") or head[:2] == b"PK":
         return False
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    return find_header_line(text, _looks_like_header) is not None
+    found = find_header_line(text, lambda t: _looks_like_header(t, sample.settings), normalise=False)
+    return found is not None
 
 
-def sniff_workbook(data: bytes, source: str) -> bool:
-    """True for an XLSX workbook with a spend header row near the top of a sheet."""
-    return any(_looks_like_header(titles) for titles in header_rows(data, source))
-
-
-def read(path: Path) -> FileRead:
-    """Read one spend CSV from disk."""
+def read(path: Path, settings: SourceSettings = NO_SETTINGS) -> FileRead:
+    """Read one spend CSV or workbook from disk."""
     check_readable(path)
-    return read_bytes(path.read_bytes(), str(path))
+    return read_bytes(path.read_bytes(), str(path), settings)
 
 
-def _pick(columns: dict[str, str], field: str) -> str | None:
-    """The first column (original title) whose normalised title is one of ``field``'s titles."""
-    for title in FIELDS[field]:
-        if normalise_title(title) in columns:
-            return columns[normalise_title(title)]
-    return None
+def _looks_like_names(values: pl.Series) -> bool:
+    """False for a column of codes or URIs (``18``, ``http://…/00CY``): not a paying body's name."""
+    sample = values.drop_nulls().str.strip_chars().unique(maintain_order=True).head(200)
+    sample = sample.filter(sample != "")
+    return sample.len() == 0 or bool(
+        (sample.str.contains(r"[A-Za-z]") & ~sample.str.contains(r"^(https?:|www\.)")).any()
+    )
+
+
+def _choose(raw: pl.DataFrame, settings: SourceSettings, where: str) -> dict[str, str | None]:
+    """The column (title as printed) chosen for each field: overrides first, then synonyms in order."""
+    by_key: dict[str, str] = {}
+    for col in raw.columns:
+        by_key.setdefault(header_key(col), col)
+    chosen: dict[str, str | None] = {}
+    named = _override_keys(settings)
+    for field in FIELDS:
+        if field in named:
+            if named[field] not in by_key:
+                given = next(t for f, t in settings.columns.items() if OVERRIDES.get(f, f) == field)
+                raise InputError(
+                    f"{where}: column override {field.removesuffix('_name')}:{given!r} names no column of "
+                    f"this file (found: {', '.join(raw.columns)})"
+                )
+            chosen[field] = by_key[named[field]]
+            continue
+        candidates = [by_key[header_key(t)] for t in FIELDS[field] if header_key(t) in by_key]
+        if field == "payer_name":
+            candidates = [c for c in candidates if _looks_like_names(raw[c])]
+        taken = set(chosen.values())
+        chosen[field] = next((c for c in candidates if c not in taken), None)
+    return chosen
+
+
+def _missing_named_columns(source: str, head: str, settings: SourceSettings) -> None:
+    """Raise naming the ``--column`` titles missing from the line that has most of them."""
+    wanted = {field: header_key(title) for field, title in settings.columns.items()}
+    best: set[str] = set()
+    for line in head.splitlines()[:HEADER_SEARCH]:
+        keys = {header_key(t) for t in split_csv_line(line)}
+        if len(keys & set(wanted.values())) > len(best):
+            best = keys & set(wanted.values())
+    missing = [f"{field}:{settings.columns[field]!r}" for field, key in wanted.items() if key not in best]
+    if missing:
+        raise InputError(
+            f"{source}: column(s) named by --column/--sources not found in the header: {', '.join(missing)}"
+        )
 
 
 def snake(title: str) -> str:
-    """``Supplier Postcode`` -> ``supplier_postcode``."""
-    import re
-
-    return re.sub(r"[^0-9a-z]+", "_", normalise_title(title)).strip("_") or "column"
+    """``Supplier Postcode`` -> ``supplier_postcode``; ``ProclassLabel`` -> ``proclass_label``."""
+    return header_key(title).replace(" ", "_") or "column"
 
 
 def _given_id(column: str | None) -> pl.Expr:
@@ -119,7 +201,7 @@ def _given_id(column: str | None) -> pl.Expr:
         return pl.lit(None, pl.String)
     value = pl.col(column).str.strip_chars()
     value = pl.when(value == "").then(None).otherwise(value)
-    if "ods" in normalise_title(column).split():
+    if "ods" in header_key(column).split():
         code = value.str.to_uppercase()
         return pl.when(code.str.contains(r"^[A-Z0-9]{3,5}$")).then(pl.lit("GB-NHS-") + code).otherwise(value)
     return value
@@ -129,31 +211,38 @@ def _given_id(column: str | None) -> pl.Expr:
 TOTAL_WORDS = ("total", "totals", "grand total", "sub total", "sub-total", "subtotal", "total spend")
 
 
-def _total_lines(raw: pl.DataFrame, payee: str) -> pl.Series:
-    """Summary lines: no payee, and some cell says ``Total``. They repeat other lines' money, so they
-    are counted as non-money records (with a note), never as payments to a redacted payee."""
-    maybe = raw[payee].fill_null("").str.strip_chars() == ""
+def _total_lines(raw: pl.DataFrame, payee: str, amount: str) -> pl.Series:
+    """Summary lines: no payee, and some cell says ``Total`` or the amount is the only thing on the line.
+    They repeat other lines' money, so they are counted as non-money records (with a note), never as
+    payments to a redacted payee."""
+    maybe = (raw[payee].fill_null("").str.strip_chars() == "") & (
+        raw[amount].fill_null("").str.strip_chars() != ""
+    )
     totals = pl.Series("t", [False] * raw.height, dtype=pl.Boolean)
     if maybe.any():
         where = maybe.arg_true()
+        cells = [pl.col(c).fill_null("").str.strip_chars() for c in raw.columns]
+        others = [pl.col(c).fill_null("").str.strip_chars() == "" for c in raw.columns if c != amount]
         said = raw[where].select(
-            pl.any_horizontal(
-                pl.col(c).fill_null("").str.strip_chars().str.to_lowercase().is_in(TOTAL_WORDS)
-                for c in raw.columns
+            (
+                pl.any_horizontal(c.str.to_lowercase().is_in(TOTAL_WORDS) for c in cells)
+                | pl.all_horizontal(others or [pl.lit(True)])
             ).alias("t")
         )["t"]
         totals = totals.scatter(where, said)
     return totals
 
 
-def _blank_records(raw: pl.DataFrame, amount: str) -> pl.Series:
-    """Records whose every field is blank (checked in full only where the amount is blank)."""
+def _blank_records(raw: pl.DataFrame, amount: str, payee: str) -> tuple[pl.Series, pl.Series]:
+    """Records whose every field is blank, and records with neither a payee nor an amount (page numbers
+    and other leftovers of a PDF conversion): neither carries money."""
     maybe = raw[amount].fill_null("").str.strip_chars() == ""
     blank = pl.Series("b", [False] * raw.height, dtype=pl.Boolean)
+    nobody = maybe & (raw[payee].fill_null("").str.strip_chars() == "")
     if maybe.any():
         where = maybe.arg_true()
         blank = blank.scatter(where, raw[where].select(all_blank(raw).alias("b"))["b"])
-    return blank
+    return blank, nobody & ~blank
 
 
 def _redacted(names: pl.Series) -> pl.Series:
@@ -168,57 +257,79 @@ def _redacted(names: pl.Series) -> pl.Series:
     )
 
 
-def read_bytes(data: bytes, source: str) -> FileRead:
-    """Read spend-file bytes; ``source`` names the file (or ``archive.zip!member``) in flows and errors."""
+def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
+    """Read spend-file bytes; ``source`` names the file (or ``archive.zip!member``) in flows and errors.
+
+    ``settings`` may name the paying body (files that leave it implied) and which header holds which
+    field (:data:`~graphflows.ingest.importer.OVERRIDE_FIELDS`).
+    """
     if not data.strip():
         raise InputError(f"{source}: file is empty")
-    if data[:2] == b"PK":  # a workbook: the first sheet with a spend header
+
+    def is_header(titles: Iterable[str]) -> bool:
+        return _looks_like_header(titles, settings)
+
+    if data[:2] == b"PK":  # a workbook: every sheet with a spend header (one sheet per month is common)
+        date_keys = {_override_keys(settings).get("date")} - {None} or _KEYS["date"]
         raw, lines = read_sheet(
             data,
             source,
-            _looks_like_header,
-            date_titles=lambda title: title in _titles("date"),
+            is_header,
+            date_titles=lambda title: header_key(title) in date_keys,
             what="a spend header row (a supplier and an amount column)",
+            every_sheet=True,
         )
         encoding_note, header_at, csv_problems = None, "1", None
     else:
         head = data[:65536].decode("utf-8-sig", errors="replace")
-        header = find_header_line(head, _looks_like_header)
+        header = find_header_line(head, is_header, normalise=False)
+        if header is None and settings.columns:
+            _missing_named_columns(source, head, settings)
         if header is None:
             raise InputError(
                 f"{source}:1: not a spend file: no header row with a supplier and an amount column "
-                "(e.g. Entity, Date, Supplier, Amount) in the first 20 lines"
+                "(e.g. Date, Supplier, Amount) in the first 20 lines"
+                + (f" (named: {', '.join(settings.columns.values())})" if settings.columns else "")
             )
         table = read_csv_bytes(source, data, header_line=header)
         raw, lines, encoding_note, csv_problems = table.frame, table.lines, table.note, table.problems
         header_at = str(header + 1)
-    by_title: dict[str, str] = {}
-    for col in raw.columns:
-        by_title.setdefault(normalise_title(col), col)
-    chosen = {f: _pick(by_title, f) for f in FIELDS}
-    missing = [f for f in REQUIRED if chosen[f] is None]
-    if missing:
-        wanted = {"payer_name": "Entity / Body Name", "payee_name": "Supplier", "amount": "Amount"}
+    where = f"{source}:{header_at}"
+    chosen = _choose(raw, settings, where)
+    given_payer = bool(settings.payer_name or settings.payer_id)
+    if not chosen["payee_name"] or not chosen["amount"]:
+        wanted = {"payee_name": "Supplier", "amount": "Amount"}
         raise InputError(
-            f"{source}:{header_at}: spend file has no {', '.join(wanted[m] for m in missing)} column "
-            f"(found: {', '.join(raw.columns)})"
-            + (
-                "; add an Entity column naming the paying body (publishers often leave it out of "
-                "single-body files)"
-                if "payer_name" in missing
-                else ""
-            )
+            f"{where}: spend file has no {', '.join(wanted[m] for m in wanted if not chosen[m])} column "
+            f"(found: {', '.join(raw.columns)}); name it with --column 'GLOB=payee:TITLE' (or amount:TITLE)"
         )
+    if not chosen["payer_name"] and not chosen["payer_id"] and not given_payer:
+        raise InputError(
+            f"{where}: the file names no paying body (no Entity / Body Name / Organisation Name column; "
+            f"found: {', '.join(raw.columns)}); say who paid with --payer 'GLOB=NAME' "
+            f"(e.g. --payer '{Path(source.split('!')[-1]).name}=Name of the body') or a --sources manifest"
+        )
+    notes: list[str] = []
+    if given_payer:
+        own = [c for c in (chosen["payer_name"], chosen["payer_id"]) if c]
+        if own:
+            notes.append(
+                f"{source}: paying body named by --payer/--sources "
+                f"({settings.payer_name or settings.payer_id}); "
+                f"the file's own {', '.join(own)} column(s) are kept as extra columns"
+            )
+        chosen["payer_name"] = chosen["payer_id"] = None
     used = {c for c in chosen.values() if c}
     original = raw.columns
     frame = raw.with_columns(
         pl.Series("_line", lines),
         (csv_problems if csv_problems is not None else pl.lit(None, pl.String)).alias("_csv_problem"),
     )
-    blank = _blank_records(raw, chosen["amount"])
-    totals = _total_lines(raw, chosen["payee_name"])
+    blank, leftovers = _blank_records(raw, chosen["amount"], chosen["payee_name"])
+    totals = _total_lines(raw, chosen["payee_name"], chosen["amount"])
     total_lines = int(totals.sum())
-    blank = (blank | totals) & frame["_csv_problem"].is_null()
+    leftover_lines = int((leftovers & frame["_csv_problem"].is_null()).sum())
+    blank = (blank | totals | leftovers) & frame["_csv_problem"].is_null()
     non_money = int(blank.sum())
     kept_raw = raw
     if non_money:
@@ -231,7 +342,12 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         if chosen["date"]
         else parse_dates(pl.Series([None] * frame.height, dtype=pl.String))
     )
-    payer_name = pl.col(chosen["payer_name"]).str.strip_chars()
+    payer_name = (
+        pl.col(chosen["payer_name"]).str.strip_chars()
+        if chosen["payer_name"]
+        else pl.lit(settings.payer_name, pl.String)
+    )
+    payer_id = _given_id(chosen["payer_id"]) if not given_payer else pl.lit(settings.payer_id, pl.String)
     payee_name = pl.col(chosen["payee_name"]).str.strip_chars()
     frame = frame.with_columns(
         minor.alias("amount_minor"),
@@ -241,9 +357,15 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         dates.problem.alias("_date_problem"),
         payer_name.alias("payer_name_given"),
         payee_name.alias("payee_name_given"),
-        _given_id(chosen["payer_id"]).alias("payer_id_given"),
+        payer_id.alias("payer_id_given"),
         _given_id(chosen["payee_id"]).alias("payee_id_given"),
     )
+    if chosen["company_number"] or chosen["charity_number"]:
+        nothing = pl.Series([None] * frame.height, dtype=pl.String)
+        numbers = [frame[c] if c else nothing for c in (chosen["charity_number"], chosen["company_number"])]
+        frame = frame.with_columns(registered_ids(*numbers).alias("payee_other_ids"))
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("payee_other_ids"))
     frame = frame.with_columns(
         provisional_id(frame, "payer_id_given", "payer_name_given").alias("payer_id"),
         _redacted(frame["payee_name_given"]).alias("_redacted"),
@@ -307,6 +429,7 @@ def read_bytes(data: bytes, source: str) -> FileRead:
             "payer_name_given",
             "payee_id_given",
             "payee_name_given",
+            "payee_other_ids",
             *[pl.col(c).alias(n) for c, n in extras.items()],
         )
     )
@@ -324,7 +447,7 @@ def read_bytes(data: bytes, source: str) -> FileRead:
         reason = pl.concat_str(
             [
                 pl.when(pl.col("payer_id").is_null()).then(
-                    pl.format("missing paying body ({})", pl.lit(chosen["payer_name"]))
+                    pl.format("missing paying body ({})", pl.lit(chosen["payer_name"] or "--payer"))
                 ),
                 pl.col("_csv_problem"),
                 pl.col("_amount_problem"),
@@ -338,10 +461,27 @@ def read_bytes(data: bytes, source: str) -> FileRead:
             pl.col("_line").cast(pl.String).alias("line"),
             reason.alias("reason"),
         ).with_columns(records_as_json(kept_raw.filter(bad_mask)))
-    notes = [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
+    notes += [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
     if total_lines:
-        notes.append(f"{source}: {total_lines} summary line(s) ('Total') counted as non-money records")
+        notes.append(
+            f"{source}: {total_lines} summary line(s) (a 'Total', or an amount alone on its line) "
+            "counted as non-money records"
+        )
+    if leftover_lines:
+        notes.append(
+            f"{source}: {leftover_lines} line(s) with neither a payee nor an amount "
+            "counted as non-money records"
+        )
     redacted = int(good["_redacted"].sum()) if good.height else 0
     if redacted:
         notes.append(f"{source}: {redacted} line(s) with a redacted or blank payee (one node per payer)")
     return FileRead(source, FORMAT, flows, rejects, records_read=raw.height, non_money=non_money, notes=notes)
+
+
+IMPORTER = Importer(
+    FORMAT,
+    sniff,
+    read_bytes,
+    "transparency spend files (CSV, XLSX): NHS, councils (LGTC), GLA, TfL, departments",
+    uses_settings=True,
+)

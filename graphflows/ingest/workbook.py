@@ -12,17 +12,25 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from xml.etree.ElementTree import ParseError
 
 import polars as pl
 
-from graphflows.ingest.parsing import normalise_title, number_to_minor
+from graphflows.ingest.base import check_member_size
+from graphflows.ingest.parsing import number_to_minor
 from graphflows.model import InputError
 from graphflows.model.money import format_minor
 
 #: How many rows at the top of a sheet are searched for the header row.
 HEADER_SEARCH = 20
+#: A sheet with more cells than this (rows x header columns) is refused rather than read into memory.
+MAX_CELLS = 30_000_000
+#: What openpyxl raises on a broken workbook (bad zip, bad XML, corrupt deflate data, missing parts).
+BROKEN = (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError, ParseError, zlib.error,
+          IndexError, AttributeError)  # fmt: skip
 
 
 def cell_text(value: object, serial_date: bool = False) -> str:
@@ -71,22 +79,45 @@ def _open(data: bytes, source: str):
     from openpyxl import load_workbook
 
     try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, EOFError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                check_member_size(info, f"{source}!{info.filename}")
+    except zipfile.BadZipFile as exc:
         raise InputError(f"{source}: not a readable XLSX workbook ({exc})") from None
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except BROKEN as exc:
+        raise InputError(f"{source}: not a readable XLSX workbook ({_why(exc)})") from None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, ParseError):
+        return f"malformed XML: {exc}"
+    if isinstance(exc, zlib.error):
+        return f"corrupt compressed data: {exc}"
+    return str(exc) or type(exc).__name__
+
+
+def _sheets(book) -> Iterator:
+    """Every worksheet, its stated size ignored: the ``<dimension>`` element may understate the data
+    (rows and columns past it would be lost) or claim ``A1:XFD1048576`` (memory for the whole range)."""
+    for sheet in book.worksheets:
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()
+        yield sheet
 
 
 def header_rows(data: bytes, source: str) -> list[set[str]]:
-    """The normalised titles of each of the first rows of every sheet (for format detection)."""
+    """The titles (as printed) of each of the first rows of every sheet (for format detection)."""
     book = _open(data, source)
     try:
         found = []
-        for sheet in book.worksheets:
+        for sheet in _sheets(book):
             for row in sheet.iter_rows(values_only=True, max_row=HEADER_SEARCH):
-                found.append({normalise_title(cell_text(v)) for v in row or () if v is not None})
+                found.append({cell_text(v).strip() for v in row or () if v is not None})
         return found
-    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise InputError(f"{source}: cannot read the workbook ({exc})") from None
+    except BROKEN as exc:
+        raise InputError(f"{source}: cannot read the workbook ({_why(exc)})") from None
     finally:
         book.close()
 
@@ -98,38 +129,74 @@ def read_sheet(
     *,
     date_titles: Callable[[str], bool] = lambda title: False,
     what: str = "a header row",
+    every_sheet: bool = False,
 ) -> tuple[pl.DataFrame, pl.Series]:
     """The first sheet with a header row ``is_header`` accepts (among its first rows), as text columns.
 
-    Returns the table (one text column per title) and each row's position (``Sheet1!5``). Columns whose
-    title ``date_titles`` accepts read bare numbers as Excel date serials.
+    Returns the table (one text column per title) and each row's position (``Sheet1!5``). Titles are
+    given to ``is_header`` and ``date_titles`` as printed. Columns whose title ``date_titles`` accepts
+    read bare numbers as Excel date serials. ``every_sheet``: every sheet with such a header (a workbook
+    with one sheet per month), stacked (columns matched by title).
     """
     book = _open(data, source)
+    tables: list[tuple[pl.DataFrame, pl.Series]] = []
     try:
-        for sheet in book.worksheets:
-            rows = sheet.iter_rows(values_only=True)
-            for number, header in enumerate(rows, start=1):
-                if number > HEADER_SEARCH:
+        for sheet in _sheets(book):
+            for number, header in enumerate(sheet.iter_rows(values_only=True, max_row=HEADER_SEARCH), 1):
+                titles_seen = {cell_text(v).strip() for v in header or () if v is not None}
+                if is_header(titles_seen):
+                    tables.append(_table(sheet, number, header, source, date_titles))
                     break
-                titles_seen = {normalise_title(cell_text(v)) for v in header or () if v is not None}
-                if not is_header(titles_seen):
-                    continue
-                titles = unique_titles([cell_text(h).strip() for h in header])
-                dated = {i for i, t in enumerate(titles) if date_titles(normalise_title(t))}
-                columns: list[list[str]] = [[] for _ in titles]
-                positions: list[str] = []
-                for row_number, row in enumerate(rows, start=number + 1):
-                    cells = row or ()
-                    for i in range(len(titles)):
-                        value = cells[i] if i < len(cells) else None
-                        columns[i].append(cell_text(value, serial_date=i in dated))
-                    positions.append(f"{sheet.title}!{row_number}")
-                frame = pl.DataFrame(
-                    {t: pl.Series(t, c, dtype=pl.String) for t, c in zip(titles, columns, strict=True)}
-                )
-                return frame, pl.Series("line", positions, dtype=pl.String)
-    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise InputError(f"{source}: cannot read the workbook ({exc})") from None
+            if tables and not every_sheet:
+                break
+    except BROKEN as exc:
+        raise InputError(f"{source}: cannot read the workbook ({_why(exc)})") from None
     finally:
         book.close()
-    raise InputError(f"{source}: no sheet has {what} in its first {HEADER_SEARCH} rows")
+    if not tables:
+        raise InputError(f"{source}: no sheet has {what} in its first {HEADER_SEARCH} rows")
+    if len(tables) == 1:
+        return tables[0]
+    return pl.concat([t for t, _ in tables], how="diagonal"), pl.concat([p for _, p in tables])
+
+
+def _table(
+    sheet, number: int, header: tuple, source: str, date_titles: Callable[[str], bool]
+) -> tuple[pl.DataFrame, pl.Series]:
+    """The rows below the header row ``number``, as text columns (trailing blank rows are not records)."""
+    cells_in_header = [cell_text(h).strip() for h in header]
+    while cells_in_header and not cells_in_header[-1]:
+        cells_in_header.pop()
+    titles = unique_titles(cells_in_header)
+    width = len(titles)
+    dated = {i for i, t in enumerate(titles) if date_titles(t)}
+    columns: list[list[str]] = [[] for _ in titles]
+    positions: list[str] = []
+    blank_run: list[int] = []  # blank rows kept only when a row with data follows them
+    for row_number, row in enumerate(
+        sheet.iter_rows(min_row=number + 1, max_col=max(width, 1), values_only=True), start=number + 1
+    ):
+        cells = row or ()
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
+            blank_run.append(row_number)
+            continue
+        for blank in blank_run:
+            _append(columns, positions, (), dated, f"{sheet.title}!{blank}")
+        blank_run.clear()
+        _append(columns, positions, cells, dated, f"{sheet.title}!{row_number}")
+        if len(positions) * width > MAX_CELLS:
+            raise InputError(
+                f"{source}: sheet {sheet.title} is too large to read ({len(positions):,} rows x {width:,} "
+                f"columns is over {MAX_CELLS:,} cells); split it or save it as CSV"
+            )
+    frame = pl.DataFrame({t: pl.Series(t, c, dtype=pl.String) for t, c in zip(titles, columns, strict=True)})
+    return frame, pl.Series("line", positions, dtype=pl.String)
+
+
+def _append(
+    columns: list[list[str]], positions: list[str], cells: tuple, dated: set[int], where: str
+) -> None:
+    for i, column in enumerate(columns):
+        value = cells[i] if i < len(cells) else None
+        column.append(cell_text(value, serial_date=i in dated))
+    positions.append(where)

@@ -35,6 +35,7 @@ from typing import Any
 
 import polars as pl
 
+from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
 from graphflows.graph import FlowGraph
 from graphflows.model import FLOW_COLUMNS, LABELS, Kind
 
@@ -111,6 +112,7 @@ class WriteBackReport:
     recipients: int = 0
     convergence_points: int = 0
     attributions: int = 0
+    channel_attributions: int = 0
 
 
 def nodes_query(labels: Sequence[str], *, extras: bool) -> str:
@@ -172,7 +174,10 @@ def load_graph(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
     write_back: bool = True,
-    min_stovepipes: int = 2,
+    count_by: CountBy = "channel",
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = 2,
+    min_stovepipes: int | None = None,
     schema: bool = True,
     retry_delays: Sequence[float] = RETRY_DELAYS,
     workers: int = DEFAULT_WORKERS,
@@ -183,6 +188,8 @@ def load_graph(
     ``progress(done, total, what)`` is called after each batch (``what``: nodes, flows, analysis).
     ``workers``: flow batches CREATEd at once into a database with no flows (``runner`` is then called from
     that many threads); MERGE batches go one at a time.
+    ``count_by``, ``min_share``, ``min_count`` (older name ``min_stovepipes``): the convergence points
+    labelled in the write-back (see :func:`graphflows.analysis.convergence`).
     ``procedure``: CREATE a first load through :data:`CREATE_FLOWS_PROCEDURE` (None: when the server has
     it; False: always portable Cypher).
     """
@@ -209,7 +216,9 @@ def load_graph(
         report.write_back = write_attribution(
             runner,
             attribute(graph, by="origin"),
-            min_stovepipes=min_stovepipes,
+            count_by=count_by,
+            min_share=min_share,
+            min_count=min_stovepipes if min_stovepipes is not None else min_count,
             batch_size=batch_size,
             retry=send.call,
             workers=workers,

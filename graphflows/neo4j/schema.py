@@ -5,7 +5,8 @@ plus one or more of ``Commissioner``, ``FundingStream``, ``Provider`` (each also
 Each input flow is one ``(payer)-[:FLOWS_TO]->(payee)`` relationship with a ``flow_id`` (see the loader).
 There is deliberately no index on relationships: the loader finds an existing flow between its two (indexed)
 nodes, and each relationship index would slow loading down (measured: about 3x for a uniqueness constraint).
-The write-back adds ``ConvergencePoint`` and ``(recipient)-[:ATTRIBUTED_TO]->(stovepipe)``.
+The write-back adds ``ConvergencePoint``, ``(recipient)-[:ATTRIBUTED_TO]->(stovepipe)``, ``Channel`` nodes
+and ``(recipient)-[:ATTRIBUTED_TO_CHANNEL]->(channel)``.
 ``cypher/schema.cypher`` holds the same statements for people; a test checks they agree.
 
 >>> SCHEMA_STATEMENTS[0]
@@ -22,9 +23,13 @@ from .runner import CypherRunner
 ENTITY = "Entity"
 #: Added by the write-back to recipients where at least two stovepipes converge.
 CONVERGENCE_LABEL = "ConvergencePoint"
+#: One node per channel of government (``nhs``, ``public_health`` ...), written back with the analysis.
+CHANNEL_LABEL = "Channel"
 FLOWS_TO = "FLOWS_TO"
 ATTRIBUTED_TO = "ATTRIBUTED_TO"
-NODE_LABELS: tuple[str, ...] = (ENTITY, *LABELS.values(), CONVERGENCE_LABEL)
+#: ``(recipient)-[:ATTRIBUTED_TO_CHANNEL]->(:Channel)``: a recipient's income by channel (channels.csv).
+ATTRIBUTED_TO_CHANNEL = "ATTRIBUTED_TO_CHANNEL"
+NODE_LABELS: tuple[str, ...] = (ENTITY, *LABELS.values(), CONVERGENCE_LABEL, CHANNEL_LABEL)
 
 
 def _snake(label: str) -> str:
@@ -37,7 +42,9 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         f"CREATE CONSTRAINT {_snake(label)}_id IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE"
         for label in LABELS.values()
     ),
+    f"CREATE CONSTRAINT channel_id IF NOT EXISTS FOR (n:{CHANNEL_LABEL}) REQUIRE n.id IS UNIQUE",
     f"CREATE INDEX entity_name IF NOT EXISTS FOR (n:{ENTITY}) ON (n.name)",
+    f"CREATE INDEX entity_channel IF NOT EXISTS FOR (n:{ENTITY}) ON (n.channel)",
     f"CREATE INDEX convergence_stovepipes IF NOT EXISTS FOR (n:{CONVERGENCE_LABEL}) ON (n.stovepipe_count)",
 )
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphflows.model import GraphflowsError
+from graphflows.outputs import OutputFiles
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -95,27 +96,42 @@ def write_png(
     height: int = 1000,
     timeout_s: float = 60.0,
 ) -> Path:
-    """Screenshot of a graphflows page (network or Sankey) once it has drawn, as a PNG file."""
+    """Screenshot of a graphflows page (network or Sankey) once it has drawn, as a PNG file.
+
+    Written all or nothing through :mod:`graphflows.outputs` (an existing file graphflows did not write
+    is never overwritten).
+    """
+    with OutputFiles(inputs=[html_path]) as out:
+        out.check(png_path)
+        screenshot(html_path, out.stage(png_path), width=width, height=height, timeout_s=timeout_s)
+    return Path(png_path)
+
+
+def screenshot(
+    html_path: str | os.PathLike[str],
+    png_path: Path,
+    *,
+    width: int = 1600,
+    height: int = 1000,
+    timeout_s: float = 60.0,
+) -> Path:
+    """Take the picture of ``html_path`` straight into ``png_path`` (a staged file of an OutputFiles)."""
     source = Path(html_path).resolve()
-    target = Path(png_path)
     if not source.is_file():
         raise GraphflowsError(f"{html_path}: no such file")
-    if not target.resolve().parent.is_dir():
-        raise GraphflowsError(f"{png_path}: folder {target.parent} does not exist")
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        _screenshot(source, target, width, height, timeout_s)
+        _screenshot(source, png_path, width, height, timeout_s)
     else:  # inside Jupyter's event loop: Playwright's sync API must run in another thread
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(_screenshot, source, target, width, height, timeout_s).result()
-    return target
+            pool.submit(_screenshot, source, png_path, width, height, timeout_s).result()
+    return png_path
 
 
 def _screenshot(source: Path, target: Path, width: int, height: int, timeout_s: float) -> None:
     from playwright.sync_api import Error as PlaywrightError
 
-    tmp = target.with_name(f".{target.name}.tmp.png")
     with launch_chromium() as browser:
         context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
         try:
@@ -135,8 +151,6 @@ def _screenshot(source: Path, target: Path, width: int, height: int, timeout_s: 
                     f"{source}: cannot take the picture: {errors[0] if errors else 'not drawn'}"
                 )
             page.wait_for_timeout(150)
-            page.screenshot(path=str(tmp))
-            os.replace(tmp, target)
+            page.screenshot(path=str(target))
         finally:
-            tmp.unlink(missing_ok=True)
             context.close()

@@ -12,6 +12,10 @@ ALWF_XLSX = REAL / "alwf-360giving-xlsx" / "a003W000001B7PzQAK.xlsx"
 CCG_ZIPS = {code: REAL / "nhs-ccg-spend-nel" / f"{code}.zip" for code in ("NEBD", "NEHV", "NERD")}
 OCDS_ZIP = REAL / "contracts-finder-ocds-bluetail" / "json_1_1_raw.zip"
 SECOND_FUNDER = DATA / "derived" / "360giving-second-funder.csv"
+COUNCILS_ZIP = REAL / "lgtc-councils" / "councils.zip"
+LONDON = REAL / "london-2020-21"
+LONDON_ZIPS = {channel: LONDON / f"{channel}.zip" for channel in ("nhs", "gla", "tfl")}
+LONDON_SOURCES = LONDON / "sources.csv"
 CHECKSUMS = REAL / "SHA256SUMS"
 
 

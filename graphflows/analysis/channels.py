@@ -1,0 +1,80 @@
+"""Income by channel of government: the origin-level attribution grouped by the origins' channels.
+
+A channel (``nhs``, ``public_health``, ``police_justice``, ``local_government`` ...) is a node attribute set
+when the graph is built (see :mod:`graphflows.classify`). A recipient's income from a channel is the sum of
+its exact origin-level amounts from origins in that channel, so channel figures add up to the penny.
+
+>>> import networkx as nx
+>>> from graphflows.analysis import attribute
+>>> G = nx.MultiDiGraph()
+>>> G.add_nodes_from([("CCG A", {"channel": "nhs"}), ("CCG B", {"channel": "nhs"})])
+>>> G.add_node("PCC", channel="police_justice")
+>>> _ = G.add_edges_from([("CCG A", "Mutual", {"amount": "60"}), ("CCG B", "Mutual", {"amount": "30"}),
+...                        ("PCC", "Mutual", {"amount": "10"})])
+>>> channel_mix(attribute(G)).select("channel", "amount_minor").rows()
+[('nhs', 9000), ('police_justice', 1000)]
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphflows.analysis.attribution import Attribution
+from graphflows.graph import FlowGraph
+
+#: The channel of a node that no rule classified (and of graphs built without classification).
+UNCLASSIFIED = "unclassified"
+
+CHANNEL_MIX_SCHEMA = {
+    "recipient_id": pl.String(),
+    "channel": pl.String(),
+    "currency": pl.String(),
+    "amount_minor": pl.Int64(),
+    "share": pl.Float64(),
+}
+
+
+def node_channels(graph: FlowGraph) -> pl.DataFrame:
+    """``id, channel`` for every node; ``unclassified`` where the graph carries no channel."""
+    nodes = graph.nodes
+    if "channel" not in nodes.columns:
+        return nodes.select("id", pl.lit(UNCLASSIFIED).alias("channel"))
+    return nodes.select("id", pl.col("channel").fill_null(UNCLASSIFIED))
+
+
+def channel_mix(result: Attribution, recipient_id: str | None = None) -> pl.DataFrame:
+    """Each recipient's income by channel: ``recipient_id, channel, currency, amount_minor, share``.
+
+    Largest first within each recipient and currency; amounts are sums of the exact origin-level rows, so
+    they add up to each recipient's total in. ``recipient_id`` keeps one recipient.
+    """
+    rows = result.rows
+    if recipient_id is not None:
+        rows = rows.filter(pl.col("recipient_id") == recipient_id)
+    channels = node_channels(result.graph).rename({"id": "stovepipe_id"})
+    totals = result.recipients.select("recipient_id", "currency", "total_in_minor")
+    return (
+        rows.join(channels, on="stovepipe_id", how="left")
+        .with_columns(pl.col("channel").fill_null(UNCLASSIFIED))
+        .group_by("recipient_id", "currency", "channel")
+        .agg(pl.col("amount_minor").sum())
+        .join(totals, on=["recipient_id", "currency"], how="left")
+        .with_columns((pl.col("amount_minor") / pl.col("total_in_minor")).alias("share"))
+        .sort(["recipient_id", "currency", "amount_minor", "channel"], descending=[False, False, True, False])
+        .select(list(CHANNEL_MIX_SCHEMA))
+        .cast(CHANNEL_MIX_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def origin_channel_totals(result: Attribution) -> pl.DataFrame:
+    """Money attributed to each channel across all recipients: ``currency, channel, amount_minor``.
+
+    Counts money where it arrives at recipients (a pound passed on through an intermediary counts at each
+    recipient it reaches), so use it for shares of attributed income, not as a budget total.
+    """
+    return (
+        channel_mix(result)
+        .group_by("currency", "channel")
+        .agg(pl.col("amount_minor").cast(pl.Int128).sum())
+        .sort(["currency", "amount_minor", "channel"], descending=[False, True, False])
+    )

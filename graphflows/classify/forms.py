@@ -1,0 +1,69 @@
+"""Legal forms from identifiers and from the legal-form words in names.
+
+Names are read with rigour's organisation-type table (``Ltd``, ``PLC``, ``LLP``, ``CIC``, ``GmbH``...),
+plus the few UK forms it does not know: co-operatives and community benefit societies, charitable
+incorporated organisations and "& Partners" practices.
+
+>>> names_forms(pl.Series(["Foo Community Interest Company", "Foo Co-operative Limited", "Mind in Salford"]))
+['cic', 'mutual_society', None]
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from rigour.names.org_types import extract_org_types
+
+from graphflows.registers import name_keys
+
+#: UK forms rigour does not know, tried first (on name keys).
+UK_FORM_WORDS = (
+    (
+        "mutual_society",
+        r"\bCO ?OPERATIVE\b|\bCO ?OP\b|\bCOMMUNITY BENEFIT SOCIETY\b|\bINDUSTRIAL AND PROVIDENT\b",
+    ),
+    ("charity", r"\bCHARITABLE INCORPORATED ORGANISATION\b|\bCIO$|\bREGISTERED CHARITY\b"),
+    ("partnership", r"\bAND PARTNERS\b"),
+)
+
+#: rigour's type-specific forms that are not a company, and those ignored (GP = a general practice here).
+_SPECIFIC = {"cic": "cic", "llp": "partnership", "lp": "partnership"}
+_GENERIC = {"coop": "mutual_society", "ngo": "charity"}
+_IGNORED = {"gp", "pc"}
+
+#: Org-id prefixes (with Companies House number prefixes) -> form; earlier entries rank first.
+ID_FORMS = (
+    ("public_body", r"^GB-(LAE|LAS|PLA|LANI|NHS|GOR|GOV|GOVUK)-"),
+    ("charity", r"^GB-(CHC|SC|NIC)-|^GB-COH-(CE|CS)\d"),
+    ("mutual_society", r"^GB-MPR-|^GB-COH-(RS|IP|SP|NP)\d"),
+    ("partnership", r"^GB-COH-(OC|SO|NC)\d"),
+    ("company", r"^GB-COH-"),
+)
+
+
+def names_forms(names: pl.Series, keys: pl.Series | None = None) -> list[str | None]:
+    """The legal form each name states, or None (one entry per name, nulls allowed).
+
+    ``keys`` are the names' :func:`~graphflows.registers.name_keys` when the caller has them already.
+    """
+    keys = (name_keys(names) if keys is None else keys).fill_null("")
+    by_words = pl.DataFrame({"k": keys}).select(
+        pl.coalesce([pl.when(pl.col("k").str.contains(rx)).then(pl.lit(form)) for form, rx in UK_FORM_WORDS])
+    )[:, 0]
+    return [
+        (word or _rigour_form(name)) if name else word
+        for name, word in zip(names.cast(pl.String).to_list(), by_words.to_list(), strict=True)
+    ]
+
+
+def _rigour_form(name: str) -> str | None:
+    specific = extract_org_types(name)
+    if not specific:
+        return None
+    generic = extract_org_types(name, generic=True)
+    tail = name.rstrip(" .)").casefold()
+    for (text, kind), (_, kind_generic) in zip(specific, generic, strict=False):
+        # Two-letter forms (AS, SA, In) are also English words: only believed at the end of a name.
+        if kind in _IGNORED or (len(text.strip(".")) < 3 and not tail.endswith(text.casefold())):
+            continue
+        return _SPECIFIC.get(kind) or _GENERIC.get(kind_generic, "company")
+    return None

@@ -1,0 +1,47 @@
+"""Name keys for matching organisation names against the public-body registers.
+
+A key ignores case, punctuation, ``&``/``and``, a leading "The" and the long forms of common NHS words,
+so spellings from different publishers meet:
+
+>>> name_key("NHS Leicester City Clinical Commissioning Group") == name_key("NHS LEICESTER CITY CCG")
+True
+>>> name_key("The Mayor's Office for Policing & Crime")
+'MAYORS OFFICE FOR POLICING AND CRIME'
+"""
+
+from __future__ import annotations
+
+import html
+
+import polars as pl
+
+#: Long forms folded into the short form every register uses.
+_FOLDS = (
+    (r"\bCLINICAL COMMISSIONING GROUP\b", "CCG"),
+    (r"\bINTEGRATED CARE BOARD\b", "ICB"),
+    (r"\bLIMITED\b", "LTD"),
+    (r"\bSAINT\b", "ST"),
+)
+
+
+def name_key(name: object) -> str:
+    """The matching key of one name ("" for blanks)."""
+    if name is None:
+        return ""
+    return name_keys(pl.Series([str(name)]))[0] or ""
+
+
+def name_keys(names: pl.Series) -> pl.Series:
+    """:func:`name_key` for a whole column (vectorised; nulls stay null)."""
+    text = names.cast(pl.String)
+    if text.str.contains(r"&#?\w+;").any():  # HTML entities, as some finance systems export them
+        text = pl.Series(
+            [html.unescape(html.unescape(t)) if t else t for t in text.to_list()], dtype=pl.String
+        )
+    expr = pl.col("n").str.to_uppercase().str.replace_all(r"[`'’‘´]", "")
+    expr = expr.str.replace_all(r"[&+]", " AND ").str.replace_all(r"[^\w]+|_", " ")
+    expr = expr.str.replace_all(r"\s+", " ").str.strip_chars()
+    for pattern, short in _FOLDS:
+        expr = expr.str.replace_all(pattern, short)
+    expr = expr.str.replace(r"^THE ", "")
+    return pl.DataFrame({"n": text}).select(expr.alias("key"))["key"]

@@ -1,0 +1,96 @@
+"""Loading the shipped register tables and looking bodies up by identifier or name."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import polars as pl
+
+from graphflows.registers.keys import name_key
+
+#: The registers a :class:`PublicBody` can come from.
+REGISTERS = ("local-authority", "nhs", "police", "government-organisation")
+
+
+@dataclass(frozen=True)
+class PublicBody:
+    """One public body: ``org_id`` (``GB-LAE-TRF``, ``GB-NHS-RJ1``, ``GB-GOR-D6``, ``pcc:kent``), its name,
+    the register it comes from and its channel of government (see graphflows.classify.CHANNELS)."""
+
+    org_id: str
+    name: str
+    register: str
+    channel: str
+
+
+@cache
+def body_table() -> pl.DataFrame:
+    """Every body: ``org_id, name, register, channel`` (one row per canonical org_id)."""
+    return _read("bodies.csv")
+
+
+@cache
+def name_table() -> pl.DataFrame:
+    """Every known name as a key: ``key, org_id`` (a key may name several bodies: ambiguous)."""
+    return _read("names.csv")
+
+
+@cache
+def alias_table() -> pl.DataFrame:
+    """Other identifiers of the same bodies: ``alias, org_id`` (e.g. ``GB-LAE-NYUA -> GB-LAE-NYE``)."""
+    return _read("ids.csv")
+
+
+@cache
+def _aliases() -> dict[str, str]:
+    return dict(alias_table().iter_rows())
+
+
+@cache
+def _bodies() -> dict[str, PublicBody]:
+    return {row[0]: PublicBody(*row) for row in body_table().iter_rows()}
+
+
+@cache
+def _names() -> dict[str, tuple[str, ...]]:
+    grouped = name_table().group_by("key").agg(pl.col("org_id").unique().sort())
+    return {key: tuple(ids) for key, ids in grouped.iter_rows()}
+
+
+def lookup_id(org_id: str | None) -> PublicBody | None:
+    """The body with this identifier (any case and spacing), or None.
+
+    >>> lookup_id("GB-LAE-TRF").name
+    'Trafford Metropolitan Borough Council'
+    """
+    if not org_id:
+        return None
+    text = re.sub(r"\s+", "", str(org_id))
+    key = text.upper() if re.match(r"(?i)^[a-z]{2}-", text) else text.lower()
+    bodies = _bodies()
+    return bodies.get(key) or bodies.get(_aliases().get(key, ""))
+
+
+def name_matches(name: str | None) -> tuple[PublicBody, ...]:
+    """All bodies that go by this name (by :func:`name_key`); several when the name is ambiguous."""
+    ids = _names().get(name_key(name), ())
+    return tuple(_bodies()[i] for i in ids)
+
+
+def lookup_name(name: str | None) -> PublicBody | None:
+    """The one body that goes by this name, or None when no body or several do (never a guess).
+
+    >>> lookup_name("NHS Leicester City CCG").org_id, lookup_name("Department for Education").channel
+    ('GB-NHS-04C', 'education')
+    """
+    matches = name_matches(name)
+    return matches[0] if len(matches) == 1 else None
+
+
+def _read(filename: str) -> pl.DataFrame:
+    path = resources.files("graphflows") / "data" / "registers" / filename
+    with resources.as_file(path) as real:
+        return pl.read_csv(real, infer_schema=False)

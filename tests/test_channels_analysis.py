@@ -1,0 +1,161 @@
+"""Convergence counted by channel of government, materiality, effective numbers and channels.csv."""
+
+from __future__ import annotations
+
+import networkx as nx
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphflows.analysis import attribute, channel_mix, convergence
+
+
+def channel_graph(*edges: tuple[str, str, int], channels: dict[str, str]) -> nx.MultiDiGraph:
+    G = nx.MultiDiGraph()
+    for node, channel in channels.items():
+        G.add_node(node, channel=channel)
+    for payer, payee, amount in edges:
+        G.add_edge(payer, payee, amount=str(amount))
+    return G
+
+
+CHANNELS = {
+    "ccg-a": "nhs",
+    "ccg-b": "nhs",
+    "ccg-c": "nhs",
+    "phe": "public_health",
+    "pcc": "police_justice",
+    "council": "local_government",
+}
+
+
+def row(table: pl.DataFrame, recipient: str) -> dict:
+    return table.filter(pl.col("recipient_id") == recipient).row(0, named=True)
+
+
+def test_three_ccgs_are_one_channel_and_three_channels_converge_on_a_mutual():
+    G = channel_graph(
+        ("ccg-a", "trust", 500), ("ccg-b", "trust", 300), ("ccg-c", "trust", 200),
+        ("ccg-a", "mutual", 60), ("phe", "mutual", 25), ("pcc", "mutual", 15),
+        channels=CHANNELS,
+    )  # fmt: skip
+    table = convergence(attribute(G))
+    trust, mutual = row(table, "trust"), row(table, "mutual")
+    assert (trust["channel_count"], trust["stovepipe_count"], trust["is_convergence_point"]) == (1, 3, False)
+    assert (mutual["channel_count"], mutual["is_convergence_point"]) == (3, True)
+    assert mutual["channels"] == "nhs;public_health;police_justice"  # largest first
+    assert table["recipient_id"].to_list()[0] == "mutual"
+    by_stovepipe = convergence(attribute(G), count_by="stovepipe")
+    assert row(by_stovepipe, "trust")["is_convergence_point"] is True
+
+
+def test_channel_amounts_are_exact_sums_of_origin_rows():
+    G = channel_graph(
+        ("ccg-a", "council", 100), ("phe", "council", 200), ("council", "charity", 100),
+        ("ccg-b", "charity", 1), ("pcc", "charity", 33),
+        channels=CHANNELS,
+    )  # fmt: skip
+    result = attribute(G)
+    channels = channel_mix(result)
+    origin = result.rows.join(
+        pl.DataFrame({"stovepipe_id": list(CHANNELS), "channel": list(CHANNELS.values())}), on="stovepipe_id"
+    )
+    expected = origin.group_by("recipient_id", "channel").agg(pl.col("amount_minor").sum())
+    got = channels.select("recipient_id", "channel", "amount_minor")
+    assert got.sort("recipient_id", "channel").rows() == expected.sort("recipient_id", "channel").rows()
+    totals = channels.group_by("recipient_id").agg(pl.col("amount_minor").sum())
+    assert dict(totals.iter_rows()) == dict(
+        result.recipients.select("recipient_id", "total_in_minor").iter_rows()
+    )
+    charity = channels.filter(pl.col("recipient_id") == "charity")
+    assert charity["channel"].to_list() == ["public_health", "nhs", "police_justice"]
+
+
+def test_materiality_drops_thin_channels_but_keeps_their_money_as_a_remainder():
+    G = channel_graph(("ccg-a", "p", 9950), ("pcc", "p", 50), channels=CHANNELS)
+    default = row(convergence(attribute(G)), "p")  # police bring 0.5%: below the 1% default
+    assert (default["channel_count"], default["is_convergence_point"]) == (1, False)
+    assert default["below_min_share_minor"] == 5000
+    assert default["total_in_minor"] == 1_000_000
+    everything = row(convergence(attribute(G), min_share=0), "p")
+    assert (everything["channel_count"], everything["below_min_share_minor"]) == (2, 0)
+    assert everything["channels"] == "nhs;police_justice"
+
+
+def test_effective_numbers_are_inverse_hhi_at_each_level():
+    G = channel_graph(("ccg-a", "p", 50), ("ccg-b", "p", 25), ("phe", "p", 25), channels=CHANNELS)
+    p = row(convergence(attribute(G)), "p")
+    assert p["effective_stovepipes"] == pytest.approx(1 / (0.5**2 + 0.25**2 + 0.25**2))
+    assert p["effective_channels"] == pytest.approx(1 / (0.75**2 + 0.25**2))
+    assert p["top_channel"] == "nhs" and p["top_channel_share"] == pytest.approx(0.75)
+
+
+def test_payer_channels_are_the_direct_payers_not_the_origins():
+    G = channel_graph(
+        ("ccg-a", "council", 100), ("phe", "council", 100), ("council", "provider", 150),
+        ("pcc", "provider", 20),
+        channels=CHANNELS,
+    )  # fmt: skip
+    provider = row(convergence(attribute(G)), "provider")
+    assert provider["payer_channels"] == "local_government;police_justice"
+    assert provider["channels"] == "nhs;public_health;police_justice"
+
+
+def test_ranking_is_counted_number_then_effective_number_then_money():
+    G = channel_graph(
+        ("ccg-a", "even", 50), ("phe", "even", 50),
+        ("ccg-a", "lopsided", 900), ("phe", "lopsided", 100),
+        ("ccg-a", "three", 10), ("phe", "three", 10), ("pcc", "three", 10),
+        channels=CHANNELS,
+    )  # fmt: skip
+    table = convergence(attribute(G))
+    assert table["recipient_id"].to_list()[:3] == ["three", "even", "lopsided"]
+
+
+def test_nodes_without_a_channel_are_unclassified_and_count_as_one_channel():
+    G = channel_graph(("x", "p", 50), ("y", "p", 50), ("phe", "p", 50), channels={"phe": "public_health"})
+    p = row(convergence(attribute(G)), "p")
+    assert p["channels"] == "unclassified;public_health"
+    assert p["channel_count"] == 2
+
+
+def test_bad_options_are_refused():
+    result = attribute(channel_graph(("phe", "p", 1), channels=CHANNELS))
+    with pytest.raises(ValueError, match="count_by"):
+        convergence(result, count_by="payer")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="min_share"):
+        convergence(result, min_share=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ccg-a", "ccg-b", "phe", "pcc", "council"]),
+            st.sampled_from(["council", "p1", "p2", "p3"]),
+            st.integers(1, 10**9),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.floats(0, 0.5),
+)
+def test_channel_totals_reconcile_and_counts_respect_the_threshold(edges, min_share):
+    edges = [(a, b, n) for a, b, n in edges if a != b]
+    if not edges:
+        return
+    result = attribute(channel_graph(*edges, channels=CHANNELS))
+    channels = channel_mix(result)
+    totals = channels.group_by("recipient_id").agg(pl.col("amount_minor").sum())
+    assert dict(totals.iter_rows()) == dict(
+        result.recipients.select("recipient_id", "total_in_minor").iter_rows()
+    )
+    table = convergence(result, min_share=min_share)
+    for recipient in table.iter_rows(named=True):
+        mine = channels.filter(pl.col("recipient_id") == recipient["recipient_id"])
+        material = mine.filter(pl.col("share") >= min_share)
+        assert recipient["channel_count"] == material.height
+        below = int(mine["amount_minor"].sum()) - int(material["amount_minor"].sum())
+        assert recipient["below_min_share_minor"] == below
+        assert recipient["is_convergence_point"] == (material.height >= 2)
