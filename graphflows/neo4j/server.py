@@ -43,6 +43,8 @@ LAUNCHER_JAR = "graphflows-neo4j.jar"
 #: The JVM's class-sharing archive of Neo4j's classes, written when the first server stops: later starts
 #: map the classes instead of loading and verifying them again (a cold JVM is most of a small load's time).
 CLASS_ARCHIVE = "classes.jsa"
+#: Neo4j's plugin folder: graphflows' procedures alone, so Neo4j registers them before Bolt accepts clients.
+PLUGINS = "plugins"
 USER = "neo4j"
 JVM_OPTIONS = (
     "--add-opens=java.base/java.nio=ALL-UNNAMED",
@@ -106,7 +108,7 @@ def ensure_runtime(*, quiet: bool = True) -> Path:
     """
     runtime = runtime_dir()
     jars = _classpath(runtime)
-    ready = (runtime / "ready").exists() and (runtime / LAUNCHER_JAR).exists()
+    ready = (runtime / "ready").exists() and (runtime / PLUGINS).exists()
     if ready and jars and all(Path(p).exists() for p in jars):
         return runtime
     tools = {name: shutil.which(name) for name in ("java", "javac", "jar", "mvn")}
@@ -127,6 +129,13 @@ def ensure_runtime(*, quiet: bool = True) -> Path:
          "compiling the Neo4j launcher failed")  # fmt: skip
     _run([str(tools["jar"]), "--create", "--file", str(runtime / LAUNCHER_JAR), "-C", str(classes), "."],
          "packing the Neo4j launcher failed")  # fmt: skip
+    entries: list[str] = []
+    for path in sorted(classes.glob("GraphflowsProcedures*.class")):
+        entries += ["-C", str(classes), path.name]
+    (runtime / PLUGINS).mkdir(exist_ok=True)
+    plugin = runtime / PLUGINS / "graphflows-procedures.jar"
+    _run([str(tools["jar"]), "--create", "--file", str(plugin), *entries],
+         "packing graphflows' procedures failed")  # fmt: skip
     (runtime / CLASS_ARCHIVE).unlink(missing_ok=True)  # made for the previous jars
     (runtime / "ready").write_text("ok\n")
     return runtime
@@ -177,6 +186,7 @@ def start(
         "-cp", os.pathsep.join([*_classpath(runtime), str(runtime / LAUNCHER_JAR)]),
         LAUNCHER, "--home", str(data_dir), "--port", str(port), "--pagecache", pagecache,
         "--http-port", str(http_port if browser else 0), "--password-file", str(data_dir / PASSWORD_FILE),
+        "--plugins", str(runtime / PLUGINS),
     ]  # fmt: skip
     output = data_dir / OUTPUT_FILE
     with output.open("wb") as out:

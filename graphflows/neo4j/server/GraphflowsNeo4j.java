@@ -5,11 +5,11 @@
  * neo4j, password read from --password-file, never printed), LOAD CSV from file URLs off, usage reporting off,
  * data and logs under <home>; optionally serves the Neo4j Browser web app (static files
  * from the org.neo4j.client:neo4j-browser jar) from the same JVM on 127.0.0.1:<http-port>, with the discovery
- * document the Browser reads at "/". Registers graphflows' own procedures (GraphflowsProcedures).
+ * document the Browser reads at "/". Loads graphflows' own procedures (GraphflowsProcedures) from --plugins DIR.
  * Stops cleanly on SIGTERM, or if anything fails after Neo4j started (shutdown hook).
  *
- * Usage: java -Xmx1g -cp 'lib/*:classes' GraphflowsNeo4j --home DIR --port 7687 --password-file FILE
- *            [--http-port 7474] [--pagecache 256m]
+ * Usage: java -Xmx1g -cp 'lib/*:graphflows-neo4j.jar' GraphflowsNeo4j --home DIR --port 7687
+ *            --password-file FILE --plugins DIR [--http-port 7474] [--pagecache 256m]
  * Prints "graphflows-neo4j ready bolt://127.0.0.1:PORT" (and "browser http://...") once started.
  */
 
@@ -31,10 +31,8 @@ import org.neo4j.configuration.Config;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
-import org.neo4j.kernel.api.procedure.GlobalProcedures;
 import org.neo4j.io.fs.DefaultFileSystemAbstraction;
 import org.neo4j.kernel.impl.security.User;
-import org.neo4j.kernel.internal.GraphDatabaseAPI;
 import org.neo4j.logging.NullLogProvider;
 import org.neo4j.memory.EmptyMemoryTracker;
 import org.neo4j.server.security.SecureHasher;
@@ -52,6 +50,7 @@ public final class GraphflowsNeo4j {
         int port = Integer.parseInt(required(opts, "--port"));
         int httpPort = Integer.parseInt(opts.getOrDefault("--http-port", "0"));
         String pagecache = opts.getOrDefault("--pagecache", "256m");
+        String plugins = required(opts, "--plugins");
         String password = Files.readString(Path.of(required(opts, "--password-file"))).strip();
         if (password.length() < 8) {
             System.err.println("graphflows-neo4j: the password file holds fewer than 8 characters");
@@ -72,6 +71,8 @@ public final class GraphflowsNeo4j {
         config.put("db.tx_log.rotation.retention_policy", "2 files");
         config.put("server.directories.data", home.resolve("data").toString());
         config.put("server.directories.logs", home.resolve("logs").toString());
+        // graphflows' procedures as a plugin: registered while Neo4j starts, before Bolt accepts a client
+        config.put("server.directories.plugins", plugins);
 
         StringBuilder conf = new StringBuilder("# written by graphflows at each start\n");
         config.forEach((key, value) -> conf.append(key).append('=').append(value).append('\n'));
@@ -97,9 +98,6 @@ public final class GraphflowsNeo4j {
         } else {
             setPassword(dbms, password);  // a folder from before authentication, or a new password file
         }
-        GraphDatabaseAPI db = (GraphDatabaseAPI) dbms.database("neo4j");
-        db.getDependencyResolver().resolveDependency(GlobalProcedures.class)
-                .registerProcedure(GraphflowsProcedures.class);
         if (httpPort > 0) {
             http.set(serveBrowser(httpPort, port));
         }
