@@ -21,6 +21,7 @@ from graphflows.registers.tables import (
     body_table,
     lookup_id,
     lookup_name,
+    lookup_names,
     name_matches,
     name_table,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "body_table",
     "lookup_id",
     "lookup_name",
+    "lookup_names",
     "name_key",
     "name_keys",
     "name_matches",
