@@ -190,7 +190,8 @@ def test_a_grant_repeated_within_a_file_is_counted_once(tmp_path):
     path = tmp_path / "g.csv"
     path.write_text(
         MINIMAL
-        + "\ng1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\ng1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n",
+        + "\ng1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R"
+        + "\ng1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n",
         encoding="utf-8",
     )
     result = read_flows([path])

@@ -61,7 +61,8 @@ def test_identifier_spellings():
 def test_charity_and_company_numbers_join_files_that_use_different_ids(tmp_path):
     a = write(
         tmp_path / "a.csv",
-        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1015648,Funder A,GB-COH-07962245,Cyril Flint,1146179,07962245\n",
+        GRANTS
+        + "g1,10,GBP,2020-01-01,GB-CHC-1015648,Funder A,GB-COH-07962245,Cyril Flint,1146179,07962245\n",
     )
     b = write(
         tmp_path / "b.csv",
