@@ -9,22 +9,35 @@ method                confidence  when
 ``org-id``            1.0         records share a registered identifier (``GB-CHC-``, ``GB-COH-``, ...)
 ``charity+company``   1.0         one record gives both a charity and a company number
 ``local-id``          0.95        records share a publisher-minted id (``360G-…``, a native id)
+``register``          0.9         a record without a registered id names exactly one public body in the
+                                  shipped registers (:mod:`graphflows.registers`: councils, NHS, police,
+                                  government): "Trafford Council" is ``GB-LAE-TRF``
 ``exact-name``        0.9         records without a registered id have the same name (case, spaces)
 ``name``              0.8         ... the same name after normalising punctuation, ``&``/``and``,
                                   HTML entities, ``Limited``/``Ltd`` and vendor-code prefixes
 ``name->org-id``      0.8         a record without a registered id has the name of exactly one
                                   organisation that has one (two or more: not merged, reported)
+``legal-form``        0.75        names differ only by a trailing legal form (rigour's table: ``Ltd``,
+                                  ``CIC``, ``LLP``, ``PLC``...): "The Proud Trust" / "The Proud Trust
+                                  Ltd"; not when two different forms (Ltd and PLC) or two org-ids share
+                                  the rest of the name (reported, and suggested)
 ====================  ==========  ===================================================================
 
 Organisations with *different* registered ids are never merged automatically, even with the same name
-(reported as possible duplicates). A node's ``match_method`` is its weakest merge and
-``match_confidence`` that merge's confidence; ``match_reasons`` lists every merge.
+(reported as possible duplicates). A registered id that is a placeholder or not its register's shape
+(``GB-COH-n/a``, ``GB-COH-the-windmill-charlton``: :func:`~graphflows.ingest.orgids.org_id_problem`)
+is ignored with a note and the record matched by name; a bare charity number beside a ``GB-NIC`` id is
+that Northern Ireland number. A node's ``match_method`` is its weakest merge and ``match_confidence``
+that merge's confidence; ``match_reasons`` lists every merge. Flows from an organisation to itself are
+kept and counted in the notes.
 
 **Mapping file** (``--org-map``, CSV with a header): ``action,key,other,name``.
 ``same`` forces ``key`` and ``other`` into one node (``name``, optional, sets its display name);
 ``different`` forbids any merge that would put them together. A key is an org-id
 (``GB-COH-01234567``, ``360G-…``) or ``name:`` followed by a name (matched after normalisation); text
-with spaces and no ``id:`` prefix is taken as a name. Lines starting with ``#`` are comments.
+with spaces and no ``id:`` prefix is taken as a name. Lines starting with ``#`` are comments; ``maybe``
+rows (suggestions not yet decided, :mod:`graphflows.ingest.suggestions`) have no effect; columns after
+``name`` are ignored.
 
 >>> import polars as pl
 >>> flows = pl.DataFrame({"payer_id": ["name:CCG A", "name:CCG B"], "payer_name": ["CCG A", "CCG B"],
@@ -92,6 +105,8 @@ class OrgMap:
     same: list[tuple[str, str, str | None]] = field(default_factory=list)
     different: list[tuple[str, str]] = field(default_factory=list)
     source: str = ""
+    #: Rows still marked ``maybe`` (suggestions from ``graphflows orgs --suggest`` not yet decided).
+    undecided: list[tuple[str, str]] = field(default_factory=list)
 
 
 def map_key(text: str) -> str:
@@ -141,8 +156,11 @@ def read_org_map(path: str | Path) -> OrgMap:
             continue
         cells = [c.strip() for c in row] + ["", "", "", ""]
         action, key, other, name = cells[0].lower(), cells[1], cells[2], cells[3] or None
-        if action not in ("same", "different"):
-            raise InputError(f"{path}:{number}: action must be 'same' or 'different', not {cells[0]!r}")
+        if action not in ("same", "different", "maybe"):
+            raise InputError(
+                f"{path}:{number}: action must be 'same', 'different' or 'maybe' (undecided), "
+                f"not {cells[0]!r}"
+            )
         if not key or not other:
             raise InputError(f"{path}:{number}: both key and other are needed")
         a, b = map_key(key), map_key(other)
@@ -150,6 +168,8 @@ def read_org_map(path: str | Path) -> OrgMap:
             raise InputError(f"{path}:{number}: a key is blank after normalising")
         if action == "same":
             org_map.same.append((a, b, name))
+        elif action == "maybe":
+            org_map.undecided.append((a, b))
         else:
             org_map.different.append((a, b))
     return org_map
@@ -253,6 +273,11 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
     reasons: dict[str, list[tuple[str, str]]] = defaultdict(list)  # key -> [(method, why)]
     forbidden = [(a, b) for a, b in org_map.different]
     notes: list[str] = []
+    if org_map.undecided:
+        notes.append(
+            f"org map {org_map.source}: {len(org_map.undecided)} row(s) still 'maybe' (no effect until "
+            "changed to 'same' or 'different')"
+        )
     edges: list[tuple[str, str, str, str]] = []  # (a, b, method, why)
     candidates: list[tuple[str, str, str]] = []  # (key, other key, evidence): near misses for --suggest
     checks = _IdChecks()
