@@ -129,7 +129,7 @@ def test_mapping_file_forces_and_forbids(tmp_path):
     ("text", "message"),
     [
         ("act,key,other\n", r"map\.csv:1: organisation map header must start action,key,other"),
-        ("action,key,other\nmerge,a,b\n", r"map\.csv:2: action must be 'same' or 'different'"),
+        ("action,key,other\nmerge,a,b\n", r"map\.csv:2: action must be 'same', 'different' or 'maybe'"),
         ("action,key,other\nsame,GB-CHC-1015648,\n", r"map\.csv:2: both key and other are needed"),
         ("", r"map\.csv: organisation map is empty"),
     ],
