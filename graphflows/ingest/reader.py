@@ -290,10 +290,15 @@ def _note_repeated_lines(reads: list[FileRead]) -> None:
         if read.flows.height < 2:
             continue
         fields = read.flows.drop("line", "source", strict=False)
-        again = fields.select(~pl.struct(pl.all()).is_first_distinct()).to_series()
+        hashes = fields.hash_rows()
+        maybe = hashes.is_duplicated()  # fast; rows sharing a hash are then compared exactly
+        if not maybe.any():
+            continue
+        suspects = fields.filter(maybe)
+        again = suspects.select(~pl.struct(pl.all()).is_first_distinct()).to_series()
         count = int(again.sum())
         if count:
-            line = read.flows.filter(again)["line"][0]
+            line = read.flows.filter(maybe).filter(again)["line"][0]
             read.notes.append(
                 f"{read.source}: {count} line(s) repeat an earlier line exactly (e.g. line {line}); kept: "
                 "check whether they are separate payments or listed twice"
