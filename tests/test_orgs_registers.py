@@ -274,3 +274,12 @@ def test_suggest_never_overwrites_a_users_file(tmp_path, capsys):
     assert main(["orgs", str(spend), "--suggest", str(mine)]) == 2
     assert mine.read_text() == "my own notes\n"
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_name_two_public_bodies_go_by_is_not_guessed(tmp_path):
+    # the county council (to 2020) and the unitary council that replaced it are both "Buckinghamshire"
+    spend = write(tmp_path / "s.csv", SPEND + "NHS Buckinghamshire CCG,30/04/2020,Buckinghamshire,1,5\n")
+    result = read_flows([spend])
+    assert node_of(result, "NHS Buckinghamshire CCG") == "GB-NHS-14Y"
+    assert node_of(result, "Buckinghamshire") == "name:BUCKINGHAMSHIRE"
+    assert any("GB-LAE-BKM" in n and "GB-LAE-BUC" in n and "not merged" in n for n in result.notes)

@@ -69,7 +69,7 @@ from graphflows.ingest.orgids import (
     org_id_problem,
 )
 from graphflows.model import InputError
-from graphflows.registers import PublicBody, lookup_id, lookup_names
+from graphflows.registers import PublicBody, lookup_id, names_matches
 
 CONFIDENCE = {
     "user-map": 1.0,
@@ -268,7 +268,8 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
         .alias("exact_key"),
     )
     forms = legal_form_keys(identities["name_key"])
-    bodies = lookup_names(identities["name_given"])
+    bodies = names_matches(identities["name_given"])
+    register_ambiguous: dict[str, tuple[PublicBody, ...]] = {}
     uf = _UnionFind()
     reasons: dict[str, list[tuple[str, str]]] = defaultdict(list)  # key -> [(method, why)]
     forbidden = [(a, b) for a, b in org_map.different]
@@ -333,8 +334,10 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
             base_of[name_key] = (base_key, form)
             exact_by_name_key[name_key].add(exact_key or "")
             name_records[name_key] += _records
-            if body is not None:
-                register_by_name[name_key][f"id:{body.org_id}"] = body
+            if len(body) == 1:
+                register_by_name[name_key][f"id:{body[0].org_id}"] = body[0]
+            elif body:
+                register_ambiguous[name_key] = body
         uf.find(anchor)
         anchors.append(anchor)
         matched_by.append(
@@ -348,6 +351,11 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
             + "".join(f" ({bad} ignored: {why})" for bad, why in dropped)
         )
     notes.extend(checks.notes())
+    for name_key, several in register_ambiguous.items():
+        notes.append(
+            f"name {name_key!r} is several public bodies in the registers "
+            f"({', '.join(f'{b.org_id} {b.name}' for b in several)}); not merged (use --org-map to decide)"
+        )
 
     # a charity or company number given beside a record's own id links the two, unless one of the
     # record's numbers belongs to an organisation known under an unrelated name (a publisher's slip:

@@ -24,6 +24,7 @@ from graphflows.registers.tables import (
     lookup_names,
     name_matches,
     name_table,
+    names_matches,
 )
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "name_keys",
     "name_matches",
     "name_table",
+    "names_matches",
 ]

@@ -96,12 +96,13 @@ def lookup_names(names: pl.Series) -> list[PublicBody | None]:
     >>> [b and b.org_id for b in lookup_names(pl.Series(["Trafford Council", "Footlights", None]))]
     ['GB-LAE-TRF', None, None]
     """
+    return [found[0] if len(found) == 1 else None for found in names_matches(names)]
+
+
+def names_matches(names: pl.Series) -> list[tuple[PublicBody, ...]]:
+    """:func:`name_matches` for a whole column: every body each name may be (several: ambiguous)."""
     table, bodies = _names(), _bodies()
-    found = []
-    for key in name_keys(names).to_list():
-        ids = table.get(key or "", ())
-        found.append(bodies[ids[0]] if len(ids) == 1 else None)
-    return found
+    return [tuple(bodies[i] for i in table.get(key or "", ())) for key in name_keys(names).to_list()]
 
 
 def _read(filename: str) -> pl.DataFrame:
