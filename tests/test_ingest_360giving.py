@@ -13,6 +13,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from graphflows.graph import read_graph
 from graphflows.ingest import detect_format, read_flows
 from graphflows.model import InputError
 from tests.data import ALWF_XLSX, CHECKSUMS, TRAFFORD_CSV, TRAFFORD_JSON
@@ -144,6 +145,9 @@ def test_json_with_several_programmes_and_a_grant_to_an_individual(tmp_path):
     assert flows["grant_programmes"].to_list() == ["Main;Extra", None]
     assert flows["payee_id"].to_list()[1] == "360G-F-IND-7"
     assert flows["recipient_type"].to_list() == [None, "individual"]
+    nodes = {r["name"]: r for r in read_graph([path]).nodes.iter_rows(named=True)}
+    assert (nodes["Individual 7"]["form"], nodes["Individual 7"]["form_method"]) == ("individual", "org-id")
+    assert nodes["F"]["form"] == "charity" and nodes["R"]["form"] == "company"
 
 
 def test_bad_grants_are_rejected_with_their_position(tmp_path):
