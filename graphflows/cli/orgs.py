@@ -113,7 +113,9 @@ def orgs(
         & (
             (pl.col("names_seen").str.count_matches(";").fill_null(0) > 0)
             | (pl.col("org_ids").str.count_matches(";").fill_null(0) > 0)
-            | pl.col("match_method").is_in(["user-map", "name->org-id", "name", "charity+company"])
+            | pl.col("match_method").is_in(
+                ["user-map", "name->org-id", "name", "charity+company", "register", "legal-form"]
+            )
         )
     ).sort(["match_confidence", "records"], descending=[False, True], nulls_last=True)
     console.print(
