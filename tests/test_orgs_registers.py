@@ -283,3 +283,22 @@ def test_a_name_two_public_bodies_go_by_is_not_guessed(tmp_path):
     assert node_of(result, "NHS Buckinghamshire CCG") == "GB-NHS-14Y"
     assert node_of(result, "Buckinghamshire") == "name:BUCKINGHAMSHIRE"
     assert any("GB-LAE-BKM" in n and "GB-LAE-BUC" in n and "not merged" in n for n in result.notes)
+
+
+def test_a_councils_uri_column_gives_its_register_id():
+    result = read_flows(
+        [COUNCILS_ZIP],
+        sources=SourceRules.from_options(
+            payers=["northtyneside_*=North Tyneside Council", "expenditure-over-500-*=Oxford City Council"]
+        ),
+    )
+    payers = dict(
+        result.flows.group_by("payer_name_given").agg(pl.col("payer_id").unique().sort().str.join("|")).rows()
+    )
+    # Calderdale's "Body" column: http://statistics.data.gov.uk/doc/local-authority-district/00CY
+    assert payers["The Borough of Calderdale"] == "GB-LAE-CLD"
+    # Devon's "Body" column holds 18, its old county code: not read as one; its name finds the council
+    assert payers["Devon County Council"] == "GB-LAE-DEV"
+    devon = result.organisations.filter(pl.col("id") == "GB-LAE-DEV")["match_method"].item()
+    assert devon == "register"
+    assert any("identified by the council code or URI in the column 'body'" in n for n in result.notes)

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,7 @@ from graphflows.ingest.orgids import (
     org_id_problem,
 )
 from graphflows.model import InputError
-from graphflows.registers import PublicBody, lookup_id, names_matches
+from graphflows.registers import PublicBody, lookup_codes, lookup_id, names_matches
 
 CONFIDENCE = {
     "user-map": 1.0,
@@ -230,6 +231,10 @@ def _side_mentions(flows: pl.DataFrame, side: str) -> pl.DataFrame:
     id_given = col(f"{side}_id_given")
     name_given = col(f"{side}_name_given")
     native = id_given.is_null() & name_given.is_null()
+    if side == "payer":
+        coded = payer_codes(flows)
+        if coded is not None:
+            id_given = pl.coalesce(id_given, pl.lit(coded[0]))
     redacted = (
         (pl.col("payee_redacted") == "yes").fill_null(False)
         if side == "payee" and "payee_redacted" in flows.columns
@@ -247,6 +252,44 @@ def _side_mentions(flows: pl.DataFrame, side: str) -> pl.DataFrame:
         redacted.alias("redacted"),
         (native & ~col(f"{side}_id").str.starts_with("name:")).fill_null(False).alias("fixed"),
     )
+
+
+#: Columns that may hold the paying council's code or URI (LGTC ``OrganisationURI``, Calderdale's ``Body``).
+PAYER_CODE_COLUMNS = r"(?i)^\s*(body|organi[sz]ation|entity)\s*(uri|url|code|id)?\s*$"
+
+
+def payer_codes(flows: pl.DataFrame) -> tuple[pl.Series, str] | None:
+    """The council each flow's payer is by a code or URI column (``http://…/local-authority-district/00CY``
+    -> ``GB-LAE-CLD``), and that column's title; None when no such column resolves any value."""
+    for column in flows.columns:
+        if flows.schema[column] != pl.String or not re.match(PAYER_CODE_COLUMNS, column):
+            continue
+        values = flows[column]
+        distinct = values.drop_nulls().unique()
+        bodies = lookup_codes(distinct)
+        mapping = {v: b.org_id for v, b in zip(distinct.to_list(), bodies, strict=True) if b is not None}
+        if mapping:
+            return values.replace_strict(mapping, default=None, return_dtype=pl.String), column
+    return None
+
+
+def _payer_code_note(flows: pl.DataFrame) -> list[str]:
+    coded = payer_codes(flows)
+    if coded is None:
+        return []
+    ids, column = coded
+    own = flows["payer_id_given"] if "payer_id_given" in flows.columns else pl.Series([None] * flows.height)
+    used = flows.select(pl.col(column), pl.col("payer_name_given").alias("name")).with_columns(
+        ids.alias("_id"), own.alias("_own")
+    )
+    used = used.filter(pl.col("_id").is_not_null() & pl.col("_own").is_null())
+    if used.is_empty():
+        return []
+    value, name, org_id = used.row(0)[:3]
+    return [
+        f"{used.height} payer record(s) identified by the council code or URI in the column {column!r} "
+        f"(e.g. {value!r} -> {org_id}, named {name!r})"
+    ]
 
 
 def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
@@ -351,6 +394,7 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
             + "".join(f" ({bad} ignored: {why})" for bad, why in dropped)
         )
     notes.extend(checks.notes())
+    notes.extend(_payer_code_note(flows))
     for name_key, several in register_ambiguous.items():
         notes.append(
             f"name {name_key!r} is several public bodies in the registers "

@@ -44,6 +44,42 @@ def alias_table() -> pl.DataFrame:
     return _read("ids.csv")
 
 
+_BARE_CODE = re.compile(r"^([ENSW]\d{8}|\d{2}[A-Z]{2})$")
+
+
+@cache
+def code_table() -> pl.DataFrame:
+    """Councils' statistical codes and URIs: ``code, org_id`` (GSS, former GSS, SNAC, opendatacommunities)."""
+    return _read("codes.csv")
+
+
+@cache
+def _codes() -> dict[str, str]:
+    return dict(code_table().iter_rows())
+
+
+def lookup_codes(values: pl.Series) -> list[PublicBody | None]:
+    """The council each value names by a code or URI as LGTC spend files print them, or None.
+
+    >>> [b and b.org_id for b in lookup_codes(pl.Series([
+    ...     "http://statistics.data.gov.uk/doc/local-authority-district/00CY",
+    ...     "http://opendatacommunities.org/id/metropolitan-district-council/calderdale",
+    ...     "E08000033", "18", None]))]
+    ['GB-LAE-CLD', 'GB-LAE-CLD', 'GB-LAE-CLD', None, None]
+    """
+    codes, bodies = _codes(), _bodies()
+    found: dict[str, PublicBody | None] = {}
+    for value in values.drop_nulls().unique().to_list():
+        text = re.sub(r"(?i)^https?://", "", value.strip()).rstrip("/")
+        tail = text.rsplit("/", 1)[-1].upper()
+        if "/" in text:  # a URI: the whole of it (opendatacommunities), else its last part (a code)
+            org_id = codes.get(text.lower()) or codes.get(tail)
+        else:  # a bare value only in a code's own shape (GSS E08000033, SNAC 00CY): "18" alone is no code
+            org_id = codes.get(tail) if _BARE_CODE.match(tail) else None
+        found[value] = bodies.get(org_id) if org_id else None
+    return [found.get(v) if v is not None else None for v in values.to_list()]
+
+
 @cache
 def _aliases() -> dict[str, str]:
     return dict(alias_table().iter_rows())
