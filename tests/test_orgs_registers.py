@@ -121,7 +121,8 @@ def test_two_forms_of_one_name_are_not_merged_but_reported(tmp_path):
         ("GB-COH-00000000", "a placeholder, not a number"),
         ("GB-COH-THE-WINDMILL-CHARLTON", "not a GB-COH number"),
         ("GB-CHC-12", "not a GB-CHC number"),
-        ("GB-SC-025599", "not a GB-SC number"),
+        ("GB-SC-25599", "not a GB-SC number"),
+        ("GB-NIC-TBC", "a placeholder, not a number"),
     ],
 )
 def test_malformed_ids_are_named(org_id, problem):
@@ -132,7 +133,7 @@ def test_malformed_ids_are_named(org_id, problem):
     "org_id",
     ["GB-COH-05585290", "GB-COH-RS007220", "GB-COH-CE008889", "GB-CHC-1161102", "GB-SC-SC025599",
      "GB-NIC-101104", "GB-EDU-133788", "US-EIN-31-1776667", "GB-REV-X7802", "GB-LAE-TRF", "GB-NHS-02A",
-     "GB-GOR-PB509", "GB-LANI-NIR-A"],
+     "GB-GOR-PB509", "GB-LANI-NIR-A", "GB-CHC-1123456-1"],
 )  # fmt: skip
 def test_real_ids_from_the_shared_files_and_registers_are_well_formed(org_id):
     assert org_id_problem(org_id) is None

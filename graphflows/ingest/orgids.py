@@ -1,7 +1,7 @@
 """Organisation identifiers (org-id.guide style) and normalised names, for matching across sources.
 
->>> normalise_org_id(" gb-coh-1234567 ")
-'GB-COH-01234567'
+>>> [normalise_org_id(x) for x in (" gb-coh-1234567 ", "GB-SC-025599", "GB-NIC-NIC101104")]
+['GB-COH-01234567', 'GB-SC-SC025599', 'GB-NIC-101104']
 >>> is_registered("360G-trafford-be_active"), is_registered("GB-CHC-1015648")
 (False, True)
 >>> normalise_name("UK0479435601 : King`s College Hospital NHS Foundation Trust")
@@ -48,8 +48,12 @@ def normalise_org_id(raw: object) -> str | None:
     prefix, local = m.group(1), m.group(2)
     if prefix == "GB-COH" and local.isdigit() and len(local) < 8:
         local = local.zfill(8)
+    if prefix == "GB-NIC" and re.fullmatch(r"NIC?\d{5,6}", local):  # GB-NIC-NIC101104
+        local = re.sub(r"^NIC?", "", local)
     if prefix in ("GB-CHC", "GB-NIC") and local.isdigit():
         local = str(int(local))
+    if prefix == "GB-SC" and re.fullmatch(r"\d{6}", local):  # GB-SC-025599: the register's SC is implied
+        local = f"SC{local}"
     return f"{prefix}-{local}"
 
 
@@ -57,17 +61,17 @@ def normalise_org_id(raw: object) -> str | None:
 #: prefixes is a placeholder or a slip (``GB-COH-n/a``, ``GB-COH-the-windmill-charlton``): not an identity.
 ID_SHAPES = {
     "GB-COH": r"(\d{8}|[A-Z]{2}\d{6}|R\d{7})",  # 8 digits, or a 2-letter register prefix (SC, NI, OC, RS...)
-    "GB-CHC": r"[1-9]\d{4,6}",  # England and Wales charity numbers
+    "GB-CHC": r"[1-9]\d{4,6}(-\d{1,2})?",  # England and Wales charity numbers (-1: a linked charity)
     "GB-SC": r"SC\d{6}",
     "GB-NIC": r"1\d{5}",  # Northern Ireland: NIC100002 -> 100002
-    "GB-EDU": r"\d{6}",  # a school or college URN
+    "GB-EDU": r"\d{6,7}",  # a school or college URN
     "GB-UKPRN": r"1\d{7}",
     "GB-LAE": r"[A-Z]{3,5}",
     "GB-LAS": r"[A-Z]{3,5}",
     "GB-PLA": r"[A-Z]{3,5}",
     "GB-LANI": r"[A-Z]{3,5}(-[A-Z]{1,2})?",
     "GB-GOR": r"[A-Z]{1,3}\d{1,5}",
-    "GB-NHS": r"[A-Z0-9]{3,5}",
+    "GB-NHS": r"[A-Z0-9]{3,6}",
     "US-EIN": r"\d{2}-?\d{7}",
 }
 _PLACEHOLDER = re.compile(r"^(N/?A|NONE|NULL|NIL|UNKNOWN|TBC|TBA|NOT ?KNOWN|NOT ?APPLICABLE|X+|0+|-+|\?+)$")
