@@ -303,3 +303,18 @@ def test_a_councils_uri_column_gives_its_register_id():
     devon = result.organisations.filter(pl.col("id") == "GB-LAE-DEV")["match_method"].item()
     assert devon == "register"
     assert any("identified by the council code or URI in the column 'body'" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("name", "org_id"),
+    [
+        # the OCDS sample's buyer: the register's name map once also gave it Broxtowe's code
+        ("BRAINTREE DISTRICT COUNCIL", "GB-LAE-BRA"),
+        ("Bath and North East Somerset Council", "GB-LAE-BAS"),  # not the London Borough of Barnet
+        ("Basildon Borough Council", "GB-LAE-BAI"),  # not Bath and North East Somerset
+        ("Wyre Council", "GB-LAE-WYR"),  # not Wychavon (GB-LAE-WYC)
+    ],
+)
+def test_council_names_resolve_to_their_own_council_only(tmp_path, name, org_id):
+    spend = write(tmp_path / "s.csv", SPEND + f"{name},30/04/2020,Supplier One Ltd,1,5\n")
+    assert read_flows([spend]).flows["payer_id"].to_list() == [org_id]

@@ -139,10 +139,16 @@ def local_authorities(source: Path):
                 _body(org_id, row.get("official-name") or row["name"], "local-authority", "local_government")
             )
     name_map = source / LA / "openregister__local-authority-data/maps/name.tsv"
+    words_of: dict[str, set[str]] = {}
+    for name, org_id in names:
+        words_of.setdefault(org_id, set()).update(_place_words(name))
     for row in _tsv(name_map):
         register, _, code = row["local-authority"].partition(":")
-        if register in REGISTER_PREFIX:
-            names.append((row["name"], f"{REGISTER_PREFIX[register]}-{code}"))
+        org_id = f"{REGISTER_PREFIX.get(register)}-{code}"
+        # the map gives some names a neighbour's code (braintree -> BRT, Broxtowe): a name must share a
+        # word with the body's own names to be kept
+        if register in REGISTER_PREFIX and _place_words(row["name"]) & words_of.get(org_id, set()):
+            names.append((row["name"], org_id))
     # digital-land's own codes for councils created after the register was retired (NYUA, CUA...).
     aliases = []
     dl = pl.read_csv(
@@ -296,6 +302,14 @@ def government_organisations(source: Path):
         for code, name in latest.items()
     ]
     return bodies, names, []
+
+
+_NOT_PLACE = {"council", "borough", "district", "county", "of", "the", "and", "metropolitan", "ua", "boro"}
+
+
+def _place_words(name: str | None) -> set[str]:
+    """The words of a council's name that name its place (``Braintree District Council`` -> braintree)."""
+    return set(re.sub(r"[^a-z]+", " ", (name or "").lower()).split()) - _NOT_PLACE
 
 
 def _is_acronym(text: str | None) -> bool:
