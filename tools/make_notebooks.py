@@ -333,6 +333,8 @@ runner.close()
 
 
 def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
+    for number, cell in enumerate(cells):  # stable ids: regenerating an unchanged notebook changes nothing
+        cell["id"] = f"{Path(name).stem[:2]}-{number:03d}"
     notebook = new_notebook(cells=cells, metadata=KERNEL)
     nbformat.validate(notebook)
     nbformat.write(notebook, HERE / name)
