@@ -189,7 +189,7 @@ print("convergence points by channel:", by_channel["is_convergence_point"].sum()
     md(
         "## Convergence between CCGs\n\nTo see which suppliers hold contracts from several CCGs, count by "
         "stovepipe. The three CCGs also pay each other, so a little of each CCG's money reaches everyone the "
-        "others pay: counting every penny makes all 241 recipients convergence points. The default materiality "
+        "others pay: counting every penny makes all 240 recipients convergence points. The default materiality "
         "(a stovepipe counts when it brings at least 1% of a recipient's income) keeps only real co-funding."
     ),
     code("""
@@ -332,6 +332,8 @@ runner.close()
 
 
 def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
+    for number, cell in enumerate(cells):  # stable ids: regenerating an unchanged notebook changes nothing
+        cell["id"] = f"{Path(name).stem[:2]}-{number:03d}"
     notebook = new_notebook(cells=cells, metadata=KERNEL)
     nbformat.validate(notebook)
     nbformat.write(notebook, HERE / name)
