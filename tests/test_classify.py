@@ -207,7 +207,8 @@ def test_register_id_from_node_id_or_org_ids():
         ("GB-LAE-ZZZ", "local_government", "public_body", "org-id"),  # not in the register: the scheme says
         ("GB-NHS-ZZZ99", "nhs", "public_body", "org-id"),
         ("GB-GOR-ZZ1", "central_other", "public_body", "org-id"),
-        ("GB-EDU-133843", "education", "public_body", "channel"),  # Royal Northern College of Music, alwf
+        # A URN covers independent schools and HE providers: the education channel, no public body.
+        ("GB-EDU-133843", "education", "unknown", "none"),  # Royal Northern College of Music, alwf
     ],
 )
 def test_org_id_schemes(org_ids, channel, form, form_method):
