@@ -3,18 +3,23 @@
 Channel rules, strongest first (``channel_method``):
 
 1. ``input``: ``channel_given`` (a channel the input file stated).
-2. ``map``: the ``--channels`` mapping file (id lines, then name patterns).
+2. ``map``: the ``--channels`` mapping file (id lines; after 2a, name patterns).
+   2a. ``redacted``: a redacted payee (id ``redacted:<payer id>``) is ``unclassified``, form ``unknown``.
 3. ``register-id``: the node id or one of its ``org_ids`` is in the shipped registers.
-4. ``register-name``: the name is in the registers (all bodies of that name share one channel).
-5. ``org-id-scheme``: the identifier's scheme (:data:`SCHEME_CHANNELS`).
+4. ``register-name``: the name is in the registers (all bodies of that name share one channel); also
+   without a trailing bracket, without ``Ltd``/``PLC``, or an NHS trust's name without "NHS Trust".
+5. ``org-id-scheme``: the identifier's scheme (:data:`SCHEME_CHANNELS`); a company number with a
+   charitable company's name is left to the name.
 6. ``name-pattern``: programme names (for streams and names with a programme word), body names,
-   then legal-form words, then generic words (see graphflows.classify.patterns).
+   then legal-form words, then generic words (see graphflows.classify.patterns), on the name without a
+   trading-as suffix.
 7. ``register-id`` / ``org-id-scheme`` of the funder of a 360Giving programme stream
    (id ``<funder org-id> / <programme>``) whose programme name says nothing.
 8. ``none``: ``unclassified``.
 
 Form rules (``form_method``): ``org-id`` (scheme, Companies House number prefix, 360Giving individual),
-``name`` (legal-form words), ``channel`` (a government channel from rules 3-7 means a public body), ``none``.
+``name`` (legal-form words), ``channel`` (a government channel from rules 3-7 means a public body, except
+from a GB-EDU URN or a school, college or university name), ``redacted``, ``none``.
 """
 
 from __future__ import annotations
@@ -97,7 +102,9 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
                 "given": _optional(nodes, "channel_given"),
                 "individual": _optional(nodes, "recipient_type") == "individual",
                 "is_stream": _is_stream(nodes),
-                "redacted": pl.Series([None] * height, dtype=pl.String).set(redacted, "unclassified"),
+                "redacted": redacted.replace_strict(
+                    {True: "unclassified"}, default=None, return_dtype=pl.String
+                ),
             }
         )
         .join(_first_per_row(ids, _register_ids(), "register"), on="row", how="left")

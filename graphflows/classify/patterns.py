@@ -6,7 +6,8 @@ upper case, punctuation as spaces, ``&`` as ``AND``, ``Clinical Commissioning Gr
 that matches wins. Programmes come first, so the "Public Health Grant (DHSC)" is public health although
 DHSC alone means the NHS; they apply to streams and to names with a programme word (grant, fund...), so a
 charity "supporting families of prisoners" is not the Supporting Families programme. Generic words
-(Council, Police, School, Trust) come last, after a company's legal form.
+come last, after a company's legal form: those of public bodies (Council, Police, Hospitals Trust), then
+of schools (the education channel, no public body), then of charities (Foundation, Trust).
 """
 
 from __future__ import annotations
