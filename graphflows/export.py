@@ -122,6 +122,15 @@ def channel_summary(result: Attribution, table: pl.DataFrame) -> dict[str, Any]:
                 int(unknown["amount_minor"].sum()) / max(int(part["amount_minor"].sum()), 1), 6
             ),
         }
+    return {
+        "attributed_income_by_origin_channel": by_channel,
+        "unclassified_origin_income": unclassified,
+        "convergence_points_by_form": points_by_form(table),
+    }
+
+
+def points_by_form(table: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """Convergence points and their total income per provider form (a convergence table's rows)."""
     points = table.filter(pl.col("is_convergence_point"))
     by_form: dict[str, dict[str, Any]] = {}
     for form, currency, count, total in (
@@ -133,11 +142,7 @@ def channel_summary(result: Attribution, table: pl.DataFrame) -> dict[str, Any]:
         entry = by_form.setdefault(form, {"convergence_points": 0, "total_in": {}})
         entry["convergence_points"] += count
         entry["total_in"][currency] = format_minor(total)
-    return {
-        "attributed_income_by_origin_channel": by_channel,
-        "unclassified_origin_income": unclassified,
-        "convergence_points_by_form": by_form,
-    }
+    return by_form
 
 
 def summary(

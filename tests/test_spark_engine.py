@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -102,3 +104,12 @@ def test_spark_names_a_bad_record(spark, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "record 2" in err and "more than 2 decimal places" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_default_path_never_imports_spark():
+    code = (
+        "import sys, graphflows, graphflows.cli.main, graphflows.analysis, graphflows.convert; "
+        "print('pyspark' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "False"

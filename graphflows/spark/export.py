@@ -23,6 +23,7 @@ from graphflows.export import (
     convergence_table,
     money_text,
     organisations_table,
+    points_by_form,
     write_all,
 )
 from graphflows.graph import FlowGraph
@@ -85,17 +86,6 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
                 int(unknown["amount_minor"].sum()) / max(int(part["amount_minor"].sum()), 1), 6
             )
         }
-    points = table.filter(pl.col("is_convergence_point"))
-    by_form: dict[str, dict[str, Any]] = {}
-    for form, currency, count, total in (
-        points.group_by("form", "currency")
-        .agg(pl.len(), pl.col("total_in_minor").cast(pl.Int128).sum())
-        .sort("form", "currency")
-        .iter_rows()
-    ):
-        entry = by_form.setdefault(form, {"convergence_points": 0, "total_in": {}})
-        entry["convergence_points"] += count
-        entry["total_in"][currency] = format_minor(total)
     kinds = analysis.nodes.select(pl.col("kinds").explode()).to_series()
     return {
         "engine": "spark",
@@ -110,7 +100,7 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
         "convergence_points": int(table["is_convergence_point"].sum()),
         "attributed_income_by_origin_channel": by_channel,
         "unclassified_origin_income": unclassified,
-        "convergence_points_by_form": by_form,
+        "convergence_points_by_form": points_by_form(table),
         "analysis": {
             "by": analysis.attribution.by,
             "financial_year": analysis.financial_year,
