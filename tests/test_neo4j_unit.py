@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from graphflows.analysis.convergence import DEFAULT_MIN_SHARE
 from graphflows.cli.main import cli
 from graphflows.cli.neo4j_cmds import parse_params
 from graphflows.graph import read_graph
@@ -279,8 +281,35 @@ def test_the_write_back_creates_attributions_two_at_a_time(demo_graph) -> None:
     write_attribution(runner, result, batch_size=5, workers=2)
     assert runner.most == 2
     sent = [tuple(row) for q, p, _ in runner.calls if q == ATTRIBUTIONS_QUERY for row in p["rows"]]
-    expected = result.rows.select("recipient_id", "stovepipe_id", "currency", "amount_minor", "share")
-    assert sorted(sent) == sorted(expected.iter_rows())  # every row once
+    material = result.rows.filter(pl.col("share") >= DEFAULT_MIN_SHARE)
+    expected = material.select("recipient_id", "stovepipe_id", "currency", "amount_minor", "share")
+    assert sorted(sent) == sorted(expected.iter_rows())  # every material row once
+    assert material.height < result.rows.height  # the demo has thin shares, folded into remainders
+
+
+def test_the_write_back_folds_thin_shares_into_one_remainder_per_recipient(demo_graph) -> None:
+    from graphflows.analysis import attribute
+    from graphflows.neo4j.writeback import ATTRIBUTIONS_QUERY, REMAINDERS_QUERY, write_attribution
+
+    result = attribute(demo_graph)
+    runner = RecordingRunner()
+    report = write_attribution(runner, result, min_share=0.05)
+    written: dict[tuple[str, str], int] = {}
+    for query, params, _ in runner.calls:
+        if query == ATTRIBUTIONS_QUERY:
+            for recipient, _stovepipe, currency, minor, share in params["rows"]:
+                assert share >= 0.05
+                written[recipient, currency] = written.get((recipient, currency), 0) + minor
+        if query == REMAINDERS_QUERY:
+            assert params["min_share"] == 0.05
+            for recipient, currency, minor, _share, stovepipes in params["rows"]:
+                assert minor > 0 and stovepipes >= 1
+                written[recipient, currency] = written.get((recipient, currency), 0) + minor
+    totals = {
+        (r, c): t for r, c, t in result.recipients.select("recipient_id", "currency", "total_in_minor").rows()
+    }
+    assert written == totals  # per recipient: material ATTRIBUTED_TO + remainder = total_in_minor
+    assert report.remainders > 0
 
 
 def test_a_failure_ends_the_other_workers_retries_at_once(demo_graph) -> None:

@@ -112,6 +112,7 @@ class WriteBackReport:
     recipients: int = 0
     convergence_points: int = 0
     attributions: int = 0
+    remainders: int = 0
     channel_attributions: int = 0
 
 

@@ -25,11 +25,14 @@ ENTITY = "Entity"
 CONVERGENCE_LABEL = "ConvergencePoint"
 #: One node per channel of government (``nhs``, ``public_health`` ...), written back with the analysis.
 CHANNEL_LABEL = "Channel"
+#: The one node standing for "every stovepipe below the load's materiality threshold" (not an Entity).
+OTHER_STOVEPIPES = "OtherStovepipes"
+OTHER_STOVEPIPES_ID = "below_min_share"
 FLOWS_TO = "FLOWS_TO"
 ATTRIBUTED_TO = "ATTRIBUTED_TO"
 #: ``(recipient)-[:ATTRIBUTED_TO_CHANNEL]->(:Channel)``: a recipient's income by channel (channels.csv).
 ATTRIBUTED_TO_CHANNEL = "ATTRIBUTED_TO_CHANNEL"
-NODE_LABELS: tuple[str, ...] = (ENTITY, *LABELS.values(), CONVERGENCE_LABEL, CHANNEL_LABEL)
+NODE_LABELS: tuple[str, ...] = (ENTITY, *LABELS.values(), CONVERGENCE_LABEL, CHANNEL_LABEL, OTHER_STOVEPIPES)
 
 
 def _snake(label: str) -> str:
