@@ -103,6 +103,9 @@ class LoadReport:
     seconds: float = 0.0
     totals: dict[str, int] = field(default_factory=dict)
     write_back: WriteBackReport | None = None
+    #: ``bolt`` (this loader) or ``bulk`` (the importer: :mod:`.bulk`), and the seconds of each step.
+    method: str = "bolt"
+    steps: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -90,7 +90,7 @@ class Neo4jSettings:
         user = user or os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME")
         if password is None:
             password = os.environ.get("NEO4J_PASSWORD") or None
-        if password is None and local is not None and _same_server(uri, local.bolt_uri):
+        if password is None and local is not None and same_server(uri, local.bolt_uri):
             local_auth = server.credentials(Path(local.data_dir))
             if local_auth is not None:
                 user, password = local_auth
@@ -235,7 +235,7 @@ class translate_errors:
         return False
 
 
-def _same_server(uri: str, local_uri: str) -> bool:
+def same_server(uri: str, local_uri: str) -> bool:
     """Whether ``uri`` points at the local server (any Bolt scheme; ``localhost`` or ``127.0.0.1``)."""
     try:
         a, b = urlsplit(uri), urlsplit(local_uri)

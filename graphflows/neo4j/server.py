@@ -28,6 +28,7 @@ import socket
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,6 +82,20 @@ class ServerInfo:
     bolt_uri: str
     browser_url: str | None
     data_dir: str
+    heap: str = "1g"
+    pagecache: str = "256m"
+
+    @property
+    def port(self) -> int:
+        """The Bolt port."""
+        return int(self.bolt_uri.rsplit(":", 1)[1])
+
+    @property
+    def http_port(self) -> int | None:
+        """The Browser's port (None when no Browser is served)."""
+        if not self.browser_url:
+            return None
+        return int(self.browser_url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
 
 
 def default_data_dir() -> Path:
@@ -198,6 +213,8 @@ def start(
         bolt_uri=f"bolt://127.0.0.1:{port}",
         browser_url=f"http://127.0.0.1:{http_port}/browser/" if browser else None,
         data_dir=str(data_dir),
+        heap=heap,
+        pagecache=pagecache,
     )
     (data_dir / STATE_FILE).write_text(json.dumps(asdict(info)))
     try:
@@ -207,6 +224,23 @@ def start(
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise
     return info
+
+
+def restart(info: ServerInfo, between: Callable[[], None] | None = None) -> ServerInfo:
+    """Stop the server ``info``, run ``between()`` while it is down, and start it again with the same
+    ports, heap and page cache (so its URIs stay valid)."""
+    data_dir = Path(info.data_dir)
+    stop(data_dir)
+    if between is not None:
+        between()
+    return start(
+        data_dir,
+        port=info.port,
+        browser=info.http_port is not None,
+        http_port=info.http_port,
+        heap=info.heap,
+        pagecache=info.pagecache,
+    )
 
 
 def _class_sharing(runtime: Path) -> list[str]:
