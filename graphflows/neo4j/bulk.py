@@ -33,8 +33,8 @@ from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
 from graphflows.model import FLOW_COLUMNS, LABELS, Kind
 
 from . import server
-from .loader import LoadReport, WriteBackReport, flow_keys
-from .runner import Neo4jSettings, connect, same_server
+from .loader import LoadReport, WriteBackReport, flow_keys, has_procedure
+from .runner import CypherError, Neo4jSettings, Neo4jUnavailable, connect, same_server
 from .schema import (
     ATTRIBUTED_TO,
     ATTRIBUTED_TO_CHANNEL,
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from graphflows.graph import FlowGraph
 
 IMPORTER_POM = server.SERVER_SOURCES / "importer.xml"
+#: graphflows' own server swaps a staged store in without restarting (server/GraphflowsProcedures.java).
+SWAP_PROCEDURE = "graphflows.v1.swapStore"
 #: The folder (inside the server's data folder) where import files and the new store are made.
 STAGE = "bulk-import"
 #: Separates the values of list properties (and labels) in the import files: never in channel ids.
@@ -118,6 +120,9 @@ def bulk_load(
     stage = data_dir / STAGE
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "files").mkdir(parents=True, mode=0o700)
+    auth = server.credentials(data_dir)
+    user, password = auth if auth else (None, None)
+    settings = Neo4jSettings(uri=info.bolt_uri, user=user, password=password)
     try:
         with _step(steps, "analysis", progress):
             tables = analysis_tables(graph, count_by, min_share, min_count) if write_back else None
@@ -125,13 +130,16 @@ def bulk_load(
             files = write_import_files(graph, stage / "files", tables, min_share=min_share)
         with _step(steps, "import", progress):
             run_importer(files, stage)
-        with _step(steps, "restart", progress):
-            info = server.restart(info, lambda: _swap_store(data_dir, stage))
-        with _step(steps, "schema", progress):
-            auth = server.credentials(data_dir)
-            user, password = auth if auth else (None, None)
-            with connect(Neo4jSettings(uri=info.bolt_uri, user=user, password=password)) as runner:
-                apply_schema(runner)
+        with connect(settings) as runner:
+            in_place = has_procedure(runner, SWAP_PROCEDURE)
+        with _step(steps, "swap store" if in_place else "restart", progress):
+            if in_place:
+                with connect(settings) as runner:
+                    swap_in_place(runner, stage)
+            else:  # a server started with older code: stop it, swap the folders, start it again
+                info = server.restart(info, lambda: _swap_store(data_dir, stage))
+        with _step(steps, "schema", progress), connect(settings) as runner:
+            apply_schema(runner)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     if tables is not None:
@@ -377,6 +385,30 @@ def run_importer(files: ImportFiles, stage: Path, *, heap: str = "1g") -> None:
         causes = [line for line in lines if "Exception" in line or "ERROR" in line or "rror:" in line]
         detail = (causes or lines[-3:] or [f"exit status {result.returncode}"])[-1].strip()
         raise server.Neo4jServerError(f"Neo4j's importer failed: {detail[:400]}")
+
+
+def swap_in_place(runner: Any, stage: Path, *, timeout: float = 600.0) -> None:
+    """Ask graphflows' server to swap in the staged store (:data:`SWAP_PROCEDURE`), and wait until it has
+    and the database answers again."""
+    runner.run(f"CALL {SWAP_PROCEDURE}() YIELD stage RETURN stage", write=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (stage / "swap.failed").exists():
+            reason = (stage / "swap.failed").read_text(errors="replace").strip()
+            raise server.Neo4jServerError(f"swapping in the imported store failed: {reason[:400]}")
+        if (stage / "swap.done").exists():
+            break
+        time.sleep(0.1)
+    else:
+        raise server.Neo4jServerError(f"the server did not swap in the imported store within {timeout:.0f} s")
+    while True:
+        try:
+            runner.run("RETURN 1 AS ok")
+            return
+        except (Neo4jUnavailable, CypherError):  # the database is still starting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _swap_store(data_dir: Path, stage: Path) -> None:
