@@ -451,3 +451,44 @@ def test_the_local_password_goes_only_to_the_local_servers_port() -> None:
     assert not _same_server("bolt://127.0.0.1:7687", local)
     assert not _same_server("bolt://db.example.org:43117", local)
     assert not _same_server("neo4j+s://xxxxxxxx.databases.neo4j.io", local)
+
+
+def test_import_files_carry_exact_values_types_and_hostile_names(tmp_path: Path) -> None:
+    import csv
+
+    from graphflows.neo4j.bulk import analysis_tables, write_import_files
+
+    hostile = ['"Quoted", Trust', "Line\nbreak", "=cmd|' /C calc'!A0", "semi;colon"]
+    quoted = ['"' + name.replace('"', '""') + '"' for name in hostile]
+    rows = [
+        f"c{i},{name},commissioner,p{i},P{i},provider,{i}0.0{i},GBP,2024-04-01,,r"
+        for i, name in enumerate(quoted)
+    ]
+    graph = read_graph([write_flows(tmp_path / "f.csv", rows, pad=False)])
+    folder = tmp_path / "files"
+    folder.mkdir()
+    files = write_import_files(graph, folder, analysis_tables(graph, "channel", 0.01, 2))
+    assert files.multiline == [
+        folder / "nodes.csv"
+    ]  # only the file with a line break is parsed as multi-line
+    with (folder / "nodes.csv").open(newline="", encoding="utf-8") as handle:
+        nodes = list(csv.DictReader(handle))
+    assert {n["name:string"] for n in nodes} >= set(hostile)
+    by_id = {n["id:ID(Entity)"]: n for n in nodes}
+    assert by_id["c0"][":LABEL"] == "Entity;Commissioner" and by_id["p0"][":LABEL"].startswith(
+        "Entity;Provider"
+    )
+    assert by_id["p3"]["total_in_minor:long"] == "3003" and by_id["p3"]["total_in:double"] == "30.03"
+    assert (
+        by_id["p3"]["channels:string[]"] != "" and by_id["c0"]["total_in_minor:long"] == ""
+    )  # null: no property
+    with (folder / "flows.csv").open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        flows = list(reader)
+    assert header[:8] == [
+        ":START_ID(Entity)", ":END_ID(Entity)", "flow_id:string", "amount_minor:long", "amount:double",
+        "currency:string", "date:date", "stream_id:string",
+    ]  # fmt: skip
+    assert sorted(int(f[3]) for f in flows) == sorted(graph.flows["amount_minor"].to_list())
+    assert {f[6] for f in flows} == {"2024-04-01"}

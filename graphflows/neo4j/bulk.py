@@ -82,12 +82,12 @@ class BulkUnsupported(server.Neo4jServerError):
 
 @dataclass
 class ImportFiles:
-    """The import files of one load: node files, relationship files by type, and whether any text value
-    holds a line break (the importer then parses quoted multi-line fields, single-threaded)."""
+    """The import files of one load: node files, relationship files by type, and the files in which a text
+    value holds a line break (the importer parses those as multi-line, which it cannot split over threads)."""
 
     nodes: list[Path] = field(default_factory=list)
     relationships: list[tuple[str, Path]] = field(default_factory=list)
-    multiline: bool = False
+    multiline: list[Path] = field(default_factory=list)
 
 
 Progress = Callable[[str], None]
@@ -328,10 +328,8 @@ def _write(table: pl.DataFrame, path: Path, files: ImportFiles) -> Path:
         columns.append(pl.col(name).cast(dtype))
     out = table.select(columns).rename(header)
     text = [c for c, t in out.schema.items() if t == pl.String]
-    if text and not files.multiline:
-        files.multiline = bool(
-            out.select(pl.any_horizontal(pl.col(text).str.contains("[\r\n]").any())).item()
-        )
+    if text and out.select(pl.any_horizontal(pl.col(text).str.contains("[\r\n]").any())).item():
+        files.multiline.append(path)
     out.write_csv(path)
     return path
 
@@ -373,7 +371,8 @@ def run_importer(files: ImportFiles, stage: Path, *, heap: str = "1g") -> None:
         "org.neo4j.cli.AdminTool", "database", "import", "full",
         *(f"--nodes={path}" for path in files.nodes),
         *(f"--relationships={kind}={path}" for kind, path in files.relationships),
-        f"--array-delimiter={ARRAY_DELIMITER}", f"--multiline-fields={str(files.multiline).lower()}",
+        f"--array-delimiter={ARRAY_DELIMITER}",
+        _multiline_option(files.multiline),
         "--bad-tolerance=0", "--skip-bad-relationships=false", "--skip-duplicate-nodes=false",
         f"--threads={max(1, os.cpu_count() or 1)}", "--max-off-heap-memory=2g",
         f"--report-file={stage / 'import.report'}", "neo4j",
@@ -409,6 +408,15 @@ def swap_in_place(runner: Any, stage: Path, *, timeout: float = 600.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def _multiline_option(paths: list[Path]) -> str:
+    """``--multiline-fields``: off, or only for the files that need it (all, if a path holds a comma)."""
+    if not paths:
+        return "--multiline-fields=false"
+    if any("," in str(path) for path in paths):
+        return "--multiline-fields=true"
+    return f"--multiline-fields={','.join(map(str, paths))}"
 
 
 def _swap_store(data_dir: Path, stage: Path) -> None:
