@@ -444,13 +444,13 @@ def test_extra_columns_travel_as_a_parameter_map(tmp_path: Path) -> None:
 
 
 def test_the_local_password_goes_only_to_the_local_servers_port() -> None:
-    from graphflows.neo4j.runner import _same_server
+    from graphflows.neo4j.runner import same_server
 
     local = "bolt://127.0.0.1:43117"
-    assert _same_server("neo4j://localhost:43117", local) and _same_server(local, local)
-    assert not _same_server("bolt://127.0.0.1:7687", local)
-    assert not _same_server("bolt://db.example.org:43117", local)
-    assert not _same_server("neo4j+s://xxxxxxxx.databases.neo4j.io", local)
+    assert same_server("neo4j://localhost:43117", local) and same_server(local, local)
+    assert not same_server("bolt://127.0.0.1:7687", local)
+    assert not same_server("bolt://db.example.org:43117", local)
+    assert not same_server("neo4j+s://xxxxxxxx.databases.neo4j.io", local)
 
 
 def test_import_files_carry_exact_values_types_and_hostile_names(tmp_path: Path) -> None:
