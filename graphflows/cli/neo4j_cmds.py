@@ -107,7 +107,14 @@ def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--browser/--no-browser", default=True, show_default=True, help="Also serve Neo4j Browser.")
 @click.option("--heap", default="1g", show_default=True, help="JVM heap size.")
 @click.option("--pagecache", default="256m", show_default=True, help="Neo4j page cache size.")
-def neo4j_start(data_dir: Path | None, port: int | None, browser: bool, heap: str, pagecache: str) -> None:
+@click.option(
+    "--gds",
+    is_flag=True,
+    help="With Neo4j Graph Data Science, Community edition (GPLv3; fetched with Maven on first use).",
+)
+def neo4j_start(
+    data_dir: Path | None, port: int | None, browser: bool, heap: str, pagecache: str, gds: bool
+) -> None:
     """Start the server in the background; the last line printed is its Bolt URI.
 
     Listens on 127.0.0.1 only, with authentication on: user neo4j and a generated password kept in the
@@ -118,7 +125,7 @@ def neo4j_start(data_dir: Path | None, port: int | None, browser: bool, heap: st
 
     try:
         with steps("Starting Neo4j (the first start downloads it with Maven)"):
-            info = server.start(data_dir, port=port, browser=browser, heap=heap, pagecache=pagecache)
+            info = server.start(data_dir, port=port, browser=browser, heap=heap, pagecache=pagecache, gds=gds)
     except server.AlreadyRunning as exc:
         err_console.print(
             f"Neo4j is already running on {exc.info.data_dir} (pid {exc.info.pid}).", markup=False

@@ -16,7 +16,6 @@ The system database (users and the generated password) is not touched.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -336,24 +335,9 @@ def _write(table: pl.DataFrame, path: Path, files: ImportFiles) -> Path:
 
 def importer_classpath(*, quiet: bool = True) -> list[str]:
     """The importer's jars (fetched by Maven into ~/.m2 the first time), listed in the runtime folder."""
-    digest = hashlib.sha256(IMPORTER_POM.read_bytes()).hexdigest()[:12]
-    listing = server.runtime_dir() / f"importer-classpath-{digest}.txt"
-    if listing.exists():
-        jars = [p for p in listing.read_text().strip().split(os.pathsep) if p]
-        if jars and all(Path(p).exists() for p in jars):
-            return jars
-    mvn = shutil.which("mvn")
-    if mvn is None or shutil.which("java") is None:
-        raise server.Neo4jServerError(
-            f"cannot run Neo4j's importer: java or mvn not found; {server.INSTALL_HINT}"
-        )
-    listing.parent.mkdir(parents=True, exist_ok=True)
-    server._run(
-        [mvn, "-B", *(["-q"] if quiet else []), "-f", str(IMPORTER_POM), "dependency:build-classpath",
-         f"-Dmdep.outputFile={listing}", "-Dmdep.includeScope=runtime"],
-        "fetching Neo4j's importer with Maven failed (is Maven Central reachable?)",
-    )  # fmt: skip
-    return [p for p in listing.read_text().strip().split(os.pathsep) if p]
+    return server.maven_classpath(
+        IMPORTER_POM, "importer", "fetching Neo4j's importer with Maven failed", quiet=quiet
+    )
 
 
 def run_importer(files: ImportFiles, stage: Path, *, heap: str = "1g") -> None:
@@ -364,10 +348,11 @@ def run_importer(files: ImportFiles, stage: Path, *, heap: str = "1g") -> None:
         f"server.directories.data={stage / 'data'}\nserver.directories.logs={stage / 'logs'}\n"
         "dbms.usage_report.enabled=false\n"
     )
+    jars = importer_classpath()
     java = shutil.which("java")
     assert java is not None  # checked by importer_classpath
     command = [
-        java, f"-Xmx{heap}", *server.JVM_OPTIONS, "-cp", os.pathsep.join(importer_classpath()),
+        java, f"-Xmx{heap}", *server.JVM_OPTIONS, "-cp", os.pathsep.join(jars),
         "org.neo4j.cli.AdminTool", "database", "import", "full",
         *(f"--nodes={path}" for path in files.nodes),
         *(f"--relationships={kind}={path}" for kind, path in files.relationships),

@@ -84,6 +84,7 @@ class ServerInfo:
     data_dir: str
     heap: str = "1g"
     pagecache: str = "256m"
+    gds: bool = False
 
     @property
     def port(self) -> int:
@@ -156,6 +157,52 @@ def ensure_runtime(*, quiet: bool = True) -> Path:
     return runtime
 
 
+GDS_POM = SERVER_SOURCES / "gds.xml"
+
+
+def gds_classpath(*, quiet: bool = True) -> list[str]:
+    """The jars of Graph Data Science, Community edition (fetched by Maven into ~/.m2 the first time)."""
+    return maven_classpath(GDS_POM, "gds", "fetching Neo4j Graph Data Science with Maven failed", quiet=quiet)
+
+
+def maven_classpath(pom: Path, name: str, failure: str, *, quiet: bool = True) -> list[str]:
+    """The runtime class path of ``pom`` (kept in the runtime folder, keyed by the pom's content)."""
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:12]
+    listing = runtime_dir() / f"{name}-classpath-{digest}.txt"
+    if listing.exists():
+        jars = [p for p in listing.read_text().strip().split(os.pathsep) if p]
+        if jars and all(Path(p).exists() for p in jars):
+            return jars
+    mvn = shutil.which("mvn")
+    if mvn is None or shutil.which("java") is None:
+        raise Neo4jServerError(f"{failure}: java or mvn not found; {INSTALL_HINT}")
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    _run(
+        [mvn, "-B", *(["-q"] if quiet else []), "-f", str(pom), "dependency:build-classpath",
+         f"-Dmdep.outputFile={listing}", "-Dmdep.includeScope=runtime"],
+        f"{failure} (is Maven Central reachable?)",
+    )  # fmt: skip
+    return [p for p in listing.read_text().strip().split(os.pathsep) if p]
+
+
+def ensure_gds(runtime: Path) -> Path:
+    """A plugin folder with GDS's jars and graphflows' procedures (Neo4j finds procedures in plugin jars)."""
+    jars = gds_classpath()
+    folder = runtime / "plugins-gds"
+    folder.mkdir(exist_ok=True)
+    wanted = {Path(jar).name: Path(jar) for jar in jars} | {
+        "graphflows-procedures.jar": runtime / PLUGINS / "graphflows-procedures.jar"
+    }
+    for stale in folder.iterdir():
+        if stale.name not in wanted:
+            stale.unlink()
+    for name, jar in wanted.items():
+        link = folder / name
+        if not link.exists():
+            link.symlink_to(jar)
+    return folder
+
+
 def _java_sources() -> list[Path]:
     """The launcher and graphflows' procedures (``server/*.java``)."""
     return sorted(SERVER_SOURCES.glob("*.java"))
@@ -177,8 +224,11 @@ def start(
     heap: str = "1g",
     pagecache: str = "256m",
     timeout: float = 180.0,
+    gds: bool = False,
 ) -> ServerInfo:
     """Start a server in the background on ``data_dir`` and wait until Bolt answers.
+
+    ``gds``: with Neo4j Graph Data Science, Community edition (:func:`ensure_gds`).
 
     Raises :class:`AlreadyRunning` if one already runs on that folder, :class:`Neo4jServerError` if it
     cannot start (with the end of its log).
@@ -196,12 +246,14 @@ def start(
     java = shutil.which("java")
     if java is None:
         raise Neo4jServerError(f"cannot run a local Neo4j: java not found; {INSTALL_HINT}")
+    plugins, extra = (ensure_gds(runtime), gds_classpath()) if gds else (runtime / PLUGINS, [])
+    sharing = [] if gds else _class_sharing(runtime)  # the class archive is for the plain class path
     command = [
-        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, *_class_sharing(runtime),
-        "-cp", os.pathsep.join([*_classpath(runtime), str(runtime / LAUNCHER_JAR)]),
+        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, *sharing,
+        "-cp", os.pathsep.join([*_classpath(runtime), *extra, str(runtime / LAUNCHER_JAR)]),
         LAUNCHER, "--home", str(data_dir), "--port", str(port), "--pagecache", pagecache,
         "--http-port", str(http_port if browser else 0), "--password-file", str(data_dir / PASSWORD_FILE),
-        "--plugins", str(runtime / PLUGINS),
+        "--plugins", str(plugins),
     ]  # fmt: skip
     output = data_dir / OUTPUT_FILE
     with output.open("wb") as out:
@@ -215,6 +267,7 @@ def start(
         data_dir=str(data_dir),
         heap=heap,
         pagecache=pagecache,
+        gds=gds,
     )
     (data_dir / STATE_FILE).write_text(json.dumps(asdict(info)))
     try:
@@ -240,6 +293,7 @@ def restart(info: ServerInfo, between: Callable[[], None] | None = None) -> Serv
         http_port=info.http_port,
         heap=info.heap,
         pagecache=info.pagecache,
+        gds=info.gds,
     )
 
 

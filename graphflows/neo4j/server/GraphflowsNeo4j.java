@@ -74,7 +74,8 @@ public final class GraphflowsNeo4j {
         // graphflows' procedures as a plugin: registered while Neo4j starts, before Bolt accepts a client
         config.put("server.directories.plugins", plugins);
         // graphflows.v1.swapStore (the bulk load) reaches the database manager: needs an unrestricted plugin
-        config.put("dbms.security.procedures.unrestricted", "graphflows.*");
+        // (and Graph Data Science, when started with --gds, needs the same)
+        config.put("dbms.security.procedures.unrestricted", "graphflows.*,gds.*");
         System.setProperty("graphflows.home", home.toString());
 
         StringBuilder conf = new StringBuilder("# written by graphflows at each start\n");
