@@ -34,7 +34,7 @@ from graphflows.neo4j.loader import (
     nodes_query,
 )
 from graphflows.neo4j.runner import CypherError, Neo4jSettings, Neo4jUnavailable
-from graphflows.neo4j.schema import SCHEMA_STATEMENTS
+from graphflows.neo4j.schema import EXISTING_SCHEMA, SCHEMA_STATEMENTS, apply_schema
 from tests.helpers import FLOWS_HEADER, write_flows
 
 DEMO = Path(__file__).parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
@@ -104,9 +104,10 @@ def test_loader_creates_schema_first_then_nodes_then_flows(demo_graph) -> None:
     runner = RecordingRunner()
     report = load_graph(runner, demo_graph, batch_size=10, write_back=False)
     queries = [q for q, _, _ in runner.calls]
-    assert queries[: len(SCHEMA_STATEMENTS)] == list(SCHEMA_STATEMENTS)
+    assert queries[0] == EXISTING_SCHEMA  # an empty database: every statement is needed
+    assert queries[1 : len(SCHEMA_STATEMENTS) + 1] == list(SCHEMA_STATEMENTS)
     first_flow = queries.index(CREATE_FLOWS_QUERY)
-    between = queries[len(SCHEMA_STATEMENTS) + 1 : first_flow]  # after awaitIndexes, before the flows
+    between = queries[len(SCHEMA_STATEMENTS) + 2 : first_flow]  # after awaitIndexes, before the flows
     assert all("MERGE (n:Entity" in q for q in between[:-2])
     assert "AS any" in between[-2] and between[-1] == HAS_PROCEDURE_QUERY
     sent_nodes = sum(len(p["rows"]) for q, p, _ in runner.calls if "MERGE (n:Entity" in q)
@@ -185,6 +186,28 @@ def test_flows_are_created_into_an_empty_database_and_merged_on_retry(demo_graph
     load_graph(again, demo_graph, batch_size=10, write_back=False)
     assert CREATE_FLOWS_QUERY not in {q for q, _, _ in again.calls}
     assert FLOWS_QUERY in {q for q, _, _ in again.calls}
+
+
+def test_schema_statements_run_only_for_what_is_missing() -> None:
+    class WithSchema(RecordingRunner):
+        def run(self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False):
+            if query == EXISTING_SCHEMA:
+                self.calls.append((query, {}, write))
+                return QueryResult(["names"], [{"names": ["entity_id", "provider_id", "index_343aff4e"]}])
+            return super().run(query, parameters, write=write)
+
+    runner = WithSchema()
+    apply_schema(runner)
+    sent = [q for q, _, _ in runner.calls]
+    assert sent[0] == EXISTING_SCHEMA and sent[-1] == "CALL db.awaitIndexes(300)"
+    assert sent[1:-1] == [s for s in SCHEMA_STATEMENTS if " entity_id " not in s and " provider_id " not in s]
+    every = [s.split(" IF NOT EXISTS")[0].rsplit(" ", 1)[1] for s in SCHEMA_STATEMENTS]
+    complete = RecordingRunner()
+    complete.run = lambda q, p=None, *, write=False: (  # type: ignore[method-assign]
+        complete.calls.append((q, {}, write)) or QueryResult(["names"], [{"names": every}])
+    )
+    apply_schema(complete)
+    assert [q for q, _, _ in complete.calls] == [EXISTING_SCHEMA]  # all there: one round trip, nothing else
 
 
 def test_persistent_unavailability_gives_up_with_the_error(demo_graph) -> None:

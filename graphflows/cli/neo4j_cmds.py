@@ -310,10 +310,9 @@ def load(
 
 
 def _database_totals(runner: Any) -> dict[str, int]:
-    result = runner.run(
-        "MATCH ()-[f:FLOWS_TO]->() "
-        "RETURN f.currency AS currency, sum(f.amount_minor) AS total ORDER BY currency"
-    )
+    from graphflows.neo4j.loader import DATABASE_TOTALS_QUERY
+
+    result = runner.run(DATABASE_TOTALS_QUERY)
     return {row["currency"]: row["total"] for row in result.rows}
 
 

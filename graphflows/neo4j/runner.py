@@ -158,6 +158,10 @@ class BoltRunner:
             with self._driver.session(database=self.settings.database, default_access_mode=access) as session:
                 return session.execute_write(work) if write else session.execute_read(work)
 
+    def session(self) -> Any:
+        """A driver session on the configured database (for explicit transactions)."""
+        return self._driver.session(database=self.settings.database)
+
     def close(self) -> None:
         self._driver.close()
 

@@ -225,10 +225,12 @@ def start(
     pagecache: str = "256m",
     timeout: float = 180.0,
     gds: bool = False,
+    warm: bool = True,
 ) -> ServerInfo:
     """Start a server in the background on ``data_dir`` and wait until Bolt answers.
 
-    ``gds``: with Neo4j Graph Data Science, Community edition (:func:`ensure_gds`).
+    ``gds``: with Neo4j Graph Data Science, Community edition (:func:`ensure_gds`). ``warm``: then create
+    the schema and run every query of a load once, rolled back (:mod:`.warmup`), so the first load is fast.
 
     Raises :class:`AlreadyRunning` if one already runs on that folder, :class:`Neo4jServerError` if it
     cannot start (with the end of its log).
@@ -272,6 +274,12 @@ def start(
     (data_dir / STATE_FILE).write_text(json.dumps(asdict(info)))
     try:
         _wait_for_bolt(process, port, (USER, password), timeout, output)
+        if warm:
+            from .runner import Neo4jSettings, connect
+            from .warmup import warm_up
+
+            with connect(Neo4jSettings(uri=info.bolt_uri, user=USER, password=password)) as runner:
+                warm_up(runner)
     except BaseException:
         _terminate(process.pid, timeout=30)
         (data_dir / STATE_FILE).unlink(missing_ok=True)
