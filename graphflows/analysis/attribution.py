@@ -13,13 +13,15 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 
-from graphflows.analysis.mixing import solve_mixes
+from graphflows.analysis.mixing import MixSolver
 from graphflows.analysis.netting import check_fits, net_pairs
 from graphflows.graph import FlowGraph, from_networkx
 from graphflows.model import Kind
@@ -82,6 +84,115 @@ def attribute(
     stream node is the origin of what it pays out, which shows which pots paid.
     ``financial_year`` (``"2014/15"``) keeps only flows dated from 1 April to 31 March.
     """
+    stream = attribute_in_blocks(graph, by=by, financial_year=financial_year)
+    ids = stream.graph.nodes["id"].sort()
+    rows = []
+    for currency, blocks in itertools.groupby(stream.coded_blocks(), key=lambda block: block.currency):
+        parts = list(blocks)
+        node = np.concatenate([p.node for p in parts])
+        origin = np.concatenate([p.origin for p in parts])
+        width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
+        order = np.argsort(node * width + origin)  # recipients, then stovepipes, in id order
+        rows.append(
+            _frame(
+                currency,
+                ids,
+                node[order],
+                origin[order],
+                np.concatenate([p.amount for p in parts])[order],
+                np.concatenate([p.total for p in parts])[order],
+            )
+        )
+    return Attribution(
+        graph=stream.graph,
+        by=stream.by,
+        rows=pl.concat(rows) if rows else pl.DataFrame(schema=ATTRIBUTION_SCHEMA),
+        recipients=stream.recipients,
+        negative_pairs=stream.negative_pairs,
+        financial_year=stream.financial_year,
+        flows_used=stream.flows_used,
+        undated_excluded=stream.undated_excluded,
+        notes=stream.notes,
+    )
+
+
+@dataclass(frozen=True)
+class CodedBlock:
+    """Attribution rows of some recipients as node indices (into the sorted node ids) and minor units."""
+
+    currency: str
+    node: np.ndarray
+    origin: np.ndarray
+    amount: np.ndarray
+    total: np.ndarray  # each row's recipient's total in
+
+
+@dataclass
+class AttributionStream:
+    """An attribution whose rows come in blocks as they are solved (see :func:`attribute_in_blocks`).
+
+    The fields are those of :class:`Attribution` without ``rows``; ``notes`` is complete once the blocks
+    are consumed. Every block holds all the rows of the recipients in it.
+    """
+
+    graph: FlowGraph
+    by: str
+    recipients: pl.DataFrame
+    negative_pairs: pl.DataFrame
+    financial_year: str | None
+    flows_used: int
+    undated_excluded: int
+    notes: list[str]
+    _positive: pl.DataFrame
+    _forced: np.ndarray
+    _codes: pl.DataFrame  # recipient_code, currency, total_in_minor
+
+    def coded_blocks(self) -> Iterator[CodedBlock]:
+        """Blocks of rounded rows as integer codes, currency by currency (can be consumed once)."""
+        n = self._forced.size
+        for (currency,), part in self._positive.partition_by("currency", as_dict=True).items():
+            solver = MixSolver(
+                n,
+                part["payer_id"].to_numpy(),
+                part["payee_id"].to_numpy(),
+                part["stream_id"].fill_null(-1).to_numpy(),
+                part["net_minor"].to_numpy(),
+                self._forced,
+            )
+            total_of = np.zeros(n, dtype=np.int64)
+            totals = self._codes.filter(pl.col("currency") == str(currency))
+            total_of[totals["recipient_code"].to_numpy()] = totals["total_in_minor"].to_numpy()
+            for nodes, pot in solver.blocks():
+                coo = pot.tocoo()
+                node, origin, amount = _round_to_pennies(
+                    nodes[coo.row], coo.col.astype(np.int64), coo.data, total_of
+                )
+                if node.size:
+                    yield CodedBlock(str(currency), node, origin, amount, total_of[node])
+            if solver.approximate:
+                self.notes.append(
+                    f"{currency}: {solver.approximate} cycle(s) did not converge fully; shares inside them "
+                    "are approximate (each recipient's total is still exact)"
+                )
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """Blocks of attribution rows (the columns of :attr:`Attribution.rows`), in solving order."""
+        ids = self.graph.nodes["id"].sort()
+        for block in self.coded_blocks():
+            yield _frame(block.currency, ids, block.node, block.origin, block.amount, block.total)
+
+
+def attribute_in_blocks(
+    graph: FlowGraph | nx.Graph,
+    *,
+    by: Literal["origin", "stream"] = "origin",
+    financial_year: str | None = None,
+) -> AttributionStream:
+    """:func:`attribute`, with the rows handed out in blocks as they are solved (bounded memory).
+
+    Recipients, negative pairs and totals are known at once; iterate ``frames()`` for the rows. The
+    rows are those of :func:`attribute` (in another order: blocks come in solving order).
+    """
     if by not in ("origin", "stream"):
         raise ValueError(f"by must be 'origin' or 'stream', not {by!r}")
     if not isinstance(graph, FlowGraph):
@@ -98,65 +209,49 @@ def attribute(
     if by == "stream":
         forced = nodes["kinds"].list.contains(Kind.STREAM.value).to_numpy()
     positive, negative = net_pairs(_coded(flows, ids))
-    rows, recipients, notes = [], [], []
-    for (currency,), part in positive.partition_by("currency", as_dict=True).items():
-        mixes = solve_mixes(
-            ids.len(),
-            part["payer_id"].to_numpy(),
-            part["payee_id"].to_numpy(),
-            part["stream_id"].fill_null(-1).to_numpy(),
-            part["net_minor"].to_numpy(),
-            forced,
-        )
-        if mixes.approximate:
-            notes.append(
-                f"{currency}: {mixes.approximate} cycle(s) did not converge fully; shares inside them are "
-                "approximate (each recipient's total is still exact)"
-            )
-        totals = part.group_by("payee_id").agg(
-            pl.col("net_minor").cast(pl.Int128).sum().alias("total_in_minor"),
-            pl.col("payer_id").n_unique().cast(pl.UInt32).alias("payer_count"),
-        )
-        check_fits(totals["total_in_minor"])
-        totals = totals.with_columns(pl.col("total_in_minor").cast(pl.Int64))
-        total_of = np.zeros(ids.len(), dtype=np.int64)
-        total_of[totals["payee_id"].to_numpy()] = totals["total_in_minor"].to_numpy()
-        node, origin, amount = _round_to_pennies(mixes.node, mixes.origin, mixes.amount, total_of)
-        rows.append(
-            pl.DataFrame(
-                {
-                    "recipient_id": ids.gather(node),
-                    "stovepipe_id": ids.gather(origin),
-                    "currency": pl.repeat(str(currency), node.size, eager=True, dtype=pl.String),
-                    "amount_minor": amount,
-                    "share": amount / total_of[node],
-                },
-                schema=ATTRIBUTION_SCHEMA,
-            )
-        )
-        recipients.append(
-            totals.select(
-                ids.gather(totals["payee_id"]).alias("recipient_id"),
-                pl.lit(str(currency)).alias("currency"),
-                "total_in_minor",
-                "payer_count",
-            )
-        )
+    totals = positive.group_by("payee_id", "currency").agg(
+        pl.col("net_minor").cast(pl.Int128).sum().alias("total_in_minor"),
+        pl.col("payer_id").n_unique().cast(pl.UInt32).alias("payer_count"),
+    )
+    check_fits(totals["total_in_minor"])
+    recipients = totals.select(
+        ids.gather(totals["payee_id"]).alias("recipient_id"),
+        pl.col("currency").cast(pl.String),
+        pl.col("total_in_minor").cast(pl.Int64),
+        "payer_count",
+        pl.col("payee_id").alias("recipient_code"),
+    ).sort("recipient_id", "currency")
     negative = negative.with_columns(
         ids.gather(negative[c]).alias(c) for c in ("payer_id", "payee_id", "stream_id")
     ).sort("payer_id", "payee_id", "stream_id", "currency")
-    return Attribution(
+    return AttributionStream(
         graph=graph,
         by=by,
-        rows=pl.concat(rows) if rows else pl.DataFrame(schema=ATTRIBUTION_SCHEMA),
-        recipients=pl.concat(recipients).sort("recipient_id", "currency")
-        if recipients
-        else pl.DataFrame(schema=RECIPIENT_SCHEMA),
+        recipients=recipients.drop("recipient_code"),
         negative_pairs=negative,
         financial_year=financial_year,
         flows_used=flows.height,
         undated_excluded=undated,
-        notes=notes,
+        notes=[],
+        _positive=positive.sort("currency"),
+        _forced=forced,
+        _codes=recipients.select("recipient_code", "currency", "total_in_minor"),
+    )
+
+
+def _frame(
+    currency: str, ids: pl.Series, node: np.ndarray, origin: np.ndarray, amount: np.ndarray, total: np.ndarray
+) -> pl.DataFrame:
+    """Rows of :attr:`Attribution.rows` from integer codes."""
+    return pl.DataFrame(
+        {
+            "recipient_id": ids.gather(node),
+            "stovepipe_id": ids.gather(origin),
+            "currency": pl.repeat(currency, node.size, eager=True, dtype=pl.String),
+            "amount_minor": amount,
+            "share": amount / total,
+        },
+        schema=ATTRIBUTION_SCHEMA,
     )
 
 
