@@ -74,6 +74,36 @@ def write_csv_to(path: Path, frame: pl.DataFrame, *, raw: bool = False) -> None:
     (frame if raw else neutralise(frame)).write_csv(path)
 
 
+def write_table_to(
+    path: Path, frames: Iterable[pl.DataFrame], *, results_format: str = "csv", raw: bool = False
+) -> None:
+    """Write a table given in blocks of rows (same columns) to ``path`` (a staged path), block by block.
+
+    ``results_format`` ``csv`` (formula cells neutralised unless ``raw``) or ``parquet`` (typed columns, one
+    row group per block; no cell can run, so nothing is changed). At least one block is needed (it may
+    be empty: its columns make the header).
+    """
+    if results_format == "parquet":
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for frame in frames:
+                table = frame.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        return
+    if results_format != "csv":
+        raise ValueError(f"results format must be 'csv' or 'parquet', not {results_format!r}")
+    with path.open("wb") as handle:
+        for number, frame in enumerate(frames):
+            (frame if raw else neutralise(frame)).write_csv(handle, include_header=number == 0)
+
+
 def rows_frame(columns: list[str], rows: Iterable[Iterable[str]]) -> pl.DataFrame:
     """Rows of text as a frame of text columns (for tables that are not frames, such as query results)."""
     data = list(rows)

@@ -67,8 +67,12 @@ class Attribution:
 
     def totals(self) -> dict[str, int]:
         """Attributed money per currency (net positive inflows), in minor units."""
-        grouped = self.recipients.group_by("currency").agg(pl.col("total_in_minor").cast(pl.Int128).sum())
-        return {currency: int(total) for currency, total in grouped.sort("currency").iter_rows()}
+        return _totals(self.recipients)
+
+
+def _totals(recipients: pl.DataFrame) -> dict[str, int]:
+    grouped = recipients.group_by("currency").agg(pl.col("total_in_minor").cast(pl.Int128).sum())
+    return {currency: int(total) for currency, total in grouped.sort("currency").iter_rows()}
 
 
 def attribute(
@@ -146,6 +150,10 @@ class AttributionStream:
     _positive: pl.DataFrame
     _forced: np.ndarray
     _codes: pl.DataFrame  # recipient_code, currency, total_in_minor
+
+    def totals(self) -> dict[str, int]:
+        """Attributed money per currency (net positive inflows), in minor units."""
+        return _totals(self.recipients)
 
     def coded_blocks(self) -> Iterator[CodedBlock]:
         """Blocks of rounded rows as integer codes, currency by currency (can be consumed once)."""

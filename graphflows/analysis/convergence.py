@@ -22,12 +22,14 @@ recipient when it brings at least ``min_share`` of the recipient's income (mater
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
 
-from graphflows.analysis.attribution import Attribution
-from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, node_channels
+from graphflows.analysis.attribution import ATTRIBUTION_SCHEMA, Attribution
+from graphflows.analysis.channels import UNCLASSIFIED, mix_by_channel, node_channels, sort_channel_mix
+from graphflows.graph import FlowGraph
 
 CountBy = Literal["channel", "stovepipe"]
 
@@ -84,27 +86,91 @@ def convergence(
     """
     if count_by not in ("channel", "stovepipe"):
         raise ValueError(f"count_by must be 'channel' or 'stovepipe', not {count_by!r}")
-    if not 0 <= min_share <= 1:
-        raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
     if min_stovepipes is not None:
         min_count = min_stovepipes
+    return convergence_of(gather_facts(result, min_share=min_share), count_by=count_by, min_count=min_count)
+
+
+@dataclass(frozen=True)
+class RecipientFacts:
+    """What convergence and the summary need from the origin-level rows, gathered block by block.
+
+    ``stovepipes``: per recipient and currency, the stovepipe count at ``min_share``, the money below it,
+    HHI and the top stovepipe. ``channel_mix``: as :func:`channel_mix`. ``origins``: ``currency,
+    stovepipe_id, amount_minor``, the money each origin brings to all recipients.
+    """
+
+    graph: FlowGraph
+    recipients: pl.DataFrame
+    min_share: float
+    stovepipes: pl.DataFrame
+    channel_mix: pl.DataFrame
+    origins: pl.DataFrame
+
+
+class FactGatherer:
+    """Gathers :class:`RecipientFacts` from blocks of rows (each block holds all of its recipients' rows).
+
+    >>> gatherer = FactGatherer(result.graph, result.recipients, min_share=0.01)   # doctest: +SKIP
+    >>> for rows in stream.frames():                                               # doctest: +SKIP
+    ...     gatherer.add(rows)
+    """
+
+    def __init__(self, graph: FlowGraph, recipients: pl.DataFrame, *, min_share: float = DEFAULT_MIN_SHARE):
+        if not 0 <= min_share <= 1:
+            raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
+        self.graph, self.recipients, self.min_share = graph, recipients, min_share
+        self.channels = node_channels(graph)
+        self._stovepipes: list[pl.DataFrame] = []
+        self._mixes: list[pl.DataFrame] = []
+        self._origins: list[pl.DataFrame] = []
+
+    def add(self, rows: pl.DataFrame) -> None:
+        """Take the facts of one block of rows."""
+        self._stovepipes.append(_stovepipe_facts(rows, self.min_share))
+        self._mixes.append(mix_by_channel(rows, self.channels, self.recipients))
+        self._origins.append(
+            rows.group_by("currency", "stovepipe_id").agg(pl.col("amount_minor").cast(pl.Int128).sum())
+        )
+
+    def finish(self) -> RecipientFacts:
+        def joined(parts: list[pl.DataFrame]) -> pl.DataFrame:
+            return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+
+        if not self._stovepipes:
+            self.add(pl.DataFrame(schema=ATTRIBUTION_SCHEMA))
+        origins = joined(self._origins).group_by("currency", "stovepipe_id").agg(pl.col("amount_minor").sum())
+        return RecipientFacts(
+            graph=self.graph,
+            recipients=self.recipients,
+            min_share=self.min_share,
+            stovepipes=joined(self._stovepipes),
+            channel_mix=sort_channel_mix(joined(self._mixes)),
+            origins=origins.sort("currency", "stovepipe_id"),
+        )
+
+
+def gather_facts(result: Attribution, *, min_share: float = DEFAULT_MIN_SHARE) -> RecipientFacts:
+    """:class:`RecipientFacts` of a whole attribution."""
+    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share)
+    gatherer.add(result.rows)
+    return gatherer.finish()
+
+
+def convergence_of(
+    facts: RecipientFacts, *, count_by: CountBy = "channel", min_count: int = 2
+) -> pl.DataFrame:
+    """:func:`convergence` from gathered facts (at the facts' ``min_share``)."""
+    if count_by not in ("channel", "stovepipe"):
+        raise ValueError(f"count_by must be 'channel' or 'stovepipe', not {count_by!r}")
     keys = ["recipient_id", "currency"]
-    stovepipes = _level(result.rows, "stovepipe_id", "stovepipe", min_share)
-    channels = _level(channel_mix(result), "channel", "channel", min_share)
-    top_stovepipe = result.rows.group_by(keys).agg(
-        pl.col("stovepipe_id")
-        .sort_by(pl.col("amount_minor"), pl.col("stovepipe_id"), descending=[True, False])
-        .first()
-        .alias("top_stovepipe_id"),
-        pl.col("share").max().alias("top_share"),
-    )
-    nodes = _node_facts(result)
+    channels = _level(facts.channel_mix, "channel", "channel", facts.min_share)
+    nodes = _node_facts(facts.graph)
     counted = pl.col(f"{count_by}_count")
     table = (
-        result.recipients.join(stovepipes, on=keys, how="left")
+        facts.recipients.join(facts.stovepipes, on=keys, how="left")
         .join(channels, on=keys, how="left")
-        .join(top_stovepipe, on=keys, how="left")
-        .join(_payer_channels(result), on=keys, how="left")
+        .join(_payer_channels(facts.graph), on=keys, how="left")
         .join(nodes.rename({"id": "recipient_id", "name": "recipient_name"}), on="recipient_id", how="left")
         .join(
             nodes.select(pl.col("id").alias("top_stovepipe_id"), pl.col("name").alias("top_stovepipe_name")),
@@ -132,6 +198,20 @@ def convergence(
         ],
         descending=[True, True, True, True, False],
     ).select(CONVERGENCE_COLUMNS)
+
+
+def _stovepipe_facts(rows: pl.DataFrame, min_share: float) -> pl.DataFrame:
+    """Per recipient and currency: the stovepipe level (:func:`_level`) and the top stovepipe."""
+    top = rows.group_by("recipient_id", "currency").agg(
+        pl.col("stovepipe_id")
+        .sort_by(pl.col("amount_minor"), pl.col("stovepipe_id"), descending=[True, False])
+        .first()
+        .alias("top_stovepipe_id"),
+        pl.col("share").max().alias("top_share"),
+    )
+    return _level(rows, "stovepipe_id", "stovepipe", min_share).join(
+        top, on=["recipient_id", "currency"], how="left"
+    )
 
 
 def _level(rows: pl.DataFrame, key: str, name: str, min_share: float) -> pl.DataFrame:
@@ -171,19 +251,19 @@ def _level(rows: pl.DataFrame, key: str, name: str, min_share: float) -> pl.Data
     return aggregated
 
 
-def _node_facts(result: Attribution) -> pl.DataFrame:
+def _node_facts(graph: FlowGraph) -> pl.DataFrame:
     """``id, name, kinds, channel, form`` of every node (``unknown`` form where not classified)."""
-    nodes = result.graph.nodes
+    nodes = graph.nodes
     form = pl.col("form").fill_null("unknown") if "form" in nodes.columns else pl.lit("unknown")
     return nodes.select("id", "name", pl.col("kinds").list.join(";"), form.alias("form")).join(
-        node_channels(result.graph), on="id", how="left"
+        node_channels(graph), on="id", how="left"
     )
 
 
-def _payer_channels(result: Attribution) -> pl.DataFrame:
+def _payer_channels(graph: FlowGraph) -> pl.DataFrame:
     """``recipient_id, currency, payer_channels``: channels of the direct payers, most money first."""
-    flows = result.graph.flows
-    channels = node_channels(result.graph).rename({"id": "payer_id", "channel": "payer_channel"})
+    flows = graph.flows
+    channels = node_channels(graph).rename({"id": "payer_id", "channel": "payer_channel"})
     paid = (
         flows.select("payer_id", "payee_id", "currency", "amount_minor")
         .join(channels, on="payer_id", how="left")
