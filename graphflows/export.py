@@ -15,7 +15,7 @@ from typing import Any, Literal
 import polars as pl
 
 from graphflows.analysis import Attribution
-from graphflows.analysis.attribution import AttributionStream
+from graphflows.analysis.attribution import ATTRIBUTION_SCHEMA, AttributionStream, coded_rows
 from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, channel_totals, node_channels
 from graphflows.analysis.convergence import (
     DEFAULT_MIN_SHARE,
@@ -28,22 +28,21 @@ from graphflows.analysis.convergence import (
 from graphflows.graph import FlowGraph
 from graphflows.ingest import IngestResult
 from graphflows.model import format_minor
-from graphflows.outputs import PathLike, write_folder, write_table_to
+from graphflows.outputs import PathLike, neutralise, write_folder, write_table_to
+
+
+def money_decimal(column: str, alias: str | None = None) -> pl.Expr:
+    """An integer minor-units column as an exact decimal with two places (``-1230`` -> ``-12.30``).
+
+    Exact: a whole number of hundredths divided by 100 at scale 2 (tests compare it with integer text).
+    """
+    hundred = pl.lit(100).cast(pl.Decimal(38, 2))
+    return (pl.col(column).cast(pl.Decimal(38, 2)) / hundred).cast(pl.Decimal(20, 2)).alias(alias or column)
 
 
 def money_text(column: str, alias: str | None = None) -> pl.Expr:
     """An integer minor-units column as exact decimal text with two places (``-12.30``)."""
-    minor = pl.col(column)
-    sign = pl.when(minor < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    whole = (minor.abs() // 100).cast(pl.String)
-    pence = (minor.abs() % 100).cast(pl.String).str.zfill(2)
-    return pl.concat_str([sign, whole, pl.lit("."), pence]).alias(alias or column)
-
-
-def money_decimal(column: str, alias: str | None = None) -> pl.Expr:
-    """An integer minor-units column as an exact decimal with two places (Parquet's typed amounts)."""
-    hundred = pl.lit(100).cast(pl.Decimal(38, 2))
-    return (pl.col(column).cast(pl.Decimal(38, 2)) / hundred).cast(pl.Decimal(20, 2)).alias(alias or column)
+    return money_decimal(column, alias).cast(pl.String)
 
 
 #: How amounts and shares are written, by results format: text with two places and rounded shares in CSV,
@@ -271,20 +270,37 @@ def write_analysis(
         raise ValueError(f"results format must be 'csv' or 'parquet', not {results_format!r}")
     ext = "csv" if results_format == "csv" else "parquet"
     gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share)
-    frames = iter([result.rows]) if isinstance(result, Attribution) else result.frames()
+    safe = raw_csv or results_format == "parquet"  # CSV text cells are neutralised once per distinct id
+    shown_ids = gatherer.ids if safe else neutralise(gatherer.ids.to_frame())["id"]
+    blocks = (
+        coded_rows(result.rows, gatherer.ids, result.recipients)
+        if isinstance(result, Attribution)
+        else result.coded_blocks()
+    )
     done: dict[str, Any] = {}
 
     def table_writer(frame: Callable[[], pl.DataFrame]) -> Callable[[Path], None]:
         return lambda path: write_table_to(path, [frame()], results_format=results_format, raw=raw_csv)
 
-    def gathered(rows: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-        for block in rows:
+    def gathered() -> Iterator[pl.DataFrame]:
+        yield attribution_table(pl.DataFrame(schema=ATTRIBUTION_SCHEMA), results_format)  # the header
+        for block in blocks:
             gatherer.add(block)
-            yield attribution_table(block, results_format)
+            currency = block.currency if safe else neutralise(pl.DataFrame({"c": [block.currency]}))["c"][0]
+            rows = pl.DataFrame(
+                {
+                    "recipient_id": shown_ids.gather(block.node),
+                    "stovepipe_id": shown_ids.gather(block.origin),
+                    "currency": pl.repeat(currency, block.node.size, eager=True, dtype=pl.String),
+                    "amount_minor": block.amount,
+                    "share": block.amount / block.total,
+                }
+            )
+            yield attribution_table(rows, results_format)
 
     def facts() -> tuple[RecipientFacts, pl.DataFrame]:
         if "facts" not in done:
-            for _ in gathered(frames):  # when attribution rows are not written, only gathered
+            for _ in gathered():  # when attribution rows are not written, only gathered
                 pass
             done["facts"] = gatherer.finish()
             done["table"] = convergence_of(done["facts"], count_by=count_by, min_count=min_count)
@@ -309,8 +325,9 @@ def write_analysis(
 
     writers: dict[str, Callable[[Path], None]] = {}
     if "origin" in levels:
+        # cells are neutralised above (once per id), so the blocks are written as they are
         writers[f"attribution.{ext}"] = lambda p: write_table_to(
-            p, gathered(frames), results_format=results_format, raw=raw_csv
+            p, gathered(), results_format=results_format, raw=True
         )
     if "channel" in levels:
         writers[f"channels.{ext}"] = table_writer(

@@ -247,6 +247,32 @@ def attribute_in_blocks(
     )
 
 
+def coded_rows(rows: pl.DataFrame, ids: pl.Series, recipients: pl.DataFrame) -> Iterator[CodedBlock]:
+    """Attribution rows as one :class:`CodedBlock` per currency (``ids``: the graph's sorted node ids)."""
+    node = pl.Enum(ids)
+    coded = (
+        rows.join(
+            recipients.select("recipient_id", "currency", "total_in_minor"), on=["recipient_id", "currency"]
+        )
+        .select(
+            pl.col("recipient_id").cast(node).to_physical().cast(pl.Int64).alias("node"),
+            pl.col("stovepipe_id").cast(node).to_physical().cast(pl.Int64).alias("origin"),
+            "currency",
+            "amount_minor",
+            "total_in_minor",
+        )
+        .sort("currency", "node", "origin")
+    )
+    for (currency,), part in coded.partition_by("currency", as_dict=True).items():
+        yield CodedBlock(
+            str(currency),
+            part["node"].to_numpy(),
+            part["origin"].to_numpy(),
+            part["amount_minor"].to_numpy(),
+            part["total_in_minor"].to_numpy(),
+        )
+
+
 def _frame(
     currency: str, ids: pl.Series, node: np.ndarray, origin: np.ndarray, amount: np.ndarray, total: np.ndarray
 ) -> pl.DataFrame:

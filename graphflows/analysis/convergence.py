@@ -25,10 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
-from graphflows.analysis.attribution import ATTRIBUTION_SCHEMA, Attribution
-from graphflows.analysis.channels import UNCLASSIFIED, mix_by_channel, node_channels, sort_channel_mix
+from graphflows.analysis.attribution import Attribution, CodedBlock, coded_rows
+from graphflows.analysis.channels import CHANNEL_MIX_SCHEMA, UNCLASSIFIED, node_channels, sort_channel_mix
 from graphflows.graph import FlowGraph
 
 CountBy = Literal["channel", "stovepipe"]
@@ -111,49 +112,118 @@ class RecipientFacts:
 class FactGatherer:
     """Gathers :class:`RecipientFacts` from blocks of rows (each block holds all of its recipients' rows).
 
-    >>> gatherer = FactGatherer(result.graph, result.recipients, min_share=0.01)   # doctest: +SKIP
-    >>> for rows in stream.frames():                                               # doctest: +SKIP
-    ...     gatherer.add(rows)
+    Blocks are integer-coded (:class:`~graphflows.analysis.attribution.CodedBlock`: node indices into the
+    graph's sorted ids), so a wide mix is summarised with array arithmetic, not string joins.
+
+    >>> gatherer = FactGatherer(stream.graph, stream.recipients, min_share=0.01)   # doctest: +SKIP
+    >>> for block in stream.coded_blocks():                                        # doctest: +SKIP
+    ...     gatherer.add(block)
     """
 
     def __init__(self, graph: FlowGraph, recipients: pl.DataFrame, *, min_share: float = DEFAULT_MIN_SHARE):
         if not 0 <= min_share <= 1:
             raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
         self.graph, self.recipients, self.min_share = graph, recipients, min_share
-        self.channels = node_channels(graph)
+        channels = node_channels(graph).sort("id")
+        self.ids = channels["id"]
+        self.channel_names = channels["channel"].unique().sort()
+        self.channel_of = channels["channel"].cast(pl.Enum(self.channel_names)).to_physical().to_numpy()
         self._stovepipes: list[pl.DataFrame] = []
         self._mixes: list[pl.DataFrame] = []
         self._origins: list[pl.DataFrame] = []
 
-    def add(self, rows: pl.DataFrame) -> None:
-        """Take the facts of one block of rows."""
-        self._stovepipes.append(_stovepipe_facts(rows, self.min_share))
-        self._mixes.append(mix_by_channel(rows, self.channels, self.recipients))
+    def add(self, block: CodedBlock) -> None:
+        """Take the facts of one block: rows grouped by recipient, origins ascending within each."""
+        node, origin, amount = block.node, block.origin, block.amount
+        if node.size == 0:
+            return
+        starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
+        group = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, node.size]))
+        share = amount / block.total
+        material = share >= self.min_share
+        top_amount = np.maximum.reduceat(amount, starts)
+        tops = np.flatnonzero(amount == top_amount[group])
+        first_top = tops[np.r_[True, group[tops][1:] != group[tops][:-1]]]  # the lowest id among equals
+        recipient_ids = self.ids.gather(node[starts])
+        self._stovepipes.append(
+            pl.DataFrame(
+                {
+                    "recipient_id": recipient_ids,
+                    "currency": pl.repeat(block.currency, starts.size, eager=True, dtype=pl.String),
+                    "stovepipe_count": np.add.reduceat(material.astype(np.int64), starts),
+                    "stovepipe_below": np.add.reduceat(np.where(material, 0, amount), starts),
+                    "hhi": np.add.reduceat(share * share, starts),
+                    "top_stovepipe_id": self.ids.gather(origin[first_top]),
+                    "top_share": share[first_top],
+                }
+            )
+        )
+        coded = pl.DataFrame({"group": group, "channel": self.channel_of[origin], "amount_minor": amount})
+        mix = coded.group_by("group", "channel").agg(pl.col("amount_minor").sum())
+        mix_group = mix["group"].to_numpy()
+        self._mixes.append(
+            pl.DataFrame(
+                {
+                    "recipient_id": recipient_ids.gather(mix_group),
+                    "channel": self.channel_names.gather(mix["channel"]),
+                    "currency": pl.repeat(block.currency, mix.height, eager=True, dtype=pl.String),
+                    "amount_minor": mix["amount_minor"],
+                    "share": mix["amount_minor"].to_numpy() / block.total[starts][mix_group],
+                },
+                schema=CHANNEL_MIX_SCHEMA,
+            )
+        )
+        by_origin = pl.DataFrame({"origin": origin, "amount_minor": amount.astype(np.int64)})
         self._origins.append(
-            rows.group_by("currency", "stovepipe_id").agg(pl.col("amount_minor").cast(pl.Int128).sum())
+            by_origin.group_by("origin")
+            .agg(pl.col("amount_minor").cast(pl.Int128).sum())
+            .with_columns(pl.lit(block.currency).alias("currency"))
         )
 
-    def finish(self) -> RecipientFacts:
-        def joined(parts: list[pl.DataFrame]) -> pl.DataFrame:
-            return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+    def add_rows(self, rows: pl.DataFrame) -> None:
+        """Take the facts of attribution rows (the columns of :attr:`Attribution.rows`)."""
+        for block in coded_rows(rows, self.ids, self.recipients):
+            self.add(block)
 
-        if not self._stovepipes:
-            self.add(pl.DataFrame(schema=ATTRIBUTION_SCHEMA))
-        origins = joined(self._origins).group_by("currency", "stovepipe_id").agg(pl.col("amount_minor").sum())
+    def finish(self) -> RecipientFacts:
+        def joined(parts: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+            return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+        stovepipes = joined(self._stovepipes, STOVEPIPE_FACTS_SCHEMA).cast(STOVEPIPE_FACTS_SCHEMA)  # type: ignore[arg-type]
+        origins = (
+            joined(
+                self._origins, {"origin": pl.Int64(), "amount_minor": pl.Int128(), "currency": pl.String()}
+            )
+            .group_by("currency", "origin")
+            .agg(pl.col("amount_minor").sum())
+        )
         return RecipientFacts(
             graph=self.graph,
             recipients=self.recipients,
             min_share=self.min_share,
-            stovepipes=joined(self._stovepipes),
-            channel_mix=sort_channel_mix(joined(self._mixes)),
-            origins=origins.sort("currency", "stovepipe_id"),
+            stovepipes=stovepipes,
+            channel_mix=sort_channel_mix(joined(self._mixes, CHANNEL_MIX_SCHEMA)),
+            origins=origins.select(
+                "currency", self.ids.gather(origins["origin"]).alias("stovepipe_id"), "amount_minor"
+            ).sort("currency", "stovepipe_id"),
         )
+
+
+STOVEPIPE_FACTS_SCHEMA = {
+    "recipient_id": pl.String(),
+    "currency": pl.String(),
+    "stovepipe_count": pl.Int64(),
+    "stovepipe_below": pl.Int64(),
+    "hhi": pl.Float64(),
+    "top_stovepipe_id": pl.String(),
+    "top_share": pl.Float64(),
+}
 
 
 def gather_facts(result: Attribution, *, min_share: float = DEFAULT_MIN_SHARE) -> RecipientFacts:
     """:class:`RecipientFacts` of a whole attribution."""
     gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share)
-    gatherer.add(result.rows)
+    gatherer.add_rows(result.rows)
     return gatherer.finish()
 
 
@@ -198,20 +268,6 @@ def convergence_of(
         ],
         descending=[True, True, True, True, False],
     ).select(CONVERGENCE_COLUMNS)
-
-
-def _stovepipe_facts(rows: pl.DataFrame, min_share: float) -> pl.DataFrame:
-    """Per recipient and currency: the stovepipe level (:func:`_level`) and the top stovepipe."""
-    top = rows.group_by("recipient_id", "currency").agg(
-        pl.col("stovepipe_id")
-        .sort_by(pl.col("amount_minor"), pl.col("stovepipe_id"), descending=[True, False])
-        .first()
-        .alias("top_stovepipe_id"),
-        pl.col("share").max().alias("top_share"),
-    )
-    return _level(rows, "stovepipe_id", "stovepipe", min_share).join(
-        top, on=["recipient_id", "currency"], how="left"
-    )
 
 
 def _level(rows: pl.DataFrame, key: str, name: str, min_share: float) -> pl.DataFrame:
