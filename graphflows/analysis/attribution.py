@@ -171,9 +171,10 @@ class AttributionStream:
             totals = self._codes.filter(pl.col("currency") == str(currency))
             total_of[totals["recipient_code"].to_numpy()] = totals["total_in_minor"].to_numpy()
             for nodes, pot in solver.blocks():
-                coo = pot.tocoo()
+                pot.sort_indices()  # rows stay together, origins ascending within each
+                node = np.repeat(nodes, np.diff(pot.indptr))
                 node, origin, amount = _round_to_pennies(
-                    nodes[coo.row], coo.col.astype(np.int64), coo.data, total_of
+                    node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True
                 )
                 if node.size:
                     yield CodedBlock(str(currency), node, origin, amount, total_of[node])
@@ -303,19 +304,21 @@ def _coded(flows: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
 
 
 def _round_to_pennies(
-    node: np.ndarray, origin: np.ndarray, value: np.ndarray, total_of: np.ndarray
+    node: np.ndarray, origin: np.ndarray, value: np.ndarray, total_of: np.ndarray, *, grouped: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whole minor units per (node, origin) that add up exactly to each node's total, by largest remainder.
 
     Ties between equal remainders go to the lower origin index, so the result is deterministic.
+    ``grouped``: the entries already come node by node, origins ascending within each (no sort needed).
 
     >>> one = np.array([0, 0, 0])
     >>> _round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]))[2]
     array([34, 33, 33])
     """
-    width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
-    order = np.argsort(node.astype(np.int64) * width + origin)  # keys are unique: no need for stability
-    node, origin, value = node[order], origin[order], value[order]
+    if not grouped:
+        width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
+        order = np.argsort(node.astype(np.int64) * width + origin)  # keys are unique: no need for stability
+        node, origin, value = node[order], origin[order], value[order]
     if node.size == 0:
         return node, origin, value.astype(np.int64)
     starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
@@ -326,9 +329,15 @@ def _round_to_pennies(
     missing = total - np.add.reduceat(floor, starts)
     # rank within each recipient by remainder, largest first; equal remainders keep origin order (stable)
     remainder = np.minimum(((exact - floor) * 2**30).astype(np.int64), 2**30 - 1)
-    by_remainder = np.argsort((group << 31) | (2**30 - 1 - remainder), kind="stable")
-    rank = np.empty(node.size, dtype=np.int64)
-    rank[by_remainder] = np.arange(node.size) - starts[group[by_remainder]]
-    amount = floor + (rank < missing[group])
+    # only remainders above a quarter can win a penny where enough of them are above a quarter: rank those
+    high = remainder > 2**28
+    enough = np.add.reduceat(high.astype(np.int64), starts) >= missing
+    ranked = np.flatnonzero(high | ~enough[group])
+    by_remainder = ranked[np.argsort((group[ranked] << 31) | (2**30 - 1 - remainder[ranked]), kind="stable")]
+    sorted_group = group[by_remainder]
+    first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    rank = np.arange(by_remainder.size) - np.repeat(first, np.diff(np.r_[first, by_remainder.size]))
+    amount = floor
+    amount[by_remainder] += rank < missing[sorted_group]
     kept = amount > 0
     return node[kept], origin[kept], amount[kept]

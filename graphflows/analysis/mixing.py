@@ -200,8 +200,9 @@ class PrefixStore:
         used = int(self.indptr[self.rows])
         if used + block.nnz > self.indices.size:
             size = max(2 * self.indices.size, used + block.nnz)
-            self.indices = np.resize(self.indices, size)
-            self.data = np.resize(self.data, size)
+            indices, data = np.empty(size, dtype=self.indices.dtype), np.empty(size)
+            indices[:used], data[:used] = self.indices[:used], self.data[:used]
+            self.indices, self.data = indices, data
         self.indices[used : used + block.nnz] = block.indices
         self.data[used : used + block.nnz] = block.data
         self.indptr[self.rows + 1 : self.rows + 1 + block.shape[0]] = used + block.indptr[1:]
