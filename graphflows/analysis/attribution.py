@@ -120,6 +120,10 @@ def attribute(
     )
 
 
+#: Rows are handed out in blocks of at least this many (the last of each currency may be smaller).
+MIN_BLOCK_ROWS = 500_000
+
+
 @dataclass(frozen=True)
 class CodedBlock:
     """Attribution rows of some recipients as node indices (into the sorted node ids) and minor units."""
@@ -170,14 +174,20 @@ class AttributionStream:
             total_of = np.zeros(n, dtype=np.int64)
             totals = self._codes.filter(pl.col("currency") == str(currency))
             total_of[totals["recipient_code"].to_numpy()] = totals["total_in_minor"].to_numpy()
+            waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
             for nodes, pot in solver.blocks():
                 pot.sort_indices()  # rows stay together, origins ascending within each
                 node = np.repeat(nodes, np.diff(pot.indptr))
-                node, origin, amount = _round_to_pennies(
-                    node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True
+                waiting.append(
+                    _round_to_pennies(node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True)
                 )
-                if node.size:
-                    yield CodedBlock(str(currency), node, origin, amount, total_of[node])
+                if (
+                    sum(part[0].size for part in waiting) >= MIN_BLOCK_ROWS
+                ):  # small cycles come in small blocks
+                    yield _joined(str(currency), waiting, total_of)
+                    waiting = []
+            if waiting:
+                yield _joined(str(currency), waiting, total_of)
             if solver.approximate:
                 self.notes.append(
                     f"{currency}: {solver.approximate} cycle(s) did not converge fully; shares inside them "
@@ -246,6 +256,11 @@ def attribute_in_blocks(
         _forced=forced,
         _codes=recipients.select("recipient_code", "currency", "total_in_minor"),
     )
+
+
+def _joined(currency: str, parts: list[tuple[np.ndarray, ...]], total_of: np.ndarray) -> CodedBlock:
+    node, origin, amount = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return CodedBlock(currency, node, origin, amount, total_of[node])
 
 
 def coded_rows(rows: pl.DataFrame, ids: pl.Series, recipients: pl.DataFrame) -> Iterator[CodedBlock]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,8 +42,13 @@ ITERATION_WORK = 5e7
 MAX_DENSE_CELLS = 50_000_000
 #: Pots are handed out in blocks of about this many entries (bounds the memory of a wide mix).
 BLOCK_ENTRIES = 2_000_000
+#: Cycles of at least this many members are solved with a sparse LU (smaller ones densely: less overhead).
+SPARSE_FROM = 100
 #: Right-hand-side columns solved at once against a cycle's sparse factorisation.
 SOLVE_COLUMNS = 512
+
+
+CycleSolver = Literal["auto", "sparse", "dense"]
 
 
 class CycleError(GraphflowsError):
@@ -70,15 +75,15 @@ def solve_mixes(
     amount: np.ndarray,
     forced: np.ndarray,
     *,
-    dense_cycles: bool = False,
+    cycle_solver: CycleSolver = "auto",
 ) -> Mixes:
     """Pots for a graph of ``n`` nodes with flows ``payer -> payee`` of ``amount`` (>0).
 
     ``stream[i]`` is the node index of flow i's declared stream, or -1. ``forced`` is a boolean mask of
-    nodes that are origins of everything they pay out. ``dense_cycles`` solves cycles with dense arrays
-    (the reference the sparse solve is tested against).
+    nodes that are origins of everything they pay out. ``cycle_solver``: ``"sparse"`` or ``"dense"`` linear
+    solves of every cycle (``"auto"``: dense below :data:`SPARSE_FROM` members; the two are tested equal).
     """
-    solver = MixSolver(n, payer, payee, stream, amount, forced, dense_cycles=dense_cycles)
+    solver = MixSolver(n, payer, payee, stream, amount, forced, cycle_solver=cycle_solver)
     return _collect(list(solver.blocks()), solver.cycles, solver.iterations, solver.approximate)
 
 
@@ -99,7 +104,7 @@ class MixSolver:
         amount: np.ndarray,
         forced: np.ndarray,
         *,
-        dense_cycles: bool = False,
+        cycle_solver: CycleSolver = "auto",
         block_entries: int = BLOCK_ENTRIES,
     ):
         amount = amount.astype(np.float64)
@@ -121,7 +126,7 @@ class MixSolver:
         self.needed[rank[mix_source]] = True
         self.needed[rank[stream[declared]]] = True
         self.store = PrefixStore(n, capacity=max(1024, 4 * len(amount)))
-        self.dense_cycles = dense_cycles
+        self.cycle_solver = cycle_solver
         self.block_entries = block_entries
         self.cycles = self.approximate = self.iterations = 0
 
@@ -136,8 +141,11 @@ class MixSolver:
                 for first, last in self._chunks(start, end):
                     yield self._acyclic(first, last)
             else:
+                dense = self.cycle_solver == "dense" or (
+                    self.cycle_solver == "auto" and end - start < SPARSE_FROM
+                )
                 pot, unit, iterations, converged = _solve_cycle(
-                    start, end, nodes, self.inflow, self.carve, self.undeclared_out, store, self.dense_cycles
+                    start, end, nodes, self.inflow, self.carve, self.undeclared_out, store, dense
                 )
                 store.append(unit)
                 self.cycles += 1
