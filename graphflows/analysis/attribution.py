@@ -178,9 +178,11 @@ class AttributionStream:
             for nodes, pot in solver.blocks():
                 pot.sort_indices()  # rows stay together, origins ascending within each
                 node = np.repeat(nodes, np.diff(pot.indptr))
-                waiting.append(
-                    _round_to_pennies(node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True)
+                rounded = _round_to_pennies(
+                    node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True
                 )
+                if rounded[0].size:
+                    waiting.append(rounded)
                 if (
                     sum(part[0].size for part in waiting) >= MIN_BLOCK_ROWS
                 ):  # small cycles come in small blocks
