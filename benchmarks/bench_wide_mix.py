@@ -6,8 +6,8 @@
 
 Datasets (seeded, generated once into benchmarks/data/): ``wide`` from ``wide_mix.py`` (1,000 streams,
 5,000 commissioners transferring among neighbours in one big cycle, 500 pools, 100k providers: ~20M
-attribution rows at 1M flows) and ``regional`` from ``regional.py`` (50 streams, 200 regions of 25
-commissioners, providers paid inside their region: ~3.9M rows).
+attribution rows at 1M flows) and ``regional`` from ``generate.py`` (the layered regional graphs of
+``bench_analyse.py``: 50 streams, regional commissioners, ~29 stovepipes per recipient: ~2.2M rows).
 
 Each run measures, in this order: the floor (``pyarrow.csv.read_csv`` of the same file, in this
 process); the stages in a fresh process (read, build, attribution solved, rounded and summarised without
