@@ -8,7 +8,7 @@ started server for each variant (what ``graphflows neo4j start`` then ``graphflo
     python benchmarks/bench_neo4j_load.py --flows 200000 --variants all
 
 Variants (see VARIANTS): the default loader (column batches, two in flight, CREATEd by the server's
-``graphflows.v1.createFlows`` procedure); portable Cypher instead of the procedure; one worker instead of
+``graphflows.v2.createFlows`` procedure); portable Cypher instead of the procedure; one worker instead of
 two; new flows MERGEd into a database that holds as many; the previous wire format (a list or a dict per
 flow); other batch sizes; the pure-Python packstream encoder instead of neo4j-rust-ext; portable Cypher
 without the constraints created first; one pass that MERGEs nodes with each flow instead of separate node

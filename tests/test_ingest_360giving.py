@@ -13,6 +13,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from graphflows.graph import read_graph
 from graphflows.ingest import detect_format, read_flows
 from graphflows.model import InputError
 from tests.data import ALWF_XLSX, CHECKSUMS, TRAFFORD_CSV, TRAFFORD_JSON
@@ -94,7 +95,7 @@ def test_excel_serial_dates_in_xlsx(tmp_path):
     path = _xlsx(
         tmp_path / "g.xlsx",
         MINIMAL.split(","),
-        [["g1", 100.5, "GBP", 44138, "GB-CHC-1", "F", "GB-CHC-2", "R"]],
+        [["g1", 100.5, "GBP", 44138, "GB-CHC-1015648", "F", "GB-CHC-1146179", "R"]],
     )
     row = read_flows([path]).flows.row(0, named=True)
     assert row["date"] == date(2020, 11, 3) and row["amount_minor"] == 10050
@@ -105,16 +106,16 @@ def test_titles_case_spaces_indexes_no_programme_and_several_funders(tmp_path):
     path.write_text(
         "identifier , AMOUNT AWARDED,currency,award date,Funding Org: Identifier,funding org:name,"
         "Funding Org:1:Identifier,Recipient Org:Identifier,Recipient Org:Name,My Column\n"
-        "g1,10,GBP,2020-01-02,GB-CHC-1,Funder One,GB-CHC-9,GB-COH-123,R Ltd,x\n"
-        "g2,20,GBP,2020-01-03,GB-CHC-2,Funder Two,,GB-COH-123,R Ltd,y\n",
+        "g1,10,GBP,2020-01-02,GB-CHC-1015648,Funder One,GB-CHC-1161102,GB-COH-123,R Ltd,x\n"
+        "g2,20,GBP,2020-01-03,GB-CHC-1146179,Funder Two,,GB-COH-123,R Ltd,y\n",
         encoding="utf-8",
     )
     result = read_flows([path])
     flows = result.flows
-    assert flows["payer_id"].to_list() == ["GB-CHC-1", "GB-CHC-2"]
+    assert flows["payer_id"].to_list() == ["GB-CHC-1015648", "GB-CHC-1146179"]
     assert flows["payee_id"].to_list() == ["GB-COH-00000123", "GB-COH-00000123"]
     assert flows["stream_id"].null_count() == 2  # no programme column: no streams
-    assert flows["co_funders"].to_list() == ["GB-CHC-9", None]
+    assert flows["co_funders"].to_list() == ["GB-CHC-1161102", None]
     assert flows["My Column"].to_list() == ["x", "y"]
     assert any("co-funders" in n for n in result.notes)
 
@@ -124,13 +125,13 @@ def test_json_with_several_programmes_and_a_grant_to_an_individual(tmp_path):
         "grants": [
             {
                 "id": "g1", "amountAwarded": 12.5, "currency": "gbp", "awardDate": "2021-03-31T10:00:00Z",
-                "fundingOrganization": [{"id": "GB-CHC-1", "name": "F"}],
+                "fundingOrganization": [{"id": "GB-CHC-1015648", "name": "F"}],
                 "recipientOrganization": [{"id": "GB-COH-1", "name": "R"}],
                 "grantProgramme": [{"title": "Main"}, {"title": "Extra"}],
             },
             {
                 "id": "g2", "amountAwarded": 3, "currency": "GBP", "awardDate": "2021-04-01",
-                "fundingOrganization": [{"id": "GB-CHC-1", "name": "F"}],
+                "fundingOrganization": [{"id": "GB-CHC-1015648", "name": "F"}],
                 "recipientIndividual": {"id": "360G-F-IND-7", "name": "Individual 7"},
             },
         ]
@@ -140,20 +141,23 @@ def test_json_with_several_programmes_and_a_grant_to_an_individual(tmp_path):
     flows = read_flows([path]).flows.sort("reference")
     assert flows["amount_minor"].to_list() == [1250, 300]
     assert flows["currency"].to_list() == ["GBP", "GBP"]
-    assert flows["stream_id"].to_list() == ["GB-CHC-1 / Main", None]
+    assert flows["stream_id"].to_list() == ["GB-CHC-1015648 / Main", None]
     assert flows["grant_programmes"].to_list() == ["Main;Extra", None]
     assert flows["payee_id"].to_list()[1] == "360G-F-IND-7"
     assert flows["recipient_type"].to_list() == [None, "individual"]
+    nodes = {r["name"]: r for r in read_graph([path]).nodes.iter_rows(named=True)}
+    assert (nodes["Individual 7"]["form"], nodes["Individual 7"]["form_method"]) == ("individual", "org-id")
+    assert nodes["F"]["form"] == "charity" and nodes["R"]["form"] == "company"
 
 
 def test_bad_grants_are_rejected_with_their_position(tmp_path):
     path = tmp_path / "g.csv"
     path.write_text(
         MINIMAL + "\n"
-        "g1,ten,GBP,2020-01-02,GB-CHC-1,F,GB-CHC-2,R\n"
-        "g2,5,POUNDS,2020-01-02,GB-CHC-1,F,GB-CHC-2,R\n"
-        "g3,5,GBP,2020-01-02,,,GB-CHC-2,R\n"
-        "g4,5,GBP,2020-01-02,GB-CHC-1,F,GB-CHC-2,R\n",
+        "g1,ten,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n"
+        "g2,5,POUNDS,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n"
+        "g3,5,GBP,2020-01-02,,,GB-CHC-1146179,R\n"
+        "g4,5,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n",
         encoding="utf-8",
     )
     with pytest.raises(InputError) as caught:
@@ -190,7 +194,8 @@ def test_a_grant_repeated_within_a_file_is_counted_once(tmp_path):
     path = tmp_path / "g.csv"
     path.write_text(
         MINIMAL
-        + "\ng1,10,GBP,2020-01-02,GB-CHC-1,F,GB-CHC-2,R\ng1,10,GBP,2020-01-02,GB-CHC-1,F,GB-CHC-2,R\n",
+        + "\ng1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R"
+        + "\ng1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n",
         encoding="utf-8",
     )
     result = read_flows([path])

@@ -1,5 +1,5 @@
-"""Neo4j Browser, served by the local server's own JVM: open it in real headless Chromium, connect, and run a
-query from the Cypher library.
+"""Neo4j Browser, served by the local server's own JVM: open it in real headless Chromium, log in with the
+generated password, and run a query from the Cypher library.
 """
 
 from __future__ import annotations
@@ -48,7 +48,13 @@ def test_browser_connects_and_runs_a_library_query(neo4j_server, neo4j_runner) -
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(browser_link(running.browser_url, neo4j_server.uri))
-            page.get_by_text("You are connected to").wait_for(timeout=60_000)
+            # the link presets the server and the user; the owner types the password (never in a URL)
+            username = page.get_by_test_id("username")
+            username.wait_for(timeout=60_000)
+            assert username.input_value() == "neo4j"
+            page.get_by_test_id("password").fill(neo4j_server.settings().password or "")
+            page.get_by_test_id("connect").click()
+            page.get_by_text("You are connected as user").wait_for(timeout=60_000)
             editor = page.locator(".monaco-editor").first
             for command in (":param min_stovepipes => 2", ":param limit => 3"):
                 editor.click()

@@ -5,6 +5,7 @@ Uses the session server of tests/fixtures/neo4j_server.py (started here unless N
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -14,10 +15,12 @@ import polars as pl
 import pytest
 
 from graphflows.analysis import attribute
+from graphflows.cli.display import money
 from graphflows.cli.main import main
 from graphflows.graph import FlowGraph, read_graph
 from graphflows.neo4j import QueryResult, load_graph, write_attribution
 from graphflows.neo4j import server as local_server
+from graphflows.neo4j.library import load_query
 from graphflows.neo4j.loader import (
     CREATE_FLOWS_CALL,
     CREATE_FLOWS_PROCEDURE,
@@ -84,10 +87,11 @@ def test_demo_loads_to_the_penny(neo4j_runner: BoltRunner, demo: FlowGraph) -> N
         assert (props.get("date") and props["date"].to_native()) == flow["date"]
         assert props.get("stream_id") == flow["stream_id"]
         assert props["source"] == flow["source"] and props["line"] == flow["line"]
-    # labels are the kinds
+    # labels are the kinds (of the loaded Entity nodes; the write-back adds Channel nodes of its own)
     labels = {
         row["id"]: set(row["labels"]) - {"Entity", "ConvergencePoint"}
         for row in snapshot(neo4j_runner)["nodes"]
+        if "Entity" in row["labels"]
     }
     names = {"stream": "FundingStream", "commissioner": "Commissioner", "provider": "Provider"}
     assert labels == {r["id"]: {names[k] for k in r["kinds"]} for r in demo.nodes.iter_rows(named=True)}
@@ -370,6 +374,17 @@ def test_cli_start_stop_status_and_load(neo4j_server, neo4j_runner, capsys, tmp_
     )
     lines = (tmp_path / "c.csv").read_text().splitlines()
     assert lines[0].startswith("recipient_id,recipient_name") and len(lines) == 4
+    # --json keeps exact values (integer minor units, full-precision shares); the table reads as money
+    expected = neo4j_runner.run(load_query("convergence_points").text, {"min_stovepipes": 2, "limit": 3}).rows
+    query_cli = ["query", "convergence_points", "--param", "limit=3", "--neo4j-uri", uri]
+    assert main([*query_cli, "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == expected
+    assert main(query_cli) == 0
+    table = capsys.readouterr().out
+    for row in expected:
+        assert money(row["total_in_minor"], row["currency"]) in table
+        assert f"{row['top_share']:.1%}" in table and str(row["total_in_minor"]) not in table
+    assert main([*query_cli, "--json", "-", "--csv", str(tmp_path / "both.csv")]) == 2
     assert (
         main(
             [

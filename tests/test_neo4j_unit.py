@@ -408,5 +408,17 @@ def test_extra_columns_travel_as_a_parameter_map(tmp_path: Path) -> None:
     assert "ward" in graph.flows.columns
     runner = RecordingRunner()
     load_graph(runner, graph, write_back=False)
-    extras = [p["rows"] for q, p, _ in runner.calls if "SET f += row[3]" in q]
-    assert extras and extras[0][0][3] == {"ward": "North"}
+    batches = [p["batch"] for q, p, _ in runner.calls if "batch" in (p or {})]
+    # in the flow batch itself (no second pass that looks each flow up again), as a map per flow
+    assert len(batches) == 1 and batches[0]["extras"] == [{"ward": "North"}]
+    assert "SET f += coalesce($batch.extras[i], {})" in FLOWS_QUERY
+
+
+def test_the_local_password_goes_only_to_the_local_servers_port() -> None:
+    from graphflows.neo4j.runner import _same_server
+
+    local = "bolt://127.0.0.1:43117"
+    assert _same_server("neo4j://localhost:43117", local) and _same_server(local, local)
+    assert not _same_server("bolt://127.0.0.1:7687", local)
+    assert not _same_server("bolt://db.example.org:43117", local)
+    assert not _same_server("neo4j+s://xxxxxxxx.databases.neo4j.io", local)

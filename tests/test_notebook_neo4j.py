@@ -1,25 +1,39 @@
-"""Run notebooks/03-neo4j.ipynb against the real Neo4j server the tests start (in an empty database)."""
+"""Run every notebook against the local server the tests start, as a reader would: no NEO4J_* variable set.
+
+The notebooks find the server by themselves (``graphflows.neo4j.connect()`` resolves the local server of
+``graphflows neo4j start`` and its generated password; the fixture points ``GRAPHFLOWS_NEO4J_DATA`` at it).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03-neo4j.ipynb"
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+
+pytestmark = pytest.mark.neo4j
 
 
-@pytest.mark.neo4j
-def test_neo4j_notebook_runs_against_the_test_server(neo4j_server, neo4j_runner, monkeypatch):
-    monkeypatch.setenv("NEO4J_URI", neo4j_server.uri)
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_against_the_local_server_with_no_neo4j_variables(
+    path, neo4j_server, neo4j_runner, monkeypatch
+):
+    if not neo4j_server.managed:
+        pytest.skip("needs the test suite's own local server (NEO4J_URI points elsewhere)")
+    for name in [n for n in os.environ if n.startswith("NEO4J_")]:
+        monkeypatch.delenv(name)
+    notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        notebook, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+        notebook, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(path.parent)}}
     )
     client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-    assert "nodes and" in text and "flows loaded" in text
+    if path.name == "03-neo4j.ipynb":
+        text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+        assert f"Neo4j: {neo4j_server.uri}" in text
+        assert "nodes and" in text and "flows loaded" in text

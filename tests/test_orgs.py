@@ -61,11 +61,12 @@ def test_identifier_spellings():
 def test_charity_and_company_numbers_join_files_that_use_different_ids(tmp_path):
     a = write(
         tmp_path / "a.csv",
-        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1,Funder A,GB-COH-07962245,Cyril Flint,1146179,07962245\n",
+        GRANTS
+        + "g1,10,GBP,2020-01-01,GB-CHC-1015648,Funder A,GB-COH-07962245,Cyril Flint,1146179,07962245\n",
     )
     b = write(
         tmp_path / "b.csv",
-        GRANTS + "g2,20,GBP,2020-01-01,GB-CHC-2,Funder B,GB-CHC-1146179,Cyril Flint Befrienders,,\n",
+        GRANTS + "g2,20,GBP,2020-01-01,GB-CHC-1113664,Funder B,GB-CHC-1146179,Cyril Flint Befrienders,,\n",
     )
     result = read_flows([a, b])
     assert result.flows["payee_id"].unique().to_list() == ["GB-CHC-1146179"]
@@ -76,7 +77,7 @@ def test_charity_and_company_numbers_join_files_that_use_different_ids(tmp_path)
 def test_a_name_only_record_joins_the_one_organisation_with_that_name(tmp_path):
     grants = write(
         tmp_path / "g.csv",
-        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1,F,GB-COH-09084066,Spire Healthcare Limited,,\n",
+        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1015648,F,GB-COH-09084066,Spire Healthcare Limited,,\n",
     )
     spend = write(tmp_path / "s.csv", SPEND + "NHS A CCG,30/04/2020,SPIRE HEALTHCARE LTD,1,500\n")
     result = read_flows([grants, spend])
@@ -89,8 +90,8 @@ def test_a_name_only_record_joins_the_one_organisation_with_that_name(tmp_path):
 def test_a_name_shared_by_two_registered_organisations_is_not_merged_and_is_reported(tmp_path):
     grants = write(
         tmp_path / "g.csv",
-        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1,F,GB-COH-06447020,FOOTLIGHTS,,\n"
-        "g2,10,GBP,2020-01-01,GB-CHC-1,F,GB-COH-07363900,Footlights,,\n",
+        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1015648,F,GB-COH-06447020,FOOTLIGHTS,,\n"
+        "g2,10,GBP,2020-01-01,GB-CHC-1015648,F,GB-COH-07363900,Footlights,,\n",
     )
     spend = write(tmp_path / "s.csv", SPEND + "NHS A CCG,30/04/2020,FOOTLIGHTS,1,500\n")
     result = read_flows([grants, spend])
@@ -103,7 +104,7 @@ def test_a_name_shared_by_two_registered_organisations_is_not_merged_and_is_repo
 def test_mapping_file_forces_and_forbids(tmp_path):
     grants = write(
         tmp_path / "g.csv",
-        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1,F,GB-COH-09084066,Spire Healthcare Limited,,\n",
+        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1015648,F,GB-COH-09084066,Spire Healthcare Limited,,\n",
     )
     spend = write(
         tmp_path / "s.csv",
@@ -128,8 +129,8 @@ def test_mapping_file_forces_and_forbids(tmp_path):
     ("text", "message"),
     [
         ("act,key,other\n", r"map\.csv:1: organisation map header must start action,key,other"),
-        ("action,key,other\nmerge,a,b\n", r"map\.csv:2: action must be 'same' or 'different'"),
-        ("action,key,other\nsame,GB-CHC-1,\n", r"map\.csv:2: both key and other are needed"),
+        ("action,key,other\nmerge,a,b\n", r"map\.csv:2: action must be 'same', 'different' or 'maybe'"),
+        ("action,key,other\nsame,GB-CHC-1015648,\n", r"map\.csv:2: both key and other are needed"),
         ("", r"map\.csv: organisation map is empty"),
     ],
 )
@@ -153,7 +154,7 @@ def test_native_flows_keep_their_ids_and_are_not_merged_by_name(tmp_path):
 def test_orgs_command_lists_merges_and_writes_a_record_report(tmp_path, capsys):
     grants = write(
         tmp_path / "g.csv",
-        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1,F,GB-COH-09084066,Spire Healthcare Limited,,\n",
+        GRANTS + "g1,10,GBP,2020-01-01,GB-CHC-1015648,F,GB-COH-09084066,Spire Healthcare Limited,,\n",
     )
     spend = write(
         tmp_path / "s.csv", SPEND + "NHS A CCG,30/04/2020,UK0479435601 : SPIRE HEALTHCARE LTD,1,500\n"
@@ -172,7 +173,7 @@ def test_orgs_command_lists_merges_and_writes_a_record_report(tmp_path, capsys):
         "name->org-id",
     )
     node_ids = {r["id"] for r in csv.DictReader(nodes.open(encoding="utf-8"))}
-    assert node_ids == {"GB-CHC-1", "GB-COH-09084066", "name:NHS A CCG"}
+    assert node_ids == {"GB-CHC-1015648", "GB-COH-09084066", "name:NHS A CCG"}
 
 
 def test_orgs_command_reports_a_bad_map_without_a_traceback(tmp_path, capsys):

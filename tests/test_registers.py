@@ -154,7 +154,7 @@ def test_make_registers_reproduces_the_shipped_tables(tmp_path):
         capture_output=True,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
-    for name in ("bodies.csv", "names.csv", "ids.csv"):
+    for name in ("bodies.csv", "names.csv", "ids.csv", "codes.csv"):
         shipped = pl.read_csv(ROOT / "graphflows/data/registers" / name, infer_schema=False)
         assert shipped.equals(pl.read_csv(tmp_path / name, infer_schema=False)), name
 
@@ -162,5 +162,5 @@ def test_make_registers_reproduces_the_shipped_tables(tmp_path):
 def test_register_files_stay_small():  # tests/test_packaging.py checks the wheel ships them
     assert all(
         (ROOT / "graphflows/data/registers" / f).stat().st_size < 1_000_000
-        for f in ("bodies.csv", "names.csv")
+        for f in ("bodies.csv", "names.csv", "codes.csv")
     )

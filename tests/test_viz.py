@@ -14,6 +14,7 @@ from graphflows.graph import FlowGraph, build_graph
 from graphflows.ingest.base import conform
 from graphflows.model import GraphflowsError
 from graphflows.viz import prepare_sankey, prepare_view, sankey_html, view_html, write_sankey, write_view
+from graphflows.viz.money_text import money_text
 from graphflows.viz.notebook import iframe
 from graphflows.viz.sankey import plotly_text
 
@@ -21,12 +22,19 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 DEMO = Path(__file__).resolve().parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
 
 
-def graph_of(rows: list[tuple], currency: str = "GBP") -> FlowGraph:
-    """Flows from (payer, payer_kind, payee, payee_kind, pounds[, stream_id][, name overrides])."""
+#: Channels of the small graph's organisations (given as payer_channel / payee_channel columns).
+CHANNELS = {"ph": "public_health", "nhse": "nhs", "ccg": "nhs", "council": "local_government",
+            "mutual": "charitable", "trust": "nhs", "charity": "charitable"}  # fmt: skip
+
+
+def graph_of(rows: list[tuple], currency: str = "GBP", channels: dict[str, str] | None = None) -> FlowGraph:
+    """Flows from (payer, payer_kind, payee, payee_kind, pounds[, stream_id][, currency]); ``channels``
+    gives nodes their channel of government through the payer_channel / payee_channel columns."""
     names = {"mutual": f"Mutual {HOSTILE}"}
+    channels = channels or {}
     columns: dict[str, list] = {k: [] for k in (
         "payer_id", "payer_name", "payer_kind", "payee_id", "payee_name", "payee_kind",
-        "amount_minor", "currency", "stream_id")}  # fmt: skip
+        "amount_minor", "currency", "stream_id", "payer_channel", "payee_channel")}  # fmt: skip
     for row in rows:
         payer, payer_kind, payee, payee_kind, pounds = row[:5]
         stream = row[5] if len(row) > 5 else None
@@ -35,9 +43,11 @@ def graph_of(rows: list[tuple], currency: str = "GBP") -> FlowGraph:
                            ("payer_kind", payer_kind), ("payee_id", payee),
                            ("payee_name", names.get(payee, payee.title())), ("payee_kind", payee_kind),
                            ("amount_minor", pounds * 100), ("currency", cur),
-                           ("stream_id", stream)):  # fmt: skip
+                           ("stream_id", stream), ("payer_channel", channels.get(payer)),
+                           ("payee_channel", channels.get(payee))):  # fmt: skip
             columns[key].append(value)
-    return build_graph(conform(pl.DataFrame(columns)))
+    frame = pl.DataFrame(columns, schema_overrides={"payer_channel": pl.String, "payee_channel": pl.String})
+    return build_graph(conform(frame))
 
 
 def small_graph() -> FlowGraph:
@@ -49,7 +59,7 @@ def small_graph() -> FlowGraph:
         ("ccg", "commissioner", "mutual", "provider", 2_000),
         ("ccg", "commissioner", "trust", "provider", 15_000),
         ("council", "commissioner", "charity", "provider", 3_000, "tf"),
-    ])  # fmt: skip
+    ], channels=CHANNELS)  # fmt: skip
 
 
 def embedded_data(page: str) -> dict:
@@ -134,14 +144,37 @@ def test_credits_netting_to_nothing_are_not_drawn_but_noted():
     assert "1 payer-payee pair netting to zero or less (credits, refunds): not drawn." in view.notes
 
 
-def test_convergence_points_and_mix_come_from_the_attribution():
+def test_convergence_points_and_mixes_come_from_the_attribution():
     view = prepare_view(small_graph(), top_n=None)
     mutual = view.nodes.filter(pl.col("id") == "mutual").row(0, named=True)
-    assert mutual["is_convergence_point"] and mutual["stovepipe_count"] >= 2
+    # Mutual: £6,000 from the council (itself 2/3 public health, 1/3 NHS) and £2,000 from the CCG (NHS)
+    assert mutual["is_convergence_point"] and mutual["count"] == mutual["channel_count"] == 2
+    assert sorted(mutual["channels"]) == ["nhs", "public_health"]
+    assert sorted(m[0] for m in mutual["channel_mix"]) == ["nhs", "public_health"]
+    assert sum(float(m[2].rstrip("%")) for m in mutual["channel_mix"]) == pytest.approx(100, abs=0.2)
+    assert (mutual["channel"], mutual["form"]) == ("charitable", "unknown")
     shares = [float(m[2].rstrip("%")) for m in mutual["mix"]]
     assert abs(sum(shares) - 100) < 0.2
+    # the trust's money is all NHS (two stovepipes, one channel): not a convergence point by channel ...
+    trust = view.nodes.filter(pl.col("id") == "trust").row(0, named=True)
+    assert not trust["is_convergence_point"] and trust["channel_mix"] == [["nhs", "£15,000.00", "100.0%"]]
+    assert trust["stovepipe_count"] == 2
+    # ... but one by stovepipe
+    by_stovepipe = prepare_view(small_graph(), top_n=None, count_by="stovepipe")
+    trust = by_stovepipe.nodes.filter(pl.col("id") == "trust").row(0, named=True)
+    assert trust["is_convergence_point"] and trust["count"] == 2
     charity = view.nodes.filter(pl.col("id") == "charity").row(0, named=True)
     assert not charity["is_convergence_point"] and charity["stovepipe_count"] == 1
+
+
+def test_min_share_decides_what_counts():
+    graph = graph_of([
+        ("nhse", "stream", "trust", "provider", 995),
+        ("pcc", "stream", "trust", "provider", 5),
+    ], channels={"nhse": "nhs", "pcc": "police_justice"})  # fmt: skip
+    trust = lambda view: view.nodes.filter(pl.col("id") == "trust").row(0, named=True)  # noqa: E731
+    assert not trust(prepare_view(graph, top_n=None))["is_convergence_point"]  # 0.5% < 1%
+    assert trust(prepare_view(graph, top_n=None, min_share=0.005))["is_convergence_point"]
 
 
 def test_the_page_is_self_contained_with_no_external_reference(tmp_path: Path):
@@ -211,7 +244,8 @@ def test_cli_writes_view_and_sankey_and_reports(tmp_path: Path, capsys: pytest.C
     code = main(["view", str(DEMO), "--out", str(out), "--sankey", str(sankey), "--top", "10"])
     assert code == 0
     text = capsys.readouterr().out
-    assert "Showing the 10 largest" in text and "Written:" in text
+    assert "Showing 10 of 25 organisations and streams: " in text and "top convergence point" in text
+    assert "Written:" in text
     assert embedded_data(out.read_text())["nodes"].__len__() == 10
     assert sankey.stat().st_size > 1_000_000
     assert sorted(p.name for p in tmp_path.iterdir()) == [".graphflows-manifest.json", "s.html", "v.html"]
@@ -282,3 +316,238 @@ def html_unescape(text: str) -> str:
     import html
 
     return html.unescape(text)
+
+
+def test_nodes_are_coloured_by_channel_and_the_legend_lists_the_channels_shown():
+    from graphflows.viz.colours import CHANNEL_STYLE
+
+    data = embedded_data(view_html(small_graph()))
+    nodes = {n["id"]: n for n in data["nodes"]}
+    assert nodes["ccg"]["color"] == nodes["nhse"]["color"] == CHANNEL_STYLE["nhs"][0]
+    assert nodes["council"]["color"] == CHANNEL_STYLE["local_government"][0]
+    assert nodes["tf"]["color"] == CHANNEL_STYLE["unclassified"][0]  # no channel given or found: grey
+    assert (nodes["tf"]["channel_label"], nodes["tf"]["form"]) == ("Unclassified", "form unknown")
+    assert nodes["charity"]["form"] == "charity"  # the classifier's form, from the name
+    # shape still by kind
+    assert data["style"][nodes["ccg"]["kind"]]["shape"] == "square"
+    assert data["style"][nodes["nhse"]["kind"]]["shape"] == "diamond"
+    # the legend: each channel present once, in the fixed order, with its colour and node count
+    assert data["channels_shown"] == [
+        ["NHS", CHANNEL_STYLE["nhs"][0], 3],
+        ["Public health", CHANNEL_STYLE["public_health"][0], 1],
+        ["Local government", CHANNEL_STYLE["local_government"][0], 1],
+        ["Charitable funders", CHANNEL_STYLE["charitable"][0], 2],
+        ["Unclassified", CHANNEL_STYLE["unclassified"][0], 1],
+    ]
+    # links take the payer's channel colour (a shade of it)
+    edge = next(e for e in data["edges"] if (e["from"], e["to"]) == ("council", "mutual"))
+    other = next(e for e in data["edges"] if (e["from"], e["to"]) == ("ccg", "trust"))
+    assert edge["color"] != other["color"]
+    mutual = nodes["mutual"]
+    assert mutual["conv"] and mutual["count"] == 2 and sorted(mutual["channels"]) == ["NHS", "Public health"]
+    assert {m[0]: m[3] for m in mutual["channel_mix"]} == {
+        "NHS": CHANNEL_STYLE["nhs"][0],
+        "Public health": CHANNEL_STYLE["public_health"][0],
+    }
+    assert data["counted"] == "channels" and "at least 1%" in data["convergence_rule"]
+
+
+def test_a_channel_given_as_a_networkx_attribute_colours_the_node():
+    import networkx as nx
+
+    from graphflows.viz.colours import CHANNEL_STYLE
+
+    G = nx.MultiDiGraph()
+    G.add_node("PCC", channel="police_justice", kind="stream")
+    G.add_node("Fire", channel="fire_rescue", kind="stream")
+    G.add_edge("PCC", "Refuge", amount="30")
+    G.add_edge("Fire", "Refuge", amount="20")
+    from graphflows.graph import from_networkx
+
+    data = embedded_data(view_html(from_networkx(G)))
+    colours = {n["id"]: n["color"] for n in data["nodes"]}
+    assert colours["PCC"] == CHANNEL_STYLE["police_justice"][0]
+    assert colours["Fire"] == CHANNEL_STYLE["fire_rescue"][0]
+    refuge = next(n for n in data["nodes"] if n["id"] == "Refuge")
+    assert refuge["conv"] and refuge["channels"] == ["Police and justice", "Fire and rescue"]
+
+
+def sankey_money(data, source: str, target: str) -> dict[str, int]:
+    ids = [n["id"] for n in data.nodes]
+    return {
+        link["channel"]: link["amount_minor"]
+        for link in data.links
+        if (ids[link["source"]], ids[link["target"]]) == (source, target)
+    }
+
+
+def test_sankey_links_are_coloured_by_the_origin_channel_of_the_money():
+    from graphflows.viz.colours import CHANNEL_STYLE
+    from graphflows.viz.sankey import sankey_figure
+
+    data = prepare_sankey(small_graph(), top_n=None)
+    # the council's money is 2/3 public health (£10,000 of £15,000), 1/3 NHS: its £6,000 to Mutual splits so
+    assert sankey_money(data, "council", "mutual") == {"public_health": 4_000_00, "nhs": 2_000_00}
+    assert sankey_money(data, "ccg", "trust") == {"nhs": 15_000_00}
+    assert sankey_money(data, "ph", "council") == {"public_health": 10_000_00}
+    # every penny still drawn: per pair, and in all
+    assert sum(link["amount_minor"] for link in data.links) == 61_000_00
+    assert [c for c, _, _ in data.channels][:2] == ["nhs", "public_health"]  # most money first
+    figure = sankey_figure(data)["data"][0]["link"]
+    colours = dict(zip([link["channel"] for link in data.links], figure["color"], strict=True))
+    assert colours["nhs"] == "rgba(0,114,178,0.7)" and CHANNEL_STYLE["nhs"][0] == "#0072B2"
+    assert "Origin channel: %{customdata[3]}" in figure["hovertemplate"]
+    page = embedded_data(sankey_html(small_graph()))
+    assert ["NHS", CHANNEL_STYLE["nhs"][0]] in page["key"]
+    # without an attribution, a link takes its payer's own channel
+    plain = prepare_sankey(small_graph(), attribution=False, top_n=None)
+    assert sankey_money(plain, "council", "mutual") == {"local_government": 6_000_00}
+    assert not plain.by_origin
+
+
+def test_sankey_split_keeps_exact_pennies_when_shares_do_not_divide():
+    graph = graph_of([
+        ("a", "stream", "pool", "commissioner", 1), ("b", "stream", "pool", "commissioner", 1),
+        ("c", "stream", "pool", "commissioner", 1), ("pool", "commissioner", "p", "provider", 1),
+    ], channels={"a": "nhs", "b": "education", "c": "transport"})  # fmt: skip
+    data = prepare_sankey(graph, top_n=None)
+    assert sankey_money(data, "pool", "p") == {"education": 34, "nhs": 33, "transport": 33}
+
+
+def large_graph() -> FlowGraph:
+    """Big single-channel money (streams, commissioners, big providers) and three small convergence points."""
+    rows = [("nhse", "stream", f"ccg{i}", "commissioner", 1_000_000) for i in range(6)]
+    rows += [(f"ccg{i}", "commissioner", f"trust{i}", "provider", 900_000) for i in range(6)]
+    rows += [
+        ("moj", "stream", "pcc", "commissioner", 50_000),
+        ("dluhc", "stream", "council", "commissioner", 40_000),
+    ]
+    for j, payers in enumerate([("ccg0", "pcc", "council"), ("ccg1", "pcc"), ("ccg2", "council")]):
+        rows += [(payer, "commissioner", f"refuge{j}", "provider", 1_000) for payer in payers]
+    rows += [("pcc", "commissioner", "trust0", "provider", 10_000)]
+    # a pooled budget mixing two channels: a convergence point, but not a provider
+    rows += [
+        ("nhse", "stream", "pool", "commissioner", 500_000),
+        ("moj", "stream", "pool", "commissioner", 500_000),
+    ]
+    channels = {"nhse": "nhs", "moj": "police_justice", "pcc": "police_justice", "dluhc": "local_government",
+                "council": "local_government"} | {f"ccg{i}": "nhs" for i in range(6)}  # fmt: skip
+    return graph_of(rows, channels=channels)
+
+
+def test_a_large_graph_shows_its_convergence_points_with_their_payers_and_origins():
+    from graphflows.analysis import attribute, convergence
+
+    graph = large_graph()
+    table = convergence(attribute(graph))
+    assert table.filter("is_convergence_point")["recipient_id"].to_list()[:3] == [
+        "refuge0",
+        "pool",
+        "refuge1",
+    ]
+    view = prepare_view(graph, top_n=12)
+    kept = set(view.nodes["id"])
+    assert len(kept) == 12
+    # the points in convergence order (refuge0 has three channels), each with its payers and origins
+    assert {"refuge0", "refuge1", "refuge2"} <= kept
+    assert {"ccg0", "ccg1", "ccg2", "pcc", "council"} <= kept  # every direct payer
+    assert {"nhse", "moj", "dluhc"} <= kept  # every origin
+    assert view.selection == "convergence"
+    # providers first, in table order: the pool comes after them and no longer fits
+    assert view.nodes.filter(pl.col("is_convergence_point"))["id"].sort().to_list() == [
+        "refuge0", "refuge1", "refuge2", "trust0"]  # fmt: skip
+    assert "pool" in set(prepare_view(graph, top_n=13).nodes["id"])
+    # by money alone none of the refuges would be drawn
+    by_money = prepare_view(graph, attribution=False, top_n=12)
+    assert not {"refuge0", "refuge1", "refuge2"} & set(by_money.nodes["id"]) and by_money.selection == "money"
+    # the note counts exactly what was left out
+    flows = graph.flows
+    hidden = flows.filter(~(pl.col("payer_id").is_in(sorted(kept)) & pl.col("payee_id").is_in(sorted(kept))))
+    total = graph.node_count
+    note = view.notes[0]
+    assert note.startswith(f"Showing 12 of {total} organisations and streams: 4 top convergence points")
+    assert f"Left out: {total - 12} nodes and {hidden.height} flows carrying " in note
+    assert money_text(int(hidden["amount_minor"].sum()), "GBP") in note
+
+
+def test_a_large_graph_without_convergence_points_falls_back_to_money_and_says_so():
+    graph = graph_of([("nhse", "stream", f"ccg{i}", "commissioner", 100 * (i + 1)) for i in range(5)])
+    view = prepare_view(graph, top_n=3)
+    assert sorted(view.nodes["id"]) == ["ccg3", "ccg4", "nhse"] and view.selection == "money"
+    assert view.notes[0].startswith(
+        "No convergence points (channels meeting) among them. Showing the 3 largest"
+    )
+
+
+def test_focus_keeps_working_in_a_large_graph():
+    view = prepare_view(large_graph(), top_n=5, focus="trust5")
+    assert "trust5" in set(view.nodes["id"]) and view.title == "Funding upstream of Trust5"
+    assert sorted(view.nodes["id"]) == ["ccg5", "nhse", "trust5"]  # all upstream fits: no cut
+    # upstream of refuge0 are 7 nodes: cut to 4 around the convergence point in focus, its largest payer
+    # and origin first (all £1,000: by id), then its next payer
+    view = prepare_view(large_graph(), top_n=4, focus="refuge0")
+    assert view.nodes["id"].to_list() == ["ccg0", "council", "dluhc", "refuge0"]
+    assert view.notes[0].startswith("Showing 4 of 7 organisations and streams: 1 top convergence point")
+    view = prepare_view(large_graph(), top_n=3, focus="ccg0")
+    assert "ccg0" in view.nodes["id"].to_list() and view.nodes.height == 3
+
+
+def test_cli_view_takes_count_by_min_share_and_min_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    flows = tmp_path / "flows.csv"
+    flows.write_text("payer_id,payer_kind,payer_channel,payee_id,payee_kind,amount\n"
+                     "nhse,stream,nhs,trust,provider,995\npcc,stream,police_justice,trust,provider,5\n"
+                     "ccg,stream,nhs,trust,provider,300\n")  # fmt: skip
+    out = tmp_path / "v.html"
+    assert main(["view", str(flows), "--out", str(out)]) == 0
+    trust = next(n for n in embedded_data(out.read_text())["nodes"] if n["id"] == "trust")
+    assert not trust["conv"]
+    assert main(["view", str(flows), "--out", str(out), "--min-share", "0.001"]) == 0
+    trust = next(n for n in embedded_data(out.read_text())["nodes"] if n["id"] == "trust")
+    assert trust["conv"] and trust["count"] == 2
+    assert main(["view", str(flows), "--out", str(out), "--count-by", "stovepipe"]) == 0
+    trust = next(n for n in embedded_data(out.read_text())["nodes"] if n["id"] == "trust")
+    assert trust["conv"] and trust["count"] == 2  # nhse and ccg (pcc's 0.4% is below 1%)
+    assert main(["view", str(flows), "--out", str(out), "--min-share", "0.001", "--min-count", "3"]) == 0
+    data = embedded_data(out.read_text())
+    assert not next(n for n in data["nodes"] if n["id"] == "trust")["conv"]
+    assert "money from 3 or more channels, each bringing at least 0.1%" in data["convergence_rule"]
+
+
+def test_top_points_follow_the_whole_convergence_table_providers_first(monkeypatch: pytest.MonkeyPatch):
+    """The view ranks candidates by the table's keys, then orders them by convergence() of the few."""
+    import numpy as np
+
+    from graphflows.analysis import attribute, convergence
+    from graphflows.viz import prepare
+
+    rng = np.random.default_rng(3)
+    channels = ["nhs", "public_health", "police_justice", "local_government", "education", "charitable"]
+    rows = [(f"s{i}", "stream", f"c{j}", "commissioner", int(rng.integers(1_000, 9_000)))
+            for j in range(30) for i in rng.choice(6, 2, replace=False)]  # fmt: skip
+    rows += [(f"c{j}", "commissioner", f"p{k}", "provider", int(rng.integers(1, 400)))
+             for k in range(300) for j in rng.choice(30, int(rng.integers(1, 5)), replace=False)]  # fmt: skip
+    graph = graph_of(rows, channels={f"s{i}": c for i, c in enumerate(channels)})
+    result = attribute(graph)
+    # the view's fast sums by channel are channel_mix's
+    from graphflows.analysis import channel_mix
+
+    columns = ["recipient_id", "channel", "amount_minor"]
+    assert (
+        prepare.channel_amounts(result)
+        .select(columns)
+        .sort(columns)
+        .equals(channel_mix(result).select(columns).sort(columns))
+    )
+    kinds = prepare.node_totals(graph.nodes, prepare.money_pairs(graph.flows)[0]).select("id", "kind")
+    monkeypatch.setattr(prepare, "CANDIDATE_MARGIN", 0)
+    for count_by in ("channel", "stovepipe"):
+        table = convergence(result, count_by=count_by).filter("is_convergence_point")
+        ordered = table.join(kinds.rename({"id": "recipient_id"}), on="recipient_id", maintain_order="left")
+        expected = ordered.sort(pl.col("kind") != "provider", maintain_order=True)["recipient_id"].to_list()
+        analysis = prepare.ViewAnalysis.of(result, "GBP", count_by=count_by, min_share=0.01)
+        assert len(expected) > 60
+        assert analysis.top_points(kinds, 40) == expected[:40]
+        assert (
+            analysis.top_points(kinds.filter(pl.col("kind") != "provider"), 5)
+            == [r for r in expected if not r.startswith("p")][:5]
+        )

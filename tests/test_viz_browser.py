@@ -17,8 +17,13 @@ from tests.test_viz import DEMO, HOSTILE, embedded_data, small_graph
 pytestmark = pytest.mark.browser
 
 
-def layered_graph(providers: int, seed: int = 5) -> FlowGraph:
-    """Streams -> commissioners -> many providers, seeded, for views that must cut to the top N."""
+#: Channels of the layered graph's six streams.
+STREAM_CHANNELS = ("nhs", "public_health", "local_government", "police_justice", "education", "charitable")
+
+
+def layered_graph(providers: int, seed: int = 5, channels: bool = False) -> FlowGraph:
+    """Streams -> commissioners -> many providers, seeded, for views that must cut to the top N
+    (``channels``: each stream in its own channel of government)."""
     rng = np.random.default_rng(seed)
     streams = [f"s{i}" for i in range(6)]
     commissioners = [f"c{i}" for i in range(40)]
@@ -29,6 +34,11 @@ def layered_graph(providers: int, seed: int = 5) -> FlowGraph:
             rows.append((str(c), "commissioner", f"p{p}", "provider", int(rng.pareto(1.2) * 10**5) + 100))
     frame = pl.DataFrame(rows, schema=["payer_id", "payer_kind", "payee_id", "payee_kind", "amount_minor"],
                          orient="row").with_columns(pl.lit("GBP").alias("currency"))  # fmt: skip
+    if channels:
+        of_stream = {f"s{i}": c for i, c in enumerate(STREAM_CHANNELS)}
+        frame = frame.with_columns(
+            pl.col("payer_id").replace_strict(of_stream, default=None).alias("payer_channel")
+        )
     return build_graph(conform(frame))
 
 
@@ -129,9 +139,59 @@ def test_large_graph_is_cut_to_top_n_and_says_so(tmp_path: Path, open_offline):
     assert page.problems() == []
 
 
+def test_legend_shows_the_channels_and_tooltips_their_mix(tmp_path: Path, open_offline):
+    path = write_view(small_graph(), tmp_path / "channels.html")
+    data = embedded_data(path.read_text())
+    page = open_offline(path, width=1400, height=900)
+    page.wait_ready()
+    p = page.page
+    legend = p.locator("#gf-legend")
+    assert "Colour: channel of government" in legend.inner_text()
+    for label, colour, count in data["channels_shown"]:
+        row = legend.locator(".gf-legend-row", has_text=f"{label} ({count})")
+        assert row.count() == 1
+        assert row.locator("circle").get_attribute("fill") == colour
+    assert (
+        "Convergence point (money from 2 or more channels, each bringing at least 1%" in legend.inner_text()
+    )
+    # nodes are drawn in their channel's colour
+    assert p.evaluate("nodes.get('ccg').color.background") == next(
+        n["color"] for n in data["nodes"] if n["id"] == "ccg"
+    )
+    # the side panel lists the convergence point with the channels meeting there
+    assert "2 channels: NHS, Public health" in p.locator("#gf-convergence").inner_text()
+    # the tooltip: channel and form, channel mix, stovepipe mix
+    xy = p.evaluate("(() => network.canvasToDOM(network.getPositions(['mutual']).mutual))()")
+    box = p.locator("#gf-network").bounding_box()
+    p.mouse.move(box["x"] + xy["x"], box["y"] + xy["y"])
+    p.wait_for_selector("div.vis-tooltip", state="visible", timeout=5_000)
+    tip = p.locator("div.vis-tooltip").inner_text()
+    assert "Charitable funders \u00b7 form unknown" in tip
+    assert "Channel mix of money in" in tip and "Public health" in tip and "£4,000.00" in tip
+    assert "Stovepipe mix of money in" in tip
+    page.screenshot("network-channels.png")
+    assert page.problems() == []
+
+
+def test_large_graph_shows_convergence_points_with_their_payers(tmp_path: Path, open_offline):
+    graph = layered_graph(providers=1_500, channels=True)
+    path = write_view(graph, tmp_path / "large.html", top_n=200)
+    data = embedded_data(path.read_text())
+    page = open_offline(path, width=1600, height=1000)
+    page.wait_ready(timeout_ms=30_000)
+    page.screenshot("network-large-convergence.png")
+    assert counts(page)[0] == len(data["nodes"]) == 200
+    notes = page.page.locator("#gf-notes").inner_text()
+    assert "Showing 200 of 1,546 organisations and streams: " in notes and "top convergence points" in notes
+    providers = [n for n in data["nodes"] if n["kind"] == "provider"]
+    assert sum(n["conv"] for n in providers) > 100  # not a hairball of streams and commissioners
+    assert page.page.locator("#gf-convergence li").count() == 15
+    assert page.problems() == []
+
+
 def test_sankey_renders_offline_and_shows_names_as_text(tmp_path: Path, open_offline):
     path = write_sankey(small_graph(), tmp_path / "sankey.html")
-    expected = prepare_sankey(small_graph(), attribution=False)
+    expected = prepare_sankey(small_graph())
     page = open_offline(path, width=1400, height=900)
     page.wait_ready()
     page.screenshot("sankey-small.png")
@@ -155,7 +215,7 @@ def test_sankey_of_a_focus_gathers_others_and_keys_streams(tmp_path: Path, open_
     page.screenshot("sankey-demo-focus.png")
     labels = page.page.locator("text.node-label").all_text_contents()
     assert "Inclusion Healthcare" in labels and any(t.startswith("Other ") for t in labels)
-    assert "No stream named" in page.page.locator("#gf-key").inner_text()
+    assert "NHS" in page.page.locator("#gf-key").inner_text()  # channels found by the classifier
     assert page.problems() == []
 
 
@@ -184,7 +244,7 @@ def test_cli_png_and_sankey_from_the_demo(tmp_path: Path, browser):
     ]
 
 
-def test_hostile_stream_name_is_text_in_the_sankey_key_and_hover(tmp_path: Path, open_offline):
+def test_hostile_stream_name_is_text_in_the_sankey_labels_and_hover(tmp_path: Path, open_offline):
     evil = "<b>PH</b><script>alert(2)</script>"
     graph = small_graph()
     graph = FlowGraph(
@@ -196,7 +256,7 @@ def test_hostile_stream_name_is_text_in_the_sankey_key_and_hover(tmp_path: Path,
     page = open_offline(write_sankey(graph, tmp_path / "s.html"))
     page.wait_ready()
     p = page.page
-    assert evil in p.locator("#gf-key").inner_text()
+    assert p.locator("#gf-key").inner_text().split("\n") == ["NHS", "Public health"]  # origin channels
     assert evil in p.locator("text.node-label").all_text_contents()
     node = p.locator("g.sankey-node").filter(has=p.locator("text.node-label", has_text="PH</b>")).first
     node.locator("rect").first.hover()

@@ -189,7 +189,7 @@ print("convergence points by channel:", by_channel["is_convergence_point"].sum()
     md(
         "## Convergence between CCGs\n\nTo see which suppliers hold contracts from several CCGs, count by "
         "stovepipe. The three CCGs also pay each other, so a little of each CCG's money reaches everyone the "
-        "others pay: counting every penny makes all 241 recipients convergence points. The default materiality "
+        "others pay: counting every penny makes all 240 recipients convergence points. The default materiality "
         "(a stovepipe counts when it brings at least 1% of a recipient's income) keeps only real co-funding."
     ),
     code("""
@@ -253,21 +253,20 @@ Analysts who live in Neo4j Browser can query the same graph with Cypher. This no
 into Neo4j, runs queries from the project's Cypher library (`cypher/*.cypher`) and reads the analysis that
 graphflows writes back into a DataFrame.
 
-It needs a running Neo4j: `graphflows neo4j start` (a local Community 5.26 server, no Docker), or set
-`NEO4J_URI` (and `NEO4J_USER`, `NEO4J_PASSWORD`) for Docker or Aura. The test suite runs this notebook against
-the server it starts, in an empty database. Loading is idempotent: running it twice adds nothing.
+It needs a running Neo4j: run `graphflows neo4j start` in a terminal (a local Community 5.26 server, no
+Docker) and `neo4j.connect()` below finds it and its generated password by itself. For Docker or Aura, set
+`NEO4J_URI`, `NEO4J_USER` and `NEO4J_PASSWORD` before starting Jupyter. The test suite runs this notebook
+against the server it starts, in an empty database. Loading is idempotent: running it twice adds nothing.
 """),
     code("""
-import os
-
 import polars as pl
 import graphflows as gf
 from graphflows import neo4j
 
 pl.Config.set_tbl_width_chars(140)
 pl.Config.set_fmt_str_lengths(40)
-print("Neo4j:", os.environ.get("NEO4J_URI", "the local server started by `graphflows neo4j start`"))
-runner = neo4j.connect()
+runner = neo4j.connect()  # NEO4J_* variables if set, else the server of `graphflows neo4j start`
+print("Neo4j:", runner.settings.uri)
 """),
     md(
         "## 1. Load\n\nNodes first (merged on `id`), then one `FLOWS_TO` relationship per flow, then the "
@@ -333,6 +332,8 @@ runner.close()
 
 
 def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
+    for number, cell in enumerate(cells):  # stable ids: regenerating an unchanged notebook changes nothing
+        cell["id"] = f"{Path(name).stem[:2]}-{number:03d}"
     notebook = new_notebook(cells=cells, metadata=KERNEL)
     nbformat.validate(notebook)
     nbformat.write(notebook, HERE / name)

@@ -2,11 +2,14 @@
 
     python3 tools/make_registers.py [/work/shared/data/registers] [graphflows/data/registers]
 
-Reads the files described in the source folder's README.md / MANIFEST.tsv and writes three CSVs:
+Reads the files described in the source folder's README.md / MANIFEST.tsv and writes four CSVs:
 
 - ``bodies.csv``  ``org_id,name,register,channel``: one row per public body.
 - ``names.csv``   ``key,org_id``: every known name of a body as a matching key (graphflows.registers.keys).
 - ``ids.csv``     ``alias,org_id``: other codes for the same body (digital-land codes of post-2020 councils).
+- ``codes.csv``   ``code,org_id``: councils' statistical codes and URIs as spend files print them (GSS
+  ``E08000033``, former GSS, SNAC ``00CY``, opendatacommunities.org URIs); a code naming two bodies
+  is left out.
 
 Same input, same output (rows sorted). See graphflows/data/registers/README.md for sources and licences.
 """
@@ -95,6 +98,16 @@ def main(source: Path, target: Path) -> None:
     body_frame.write_csv(target / "bodies.csv")
     name_frame.write_csv(target / "names.csv")
     alias_frame.write_csv(target / "ids.csv")
+    current = dict(alias_frame.iter_rows())  # digital-land's codes of new councils -> the canonical id
+    code_frame = (
+        pl.DataFrame(council_codes(source), schema=["code", "org_id"], orient="row")
+        .with_columns(pl.col("org_id").replace(current))
+        .filter(pl.col("org_id").is_in(known))
+        .unique()
+        .filter(pl.col("code").is_unique())
+        .sort("code")
+    )
+    code_frame.write_csv(target / "codes.csv")
     print(
         f"{body_frame.height} bodies, {name_frame.height} names, {alias_frame.height} id aliases -> {target}"
     )
@@ -126,10 +139,16 @@ def local_authorities(source: Path):
                 _body(org_id, row.get("official-name") or row["name"], "local-authority", "local_government")
             )
     name_map = source / LA / "openregister__local-authority-data/maps/name.tsv"
+    words_of: dict[str, set[str]] = {}
+    for name, org_id in names:
+        words_of.setdefault(org_id, set()).update(_place_words(name))
     for row in _tsv(name_map):
         register, _, code = row["local-authority"].partition(":")
-        if register in REGISTER_PREFIX:
-            names.append((row["name"], f"{REGISTER_PREFIX[register]}-{code}"))
+        org_id = f"{REGISTER_PREFIX.get(register)}-{code}"
+        # the map gives some names a neighbour's code (braintree -> BRT, Broxtowe): a name must share a
+        # word with the body's own names to be kept
+        if register in REGISTER_PREFIX and _place_words(row["name"]) & words_of.get(org_id, set()):
+            names.append((row["name"], org_id))
     # digital-land's own codes for councils created after the register was retired (NYUA, CUA...).
     aliases = []
     dl = pl.read_csv(
@@ -141,6 +160,26 @@ def local_authorities(source: Path):
         if code and match and code not in prefix_of:
             aliases.append((f"GB-LAE-{code}", match[0]))
     return bodies, [(n, o) for n, o in names if n], aliases
+
+
+def council_codes(source: Path) -> list[tuple[str, str]]:
+    """(code, org_id) for councils: GSS codes (current and former), SNAC / old ONS codes and the
+    opendatacommunities.org URI (scheme-less, lower case), as LGTC spend files print them."""
+    las = pl.read_csv(source / MYSOC / "uk_local_authorities.csv", infer_schema=False)
+    codes = []
+    for row in las.iter_rows(named=True):
+        org_id = f"{NATION_PREFIX[row['nation']]}-{row['local-authority-code']}"
+        found = [row["gss-code"], row["snac"], (row["old-ons-la-code"] or "").replace("-", "")]
+        found += (row["former-gss-codes"] or "").split(",")
+        codes += [(c.strip().upper(), org_id) for c in found if c and c.strip()]
+    dl = pl.read_csv(
+        source / LA / "digital-land__organisation-collection/data/local-authority.csv", infer_schema=False
+    )
+    for row in dl.iter_rows(named=True):
+        uri, code = row["opendatacommunities-uri"], row["reference"]
+        if uri and code:
+            codes.append((re.sub(r"^https?://", "", uri.strip()).rstrip("/").lower(), f"GB-LAE-{code}"))
+    return codes
 
 
 # ----------------------------------------------------------------------------------------------------- NHS
@@ -263,6 +302,14 @@ def government_organisations(source: Path):
         for code, name in latest.items()
     ]
     return bodies, names, []
+
+
+_NOT_PLACE = {"council", "borough", "district", "county", "of", "the", "and", "metropolitan", "ua", "boro"}
+
+
+def _place_words(name: str | None) -> set[str]:
+    """The words of a council's name that name its place (``Braintree District Council`` -> braintree)."""
+    return set(re.sub(r"[^a-z]+", " ", (name or "").lower()).split()) - _NOT_PLACE
 
 
 def _is_acronym(text: str | None) -> bool:

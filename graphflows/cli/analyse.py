@@ -256,17 +256,18 @@ def demo(out: Path, **options: Any) -> None:
     )
     ingest, graph = read_input_graph((demo_path(),), None, False)
     result = run_analysis(ingest, graph, out, write_rejects=False, keep_rows=True, **options)
-    _demo_views(result, out)  # type: ignore[arg-type]
+    counting = {k: options[k] for k in ("count_by", "min_share", "min_count")}
+    _demo_views(result, out, **counting)  # type: ignore[arg-type]
 
 
-def _demo_views(result: Attribution, out: Path) -> None:
-    """The interactive views, when the viz room is installed."""
+def _demo_views(result: Attribution, out: Path, **counting: Any) -> None:
+    """The interactive views (convergence counted as in the tables), when the viz room is installed."""
     try:
         from graphflows import viz
     except ImportError:
         return
-    view = viz.write_view(result.graph, out / "view.html", attribution=result)
-    sankey = viz.write_sankey(result.graph, out / "sankey.html", attribution=result)
+    view = viz.write_view(result.graph, out / "view.html", attribution=result, **counting)
+    sankey = viz.write_sankey(result.graph, out / "sankey.html", attribution=result, **counting)
     console.print(
         f"Interactive views: {view} and {sankey} (open in a browser; they work offline)", markup=False
     )

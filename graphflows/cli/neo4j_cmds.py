@@ -1,7 +1,8 @@
-"""Neo4j commands: ``neo4j start|stop|status``, ``load``, ``query`` (the Cypher library) and ``cypher``.
+"""Neo4j commands: ``neo4j start|stop|status|env``, ``load``, ``query`` (the Cypher library) and ``cypher``.
 
-Connection: ``--neo4j-uri``, else ``NEO4J_URI``, else the local server started by ``graphflows neo4j start``
-(default data folder); ``NEO4J_USER`` and ``NEO4J_PASSWORD`` from the environment (never printed).
+Connection (:meth:`graphflows.neo4j.Neo4jSettings.resolve`): ``--neo4j-uri``, else ``NEO4J_URI``, else the
+local server started by ``graphflows neo4j start`` (default data folder) with its generated credentials;
+``NEO4J_USER`` and ``NEO4J_PASSWORD`` from the environment. The password is printed only by ``neo4j env``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from rich.text import Text
 
 from graphflows.analysis.convergence import CountBy
 from graphflows.cli.analyse import convergence_options
-from graphflows.cli.display import SafeConsole, console, money, safe_text, steps
+from graphflows.cli.display import SafeConsole, console, money, steps
 from graphflows.cli.inputs import input_options, raw_csv_option, read_input_graph
 from graphflows.model import GraphflowsError
 from graphflows.outputs import OutputFiles, rows_frame, write_csv
@@ -44,7 +44,8 @@ def neo4j_uri_option(command: Callable[..., Any]) -> Callable[..., Any]:
         metavar="URI",
         default=None,
         help="Bolt URI of the server (default: $NEO4J_URI, else the local server from "
-        "`graphflows neo4j start`). User and password come from $NEO4J_USER and $NEO4J_PASSWORD.",
+        "`graphflows neo4j start`). User and password come from $NEO4J_USER and $NEO4J_PASSWORD, "
+        "else from the local server's data folder.",
     )(command)
 
 
@@ -65,7 +66,19 @@ def csv_option(command: Callable[..., Any]) -> Callable[..., Any]:
         "csv_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="Write the rows to this CSV file instead of printing a table.",
+        help="Write the rows to this CSV file instead of printing a table (exact values: money in "
+        "minor units, as the *_minor column names say; shares as fractions in full precision).",
+    )(command)
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--json",
+        "json_path",
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        default=None,
+        help="Write the rows as JSON to this file ('-' for stdout) instead of printing a table "
+        "(exact values, like --csv).",
     )(command)
 
 
@@ -97,7 +110,9 @@ def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
 def neo4j_start(data_dir: Path | None, port: int | None, browser: bool, heap: str, pagecache: str) -> None:
     """Start the server in the background; the last line printed is its Bolt URI.
 
-    Listens on 127.0.0.1 only, with authentication off (connect with no user or password).
+    Listens on 127.0.0.1 only, with authentication on: user neo4j and a generated password kept in the
+    data folder (readable by you only). graphflows commands, the Python API and the notebooks use it by
+    themselves; `graphflows neo4j env` prints it for other tools. LOAD CSV from files is off.
     """
     from graphflows.neo4j import server
 
@@ -114,14 +129,18 @@ def neo4j_start(data_dir: Path | None, port: int | None, browser: bool, heap: st
     if info.browser_url:
         err_console.print(f"Neo4j Browser: {browser_link(info.browser_url, info.bolt_uri)}", markup=False)
     err_console.print(
-        f"Use it: export NEO4J_URI={info.bolt_uri}   Stop it: graphflows neo4j stop", markup=False
+        'graphflows finds it by itself. Other tools: eval "$(graphflows neo4j env)" '
+        "(sets NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD).   Stop it: graphflows neo4j stop",
+        markup=False,
     )
     click.echo(info.bolt_uri)
 
 
-def browser_link(browser_url: str, bolt_uri: str) -> str:
-    """The Browser URL preset to connect to ``bolt_uri`` without authentication."""
-    return f"{browser_url}?dbms={bolt_uri}&preselectAuthMethod=NO_AUTH"
+def browser_link(browser_url: str, bolt_uri: str, user: str = "neo4j") -> str:
+    """The Browser URL preset to connect to ``bolt_uri`` as ``user`` (the password is typed in: the
+    Browser takes none in its URL, and graphflows never prints it outside `neo4j env`)."""
+    scheme, _, address = bolt_uri.partition("://")
+    return f"{browser_url}?dbms={scheme}://{user}@{address}&preselectAuthMethod=NATIVE"
 
 
 @neo4j_group.command("stop")
@@ -149,6 +168,30 @@ def neo4j_status(data_dir: Path | None) -> None:
     if info.browser_url:
         click.echo(f"Neo4j Browser: {browser_link(info.browser_url, info.bolt_uri)}")
     click.echo(info.bolt_uri)
+
+
+@neo4j_group.command("env")
+@data_option
+def neo4j_env(data_dir: Path | None) -> None:
+    """Print `export NEO4J_URI=... NEO4J_USER=... NEO4J_PASSWORD=...` lines for the running local server.
+
+    For tools other than graphflows (cypher-shell, scripts): eval "$(graphflows neo4j env)".
+    The password is printed on stdout for your shell only: do not paste it into logs or issues.
+    """
+    import shlex
+
+    from graphflows.neo4j import server
+
+    info = server.status(data_dir)
+    auth = server.credentials(Path(info.data_dir)) if info else None
+    if info is None or auth is None:
+        where = (data_dir or server.default_data_dir()).expanduser()
+        raise GraphflowsError(
+            f"no Neo4j server is running on {where} (start one with `graphflows neo4j start`)"
+        )
+    values = {"NEO4J_URI": info.bolt_uri, "NEO4J_USER": auth[0], "NEO4J_PASSWORD": auth[1]}
+    for name, value in values.items():
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 # ---------------------------------------------------------------- load
@@ -257,13 +300,22 @@ def _progress_bar() -> Iterator[Callable[[int, int, str], None]]:
 @click.argument("name", required=False)
 @param_option
 @csv_option
+@json_option
 @click.option("--list", "list_", is_flag=True, help="List the library's queries and their questions.")
 @neo4j_uri_option
 def query(
-    name: str | None, params: tuple[str, ...], csv_path: Path | None, raw_csv: bool, list_: bool,
+    name: str | None,
+    params: tuple[str, ...],
+    csv_path: Path | None,
+    raw_csv: bool,
+    json_path: Path | None,
+    list_: bool,
     neo4j_uri: str | None,
-) -> None:  # fmt: skip
-    """Run query NAME from the Cypher library (cypher/*.cypher) and print its rows."""
+) -> None:
+    """Run query NAME from the Cypher library (cypher/*.cypher) and print its rows.
+
+    On the terminal, money (*_minor columns) is shown with its currency and shares as percentages;
+    --csv and --json keep exact values for machines."""
     from graphflows.neo4j.library import list_queries, load_query
 
     if list_ or not name:
@@ -271,31 +323,35 @@ def query(
         return
     library_query = load_query(name)
     bound = library_query.bind(parse_params(params, typed=False))
-    if csv_path is not None:
-        OutputFiles().check(csv_path)
+    _check_outputs(csv_path, json_path)
     with _runner(neo4j_uri) as runner:
         result = runner.run(library_query.text, bound)
-    _output(result.columns, result.rows, csv_path, raw_csv)
+    _output(result.columns, result.rows, csv_path, json_path, raw_csv)
 
 
 @click.command()
 @click.argument("text", metavar="QUERY")
 @param_option
 @csv_option
+@json_option
 @click.option("--write", is_flag=True, help="Allow the query to change the database (read-only otherwise).")
 @neo4j_uri_option
 def cypher(
-    text: str, params: tuple[str, ...], csv_path: Path | None, raw_csv: bool, write: bool,
+    text: str,
+    params: tuple[str, ...],
+    csv_path: Path | None,
+    raw_csv: bool,
+    json_path: Path | None,
+    write: bool,
     neo4j_uri: str | None,
-) -> None:  # fmt: skip
+) -> None:
     """Run an ad-hoc Cypher QUERY (a read transaction unless --write); parameter values are read as JSON
     when they parse (10, true, "text"), else as text."""
     values = parse_params(params, typed=True)
-    if csv_path is not None:
-        OutputFiles().check(csv_path)
+    _check_outputs(csv_path, json_path)
     with _runner(neo4j_uri) as runner:
         result = runner.run(text, values, write=write)
-    _output(result.columns, result.rows, csv_path, raw_csv)
+    _output(result.columns, result.rows, csv_path, json_path, raw_csv)
     if write and result.counters:
         changes = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(result.counters.items()))
         err_console.print(changes, markup=False)
@@ -353,63 +409,41 @@ def _print_library(queries: list[Any]) -> None:
     console.print("* required", markup=False)
 
 
+def _check_outputs(csv_path: Path | None, json_path: Path | None) -> None:
+    """Before querying: one output at most, and files graphflows may write (see graphflows.outputs)."""
+    if csv_path is not None and json_path is not None:
+        raise click.UsageError("choose one of --csv and --json")
+    for path in (csv_path, json_path):
+        if path is not None and str(path) != "-":
+            OutputFiles().check(path)
+
+
 def _output(
-    columns: list[str], rows: list[dict[str, Any]], csv_path: Path | None, raw_csv: bool = False
+    columns: list[str],
+    rows: list[dict[str, Any]],
+    csv_path: Path | None,
+    json_path: Path | None,
+    raw_csv: bool = False,
 ) -> None:
+    """A readable table on the terminal, or exact values in CSV / JSON files."""
+    from graphflows.cli import query_output
+
     if csv_path is not None:
-        cells = ([_cell(row.get(c)) for c in columns] for row in rows)
+        cells = ([query_output.exact_cell(row.get(c)) for c in columns] for row in rows)
         write_csv(rows_frame(columns, cells), csv_path, raw=raw_csv)
         err_console.print(f"{len(rows)} row(s) written to {csv_path}", markup=False)
-        return
-    grid = Table(show_lines=False)
-    for column in columns:
-        grid.add_column(column, overflow="fold")
-    for row in rows:
-        grid.add_row(*(safe_text(_cell(row.get(c))) for c in columns))
-    console.print(grid)
-    console.print(f"{len(rows)} row(s)", markup=False)
-
-
-def _cell(value: Any) -> str:
-    """A value as text: lists and maps as JSON, dates as ISO, None as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, default=_json_default, ensure_ascii=False)
-    if hasattr(value, "iso_format"):
-        return str(value.iso_format())
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "iso_format"):
-        return value.iso_format()
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if hasattr(value, "items"):
-        return dict(value.items())
-    return str(value)
+    elif json_path is not None:
+        query_output.write_json(json_path, columns, rows)
+        if str(json_path) != "-":
+            err_console.print(f"{len(rows)} row(s) written to {json_path}", markup=False)
+    else:
+        console.print(query_output.readable_table(columns, rows, console.width))
+        console.print(f"{len(rows)} row(s)", markup=False)
 
 
 @contextmanager
 def _runner(neo4j_uri: str | None) -> Iterator[Any]:
-    from graphflows.neo4j import Neo4jSettings, connect
+    from graphflows.neo4j import connect
 
-    with connect(Neo4jSettings.from_env(uri=resolve_uri(neo4j_uri))) as runner:
+    with connect(uri=neo4j_uri) as runner:
         yield runner
-
-
-def resolve_uri(neo4j_uri: str | None) -> str | None:
-    """``--neo4j-uri``, else NEO4J_URI, else the local server's URI if one runs (else None: the default)."""
-    import os
-
-    if neo4j_uri or os.environ.get("NEO4J_URI"):
-        return neo4j_uri or os.environ["NEO4J_URI"]
-    from graphflows.neo4j import server
-
-    info = server.status()
-    return info.bolt_uri if info else None

@@ -17,7 +17,8 @@ from rich.table import Table
 from graphflows.cli.display import console, safe_text, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.export import organisations_table
-from graphflows.ingest.organisations import ORG_COLUMNS, record_report
+from graphflows.ingest.organisations import ORG_COLUMNS, map_key, read_org_map, record_report
+from graphflows.ingest.suggestions import suggest as suggest_pairs
 from graphflows.outputs import OutputFiles, write_csv_to
 
 MAP_HELP = """
@@ -27,11 +28,13 @@ Organisation map (--org-map): a CSV with header action,key,other,name.
   action,key,other,name
   same,GB-COH-02150618,name:KCOM Group PLC,KCOM Group PLC
   different,GB-COH-11111111,GB-COH-22222222,
+  maybe,name:Softcat PLC,name:Softcat Ltd,Softcat PLC
 
 'same' forces two keys into one node (name optional: the node's display name); 'different' forbids any
-merge that would put them together. A key is an org-id (GB-CHC-1015648, 360G-...) or name:<a name>,
-matched after normalising case, punctuation, &/and, HTML entities and Ltd/Limited. Lines starting with
-# are comments.
+merge that would put them together; 'maybe' (what --suggest writes) does nothing until you decide. A
+key is an org-id (GB-CHC-1015648, 360G-...) or name:<a name>, matched after normalising case,
+punctuation, &/and, HTML entities and Ltd/Limited. Lines starting with # are comments; columns after
+name (score, evidence) are ignored.
 """
 
 
@@ -54,6 +57,14 @@ def register(group: click.Group) -> None:
     default=None,
     help="Write the organisation table (one row per node) to this CSV file.",
 )
+@click.option(
+    "--suggest",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write likely-same organisations the rules did not merge (same name apart from the legal form, "
+    "same postcode, VAT number or payer), scored 0-1, to this CSV file: an --org-map file whose rows "
+    "say 'maybe' until you change them to 'same' or 'different'.",
+)
 @click.option("--top", type=click.IntRange(0), default=30, show_default=True, help="Merged nodes to print.")
 @raw_csv_option
 def orgs(
@@ -64,6 +75,7 @@ def orgs(
     channels: Path | None,
     report: Path | None,
     nodes: Path | None,
+    suggest: Path | None,
     top: int,
     raw_csv: bool,
     **input_extras: Any,
@@ -72,7 +84,7 @@ def orgs(
     outputs = OutputFiles(
         inputs=input_paths(files, org_map, input_extras.get("sources"), channels), create_folders=True
     )
-    outputs.check_all(report, nodes)
+    outputs.check_all(report, nodes, suggest)
     with steps("Reading input files and matching organisations"):
         ingest, graph = read_input_graph(
             files, format_, skip_invalid, channels, org_map=org_map, **input_extras
@@ -90,12 +102,20 @@ def orgs(
             write_csv_to(outputs.stage(report), records, raw=raw_csv)
         if nodes is not None:
             write_csv_to(outputs.stage(nodes), organisations_table(graph), raw=raw_csv)
+        suggestions = None
+        if suggest is not None:
+            suggestions = suggest_pairs(
+                ingest.flows, organisations, ingest.org_candidates, _decided_apart(org_map, ingest)
+            )
+            write_csv_to(outputs.stage(suggest), suggestions, raw=raw_csv)
     merged = organisations.filter(
         (pl.col("match_method") != "redacted")
         & (
             (pl.col("names_seen").str.count_matches(";").fill_null(0) > 0)
             | (pl.col("org_ids").str.count_matches(";").fill_null(0) > 0)
-            | pl.col("match_method").is_in(["user-map", "name->org-id", "name", "charity+company"])
+            | pl.col("match_method").is_in(
+                ["user-map", "name->org-id", "name", "charity+company", "register", "legal-form"]
+            )
         )
     ).sort(["match_confidence", "records"], descending=[False, True], nulls_last=True)
     console.print(
@@ -116,6 +136,29 @@ def orgs(
         console.print(f"Record-by-record report written to {report}", markup=False)
     if nodes is not None:
         console.print(f"Organisation table written to {nodes}", markup=False)
+    if suggestions is not None:
+        console.print(
+            f"{suggestions.height} suggested pair(s) written to {suggest}: change 'maybe' to 'same' or "
+            "'different' and pass the file as --org-map",
+            markup=False,
+        )
+
+
+def _decided_apart(org_map: Path | None, ingest: Any) -> set[frozenset[str]]:
+    """Node pairs the map already keeps apart (its ``different`` rows), so they are not suggested again."""
+    if org_map is None or ingest.identities is None:
+        return set()
+    nodes = {}
+    for id_given, name, node in ingest.identities.select("id_given", "name_given", "id").iter_rows():
+        if id_given:
+            nodes.setdefault(map_key(id_given), node)
+        if name:
+            nodes.setdefault(map_key(f"name:{name}"), node)
+    return {
+        frozenset((nodes[a], nodes[b]))
+        for a, b in read_org_map(org_map).different
+        if a in nodes and b in nodes
+    }
 
 
 def _merged_table(shown: pl.DataFrame, total: int) -> Table:

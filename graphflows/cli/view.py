@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from graphflows.analysis.convergence import CountBy
+from graphflows.cli.analyse import convergence_options
 from graphflows.cli.display import console, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.model import GraphflowsError
@@ -67,20 +69,23 @@ def register(group: click.Group) -> None:
     type=click.IntRange(min=0),
     default=DEFAULT_TOP_N,
     show_default=True,
-    help="Keep the N organisations and streams with most money (0 keeps all); the page says what "
-    f"was left out. The Sankey keeps min(N, {SANKEY_TOP_N}).",
+    help="Draw at most N organisations and streams (0 keeps all): in a larger graph, the top convergence "
+    "points with their payers and origins, then the most money; the page says what was left out. "
+    f"The Sankey keeps the min(N, {SANKEY_TOP_N}) with most money.",
 )
 @click.option("--currency", default=None, help="Currency to draw (default: the one with most flows).")
+@convergence_options
 @click.option(
     "--no-analysis",
     is_flag=True,
-    help="Skip the stovepipe attribution (no funding mix or convergence points; faster).",
+    help="Skip the stovepipe attribution (no funding mix or convergence points; a large graph keeps the "
+    "nodes with most money; faster).",
 )
 @raw_csv_option
 def view(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, focus: str | None,
-    png: Path | None, sankey: Path | None, top: int, currency: str | None, no_analysis: bool,
-    raw_csv: bool, **extras: Any,
+    png: Path | None, sankey: Path | None, top: int, currency: str | None, count_by: CountBy,
+    min_count: int, min_share: float, no_analysis: bool, raw_csv: bool, **extras: Any,
 ) -> None:  # fmt: skip
     """Draw the funding network of FILES as an interactive page (flows CSV, 360Giving, OCDS, spend files)."""
     outputs = OutputFiles(
@@ -104,12 +109,16 @@ def view(
                 raise GraphflowsError(str(exc)) from None
     top_n = top or None
     with steps("Drawing the network"):
-        prepared = prepare_view(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
+        prepared = prepare_view(
+            graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
+            min_share=min_share, min_count=min_count,
+        )  # fmt: skip
         pages = {out: render_view(prepared)}
         if sankey is not None:
             sankey_data = prepare_sankey(
                 graph, attribution=attribution, focus=focus, currency=prepared.currency,
-                top_n=min(top_n, SANKEY_TOP_N) if top_n else None,
+                top_n=min(top_n, SANKEY_TOP_N) if top_n else None, count_by=count_by, min_share=min_share,
+                min_count=min_count,
             )  # fmt: skip
             pages[sankey] = render_sankey(sankey_data)
     rejects = out.with_name(out.stem + ".rejects.csv") if skip_invalid and ingest.rejects.height else None

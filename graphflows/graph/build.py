@@ -106,6 +106,7 @@ def build_graph(
             pl.lit(None, pl.String).alias("name"),
             pl.lit(Kind.STREAM.value).alias("kind"),
             pl.lit(None, pl.String).alias("channel_given"),
+            pl.lit(None, pl.String).alias("recipient_type"),
         )
     )
     seen = pl.concat(sides).with_row_index("_order")
@@ -116,6 +117,7 @@ def build_graph(
             pl.col("name").drop_nulls().first(),
             pl.col("kind").unique().sort().alias("kinds"),
             pl.col("channel_given").drop_nulls().first(),
+            pl.col("recipient_type").drop_nulls().first(),
         )
         .sort("_order")
         .drop("_order")
@@ -126,22 +128,27 @@ def build_graph(
             [c for c in ("name", "kinds", "channel_given") if c in organisations.columns]
         )
         nodes = nodes.join(extra, on="id", how="left")
-    nodes = classify_nodes(nodes, channel_map).drop("channel_given")
+    nodes = classify_nodes(nodes, channel_map).drop("channel_given", "recipient_type")
     return FlowGraph(
         nodes, flows.select(list(FLOW_COLUMNS) + [c for c in flows.columns if c not in FLOW_COLUMNS])
     )
 
 
 def _side(flows: pl.DataFrame, side: str) -> pl.DataFrame:
-    """``id, name, kind, channel_given`` of the payers or payees of ``flows``."""
-    given = f"{side}_channel"
+    """``id, name, kind, channel_given, recipient_type`` of the payers or payees of ``flows``.
+
+    ``recipient_type`` (360Giving grants to individuals) describes the payee.
+    """
+
+    def optional(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.String) if column in flows.columns else pl.lit(None, pl.String)
+
     return flows.select(
         pl.col(f"{side}_id").alias("id"),
         pl.col(f"{side}_name").alias("name"),
         pl.col(f"{side}_kind").alias("kind"),
-        (pl.col(given).cast(pl.String) if given in flows.columns else pl.lit(None, pl.String)).alias(
-            "channel_given"
-        ),
+        optional(f"{side}_channel").alias("channel_given"),
+        (optional("recipient_type") if side == "payee" else pl.lit(None, pl.String)).alias("recipient_type"),
     )
 
 

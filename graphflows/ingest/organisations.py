@@ -9,22 +9,35 @@ method                confidence  when
 ``org-id``            1.0         records share a registered identifier (``GB-CHC-``, ``GB-COH-``, ...)
 ``charity+company``   1.0         one record gives both a charity and a company number
 ``local-id``          0.95        records share a publisher-minted id (``360G-…``, a native id)
+``register``          0.9         a record without a registered id names exactly one public body in the
+                                  shipped registers (:mod:`graphflows.registers`: councils, NHS, police,
+                                  government): "Trafford Council" is ``GB-LAE-TRF``
 ``exact-name``        0.9         records without a registered id have the same name (case, spaces)
 ``name``              0.8         ... the same name after normalising punctuation, ``&``/``and``,
                                   HTML entities, ``Limited``/``Ltd`` and vendor-code prefixes
 ``name->org-id``      0.8         a record without a registered id has the name of exactly one
                                   organisation that has one (two or more: not merged, reported)
+``legal-form``        0.75        names differ only by a trailing legal form (rigour's table: ``Ltd``,
+                                  ``CIC``, ``LLP``, ``PLC``...): "The Proud Trust" / "The Proud Trust
+                                  Ltd"; not when two different forms (Ltd and PLC) or two org-ids share
+                                  the rest of the name (reported, and suggested)
 ====================  ==========  ===================================================================
 
 Organisations with *different* registered ids are never merged automatically, even with the same name
-(reported as possible duplicates). A node's ``match_method`` is its weakest merge and
-``match_confidence`` that merge's confidence; ``match_reasons`` lists every merge.
+(reported as possible duplicates). A registered id that is a placeholder or not its register's shape
+(``GB-COH-n/a``, ``GB-COH-the-windmill-charlton``: :func:`~graphflows.ingest.orgids.org_id_problem`)
+is ignored with a note and the record matched by name; a bare charity number beside a ``GB-NIC`` id is
+that Northern Ireland number. A node's ``match_method`` is its weakest merge and ``match_confidence``
+that merge's confidence; ``match_reasons`` lists every merge. Flows from an organisation to itself are
+kept and counted in the notes.
 
 **Mapping file** (``--org-map``, CSV with a header): ``action,key,other,name``.
 ``same`` forces ``key`` and ``other`` into one node (``name``, optional, sets its display name);
 ``different`` forbids any merge that would put them together. A key is an org-id
 (``GB-COH-01234567``, ``360G-…``) or ``name:`` followed by a name (matched after normalisation); text
-with spaces and no ``id:`` prefix is taken as a name. Lines starting with ``#`` are comments.
+with spaces and no ``id:`` prefix is taken as a name. Lines starting with ``#`` are comments; ``maybe``
+rows (suggestions not yet decided, :mod:`graphflows.ingest.suggestions`) have no effect; columns after
+``name`` are ignored.
 
 >>> import polars as pl
 >>> flows = pl.DataFrame({"payer_id": ["name:CCG A", "name:CCG B"], "payer_name": ["CCG A", "CCG B"],
@@ -41,14 +54,23 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from graphflows.ingest.orgids import id_rank, is_registered, normalise_names, normalise_org_id
+from graphflows.ingest.orgids import (
+    id_rank,
+    is_registered,
+    legal_form_keys,
+    normalise_names,
+    normalise_org_id,
+    org_id_problem,
+)
 from graphflows.model import InputError
+from graphflows.registers import PublicBody, lookup_codes, lookup_id, names_matches
 
 CONFIDENCE = {
     "user-map": 1.0,
@@ -56,8 +78,10 @@ CONFIDENCE = {
     "charity+company": 1.0,
     "local-id": 0.95,
     "exact-name": 0.9,
+    "register": 0.9,
     "name": 0.8,
     "name->org-id": 0.8,
+    "legal-form": 0.75,
     "single": 1.0,
 }
 ORG_COLUMNS = {
@@ -82,6 +106,8 @@ class OrgMap:
     same: list[tuple[str, str, str | None]] = field(default_factory=list)
     different: list[tuple[str, str]] = field(default_factory=list)
     source: str = ""
+    #: Rows still marked ``maybe`` (suggestions from ``graphflows orgs --suggest`` not yet decided).
+    undecided: list[tuple[str, str]] = field(default_factory=list)
 
 
 def map_key(text: str) -> str:
@@ -131,8 +157,11 @@ def read_org_map(path: str | Path) -> OrgMap:
             continue
         cells = [c.strip() for c in row] + ["", "", "", ""]
         action, key, other, name = cells[0].lower(), cells[1], cells[2], cells[3] or None
-        if action not in ("same", "different"):
-            raise InputError(f"{path}:{number}: action must be 'same' or 'different', not {cells[0]!r}")
+        if action not in ("same", "different", "maybe"):
+            raise InputError(
+                f"{path}:{number}: action must be 'same', 'different' or 'maybe' (undecided), "
+                f"not {cells[0]!r}"
+            )
         if not key or not other:
             raise InputError(f"{path}:{number}: both key and other are needed")
         a, b = map_key(key), map_key(other)
@@ -140,6 +169,8 @@ def read_org_map(path: str | Path) -> OrgMap:
             raise InputError(f"{path}:{number}: a key is blank after normalising")
         if action == "same":
             org_map.same.append((a, b, name))
+        elif action == "maybe":
+            org_map.undecided.append((a, b))
         else:
             org_map.different.append((a, b))
     return org_map
@@ -175,6 +206,8 @@ class Resolution:
     organisations: pl.DataFrame
     identities: pl.DataFrame  # one row per distinct (given id, other ids, name): node id, method, reason
     notes: list[str] = field(default_factory=list)
+    #: Pairs of nodes the rules did not merge but that may be one organisation: (node, other, evidence).
+    candidates: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _similar(a: str, b: str) -> bool:
@@ -198,6 +231,10 @@ def _side_mentions(flows: pl.DataFrame, side: str) -> pl.DataFrame:
     id_given = col(f"{side}_id_given")
     name_given = col(f"{side}_name_given")
     native = id_given.is_null() & name_given.is_null()
+    if side == "payer":
+        coded = payer_codes(flows)
+        if coded is not None:
+            id_given = pl.coalesce(id_given, pl.lit(coded[0]))
     redacted = (
         (pl.col("payee_redacted") == "yes").fill_null(False)
         if side == "payee" and "payee_redacted" in flows.columns
@@ -215,6 +252,44 @@ def _side_mentions(flows: pl.DataFrame, side: str) -> pl.DataFrame:
         redacted.alias("redacted"),
         (native & ~col(f"{side}_id").str.starts_with("name:")).fill_null(False).alias("fixed"),
     )
+
+
+#: Columns that may hold the paying council's code or URI (LGTC ``OrganisationURI``, Calderdale's ``Body``).
+PAYER_CODE_COLUMNS = r"(?i)^\s*(body|organi[sz]ation|entity)\s*(uri|url|code|id)?\s*$"
+
+
+def payer_codes(flows: pl.DataFrame) -> tuple[pl.Series, str] | None:
+    """The council each flow's payer is by a code or URI column (``http://…/local-authority-district/00CY``
+    -> ``GB-LAE-CLD``), and that column's title; None when no such column resolves any value."""
+    for column in flows.columns:
+        if flows.schema[column] != pl.String or not re.match(PAYER_CODE_COLUMNS, column):
+            continue
+        values = flows[column]
+        distinct = values.drop_nulls().unique()
+        bodies = lookup_codes(distinct)
+        mapping = {v: b.org_id for v, b in zip(distinct.to_list(), bodies, strict=True) if b is not None}
+        if mapping:
+            return values.replace_strict(mapping, default=None, return_dtype=pl.String), column
+    return None
+
+
+def _payer_code_note(flows: pl.DataFrame) -> list[str]:
+    coded = payer_codes(flows)
+    if coded is None:
+        return []
+    ids, column = coded
+    own = flows["payer_id_given"] if "payer_id_given" in flows.columns else pl.Series([None] * flows.height)
+    used = flows.select(pl.col(column), pl.col("payer_name_given").alias("name")).with_columns(
+        ids.alias("_id"), own.alias("_own")
+    )
+    used = used.filter(pl.col("_id").is_not_null() & pl.col("_own").is_null())
+    if used.is_empty():
+        return []
+    value, name, org_id = used.row(0)[:3]
+    return [
+        f"{used.height} payer record(s) identified by the council code or URI in the column {column!r} "
+        f"(e.g. {value!r} -> {org_id}, named {name!r})"
+    ]
 
 
 def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
@@ -235,11 +310,21 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
         .str.strip_chars()
         .alias("exact_key"),
     )
+    forms = legal_form_keys(identities["name_key"])
+    bodies = names_matches(identities["name_given"])
+    register_ambiguous: dict[str, tuple[PublicBody, ...]] = {}
     uf = _UnionFind()
     reasons: dict[str, list[tuple[str, str]]] = defaultdict(list)  # key -> [(method, why)]
     forbidden = [(a, b) for a, b in org_map.different]
     notes: list[str] = []
+    if org_map.undecided:
+        notes.append(
+            f"org map {org_map.source}: {len(org_map.undecided)} row(s) still 'maybe' (no effect until "
+            "changed to 'same' or 'different')"
+        )
     edges: list[tuple[str, str, str, str]] = []  # (a, b, method, why)
+    candidates: list[tuple[str, str, str]] = []  # (key, other key, evidence): near misses for --suggest
+    checks = _IdChecks()
 
     rows = identities.select("id_given", "other_ids", "name_given", "name_key", "exact_key", "records").rows()
     fixed_flags = identities["fixed"].to_list()
@@ -248,14 +333,19 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
     extra_links: list[tuple[str, str, str, str]] = []  # (own id, other number's id, name key, name)
     primary_names: dict[str, set[str]] = defaultdict(set)
     strong_by_name: dict[str, set[str]] = defaultdict(set)
+    strong_by_base: dict[str, set[str]] = defaultdict(set)
+    strong_forms: dict[str, set[str]] = defaultdict(set)
+    register_by_name: dict[str, dict[str, PublicBody]] = defaultdict(dict)
+    base_of: dict[str, tuple[str, str]] = {}
     exact_by_name_key: dict[str, set[str]] = defaultdict(set)
     name_records: Counter = Counter()
-    nameable: set[str] = set()
-    for (id_given, other_ids, name_given, name_key, exact_key, _records), fixed in zip(
-        rows, fixed_flags, strict=True
+    nameable: dict[str, None] = {}  # ordered set
+    for (id_given, other_ids, name_given, name_key, exact_key, _records), fixed, base_key, form, body in zip(
+        rows, fixed_flags, forms["base_key"], forms["form"], bodies, strict=True
     ):
         given = normalise_org_id(id_given) if id_given else None
         others = [normalise_org_id(x) for x in (other_ids or "").split(";") if x.strip()]
+        given, others, dropped = checks.check(given, others, name_given, _records)
         strong = [x for x in [given, *others] if x and is_registered(x)]
         strong = list(dict.fromkeys(strong))
         weak = given if given and not is_registered(given) else None
@@ -272,6 +362,8 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
                 extra_links.append((anchor, f"id:{other}", name_key, name_given))
             if name_key:
                 strong_by_name[name_key].add(anchor)
+                strong_by_base[base_key].add(anchor)
+                strong_forms[base_key].add(form)
         elif weak:
             anchor = f"id:{weak}"
             if name_node:
@@ -281,17 +373,32 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
         else:
             anchor = "name:"
         if name_key and not strong and not fixed:
-            nameable.add(name_key)
+            nameable[name_key] = None
+            base_of[name_key] = (base_key, form)
             exact_by_name_key[name_key].add(exact_key or "")
             name_records[name_key] += _records
+            if len(body) == 1:
+                register_by_name[name_key][f"id:{body[0].org_id}"] = body[0]
+            elif body:
+                register_ambiguous[name_key] = body
         uf.find(anchor)
         anchors.append(anchor)
         matched_by.append(
-            f"org-id {anchor[3:]}"
-            if anchor.startswith("id:") and is_registered(anchor[3:])
-            else f"id {anchor[3:]}"
-            if anchor.startswith("id:")
-            else f"name {name_key!r}"
+            (
+                f"org-id {anchor[3:]}"
+                if anchor.startswith("id:") and is_registered(anchor[3:])
+                else f"id {anchor[3:]}"
+                if anchor.startswith("id:")
+                else f"name {name_key!r}"
+            )
+            + "".join(f" ({bad} ignored: {why})" for bad, why in dropped)
+        )
+    notes.extend(checks.notes())
+    notes.extend(_payer_code_note(flows))
+    for name_key, several in register_ambiguous.items():
+        notes.append(
+            f"name {name_key!r} is several public bodies in the registers "
+            f"({', '.join(f'{b.org_id} {b.name}' for b in several)}); not merged (use --org-map to decide)"
         )
 
     # a charity or company number given beside a record's own id links the two, unless one of the
@@ -317,6 +424,7 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
                 f"records give for {' / '.join(sorted(clash[1]))!r}; check the publisher's data "
                 "or use --org-map"
             )
+            candidates.append((anchor, clash[0], f"{name_given!r} gives the number {clash[0][3:]}"))
             continue
         for other in others:
             edges.append(
@@ -325,19 +433,10 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
 
     # user-forced merges first, then the automatic ones (a forbidden pair stops any merge joining it)
     ordered = [(a, b, "user-map", f"org map {org_map.source}: same") for a, b, _ in org_map.same] + edges
-    for name_key, ids in strong_by_name.items():
-        if name_key not in nameable:
-            continue
-        if len(ids) == 1:
-            (only,) = ids
-            ordered.append(
-                (f"name:{name_key}", only, "name->org-id", f"name {name_key!r} matches {only[3:]}")
-            )
-        else:
-            notes.append(
-                f"name {name_key!r} matches several org-ids ({', '.join(sorted(i[3:] for i in ids))}); "
-                "records with that name and no id were not merged (use --org-map to decide)"
-            )
+    ordered += _name_merges(nameable, strong_by_name, register_by_name, notes, candidates)
+    ordered += _legal_form_merges(
+        nameable, base_of, strong_by_base, strong_forms, strong_by_name, register_by_name, notes, candidates
+    )
     for a, b, method, why in ordered:
         ra, rb = uf.find(a), uf.find(b)
         if ra == rb:
@@ -416,15 +515,7 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
             }
         )
     organisations = pl.DataFrame(org_rows, schema=ORG_COLUMNS)
-    dupes = organisations.filter(pl.col("org_ids").is_not_null()).with_columns(
-        pl.Series("_k", normalise_names(organisations.filter(pl.col("org_ids").is_not_null())["name"]))
-    )
-    for key, group in dupes.group_by("_k"):
-        if group.height > 1 and key[0]:
-            notes.append(
-                f"possible duplicate: {group.height} organisations named {key[0]!r} have different org-ids "
-                f"({', '.join(sorted(group['id']))}); not merged"
-            )
+    notes.extend(_possible_duplicates(organisations, candidates))
     table = (
         identities.drop("fixed")
         .with_columns(
@@ -438,7 +529,197 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
     )
     resolved = _apply(flows, mentions, table)
     organisations = pl.concat([organisations, redacted_nodes(resolved)])
-    return Resolution(resolved, organisations, table, notes)
+    notes.extend(self_payment_notes(resolved))
+    node_of = {key: node_of_root[uf.find(key)] for key in uf.parent if uf.find(key) in node_of_root}
+    pairs = {}
+    for a, b, evidence in candidates:
+        na, nb = (k[5:] if k.startswith("node:") else node_of.get(k) for k in (a, b))
+        if na and nb and na != nb:
+            pairs.setdefault(tuple(sorted((na, nb))), evidence)
+    return Resolution(resolved, organisations, table, notes, [(a, b, e) for (a, b), e in pairs.items()])
+
+
+def _possible_duplicates(organisations: pl.DataFrame, candidates: list[tuple[str, str, str]]) -> list[str]:
+    """Notes (and candidate pairs) for organisations with different org-ids whose names are the same, or
+    the same apart from a legal form."""
+    registered = organisations.filter(pl.col("org_ids").is_not_null())
+    keys = normalise_names(registered["name"])
+    named = registered.select("id").with_columns(
+        pl.Series("_k", keys), legal_form_keys(keys)["base_key"].alias("_base")
+    )
+    found = []
+    for (base,), group in named.group_by("_base", maintain_order=True):
+        if group.height < 2 or not base:
+            continue
+        ids = sorted(group["id"])
+        if group["_k"].n_unique() == 1:
+            found.append(
+                f"possible duplicate: {group.height} organisations named {group['_k'][0]!r} have different "
+                f"org-ids ({', '.join(ids)}); not merged"
+            )
+            evidence = "same name, different org-ids"
+        else:
+            found.append(
+                f"possible duplicate: {group.height} organisations named "
+                f"{' / '.join(sorted(set(group['_k'])))!r} (the same apart from a legal form) "
+                f"have different org-ids ({', '.join(ids)}); not merged"
+            )
+            evidence = "same name apart from the legal form, different org-ids"
+        candidates.extend(
+            (f"node:{a}", f"node:{b}", evidence) for i, a in enumerate(ids) for b in ids[i + 1 :]
+        )
+    return found
+
+
+def self_payment_notes(flows: pl.DataFrame) -> list[str]:
+    """Flows whose payer and payee are one node (a funder granting to its own id, a council paying
+    itself), counted per file: kept, and reported."""
+    same = flows.filter(pl.col("payer_id") == pl.col("payee_id"))
+    if same.is_empty():
+        return []
+    per_file = same.group_by("source", maintain_order=True).agg(
+        pl.len(), pl.col("line").first(), pl.col("payer_name").first()
+    )
+    return [
+        f"{source}: {count} flow(s) paid by an organisation to itself (e.g. line {line}, {name!r}); kept: "
+        "check whether they are internal transfers or a slip in the publisher's ids"
+        for source, count, line, name in per_file.iter_rows()
+    ]
+
+
+class _IdChecks:
+    """Drop placeholder and malformed registered ids, read a bare charity number beside a ``GB-NIC`` id as
+    that Northern Ireland number, and take a register's current code for a body's old one; counts for notes.
+    """
+
+    def __init__(self) -> None:
+        self.malformed: Counter = Counter()
+        self.examples: dict[str, str] = {}
+        self.nic = 0
+        self.aliases: dict[str, str] = {}
+
+    def check(
+        self, given: str | None, others: list[str | None], name: str | None, records: int
+    ) -> tuple[str | None, list[str], list[tuple[str, str]]]:
+        dropped = []
+        kept: list[str | None] = []
+        for org_id in [given, *others]:
+            problem = org_id_problem(org_id)
+            if problem:
+                dropped.append((org_id, problem))
+                self.malformed[org_id] += records
+                self.examples.setdefault(org_id, f"{org_id} for {name!r} ({problem})")
+                org_id = None
+            body = lookup_id(org_id) if org_id and is_registered(org_id) else None
+            if body is not None and body.org_id != org_id:
+                self.aliases[org_id] = body.org_id
+                org_id = body.org_id
+            kept.append(org_id)
+        given, rest = kept[0], [x for x in kept[1:] if x]
+        nic = {x[len("GB-NIC-") :] for x in [given, *rest] if x and x.startswith("GB-NIC-")}
+        if nic and any(x.startswith("GB-CHC-") and x[len("GB-CHC-") :] in nic for x in rest):
+            self.nic += records
+            rest = [x if not (x.startswith("GB-CHC-") and x[7:] in nic) else f"GB-NIC-{x[7:]}" for x in rest]
+        return given, list(dict.fromkeys(rest)), dropped
+
+    def notes(self) -> list[str]:
+        found = []
+        if self.malformed:
+            shown = "; ".join(self.examples[k] for k in sorted(self.malformed)[:3])
+            found.append(
+                f"ignored {len(self.malformed)} malformed or placeholder identifier(s) on "
+                f"{sum(self.malformed.values())} record(s), e.g. {shown}: those records were matched by name"
+            )
+        if self.nic:
+            found.append(
+                f"{self.nic} record(s) give a GB-NIC id and the same bare charity number: read as the "
+                "Northern Ireland number, not an England and Wales one"
+            )
+        if self.aliases:
+            pairs = ", ".join(f"{a} -> {b}" for a, b in sorted(self.aliases.items())[:5])
+            found.append(f"register codes replaced by the body's current code: {pairs}")
+        return found
+
+
+def _name_merges(
+    nameable: dict[str, None],
+    strong_by_name: dict[str, set[str]],
+    register_by_name: dict[str, dict[str, PublicBody]],
+    notes: list[str],
+    candidates: list[tuple[str, str, str]],
+) -> list[tuple[str, str, str, str]]:
+    """A name without an id joins the one organisation with that name: a registered id given by another
+    record (``name->org-id``) or a public body in the shipped registers (``register``); never two."""
+    merges = []
+    for name_key in nameable:
+        registered = strong_by_name.get(name_key, set())
+        bodies = register_by_name.get(name_key, {})
+        ids = registered | set(bodies)
+        if len(ids) == 1:
+            (only,) = ids
+            if only in bodies:
+                body = bodies[only]
+                why = f"name {name_key!r} is {body.name} ({only[3:]}) in the {body.register} register"
+                merges.append((f"name:{name_key}", only, "register", why))
+            else:
+                merges.append(
+                    (f"name:{name_key}", only, "name->org-id", f"name {name_key!r} matches {only[3:]}")
+                )
+        elif len(ids) > 1:
+            notes.append(
+                f"name {name_key!r} matches several org-ids ({', '.join(sorted(i[3:] for i in ids))}); "
+                "records with that name and no id were not merged (use --org-map to decide)"
+            )
+            candidates.extend(
+                (f"name:{name_key}", i, "the name matches several org-ids") for i in sorted(ids)
+            )
+    return merges
+
+
+def _legal_form_merges(
+    nameable: dict[str, None],
+    base_of: dict[str, tuple[str, str]],
+    strong_by_base: dict[str, set[str]],
+    strong_forms: dict[str, set[str]],
+    strong_by_name: dict[str, set[str]],
+    register_by_name: dict[str, dict[str, PublicBody]],
+    notes: list[str],
+    candidates: list[tuple[str, str, str]],
+) -> list[tuple[str, str, str, str]]:
+    """Names that differ only by a trailing legal form ("The Proud Trust" / "The Proud Trust Ltd") join,
+    when the form is the only difference and the base names one organisation; an ambiguous base (two
+    registered ids, or two different forms such as Ltd and CIC) never merges and is reported."""
+    by_base: dict[str, list[str]] = defaultdict(list)
+    for name_key in nameable:
+        by_base[base_of[name_key][0]].append(name_key)
+    merges = []
+    for base, keys in by_base.items():
+        strong = strong_by_base.get(base, set())
+        resolved = [k for k in keys if k in strong_by_name or k in register_by_name]
+        loose = [k for k in keys if k not in resolved]
+        if not loose or len(strong) + len(keys) < 2 or (resolved and not strong):
+            continue
+        forms = ({base_of[k][1] for k in keys} | strong_forms.get(base, set())) - {""}
+        target = next(iter(strong)) if len(strong) == 1 else f"name:{loose[0]}"
+        if len(forms) > 1 or len(strong) > 1:
+            why = f"legal forms {', '.join(sorted(forms))}" if len(forms) > 1 else "several org-ids"
+            notes.append(
+                f"names {' / '.join(sorted(keys))} differ only by a legal form but were not merged ({why}; "
+                "use --org-map to decide)"
+            )
+            others = sorted(strong) + [f"name:{k}" for k in keys]
+            candidates.extend(
+                (a, b, f"same name apart from the legal form ({why})")
+                for i, a in enumerate(others)
+                for b in others[i + 1 :]
+            )
+            continue
+        for key in loose:
+            if f"name:{key}" != target:
+                other = target.split(":", 1)[1]
+                why = f"{key!r} and {other!r} differ only by a legal form"
+                merges.append((f"name:{key}", target, "legal-form", why))
+    return merges
 
 
 def _apply(flows: pl.DataFrame, mentions: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:

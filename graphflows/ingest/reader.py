@@ -56,6 +56,8 @@ class IngestResult:
     #: Each distinct (given id, other ids, name) seen in the files -> the node it became, and why.
     identities: pl.DataFrame | None = None
     org_notes: list[str] = field(default_factory=list)
+    #: Pairs of nodes the rules did not merge that may be one organisation: (node, other, evidence).
+    org_candidates: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
@@ -228,6 +230,7 @@ def read_flows(
     if not reads:
         raise InputError("no input files given")
     _drop_repeated_grants(reads)
+    _note_repeated_lines(reads)
     rejects = pl.concat([r.rejects for r in reads] or [empty_rejects()], how="vertical")
     if rejects.height and not skip_invalid:
         problems = [RowProblem(s, ln, why) for s, ln, why in rejects.head(SHOWN_PROBLEMS).select(
@@ -252,6 +255,7 @@ def read_flows(
         organisations=resolution.organisations if resolution else None,
         identities=resolution.identities if resolution else None,
         org_notes=resolution.notes if resolution else [],
+        org_candidates=resolution.candidates if resolution else [],
     )
 
 
@@ -276,6 +280,29 @@ def _drop_repeated_grants(reads: list[FileRead]) -> None:
             )
         kept = read.flows.select(pl.col("reference").drop_nulls(), pl.lit(read.source).alias("first_source"))
         seen = pl.concat([seen, kept])
+
+
+def _note_repeated_lines(reads: list[FileRead]) -> None:
+    """Lines repeated identically within one file (every field but the line number) are kept, as the
+    publisher gave them, and counted in the file's notes: they may be two equal payments or one listed
+    twice."""
+    for read in reads:
+        if read.flows.height < 2:
+            continue
+        fields = read.flows.drop("line", "source", strict=False)
+        hashes = fields.hash_rows()
+        maybe = hashes.is_duplicated()  # fast; rows sharing a hash are then compared exactly
+        if not maybe.any():
+            continue
+        suspects = fields.filter(maybe)
+        again = suspects.select(~pl.struct(pl.all()).is_first_distinct()).to_series()
+        count = int(again.sum())
+        if count:
+            line = read.flows.filter(maybe).filter(again)["line"][0]
+            read.notes.append(
+                f"{read.source}: {count} line(s) repeat an earlier line exactly (e.g. line {line}); kept: "
+                "check whether they are separate payments or listed twice"
+            )
 
 
 def _expand(paths: Iterable[str | Path]) -> Sequence[Path]:

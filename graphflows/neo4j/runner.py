@@ -1,10 +1,12 @@
 """One way to run Cypher: always with parameters, read or write, errors turned into clear messages.
 
-Connection settings come from the environment (``NEO4J_URI``, ``NEO4J_USER``, ``NEO4J_PASSWORD``,
-``NEO4J_DATABASE``) or are passed in; the password is never shown (not in ``repr``, not in messages).
+Every entry point (the CLI, the Python API, the notebooks) finds the server the same way,
+:meth:`Neo4jSettings.resolve`: what is passed in, else the environment (``NEO4J_URI``, ``NEO4J_USER``,
+``NEO4J_PASSWORD``, ``NEO4J_DATABASE``), else the local server ``graphflows neo4j start`` runs on the data
+folder (its URI and its generated credentials), else ``bolt://127.0.0.1:7687`` without authentication.
+The password is never shown (not in ``repr``, not in messages).
 
->>> settings = Neo4jSettings.from_env(uri="bolt://127.0.0.1:7687")   # doctest: +SKIP
->>> with connect(settings) as runner:                                # doctest: +SKIP
+>>> with connect() as runner:                                        # doctest: +SKIP
 ...     runner.run("MATCH (n:Provider {id: $id}) RETURN n.name AS name", {"id": "P1"}).rows
 [{'name': 'Inclusion Healthcare'}]
 """
@@ -14,7 +16,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from graphflows.model import GraphflowsError
 
@@ -63,6 +67,35 @@ class Neo4jSettings:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     database: str | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        uri: str | None = None,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        data_dir: Path | None = None,
+    ) -> Neo4jSettings:
+        """The one resolution order: arguments, else environment, else the local server, else the default.
+
+        The local server is the one ``graphflows neo4j start`` runs on ``data_dir`` (default: its default
+        data folder); its credentials are used only when the URI is that server's and none were given.
+        """
+        from graphflows.neo4j import server
+
+        local = server.status(data_dir)
+        uri = uri or os.environ.get("NEO4J_URI") or (local.bolt_uri if local else DEFAULT_URI)
+        user = user or os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME")
+        if password is None:
+            password = os.environ.get("NEO4J_PASSWORD") or None
+        if password is None and local is not None and _same_server(uri, local.bolt_uri):
+            local_auth = server.credentials(Path(local.data_dir))
+            if local_auth is not None:
+                user, password = local_auth
+        database = database or os.environ.get("NEO4J_DATABASE") or None
+        return cls(uri=uri, user=user, password=password, database=database)
 
     @classmethod
     def from_env(cls, uri: str | None = None, database: str | None = None) -> Neo4jSettings:
@@ -135,9 +168,16 @@ class BoltRunner:
         self.close()
 
 
-def connect(settings: Neo4jSettings | None = None, *, verify: bool = True) -> BoltRunner:
-    """A :class:`BoltRunner` for ``settings`` (default: from the environment), checked unless told not to."""
-    runner = BoltRunner(settings or Neo4jSettings.from_env())
+def connect(
+    settings: Neo4jSettings | None = None,
+    *,
+    uri: str | None = None,
+    data_dir: Path | None = None,
+    verify: bool = True,
+) -> BoltRunner:
+    """A :class:`BoltRunner` for ``settings`` (default: :meth:`Neo4jSettings.resolve` with ``uri`` and
+    ``data_dir``), checked unless told not to."""
+    runner = BoltRunner(settings or Neo4jSettings.resolve(uri, data_dir=data_dir))
     if verify:
         try:
             runner.verify()
@@ -165,8 +205,8 @@ class translate_errors:
         if isinstance(exc, nx.AuthError):
             user = self.settings.user or "neo4j"
             raise Neo4jError(
-                f"Neo4j at {where} refused the credentials for user {user!r} "
-                "(set NEO4J_USER and NEO4J_PASSWORD)"
+                f"Neo4j at {where} refused the credentials for user {user!r} (set NEO4J_USER and "
+                'NEO4J_PASSWORD; for the local server: eval "$(graphflows neo4j env)")'
             ) from None
         if isinstance(exc, (nx.ServiceUnavailable, nx.SessionExpired)):
             raise Neo4jUnavailable(
@@ -179,6 +219,11 @@ class translate_errors:
             if isinstance(exc, nx.TransientError):
                 raise Neo4jUnavailable(f"Neo4j at {where}: {_one_line(exc)}") from exc
             code = (exc.code or "").rsplit(".", 1)[-1]
+            if code == "AuthenticationRateLimit":
+                raise Neo4jError(
+                    f"Neo4j at {where} refused user {self.settings.user or 'neo4j'!r} for a few seconds "
+                    "after too many wrong passwords; check the credentials and try again"
+                ) from None
             if code == "AccessMode":
                 raise CypherError(
                     "the query writes to the database but ran read-only "
@@ -187,6 +232,16 @@ class translate_errors:
             raise CypherError(f"Neo4j rejected the query ({code}): {_one_line(exc)}") from None
         if isinstance(exc, nx.DriverError):
             raise Neo4jError(f"Neo4j driver error talking to {where}: {_one_line(exc)}") from None
+        return False
+
+
+def _same_server(uri: str, local_uri: str) -> bool:
+    """Whether ``uri`` points at the local server (any Bolt scheme; ``localhost`` or ``127.0.0.1``)."""
+    try:
+        a, b = urlsplit(uri), urlsplit(local_uri)
+        loopback = {"127.0.0.1", "localhost", "::1"}
+        return a.hostname in loopback and b.hostname in loopback and a.port == b.port
+    except ValueError:
         return False
 
 

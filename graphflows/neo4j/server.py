@@ -3,8 +3,10 @@
 The first start asks Maven to fetch Neo4j (and the Neo4j Browser web app) into the Maven cache
 (``~/.m2``) and compiles the small launcher ``server/GraphflowsNeo4j.java`` against those jars into
 ``~/.cache/graphflows/neo4j-server/<digest>/``; later starts reuse them. The server listens on 127.0.0.1 only,
-with authentication off, usage reporting off, a bounded heap and page cache, and keeps its data and logs
-in the data folder (``~/.local/share/graphflows/neo4j`` unless given).
+with authentication on (user ``neo4j``, a generated password kept in the data folder, readable by its owner
+only: :func:`credentials`), ``LOAD CSV`` from file URLs off, usage reporting off, a bounded heap and page
+cache, and keeps its data and logs in the data folder (``~/.local/share/graphflows/neo4j`` unless given;
+made private to its owner, mode 0700).
 
 >>> info = start(Path("/tmp/gf-neo4j"))      # doctest: +SKIP
 >>> info.bolt_uri                            # doctest: +SKIP
@@ -19,9 +21,11 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -33,6 +37,15 @@ SERVER_SOURCES = Path(__file__).parent / "server"
 LAUNCHER = "GraphflowsNeo4j"
 STATE_FILE = "graphflows-neo4j.json"
 OUTPUT_FILE = "graphflows-neo4j.out"
+PASSWORD_FILE = "graphflows-neo4j.password"
+#: The compiled launcher and procedures, as a jar (class sharing takes no folders on the class path).
+LAUNCHER_JAR = "graphflows-neo4j.jar"
+#: The JVM's class-sharing archive of Neo4j's classes, written when the first server stops: later starts
+#: map the classes instead of loading and verifying them again (a cold JVM is most of a small load's time).
+CLASS_ARCHIVE = "classes.jsa"
+#: Neo4j's plugin folder: graphflows' procedures alone, so Neo4j registers them before Bolt accepts clients.
+PLUGINS = "plugins"
+USER = "neo4j"
 JVM_OPTIONS = (
     "--add-opens=java.base/java.nio=ALL-UNNAMED",
     "--add-opens=java.base/java.io=ALL-UNNAMED",
@@ -95,9 +108,10 @@ def ensure_runtime(*, quiet: bool = True) -> Path:
     """
     runtime = runtime_dir()
     jars = _classpath(runtime)
-    if (runtime / "ready").exists() and jars and all(Path(p).exists() for p in jars):
+    ready = (runtime / "ready").exists() and (runtime / PLUGINS).exists()
+    if ready and jars and all(Path(p).exists() for p in jars):
         return runtime
-    tools = {name: shutil.which(name) for name in ("java", "javac", "mvn")}
+    tools = {name: shutil.which(name) for name in ("java", "javac", "jar", "mvn")}
     missing = [name for name, path in tools.items() if path is None]
     if missing:
         raise Neo4jServerError(f"cannot run a local Neo4j: {', '.join(missing)} not found; {INSTALL_HINT}")
@@ -113,6 +127,16 @@ def ensure_runtime(*, quiet: bool = True) -> Path:
     sources = [str(path) for path in _java_sources()]
     _run([str(tools["javac"]), "-cp", os.pathsep.join(_classpath(runtime)), "-d", str(classes), *sources],
          "compiling the Neo4j launcher failed")  # fmt: skip
+    _run([str(tools["jar"]), "--create", "--file", str(runtime / LAUNCHER_JAR), "-C", str(classes), "."],
+         "packing the Neo4j launcher failed")  # fmt: skip
+    entries: list[str] = []
+    for path in sorted(classes.glob("GraphflowsProcedures*.class")):
+        entries += ["-C", str(classes), path.name]
+    (runtime / PLUGINS).mkdir(exist_ok=True)
+    plugin = runtime / PLUGINS / "graphflows-procedures.jar"
+    _run([str(tools["jar"]), "--create", "--file", str(plugin), *entries],
+         "packing graphflows' procedures failed")  # fmt: skip
+    (runtime / CLASS_ARCHIVE).unlink(missing_ok=True)  # made for the previous jars
     (runtime / "ready").write_text("ok\n")
     return runtime
 
@@ -149,7 +173,8 @@ def start(
     if running is not None:
         raise AlreadyRunning(running)
     runtime = ensure_runtime()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    _private_folder(data_dir)
+    password = _ensure_password(data_dir)
     port = port or free_port()
     if browser:
         http_port = http_port or free_port(avoid={port})
@@ -157,10 +182,11 @@ def start(
     if java is None:
         raise Neo4jServerError(f"cannot run a local Neo4j: java not found; {INSTALL_HINT}")
     command = [
-        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS,
-        "-cp", os.pathsep.join([*_classpath(runtime), str(runtime / "classes")]),
+        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, *_class_sharing(runtime),
+        "-cp", os.pathsep.join([*_classpath(runtime), str(runtime / LAUNCHER_JAR)]),
         LAUNCHER, "--home", str(data_dir), "--port", str(port), "--pagecache", pagecache,
-        "--http-port", str(http_port if browser else 0),
+        "--http-port", str(http_port if browser else 0), "--password-file", str(data_dir / PASSWORD_FILE),
+        "--plugins", str(runtime / PLUGINS),
     ]  # fmt: skip
     output = data_dir / OUTPUT_FILE
     with output.open("wb") as out:
@@ -175,12 +201,73 @@ def start(
     )
     (data_dir / STATE_FILE).write_text(json.dumps(asdict(info)))
     try:
-        _wait_for_bolt(process, port, timeout, output)
+        _wait_for_bolt(process, port, (USER, password), timeout, output)
     except BaseException:
         _terminate(process.pid, timeout=30)
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise
     return info
+
+
+def _class_sharing(runtime: Path) -> list[str]:
+    """JVM options: use the class archive if there is one, else write one (``classes.jsa.<pid>``, renamed
+    by :func:`stop` once the JVM has exited, so no start ever maps a half-written archive)."""
+    archive = runtime / CLASS_ARCHIVE
+    if archive.exists():
+        return [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto"]
+    return [f"-XX:ArchiveClassesAtExit={archive}.{os.getpid()}-{time.monotonic_ns()}"]
+
+
+def _archive_being_written(pid: int) -> Path | None:
+    """The class archive the server ``pid`` will write when it exits (None if it uses one, or no /proc)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    flag = b"-XX:ArchiveClassesAtExit="
+    return next((Path(a[len(flag) :].decode()) for a in cmdline if a.startswith(flag)), None)
+
+
+def _keep_class_archive(written: Path | None) -> None:
+    """After the server exited: make the archive it wrote the one later starts use."""
+    if written is not None and written.exists() and written.stat().st_size > 0:
+        os.replace(written, written.with_name(CLASS_ARCHIVE))
+
+
+def credentials(data_dir: Path | None = None) -> tuple[str, str] | None:
+    """``(user, password)`` of the server on ``data_dir`` (None before its first start).
+
+    Only the folder's owner can read the password file; for anyone else this is None.
+    """
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    try:
+        password = (data_dir / PASSWORD_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return (USER, password) if password else None
+
+
+def _private_folder(data_dir: Path) -> None:
+    """Create ``data_dir`` (mode 0700), or make an existing one private to its owner."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if stat.S_IMODE(data_dir.stat().st_mode) & 0o077:
+        data_dir.chmod(0o700)
+
+
+def _ensure_password(data_dir: Path) -> str:
+    """The password in the data folder, generated (mode 0600) if there is none yet."""
+    path = data_dir / PASSWORD_FILE
+    existing = credentials(data_dir)
+    if existing is not None:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+        return existing[1]
+    password = secrets.token_urlsafe(24)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+    return password
 
 
 def stop(data_dir: Path | None = None, *, timeout: float = 60.0) -> bool:
@@ -190,8 +277,10 @@ def stop(data_dir: Path | None = None, *, timeout: float = 60.0) -> bool:
     if info is None:
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         return False
+    archive = _archive_being_written(info.pid)
     if not _terminate(info.pid, timeout=timeout):
         raise Neo4jServerError(f"the Neo4j server (pid {info.pid}) did not stop within {timeout:.0f} s")
+    _keep_class_archive(archive)
     (data_dir / STATE_FILE).unlink(missing_ok=True)
     return True
 
@@ -228,12 +317,14 @@ def free_port(avoid: set[int] | frozenset[int] = frozenset()) -> int:
             return port
 
 
-def _wait_for_bolt(process: subprocess.Popen[bytes], port: int, timeout: float, output: Path) -> None:
+def _wait_for_bolt(
+    process: subprocess.Popen[bytes], port: int, auth: tuple[str, str], timeout: float, output: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise Neo4jServerError(f"the Neo4j server exited during start-up: {_tail(output)}")
-        if b"graphflows-neo4j ready" in output.read_bytes() and _bolt_answers(port):
+        if b"graphflows-neo4j ready" in output.read_bytes() and _bolt_answers(port, auth):
             return
         time.sleep(0.25)
     raise Neo4jServerError(
@@ -241,14 +332,18 @@ def _wait_for_bolt(process: subprocess.Popen[bytes], port: int, timeout: float, 
     )
 
 
-def _bolt_answers(port: int) -> bool:
+def _bolt_answers(port: int, auth: tuple[str, str]) -> bool:
     from neo4j import GraphDatabase
-    from neo4j.exceptions import Neo4jError, ServiceUnavailable
+    from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
     try:
-        with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=None) as driver:
+        with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=auth) as driver:
             driver.verify_connectivity()
         return True
+    except AuthError:
+        raise Neo4jServerError(
+            f"the Neo4j server on port {port} refused the password in its data folder ({PASSWORD_FILE})"
+        ) from None
     except (ServiceUnavailable, Neo4jError, OSError):
         return False
 

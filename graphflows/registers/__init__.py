@@ -19,10 +19,14 @@ from graphflows.registers.tables import (
     PublicBody,
     alias_table,
     body_table,
+    code_table,
+    lookup_codes,
     lookup_id,
     lookup_name,
+    lookup_names,
     name_matches,
     name_table,
+    names_matches,
 )
 
 __all__ = [
@@ -30,10 +34,14 @@ __all__ = [
     "PublicBody",
     "alias_table",
     "body_table",
+    "code_table",
+    "lookup_codes",
     "lookup_id",
     "lookup_name",
+    "lookup_names",
     "name_key",
     "name_keys",
     "name_matches",
     "name_table",
+    "names_matches",
 ]

@@ -9,7 +9,7 @@ from importlib import resources
 
 import polars as pl
 
-from graphflows.registers.keys import name_key
+from graphflows.registers.keys import name_key, name_keys
 
 #: The registers a :class:`PublicBody` can come from.
 REGISTERS = ("local-authority", "nhs", "police", "government-organisation")
@@ -42,6 +42,42 @@ def name_table() -> pl.DataFrame:
 def alias_table() -> pl.DataFrame:
     """Other identifiers of the same bodies: ``alias, org_id`` (e.g. ``GB-LAE-NYUA -> GB-LAE-NYE``)."""
     return _read("ids.csv")
+
+
+_BARE_CODE = re.compile(r"^([ENSW]\d{8}|\d{2}[A-Z]{2})$")
+
+
+@cache
+def code_table() -> pl.DataFrame:
+    """Councils' statistical codes and URIs: ``code, org_id`` (GSS, former GSS, SNAC, opendatacommunities)."""
+    return _read("codes.csv")
+
+
+@cache
+def _codes() -> dict[str, str]:
+    return dict(code_table().iter_rows())
+
+
+def lookup_codes(values: pl.Series) -> list[PublicBody | None]:
+    """The council each value names by a code or URI as LGTC spend files print them, or None.
+
+    >>> [b and b.org_id for b in lookup_codes(pl.Series([
+    ...     "http://statistics.data.gov.uk/doc/local-authority-district/00CY",
+    ...     "http://opendatacommunities.org/id/metropolitan-district-council/calderdale",
+    ...     "E08000033", "18", None]))]
+    ['GB-LAE-CLD', 'GB-LAE-CLD', 'GB-LAE-CLD', None, None]
+    """
+    codes, bodies = _codes(), _bodies()
+    found: dict[str, PublicBody | None] = {}
+    for value in values.drop_nulls().unique().to_list():
+        text = re.sub(r"(?i)^https?://", "", value.strip()).rstrip("/")
+        tail = text.rsplit("/", 1)[-1].upper()
+        if "/" in text:  # a URI: the whole of it (opendatacommunities), else its last part (a code)
+            org_id = codes.get(text.lower()) or codes.get(tail)
+        else:  # a bare value only in a code's own shape (GSS E08000033, SNAC 00CY): "18" alone is no code
+            org_id = codes.get(tail) if _BARE_CODE.match(tail) else None
+        found[value] = bodies.get(org_id) if org_id else None
+    return [found.get(v) if v is not None else None for v in values.to_list()]
 
 
 @cache
@@ -88,6 +124,21 @@ def lookup_name(name: str | None) -> PublicBody | None:
     """
     matches = name_matches(name)
     return matches[0] if len(matches) == 1 else None
+
+
+def lookup_names(names: pl.Series) -> list[PublicBody | None]:
+    """:func:`lookup_name` for a whole column (keys computed once, vectorised).
+
+    >>> [b and b.org_id for b in lookup_names(pl.Series(["Trafford Council", "Footlights", None]))]
+    ['GB-LAE-TRF', None, None]
+    """
+    return [found[0] if len(found) == 1 else None for found in names_matches(names)]
+
+
+def names_matches(names: pl.Series) -> list[tuple[PublicBody, ...]]:
+    """:func:`name_matches` for a whole column: every body each name may be (several: ambiguous)."""
+    table, bodies = _names(), _bodies()
+    return [tuple(bodies[i] for i in table.get(key or "", ())) for key in name_keys(names).to_list()]
 
 
 def _read(filename: str) -> pl.DataFrame:

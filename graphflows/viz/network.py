@@ -13,32 +13,46 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from graphflows.analysis.convergence import DEFAULT_MIN_SHARE
 from graphflows.graph import FlowGraph
 from graphflows.model import Kind
 from graphflows.outputs import write_text
+from graphflows.viz.colours import channel_colour, channel_label, channel_order, darker, faded
 from graphflows.viz.layout import positions
 from graphflows.viz.money_text import money_short, money_text
 from graphflows.viz.page import page, static_text, vis_network_js
-from graphflows.viz.prepare import DEFAULT_TOP_N, ViewData, prepare_view
+from graphflows.viz.prepare import DEFAULT_TOP_N, MIN_COUNT, ViewData, prepare_view
 
 if TYPE_CHECKING:
     from graphflows.analysis import Attribution
+    from graphflows.analysis.convergence import CountBy
 
-#: Shape, colours (Okabe-Ito, safe for colour blindness) and legend text per kind.
+#: Shape and legend text per kind (the legend draws the shapes in neutral grey: colour means channel).
 KIND_STYLE: dict[str, dict[str, str]] = {
     Kind.STREAM.value: {
         "shape": "diamond",
-        "color": "#E69F00",
-        "border": "#9a6a00",
+        "color": "#9AA5B1",
+        "border": "#52606D",
         "label": "Funding stream",
     },
     Kind.COMMISSIONER.value: {
         "shape": "square",
-        "color": "#56B4E9",
-        "border": "#1f6f9c",
+        "color": "#9AA5B1",
+        "border": "#52606D",
         "label": "Commissioner or pooled budget",
     },
-    Kind.PROVIDER.value: {"shape": "dot", "color": "#009E73", "border": "#00664a", "label": "Provider"},
+    Kind.PROVIDER.value: {"shape": "dot", "color": "#9AA5B1", "border": "#52606D", "label": "Provider"},
+}
+#: How a form of organisation reads in a tooltip.
+FORM_LABELS = {
+    "public_body": "public body",
+    "charity": "charity",
+    "cic": "community interest company",
+    "mutual_society": "mutual society",
+    "company": "company",
+    "partnership": "partnership",
+    "individual": "individual",
+    "unknown": "form unknown",
 }
 CONVERGENCE_COLOR = "#D62728"
 CONVERGENCE_GLOW = "rgba(214,39,40,0.45)"
@@ -91,7 +105,10 @@ def page_data(view: ViewData) -> dict[str, Any]:
     values = {
         i: round(math.sqrt(max(int(m), 0) / 100), 2) for i, m in nodes.select("id", "money_minor").iter_rows()
     }
-    headlines = headline_ids(values)
+    points = nodes.filter(pl.col("is_convergence_point")).sort(
+        ["count", "money_minor", "id"], descending=[True, True, False]
+    )["id"]
+    headlines = headline_ids(values, points.to_list())
     pos = positions(
         nodes["id"].to_list(),
         edges,
@@ -105,6 +122,7 @@ def page_data(view: ViewData) -> dict[str, Any]:
     node_rows = []
     for n in nodes.iter_rows(named=True):
         x, y = pos[n["id"]]
+        colour = channel_colour(n["channel"])
         node_rows.append(
             {
                 "id": n["id"],
@@ -117,14 +135,28 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 "value": values[n["id"]],
                 "x": x,
                 "y": y,
+                "channel": n["channel"],
+                "channel_label": channel_label(n["channel"]),
+                "form": FORM_LABELS.get(n["form"], n["form"].replace("_", " ")),
+                "color": colour,
+                "border": darker(colour),
                 "in_text": money_text(int(n["total_in_minor"]), cur),
                 "out_text": money_text(int(n["total_out_minor"]), cur),
                 "payers": payers.get(n["id"], 0),
                 "payees": payees.get(n["id"], 0),
                 "conv": bool(n["is_convergence_point"]),
+                "count": int(n["count"]),
+                "channel_count": int(n["channel_count"]),
                 "stovepipes": int(n["stovepipe_count"]),
-                "hhi": f"{n['hhi']:.2f}" if n["hhi"] is not None else None,
+                "channels": [channel_label(c) for c in n["channels"]],
+                "effective_channels": _number(n["effective_channels"]),
+                "effective_stovepipes": _number(n["effective_stovepipes"]),
+                "hhi": _number(n["hhi"]),
                 "mix": n["mix"],
+                "channel_mix": [
+                    [channel_label(c), amount, share, channel_colour(c)]
+                    for c, amount, share in n["channel_mix"]
+                ],
             }
         )
     edge_rows = []
@@ -142,12 +174,12 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 "width": round(0.6 + 11 * math.sqrt(amount / max_edge), 2),
             }
         )
-    kind_of = dict(zip(nodes["id"].to_list(), nodes["kind"].to_list(), strict=True))
-    for row in edge_rows:
+    channel_of = dict(zip(nodes["id"].to_list(), nodes["channel"].to_list(), strict=True))
+    for row in edge_rows:  # a link takes the colour of the payer's channel
         row["color"] = (
             "rgba(120,120,120,0.55)"
             if row["declared"]
-            else _faded(KIND_STYLE[kind_of[row["from"]]]["border"])
+            else faded(darker(channel_colour(channel_of[row["from"]]), 0.85))
         )
     shown = [
         k
@@ -155,11 +187,23 @@ def page_data(view: ViewData) -> dict[str, Any]:
         if k in set(nodes["kind"].to_list())
     ]
     conv_count = sum(1 for r in node_rows if r["conv"])
+    per_channel = dict(nodes.group_by("channel").len().iter_rows())
+    channels_shown = [
+        [channel_label(c), channel_colour(c), int(per_channel[c])] for c in channel_order(set(per_channel))
+    ]
+    counted = "channels" if view.count_by == "channel" else "stovepipes"
     subtitle = (
         f"{len(node_rows):,} organisations and streams, {len(edge_rows):,} links; {cur}; "
         f"{money_text(view.total_money_minor, cur)} paid in all (net per payer and payee)"
         + (f"; {conv_count:,} convergence points shown" if view.has_analysis else "")
     )
+    if view.has_analysis:
+        conv_rule = (
+            f"money from {view.min_count} or more {counted}, each bringing at least "
+            f"{100 * view.min_share:g}% of its income"
+        )
+    else:
+        conv_rule = ""
     return {
         "focus": view.focus,
         "title": view.title,
@@ -169,7 +213,10 @@ def page_data(view: ViewData) -> dict[str, Any]:
         "notes": view.notes,
         "style": KIND_STYLE,
         "kinds_shown": shown,
+        "channels_shown": channels_shown,
         "has_analysis": view.has_analysis,
+        "counted": counted,
+        "convergence_rule": conv_rule,
         "size_min": SIZE_MIN,
         "size_max": SIZE_MAX,
         "font_min": FONT_MIN,
@@ -196,18 +243,21 @@ def drawn_sizes(values: dict[str, float], low_px: float = 0.0, high_px: float = 
     }
 
 
-def headline_ids(values: dict[str, float]) -> set[str]:
-    """In a big view, the nodes with most money: their names stay readable when the whole view is shown.
+def headline_ids(values: dict[str, float], first: list[str] | None = None) -> set[str]:
+    """In a big view, the nodes whose names stay readable when the whole view is shown: ``first`` (the top
+    convergence points), then those with most money.
 
     >>> sorted(headline_ids({f"n{i}": float(i) for i in range(100)}))[:3]
     ['n88', 'n89', 'n90']
+    >>> sorted(headline_ids({f"n{i}": float(i) for i in range(100)}, ["n1"]))[:3]
+    ['n1', 'n89', 'n90']
     >>> headline_ids({"a": 1.0})
     set()
     """
     if len(values) <= HEADLINE_FROM:
         return set()
-    ranked = sorted(values, key=lambda k: (-values[k], k))
-    return set(ranked[:HEADLINES])
+    ranked = dict.fromkeys([*(first or []), *sorted(values, key=lambda k: (-values[k], k))])
+    return set(list(ranked)[:HEADLINES])
 
 
 def drawn_boxes(
@@ -227,9 +277,9 @@ def drawn_boxes(
     return boxes
 
 
-def _faded(hex_colour: str, alpha: float = 0.45) -> str:
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
+def _number(value: float | None) -> str | None:
+    """``1.8615`` -> ``'1.86'``; ``None`` stays ``None``."""
+    return f"{value:.2f}" if value is not None else None
 
 
 def view_html(
@@ -239,9 +289,15 @@ def view_html(
     focus: str | None = None,
     top_n: int | None = DEFAULT_TOP_N,
     currency: str | None = None,
+    count_by: CountBy = "channel",
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> str:
     """The whole interactive page as a string (see :func:`write_view`)."""
-    view = prepare_view(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
+    view = prepare_view(
+        graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
+        min_share=min_share, min_count=min_count,
+    )  # fmt: skip
     return render_view(view)
 
 
@@ -265,18 +321,28 @@ def write_view(
     focus: str | None = None,
     top_n: int | None = DEFAULT_TOP_N,
     currency: str | None = None,
+    count_by: CountBy = "channel",
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> Path:
     """Write the interactive network of ``graph`` to one self-contained, offline HTML file; returns its path.
 
-    ``attribution``: an :class:`~graphflows.analysis.Attribution` to show stovepipe mixes and convergence
-    points (computed when ``None``; ``False`` leaves them out). ``focus``: a provider's id shows everything
-    upstream of it, a stream's id everything downstream. ``top_n``: keep the nodes with most money
-    (``None`` keeps all); the page says what was left out (see :func:`prepare_view` for the notes).
+    ``attribution``: an :class:`~graphflows.analysis.Attribution` to show channel and stovepipe mixes and
+    convergence points (computed when ``None``; ``False`` leaves them out). ``focus``: a provider's id
+    shows everything upstream of it, a stream's id everything downstream. ``top_n``: the most nodes drawn
+    (``None`` keeps all): a larger graph shows its top convergence points with their payers and origins
+    (see :func:`prepare_view`), and the page says what was left out. ``count_by`` (``"channel"`` or
+    ``"stovepipe"``), ``min_share`` and ``min_count`` say what a convergence point counts, as in
+    ``graphflows analyse``.
+    Nodes are coloured by channel of government, shaped by kind.
 
     >>> write_view(graph, "view.html", top_n=300)     # doctest: +SKIP
     PosixPath('view.html')
     """
-    view = prepare_view(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
+    view = prepare_view(
+        graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
+        min_share=min_share, min_count=min_count,
+    )  # fmt: skip
     write_text_atomic(Path(path), render_view(view))
     return Path(path)
 

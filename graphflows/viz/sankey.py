@@ -1,8 +1,8 @@
 """The flow diagram (Sankey): stovepipes -> commissioners and pools -> providers, one offline HTML file.
 
-Links are coloured by the stream the money came down (the ``stream_id`` named on the flow, or the stream
-paying it); nodes beyond the top N by money are gathered into one "Other ..." node per kind, so every
-penny in scope still shows.
+Links are coloured by the origin channel of the money: each payer's payments are split over the channels
+of government its own income came from (its channel mix), in whole pence that add up exactly; nodes beyond
+the top N by money are gathered into one "Other ..." node per kind, so every penny in scope still shows.
 
 >>> from graphflows.viz import write_sankey                   # doctest: +SKIP
 >>> write_sankey(graph, "flows.html", focus="inclusion-healthcare")   # doctest: +SKIP
@@ -20,12 +20,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from graphflows.analysis.convergence import DEFAULT_MIN_SHARE
 from graphflows.graph import FlowGraph
 from graphflows.model import Kind
+from graphflows.viz.colours import channel_colour, channel_label, faded
 from graphflows.viz.money_text import money_text
 from graphflows.viz.network import KIND_STYLE, write_text_atomic
 from graphflows.viz.page import page, static_text
 from graphflows.viz.prepare import (
+    MIN_COUNT,
+    channel_amounts,
     choose_currency,
     declared_links,
     focus_set,
@@ -37,14 +41,11 @@ from graphflows.viz.prepare import (
 
 if TYPE_CHECKING:
     from graphflows.analysis import Attribution
+    from graphflows.analysis.convergence import CountBy
 
 #: Nodes kept in a Sankey unless told otherwise (a Sankey with more is a wall of colour).
 SANKEY_TOP_N = 40
-#: Link colours per stream, in order of money (Okabe-Ito, then Tableau); grey for flows naming no stream.
-STREAM_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442",
-                  "#8C564B", "#9467BD", "#17BECF", "#BCBD22", "#7F7F7F")  # fmt: skip
-NO_STREAM = "#B0B7C0"
-#: Nodes in dark neutral tones (one per kind) so that colour on the page always means "which stream".
+#: Nodes in dark neutral tones (one per kind) so that colour on the page always means "which channel".
 NODE_COLOURS = {
     Kind.STREAM.value: "#3E4C59",
     Kind.COMMISSIONER.value: "#52606D",
@@ -65,15 +66,20 @@ BODY = """<header><h1 id="gf-title">Flow of funds</h1><p id="gf-subtitle"></p>
 
 @dataclass
 class SankeyData:
-    """Nodes (id, name, kind, in/out text) and links (source, target, amount_minor, stream) to draw."""
+    """Nodes (id, name, kind, in/out text) and links (source, target, amount_minor, channel) to draw.
+
+    ``channels``: (channel, label, colour) of the links, most money first. ``by_origin``: link colours are
+    the channels the payers' money came from (``False``: the payers' own channels, without attribution).
+    """
 
     currency: str
     nodes: list[dict[str, Any]]
     links: list[dict[str, Any]]
-    streams: list[tuple[str, str, str]]  # (stream id, name, colour)
+    channels: list[tuple[str, str, str]]
     title: str
     notes: list[str] = field(default_factory=list)
     total_minor: int = 0
+    by_origin: bool = True
 
 
 def prepare_sankey(
@@ -83,11 +89,19 @@ def prepare_sankey(
     focus: str | None = None,
     top_n: int | None = SANKEY_TOP_N,
     currency: str | None = None,
+    count_by: CountBy = "channel",
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> SankeyData:
     """Choose what the Sankey draws (see the module docstring).
 
-    ``attribution`` marks convergence points in hover text (computed when ``None``; ``False``: left out).
+    ``attribution`` gives the origin channels of the links and marks convergence points (``count_by``,
+    ``min_share``) in hover text (computed when ``None``; ``False``: links take the payer's own channel).
     """
+    if attribution is None:
+        from graphflows.analysis import attribute
+
+        attribution = attribute(graph)
     currency, notes = choose_currency(graph.flows, currency)
     flows = graph.flows.filter(pl.col("currency") == currency)
     pairs, netted = money_pairs(flows)
@@ -98,21 +112,8 @@ def prepare_sankey(
         totals = totals.filter(pl.col("id").is_in(sorted(shown)))
         title = f"Flow of funds {how} {totals.filter(pl.col('id') == focus)['name'][0]}"
     ids = totals["id"].implode()
-    stream_of = (
-        pl.when(pl.col("stream_id").is_not_null())
-        .then(pl.col("stream_id"))
-        .when(pl.col("payer_kind_") == Kind.STREAM.value)
-        .then(pl.col("payer_id"))
-    )
-    payer_kinds = totals.select(pl.col("id").alias("payer_id"), pl.col("kind").alias("payer_kind_"))
-    links = (
-        flows.filter(pl.col("payer_id").is_in(ids) & pl.col("payee_id").is_in(ids))
-        .filter(pl.col("payer_id") != pl.col("payee_id"))
-        .join(payer_kinds, on="payer_id", how="left")
-        .with_columns(stream_of.alias("stream"))
-        .group_by("payer_id", "payee_id", "stream")
-        .agg(pl.col("amount_minor").sum())
-        .filter(pl.col("amount_minor") > 0)
+    pairs = pairs.filter(pl.col("from").is_in(ids) & pl.col("to").is_in(ids)).select(
+        pl.col("from").alias("payer_id"), pl.col("to").alias("payee_id"), "amount_minor"
     )
     if netted:
         notes.append(
@@ -132,17 +133,22 @@ def prepare_sankey(
     hidden = dict(
         totals.filter(~pl.col("id").is_in(sorted(keep))).group_by("kind").len().sort("kind").iter_rows()
     )
+    # group the payees first (fewer rows to split), then split each payer's money by its origin channels
+    by_payer = (
+        pairs.join(group.rename({"id": "payee_id", "group": "target"}), on="payee_id")
+        .group_by("payer_id", "target")
+        .agg(pl.col("amount_minor").sum())
+    )
+    weights = payer_channels(graph, attribution, currency, totals, by_payer["payer_id"].unique())
     links = (
-        links.join(group.rename({"id": "payer_id", "group": "source"}), on="payer_id")
-        .join(group.rename({"id": "payee_id", "group": "target"}), on="payee_id")
-        .group_by("source", "target", "stream")
+        split_by_channel(by_payer, weights)
+        .join(group.rename({"id": "payer_id", "group": "source"}), on="payer_id")
+        .group_by("source", "target", "channel")
         .agg(pl.col("amount_minor").sum())
     )
     inside = links.filter(pl.col("source") == pl.col("target"))
     links = links.filter(pl.col("source") != pl.col("target")).sort(
-        ["amount_minor", "source", "target", "stream"],
-        descending=[True, False, False, False],
-        nulls_last=True,
+        ["amount_minor", "source", "target", "channel"], descending=[True, False, False, False]
     )
     if hidden:
         parts = ", ".join(f"{n:,} {KIND_NOUNS[k][n != 1]}" for k, n in sorted(hidden.items()))
@@ -164,7 +170,7 @@ def prepare_sankey(
     order = {node: i for i, node in enumerate(used)}
     money_in = dict(links.group_by("target").agg(pl.col("amount_minor").sum()).iter_rows())
     money_out = dict(links.group_by("source").agg(pl.col("amount_minor").sum()).iter_rows())
-    meeting = stovepipes_meeting(graph, attribution, currency, used)
+    meeting = convergence_text(attribution, currency, used, count_by, min_share, min_count)
     node_rows = [
         {
             "id": n,
@@ -172,38 +178,125 @@ def prepare_sankey(
             "kind": kinds[n],
             "in_text": money_text(int(money_in.get(n, 0)), currency),
             "out_text": money_text(int(money_out.get(n, 0)), currency),
-            "convergence": f"Convergence point: money from {meeting[n]} stovepipes" if n in meeting else "",
+            "convergence": meeting.get(n, ""),
         }
         for n in used
     ]
-    stream_money = (
-        links.filter(pl.col("stream").is_not_null()).group_by("stream").agg(pl.col("amount_minor").sum())
-    )
-    stream_order = stream_money.sort(["amount_minor", "stream"], descending=[True, False])["stream"].to_list()
-    all_names = dict(graph.nodes.filter(pl.col("id").is_in(stream_order)).select("id", "name").iter_rows())
-    streams = [
-        (s, all_names.get(s, s), STREAM_COLOURS[i % len(STREAM_COLOURS)]) for i, s in enumerate(stream_order)
+    channel_money = links.group_by("channel").agg(pl.col("amount_minor").sum())
+    channels = [
+        (c, channel_label(c), channel_colour(c))
+        for c in channel_money.sort(["amount_minor", "channel"], descending=[True, False])[
+            "channel"
+        ].to_list()
     ]
     link_rows = [
-        {"source": order[s], "target": order[t], "amount_minor": int(a), "stream": st,
+        {"source": order[s], "target": order[t], "amount_minor": int(a), "channel": ch,
          "from_name": names[s], "to_name": names[t], "amount_text": money_text(int(a), currency)}
-        for s, t, st, a in links.select("source", "target", "stream", "amount_minor").iter_rows()
+        for s, t, ch, a in links.select("source", "target", "channel", "amount_minor").iter_rows()
     ]  # fmt: skip
-    return SankeyData(currency, node_rows, link_rows, streams, title, notes, int(links["amount_minor"].sum()))
+    return SankeyData(
+        currency, node_rows, link_rows, channels, title, notes, int(links["amount_minor"].sum()),
+        by_origin=attribution is not False,
+    )  # fmt: skip
 
 
-def stovepipes_meeting(
-    graph: FlowGraph, attribution: Attribution | Literal[False] | None, currency: str, ids: list[str]
-) -> dict[str, int]:
-    """Which of ``ids`` are convergence points in ``currency``, and how many stovepipes meet at each."""
-    if attribution is False:
+def payer_channels(
+    graph: FlowGraph,
+    attribution: Attribution | Literal[False] | None,
+    currency: str,
+    totals: pl.DataFrame,
+    payers: pl.Series,
+) -> pl.DataFrame:
+    """``payer_id, channel, weight``: where each payer's money came from, by channel of government.
+
+    A payer's income by origin channel (as :func:`~graphflows.analysis.channel_mix`), plus its own channel
+    for what it pays beyond its income (it is an origin of that); without an attribution, its own channel.
+    """
+    beyond_income = pl.col("total_out_minor") - pl.col("total_in_minor")
+    own = totals.filter(pl.col("id").is_in(payers.implode())).select(
+        pl.col("id").alias("payer_id"),
+        "channel",
+        (pl.col("total_out_minor") if attribution is False else beyond_income.clip(lower_bound=0)).alias(
+            "weight"
+        ),
+    )
+    if attribution is not False:
+        from graphflows.analysis import attribute
+
+        result = attribution if attribution is not None else attribute(graph)
+        received = channel_amounts(only_currency(result, currency, payers.implode())).select(
+            pl.col("recipient_id").alias("payer_id"), "channel", pl.col("amount_minor").alias("weight")
+        )
+        own = pl.concat([received, own]).group_by("payer_id", "channel").agg(pl.col("weight").sum())
+    own = own.filter(pl.col("weight") > 0)
+    # a payer with nothing to weigh by (it paid nothing net) still has its own channel
+    missing = totals.filter(
+        pl.col("id").is_in(payers.implode()) & ~pl.col("id").is_in(own["payer_id"].implode())
+    )
+    return pl.concat(
+        [own, missing.select(pl.col("id").alias("payer_id"), "channel", pl.lit(1, pl.Int64).alias("weight"))]
+    )
+
+
+def split_by_channel(amounts: pl.DataFrame, weights: pl.DataFrame) -> pl.DataFrame:
+    """Each row's ``amount_minor`` split over its payer's channels in proportion to their weights, in whole
+    pence that add up exactly (rounded down; the pennies left go to the payer's largest channel).
+
+    >>> amounts = pl.DataFrame({"payer_id": ["a"], "target": ["t"], "amount_minor": [101]})
+    >>> weights = pl.DataFrame({"payer_id": ["a", "a", "a"], "channel": ["nhs", "education", "private"],
+    ...                         "weight": [2, 1, 1]})
+    >>> split_by_channel(amounts, weights).sort("channel").rows()
+    [('a', 't', 'education', 25), ('a', 't', 'nhs', 51), ('a', 't', 'private', 25)]
+    """
+    ranked = weights.with_columns(
+        (pl.col("weight") / pl.col("weight").sum().over("payer_id")).alias("_share"),
+        (pl.col("weight").rank("ordinal", descending=True).over("payer_id", order_by="channel") == 1).alias(
+            "_largest"
+        ),
+    )
+    parts = amounts.join(ranked, on="payer_id", how="left").with_columns(
+        pl.col("channel").fill_null("unclassified"),
+        pl.col("_share").fill_null(1.0),
+        pl.col("_largest").fill_null(True),
+    )
+    parts = parts.with_columns(
+        (pl.col("amount_minor") * pl.col("_share")).floor().cast(pl.Int64).alias("_part")
+    )
+    left = pl.col("amount_minor") - pl.col("_part").sum().over("payer_id", "target")
+    return (
+        parts.with_columns(
+            (pl.col("_part") + pl.when(pl.col("_largest")).then(left).otherwise(0)).alias("amount_minor")
+        )
+        .filter(pl.col("amount_minor") != 0)
+        .select("payer_id", "target", "channel", "amount_minor")
+    )
+
+
+def convergence_text(
+    attribution: Attribution | Literal[False] | None,
+    currency: str,
+    ids: list[str],
+    count_by: CountBy,
+    min_share: float,
+    min_count: int,
+) -> dict[str, str]:
+    """Hover text for the convergence points among ``ids``: how many channels (or stovepipes) meet there."""
+    if not attribution:
         return {}
-    from graphflows.analysis import attribute, convergence
+    from graphflows.analysis import convergence
 
-    result = attribution if attribution is not None else attribute(graph)
-    table = convergence(only_currency(result, currency, pl.Series(ids, dtype=pl.String).implode()))
+    table = convergence(
+        only_currency(attribution, currency, pl.Series(ids, dtype=pl.String).implode()),
+        count_by=count_by,
+        min_share=min_share,
+        min_count=min_count,
+    )
     points = table.filter(pl.col("is_convergence_point"))
-    return dict(points.select("recipient_id", "stovepipe_count").iter_rows())
+    text = {}
+    for rid, channels, count in points.select("recipient_id", "channels", f"{count_by}_count").iter_rows():
+        listed = ", ".join(channel_label(c) for c in (channels or "").split(";") if c)
+        text[rid] = f"Convergence point: money from {count} {count_by}s ({listed})"
+    return text
 
 
 def plotly_text(text: str) -> str:
@@ -217,8 +310,8 @@ def plotly_text(text: str) -> str:
 
 def sankey_figure(data: SankeyData) -> dict[str, Any]:
     """The plotly figure (plain JSON: data and layout) for the prepared Sankey."""
-    colour = {s: c for s, _, c in data.streams}
-    stream_name = {s: n for s, n, _ in data.streams}
+    colour = {c: hex_colour for c, _, hex_colour in data.channels}
+    label = {c: text for c, text, _ in data.channels}
     trace = {
         "type": "sankey",
         "arrangement": "snap",
@@ -246,18 +339,19 @@ def sankey_figure(data: SankeyData) -> dict[str, Any]:
             "source": [link["source"] for link in data.links],
             "target": [link["target"] for link in data.links],
             "value": [link["amount_minor"] / 100 for link in data.links],  # drawing only; text is exact
-            "color": [_alpha(colour.get(link["stream"], NO_STREAM)) for link in data.links],
+            "color": [faded(colour[link["channel"]], 0.7) for link in data.links],
             "customdata": [
                 [
                     plotly_text(link["from_name"]),
                     plotly_text(link["to_name"]),
                     link["amount_text"],
-                    plotly_text(stream_name.get(link["stream"], "no stream named")),
+                    plotly_text(label[link["channel"]]),
                 ]
                 for link in data.links
             ],
             "hovertemplate": "%{customdata[0]} → %{customdata[1]}<br>%{customdata[2]}"
-            "<br>Stream: %{customdata[3]}<extra></extra>",
+            f"<br>{'Origin channel' if data.by_origin else 'Channel of the payer'}: %{{customdata[3]}}"
+            "<extra></extra>",
         },
     }
     layout = {
@@ -266,11 +360,6 @@ def sankey_figure(data: SankeyData) -> dict[str, Any]:
         "paper_bgcolor": "#ffffff",
     }
     return {"data": [trace], "layout": layout}
-
-
-def _alpha(hex_colour: str, alpha: float = 0.5) -> str:
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
 
 
 @cache
@@ -285,14 +374,15 @@ def render_sankey(data: SankeyData) -> str:
     """HTML for a prepared Sankey."""
     subtitle = (
         f"{len(data.nodes):,} nodes, {len(data.links):,} links; {data.currency}; "
-        f"{money_text(data.total_minor, data.currency)} drawn. Link colour: the stream the money came down."
+        f"{money_text(data.total_minor, data.currency)} drawn. Link colour: "
+        + ("the channel of government the money came from." if data.by_origin else "the payer's channel.")
     )
     payload = {
         "title": data.title,
         "subtitle": subtitle,
         "notes": data.notes,
         "figure": json.loads(json.dumps(sankey_figure(data))),
-        "key": [[name, colour] for _, name, colour in data.streams] + [["No stream named", NO_STREAM]],
+        "key": [[name, colour] for _, name, colour in data.channels],
         "height": max(560, min(2400, 26 * max(_column_sizes(data)))),
     }
     return page(
@@ -315,9 +405,15 @@ def sankey_html(
     focus: str | None = None,
     top_n: int | None = SANKEY_TOP_N,
     currency: str | None = None,
+    count_by: CountBy = "channel",
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> str:
     """The Sankey page as a string (see :func:`write_sankey`)."""
-    data = prepare_sankey(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
+    data = prepare_sankey(
+        graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
+        min_share=min_share, min_count=min_count,
+    )  # fmt: skip
     return render_sankey(data)
 
 
@@ -329,12 +425,20 @@ def write_sankey(
     focus: str | None = None,
     top_n: int | None = SANKEY_TOP_N,
     currency: str | None = None,
+    count_by: CountBy = "channel",
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = MIN_COUNT,
 ) -> Path:
     """Write the Sankey of ``graph`` (or a focus) to one self-contained, offline HTML file; returns its path.
 
     ``focus``: a stream's id shows everything downstream of it, a provider's everything upstream.
-    ``top_n``: nodes kept by money; the others are gathered per kind into "Other ..." nodes.
+    ``top_n``: nodes kept by money; the others are gathered per kind into "Other ..." nodes. Links are
+    coloured by the channel of government the money came from (``count_by``, ``min_share`` and
+    ``min_count`` as for :func:`~graphflows.viz.write_view`).
     """
-    data = prepare_sankey(graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency)
+    data = prepare_sankey(
+        graph, attribution=attribution, focus=focus, top_n=top_n, currency=currency, count_by=count_by,
+        min_share=min_share, min_count=min_count,
+    )  # fmt: skip
     write_text_atomic(Path(path), render_sankey(data))
     return Path(path)

@@ -1,14 +1,15 @@
 /*
  * The local Neo4j server graphflows runs for development and tests.
  *
- * Starts Neo4j Community (embedded API) with its Bolt connector on 127.0.0.1:<port>, authentication off,
- * usage reporting off, data and logs under <home>; optionally serves the Neo4j Browser web app (static files
+ * Starts Neo4j Community (embedded API) with its Bolt connector on 127.0.0.1:<port>, authentication on (user
+ * neo4j, password read from --password-file, never printed), LOAD CSV from file URLs off, usage reporting off,
+ * data and logs under <home>; optionally serves the Neo4j Browser web app (static files
  * from the org.neo4j.client:neo4j-browser jar) from the same JVM on 127.0.0.1:<http-port>, with the discovery
- * document the Browser reads at "/". Registers graphflows' own procedures (GraphflowsProcedures).
+ * document the Browser reads at "/". Loads graphflows' own procedures (GraphflowsProcedures) from --plugins DIR.
  * Stops cleanly on SIGTERM, or if anything fails after Neo4j started (shutdown hook).
  *
- * Usage: java -Xmx1g -cp 'lib/*:classes' GraphflowsNeo4j --home DIR --port 7687 [--http-port 7474]
- *            [--pagecache 256m]
+ * Usage: java -Xmx1g -cp 'lib/*:graphflows-neo4j.jar' GraphflowsNeo4j --home DIR --port 7687
+ *            --password-file FILE --plugins DIR [--http-port 7474] [--pagecache 256m]
  * Prints "graphflows-neo4j ready bolt://127.0.0.1:PORT" (and "browser http://...") once started.
  */
 
@@ -26,13 +27,22 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import org.neo4j.configuration.Config;
+import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
-import org.neo4j.kernel.api.procedure.GlobalProcedures;
-import org.neo4j.kernel.internal.GraphDatabaseAPI;
+import org.neo4j.io.fs.DefaultFileSystemAbstraction;
+import org.neo4j.kernel.impl.security.User;
+import org.neo4j.logging.NullLogProvider;
+import org.neo4j.memory.EmptyMemoryTracker;
+import org.neo4j.server.security.SecureHasher;
+import org.neo4j.server.security.SystemGraphCredential;
+import org.neo4j.server.security.auth.CommunitySecurityModule;
+import org.neo4j.server.security.auth.FileUserRepository;
 
 public final class GraphflowsNeo4j {
     private static final String NEO4J_VERSION = "5.26";
+    private static final String USER = "neo4j";
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = parse(args);
@@ -40,6 +50,12 @@ public final class GraphflowsNeo4j {
         int port = Integer.parseInt(required(opts, "--port"));
         int httpPort = Integer.parseInt(opts.getOrDefault("--http-port", "0"));
         String pagecache = opts.getOrDefault("--pagecache", "256m");
+        String plugins = required(opts, "--plugins");
+        String password = Files.readString(Path.of(required(opts, "--password-file"))).strip();
+        if (password.length() < 8) {
+            System.err.println("graphflows-neo4j: the password file holds fewer than 8 characters");
+            System.exit(2);
+        }
 
         Map<String, String> config = new LinkedHashMap<>();
         config.put("server.bolt.enabled", "true");
@@ -47,19 +63,25 @@ public final class GraphflowsNeo4j {
         config.put("server.bolt.advertised_address", "127.0.0.1:" + port);
         config.put("server.http.enabled", "false");
         config.put("server.https.enabled", "false");
-        config.put("dbms.security.auth_enabled", "false");
+        config.put("dbms.security.auth_enabled", "true");
+        config.put("dbms.security.allow_csv_import_from_file_urls", "false");
         config.put("dbms.usage_report.enabled", "false");
         config.put("client.allow_telemetry", "false");
         config.put("server.memory.pagecache.size", pagecache);
         config.put("db.tx_log.rotation.retention_policy", "2 files");
         config.put("server.directories.data", home.resolve("data").toString());
         config.put("server.directories.logs", home.resolve("logs").toString());
+        // graphflows' procedures as a plugin: registered while Neo4j starts, before Bolt accepts a client
+        config.put("server.directories.plugins", plugins);
 
         StringBuilder conf = new StringBuilder("# written by graphflows at each start\n");
         config.forEach((key, value) -> conf.append(key).append('=').append(value).append('\n'));
         Path confFile = home.resolve("graphflows-neo4j.conf");
         Files.createDirectories(home);
         Files.writeString(confFile, conf.toString(), StandardCharsets.UTF_8);
+        Path systemStore = home.resolve("data").resolve("databases").resolve("system");
+        boolean fresh = !Files.exists(systemStore);
+        Path initialUsers = fresh ? writeInitialPassword(home, password) : null;  // before Bolt listens
         DatabaseManagementService dbms =
                 new DatabaseManagementServiceBuilder(home).loadPropertiesFromFile(confFile).build();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -71,9 +93,11 @@ public final class GraphflowsNeo4j {
             dbms.shutdown();
             stopped.countDown();
         }, "graphflows-neo4j-shutdown"));
-        GraphDatabaseAPI db = (GraphDatabaseAPI) dbms.database("neo4j");
-        db.getDependencyResolver().resolveDependency(GlobalProcedures.class)
-                .registerProcedure(GraphflowsProcedures.class);
+        if (fresh) {
+            Files.deleteIfExists(initialUsers);  // read once, when the system database was created
+        } else {
+            setPassword(dbms, password);  // a folder from before authentication, or a new password file
+        }
         if (httpPort > 0) {
             http.set(serveBrowser(httpPort, port));
         }
@@ -84,6 +108,41 @@ public final class GraphflowsNeo4j {
         }
         System.out.flush();
         stopped.await();
+    }
+
+    /** The initial user file Neo4j reads when it creates the system database (like `neo4j-admin dbms
+     *  set-initial-password`): user neo4j with this password, no change required. */
+    private static Path writeInitialPassword(Path home, String password) throws Exception {
+        Config config = Config.newBuilder()
+                .set(GraphDatabaseSettings.neo4j_home, home)
+                .set(GraphDatabaseSettings.data_directory, home.resolve("data"))
+                .build();
+        Path file = CommunitySecurityModule.getInitialUserRepositoryFile(config);
+        try (DefaultFileSystemAbstraction fs = new DefaultFileSystemAbstraction()) {
+            fs.deleteFile(file);
+            fs.mkdirs(file.getParent());
+            FileUserRepository users =
+                    new FileUserRepository(fs, file, NullLogProvider.getInstance(), EmptyMemoryTracker.INSTANCE);
+            users.start();
+            SystemGraphCredential credential = SystemGraphCredential.createCredentialForPassword(
+                    password.getBytes(StandardCharsets.UTF_8), new SecureHasher());
+            users.create(new User(USER, null, credential, false, false));
+            users.shutdown();
+        }
+        return file;
+    }
+
+    /** Make the password of user neo4j the one in the password file (no-op when it already is). */
+    private static void setPassword(DatabaseManagementService dbms, String password) {
+        try {
+            dbms.database("system").executeTransactionally(
+                    "ALTER USER " + USER + " SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+        } catch (RuntimeException e) {
+            String message = String.valueOf(e.getMessage());
+            if (!message.contains("Old password and new password cannot be the same")) {
+                throw e;
+            }
+        }
     }
 
     /** Serve the Browser's static files (classpath folder "browser/") and its discovery document at "/". */

@@ -1,16 +1,17 @@
 /*
  * Procedures that graphflows' own local server adds to Neo4j (registered by GraphflowsNeo4j at start).
  *
- * graphflows.v1.createFlows(batch) creates one (payer)-[:FLOWS_TO]->(payee) relationship per row of a batch
+ * graphflows.v2.createFlows(batch) creates one (payer)-[:FLOWS_TO]->(payee) relationship per row of a batch
  * sent as columns (a map of equal-length lists), storing for the batches the loader sends (flow_batch in
  * loader.py) exactly what the loader's Cypher CREATE query stores: no per-row Cypher interpretation, and
  * each distinct node looked up once per batch (measured: up to about 20 % faster than Cypher with two
  * batches in flight; see benchmarks/README.md). Stricter than the Cypher: a missing node, a null flow_id or
  * amount_minor, or a date that is not ISO text rejects the whole batch. It only CREATEs, like the query it
  * stands in for; a retried batch and a reload use the loader's Cypher MERGE, portable to any Neo4j. The
- * version in its name changes whenever what it stores changes.
+ * version in its name changes whenever what it stores changes (v2: the optional column "extras", a map per
+ * row of extra input columns, set on each relationship as Cypher's SET f += map does).
  *
- * Example: CALL graphflows.v1.createFlows({payer: ['A'], payee: ['B'], flow_id: ['f1'], amount_minor: [100],
+ * Example: CALL graphflows.v2.createFlows({payer: ['A'], payee: ['B'], flow_id: ['f1'], amount_minor: [100],
  *          currency: ['GBP'], date: ['2024-04-01'], stream_id: [null], reference: [null],
  *          source: ['x.csv'], line: ['2']}) YIELD flows
  */
@@ -32,7 +33,7 @@ import org.neo4j.procedure.Name;
 import org.neo4j.procedure.Procedure;
 
 public final class GraphflowsProcedures {
-    private static final String NAME = "graphflows.v1.createFlows";
+    private static final String NAME = "graphflows.v2.createFlows";
     private static final Label ENTITY = Label.label("Entity");
     private static final RelationshipType FLOWS_TO = RelationshipType.withName("FLOWS_TO");
     /** Text properties copied as they are (null values are left unset, as Cypher's SET does). */
@@ -50,7 +51,7 @@ public final class GraphflowsProcedures {
         }
     }
 
-    @Procedure(name = "graphflows.v1.createFlows", mode = Mode.WRITE)
+    @Procedure(name = "graphflows.v2.createFlows", mode = Mode.WRITE)
     @Description("graphflows' fast first load: create one FLOWS_TO relationship per row of a column batch.")
     public Stream<Created> createFlows(@Name("batch") Map<String, Object> batch) {
         List<?> payer = column(batch, "payer");
@@ -68,6 +69,10 @@ public final class GraphflowsProcedures {
         }
         for (List<?> c : text) {
             sameLength(c, rows);
+        }
+        List<?> extras = batch.get("extras") == null ? null : column(batch, "extras");
+        if (extras != null) {
+            sameLength(extras, rows);
         }
         Map<Object, Node> nodes = new HashMap<>();
         for (int i = 0; i < rows; i++) {
@@ -88,6 +93,13 @@ public final class GraphflowsProcedures {
                     flow.setProperty(TEXT[t], value);
                 }
             }
+            if (extras != null && extras.get(i) instanceof Map<?, ?> more) {
+                for (Map.Entry<?, ?> entry : more.entrySet()) {
+                    if (entry.getValue() != null) {
+                        flow.setProperty((String) entry.getKey(), property(entry.getValue()));
+                    }
+                }
+            }
         }
         return Stream.of(new Created(rows));
     }
@@ -102,6 +114,14 @@ public final class GraphflowsProcedures {
             nodes.put(id, node);
         }
         return node;
+    }
+
+    /** A value as Neo4j stores it: lists of text become arrays (as Cypher stores lists); others as they are. */
+    private static Object property(Object value) {
+        if (value instanceof List<?> list && list.stream().allMatch(String.class::isInstance)) {
+            return list.toArray(new String[0]);
+        }
+        return value;
     }
 
     private static List<?> column(Map<String, Object> batch, String name) {

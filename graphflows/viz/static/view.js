@@ -19,10 +19,36 @@
     tr.appendChild(el("td", value, numeric ? "gf-num" : null));
   }
 
+  function chip(colour) {
+    var i = el("i", null, "gf-chip");
+    i.style.background = colour;
+    return i;
+  }
+
+  function mixTable(card, title, rows, colours) {
+    if (!rows || !rows.length) return;
+    card.appendChild(el("div", title, "gf-sub"));
+    var mix = el("table");
+    rows.forEach(function (m) {
+      var tr = mix.insertRow();
+      var name = el("td");
+      if (colours) name.appendChild(chip(m[3]));
+      name.appendChild(document.createTextNode(m[0]));
+      tr.appendChild(name);
+      tr.appendChild(el("td", m[1], "gf-num"));
+      tr.appendChild(el("td", m[2], "gf-num"));
+    });
+    card.appendChild(mix);
+  }
+
   function nodeCard(n) {
     var card = el("div", null, "gf-card");
     card.appendChild(el("div", n.name, "gf-name"));
     card.appendChild(el("div", n.id + " \u00b7 " + n.kinds, "gf-id"));
+    var who = el("div", null, "gf-channel");
+    who.appendChild(chip(n.color));
+    who.appendChild(document.createTextNode(n.channel_label + " \u00b7 " + n.form));
+    card.appendChild(who);
     var table = el("table");
     row(table, "Money in", n.in_text, true);
     row(table, "Money out", n.out_text, true);
@@ -30,20 +56,15 @@
     if (n.payees) row(table, "Payees shown", n.payees, true);
     card.appendChild(table);
     if (n.conv) {
-      card.appendChild(el("div", "Convergence point: money from " + n.stovepipes + " stovepipes" +
-        (n.hhi ? " (HHI " + n.hhi + ")" : ""), "gf-flag"));
+      card.appendChild(el("div", "Convergence point: money from " + n.count + " " + data.counted +
+        (data.counted === "channels" ? " (" + n.channels.join(", ") + ")" : ""), "gf-flag"));
     }
-    if (n.mix && n.mix.length) {
-      card.appendChild(el("div", "Stovepipe mix of money in", "gf-sub"));
-      var mix = el("table");
-      n.mix.forEach(function (m) {
-        var tr = mix.insertRow();
-        tr.appendChild(el("td", m[0]));
-        tr.appendChild(el("td", m[1], "gf-num"));
-        tr.appendChild(el("td", m[2], "gf-num"));
-      });
-      card.appendChild(mix);
+    if (n.effective_channels) {
+      card.appendChild(el("div", n.channel_count + " channels and " + n.stovepipes + " stovepipes count; " +
+        "effective numbers " + n.effective_channels + " and " + n.effective_stovepipes, "gf-muted"));
     }
+    mixTable(card, "Channel mix of money in", n.channel_mix, true);
+    mixTable(card, "Stovepipe mix of money in", n.mix, false);
     return card;
   }
 
@@ -58,10 +79,10 @@
     return card;
   }
 
-  // Convergence points: a red ring and a red halo, both growing with the number of stovepipes that meet there
-  // (the ring stays thin enough for the kind's colour to show on the smallest nodes).
-  function ring(n) { return Math.min(5, 1.5 + 0.6 * n.stovepipes); }
-  function halo(n) { return Math.min(26, 2 + 2.5 * n.stovepipes); }
+  // Convergence points: a red ring and a red halo, both growing with the number of channels (or stovepipes)
+  // that meet there (the ring stays thin enough for the channel's colour to show on the smallest nodes).
+  function ring(n) { return Math.min(5, 1.5 + 0.6 * n.count); }
+  function halo(n) { return Math.min(26, 2 + 2.5 * n.count); }
 
   var byId = {};
   data.nodes.forEach(function (n) { byId[n.id] = n; });
@@ -73,8 +94,8 @@
       id: n.id, label: n.label, x: n.x, y: n.y, value: n.value, shape: s.shape,
       title: nodeCard(n),
       color: {
-        background: s.color, border: n.conv ? data.convergence_color : s.border,
-        highlight: { background: s.color, border: "#111" }, hover: { background: s.color, border: "#111" }
+        background: n.color, border: n.conv ? data.convergence_color : n.border,
+        highlight: { background: n.color, border: "#111" }, hover: { background: n.color, border: "#111" }
       },
       borderWidth: n.conv ? ring(n) : 1.5, borderWidthSelected: n.conv ? ring(n) + 1 : 3,
       shadow: n.conv ? { enabled: true, color: data.convergence_glow, size: halo(n), x: 0, y: 0 } : false
@@ -182,22 +203,41 @@
   }
   var legend = document.getElementById("gf-legend");
   legend.appendChild(el("h2", "Legend"));
+  var channelBox = el("div", null, "gf-legend-channels");
+  channelBox.appendChild(el("div", "Colour: channel of government", "gf-sub"));
+  data.channels_shown.forEach(function (c) {
+    legendRow(channelBox, swatch({ shape: "dot", color: c[1], border: "#52606d" }), c[0] + " (" + c[2] + ")");
+  });
+  legend.appendChild(channelBox);
+  legend.appendChild(el("div", "Shape: kind", "gf-sub"));
   data.kinds_shown.forEach(function (k) { legendRow(legend, swatch(style[k]), style[k].label); });
   if (data.has_analysis) {
     legendRow(legend, swatch({ shape: "dot", color: "#ffffff", border: "#999" }, data.convergence_color),
-      "Convergence point (money from 2 or more stovepipes)");
+      "Convergence point (" + data.convergence_rule + ")");
   }
-  legend.appendChild(el("p", "Node size: money in or out (the larger). Line width: amount paid. " +
-    "Dashed line: a stream named on the payer's flows. Hover for details; click to pin them.", "gf-muted"));
+  legend.appendChild(el("p", "Node size: money in or out (the larger). Line: amount paid, coloured by the " +
+    "payer's channel; dashed: a stream named on the payer's flows. Hover for details; click to pin them.",
+    "gf-muted"));
 
   var conv = data.nodes.filter(function (n) { return n.conv; })
-    .sort(function (a, b) { return b.stovepipes - a.stovepipes || b.value - a.value || (a.id < b.id ? -1 : 1); });
+    .sort(function (a, b) { return b.count - a.count || b.value - a.value || (a.id < b.id ? -1 : 1); });
   var convBox = document.getElementById("gf-convergence");
   if (conv.length) {
     convBox.appendChild(el("h2", "Convergence points shown (" + conv.length + ")"));
     var list = el("ul", null, "gf-list");
     conv.slice(0, 15).forEach(function (n) {
-      var b = el("button", n.name + " \u2014 " + n.stovepipes + " stovepipes");
+      var b = el("button", null, "gf-point");
+      b.appendChild(el("span", n.name, "gf-point-name"));
+      var meets = el("span", null, "gf-point-channels");
+      if (data.counted === "channels") {
+        n.channel_mix.filter(function (m) { return n.channels.indexOf(m[0]) >= 0; }).forEach(function (m) {
+          meets.appendChild(chip(m[3]));
+        });
+        meets.appendChild(document.createTextNode(n.count + " channels: " + n.channels.join(", ")));
+      } else {
+        meets.appendChild(document.createTextNode(n.count + " stovepipes; channels: " + n.channels.join(", ")));
+      }
+      b.appendChild(meets);
       b.type = "button";
       b.addEventListener("click", function () { select(n.id); });
       var li = el("li"); li.appendChild(b); list.appendChild(li);

@@ -1,0 +1,103 @@
+"""Query rows for people (money with its currency, shares as percentages, fitting the terminal) and for
+machines (CSV and JSON with exact values). Rows shaped as the Cypher library returns them, with figures
+from the real north-east London CCG spend files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from graphflows.cli.query_output import (
+    exact_cell,
+    heading,
+    readable_cell,
+    readable_table,
+    write_json,
+)
+
+COLUMNS = [
+    "recipient_id",
+    "recipient_name",
+    "stovepipe_count",
+    "currency",
+    "total_in_minor",
+    "top_share",
+    "hhi",
+]
+ROWS = [
+    {
+        "recipient_id": "name:BARTS HEALTH NHS TRUST",
+        "recipient_name": "BARTS HEALTH NHS TRUST",
+        "stovepipe_count": 3,
+        "currency": "GBP",
+        "total_in_minor": 13_114_164_600,
+        "top_share": 0.6602251839512345,
+        "hhi": 0.5017283749201234,
+    },
+    {
+        "recipient_id": "name:LONDON AMBULANCE SERVICE NHS TRUST",
+        "recipient_name": "LONDON AMBULANCE SERVICE NHS TRUST",
+        "stovepipe_count": 3,
+        "currency": "GBP",
+        "total_in_minor": -4_205_481_020,
+        "top_share": 0.374,
+        "hhi": 0.336,
+    },
+]
+
+
+def render(columns: list[str], rows: list[dict], width: int) -> str:
+    console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(readable_table(columns, rows, width))
+    return console.export_text()
+
+
+def test_money_is_shown_with_its_currency_and_shares_as_percentages() -> None:
+    assert readable_cell("total_in_minor", 115_000_000, {"currency": "GBP"}) == "GBP 1,150,000.00"
+    assert readable_cell("amount_minor", -5, {"currency": "EUR"}) == "-EUR 0.05"
+    assert readable_cell("total_minor", 123_456, {}) == "1,234.56"  # no currency column: the amount alone
+    assert readable_cell("top_share", 0.6602251839512345, {}) == "66.0%"
+    assert readable_cell("share", 1.0, {}) == "100.0%"
+    assert readable_cell("hhi", 0.5017283749201234, {}) == "0.502"
+    assert readable_cell("flows", 9411, {}) == "9,411"
+    assert readable_cell("route_names", ["NHS Redbridge CCG", "BARTS HEALTH NHS TRUST"], {}) == (
+        "NHS Redbridge CCG → BARTS HEALTH NHS TRUST"
+    )
+    payers = [
+        {"payer_id": "name:NHS HAVERING CCG", "payer_name": "NHS Havering CCG", "paid_in_minor": 585535837}
+    ]
+    assert readable_cell("payers", payers, {"currency": "GBP"}) == "NHS Havering CCG: GBP 5,855,358.37"
+    assert readable_cell("total_in_minor", None, {"currency": "GBP"}) == ""
+
+
+def test_headings_are_words() -> None:
+    assert [heading(c) for c in ("total_in_minor", "hhi", "top_stovepipe_id")] == [
+        "Total in",
+        "HHI",
+        "Top stovepipe id",
+    ]
+
+
+def test_the_table_reads_as_money_and_fits_the_terminal() -> None:
+    wide = render(COLUMNS, ROWS, 200)
+    assert "GBP 131,141,646.00" in wide and "-GBP 42,054,810.20" in wide and "66.0%" in wide
+    assert "13114164600" not in wide and "0.6602251839512345" not in wide
+    assert "Currency" not in wide  # the amounts carry it
+    assert "name:BARTS HEALTH NHS TRUST" in wide  # room enough: ids stay
+    narrow = render(COLUMNS, ROWS, 80)
+    assert all(len(line) <= 80 for line in narrow.splitlines())
+    assert "name:BARTS" not in narrow and "Recipient id" not in narrow  # the names say it
+    assert "GBP 131,141,646.00" in narrow  # money is never wrapped
+
+
+def test_csv_and_json_keep_exact_values(tmp_path: Path) -> None:
+    cells = [exact_cell(ROWS[0][c]) for c in COLUMNS]
+    assert cells[4] == "13114164600" and cells[5] == "0.6602251839512345"
+    assert exact_cell(["a", {"b": 1}]) == '["a", {"b": 1}]' and exact_cell(None) == ""
+    write_json(tmp_path / "rows.json", COLUMNS, ROWS)
+    document = json.loads((tmp_path / "rows.json").read_text(encoding="utf-8"))
+    assert document["columns"] == COLUMNS
+    assert document["rows"][1]["total_in_minor"] == -4_205_481_020
+    assert document["rows"][0]["top_share"] == 0.6602251839512345
