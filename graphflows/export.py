@@ -300,7 +300,7 @@ def write_analysis(
 
     def facts() -> tuple[RecipientFacts, pl.DataFrame]:
         if "facts" not in done:
-            for _ in gathered():  # when attribution rows are not written, only gathered
+            for _ in gathered():  # consumes the blocks unless attribution.* already did (they go once)
                 pass
             done["facts"] = gatherer.finish()
             done["table"] = convergence_of(done["facts"], count_by=count_by, min_count=min_count)

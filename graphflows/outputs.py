@@ -90,9 +90,10 @@ def write_table_to(
         try:
             for frame in frames:
                 table = frame.to_arrow()
-                if writer is None:
+                if writer is None:  # the first block (maybe empty) gives the schema
                     writer = pq.ParquetWriter(path, table.schema, compression="zstd")
-                writer.write_table(table)
+                if table.num_rows:
+                    writer.write_table(table)
         finally:
             if writer is not None:
                 writer.close()

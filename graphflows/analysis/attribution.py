@@ -174,7 +174,8 @@ class AttributionStream:
             total_of = np.zeros(n, dtype=np.int64)
             totals = self._codes.filter(pl.col("currency") == str(currency))
             total_of[totals["recipient_code"].to_numpy()] = totals["total_in_minor"].to_numpy()
-            waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+            waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # small cycles come in small blocks
+            held = 0
             for nodes, pot in solver.blocks():
                 pot.sort_indices()  # rows stay together, origins ascending within each
                 node = np.repeat(nodes, np.diff(pot.indptr))
@@ -183,11 +184,10 @@ class AttributionStream:
                 )
                 if rounded[0].size:
                     waiting.append(rounded)
-                if (
-                    sum(part[0].size for part in waiting) >= MIN_BLOCK_ROWS
-                ):  # small cycles come in small blocks
+                    held += rounded[0].size
+                if held >= MIN_BLOCK_ROWS:
                     yield _joined(str(currency), waiting, total_of)
-                    waiting = []
+                    waiting, held = [], 0
             if waiting:
                 yield _joined(str(currency), waiting, total_of)
             if solver.approximate:

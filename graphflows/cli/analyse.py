@@ -192,8 +192,8 @@ def run_analysis(
             )
     if info["negative_net_pairs"]:
         console.print(
-            f"{info['negative_net_pairs']} payer-payee pair(s) net below zero: listed in negative_net.csv, "
-            "not attributed.",
+            f"{info['negative_net_pairs']} payer-payee pair(s) net below zero: listed in "
+            f"negative_net.{results_format}, not attributed.",
             markup=False,
         )
     for note in info["notes"]:
