@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from decimal import Decimal
 
 import polars as pl
@@ -11,6 +12,7 @@ import pyarrow.parquet as pq
 from graphflows.cli.main import main
 from graphflows.demo import demo_path
 from graphflows.outputs import read_manifest
+from tests.helpers import write_flows
 
 TABLES = ("attribution", "channels", "convergence", "organisations")
 
@@ -93,3 +95,22 @@ def test_remainder_below_the_threshold_reconciles_with_the_counted_channels(tmp_
     assert (table["counted"] + table["below_min_share"] == table["total_in"]).all()
     assert (table["below_min_share"] > 0).any()
     assert table.filter((pl.col("counted") > 0) != (pl.col("channel_count") > 0)).height == 0
+
+
+def test_attribution_rows_come_in_the_same_order_whatever_the_order_of_input_lines(tmp_path):
+    rng = random.Random(5)
+    lines = [f"S{s},C{c},{rng.randint(1000, 9000)}.00" for c in range(150) for s in rng.sample(range(8), 2)]
+    lines += [f"C{c},C{(c + step) % 150},{rng.randint(1, 900)}.00" for c in range(150) for step in (1, 7)]
+    for pair in range(30):  # small cycles side by side: solved in an order that must not follow the input
+        lines += [f"S{pair % 8},D{pair},500.00", f"D{pair},E{pair},90.00", f"E{pair},D{pair},10.00"]
+        lines += [f"E{pair},P{rng.randrange(300)},{rng.randint(1, 80)}.00" for _ in range(5)]
+    lines += [f"C{rng.randrange(150)},P{rng.randrange(300)},{rng.randint(1, 500)}.00" for _ in range(600)]
+    outputs = []
+    for order in range(2):
+        rng.shuffle(lines)
+        flows = write_flows(tmp_path / f"flows{order}.csv", lines, header="payer_id,payee_id,amount")
+        out = tmp_path / f"out{order}"
+        assert main(["analyse", str(flows), "--out", str(out), "--top", "0"]) == 0
+        outputs.append((out / "attribution.csv").read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b"\n") > 1000

@@ -531,7 +531,8 @@ def _solving_order(
             pieces.append(batch)
             segments.append((done, done + batch.size, "acyclic"))
             done += batch.size
-        for c in frontier[cyclic[frontier]]:
+        groups = frontier[cyclic[frontier]]
+        for c in groups[np.argsort(members[starts[groups]])]:  # by lowest member: the same on every run
             group = np.sort(members[starts[c] : starts[c + 1]])
             pieces.append(group)
             segments.append((done, done + group.size, "cycle"))
