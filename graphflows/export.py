@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import polars as pl
 
 from graphflows.analysis import Attribution
-from graphflows.analysis.attribution import ATTRIBUTION_SCHEMA, AttributionStream, coded_rows
+from graphflows.analysis.attribution import ATTRIBUTION_SCHEMA, AttributionStream, CodedBlock, coded_rows
 from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, channel_totals, node_channels
 from graphflows.analysis.convergence import (
     DEFAULT_MIN_SHARE,
@@ -29,6 +30,9 @@ from graphflows.graph import FlowGraph
 from graphflows.ingest import IngestResult
 from graphflows.model import format_minor
 from graphflows.outputs import PathLike, neutralise, write_folder, write_table_to
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def money_decimal(column: str, alias: str | None = None) -> pl.Expr:
@@ -229,6 +233,38 @@ def summary(
     }
 
 
+def _arrow_attribution(blocks: Iterable[CodedBlock], gatherer: FactGatherer) -> Iterator[pa.Table]:
+    """attribution.parquet blocks straight from integer codes: ids as dictionary indices into the node ids,
+    amounts as decimals whose unscaled value is the minor units (no text is built for 20M rows).
+
+    An empty table first gives the schema.
+    """
+    import pyarrow as pa
+
+    ids = gatherer.ids.to_arrow().cast(pa.string())
+    pennies, money = pa.decimal128(19, 0), pa.decimal128(19, 2)  # 19 digits hold every int64
+
+    def table(node: np.ndarray, origin: np.ndarray, amount: np.ndarray, share: np.ndarray, currency: str):
+        def coded(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
+            return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), values)
+
+        return pa.table(
+            {
+                "recipient_id": coded(node, ids),
+                "stovepipe_id": coded(origin, ids),
+                "amount": pa.array(amount, pa.int64()).cast(pennies).view(money).cast(pa.decimal128(20, 2)),
+                "share": pa.array(share, pa.float64()),
+                "currency": coded(np.zeros(node.size, dtype=np.int32), pa.array([currency], pa.string())),
+            }
+        )
+
+    empty = np.empty(0, dtype=np.int64)
+    yield table(empty, empty, empty, np.empty(0), "")
+    for block in blocks:
+        gatherer.add(block)
+        yield table(block.node, block.origin, block.amount, block.amount / block.total, block.currency)
+
+
 #: Levels of results ``write_analysis`` can write: origin-level rows (attribution) and the channel table.
 LEVELS = ("origin", "channel")
 
@@ -282,7 +318,10 @@ def write_analysis(
     def table_writer(frame: Callable[[], pl.DataFrame]) -> Callable[[Path], None]:
         return lambda path: write_table_to(path, [frame()], results_format=results_format, raw=raw_csv)
 
-    def gathered() -> Iterator[pl.DataFrame]:
+    def gathered() -> Iterator[pl.DataFrame | pa.Table]:
+        if results_format == "parquet":
+            yield from _arrow_attribution(blocks, gatherer)
+            return
         yield attribution_table(pl.DataFrame(schema=ATTRIBUTION_SCHEMA), results_format)  # the header
         for block in blocks:
             gatherer.add(block)

@@ -61,6 +61,13 @@ def test_parquet_holds_the_csv_tables_with_exact_decimal_amounts(tmp_path):
                 assert typed[column].fill_null("").to_list() == text[column].fill_null("").to_list()
     convergence = pl.read_parquet(parquet / "convergence.parquet")
     assert convergence.schema["total_in"] == pl.Decimal(20, 2)
+    assert pl.read_parquet_schema(parquet / "attribution.parquet") == {
+        "recipient_id": pl.String,
+        "stovepipe_id": pl.String,
+        "amount": pl.Decimal(20, 2),
+        "share": pl.Float64,
+        "currency": pl.String,
+    }
     assert convergence.schema["stovepipe_count"] == pl.Int64
     assert convergence.schema["is_convergence_point"] == pl.Boolean
     # pyarrow (and so pandas, DuckDB, Spark) read the same file and the same exact amounts
