@@ -177,8 +177,7 @@ class AttributionStream:
             waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # small cycles come in small blocks
             held = 0
             for nodes, pot in solver.blocks():
-                pot.sort_indices()  # rows stay together, origins ascending within each
-                node = np.repeat(nodes, np.diff(pot.indptr))
+                node = np.repeat(nodes, np.diff(pot.indptr))  # rows stay together
                 rounded = _round_to_pennies(
                     node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True
                 )
@@ -325,8 +324,9 @@ def _round_to_pennies(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whole minor units per (node, origin) that add up exactly to each node's total, by largest remainder.
 
-    Ties between equal remainders go to the lower origin index, so the result is deterministic.
-    ``grouped``: the entries already come node by node, origins ascending within each (no sort needed).
+    Ties between equal remainders go to the lower origin index, so the result is deterministic. Returns
+    the kept entries node by node, origins ascending within each. ``grouped``: the entries already come
+    node by node (origins in any order within a node), so only what can win a penny is sorted.
 
     >>> one = np.array([0, 0, 0])
     >>> _round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]))[2]
@@ -344,17 +344,34 @@ def _round_to_pennies(
     exact = value * (total / np.add.reduceat(value, starts))[group]
     floor = np.floor(exact).astype(np.int64)
     missing = total - np.add.reduceat(floor, starts)
-    # rank within each recipient by remainder, largest first; equal remainders keep origin order (stable)
+    # rank within each recipient by remainder, largest first; equal remainders go to the lower origin
     remainder = np.minimum(((exact - floor) * 2**30).astype(np.int64), 2**30 - 1)
     # only remainders above a quarter can win a penny where enough of them are above a quarter: rank those
     high = remainder > 2**28
     enough = np.add.reduceat(high.astype(np.int64), starts) >= missing
     ranked = np.flatnonzero(high | ~enough[group])
-    by_remainder = ranked[np.argsort((group[ranked] << 31) | (2**30 - 1 - remainder[ranked]), kind="stable")]
+    by_remainder = ranked[_sorting(group[ranked], 2**30 - 1 - remainder[ranked], origin[ranked])]
     sorted_group = group[by_remainder]
     first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
     rank = np.arange(by_remainder.size) - np.repeat(first, np.diff(np.r_[first, by_remainder.size]))
     amount = floor
     amount[by_remainder] += rank < missing[sorted_group]
-    kept = amount > 0
+    kept = np.flatnonzero(amount > 0)
+    if grouped:  # origins in id order within each node
+        kept = kept[_sorting(group[kept], np.zeros(kept.size, dtype=np.int64), origin[kept])]
     return node[kept], origin[kept], amount[kept]
+
+
+def _sorting(major: np.ndarray, middle: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """The order of (major, middle, minor) triples of non-negative integers (one 64-bit key when they fit).
+
+    >>> _sorting(np.array([1, 0, 0]), np.array([0, 5, 5]), np.array([0, 2, 1])).tolist()
+    [2, 1, 0]
+    """
+    if major.size == 0:
+        return np.empty(0, dtype=np.int64)
+    bits = [max(int(part.max()), 1).bit_length() for part in (major, middle, minor)]
+    if sum(bits) <= 63:
+        key = (major << (bits[1] + bits[2])) | (middle << bits[2]) | minor
+        return np.argsort(key)  # keys are unique when the triples are: no need for stability
+    return np.lexsort((minor, middle, major))
