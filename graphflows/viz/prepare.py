@@ -512,13 +512,22 @@ def convergence_keys(
 ) -> pl.DataFrame:
     """``recipient_id, count, effective, total_in_minor`` of the possible convergence points: the keys
     :func:`~graphflows.analysis.convergence` ranks by, computed without the rest of its table."""
-    rows = channel_amounts(attribution, "share") if count_by == "channel" else attribution.rows
+    from graphflows.analysis.materiality import at_least_share
+
+    rows = channel_amounts(attribution) if count_by == "channel" else attribution.rows
+    totals = attribution.recipients.select("recipient_id", "total_in_minor").lazy()
     return (
         rows.lazy()
+        .select("recipient_id", "amount_minor")
+        .join(totals, on="recipient_id")
+        .with_columns((pl.col("amount_minor") / pl.col("total_in_minor")).alias("share"))
         .group_by("recipient_id")
-        .agg((pl.col("share") >= min_share).sum().alias("count"), (pl.col("share") ** 2).sum().alias("hhi"))
+        .agg(
+            at_least_share(pl.col("amount_minor"), pl.col("total_in_minor"), min_share).sum().alias("count"),
+            (pl.col("share") ** 2).sum().alias("hhi"),
+        )
         .filter(pl.col("count") >= min_count)
-        .join(attribution.recipients.lazy().select("recipient_id", "total_in_minor"), on="recipient_id")
+        .join(totals, on="recipient_id")
         .select("recipient_id", "count", (1 / pl.col("hhi")).alias("effective"), "total_in_minor")
         .collect(engine="streaming")
     )
