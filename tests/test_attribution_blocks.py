@@ -162,3 +162,17 @@ def test_blocks_hold_the_rows_of_attribute_and_give_the_same_convergence(small_b
     assert (below <= got["total_in_minor"]).all()
     if min_share == 0:
         assert (below == 0).all()
+
+
+def test_materiality_is_decided_in_integers_at_both_levels():
+    # Other: PH brings 10^16 of 10^18 + 1 pennies, a hair under 1%, which floats round to exactly 0.01
+    G = graph_of(("PH", "Mutual", "0.17"), ("CCG", "Mutual", "16.83"),
+                 ("PH", "Other", "100000000000000.00"), ("CCG", "Other", "9900000000000000.01"))  # fmt: skip
+    G.add_node("PH", channel="public_health")
+    G.add_node("CCG", channel="nhs")
+    result = attribute(from_networkx(G))
+    for count_by in ("channel", "stovepipe"):
+        table = convergence(result, count_by=count_by, min_share=0.01).sort("recipient_id")
+        assert table[f"{count_by}_count"].to_list() == [2, 1]  # Mutual: exactly 1% counts
+        assert table["below_min_share_minor"].to_list() == [0, 10**16]
+        assert table["is_convergence_point"].to_list() == [True, False]

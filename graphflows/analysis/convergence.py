@@ -30,6 +30,7 @@ import polars as pl
 
 from graphflows.analysis.attribution import Attribution, CodedBlock, coded_rows
 from graphflows.analysis.channels import CHANNEL_MIX_SCHEMA, UNCLASSIFIED, node_channels, sort_channel_mix
+from graphflows.analysis.materiality import at_least_share, at_least_share_array
 from graphflows.graph import FlowGraph
 
 CountBy = Literal["channel", "stovepipe"]
@@ -140,7 +141,7 @@ class FactGatherer:
         starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
         group = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, node.size]))
         share = amount / block.total
-        material = share >= self.min_share
+        material = at_least_share_array(amount, block.total, self.min_share)
         top_amount = np.maximum.reduceat(amount, starts)
         tops = np.flatnonzero(amount == top_amount[group])
         first_top = tops[np.r_[True, group[tops][1:] != group[tops][:-1]]]  # the lowest id among equals
@@ -234,7 +235,7 @@ def convergence_of(
     if count_by not in ("channel", "stovepipe"):
         raise ValueError(f"count_by must be 'channel' or 'stovepipe', not {count_by!r}")
     keys = ["recipient_id", "currency"]
-    channels = _level(facts.channel_mix, "channel", "channel", facts.min_share)
+    channels = _channel_level(facts.channel_mix, facts.recipients, facts.min_share)
     nodes = _node_facts(facts.graph)
     counted = pl.col(f"{count_by}_count")
     table = (
@@ -270,41 +271,43 @@ def convergence_of(
     ).select(CONVERGENCE_COLUMNS)
 
 
-def _level(rows: pl.DataFrame, key: str, name: str, min_share: float) -> pl.DataFrame:
-    """Counted number, counted ids (largest first), money below the threshold and HHI at one level."""
-    material = pl.col("share") >= min_share
+def _channel_level(mix: pl.DataFrame, recipients: pl.DataFrame, min_share: float) -> pl.DataFrame:
+    """Counted channels (largest first), their number, money below the threshold, HHI and the top channel.
+
+    A channel counts when it brings at least ``min_share`` of the total, decided exactly in integers.
+    """
+    totals = recipients.select("recipient_id", "currency", "total_in_minor")
+    material = at_least_share(pl.col("amount_minor"), pl.col("total_in_minor"), min_share)
     by_money = (
-        pl.col(key)
+        pl.col("channel")
         .filter(material)
         .sort_by(
-            pl.col("amount_minor").filter(material), pl.col(key).filter(material), descending=[True, False]
+            pl.col("amount_minor").filter(material),
+            pl.col("channel").filter(material),
+            descending=[True, False],
         )
     )
-    aggregated = rows.group_by("recipient_id", "currency").agg(
-        material.sum().cast(pl.Int64).alias(f"{name}_count"),
-        pl.col("amount_minor").filter(~material).sum().cast(pl.Int64).alias(f"{name}_below"),
-        (pl.col("share") ** 2).sum().alias("hhi" if name == "stovepipe" else "channel_hhi"),
-        *(
-            [
-                by_money.str.join(";").alias("channels"),
-                pl.col(key)
-                .sort_by(pl.col("amount_minor"), pl.col(key), descending=[True, False])
-                .first()
-                .alias("top_channel"),
-                pl.col("share").max().alias("top_channel_share"),
-            ]
-            if name == "channel"
-            else []
-        ),
+    aggregated = (
+        mix.join(totals, on=["recipient_id", "currency"], how="left")
+        .group_by("recipient_id", "currency")
+        .agg(
+            material.sum().cast(pl.Int64).alias("channel_count"),
+            pl.col("amount_minor").filter(~material).sum().cast(pl.Int64).alias("channel_below"),
+            (pl.col("share") ** 2).sum().alias("channel_hhi"),
+            by_money.str.join(";").alias("channels"),
+            pl.col("channel")
+            .sort_by(pl.col("amount_minor"), pl.col("channel"), descending=[True, False])
+            .first()
+            .alias("top_channel"),
+            pl.col("share").max().alias("top_channel_share"),
+        )
     )
-    if name == "channel":
-        aggregated = aggregated.with_columns(
-            pl.when(pl.col("channel_hhi") > 0)
-            .then(1 / pl.col("channel_hhi"))
-            .otherwise(0.0)
-            .alias("effective_channels")
-        ).drop("channel_hhi")
-    return aggregated
+    return aggregated.with_columns(
+        pl.when(pl.col("channel_hhi") > 0)
+        .then(1 / pl.col("channel_hhi"))
+        .otherwise(0.0)
+        .alias("effective_channels")
+    ).drop("channel_hhi")
 
 
 def _node_facts(graph: FlowGraph) -> pl.DataFrame:
