@@ -113,6 +113,8 @@ def convergence_table(table: pl.DataFrame, results_format: ResultsFormat = "csv"
         _share("hhi", 6, results_format),
         "payer_count",
         "payer_channels",
+        "payer_channel_count",
+        _share("effective_payer_channels", 3, results_format),
         "channel",
         "form",
         "currency",

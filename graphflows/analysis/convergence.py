@@ -33,7 +33,9 @@ from graphflows.analysis.channels import CHANNEL_MIX_SCHEMA, UNCLASSIFIED, node_
 from graphflows.analysis.materiality import at_least_share, at_least_share_array
 from graphflows.graph import FlowGraph
 
-CountBy = Literal["channel", "stovepipe"]
+CountBy = Literal["channel", "payer_channel", "stovepipe"]
+#: What ``count_by`` may be: origin channels, channels of the direct payers (contracts held), stovepipes.
+COUNT_LEVELS: tuple[str, ...] = ("channel", "payer_channel", "stovepipe")
 
 #: Default materiality: a channel or stovepipe counts when it brings at least 1% of a recipient's income.
 DEFAULT_MIN_SHARE = 0.01
@@ -58,6 +60,8 @@ CONVERGENCE_COLUMNS = [
     "hhi",
     "payer_count",
     "payer_channels",
+    "payer_channel_count",
+    "effective_payer_channels",
     "currency",
     "is_convergence_point",
     "top_stovepipe_name",
@@ -74,8 +78,11 @@ def convergence(
 ) -> pl.DataFrame:
     """One row per recipient and currency; convergence points first.
 
-    A recipient is a convergence point when at least ``min_count`` channels (``count_by="channel"``) or
-    stovepipes (``count_by="stovepipe"``) each bring at least ``min_share`` of its income (and a penny).
+    A recipient is a convergence point when at least ``min_count`` channels (``count_by="channel"``: the
+    channels its money came down, traced to the origins), channels of its direct payers
+    (``count_by="payer_channel"``: the contracts it holds, so money a single payer passes on counts once)
+    or stovepipes (``count_by="stovepipe"``) each bring at least ``min_share`` of its income (and a penny).
+    Convergence is counted per currency: two currencies are never added.
     ``min_stovepipes`` is the older name of ``min_count``. ``min_share=0`` counts every penny.
 
     Columns: ``channel_count`` / ``stovepipe_count`` (counted at ``min_share``), ``channels`` (the counted
@@ -86,8 +93,7 @@ def convergence(
     recipient's own ``channel`` and ``form``. Ranked by the counted number, then the effective number at
     that level, then money.
     """
-    if count_by not in ("channel", "stovepipe"):
-        raise ValueError(f"count_by must be 'channel' or 'stovepipe', not {count_by!r}")
+    _check_level(count_by)
     if min_stovepipes is not None:
         min_count = min_stovepipes
     return convergence_of(gather_facts(result, min_share=min_share), count_by=count_by, min_count=min_count)
@@ -232,8 +238,7 @@ def convergence_of(
     facts: RecipientFacts, *, count_by: CountBy = "channel", min_count: int = 2
 ) -> pl.DataFrame:
     """:func:`convergence` from gathered facts (at the facts' ``min_share``)."""
-    if count_by not in ("channel", "stovepipe"):
-        raise ValueError(f"count_by must be 'channel' or 'stovepipe', not {count_by!r}")
+    _check_level(count_by)
     keys = ["recipient_id", "currency"]
     channels = _channel_level(facts.channel_mix, facts.recipients, facts.min_share)
     nodes = _node_facts(facts.graph)
@@ -241,7 +246,7 @@ def convergence_of(
     table = (
         facts.recipients.join(facts.stovepipes, on=keys, how="left")
         .join(channels, on=keys, how="left")
-        .join(_payer_channels(facts.graph), on=keys, how="left")
+        .join(_payer_channels(facts.graph, facts.recipients, facts.min_share), on=keys, how="left")
         .join(nodes.rename({"id": "recipient_id", "name": "recipient_name"}), on="recipient_id", how="left")
         .join(
             nodes.select(pl.col("id").alias("top_stovepipe_id"), pl.col("name").alias("top_stovepipe_name")),
@@ -249,8 +254,8 @@ def convergence_of(
             how="left",
         )
         .with_columns(
-            pl.col("stovepipe_count", "channel_count").fill_null(0),
-            pl.col("stovepipe_below", "channel_below").fill_null(0),
+            pl.col("stovepipe_count", "channel_count", "payer_channel_count").fill_null(0),
+            pl.col("stovepipe_below", "channel_below", "payer_channel_below").fill_null(0),
             pl.col("hhi").fill_null(0.0),
         )
         .with_columns(
@@ -259,16 +264,22 @@ def convergence_of(
             pl.when(pl.col("hhi") > 0).then(1 / pl.col("hhi")).otherwise(0.0).alias("effective_stovepipes"),
         )
     )
-    return table.sort(
+    return table.sort(  # money is compared only within a currency
         [
             "is_convergence_point",
             f"{count_by}_count",
             f"effective_{count_by}s",
+            "currency",
             "total_in_minor",
             "recipient_id",
         ],
-        descending=[True, True, True, True, False],
+        descending=[True, True, True, False, True, False],
     ).select(CONVERGENCE_COLUMNS)
+
+
+def _check_level(count_by: str) -> None:
+    if count_by not in COUNT_LEVELS:
+        raise ValueError(f"count_by must be one of {', '.join(COUNT_LEVELS)}, not {count_by!r}")
 
 
 def _channel_level(mix: pl.DataFrame, recipients: pl.DataFrame, min_share: float) -> pl.DataFrame:
@@ -319,23 +330,34 @@ def _node_facts(graph: FlowGraph) -> pl.DataFrame:
     )
 
 
-def _payer_channels(graph: FlowGraph) -> pl.DataFrame:
-    """``recipient_id, currency, payer_channels``: channels of the direct payers, most money first."""
-    flows = graph.flows
+def _payer_channels(graph: FlowGraph, recipients: pl.DataFrame, min_share: float) -> pl.DataFrame:
+    """Channels of the direct payers (the contracts a recipient holds), from the same netted payments as
+    attribution (a pair netting below zero is left out): ``payer_channels`` (all, most money first),
+    ``payer_channel_count`` and ``payer_channel_below`` (at ``min_share``), ``effective_payer_channels``.
+    """
+    from graphflows.analysis.netting import net_pairs
+
     channels = node_channels(graph).rename({"id": "payer_id", "channel": "payer_channel"})
+    positive, _negative = net_pairs(graph.flows.select("payer_id", "payee_id", "stream_id", "currency",
+                                                       "amount_minor"))  # fmt: skip
+    totals = recipients.select(pl.col("recipient_id").alias("payee_id"), "currency", "total_in_minor")
     paid = (
-        flows.select("payer_id", "payee_id", "currency", "amount_minor")
-        .join(channels, on="payer_id", how="left")
+        positive.join(channels, on="payer_id", how="left")
         .with_columns(pl.col("payer_channel").fill_null(UNCLASSIFIED))
         .group_by("payee_id", "currency", "payer_channel")
-        .agg(pl.col("amount_minor").cast(pl.Int128).sum())
-        .filter(pl.col("amount_minor") > 0)
+        .agg(pl.col("net_minor").cast(pl.Int128).sum().alias("amount"))
+        .join(totals, on=["payee_id", "currency"], how="inner")
+        .with_columns((pl.col("amount") / pl.col("total_in_minor")).alias("share"))
     )
+    material = at_least_share(pl.col("amount"), pl.col("total_in_minor"), min_share)
     return paid.group_by(pl.col("payee_id").alias("recipient_id"), "currency").agg(
         pl.col("payer_channel")
-        .sort_by(pl.col("amount_minor"), pl.col("payer_channel"), descending=[True, False])
+        .sort_by(pl.col("amount"), pl.col("payer_channel"), descending=[True, False])
         .str.join(";")
-        .alias("payer_channels")
+        .alias("payer_channels"),
+        material.sum().cast(pl.Int64).alias("payer_channel_count"),
+        pl.col("amount").filter(~material).sum().cast(pl.Int64).alias("payer_channel_below"),
+        (1 / (pl.col("share") ** 2).sum()).alias("effective_payer_channels"),
     )
 
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from graphflows.analysis import Attribution, attribute
 from graphflows.analysis.attribution import AttributionStream, attribute_in_blocks
-from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
+from graphflows.analysis.convergence import COUNT_LEVELS, DEFAULT_MIN_SHARE, CountBy
 from graphflows.cli.display import console, convergence_by_form, convergence_table, money, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.demo import demo_path
@@ -37,11 +37,12 @@ def convergence_options(command: Any) -> Any:
         [
             click.option(
                 "--count-by",
-                type=click.Choice(["channel", "stovepipe"]),
+                type=click.Choice(list(COUNT_LEVELS)),
                 default="channel",
                 show_default=True,
-                help="What makes a convergence point: channels of government (three CCGs are one "
-                "channel, nhs) or individual stovepipes (each origin of money).",
+                help="What makes a convergence point: channels of government the money came down (three "
+                "CCGs are one channel, nhs), channels of the direct payers (payer_channel: the contracts "
+                "held; money one payer passes on counts once) or individual stovepipes (each origin).",
             ),
             click.option(
                 "--min-count",
@@ -198,6 +199,15 @@ def run_analysis(
         )
     for note in info["notes"]:
         console.print(f"Note: {note}", markup=False)
+    inherited = table.filter(pl.col("is_convergence_point") & (pl.col("payer_channel_count") < 2)).height
+    if count_by == "channel" and inherited:
+        points = int(table["is_convergence_point"].sum())
+        console.print(
+            f"Note: {inherited} of the {points} convergence point(s) hold contracts from one channel only: "
+            "their channels meet upstream, in money a single payer passed on. --count-by payer_channel "
+            "counts the channels of the contracts each recipient holds.",
+            markup=False,
+        )
     top_share = "top_channel_share" if count_by == "channel" else "top_share"
     crumbs = table.filter(pl.col("is_convergence_point") & (pl.col(top_share) > 0.99)).height
     if min_share == 0 and crumbs:
