@@ -30,13 +30,22 @@ _SPECIFIC = {"cic": "cic", "llp": "partnership", "lp": "partnership"}
 _GENERIC = {"coop": "mutual_society", "ngo": "charity"}
 _IGNORED = {"gp", "pc"}
 
+#: Companies House number prefixes of companies (after Companies House's list of prefixes; a number
+#: without a prefix is an England and Wales company). Royal Charter bodies (``RC``/``SR``/``NR``) and
+#: unregistered companies (``ZC``/``SZ``/``NZ``, bodies set up by statute or charter that file with
+#: Companies House) are not companies: their number says nothing of their form or channel.
+COH_COMPANY = r"SC|NI|R0|FC|SF|NF|AC|SA|NA|SE|ES|EN|GE|GS|GN|FE"
+COH_PARTNERSHIP = r"OC|SO|NC|LP|SL|NL|SG"  # LLPs, limited partnerships, Scottish qualifying partnerships
+COH_SOCIETY = r"RS|IP|SP|NP"  # registered societies (co-operative and community benefit)
+COH_CHARITY = r"CE|CS"  # charitable incorporated organisations
+
 #: Org-id prefixes (with Companies House number prefixes) -> form; earlier entries rank first.
 ID_FORMS = (
     ("public_body", r"^GB-(LAE|LAS|PLA|LANI|NHS|GOR|GOV|GOVUK)-"),
-    ("charity", r"^GB-(CHC|SC|NIC)-|^GB-COH-(CE|CS)\d"),
-    ("mutual_society", r"^GB-MPR-|^GB-COH-(RS|IP|SP|NP)\d"),
-    ("partnership", r"^GB-COH-(OC|SO|NC)\d"),
-    ("company", r"^GB-COH-"),
+    ("charity", rf"^GB-(CHC|SC|NIC)-|^GB-COH-({COH_CHARITY})\d"),
+    ("mutual_society", rf"^GB-MPR-|^GB-COH-({COH_SOCIETY})\d"),
+    ("partnership", rf"^GB-COH-({COH_PARTNERSHIP})\d"),
+    ("company", rf"^GB-COH-(\d|({COH_COMPANY})\d)"),
 )
 
 

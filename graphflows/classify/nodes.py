@@ -3,18 +3,23 @@
 Channel rules, strongest first (``channel_method``):
 
 1. ``input``: ``channel_given`` (a channel the input file stated).
-2. ``map``: the ``--channels`` mapping file (id lines, then name patterns).
+2. ``map``: the ``--channels`` mapping file (id lines; after 2a, name patterns).
+   2a. ``redacted``: a redacted payee (id ``redacted:<payer id>``) is ``unclassified``, form ``unknown``.
 3. ``register-id``: the node id or one of its ``org_ids`` is in the shipped registers.
-4. ``register-name``: the name is in the registers (all bodies of that name share one channel).
-5. ``org-id-scheme``: the identifier's scheme (:data:`SCHEME_CHANNELS`).
+4. ``register-name``: the name is in the registers (all bodies of that name share one channel); also
+   without a trailing bracket, without ``Ltd``/``PLC``, or an NHS trust's name without "NHS Trust".
+5. ``org-id-scheme``: the identifier's scheme (:data:`SCHEME_CHANNELS`); a company number with a
+   charitable company's name is left to the name.
 6. ``name-pattern``: programme names (for streams and names with a programme word), body names,
-   then legal-form words, then generic words (see graphflows.classify.patterns).
+   then legal-form words, then generic words (see graphflows.classify.patterns), on the name without a
+   trading-as suffix.
 7. ``register-id`` / ``org-id-scheme`` of the funder of a 360Giving programme stream
    (id ``<funder org-id> / <programme>``) whose programme name says nothing.
 8. ``none``: ``unclassified``.
 
 Form rules (``form_method``): ``org-id`` (scheme, Companies House number prefix, 360Giving individual),
-``name`` (legal-form words), ``channel`` (a government channel from rules 3-7 means a public body), ``none``.
+``name`` (legal-form words), ``channel`` (a government channel from rules 3-7 means a public body, except
+from a GB-EDU URN or a school, college or university name), ``redacted``, ``none``.
 """
 
 from __future__ import annotations
@@ -22,9 +27,26 @@ from __future__ import annotations
 import polars as pl
 
 from graphflows.classify.channels import GOVERNMENT_CHANNELS
-from graphflows.classify.forms import ID_FORMS, names_forms
+from graphflows.classify.forms import (
+    COH_COMPANY,
+    COH_PARTNERSHIP,
+    COH_SOCIETY,
+    ID_FORMS,
+    names_forms,
+)
 from graphflows.classify.mapping import ChannelMap, id_key_expr, node_ids
-from graphflows.classify.patterns import BODIES, GENERIC, PROGRAMME_WORDS, PROGRAMMES, Rule
+from graphflows.classify.patterns import (
+    BODIES,
+    CHARITABLE_COMPANY,
+    CHARITABLE_WORDS,
+    EDUCATION_WORDS,
+    GENERIC,
+    LEGAL_FORM_TAIL,
+    PROGRAMME_WORDS,
+    PROGRAMMES,
+    TRADING_AS,
+    Rule,
+)
 from graphflows.registers import alias_table, body_table, name_keys, name_table
 
 #: Org-id scheme -> channel, for identifiers not found in the registers.
@@ -34,8 +56,11 @@ SCHEME_CHANNELS = (
     ("central_other", r"^GB-(GOR|GOV|GOVUK)-"),
     ("education", r"^GB-(EDU|WALEDU|SCOTEDU|NIEDU)-"),
     ("charitable", r"^GB-(CHC|SC|NIC)-|^GB-COH-(CE|CS)\d"),
-    ("private", r"^GB-(COH|MPR)-"),
+    ("private", rf"^GB-MPR-|^GB-COH-(\d|({COH_COMPANY}|{COH_PARTNERSHIP}|{COH_SOCIETY})\d)"),
 )
+#: Nodes whose payee a spend file redacted (``redacted:<payer id>``): possibly a person, never classified by
+#: the placeholder name.
+REDACTED_PREFIX = "redacted:"
 #: Name forms that put a body outside government, and their channel.
 _FORM_CHANNEL = {
     "company": "private",
@@ -44,7 +69,11 @@ _FORM_CHANNEL = {
     "mutual_society": "private",
     "charity": "charitable",
 }
-_BY_EVIDENCE = ("register-id", "register-name", "org-id-scheme", "name-pattern")
+#: The suffix of an NHS trust's name, and the words that make the rest of it (its stem) a hospital's name.
+_TRUST_SUFFIX = r"( NHS)?( FOUNDATION)? (TRUST|FT)$"
+_HOSPITAL_STEM = r"\b(HOSPITALS?|HEALTHCARE|AMBULANCE SERVICE|INFIRMARY)\b"
+#: Register names that are only a place (a council's short name: "TRAFFORD") are not tried for "<name> Ltd".
+_BODY_WORDS = r"\b(COUNCIL|AUTHORITY|CORPORATION|BOROUGH)\b"
 
 
 def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -> pl.DataFrame:
@@ -62,6 +91,7 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
     ids = ids.with_columns(key=id_key_expr(pl.col("one_id")))
     funders = _stream_funders(nodes)
     names = _optional(nodes, "name").fill_null("")
+    redacted = _optional(nodes, "id").str.starts_with(REDACTED_PREFIX).fill_null(False)
     # Per-row columns first (positional), then joins (which may reorder rows), then back in row order.
     facts = (
         pl.DataFrame(
@@ -72,6 +102,9 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
                 "given": _optional(nodes, "channel_given"),
                 "individual": _optional(nodes, "recipient_type") == "individual",
                 "is_stream": _is_stream(nodes),
+                "redacted": redacted.replace_strict(
+                    {True: "unclassified"}, default=None, return_dtype=pl.String
+                ),
             }
         )
         .join(_first_per_row(ids, _register_ids(), "register"), on="row", how="left")
@@ -79,36 +112,59 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
         .join(_first_per_row(ids, None, "id_form", ID_FORMS), on="row", how="left")
         .join(_first_per_row(funders, _register_ids(), "funder_register"), on="row", how="left")
         .join(_first_per_row(funders, None, "funder_scheme", SCHEME_CHANNELS), on="row", how="left")
+        .join(_first_per_row(funders, None, "funder_form", ID_FORMS), on="row", how="left")
         .join(_name_facts(names, channel_map), on="name", how="left")
         .sort("row")
         .with_columns(
             pattern=pl.when(pl.col("is_stream") | pl.col("programme_worded"))
             .then(pl.coalesce("programme", "pattern"))
-            .otherwise(pl.col("pattern"))
+            .otherwise(pl.col("pattern")),
+            pattern_public=pl.when(
+                (pl.col("is_stream") | pl.col("programme_worded")) & pl.col("programme").is_not_null()
+            )
+            .then(True)
+            .otherwise(pl.col("pattern_public")),
+            # A company number with a charitable name (a charitable company) is not private by its number.
+            scheme=pl.when(
+                (pl.col("scheme") == "private") & (pl.col("id_form") == "company") & pl.col("charitable_name")
+            )
+            .then(None)
+            .otherwise(pl.col("scheme")),
         )
     )
+    # (method, column, whether a government channel from it makes a public body)
     steps = [
-        ("input", "given"),
-        ("map", "map_id"),
-        ("map", "map_name"),
-        ("register-id", "register"),
-        ("register-name", "register_name"),
-        ("org-id-scheme", "scheme"),
-        ("name-pattern", "pattern"),
-        ("register-id", "funder_register"),
-        ("org-id-scheme", "funder_scheme"),
+        ("input", "given", pl.lit(False)),
+        ("map", "map_id", pl.lit(False)),
+        ("redacted", "redacted", pl.lit(False)),
+        ("map", "map_name", pl.lit(False)),
+        ("register-id", "register", pl.lit(True)),
+        ("register-name", "register_name", pl.lit(True)),
+        ("org-id-scheme", "scheme", pl.col("id_form") == "public_body"),
+        ("name-pattern", "pattern", pl.col("pattern_public")),
+        ("register-id", "funder_register", pl.lit(True)),
+        ("org-id-scheme", "funder_scheme", pl.col("funder_form") == "public_body"),
     ]
-    channel = pl.coalesce([pl.col(col) for _, col in steps] + [pl.lit("unclassified")])
-    method = pl.coalesce(
-        [pl.when(pl.col(col).is_not_null()).then(pl.lit(m)) for m, col in steps] + [pl.lit("none")]
+    decided = [pl.col(col).is_not_null() for _, col, _ in steps]
+    facts = facts.with_columns(
+        channel=pl.coalesce([pl.col(col) for _, col, _ in steps] + [pl.lit("unclassified")]),
+        channel_method=pl.coalesce(
+            [pl.when(hit).then(pl.lit(m)) for hit, (m, _, _) in zip(decided, steps, strict=True)]
+            + [pl.lit("none")]
+        ),
+        public=pl.coalesce(
+            [pl.when(hit).then(p.fill_null(False)) for hit, (_, _, p) in zip(decided, steps, strict=True)]
+            + [pl.lit(False)]
+        ),
     )
-    facts = facts.with_columns(channel=channel, channel_method=method)
-    public = pl.col("channel").is_in(list(GOVERNMENT_CHANNELS)) & pl.col("channel_method").is_in(_BY_EVIDENCE)
+    public = pl.col("channel").is_in(list(GOVERNMENT_CHANNELS)) & pl.col("public")
     # A company number with a name that says CIC/LLP/society: the name is the more precise form.
     name_refines = (pl.col("id_form") == "company") & pl.col("name_form").is_in(
         ["cic", "partnership", "mutual_society"]
     )
+    is_redacted = pl.col("redacted").is_not_null() & pl.col("given").is_null() & pl.col("map_id").is_null()
     form_steps = [
+        ("redacted", pl.when(is_redacted).then(pl.lit("unknown"))),
         ("org-id", pl.when(pl.col("individual").fill_null(False)).then(pl.lit("individual"))),
         ("name", pl.when(name_refines).then(pl.col("name_form"))),
         ("org-id", pl.col("id_form")),
@@ -128,17 +184,21 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
 def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     """Per distinct name: map pattern, register channel, legal form and name-pattern channel.
 
-    Registers and generic words are also tried on the name without a trailing bracket, as finance
-    systems write it: "EXETER CITY COUNCIL (FINANCE)", "PLYMOUTH CITY COUNCIL (RADIUS ACCOUNT".
+    The legal body is classified: a trading-as suffix is cut off first ("Hertfordshire County Council t/a
+    Herts Fullstop"). Registers and generic words are also tried on the name without a trailing bracket,
+    as finance systems write it: "EXETER CITY COUNCIL (FINANCE)", "PLYMOUTH CITY COUNCIL (RADIUS ACCOUNT";
+    registers also on a company's name without "Ltd"/"PLC" and on an NHS trust's name without "NHS
+    (Foundation) Trust" ("Countess Of Chester Hospital").
     """
     distinct = names.cast(pl.String).unique()
-    keys = name_keys(distinct).fill_null("")
-    bracketed = distinct.str.contains(r"\S\s*\([^()]*\)?\s*$").fill_null(False)
+    legal = distinct.str.replace(TRADING_AS, "")
+    keys = name_keys(legal).fill_null("")
+    bracketed = legal.str.contains(r"\S\s*\([^()]*\)?\s*$").fill_null(False)
     core = keys.clone().scatter(  # only names with a trailing bracket have a different core
         bracketed.arg_true(),
-        name_keys(distinct.filter(bracketed).str.replace(r"(\S)\s*\([^()]*\)?\s*$", "$1")).fill_null(""),
+        name_keys(legal.filter(bracketed).str.replace(r"(\S)\s*\([^()]*\)?\s*$", "$1")).fill_null(""),
     )
-    forms = pl.Series("name_form", names_forms(distinct, keys), dtype=pl.String)
+    forms = pl.Series("name_form", names_forms(legal, keys), dtype=pl.String)
     frame = pl.DataFrame(
         {
             "name": distinct,
@@ -147,37 +207,94 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
             "name_form": forms,
             "map_name": channel_map.pattern_channels(distinct),
         }
+    ).with_columns(
+        company_core=pl.when(pl.col("core").str.contains(LEGAL_FORM_TAIL)).then(
+            pl.col("core").str.replace(LEGAL_FORM_TAIL, "")
+        ),
+        stem=pl.col("core").str.replace(_TRUST_SUFFIX, ""),
+        charitable_name=_rule(CHARITABLE_COMPANY, "core").is_not_null(),
+    )
+    form_channel = pl.col("name_form").replace_strict(_FORM_CHANNEL, default=None, return_dtype=pl.String)
+    charitable_company = (pl.col("name_form") == "company") & pl.col("charitable_name")
+    # (rules' channel, whether it makes a public body): bodies, a legal form, generic words.
+    tiers = (
+        [(_rule(rule, "key"), True) for rule in BODIES]
+        + [(pl.when(charitable_company).then(pl.lit("charitable")).otherwise(form_channel), False)]
+        + [(_rule(rule, "core"), True) for rule in GENERIC]
+        + [(_rule(rule, "core"), False) for rule in EDUCATION_WORDS + CHARITABLE_WORDS]
     )
     register = _register_name_channels()
     programme = pl.coalesce([_rule(rule, "key") for rule in PROGRAMMES])
-    pattern = pl.coalesce(
-        [_rule(rule, "key") for rule in BODIES]
-        + [pl.col("name_form").replace_strict(_FORM_CHANNEL, default=None, return_dtype=pl.String)]
-        + [_rule(rule, "core") for rule in GENERIC]
-    )
     return (
         frame.join(register, on="key", how="left")
-        .join(register.rename({"key": "core", "register_name": "register_core"}), on="core", how="left")
+        .join(_renamed(register, "core"), on="core", how="left")
+        .join(_renamed(_register_company_channels(), "company_core"), on="company_core", how="left")
+        .join(_renamed(_register_stem_channels(), "stem"), on="stem", how="left")
         .with_columns(
-            register_name=pl.coalesce("register_name", "register_core"),
-            pattern=pl.when(pl.col("key") != "").then(pattern),
+            register_name=pl.coalesce(
+                "register_name", "register_core", "register_company_core", "register_stem"
+            ),
+            pattern=pl.when(pl.col("key") != "").then(pl.coalesce([e for e, _ in tiers])),
+            pattern_public=pl.coalesce([pl.when(e.is_not_null()).then(pl.lit(p)) for e, p in tiers]),
             programme=programme,
             programme_worded=pl.col("key").str.contains(PROGRAMME_WORDS),
         )
-        .drop("key", "core", "register_core")
+        .select(
+            "name",
+            "name_form",
+            "map_name",
+            "register_name",
+            "pattern",
+            "pattern_public",
+            "programme",
+            "programme_worded",
+            "charitable_name",
+        )
+    )
+
+
+def _renamed(register: pl.DataFrame, column: str) -> pl.DataFrame:
+    return register.rename({"key": column, "register_name": f"register_{column}"})
+
+
+def _register_names() -> pl.DataFrame:
+    """``key, channel, register, org_id`` for every known name of a registered body."""
+    return name_table().join(body_table().select("org_id", "channel", "register"), on="org_id")
+
+
+def _unanimous(names: pl.DataFrame) -> pl.DataFrame:
+    """``key -> register_name``: the channel of every key whose bodies all share one channel."""
+    return (
+        names.group_by("key")
+        .agg(pl.col("channel").unique())
+        .filter(pl.col("channel").list.len() == 1)
+        .select("key", register_name=pl.col("channel").list.first())
     )
 
 
 def _register_name_channels() -> pl.DataFrame:
     """``key -> register_name``: the channel of every name key whose bodies all share one channel."""
-    return (
-        name_table()
-        .join(body_table().select("org_id", "channel"), on="org_id")
-        .group_by("key")
-        .agg(pl.col("channel").unique())
-        .filter(pl.col("channel").list.len() == 1)
-        .select("key", register_name=pl.col("channel").list.first())
-    )
+    return _unanimous(_register_names())
+
+
+def _register_company_channels() -> pl.DataFrame:
+    """Register names a company ("The Financial Reporting Council Limited") may carry before its legal form:
+    all but a council's bare place name ("Trafford Ltd" is not Trafford Council)."""
+    names = _register_names()
+    place = (pl.col("register") == "local-authority") & ~pl.col("key").str.contains(_BODY_WORDS)
+    return _unanimous(names.filter(~place))
+
+
+def _register_stem_channels() -> pl.DataFrame:
+    """NHS trusts' names without "NHS (Foundation) Trust", when the rest names a hospital: "COUNTESS OF
+    CHESTER HOSPITAL". A stem that is also another register name is not used."""
+    names = _register_names()
+    trusts = names.filter(
+        (pl.col("register") == "nhs") & pl.col("key").str.contains(_TRUST_SUFFIX)
+    ).with_columns(key=pl.col("key").str.replace(_TRUST_SUFFIX, ""))
+    trusts = trusts.filter(pl.col("key").str.contains(_HOSPITAL_STEM))
+    taken = names.filter(pl.col("register") != "nhs").select("key")
+    return _unanimous(trusts.join(taken, on="key", how="anti"))
 
 
 def _rule(rule: Rule, column: str) -> pl.Expr:

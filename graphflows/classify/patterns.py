@@ -6,7 +6,8 @@ upper case, punctuation as spaces, ``&`` as ``AND``, ``Clinical Commissioning Gr
 that matches wins. Programmes come first, so the "Public Health Grant (DHSC)" is public health although
 DHSC alone means the NHS; they apply to streams and to names with a programme word (grant, fund...), so a
 charity "supporting families of prisoners" is not the Supporting Families programme. Generic words
-(Council, Police, School, Trust) come last, after a company's legal form.
+come last, after a company's legal form: those of public bodies (Council, Police, Hospitals Trust), then
+of schools (the education channel, no public body), then of charities (Foundation, Trust).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ BODIES: tuple[Rule, ...] = (
         "police_justice",
         r"\bMAYORS OFFICE (FOR|OF) POLICING\b|\bMOPAC\b|\bPOLICE (FIRE )?AND CRIME COMMISSIONER\b"
         r"|\bOPCC\b|\bHOME OFFICE\b|\bMINISTRY OF JUSTICE\b|\bMOJ\b"
-        r"|\bHM PRISON|\bHMPPS\b|\bPROBATION SERVICE\b|\bYOUTH JUSTICE BOARD\b|\bCOURTS AND TRIBUNALS\b",
+        r"|\bHM PRISON|\bHMPPS\b|\bPROBATION SERVICE\b|\bYOUTH JUSTICE BOARD\b|\bCOURTS AND TRIBUNALS\b"
+        r"|^COLLEGE OF POLICING\b",
         None,
     ),
     (
@@ -73,12 +75,14 @@ BODIES: tuple[Rule, ...] = (
         r"|\bACADEM(Y|IES) TRUST\b|\bMULTI ACADEMY\b",
         None,
     ),
+    # The GLA and its companies (a company's legal form does not take it out of local government).
+    ("local_government", r"\bGREATER LONDON AUTHORITY\b|^GLA (LAND AND PROPERTY|HOLDINGS)\b", None),
     ("welfare_employment", r"\bJOB ?CENTRE\b|\bDWP\b|\bDEPARTMENT FOR WORK AND PENSIONS\b", None),
     (
         "nhs",
         r"\bNHS\b|\bCCG\b|\bICB\b|\bINTEGRATED CARE SYSTEM\b|\bDHSC\b|\bDEPARTMENT OF HEALTH\b"
         r"|\bCOMMISSIONING SUPPORT UNIT\b|\bFOUNDATION TRUST$|\bNHS FT$",
-        r"\bCHARIT(Y|IES|ABLE)\b|\bRETIREMENT FELLOWSHIP\b",
+        r"\bCHARIT(Y|IES|ABLE)\b|\bRETIREMENT FELLOWSHIP\b|^NHS (PROVIDERS|CONFEDERATION)\b",
     ),
     (
         "housing_communities",
@@ -87,20 +91,24 @@ BODIES: tuple[Rule, ...] = (
         None,
     ),
     ("charitable", r"\bLOTTERY\b", None),
+    # Membership bodies of NHS organisations are charities, not the NHS.
+    ("charitable", r"^NHS (PROVIDERS|CONFEDERATION)\b", None),
     (
         "central_other",
         r"^(DEPARTMENT FOR|MINISTRY OF DEFENCE|HM TREASURY|HM REVENUE|CABINET OFFICE|FOREIGN COMMONWEALTH)\b"
-        r"|^DEPARTMENT OF (FINANCE|THE ECONOMY|AGRICULTURE|COMMUNITIES|INFRASTRUCTURE)\b|\bHMRC\b",
+        r"|^DEPARTMENT OF (FINANCE|THE ECONOMY|AGRICULTURE|COMMUNITIES|INFRASTRUCTURE)\b|\bHMRC\b"
+        r"|^FINANCIAL REPORTING COUNCIL\b",  # a public body that is a company limited by guarantee
         None,
     ),
 )
 
-#: Generic words, tried after a company's legal form (so "Council Cleaning Services Ltd" is private).
+#: Generic words that make a public body, tried after a company's legal form (so "Council Cleaning
+#: Services Ltd" is private and "... Hospital Ltd" is a private hospital).
 GENERIC: tuple[Rule, ...] = (
     (
         "local_government",
-        r"\bGREATER LONDON AUTHORITY\b|\bCOMBINED (COUNTY )?AUTHORITY\b|^(LONDON|ROYAL) BOROUGH\b"
-        r"|\bCOUNCIL$|\bCITY OF LONDON CORPORATION\b",
+        r"\bCOMBINED (COUNTY )?AUTHORITY\b|^(LONDON|ROYAL) BOROUGH\b|\bCOUNCIL$"
+        r"|\bCITY OF LONDON CORPORATION\b",
         r"\bBRITISH COUNCIL\b|\bARTS COUNCIL\b|\bRESEARCH COUNCIL\b|\bCHURCH\b|\bYOUTH COUNCIL\b"
         r"|\bSTUDENTS?\b|\bVOLUNTARY\b|\bMEDICAL\b|\bSPORTS? COUNCIL\b|\bTRADES\b|\bADVISORY\b|\bFAITH"
         r"|\bSCOUTS?\b|\bGUIDES?\b|\bFRIENDS OF\b|^(BRITISH|UK|ENGLISH|NATIONAL|INTERNATIONAL|EUROPEAN)\b",
@@ -111,11 +119,53 @@ GENERIC: tuple[Rule, ...] = (
         r"|^POLICE SCOTLAND$",
         r"\bFEDERATION\b|\bASSOCIATION\b|\bUNION\b|\bBENEVOLENT\b|\bCHARITY\b|\bFRIENDS\b|\bSUPERINTENDENTS\b",
     ),
+    (  # NHS trusts written without "NHS": Portsmouth Hospitals Trust, University Hospitals of Morecambe Bay
+        "nhs",
+        r"\bHOSPITALS? (NHS )?(FOUNDATION )?TRUST$|^UNIVERSITY HOSPIT(ALS?)?\b|\bHOSPIT(ALS?)? (NHS )?FT$"
+        r"|\bAMBULANCE SERVICES?( NHS)?( FOUNDATION)?( TRUST)?$",
+        r"\bCHARIT|\bFRIENDS\b|\bBENEVOLENT\b|\bASSOCIATION\b|\bUNION\b|\bHOSPICE\b|\bSTAFF\b",
+    ),
+)
+
+#: Schools, colleges and universities: the education channel, but not a public body (independent schools,
+#: universities and private colleges have these names too). Tried after GENERIC, before CHARITABLE
+#: (Central Foundation Girls' School is a school).
+EDUCATION_WORDS: tuple[Rule, ...] = (
     (
         "education",
-        r"\bSCHOOL$|\bSCHOOL AND SIXTH FORM$|\bACADEMY\b|\bSIXTH FORM COLLEGE$",
+        r"\bSCHOOL$|\bSCHOOL AND SIXTH FORM$|\bACADEMY\b|\bCOLLEGE$|\bCOLLEGES? GROUP$|\bCOLLEGE CORPORATION$"
+        r"|\bCOLLEGE OF\b|^(IMPERIAL|KINGS|UNIVERSITY) COLLEGE\b|^UNIVERSITY OF\b|\bUNIVERSITY$"
+        r"|\bCONSERVATOIRE\b",
         r"\bDRIVING\b|\bDANCE\b|\bFOOTBALL\b|\bSOCCER\b|\bMARTIAL\b|\bTRAINING\b|\bHAIRDRESSING\b|\bBEAUTY\b"
-        r"|\bFRIENDS OF\b|\bPARENTS\b|\bPTA\b|\bALUMNI\b|\bOLD (BOYS|GIRLS)\b",
+        r"|\bFRIENDS OF\b|\bPARENTS\b|\bPTA\b|\bALUMNI\b|\bOLD (BOYS|GIRLS)\b"
+        r"|\bSPORTS?\b|\bBOXING\b|\bFIGHT\b|\bFITNESS\b|\bRUGBY\b|\bCRICKET\b|\bTENNIS\b|\bGOLF\b"
+        r"|\bCHARIT|\bHOSPITAL\b|\bSTUDENTS?\b|\bTHIRD AGE\b|\bROYAL ACADEMY OF (ARTS|ENGINEERING)\b"
+        r"|\bCOLLEGE OF (NURSING|MIDWIVES|PHYSICIANS|SURGEONS|GENERAL PRACTITIONERS|GPS|PSYCHIATRISTS"
+        r"|PAEDIATRICS|OBSTETRICIANS|ANAESTHETISTS|EMERGENCY MEDICINE|PATHOLOGISTS|RADIOLOGISTS"
+        r"|OPHTHALMOLOGISTS|OCCUPATIONAL THERAPISTS|SPEECH|PARAMEDICS|OPTOMETRISTS|PODIATRY|TEACHING"
+        r"|POLICING)\b",
     ),
+)
+
+#: Words of charities, tried last.
+CHARITABLE_WORDS: tuple[Rule, ...] = (
     ("charitable", r"\bFOUNDATION\b|\bTRUST\b|\bCHARIT(Y|IES|ABLE)\b|\bBENEVOLENT FUND\b", None),
 )
+
+#: A company whose name ends in a charitable word (a charitable company, "The Shaw Trust Limited") or says
+#: charity anywhere is ``charitable``, not ``private``, when nothing else places it. Housing associations
+#: ("Trafford Housing Trust Ltd") stay ``private``: the Regulator of Social Housing calls them private
+#: registered providers and many are not charities.
+CHARITABLE_COMPANY: Rule = (
+    "charitable",
+    r"\b(TRUST|FOUNDATION)( LTD)?$|\bCHARIT(Y|IES|ABLE)\b",
+    r"\bHOUSING\b|\bHOMES\b|\bINVESTMENTS?\b|\bPENSIONS?\b|\bNOMINEES?\b|\bTRUSTEES?\b|\bUNIT TRUST\b"
+    r"|\bCAPITAL\b|\bNHS\b",
+)
+
+#: A trading-as suffix, cut off before matching (the legal body is classified, not its trading name):
+#: "Hertfordshire County Council t/a Herts Fullstop", "DZRL TAXIS LTD T/AS DN TAXIS".
+TRADING_AS = r"(?i)[\s,(]+(T/|TRADING AS\b).*$"
+
+#: A trailing legal form, cut off a company's name to look it up in the registers.
+LEGAL_FORM_TAIL = r" (LTD|PLC)$"

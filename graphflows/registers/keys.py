@@ -21,6 +21,7 @@ _FOLDS = (
     (r"\bINTEGRATED CARE BOARD\b", "ICB"),
     (r"\bLIMITED\b", "LTD"),
     (r"\bSAINT\b", "ST"),
+    (r"\bN H S\b|\bNATIONAL HEALTH SERVICE\b", "NHS"),  # "N.H.S.", as some finance systems spell it
 )
 
 

@@ -512,13 +512,32 @@ def convergence_keys(
 ) -> pl.DataFrame:
     """``recipient_id, count, effective, total_in_minor`` of the possible convergence points: the keys
     :func:`~graphflows.analysis.convergence` ranks by, computed without the rest of its table."""
-    rows = channel_amounts(attribution, "share") if count_by == "channel" else attribution.rows
+    from graphflows.analysis.materiality import at_least_share
+
+    if count_by == "payer_channel":  # from the direct payments: the table itself is as cheap
+        from graphflows.analysis import convergence
+
+        table = convergence(attribution, count_by=count_by, min_share=min_share, min_count=min_count)
+        return table.filter(pl.col("is_convergence_point")).select(
+            "recipient_id",
+            pl.col("payer_channel_count").alias("count"),
+            pl.col("effective_payer_channels").alias("effective"),
+            "total_in_minor",
+        )
+    rows = channel_amounts(attribution) if count_by == "channel" else attribution.rows
+    totals = attribution.recipients.select("recipient_id", "total_in_minor").lazy()
     return (
         rows.lazy()
+        .select("recipient_id", "amount_minor")
+        .join(totals, on="recipient_id")
+        .with_columns((pl.col("amount_minor") / pl.col("total_in_minor")).alias("share"))
         .group_by("recipient_id")
-        .agg((pl.col("share") >= min_share).sum().alias("count"), (pl.col("share") ** 2).sum().alias("hhi"))
+        .agg(
+            at_least_share(pl.col("amount_minor"), pl.col("total_in_minor"), min_share).sum().alias("count"),
+            (pl.col("share") ** 2).sum().alias("hhi"),
+        )
         .filter(pl.col("count") >= min_count)
-        .join(attribution.recipients.lazy().select("recipient_id", "total_in_minor"), on="recipient_id")
+        .join(totals, on="recipient_id")
         .select("recipient_id", "count", (1 / pl.col("hhi")).alias("effective"), "total_in_minor")
         .collect(engine="streaming")
     )
