@@ -17,9 +17,9 @@ import polars as pl
 import pytest
 
 from graphflows.analysis import Attribution, attribute, convergence
-from graphflows.analysis.convergence import DEFAULT_MIN_SHARE
 from graphflows.graph import FlowGraph, read_graph
 from graphflows.neo4j import BoltRunner, connect, load_graph, run_named
+from tests.helpers import material as is_material
 from tests.helpers import write_flows
 
 pytestmark = pytest.mark.neo4j
@@ -126,7 +126,7 @@ def test_money_reconciles_to_the_penny(loaded) -> None:
 
 def material(result: Attribution) -> pl.DataFrame:
     """The attribution rows the write-back stores one by one: share at least the default min_share."""
-    return result.rows.filter(pl.col("share") >= DEFAULT_MIN_SHARE)
+    return result.rows.filter(is_material())
 
 
 def test_attributed_to_equals_the_networkx_analysis(loaded) -> None:
@@ -138,7 +138,7 @@ def test_attributed_to_equals_the_networkx_analysis(loaded) -> None:
     key = ["recipient_id", "stovepipe_id", "currency"]
     assert sorted(stored, key=lambda r: tuple(r[k] for k in key)) == material(result).sort(key).to_dicts()
     via_networkx = attribute(graph.to_networkx(), by="origin").rows
-    via_networkx = via_networkx.filter(pl.col("share") >= DEFAULT_MIN_SHARE).sort(key)
+    via_networkx = via_networkx.filter(is_material()).sort(key)
     assert via_networkx.select(*key, "amount_minor").rows() == [
         (r["recipient_id"], r["stovepipe_id"], r["currency"], r["amount_minor"])
         for r in sorted(stored, key=lambda r: tuple(r[k] for k in key))
@@ -193,9 +193,7 @@ def test_provider_funding_mix(loaded) -> None:
     for recipient in recipients:
         got = run_named(runner, "provider_funding_mix", {"provider_id": recipient}).rows
         expected = material(result).filter(pl.col("recipient_id") == recipient)
-        rest = result.rows.filter(
-            (pl.col("recipient_id") == recipient) & (pl.col("share") < DEFAULT_MIN_SHARE)
-        )
+        rest = result.rows.filter((pl.col("recipient_id") == recipient) & (~is_material()))
         rows = expected.select("stovepipe_id", "currency", "amount_minor", "share").rows()
         for (currency,), group in rest.group_by("currency"):
             rows.append(

@@ -12,11 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from graphflows.analysis.convergence import DEFAULT_MIN_SHARE
 from graphflows.cli.main import cli
 from graphflows.cli.neo4j_cmds import parse_params
 from graphflows.graph import read_graph
@@ -36,6 +34,7 @@ from graphflows.neo4j.loader import (
 from graphflows.neo4j.runner import CypherError, Neo4jSettings, Neo4jUnavailable
 from graphflows.neo4j.schema import EXISTING_SCHEMA, SCHEMA_STATEMENTS, apply_schema
 from tests.helpers import FLOWS_HEADER, write_flows
+from tests.helpers import material as is_material
 
 DEMO = Path(__file__).parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
 
@@ -304,7 +303,7 @@ def test_the_write_back_creates_attributions_two_at_a_time(demo_graph) -> None:
     write_attribution(runner, result, batch_size=5, workers=2)
     assert runner.most == 2
     sent = [tuple(row) for q, p, _ in runner.calls if q == ATTRIBUTIONS_QUERY for row in p["rows"]]
-    material = result.rows.filter(pl.col("share") >= DEFAULT_MIN_SHARE)
+    material = result.rows.filter(is_material())
     expected = material.select("recipient_id", "stovepipe_id", "currency", "amount_minor", "share")
     assert sorted(sent) == sorted(expected.iter_rows())  # every material row once
     assert material.height < result.rows.height  # the demo has thin shares, folded into remainders

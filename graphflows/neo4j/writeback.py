@@ -221,8 +221,10 @@ REMAINDER_COLUMNS = ("recipient_id", "currency", "amount_minor", "share", "stove
 
 
 def split_attribution(rows: pl.DataFrame, min_share: float) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Attribution rows at or above ``min_share``, and one remainder per recipient and currency for the
-    rest (:data:`REMAINDER_COLUMNS`; ``share`` is the sum of the folded shares).
+    """Attribution rows at or above ``min_share`` of their recipient's income (decided exactly in integers,
+    as the convergence counts are: :func:`graphflows.analysis.materiality.at_least_share`), and one
+    remainder per recipient and currency for the rest (:data:`REMAINDER_COLUMNS`; ``share`` is the sum of
+    the folded shares).
 
     >>> rows = pl.DataFrame({"recipient_id": ["P"] * 3, "stovepipe_id": ["A", "B", "C"],
     ...     "currency": ["GBP"] * 3, "amount_minor": [990, 6, 4], "share": [0.99, 0.006, 0.004]})
@@ -230,7 +232,10 @@ def split_attribution(rows: pl.DataFrame, min_share: float) -> tuple[pl.DataFram
     >>> material["stovepipe_id"].to_list(), rest.rows()
     (['A'], [('P', 'GBP', 10, 0.01, 2)])
     """
-    below = pl.col("share") < min_share
+    from graphflows.analysis.materiality import at_least_share
+
+    income = pl.col("amount_minor").sum().over("recipient_id", "currency")
+    below = ~at_least_share(pl.col("amount_minor"), income, min_share)
     rest = (
         rows.filter(below)
         .group_by("recipient_id", "currency", maintain_order=True)
