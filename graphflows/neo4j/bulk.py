@@ -357,7 +357,7 @@ def run_importer(files: ImportFiles, stage: Path, *, heap: str = "1g") -> None:
         *(f"--nodes={path}" for path in files.nodes),
         *(f"--relationships={kind}={path}" for kind, path in files.relationships),
         f"--array-delimiter={ARRAY_DELIMITER}",
-        _multiline_option(files.multiline),
+        *_multiline_options(files.multiline),
         "--bad-tolerance=0", "--skip-bad-relationships=false", "--skip-duplicate-nodes=false",
         f"--threads={max(1, os.cpu_count() or 1)}", "--max-off-heap-memory=2g",
         f"--report-file={stage / 'import.report'}", "neo4j",
@@ -395,13 +395,14 @@ def swap_in_place(runner: Any, stage: Path, *, timeout: float = 600.0) -> None:
             time.sleep(0.1)
 
 
-def _multiline_option(paths: list[Path]) -> str:
-    """``--multiline-fields``: off, or only for the files that need it (all, if a path holds a comma)."""
+def _multiline_options(paths: list[Path]) -> list[str]:
+    """``--multiline-fields``: off, or only for the files that need it (all, if a path holds a comma); a list
+    of files needs the importer's v2 multi-line format."""
     if not paths:
-        return "--multiline-fields=false"
+        return ["--multiline-fields=false"]
     if any("," in str(path) for path in paths):
-        return "--multiline-fields=true"
-    return f"--multiline-fields={','.join(map(str, paths))}"
+        return ["--multiline-fields=true"]
+    return [f"--multiline-fields={','.join(map(str, paths))}", "--multiline-fields-format=v2"]
 
 
 def _swap_store(data_dir: Path, stage: Path) -> None:
