@@ -80,7 +80,7 @@ table.select("recipient_name", "channel_count", "channels", "effective_channels"
 gf.channel_mix(result, "inclusion-healthcare")
 """),
     md(
-        "Counted by the channels of the contracts each recipient holds (`count_by=\"payer_channel\"`), money "
+        'Counted by the channels of the contracts each recipient holds (`count_by="payer_channel"`), money '
         "a single payer passes on counts once: The Bridge drops out, and Inclusion Healthcare, with contracts "
         "from the NHS, the council, Public Health England and the police, leads."
     ),
