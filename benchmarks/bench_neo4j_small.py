@@ -33,7 +33,7 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "real" / "nhs-cc
 
 def phase_of(query: str) -> str:
     text = " ".join(query.split())
-    if text.startswith(("CREATE CONSTRAINT", "CREATE INDEX", "CALL db.awaitIndexes")):
+    if text.startswith(("CREATE CONSTRAINT", "CREATE INDEX", "CALL db.awaitIndexes", "SHOW INDEXES")):
         return "schema"
     if "MERGE (n:Entity" in text:
         return "nodes"

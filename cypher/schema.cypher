@@ -28,7 +28,11 @@
 //   (:ConvergencePoint) label on recipients where at least two channels converge (by default: see --count-by,
 //       --min-share and --min-count on `graphflows load`), each bringing at least 1% of the recipient's income
 //   (recipient)-[:ATTRIBUTED_TO {amount_minor, amount, share, currency}]->(stovepipe)
-//       the money each recipient received that originated with each stovepipe (the rows of attribution.csv)
+//       the money each recipient received that originated with each stovepipe bringing at least --min-share
+//       (1% by default) of its income (those rows of attribution.csv), and one
+//   (recipient)-[:ATTRIBUTED_TO {amount_minor, amount, share, currency, stovepipes, min_share}]->(:OtherStovepipes {id: "below_min_share"})
+//       per recipient and currency for the money from the `stovepipes` stovepipes below it: a recipient's
+//       ATTRIBUTED_TO add up to its income to the penny. Match (s:Entity) for real stovepipes only.
 //   (:Channel {id})  one node per channel of government that money came from
 //   (recipient)-[:ATTRIBUTED_TO_CHANNEL {amount_minor, amount, share, currency}]->(:Channel)
 //       the recipient's income by the channel of its origins (the rows of channels.csv)

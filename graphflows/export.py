@@ -8,72 +8,113 @@ overwritten or removed, and CSV text cells cannot run as spreadsheet formulas (u
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import polars as pl
 
-from graphflows.analysis import Attribution, convergence
-from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, node_channels, origin_channel_totals
-from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
+from graphflows.analysis import Attribution
+from graphflows.analysis.attribution import ATTRIBUTION_SCHEMA, AttributionStream, CodedBlock, coded_rows
+from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, channel_totals, node_channels
+from graphflows.analysis.convergence import (
+    DEFAULT_MIN_SHARE,
+    CountBy,
+    FactGatherer,
+    RecipientFacts,
+    convergence_of,
+    gather_facts,
+)
 from graphflows.graph import FlowGraph
 from graphflows.ingest import IngestResult
 from graphflows.model import format_minor
-from graphflows.outputs import PathLike, write_csv_to, write_folder
+from graphflows.outputs import PathLike, neutralise, write_folder, write_table_to
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+def money_decimal(column: str, alias: str | None = None) -> pl.Expr:
+    """An integer minor-units column as an exact decimal with two places (``-1230`` -> ``-12.30``).
+
+    Exact: a whole number of hundredths divided by 100 at scale 2 (tests compare it with integer text).
+    """
+    hundred = pl.lit(100).cast(pl.Decimal(38, 2))
+    return (pl.col(column).cast(pl.Decimal(38, 2)) / hundred).cast(pl.Decimal(20, 2)).alias(alias or column)
 
 
 def money_text(column: str, alias: str | None = None) -> pl.Expr:
     """An integer minor-units column as exact decimal text with two places (``-12.30``)."""
-    minor = pl.col(column)
-    sign = pl.when(minor < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    whole = (minor.abs() // 100).cast(pl.String)
-    pence = (minor.abs() % 100).cast(pl.String).str.zfill(2)
-    return pl.concat_str([sign, whole, pl.lit("."), pence]).alias(alias or column)
+    return money_decimal(column, alias).cast(pl.String)
 
 
-def attribution_table(result: Attribution) -> pl.DataFrame:
-    """attribution.csv: recipient_id, stovepipe_id, amount, share, currency."""
-    return result.rows.select(
+#: How amounts and shares are written, by results format: text with two places and rounded shares in CSV,
+#: exact decimals and full floats in Parquet.
+Money = Callable[[str, str], pl.Expr]
+ResultsFormat = Literal["csv", "parquet"]
+
+
+def _money(results_format: ResultsFormat) -> Money:
+    return money_text if results_format == "csv" else money_decimal
+
+
+def _share(column: str, digits: int, results_format: ResultsFormat) -> pl.Expr:
+    return pl.col(column).round(digits) if results_format == "csv" else pl.col(column)
+
+
+def attribution_table(
+    result: Attribution | pl.DataFrame, results_format: ResultsFormat = "csv"
+) -> pl.DataFrame:
+    """attribution.csv: recipient_id, stovepipe_id, amount, share, currency (of a result or rows)."""
+    rows = result.rows if isinstance(result, Attribution) else result
+    return rows.select(
         "recipient_id",
         "stovepipe_id",
-        money_text("amount_minor", "amount"),
-        pl.col("share").round(6),
+        _money(results_format)("amount_minor", "amount"),
+        _share("share", 6, results_format),
         "currency",
     )
 
 
-def channels_table(result: Attribution) -> pl.DataFrame:
-    """channels.csv: recipient_id, channel, amount, share, currency (income by channel of government)."""
-    return channel_mix(result).select(
+def channels_table(result: Attribution | pl.DataFrame, results_format: ResultsFormat = "csv") -> pl.DataFrame:
+    """channels.csv: recipient_id, channel, amount, share, currency (income by channel of government).
+
+    Takes a result or its channel mix (:func:`graphflows.analysis.channel_mix`).
+    """
+    mix = channel_mix(result) if isinstance(result, Attribution) else result
+    return mix.select(
         "recipient_id",
         "channel",
-        money_text("amount_minor", "amount"),
-        pl.col("share").round(6),
+        _money(results_format)("amount_minor", "amount"),
+        _share("share", 6, results_format),
         "currency",
     )
 
 
-def convergence_table(table: pl.DataFrame) -> pl.DataFrame:
-    """convergence.csv columns, amounts as decimal text."""
+def convergence_table(table: pl.DataFrame, results_format: ResultsFormat = "csv") -> pl.DataFrame:
+    """convergence.csv columns, amounts as decimal text (exact decimals in Parquet)."""
+    money = _money(results_format)
     return table.select(
         "recipient_id",
         "recipient_name",
         "kinds",
         "channel_count",
         "channels",
-        pl.col("effective_channels").round(3),
+        _share("effective_channels", 3, results_format),
         "stovepipe_count",
-        pl.col("effective_stovepipes").round(3),
-        money_text("total_in_minor", "total_in"),
-        money_text("below_min_share_minor", "below_min_share"),
+        _share("effective_stovepipes", 3, results_format),
+        money("total_in_minor", "total_in"),
+        money("below_min_share_minor", "below_min_share"),
         "top_channel",
-        pl.col("top_channel_share").round(6),
+        _share("top_channel_share", 6, results_format),
         "top_stovepipe_id",
-        pl.col("top_share").round(6),
-        pl.col("hhi").round(6),
+        _share("top_share", 6, results_format),
+        _share("hhi", 6, results_format),
         "payer_count",
         "payer_channels",
+        "payer_channel_count",
+        _share("effective_payer_channels", 3, results_format),
         "channel",
         "form",
         "currency",
@@ -95,31 +136,30 @@ def organisations_table(graph: FlowGraph) -> pl.DataFrame:
     return nodes.select(*ORGANISATION_COLUMNS, *rest).sort("id")
 
 
-def channel_summary(result: Attribution, table: pl.DataFrame) -> dict[str, Any]:
+def channel_summary(facts: RecipientFacts | Attribution, table: pl.DataFrame) -> dict[str, Any]:
     """Income by origin channel, the unclassified origins, and convergence points by provider form.
 
     Income is counted at every recipient it reaches (money passed on is counted again at the next
     recipient), so the figures give shares of attributed income, not budgets.
     """
+    if isinstance(facts, Attribution):
+        facts = gather_facts(facts)
     by_channel: dict[str, dict[str, str]] = {}
-    for currency, channel, amount in origin_channel_totals(result).iter_rows():
+    for currency, channel, amount in channel_totals(facts.channel_mix).iter_rows():
         by_channel.setdefault(currency, {})[channel] = format_minor(amount)
     unclassified: dict[str, dict[str, Any]] = {}
-    origins = result.rows.join(
-        node_channels(result.graph).rename({"id": "stovepipe_id"}), on="stovepipe_id", how="left"
+    origins = facts.origins.join(
+        node_channels(facts.graph).rename({"id": "stovepipe_id"}), on="stovepipe_id", how="left"
     ).with_columns(pl.col("channel").fill_null(UNCLASSIFIED))
     for (currency,), part in origins.partition_by("currency", as_dict=True).items():
-        unknown = part.filter(pl.col("channel") == UNCLASSIFIED)
-        ranked = (
-            unknown.group_by("stovepipe_id")
-            .agg(pl.col("amount_minor").sum())
-            .sort(["amount_minor", "stovepipe_id"], descending=[True, False])
+        ranked = part.filter(pl.col("channel") == UNCLASSIFIED).sort(
+            ["amount_minor", "stovepipe_id"], descending=[True, False]
         )
         unclassified[str(currency)] = {
             "origins": ranked.height,
             "largest": ranked["stovepipe_id"].head(5).to_list(),
             "share_of_attributed_income": round(
-                int(unknown["amount_minor"].sum()) / max(int(part["amount_minor"].sum()), 1), 6
+                int(ranked["amount_minor"].sum()) / max(int(part["amount_minor"].sum()), 1), 6
             ),
         }
     return {
@@ -146,9 +186,18 @@ def points_by_form(table: pl.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def summary(
-    ingest: IngestResult, graph: FlowGraph, result: Attribution, table: pl.DataFrame, **settings: Any
+    ingest: IngestResult,
+    graph: FlowGraph,
+    result: Attribution | AttributionStream,
+    table: pl.DataFrame,
+    facts: RecipientFacts | None = None,
+    **settings: Any,
 ) -> dict[str, Any]:
     """Counts and totals that reconcile: records_read = flows + rejected + non_money."""
+    if facts is None:
+        if not isinstance(result, Attribution):
+            raise ValueError("summary of an attribution in blocks needs the facts gathered from them")
+        facts = gather_facts(result)
     negatives = result.negative_pairs
     return {
         "records_read": ingest.records_read,
@@ -168,7 +217,7 @@ def summary(
         },
         "recipients": table.height,
         "convergence_points": int(table["is_convergence_point"].sum()),
-        **channel_summary(result, table),
+        **channel_summary(facts, table),
         "analysis": {
             "by": result.by,
             "financial_year": result.financial_year,
@@ -191,10 +240,46 @@ def summary(
     }
 
 
+def _arrow_attribution(blocks: Iterable[CodedBlock], gatherer: FactGatherer) -> Iterator[pa.Table]:
+    """attribution.parquet blocks straight from integer codes: ids as dictionary indices into the node ids,
+    amounts as decimals whose unscaled value is the minor units (no text is built for 20M rows).
+
+    An empty table first gives the schema.
+    """
+    import pyarrow as pa
+
+    ids = gatherer.ids.to_arrow().cast(pa.string())
+    pennies, money = pa.decimal128(19, 0), pa.decimal128(19, 2)  # 19 digits hold every int64
+
+    def table(node: np.ndarray, origin: np.ndarray, amount: np.ndarray, share: np.ndarray, currency: str):
+        def coded(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
+            return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), values)
+
+        return pa.table(
+            {
+                "recipient_id": coded(node, ids),
+                "stovepipe_id": coded(origin, ids),
+                "amount": pa.array(amount, pa.int64()).cast(pennies).view(money).cast(pa.decimal128(20, 2)),
+                "share": pa.array(share, pa.float64()),
+                "currency": coded(np.zeros(node.size, dtype=np.int32), pa.array([currency], pa.string())),
+            }
+        )
+
+    empty = np.empty(0, dtype=np.int64)
+    yield table(empty, empty, empty, np.empty(0), "")
+    for block in blocks:
+        gatherer.add(block)
+        yield table(block.node, block.origin, block.amount, block.amount / block.total, block.currency)
+
+
+#: Levels of results ``write_analysis`` can write: origin-level rows (attribution) and the channel table.
+LEVELS = ("origin", "channel")
+
+
 def write_analysis(
     out_dir: Path,
     ingest: IngestResult,
-    result: Attribution,
+    result: Attribution | AttributionStream,
     *,
     count_by: CountBy = "channel",
     min_count: int = 2,
@@ -203,51 +288,120 @@ def write_analysis(
     write_rejects: bool = False,
     raw_csv: bool = False,
     inputs: Iterable[PathLike] = (),
+    levels: Iterable[str] = LEVELS,
+    results_format: ResultsFormat = "csv",
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Write attribution.csv, channels.csv, convergence.csv, organisations.csv (every node: channel, form
     and how its records were matched), summary.json, and rejects.csv and negative_net.csv when needed.
 
+    ``result`` may be an :class:`~graphflows.analysis.attribution.AttributionStream`: its rows are then
+    written block by block as they are solved, never all held. ``levels`` without ``"origin"`` skips
+    attribution.csv (the channel table and convergence are still written). ``results_format="parquet"``
+    writes the tables as ``.parquet`` with typed columns (amounts as exact decimals); summary.json stays.
     CSV text cells that a spreadsheet would run as formulas start with ``'`` unless ``raw_csv``; an
     output file that is one of ``inputs``, or that graphflows did not write, is refused.
     Returns the summary and the convergence table (see :func:`graphflows.analysis.convergence`).
     """
     if min_stovepipes is not None:
         min_count = min_stovepipes
-    table = convergence(result, count_by=count_by, min_share=min_share, min_count=min_count)
-
-    def csv(path: Path, frame: pl.DataFrame) -> None:
-        write_csv_to(path, frame, raw=raw_csv)
-
-    info = summary(
-        ingest, result.graph, result, table, count_by=count_by, min_count=min_count, min_share=min_share
+    levels = set(levels)
+    if unknown := levels - set(LEVELS):
+        raise ValueError(f"unknown result level(s): {', '.join(sorted(unknown))}")
+    if not levels:
+        raise ValueError("give at least one result level (origin, channel)")
+    if results_format not in ("csv", "parquet"):
+        raise ValueError(f"results format must be 'csv' or 'parquet', not {results_format!r}")
+    ext = "csv" if results_format == "csv" else "parquet"
+    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share)
+    safe = raw_csv or results_format == "parquet"  # CSV text cells are neutralised once per distinct id
+    shown_ids = gatherer.ids if safe else neutralise(gatherer.ids.to_frame())["id"]
+    blocks = (
+        coded_rows(result.rows, gatherer.ids, result.recipients)
+        if isinstance(result, Attribution)
+        else result.coded_blocks()
     )
-    writers: dict[str, Callable[[Path], None]] = {
-        "attribution.csv": lambda p: csv(p, attribution_table(result)),
-        "channels.csv": lambda p: csv(p, channels_table(result)),
-        "convergence.csv": lambda p: csv(p, convergence_table(table)),
-        "organisations.csv": lambda p: csv(p, organisations_table(result.graph)),
-        "summary.json": lambda p: p.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"),
-    }
+    done: dict[str, Any] = {}
+
+    def table_writer(frame: Callable[[], pl.DataFrame]) -> Callable[[Path], None]:
+        return lambda path: write_table_to(path, [frame()], results_format=results_format, raw=raw_csv)
+
+    def gathered() -> Iterator[pl.DataFrame | pa.Table]:
+        if results_format == "parquet":
+            yield from _arrow_attribution(blocks, gatherer)
+            return
+        yield attribution_table(pl.DataFrame(schema=ATTRIBUTION_SCHEMA), results_format)  # the header
+        for block in blocks:
+            gatherer.add(block)
+            currency = block.currency if safe else neutralise(pl.DataFrame({"c": [block.currency]}))["c"][0]
+            rows = pl.DataFrame(
+                {
+                    "recipient_id": shown_ids.gather(block.node),
+                    "stovepipe_id": shown_ids.gather(block.origin),
+                    "currency": pl.repeat(currency, block.node.size, eager=True, dtype=pl.String),
+                    "amount_minor": block.amount,
+                    "share": block.amount / block.total,
+                }
+            )
+            yield attribution_table(rows, results_format)
+
+    def facts() -> tuple[RecipientFacts, pl.DataFrame]:
+        if "facts" not in done:
+            for _ in gathered():  # consumes the blocks unless attribution.* already did (they go once)
+                pass
+            done["facts"] = gatherer.finish()
+            done["table"] = convergence_of(done["facts"], count_by=count_by, min_count=min_count)
+        return done["facts"], done["table"]
+
+    def info() -> dict[str, Any]:
+        if "info" not in done:
+            fact, table = facts()
+            done["info"] = summary(
+                ingest,
+                result.graph,
+                result,
+                table,
+                fact,
+                count_by=count_by,
+                min_count=min_count,
+                min_share=min_share,
+                levels=sorted(levels),
+                results_format=results_format,
+            )
+        return done["info"]
+
+    writers: dict[str, Callable[[Path], None]] = {}
+    if "origin" in levels:
+        # cells are neutralised above (once per id), so the blocks are written as they are
+        writers[f"attribution.{ext}"] = lambda p: write_table_to(
+            p, gathered(), results_format=results_format, raw=True
+        )
+    if "channel" in levels:
+        writers[f"channels.{ext}"] = table_writer(
+            lambda: channels_table(facts()[0].channel_mix, results_format)
+        )
+    writers[f"convergence.{ext}"] = table_writer(lambda: convergence_table(facts()[1], results_format))
+    writers[f"organisations.{ext}"] = table_writer(lambda: organisations_table(result.graph))
     if result.negative_pairs.height:
         negative = result.negative_pairs.select(
-            "payer_id", "payee_id", "stream_id", "currency", money_text("net_minor", "net_amount"), "lines"
+            "payer_id", "payee_id", "stream_id", "currency",
+            _money(results_format)("net_minor", "net_amount"), "lines",
         )  # fmt: skip
-        writers["negative_net.csv"] = lambda p: csv(p, negative)
+        writers[f"negative_net.{ext}"] = table_writer(lambda: negative)
     if write_rejects:
-        writers["rejects.csv"] = lambda p: csv(p, ingest.rejects)
+        writers[f"rejects.{ext}"] = table_writer(lambda: ingest.rejects)
+    writers["summary.json"] = lambda p: p.write_text(json.dumps(info(), indent=2, ensure_ascii=False) + "\n")
     write_all(out_dir, writers, stale=ANALYSIS_FILES, inputs=inputs)
-    return info, table
+    return info(), facts()[1]
 
 
 #: Every file ``write_analysis`` may write: those a run does not write are removed, so no stale result stays.
 ANALYSIS_FILES = (
-    "attribution.csv",
-    "channels.csv",
-    "convergence.csv",
+    *(
+        f"{name}.{ext}"
+        for name in ("attribution", "channels", "convergence", "negative_net", "rejects", "organisations")
+        for ext in ("csv", "parquet")
+    ),
     "summary.json",
-    "negative_net.csv",
-    "rejects.csv",
-    "organisations.csv",
 )
 
 

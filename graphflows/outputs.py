@@ -28,10 +28,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from graphflows.model import GraphflowsError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: The manifest kept in every folder graphflows writes results in.
 MANIFEST = ".graphflows-manifest.json"
@@ -72,6 +76,45 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
 def write_csv_to(path: Path, frame: pl.DataFrame, *, raw: bool = False) -> None:
     """Write ``frame`` as CSV to ``path`` (a staged path), formula cells neutralised unless ``raw``."""
     (frame if raw else neutralise(frame)).write_csv(path)
+
+
+def write_table_to(
+    path: Path,
+    frames: Iterable[pl.DataFrame | pa.Table],
+    *,
+    results_format: str = "csv",
+    raw: bool = False,
+) -> None:
+    """Write a table given in blocks of rows (same columns) to ``path`` (a staged path), block by block.
+
+    ``results_format`` ``csv`` (formula cells neutralised unless ``raw``) or ``parquet`` (typed columns, one
+    row group per block; no cell can run, so nothing is changed; blocks may be pyarrow tables, such as
+    dictionary-encoded ids, read back as plain text). At least one block is needed (it may be empty: its
+    columns make the header).
+    """
+    if results_format == "parquet":
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for frame in frames:
+                table = frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame
+                if writer is None:  # the first block (maybe empty) gives the schema
+                    # without the Arrow schema, readers see text, not dictionaries
+                    writer = pq.ParquetWriter(path, table.schema, compression="zstd", store_schema=False)
+                if table.num_rows:
+                    writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        return
+    if results_format != "csv":
+        raise ValueError(f"results format must be 'csv' or 'parquet', not {results_format!r}")
+    with path.open("wb") as handle:
+        for number, frame in enumerate(frames):
+            if not isinstance(frame, pl.DataFrame):
+                frame = pl.from_arrow(frame)  # type: ignore[assignment]
+            (frame if raw else neutralise(frame)).write_csv(handle, include_header=number == 0)
 
 
 def rows_frame(columns: list[str], rows: Iterable[Iterable[str]]) -> pl.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import networkx as nx
+import polars as pl
 
 FLOWS_HEADER = (
     "payer_id,payer_name,payer_kind,payee_id,payee_name,payee_kind,amount,currency,date,stream_id,reference"
@@ -33,3 +34,10 @@ def write_flows(path: Path, rows: list[str], header: str = FLOWS_HEADER, *, pad:
         rows = [row + "," * (width - 1 - row.count(",")) for row in rows]
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     return path
+
+
+def material(percent: int = 1) -> pl.Expr:
+    """An attribution row brings at least ``percent``% of its recipient's income in that currency (exact
+    integers: the oracle for the write-back's materiality threshold, 1% by default)."""
+    income = pl.col("amount_minor").sum().over("recipient_id", "currency")
+    return pl.col("amount_minor") * 100 >= income * percent

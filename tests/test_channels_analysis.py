@@ -159,3 +159,49 @@ def test_channel_totals_reconcile_and_counts_respect_the_threshold(edges, min_sh
         below = int(mine["amount_minor"].sum()) - int(material["amount_minor"].sum())
         assert recipient["below_min_share_minor"] == below
         assert recipient["is_convergence_point"] == (material.height >= 2)
+
+
+def test_payer_channels_come_from_netted_payments_so_a_credit_elsewhere_hides_nothing():
+    G = channel_graph(
+        ("ccg-a", "q", 50), ("pcc", "q", 10), ("pcc2", "q", 5), ("pcc2", "q", -25),
+        channels={**CHANNELS, "pcc2": "police_justice"},
+    )  # fmt: skip
+    q = row(convergence(attribute(G)), "q")
+    assert q["channels"] == "nhs;police_justice"
+    assert q["payer_channels"] == "nhs;police_justice"  # pcc2's credit does not cancel pcc's contract
+    assert q["payer_channel_count"] == 2
+
+
+def test_counting_payer_channels_does_not_count_what_one_payer_passes_on():
+    """A transport body funded by a council passes a mix of both channels to its suppliers: by origin
+    channels every supplier is a convergence point; by the contracts they hold, only the one paid by both."""
+    G = channel_graph(
+        ("council", "tfl", 500), ("tfl", "supplier", 300), ("tfl", "both", 100), ("council", "both", 100),
+        channels={**CHANNELS, "tfl": "transport"},
+    )  # fmt: skip
+    by_origin = convergence(attribute(G))
+    assert row(by_origin, "supplier")["is_convergence_point"] is False  # tfl pays from council money only
+    G.add_edge("tfl", "supplier", amount="700")  # tfl now pays beyond what it received: its own money
+    result = attribute(G)
+    assert row(convergence(result), "supplier")["channels"] == "transport;local_government"
+    by_payer = convergence(result, count_by="payer_channel")
+    assert row(by_payer, "supplier")["payer_channel_count"] == 1
+    assert row(by_payer, "supplier")["is_convergence_point"] is False
+    both = row(by_payer, "both")
+    assert (both["payer_channel_count"], both["is_convergence_point"]) == (2, True)
+    assert by_payer["recipient_id"].to_list()[0] == "both"
+
+
+def test_money_is_ranked_only_within_a_currency():
+    G = nx.MultiDiGraph()
+    for node, channel in CHANNELS.items():
+        G.add_node(node, channel=channel)
+    for recipient, currency, amount in (
+        ("euro-big", "EUR", 300),
+        ("pound", "GBP", 100),
+        ("euro-small", "EUR", 50),
+    ):
+        G.add_edge("ccg-a", recipient, amount=str(amount), currency=currency)
+        G.add_edge("phe", recipient, amount=str(amount), currency=currency)
+    table = convergence(attribute(G))
+    assert table["recipient_id"].to_list() == ["euro-big", "euro-small", "pound"]

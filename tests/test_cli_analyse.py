@@ -201,6 +201,10 @@ def test_demo_shows_the_seed_story_three_channels_converge_on_inclusion_healthca
     assert by_id["phe"]["channel"] == "public_health"
     assert by_id["leicester-city-council"]["channel"] == "local_government"
     assert "Channels" in out and "Inclusion Healthcare" in out
+    single = [
+        r for r in rows.values() if r["is_convergence_point"] == "true" and int(r["payer_channel_count"]) < 2
+    ]
+    assert single and f"{len(single)} of the" in out and "--count-by payer_channel" in out
 
 
 def test_count_by_stovepipe_and_no_materiality_restore_origin_counting(tmp_path, capsys):

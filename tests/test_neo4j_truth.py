@@ -19,6 +19,7 @@ import pytest
 from graphflows.analysis import Attribution, attribute, convergence
 from graphflows.graph import FlowGraph, read_graph
 from graphflows.neo4j import BoltRunner, connect, load_graph, run_named
+from tests.helpers import material as is_material
 from tests.helpers import write_flows
 
 pytestmark = pytest.mark.neo4j
@@ -116,26 +117,53 @@ def test_money_reconciles_to_the_penny(loaded) -> None:
     ).rows
     assert {r["currency"]: r["total"] for r in rows} == graph.totals()
     assert sum(r["n"] for r in rows) == graph.flow_count
-    attributed = runner.run(
+    attributed = runner.run(  # material ATTRIBUTED_TO plus the remainders
         "MATCH ()-[a:ATTRIBUTED_TO]->() RETURN a.currency AS currency, sum(a.amount_minor) AS total"
     ).rows
     expected = result.rows.group_by("currency").agg(pl.col("amount_minor").sum())
     assert {r["currency"]: r["total"] for r in attributed} == dict(expected.iter_rows())
 
 
+def material(result: Attribution) -> pl.DataFrame:
+    """The attribution rows the write-back stores one by one: share at least the default min_share."""
+    return result.rows.filter(is_material())
+
+
 def test_attributed_to_equals_the_networkx_analysis(loaded) -> None:
     runner, graph, result = loaded
     stored = runner.run(
-        "MATCH (r)-[a:ATTRIBUTED_TO]->(s) RETURN r.id AS recipient_id, s.id AS stovepipe_id, "
+        "MATCH (r)-[a:ATTRIBUTED_TO]->(s:Entity) RETURN r.id AS recipient_id, s.id AS stovepipe_id, "
         "a.currency AS currency, a.amount_minor AS amount_minor, a.share AS share"
     ).rows
     key = ["recipient_id", "stovepipe_id", "currency"]
-    assert sorted(stored, key=lambda r: tuple(r[k] for k in key)) == result.rows.sort(key).to_dicts()
-    via_networkx = attribute(graph.to_networkx(), by="origin").rows.sort(key)
+    assert sorted(stored, key=lambda r: tuple(r[k] for k in key)) == material(result).sort(key).to_dicts()
+    via_networkx = attribute(graph.to_networkx(), by="origin").rows
+    via_networkx = via_networkx.filter(is_material()).sort(key)
     assert via_networkx.select(*key, "amount_minor").rows() == [
         (r["recipient_id"], r["stovepipe_id"], r["currency"], r["amount_minor"])
         for r in sorted(stored, key=lambda r: tuple(r[k] for k in key))
     ]
+
+
+def test_attributed_to_plus_remainder_is_each_recipients_income(loaded) -> None:
+    runner, _graph, result = loaded
+    stored = runner.run(
+        "MATCH (r)-[a:ATTRIBUTED_TO]->(s) RETURN r.id AS recipient_id, a.currency AS currency, "
+        "sum(a.amount_minor) AS total, sum(CASE WHEN s:OtherStovepipes THEN 1 ELSE 0 END) AS remainders, "
+        "sum(CASE WHEN s:OtherStovepipes THEN a.stovepipes ELSE 1 END) AS stovepipes"
+    ).rows
+    income = result.recipients.select("recipient_id", "currency", "total_in_minor").rows()
+    assert {(r["recipient_id"], r["currency"], r["total"]) for r in stored} == set(income)
+    assert all(r["remainders"] <= 1 for r in stored)
+    per_recipient = result.rows.group_by("recipient_id", "currency").len()
+    assert {(r["recipient_id"], r["currency"], r["stovepipes"]) for r in stored} == set(per_recipient.rows())
+    # the recipient's own figure (first currency) agrees: material ATTRIBUTED_TO + remainder = total_in_minor
+    nodes = runner.run(
+        "MATCH (r:Entity) WHERE r.total_in_minor IS NOT NULL "
+        "OPTIONAL MATCH (r)-[a:ATTRIBUTED_TO {currency: r.currency}]->() "
+        "RETURN r.total_in_minor AS total, sum(a.amount_minor) AS attributed"
+    ).rows
+    assert nodes and all(r["total"] == r["attributed"] for r in nodes)
 
 
 def expected_recipients(result: Attribution) -> pl.DataFrame:
@@ -164,10 +192,16 @@ def test_provider_funding_mix(loaded) -> None:
     assert recipients
     for recipient in recipients:
         got = run_named(runner, "provider_funding_mix", {"provider_id": recipient}).rows
-        expected = result.rows.filter(pl.col("recipient_id") == recipient)
+        expected = material(result).filter(pl.col("recipient_id") == recipient)
+        rest = result.rows.filter((pl.col("recipient_id") == recipient) & (~is_material()))
+        rows = expected.select("stovepipe_id", "currency", "amount_minor", "share").rows()
+        for (currency,), group in rest.group_by("currency"):
+            rows.append(
+                ("below_min_share", currency, group["amount_minor"].sum(), group["share"].sort().sum())
+            )
         assert sorted(
             (r["stovepipe_id"], r["currency"], r["amount_minor"], r["share"]) for r in got
-        ) == sorted(expected.select("stovepipe_id", "currency", "amount_minor", "share").rows())
+        ) == sorted(rows)
 
 
 def providers(graph: FlowGraph) -> set[str]:
@@ -191,7 +225,8 @@ def test_stovepipe_reach(loaded) -> None:
     runner, graph, result = loaded
     got = run_named(runner, "stovepipe_reach", {"limit": ALL}).rows
     expected = (
-        result.rows.filter(pl.col("recipient_id").is_in(sorted(providers(graph))))
+        material(result)
+        .filter(pl.col("recipient_id").is_in(sorted(providers(graph))))
         .group_by("stovepipe_id", "currency")
         .agg(pl.col("recipient_id").n_unique().alias("n"), pl.col("amount_minor").sum().alias("minor"))
     )

@@ -32,8 +32,9 @@ from graphflows.neo4j.loader import (
     nodes_query,
 )
 from graphflows.neo4j.runner import CypherError, Neo4jSettings, Neo4jUnavailable
-from graphflows.neo4j.schema import SCHEMA_STATEMENTS
+from graphflows.neo4j.schema import EXISTING_SCHEMA, SCHEMA_STATEMENTS, apply_schema
 from tests.helpers import FLOWS_HEADER, write_flows
+from tests.helpers import material as is_material
 
 DEMO = Path(__file__).parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
 
@@ -102,9 +103,10 @@ def test_loader_creates_schema_first_then_nodes_then_flows(demo_graph) -> None:
     runner = RecordingRunner()
     report = load_graph(runner, demo_graph, batch_size=10, write_back=False)
     queries = [q for q, _, _ in runner.calls]
-    assert queries[: len(SCHEMA_STATEMENTS)] == list(SCHEMA_STATEMENTS)
+    assert queries[0] == EXISTING_SCHEMA  # an empty database: every statement is needed
+    assert queries[1 : len(SCHEMA_STATEMENTS) + 1] == list(SCHEMA_STATEMENTS)
     first_flow = queries.index(CREATE_FLOWS_QUERY)
-    between = queries[len(SCHEMA_STATEMENTS) + 1 : first_flow]  # after awaitIndexes, before the flows
+    between = queries[len(SCHEMA_STATEMENTS) + 2 : first_flow]  # after awaitIndexes, before the flows
     assert all("MERGE (n:Entity" in q for q in between[:-2])
     assert "AS any" in between[-2] and between[-1] == HAS_PROCEDURE_QUERY
     sent_nodes = sum(len(p["rows"]) for q, p, _ in runner.calls if "MERGE (n:Entity" in q)
@@ -183,6 +185,28 @@ def test_flows_are_created_into_an_empty_database_and_merged_on_retry(demo_graph
     load_graph(again, demo_graph, batch_size=10, write_back=False)
     assert CREATE_FLOWS_QUERY not in {q for q, _, _ in again.calls}
     assert FLOWS_QUERY in {q for q, _, _ in again.calls}
+
+
+def test_schema_statements_run_only_for_what_is_missing() -> None:
+    class WithSchema(RecordingRunner):
+        def run(self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False):
+            if query == EXISTING_SCHEMA:
+                self.calls.append((query, {}, write))
+                return QueryResult(["names"], [{"names": ["entity_id", "provider_id", "index_343aff4e"]}])
+            return super().run(query, parameters, write=write)
+
+    runner = WithSchema()
+    apply_schema(runner)
+    sent = [q for q, _, _ in runner.calls]
+    assert sent[0] == EXISTING_SCHEMA and sent[-1] == "CALL db.awaitIndexes(300)"
+    assert sent[1:-1] == [s for s in SCHEMA_STATEMENTS if " entity_id " not in s and " provider_id " not in s]
+    every = [s.split(" IF NOT EXISTS")[0].rsplit(" ", 1)[1] for s in SCHEMA_STATEMENTS]
+    complete = RecordingRunner()
+    complete.run = lambda q, p=None, *, write=False: (  # type: ignore[method-assign]
+        complete.calls.append((q, {}, write)) or QueryResult(["names"], [{"names": every}])
+    )
+    apply_schema(complete)
+    assert [q for q, _, _ in complete.calls] == [EXISTING_SCHEMA]  # all there: one round trip, nothing else
 
 
 def test_persistent_unavailability_gives_up_with_the_error(demo_graph) -> None:
@@ -279,8 +303,35 @@ def test_the_write_back_creates_attributions_two_at_a_time(demo_graph) -> None:
     write_attribution(runner, result, batch_size=5, workers=2)
     assert runner.most == 2
     sent = [tuple(row) for q, p, _ in runner.calls if q == ATTRIBUTIONS_QUERY for row in p["rows"]]
-    expected = result.rows.select("recipient_id", "stovepipe_id", "currency", "amount_minor", "share")
-    assert sorted(sent) == sorted(expected.iter_rows())  # every row once
+    material = result.rows.filter(is_material())
+    expected = material.select("recipient_id", "stovepipe_id", "currency", "amount_minor", "share")
+    assert sorted(sent) == sorted(expected.iter_rows())  # every material row once
+    assert material.height < result.rows.height  # the demo has thin shares, folded into remainders
+
+
+def test_the_write_back_folds_thin_shares_into_one_remainder_per_recipient(demo_graph) -> None:
+    from graphflows.analysis import attribute
+    from graphflows.neo4j.writeback import ATTRIBUTIONS_QUERY, REMAINDERS_QUERY, write_attribution
+
+    result = attribute(demo_graph)
+    runner = RecordingRunner()
+    report = write_attribution(runner, result, min_share=0.05)
+    written: dict[tuple[str, str], int] = {}
+    for query, params, _ in runner.calls:
+        if query == ATTRIBUTIONS_QUERY:
+            for recipient, _stovepipe, currency, minor, share in params["rows"]:
+                assert share >= 0.05
+                written[recipient, currency] = written.get((recipient, currency), 0) + minor
+        if query == REMAINDERS_QUERY:
+            assert params["min_share"] == 0.05
+            for recipient, currency, minor, _share, stovepipes in params["rows"]:
+                assert minor > 0 and stovepipes >= 1
+                written[recipient, currency] = written.get((recipient, currency), 0) + minor
+    totals = {
+        (r, c): t for r, c, t in result.recipients.select("recipient_id", "currency", "total_in_minor").rows()
+    }
+    assert written == totals  # per recipient: material ATTRIBUTED_TO + remainder = total_in_minor
+    assert report.remainders > 0
 
 
 def test_a_failure_ends_the_other_workers_retries_at_once(demo_graph) -> None:
@@ -415,10 +466,51 @@ def test_extra_columns_travel_as_a_parameter_map(tmp_path: Path) -> None:
 
 
 def test_the_local_password_goes_only_to_the_local_servers_port() -> None:
-    from graphflows.neo4j.runner import _same_server
+    from graphflows.neo4j.runner import same_server
 
     local = "bolt://127.0.0.1:43117"
-    assert _same_server("neo4j://localhost:43117", local) and _same_server(local, local)
-    assert not _same_server("bolt://127.0.0.1:7687", local)
-    assert not _same_server("bolt://db.example.org:43117", local)
-    assert not _same_server("neo4j+s://xxxxxxxx.databases.neo4j.io", local)
+    assert same_server("neo4j://localhost:43117", local) and same_server(local, local)
+    assert not same_server("bolt://127.0.0.1:7687", local)
+    assert not same_server("bolt://db.example.org:43117", local)
+    assert not same_server("neo4j+s://xxxxxxxx.databases.neo4j.io", local)
+
+
+def test_import_files_carry_exact_values_types_and_hostile_names(tmp_path: Path) -> None:
+    import csv
+
+    from graphflows.neo4j.bulk import analysis_tables, write_import_files
+
+    hostile = ['"Quoted", Trust', "Line\nbreak", "=cmd|' /C calc'!A0", "semi;colon"]
+    quoted = ['"' + name.replace('"', '""') + '"' for name in hostile]
+    rows = [
+        f"c{i},{name},commissioner,p{i},P{i},provider,{i}0.0{i},GBP,2024-04-01,,r"
+        for i, name in enumerate(quoted)
+    ]
+    graph = read_graph([write_flows(tmp_path / "f.csv", rows, pad=False)])
+    folder = tmp_path / "files"
+    folder.mkdir()
+    files = write_import_files(graph, folder, analysis_tables(graph, "channel", 0.01, 2))
+    assert files.multiline == [
+        folder / "nodes.csv"
+    ]  # only the file with a line break is parsed as multi-line
+    with (folder / "nodes.csv").open(newline="", encoding="utf-8") as handle:
+        nodes = list(csv.DictReader(handle))
+    assert {n["name:string"] for n in nodes} >= set(hostile)
+    by_id = {n["id:ID(Entity)"]: n for n in nodes}
+    assert by_id["c0"][":LABEL"] == "Entity;Commissioner" and by_id["p0"][":LABEL"].startswith(
+        "Entity;Provider"
+    )
+    assert by_id["p3"]["total_in_minor:long"] == "3003" and by_id["p3"]["total_in:double"] == "30.03"
+    assert (
+        by_id["p3"]["channels:string[]"] != "" and by_id["c0"]["total_in_minor:long"] == ""
+    )  # null: no property
+    with (folder / "flows.csv").open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        flows = list(reader)
+    assert header[:8] == [
+        ":START_ID(Entity)", ":END_ID(Entity)", "flow_id:string", "amount_minor:long", "amount:double",
+        "currency:string", "date:date", "stream_id:string",
+    ]  # fmt: skip
+    assert sorted(int(f[3]) for f in flows) == sorted(graph.flows["amount_minor"].to_list())
+    assert {f[6] for f in flows} == {"2024-04-01"}

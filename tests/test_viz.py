@@ -551,3 +551,24 @@ def test_top_points_follow_the_whole_convergence_table_providers_first(monkeypat
             analysis.top_points(kinds.filter(pl.col("kind") != "provider"), 5)
             == [r for r in expected if not r.startswith("p")][:5]
         )
+
+
+def test_large_view_counts_a_channel_at_exactly_the_threshold_like_the_table():
+    """17 origins of one penny each in one channel bring exactly 1% of 1,700 pence: the table counts it,
+    and so must the view's candidate ranking (float shares summed would fall just below 1%)."""
+    import networkx as nx
+
+    from graphflows.analysis import attribute, convergence
+    from graphflows.viz.prepare import convergence_keys
+
+    G = nx.MultiDiGraph()
+    G.add_node("ccg", channel="nhs")
+    G.add_edge("ccg", "r", amount="16.83")
+    for i in range(17):
+        G.add_node(f"pcc-{i}", channel="police_justice")
+        G.add_edge(f"pcc-{i}", "r", amount="0.01")
+    result = attribute(G)
+    table = convergence(result)
+    assert table.filter(pl.col("recipient_id") == "r")["channel_count"].item() == 2
+    keys = convergence_keys(result, "channel", 0.01)
+    assert keys.filter(pl.col("recipient_id") == "r")["count"].item() == 2

@@ -79,6 +79,16 @@ table.select("recipient_name", "channel_count", "channels", "effective_channels"
     code("""
 gf.channel_mix(result, "inclusion-healthcare")
 """),
+    md(
+        'Counted by the channels of the contracts each recipient holds (`count_by="payer_channel"`), money '
+        "a single payer passes on counts once: The Bridge drops out, and Inclusion Healthcare, with contracts "
+        "from the NHS, the council, Public Health England and the police, leads."
+    ),
+    code("""
+gf.convergence(result, count_by="payer_channel").filter(pl.col("is_convergence_point")).select(
+    "recipient_name", "payer_channel_count", "payer_channels", "channels"
+)
+"""),
     md("Counted by individual stovepipes (each CCG and grant apart) and every penny, as in older versions:"),
     code("""
 gf.convergence(result, count_by="stovepipe", min_share=0).select(

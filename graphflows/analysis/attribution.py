@@ -13,13 +13,15 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 
-from graphflows.analysis.mixing import solve_mixes
+from graphflows.analysis.mixing import MixSolver
 from graphflows.analysis.netting import check_fits, net_pairs
 from graphflows.graph import FlowGraph, from_networkx
 from graphflows.model import Kind
@@ -65,8 +67,12 @@ class Attribution:
 
     def totals(self) -> dict[str, int]:
         """Attributed money per currency (net positive inflows), in minor units."""
-        grouped = self.recipients.group_by("currency").agg(pl.col("total_in_minor").cast(pl.Int128).sum())
-        return {currency: int(total) for currency, total in grouped.sort("currency").iter_rows()}
+        return _totals(self.recipients)
+
+
+def _totals(recipients: pl.DataFrame) -> dict[str, int]:
+    grouped = recipients.group_by("currency").agg(pl.col("total_in_minor").cast(pl.Int128).sum())
+    return {currency: int(total) for currency, total in grouped.sort("currency").iter_rows()}
 
 
 def attribute(
@@ -81,6 +87,131 @@ def attribute(
     not in the data, or any node paying out more than it received). ``by="stream"``: every funding
     stream node is the origin of what it pays out, which shows which pots paid.
     ``financial_year`` (``"2014/15"``) keeps only flows dated from 1 April to 31 March.
+    """
+    stream = attribute_in_blocks(graph, by=by, financial_year=financial_year)
+    ids = stream.graph.nodes["id"].sort()
+    rows = []
+    for currency, blocks in itertools.groupby(stream.coded_blocks(), key=lambda block: block.currency):
+        parts = list(blocks)
+        node = np.concatenate([p.node for p in parts])
+        origin = np.concatenate([p.origin for p in parts])
+        width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
+        order = np.argsort(node * width + origin)  # recipients, then stovepipes, in id order
+        rows.append(
+            _frame(
+                currency,
+                ids,
+                node[order],
+                origin[order],
+                np.concatenate([p.amount for p in parts])[order],
+                np.concatenate([p.total for p in parts])[order],
+            )
+        )
+    return Attribution(
+        graph=stream.graph,
+        by=stream.by,
+        rows=pl.concat(rows) if rows else pl.DataFrame(schema=ATTRIBUTION_SCHEMA),
+        recipients=stream.recipients,
+        negative_pairs=stream.negative_pairs,
+        financial_year=stream.financial_year,
+        flows_used=stream.flows_used,
+        undated_excluded=stream.undated_excluded,
+        notes=stream.notes,
+    )
+
+
+#: Rows are handed out in blocks of at least this many (the last of each currency may be smaller).
+MIN_BLOCK_ROWS = 500_000
+
+
+@dataclass(frozen=True)
+class CodedBlock:
+    """Attribution rows of some recipients as node indices (into the sorted node ids) and minor units."""
+
+    currency: str
+    node: np.ndarray
+    origin: np.ndarray
+    amount: np.ndarray
+    total: np.ndarray  # each row's recipient's total in
+
+
+@dataclass
+class AttributionStream:
+    """An attribution whose rows come in blocks as they are solved (see :func:`attribute_in_blocks`).
+
+    The fields are those of :class:`Attribution` without ``rows``; ``notes`` is complete once the blocks
+    are consumed. Every block holds all the rows of the recipients in it.
+    """
+
+    graph: FlowGraph
+    by: str
+    recipients: pl.DataFrame
+    negative_pairs: pl.DataFrame
+    financial_year: str | None
+    flows_used: int
+    undated_excluded: int
+    notes: list[str]
+    _positive: pl.DataFrame
+    _forced: np.ndarray
+    _codes: pl.DataFrame  # recipient_code, currency, total_in_minor
+
+    def totals(self) -> dict[str, int]:
+        """Attributed money per currency (net positive inflows), in minor units."""
+        return _totals(self.recipients)
+
+    def coded_blocks(self) -> Iterator[CodedBlock]:
+        """Blocks of rounded rows as integer codes, currency by currency (can be consumed once)."""
+        n = self._forced.size
+        for (currency,), part in self._positive.partition_by("currency", as_dict=True).items():
+            solver = MixSolver(
+                n,
+                part["payer_id"].to_numpy(),
+                part["payee_id"].to_numpy(),
+                part["stream_id"].fill_null(-1).to_numpy(),
+                part["net_minor"].to_numpy(),
+                self._forced,
+            )
+            total_of = np.zeros(n, dtype=np.int64)
+            totals = self._codes.filter(pl.col("currency") == str(currency))
+            total_of[totals["recipient_code"].to_numpy()] = totals["total_in_minor"].to_numpy()
+            waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # small cycles come in small blocks
+            held = 0
+            for nodes, pot in solver.blocks():
+                node = np.repeat(nodes, np.diff(pot.indptr))  # rows stay together
+                rounded = _round_to_pennies(
+                    node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True
+                )
+                if rounded[0].size:
+                    waiting.append(rounded)
+                    held += rounded[0].size
+                if held >= MIN_BLOCK_ROWS:
+                    yield _joined(str(currency), waiting, total_of)
+                    waiting, held = [], 0
+            if waiting:
+                yield _joined(str(currency), waiting, total_of)
+            if solver.approximate:
+                self.notes.append(
+                    f"{currency}: {solver.approximate} cycle(s) did not converge fully; shares inside them "
+                    "are approximate (each recipient's total is still exact)"
+                )
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """Blocks of attribution rows (the columns of :attr:`Attribution.rows`), in solving order."""
+        ids = self.graph.nodes["id"].sort()
+        for block in self.coded_blocks():
+            yield _frame(block.currency, ids, block.node, block.origin, block.amount, block.total)
+
+
+def attribute_in_blocks(
+    graph: FlowGraph | nx.Graph,
+    *,
+    by: Literal["origin", "stream"] = "origin",
+    financial_year: str | None = None,
+) -> AttributionStream:
+    """:func:`attribute`, with the rows handed out in blocks as they are solved (bounded memory).
+
+    Recipients, negative pairs and totals are known at once; iterate ``frames()`` for the rows. The
+    rows are those of :func:`attribute` (in another order: blocks come in solving order).
     """
     if by not in ("origin", "stream"):
         raise ValueError(f"by must be 'origin' or 'stream', not {by!r}")
@@ -98,65 +229,80 @@ def attribute(
     if by == "stream":
         forced = nodes["kinds"].list.contains(Kind.STREAM.value).to_numpy()
     positive, negative = net_pairs(_coded(flows, ids))
-    rows, recipients, notes = [], [], []
-    for (currency,), part in positive.partition_by("currency", as_dict=True).items():
-        mixes = solve_mixes(
-            ids.len(),
-            part["payer_id"].to_numpy(),
-            part["payee_id"].to_numpy(),
-            part["stream_id"].fill_null(-1).to_numpy(),
-            part["net_minor"].to_numpy(),
-            forced,
-        )
-        if mixes.approximate:
-            notes.append(
-                f"{currency}: {mixes.approximate} cycle(s) did not converge fully; shares inside them are "
-                "approximate (each recipient's total is still exact)"
-            )
-        totals = part.group_by("payee_id").agg(
-            pl.col("net_minor").cast(pl.Int128).sum().alias("total_in_minor"),
-            pl.col("payer_id").n_unique().cast(pl.UInt32).alias("payer_count"),
-        )
-        check_fits(totals["total_in_minor"])
-        totals = totals.with_columns(pl.col("total_in_minor").cast(pl.Int64))
-        total_of = np.zeros(ids.len(), dtype=np.int64)
-        total_of[totals["payee_id"].to_numpy()] = totals["total_in_minor"].to_numpy()
-        node, origin, amount = _round_to_pennies(mixes.node, mixes.origin, mixes.amount, total_of)
-        rows.append(
-            pl.DataFrame(
-                {
-                    "recipient_id": ids.gather(node),
-                    "stovepipe_id": ids.gather(origin),
-                    "currency": pl.repeat(str(currency), node.size, eager=True, dtype=pl.String),
-                    "amount_minor": amount,
-                    "share": amount / total_of[node],
-                },
-                schema=ATTRIBUTION_SCHEMA,
-            )
-        )
-        recipients.append(
-            totals.select(
-                ids.gather(totals["payee_id"]).alias("recipient_id"),
-                pl.lit(str(currency)).alias("currency"),
-                "total_in_minor",
-                "payer_count",
-            )
-        )
+    totals = positive.group_by("payee_id", "currency").agg(
+        pl.col("net_minor").cast(pl.Int128).sum().alias("total_in_minor"),
+        pl.col("payer_id").n_unique().cast(pl.UInt32).alias("payer_count"),
+    )
+    check_fits(totals["total_in_minor"])
+    recipients = totals.select(
+        ids.gather(totals["payee_id"]).alias("recipient_id"),
+        pl.col("currency").cast(pl.String),
+        pl.col("total_in_minor").cast(pl.Int64),
+        "payer_count",
+        pl.col("payee_id").alias("recipient_code"),
+    ).sort("recipient_id", "currency")
     negative = negative.with_columns(
         ids.gather(negative[c]).alias(c) for c in ("payer_id", "payee_id", "stream_id")
     ).sort("payer_id", "payee_id", "stream_id", "currency")
-    return Attribution(
+    return AttributionStream(
         graph=graph,
         by=by,
-        rows=pl.concat(rows) if rows else pl.DataFrame(schema=ATTRIBUTION_SCHEMA),
-        recipients=pl.concat(recipients).sort("recipient_id", "currency")
-        if recipients
-        else pl.DataFrame(schema=RECIPIENT_SCHEMA),
+        recipients=recipients.drop("recipient_code"),
         negative_pairs=negative,
         financial_year=financial_year,
         flows_used=flows.height,
         undated_excluded=undated,
-        notes=notes,
+        notes=[],
+        _positive=positive.sort("currency"),
+        _forced=forced,
+        _codes=recipients.select("recipient_code", "currency", "total_in_minor"),
+    )
+
+
+def _joined(currency: str, parts: list[tuple[np.ndarray, ...]], total_of: np.ndarray) -> CodedBlock:
+    node, origin, amount = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return CodedBlock(currency, node, origin, amount, total_of[node])
+
+
+def coded_rows(rows: pl.DataFrame, ids: pl.Series, recipients: pl.DataFrame) -> Iterator[CodedBlock]:
+    """Attribution rows as one :class:`CodedBlock` per currency (``ids``: the graph's sorted node ids)."""
+    node = pl.Enum(ids)
+    coded = (
+        rows.join(
+            recipients.select("recipient_id", "currency", "total_in_minor"), on=["recipient_id", "currency"]
+        )
+        .select(
+            pl.col("recipient_id").cast(node).to_physical().cast(pl.Int64).alias("node"),
+            pl.col("stovepipe_id").cast(node).to_physical().cast(pl.Int64).alias("origin"),
+            "currency",
+            "amount_minor",
+            "total_in_minor",
+        )
+        .sort("currency", "node", "origin")
+    )
+    for (currency,), part in coded.partition_by("currency", as_dict=True).items():
+        yield CodedBlock(
+            str(currency),
+            part["node"].to_numpy(),
+            part["origin"].to_numpy(),
+            part["amount_minor"].to_numpy(),
+            part["total_in_minor"].to_numpy(),
+        )
+
+
+def _frame(
+    currency: str, ids: pl.Series, node: np.ndarray, origin: np.ndarray, amount: np.ndarray, total: np.ndarray
+) -> pl.DataFrame:
+    """Rows of :attr:`Attribution.rows` from integer codes."""
+    return pl.DataFrame(
+        {
+            "recipient_id": ids.gather(node),
+            "stovepipe_id": ids.gather(origin),
+            "currency": pl.repeat(currency, node.size, eager=True, dtype=pl.String),
+            "amount_minor": amount,
+            "share": amount / total,
+        },
+        schema=ATTRIBUTION_SCHEMA,
     )
 
 
@@ -174,19 +320,22 @@ def _coded(flows: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
 
 
 def _round_to_pennies(
-    node: np.ndarray, origin: np.ndarray, value: np.ndarray, total_of: np.ndarray
+    node: np.ndarray, origin: np.ndarray, value: np.ndarray, total_of: np.ndarray, *, grouped: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whole minor units per (node, origin) that add up exactly to each node's total, by largest remainder.
 
-    Ties between equal remainders go to the lower origin index, so the result is deterministic.
+    Ties between equal remainders go to the lower origin index, so the result is deterministic. Returns
+    the kept entries node by node, origins ascending within each. ``grouped``: the entries already come
+    node by node (origins in any order within a node), so only what can win a penny is sorted.
 
     >>> one = np.array([0, 0, 0])
     >>> _round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]))[2]
     array([34, 33, 33])
     """
-    width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
-    order = np.argsort(node.astype(np.int64) * width + origin)  # keys are unique: no need for stability
-    node, origin, value = node[order], origin[order], value[order]
+    if not grouped:
+        width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
+        order = np.argsort(node.astype(np.int64) * width + origin)  # keys are unique: no need for stability
+        node, origin, value = node[order], origin[order], value[order]
     if node.size == 0:
         return node, origin, value.astype(np.int64)
     starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
@@ -195,11 +344,34 @@ def _round_to_pennies(
     exact = value * (total / np.add.reduceat(value, starts))[group]
     floor = np.floor(exact).astype(np.int64)
     missing = total - np.add.reduceat(floor, starts)
-    # rank within each recipient by remainder, largest first; equal remainders keep origin order (stable)
+    # rank within each recipient by remainder, largest first; equal remainders go to the lower origin
     remainder = np.minimum(((exact - floor) * 2**30).astype(np.int64), 2**30 - 1)
-    by_remainder = np.argsort((group << 31) | (2**30 - 1 - remainder), kind="stable")
-    rank = np.empty(node.size, dtype=np.int64)
-    rank[by_remainder] = np.arange(node.size) - starts[group[by_remainder]]
-    amount = floor + (rank < missing[group])
-    kept = amount > 0
+    # only remainders above a quarter can win a penny where enough of them are above a quarter: rank those
+    high = remainder > 2**28
+    enough = np.add.reduceat(high.astype(np.int64), starts) >= missing
+    ranked = np.flatnonzero(high | ~enough[group])
+    by_remainder = ranked[_sorting(group[ranked], 2**30 - 1 - remainder[ranked], origin[ranked])]
+    sorted_group = group[by_remainder]
+    first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    rank = np.arange(by_remainder.size) - np.repeat(first, np.diff(np.r_[first, by_remainder.size]))
+    amount = floor
+    amount[by_remainder] += rank < missing[sorted_group]
+    kept = np.flatnonzero(amount > 0)
+    if grouped:  # origins in id order within each node
+        kept = kept[_sorting(group[kept], np.zeros(kept.size, dtype=np.int64), origin[kept])]
     return node[kept], origin[kept], amount[kept]
+
+
+def _sorting(major: np.ndarray, middle: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """The order of (major, middle, minor) triples of non-negative integers (one 64-bit key when they fit).
+
+    >>> _sorting(np.array([1, 0, 0]), np.array([0, 5, 5]), np.array([0, 2, 1])).tolist()
+    [2, 1, 0]
+    """
+    if major.size == 0:
+        return np.empty(0, dtype=np.int64)
+    bits = [max(int(part.max()), 1).bit_length() for part in (major, middle, minor)]
+    if sum(bits) <= 63:
+        key = (major << (bits[1] + bits[2])) | (middle << bits[2]) | minor
+        return np.argsort(key)  # keys are unique when the triples are: no need for stability
+    return np.lexsort((minor, middle, major))

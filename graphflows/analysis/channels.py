@@ -36,11 +36,7 @@ CHANNEL_MIX_SCHEMA = {
 
 def node_channels(graph: FlowGraph) -> pl.DataFrame:
     """``id, channel`` for every node; ``unclassified`` where the graph carries no channel."""
-    return channels_of(graph.nodes)
-
-
-def channels_of(nodes: pl.DataFrame) -> pl.DataFrame:
-    """``id, channel`` of a node table; ``unclassified`` where it carries no channel."""
+    nodes = graph.nodes
     if "channel" not in nodes.columns:
         return nodes.select("id", pl.lit(UNCLASSIFIED).alias("channel"))
     return nodes.select("id", pl.col("channel").fill_null(UNCLASSIFIED))
@@ -55,8 +51,16 @@ def channel_mix(result: Attribution, recipient_id: str | None = None) -> pl.Data
     rows = result.rows
     if recipient_id is not None:
         rows = rows.filter(pl.col("recipient_id") == recipient_id)
-    channels = node_channels(result.graph).rename({"id": "stovepipe_id"})
-    totals = result.recipients.select("recipient_id", "currency", "total_in_minor")
+    return sort_channel_mix(mix_by_channel(rows, node_channels(result.graph), result.recipients))
+
+
+def mix_by_channel(rows: pl.DataFrame, channels: pl.DataFrame, recipients: pl.DataFrame) -> pl.DataFrame:
+    """Channel mix of attribution ``rows`` holding all rows of each recipient in them (unsorted).
+
+    ``channels``: ``id, channel`` (:func:`node_channels`); ``recipients``: their ``total_in_minor``.
+    """
+    channels = channels.rename({"id": "stovepipe_id"})
+    totals = recipients.select("recipient_id", "currency", "total_in_minor")
     return (
         rows.join(channels, on="stovepipe_id", how="left")
         .with_columns(pl.col("channel").fill_null(UNCLASSIFIED))
@@ -64,18 +68,15 @@ def channel_mix(result: Attribution, recipient_id: str | None = None) -> pl.Data
         .agg(pl.col("amount_minor").sum())
         .join(totals, on=["recipient_id", "currency"], how="left")
         .with_columns((pl.col("amount_minor") / pl.col("total_in_minor")).alias("share"))
-        .pipe(order_channel_mix)
+        .select(list(CHANNEL_MIX_SCHEMA))
+        .cast(CHANNEL_MIX_SCHEMA)  # type: ignore[arg-type]
     )
 
 
-def order_channel_mix(frame: pl.DataFrame) -> pl.DataFrame:
-    """Channel mix rows in their published order and types (largest first within each recipient)."""
-    return (
-        frame.sort(
-            ["recipient_id", "currency", "amount_minor", "channel"], descending=[False, False, True, False]
-        )
-        .select(list(CHANNEL_MIX_SCHEMA))
-        .cast(CHANNEL_MIX_SCHEMA)  # type: ignore[arg-type]
+def sort_channel_mix(mix: pl.DataFrame) -> pl.DataFrame:
+    """Recipients in id order, each one's channels largest first."""
+    return mix.sort(
+        ["recipient_id", "currency", "amount_minor", "channel"], descending=[False, False, True, False]
     )
 
 
@@ -85,9 +86,13 @@ def origin_channel_totals(result: Attribution) -> pl.DataFrame:
     Counts money where it arrives at recipients (a pound passed on through an intermediary counts at each
     recipient it reaches), so use it for shares of attributed income, not as a budget total.
     """
+    return channel_totals(channel_mix(result))
+
+
+def channel_totals(mix: pl.DataFrame) -> pl.DataFrame:
+    """:func:`origin_channel_totals` from a channel mix."""
     return (
-        channel_mix(result)
-        .group_by("currency", "channel")
+        mix.group_by("currency", "channel")
         .agg(pl.col("amount_minor").cast(pl.Int128).sum())
         .sort(["currency", "amount_minor", "channel"], descending=[False, True, False])
     )

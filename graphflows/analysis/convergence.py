@@ -22,14 +22,20 @@ recipient when it brings at least ``min_share`` of the recipient's income (mater
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
-from graphflows.analysis.attribution import Attribution
-from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, channels_of, node_channels
+from graphflows.analysis.attribution import Attribution, CodedBlock, coded_rows
+from graphflows.analysis.channels import CHANNEL_MIX_SCHEMA, UNCLASSIFIED, node_channels, sort_channel_mix
+from graphflows.analysis.materiality import at_least_share, at_least_share_array
+from graphflows.graph import FlowGraph
 
-CountBy = Literal["channel", "stovepipe"]
+CountBy = Literal["channel", "payer_channel", "stovepipe"]
+#: What ``count_by`` may be: origin channels, channels of the direct payers (contracts held), stovepipes.
+COUNT_LEVELS: tuple[str, ...] = ("channel", "payer_channel", "stovepipe")
 
 #: Default materiality: a channel or stovepipe counts when it brings at least 1% of a recipient's income.
 DEFAULT_MIN_SHARE = 0.01
@@ -54,6 +60,8 @@ CONVERGENCE_COLUMNS = [
     "hhi",
     "payer_count",
     "payer_channels",
+    "payer_channel_count",
+    "effective_payer_channels",
     "currency",
     "is_convergence_point",
     "top_stovepipe_name",
@@ -70,8 +78,11 @@ def convergence(
 ) -> pl.DataFrame:
     """One row per recipient and currency; convergence points first.
 
-    A recipient is a convergence point when at least ``min_count`` channels (``count_by="channel"``) or
-    stovepipes (``count_by="stovepipe"``) each bring at least ``min_share`` of its income (and a penny).
+    A recipient is a convergence point when at least ``min_count`` channels (``count_by="channel"``: the
+    channels its money came down, traced to the origins), channels of its direct payers
+    (``count_by="payer_channel"``: the contracts it holds, so money a single payer passes on counts once)
+    or stovepipes (``count_by="stovepipe"``) each bring at least ``min_share`` of its income (and a penny).
+    Convergence is counted per currency: two currencies are never added.
     ``min_stovepipes`` is the older name of ``min_count``. ``min_share=0`` counts every penny.
 
     Columns: ``channel_count`` / ``stovepipe_count`` (counted at ``min_share``), ``channels`` (the counted
@@ -82,59 +93,160 @@ def convergence(
     recipient's own ``channel`` and ``form``. Ranked by the counted number, then the effective number at
     that level, then money.
     """
-    if count_by not in ("channel", "stovepipe"):
-        raise ValueError(f"count_by must be 'channel' or 'stovepipe', not {count_by!r}")
-    if not 0 <= min_share <= 1:
-        raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
+    _check_level(count_by)
     if min_stovepipes is not None:
         min_count = min_stovepipes
-    stovepipes = _level(result.rows, "stovepipe_id", "stovepipe", min_share)
-    channels = _level(channel_mix(result), "channel", "channel", min_share)
-    return assemble_convergence(
-        result.recipients,
-        stovepipes,
-        channels,
-        _top_stovepipe(result.rows),
-        _payer_channels(result),
-        _node_facts(result),
-        count_by=count_by,
-        min_count=min_count,
-    )
+    return convergence_of(gather_facts(result, min_share=min_share), count_by=count_by, min_count=min_count)
 
 
-def _top_stovepipe(rows: pl.DataFrame) -> pl.DataFrame:
-    return rows.group_by("recipient_id", "currency").agg(
-        pl.col("stovepipe_id")
-        .sort_by(pl.col("amount_minor"), pl.col("stovepipe_id"), descending=[True, False])
-        .first()
-        .alias("top_stovepipe_id"),
-        pl.col("share").max().alias("top_share"),
-    )
+@dataclass(frozen=True)
+class RecipientFacts:
+    """What convergence and the summary need from the origin-level rows, gathered block by block.
 
-
-def assemble_convergence(
-    recipients: pl.DataFrame,
-    stovepipes: pl.DataFrame,
-    channels: pl.DataFrame,
-    top_stovepipe: pl.DataFrame,
-    payer_channels: pl.DataFrame,
-    nodes: pl.DataFrame,
-    *,
-    count_by: CountBy,
-    min_count: int,
-) -> pl.DataFrame:
-    """The convergence table from its per-recipient parts (each engine computes the parts its own way).
-
-    ``stovepipes`` / ``channels``: the counts, money below the threshold and HHI at each level (see
-    ``_level``); ``nodes``: ``id, name, kinds, form, channel``.
+    ``stovepipes``: per recipient and currency, the stovepipe count at ``min_share``, the money below it,
+    HHI and the top stovepipe. ``channel_mix``: as :func:`channel_mix`. ``origins``: ``currency,
+    stovepipe_id, amount_minor``, the money each origin brings to all recipients.
     """
+
+    graph: FlowGraph
+    recipients: pl.DataFrame
+    min_share: float
+    stovepipes: pl.DataFrame
+    channel_mix: pl.DataFrame
+    origins: pl.DataFrame
+
+
+class FactGatherer:
+    """Gathers :class:`RecipientFacts` from blocks of rows (each block holds all of its recipients' rows).
+
+    Blocks are integer-coded (:class:`~graphflows.analysis.attribution.CodedBlock`: node indices into the
+    graph's sorted ids), so a wide mix is summarised with array arithmetic, not string joins.
+
+    >>> gatherer = FactGatherer(stream.graph, stream.recipients, min_share=0.01)   # doctest: +SKIP
+    >>> for block in stream.coded_blocks():                                        # doctest: +SKIP
+    ...     gatherer.add(block)
+    """
+
+    def __init__(self, graph: FlowGraph, recipients: pl.DataFrame, *, min_share: float = DEFAULT_MIN_SHARE):
+        if not 0 <= min_share <= 1:
+            raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
+        self.graph, self.recipients, self.min_share = graph, recipients, min_share
+        channels = node_channels(graph).sort("id")
+        self.ids = channels["id"]
+        self.channel_names = channels["channel"].unique().sort()
+        self.channel_of = channels["channel"].cast(pl.Enum(self.channel_names)).to_physical().to_numpy()
+        self._stovepipes: list[pl.DataFrame] = []
+        self._mixes: list[pl.DataFrame] = []
+        self._origins: list[pl.DataFrame] = []
+
+    def add(self, block: CodedBlock) -> None:
+        """Take the facts of one block: rows grouped by recipient, origins ascending within each."""
+        node, origin, amount = block.node, block.origin, block.amount
+        if node.size == 0:
+            return
+        starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
+        group = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, node.size]))
+        share = amount / block.total
+        material = at_least_share_array(amount, block.total, self.min_share)
+        top_amount = np.maximum.reduceat(amount, starts)
+        tops = np.flatnonzero(amount == top_amount[group])
+        first_top = tops[np.r_[True, group[tops][1:] != group[tops][:-1]]]  # the lowest id among equals
+        recipient_ids = self.ids.gather(node[starts])
+        self._stovepipes.append(
+            pl.DataFrame(
+                {
+                    "recipient_id": recipient_ids,
+                    "currency": pl.repeat(block.currency, starts.size, eager=True, dtype=pl.String),
+                    "stovepipe_count": np.add.reduceat(material.astype(np.int64), starts),
+                    "stovepipe_below": np.add.reduceat(np.where(material, 0, amount), starts),
+                    "hhi": np.add.reduceat(share * share, starts),
+                    "top_stovepipe_id": self.ids.gather(origin[first_top]),
+                    "top_share": share[first_top],
+                }
+            )
+        )
+        coded = pl.DataFrame({"group": group, "channel": self.channel_of[origin], "amount_minor": amount})
+        mix = coded.group_by("group", "channel").agg(pl.col("amount_minor").sum())
+        mix_group = mix["group"].to_numpy()
+        self._mixes.append(
+            pl.DataFrame(
+                {
+                    "recipient_id": recipient_ids.gather(mix_group),
+                    "channel": self.channel_names.gather(mix["channel"]),
+                    "currency": pl.repeat(block.currency, mix.height, eager=True, dtype=pl.String),
+                    "amount_minor": mix["amount_minor"],
+                    "share": mix["amount_minor"].to_numpy() / block.total[starts][mix_group],
+                },
+                schema=CHANNEL_MIX_SCHEMA,
+            )
+        )
+        by_origin = pl.DataFrame({"origin": origin, "amount_minor": amount.astype(np.int64)})
+        self._origins.append(
+            by_origin.group_by("origin")
+            .agg(pl.col("amount_minor").cast(pl.Int128).sum())
+            .with_columns(pl.lit(block.currency).alias("currency"))
+        )
+
+    def add_rows(self, rows: pl.DataFrame) -> None:
+        """Take the facts of attribution rows (the columns of :attr:`Attribution.rows`)."""
+        for block in coded_rows(rows, self.ids, self.recipients):
+            self.add(block)
+
+    def finish(self) -> RecipientFacts:
+        def joined(parts: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+            return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+        stovepipes = joined(self._stovepipes, STOVEPIPE_FACTS_SCHEMA).cast(STOVEPIPE_FACTS_SCHEMA)  # type: ignore[arg-type]
+        origins = (
+            joined(
+                self._origins, {"origin": pl.Int64(), "amount_minor": pl.Int128(), "currency": pl.String()}
+            )
+            .group_by("currency", "origin")
+            .agg(pl.col("amount_minor").sum())
+        )
+        return RecipientFacts(
+            graph=self.graph,
+            recipients=self.recipients,
+            min_share=self.min_share,
+            stovepipes=stovepipes,
+            channel_mix=sort_channel_mix(joined(self._mixes, CHANNEL_MIX_SCHEMA)),
+            origins=origins.select(
+                "currency", self.ids.gather(origins["origin"]).alias("stovepipe_id"), "amount_minor"
+            ).sort("currency", "stovepipe_id"),
+        )
+
+
+STOVEPIPE_FACTS_SCHEMA = {
+    "recipient_id": pl.String(),
+    "currency": pl.String(),
+    "stovepipe_count": pl.Int64(),
+    "stovepipe_below": pl.Int64(),
+    "hhi": pl.Float64(),
+    "top_stovepipe_id": pl.String(),
+    "top_share": pl.Float64(),
+}
+
+
+def gather_facts(result: Attribution, *, min_share: float = DEFAULT_MIN_SHARE) -> RecipientFacts:
+    """:class:`RecipientFacts` of a whole attribution."""
+    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share)
+    gatherer.add_rows(result.rows)
+    return gatherer.finish()
+
+
+def convergence_of(
+    facts: RecipientFacts, *, count_by: CountBy = "channel", min_count: int = 2
+) -> pl.DataFrame:
+    """:func:`convergence` from gathered facts (at the facts' ``min_share``)."""
+    _check_level(count_by)
     keys = ["recipient_id", "currency"]
+    channels = _channel_level(facts.channel_mix, facts.recipients, facts.min_share)
+    nodes = _node_facts(facts.graph)
     counted = pl.col(f"{count_by}_count")
     table = (
-        recipients.join(stovepipes, on=keys, how="left")
+        facts.recipients.join(facts.stovepipes, on=keys, how="left")
         .join(channels, on=keys, how="left")
-        .join(top_stovepipe, on=keys, how="left")
-        .join(payer_channels, on=keys, how="left")
+        .join(_payer_channels(facts.graph, facts.recipients, facts.min_share), on=keys, how="left")
         .join(nodes.rename({"id": "recipient_id", "name": "recipient_name"}), on="recipient_id", how="left")
         .join(
             nodes.select(pl.col("id").alias("top_stovepipe_id"), pl.col("name").alias("top_stovepipe_name")),
@@ -142,8 +254,8 @@ def assemble_convergence(
             how="left",
         )
         .with_columns(
-            pl.col("stovepipe_count", "channel_count").fill_null(0),
-            pl.col("stovepipe_below", "channel_below").fill_null(0),
+            pl.col("stovepipe_count", "channel_count", "payer_channel_count").fill_null(0),
+            pl.col("stovepipe_below", "channel_below", "payer_channel_below").fill_null(0),
             pl.col("hhi").fill_null(0.0),
         )
         .with_columns(
@@ -152,84 +264,100 @@ def assemble_convergence(
             pl.when(pl.col("hhi") > 0).then(1 / pl.col("hhi")).otherwise(0.0).alias("effective_stovepipes"),
         )
     )
-    return table.sort(
+    return table.sort(  # money is compared only within a currency
         [
             "is_convergence_point",
             f"{count_by}_count",
             f"effective_{count_by}s",
+            "currency",
             "total_in_minor",
             "recipient_id",
         ],
-        descending=[True, True, True, True, False],
+        descending=[True, True, True, False, True, False],
     ).select(CONVERGENCE_COLUMNS)
 
 
-def _level(rows: pl.DataFrame, key: str, name: str, min_share: float) -> pl.DataFrame:
-    """Counted number, counted ids (largest first), money below the threshold and HHI at one level."""
-    material = pl.col("share") >= min_share
+def _check_level(count_by: str) -> None:
+    if count_by not in COUNT_LEVELS:
+        raise ValueError(f"count_by must be one of {', '.join(COUNT_LEVELS)}, not {count_by!r}")
+
+
+def _channel_level(mix: pl.DataFrame, recipients: pl.DataFrame, min_share: float) -> pl.DataFrame:
+    """Counted channels (largest first), their number, money below the threshold, HHI and the top channel.
+
+    A channel counts when it brings at least ``min_share`` of the total, decided exactly in integers.
+    """
+    totals = recipients.select("recipient_id", "currency", "total_in_minor")
+    material = at_least_share(pl.col("amount_minor"), pl.col("total_in_minor"), min_share)
     by_money = (
-        pl.col(key)
+        pl.col("channel")
         .filter(material)
         .sort_by(
-            pl.col("amount_minor").filter(material), pl.col(key).filter(material), descending=[True, False]
+            pl.col("amount_minor").filter(material),
+            pl.col("channel").filter(material),
+            descending=[True, False],
         )
     )
-    aggregated = rows.group_by("recipient_id", "currency").agg(
-        material.sum().cast(pl.Int64).alias(f"{name}_count"),
-        pl.col("amount_minor").filter(~material).sum().cast(pl.Int64).alias(f"{name}_below"),
-        (pl.col("share") ** 2).sum().alias("hhi" if name == "stovepipe" else "channel_hhi"),
-        *(
-            [
-                by_money.str.join(";").alias("channels"),
-                pl.col(key)
-                .sort_by(pl.col("amount_minor"), pl.col(key), descending=[True, False])
-                .first()
-                .alias("top_channel"),
-                pl.col("share").max().alias("top_channel_share"),
-            ]
-            if name == "channel"
-            else []
-        ),
+    aggregated = (
+        mix.join(totals, on=["recipient_id", "currency"], how="left")
+        .group_by("recipient_id", "currency")
+        .agg(
+            material.sum().cast(pl.Int64).alias("channel_count"),
+            pl.col("amount_minor").filter(~material).sum().cast(pl.Int64).alias("channel_below"),
+            (pl.col("share") ** 2).sum().alias("channel_hhi"),
+            by_money.str.join(";").alias("channels"),
+            pl.col("channel")
+            .sort_by(pl.col("amount_minor"), pl.col("channel"), descending=[True, False])
+            .first()
+            .alias("top_channel"),
+            pl.col("share").max().alias("top_channel_share"),
+        )
     )
-    if name == "channel":
-        aggregated = aggregated.with_columns(
-            pl.when(pl.col("channel_hhi") > 0)
-            .then(1 / pl.col("channel_hhi"))
-            .otherwise(0.0)
-            .alias("effective_channels")
-        ).drop("channel_hhi")
-    return aggregated
+    return aggregated.with_columns(
+        pl.when(pl.col("channel_hhi") > 0)
+        .then(1 / pl.col("channel_hhi"))
+        .otherwise(0.0)
+        .alias("effective_channels")
+    ).drop("channel_hhi")
 
 
-def _node_facts(result: Attribution) -> pl.DataFrame:
-    return node_facts(result.graph.nodes)
-
-
-def node_facts(nodes: pl.DataFrame) -> pl.DataFrame:
+def _node_facts(graph: FlowGraph) -> pl.DataFrame:
     """``id, name, kinds, channel, form`` of every node (``unknown`` form where not classified)."""
+    nodes = graph.nodes
     form = pl.col("form").fill_null("unknown") if "form" in nodes.columns else pl.lit("unknown")
     return nodes.select("id", "name", pl.col("kinds").list.join(";"), form.alias("form")).join(
-        channels_of(nodes), on="id", how="left"
+        node_channels(graph), on="id", how="left"
     )
 
 
-def _payer_channels(result: Attribution) -> pl.DataFrame:
-    """``recipient_id, currency, payer_channels``: channels of the direct payers, most money first."""
-    flows = result.graph.flows
-    channels = node_channels(result.graph).rename({"id": "payer_id", "channel": "payer_channel"})
+def _payer_channels(graph: FlowGraph, recipients: pl.DataFrame, min_share: float) -> pl.DataFrame:
+    """Channels of the direct payers (the contracts a recipient holds), from the same netted payments as
+    attribution (a pair netting below zero is left out): ``payer_channels`` (all, most money first),
+    ``payer_channel_count`` and ``payer_channel_below`` (at ``min_share``), ``effective_payer_channels``.
+    """
+    from graphflows.analysis.netting import net_pairs
+
+    channels = node_channels(graph).rename({"id": "payer_id", "channel": "payer_channel"})
+    positive, _negative = net_pairs(graph.flows.select("payer_id", "payee_id", "stream_id", "currency",
+                                                       "amount_minor"))  # fmt: skip
+    totals = recipients.select(pl.col("recipient_id").alias("payee_id"), "currency", "total_in_minor")
     paid = (
-        flows.select("payer_id", "payee_id", "currency", "amount_minor")
-        .join(channels, on="payer_id", how="left")
+        positive.join(channels, on="payer_id", how="left")
         .with_columns(pl.col("payer_channel").fill_null(UNCLASSIFIED))
         .group_by("payee_id", "currency", "payer_channel")
-        .agg(pl.col("amount_minor").cast(pl.Int128).sum())
-        .filter(pl.col("amount_minor") > 0)
+        .agg(pl.col("net_minor").cast(pl.Int128).sum().alias("amount"))
+        .join(totals, on=["payee_id", "currency"], how="inner")
+        .with_columns((pl.col("amount") / pl.col("total_in_minor")).alias("share"))
     )
+    material = at_least_share(pl.col("amount"), pl.col("total_in_minor"), min_share)
     return paid.group_by(pl.col("payee_id").alias("recipient_id"), "currency").agg(
         pl.col("payer_channel")
-        .sort_by(pl.col("amount_minor"), pl.col("payer_channel"), descending=[True, False])
+        .sort_by(pl.col("amount"), pl.col("payer_channel"), descending=[True, False])
         .str.join(";")
-        .alias("payer_channels")
+        .alias("payer_channels"),
+        material.sum().cast(pl.Int64).alias("payer_channel_count"),
+        pl.col("amount").filter(~material).sum().cast(pl.Int64).alias("payer_channel_below"),
+        (1 / (pl.col("share") ** 2).sum()).alias("effective_payer_channels"),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
 import polars as pl
 
 
@@ -27,3 +28,19 @@ def at_least_share(amount: pl.Expr, total: pl.Expr, min_share: float) -> pl.Expr
     fraction = share_fraction(min_share)
     wide = pl.Int128
     return amount.cast(wide) * fraction.denominator >= total.cast(wide) * fraction.numerator
+
+
+def at_least_share_array(amount: np.ndarray, total: np.ndarray, min_share: float) -> np.ndarray:
+    """:func:`at_least_share` on integer arrays: floats decide all but the amounts within a hair of the
+    threshold, which are decided in exact (Python) integers.
+
+    >>> at_least_share_array(np.array([17, 16, 1]), np.array([1700, 1700, 3]), 0.01).tolist()
+    [True, False, True]
+    """
+    fraction = share_fraction(min_share)
+    target = fraction.numerator / fraction.denominator
+    ratio = amount / total
+    result = ratio >= target
+    for i in np.flatnonzero(np.abs(ratio - target) <= 1e-9 * target):
+        result[i] = int(amount[i]) * fraction.denominator >= int(total[i]) * fraction.numerator
+    return result

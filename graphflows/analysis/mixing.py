@@ -9,18 +9,25 @@ Money it pays out carries a *unit mix* ``Y[v]``:
 * so ``Y[v] = normalise(R + own * e_v)``, and a node with nothing traceable is its own origin.
 
 Nodes are solved in dependency order (one vectorised step per level of the condensation); strongly
-connected groups (cycles) are solved exactly as a linear system; where a carve-out exceeds what a member
-holds (the rule is then not linear) they are iterated to convergence instead. ``forced`` nodes are
-origins of all they pay out.
+connected groups (cycles) are solved exactly as a sparse linear system (one sparse LU factorisation,
+right-hand sides in column blocks); where a carve-out exceeds what a member holds (the rule is then not
+linear) they are iterated to convergence instead, with dense arrays. ``forced`` nodes are origins of all
+they pay out.
+
+Pots come out in blocks (:func:`iter_mixes`) as they are solved, so a caller can round and write them
+without holding every pot; unit mixes are kept only for nodes that pay money on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import splu
 
 from graphflows.model import GraphflowsError
 
@@ -31,8 +38,17 @@ TOLERANCE = 1e-12
 MAX_ITERATIONS = 20_000
 #: Work allowed for one cycle's iteration (cells x iterations), so a hard cycle costs seconds at most.
 ITERATION_WORK = 5e7
-#: A cycle is solved with dense arrays of nodes x origins; beyond this many cells it is refused.
+#: A cycle that must be iterated uses dense arrays of nodes x origins; beyond this many cells it is refused.
 MAX_DENSE_CELLS = 50_000_000
+#: Pots are handed out in blocks of about this many entries (bounds the memory of a wide mix).
+BLOCK_ENTRIES = 2_000_000
+#: Cycles of at least this many members are solved with a sparse LU (smaller ones densely: less overhead).
+SPARSE_FROM = 100
+#: Right-hand-side columns solved at once against a cycle's sparse factorisation.
+SOLVE_COLUMNS = 512
+
+
+CycleSolver = Literal["auto", "sparse", "dense"]
 
 
 class CycleError(GraphflowsError):
@@ -52,51 +68,122 @@ class Mixes:
 
 
 def solve_mixes(
-    n: int, payer: np.ndarray, payee: np.ndarray, stream: np.ndarray, amount: np.ndarray, forced: np.ndarray
+    n: int,
+    payer: np.ndarray,
+    payee: np.ndarray,
+    stream: np.ndarray,
+    amount: np.ndarray,
+    forced: np.ndarray,
+    *,
+    cycle_solver: CycleSolver = "auto",
 ) -> Mixes:
     """Pots for a graph of ``n`` nodes with flows ``payer -> payee`` of ``amount`` (>0).
 
     ``stream[i]`` is the node index of flow i's declared stream, or -1. ``forced`` is a boolean mask of
-    nodes that are origins of everything they pay out.
+    nodes that are origins of everything they pay out. ``cycle_solver``: ``"sparse"`` or ``"dense"`` linear
+    solves of every cycle (``"auto"``: dense below :data:`SPARSE_FROM` members; the two are tested equal).
+    """
+    solver = MixSolver(n, payer, payee, stream, amount, forced, cycle_solver=cycle_solver)
+    return _collect(list(solver.blocks()), solver.cycles, solver.iterations, solver.approximate)
+
+
+class MixSolver:
+    """Solves pots in dependency order; :meth:`blocks` yields ``(nodes, pots)`` as they are solved.
 
     Nodes are renumbered in solving order (their *rank*), so the unit mixes solved so far are always a
-    prefix of one growing CSR matrix, and each step multiplies by that prefix directly.
+    prefix of one growing CSR matrix, and each step multiplies by that prefix directly. After the blocks
+    are consumed, ``cycles``, ``iterations`` and ``approximate`` tell how the cycles were solved.
     """
-    amount = amount.astype(np.float64)
-    declared = stream >= 0
-    mix_source = np.where(declared, stream, payer)
-    order, segments = _solving_order(n, payee, mix_source, payer[declared], stream[declared], forced)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    inflow = sp.csr_matrix((amount, (rank[payee], rank[mix_source])), shape=(n, n))
-    carve = sp.csr_matrix((amount[declared], (rank[payer[declared]], rank[stream[declared]])), shape=(n, n))
-    undeclared_out = np.bincount(rank[payer[~declared]], weights=amount[~declared], minlength=n)
-    store = PrefixStore(n, capacity=max(1024, 4 * len(amount)))
-    pots: list[tuple[np.ndarray, sp.csr_matrix]] = []
-    cycles = approximate = most_iterations = 0
-    for start, end, kind in segments:
-        nodes = order[start:end]
-        if kind == "forced":
-            store.append(_unit_rows(nodes, n))
-        elif kind == "acyclic":
-            pot = store.times(inflow, start, end)
-            left = _clamped(pot - store.times(carve, start, end))
-            store.append(_unit_mix(left, nodes, undeclared_out[start:end], n))
-            pots.append((nodes, pot))
+
+    def __init__(
+        self,
+        n: int,
+        payer: np.ndarray,
+        payee: np.ndarray,
+        stream: np.ndarray,
+        amount: np.ndarray,
+        forced: np.ndarray,
+        *,
+        cycle_solver: CycleSolver = "auto",
+        block_entries: int = BLOCK_ENTRIES,
+    ):
+        amount = amount.astype(np.float64)
+        declared = stream >= 0
+        mix_source = np.where(declared, stream, payer)
+        self.n, self.forced = n, forced
+        self.order, self.segments = _solving_order(
+            n, payee, mix_source, payer[declared], stream[declared], forced
+        )
+        rank = np.empty(n, dtype=np.int64)
+        rank[self.order] = np.arange(n)
+        self.inflow = sp.csr_matrix((amount, (rank[payee], rank[mix_source])), shape=(n, n))
+        self.carve = sp.csr_matrix(
+            (amount[declared], (rank[payer[declared]], rank[stream[declared]])), shape=(n, n)
+        )
+        self.undeclared_out = np.bincount(rank[payer[~declared]], weights=amount[~declared], minlength=n)
+        # only the unit mixes of nodes whose mix is passed on are ever read
+        self.needed = np.zeros(n, dtype=bool)
+        self.needed[rank[mix_source]] = True
+        self.needed[rank[stream[declared]]] = True
+        self.store = PrefixStore(n, capacity=max(1024, 4 * len(amount)))
+        self.cycle_solver = cycle_solver
+        self.block_entries = block_entries
+        self.cycles = self.approximate = self.iterations = 0
+
+    def blocks(self) -> Iterator[tuple[np.ndarray, sp.csr_matrix]]:
+        """``(node indices, pots)``, pots as CSR rows of width n (columns: origin node indices)."""
+        store, order, n = self.store, self.order, self.n
+        for start, end, kind in self.segments:
+            nodes = order[start:end]
+            if kind == "forced":
+                store.append(_unit_rows(nodes, n))
+            elif kind == "acyclic":
+                for first, last in self._chunks(start, end):
+                    yield self._acyclic(first, last)
+            else:
+                dense = self.cycle_solver == "dense" or (
+                    self.cycle_solver == "auto" and end - start < SPARSE_FROM
+                )
+                pot, unit, iterations, converged = _solve_cycle(
+                    start, end, nodes, self.inflow, self.carve, self.undeclared_out, store, dense
+                )
+                store.append(unit)
+                self.cycles += 1
+                self.approximate += not converged
+                self.iterations = max(self.iterations, iterations)
+                yield nodes, pot
+        forced_rows = np.flatnonzero(self.forced[order])
+        if forced_rows.size:
+            everything = store.prefix(n)
+            for first in range(0, forced_rows.size, 4096):
+                rows = forced_rows[first : first + 4096]
+                yield order[rows], (self.inflow[rows] @ everything).tocsr()
+
+    def _acyclic(self, start: int, end: int) -> tuple[np.ndarray, sp.csr_matrix]:
+        nodes = self.order[start:end]
+        pot = self.store.times(self.inflow, start, end)
+        needed = np.flatnonzero(self.needed[start:end])
+        if needed.size:
+            left = _clamped(pot[needed] - self.store.times(self.carve, start, end)[needed])
+            unit = _unit_mix(left, nodes[needed], self.undeclared_out[start:end][needed], self.n)
         else:
-            pot, unit, iterations, converged = _solve_cycle(
-                start, end, nodes, inflow, carve, undeclared_out, store
-            )
-            store.append(unit)
-            pots.append((nodes, pot))
-            cycles += 1
-            approximate += not converged
-            most_iterations = max(most_iterations, iterations)
-    forced_rows = np.flatnonzero(forced[order])
-    if forced_rows.size:
-        everything = store.prefix(n)
-        pots.append((order[forced_rows], (inflow[forced_rows] @ everything).tocsr()))
-    return _collect(pots, cycles, most_iterations, approximate)
+            unit = sp.csr_matrix((0, self.n))
+        self.store.append(_spread_rows(unit, needed, end - start))
+        return nodes, pot
+
+    def _chunks(self, start: int, end: int) -> Iterator[tuple[int, int]]:
+        """Row ranges of an acyclic batch whose pots hold about ``block_entries`` entries each."""
+        part = self.inflow[start:end]
+        widths = np.diff(self.store.indptr[: start + 1])
+        row_of_entry = np.repeat(np.arange(end - start), np.diff(part.indptr))
+        estimate = np.cumsum(np.bincount(row_of_entry, weights=widths[part.indices], minlength=end - start))
+        first = start
+        while first < end:
+            done = estimate[first - start - 1] if first > start else 0
+            last = start + int(np.searchsorted(estimate, done + self.block_entries, side="right"))
+            last = min(max(last, first + 1), end)
+            yield first, last
+            first = last
 
 
 class PrefixStore:
@@ -121,8 +208,9 @@ class PrefixStore:
         used = int(self.indptr[self.rows])
         if used + block.nnz > self.indices.size:
             size = max(2 * self.indices.size, used + block.nnz)
-            self.indices = np.resize(self.indices, size)
-            self.data = np.resize(self.data, size)
+            indices, data = np.empty(size, dtype=self.indices.dtype), np.empty(size)
+            indices[:used], data[:used] = self.indices[:used], self.data[:used]
+            self.indices, self.data = indices, data
         self.indices[used : used + block.nnz] = block.indices
         self.data[used : used + block.nnz] = block.data
         self.indptr[self.rows + 1 : self.rows + 1 + block.shape[0]] = used + block.indptr[1:]
@@ -146,6 +234,14 @@ class PrefixStore:
 def _unit_rows(nodes: np.ndarray, n: int) -> sp.csr_matrix:
     k = nodes.size
     return sp.csr_matrix((np.ones(k), nodes, np.arange(k + 1)), shape=(k, n))
+
+
+def _spread_rows(block: sp.csr_matrix, rows: np.ndarray, k: int) -> sp.csr_matrix:
+    """``block``'s rows placed at ``rows`` of a k-row matrix; the other rows are empty."""
+    counts = np.zeros(k, dtype=np.int64)
+    counts[rows] = np.diff(block.indptr)
+    indptr = np.concatenate(([0], np.cumsum(counts)))
+    return sp.csr_matrix((block.data, block.indices, indptr), shape=(k, block.shape[1]))
 
 
 def _clamped(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -178,26 +274,22 @@ def _solve_cycle(
     carve: sp.csr_matrix,
     undeclared_out: np.ndarray,
     store: PrefixStore,
+    dense: bool = False,
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, int, bool]:
     """Unit mixes of the strongly connected group at ranks ``start:end`` (node ids ``group``).
 
-    An exact linear solve, else a damped iteration. Returns (pots, unit mixes, iterations, converged).
+    An exact linear solve (sparse, or dense when ``dense``), else a damped iteration with dense arrays.
+    Returns (pots, unit mixes, iterations, converged).
     """
     k = end - start
     n = store.n
-
-    def split(matrix: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
-        part = matrix[start:end].tocoo()
-        internal = part.col >= start
-        within = np.zeros((k, k))
-        np.add.at(within, (part.row[internal], part.col[internal] - start), part.data[internal])
-        outside = sp.csr_matrix(
-            (part.data[~internal], (part.row[~internal], part.col[~internal])), shape=(k, start)
-        )
-        return within, (outside @ store.prefix(start)).tocsr()
-
-    in_within, fixed_in = split(inflow)
-    carve_within, fixed_carve = split(carve)
+    in_within, fixed_in = _split(inflow, start, end, store)
+    carve_within, fixed_carve = _split(carve, start, end, store)
+    out = undeclared_out[start:end]
+    if not dense:
+        unit = _sparse_linear_solution(in_within, carve_within, fixed_in, fixed_carve, out, group)
+        if unit is not None:
+            return _pruned(fixed_in + in_within @ unit), unit, 0, True
     columns = np.unique(np.concatenate([fixed_in.indices, fixed_carve.indices, group]))
     if k * max(columns.size, k) > MAX_DENSE_CELLS:
         raise CycleError(f"a cycle of {k} organisations with {columns.size} origins is too large to solve")
@@ -205,17 +297,115 @@ def _solve_cycle(
     cycle = _Cycle(
         base_in=_dense(fixed_in, columns, column_of),
         base_carve=_dense(fixed_carve, columns, column_of),
-        in_within=in_within,
-        carve_within=carve_within,
-        out=undeclared_out[start:end],
+        in_within=in_within.toarray(),
+        carve_within=carve_within.toarray(),
+        out=out,
         own_column=np.array([column_of[int(v)] for v in group]),
     )
-    unit = cycle.linear_solution()
+    dense_unit = cycle.linear_solution() if dense else None
     iterations, converged = 0, True
-    if unit is None:
-        unit, iterations, converged = cycle.iterate()
-    pot = cycle.base_in + in_within @ unit
-    return _sparse(pot, columns, n), _sparse(unit, columns, n), iterations, converged
+    if dense_unit is None:
+        dense_unit, iterations, converged = cycle.iterate()
+    pot = cycle.base_in + cycle.in_within @ dense_unit
+    return _sparse(pot, columns, n), _sparse(dense_unit, columns, n), iterations, converged
+
+
+def _split(
+    matrix: sp.csr_matrix, start: int, end: int, store: PrefixStore
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Rows ``start:end`` of ``matrix`` as (k x k between members, k x n from outside through the prefix)."""
+    k = end - start
+    part = matrix[start:end].tocoo()
+    internal = part.col >= start
+    within = sp.csr_matrix(
+        (part.data[internal], (part.row[internal], part.col[internal] - start)), shape=(k, k)
+    )
+    outside = sp.csr_matrix(
+        (part.data[~internal], (part.row[~internal], part.col[~internal])), shape=(k, start)
+    )
+    return within, (outside @ store.prefix(start)).tocsr()
+
+
+def _row_sums(matrix: sp.spmatrix) -> np.ndarray:
+    return np.asarray(matrix.sum(axis=1)).ravel()
+
+
+def _sparse_linear_solution(
+    in_within: sp.csr_matrix,
+    carve_within: sp.csr_matrix,
+    fixed_in: sp.csr_matrix,
+    fixed_carve: sp.csr_matrix,
+    out: np.ndarray,
+    group: np.ndarray,
+) -> sp.csr_matrix | None:
+    """The linear rule of :meth:`_Cycle.linear_solution`, with a sparse LU and blocks of columns.
+
+    Returns the unit mixes (k x n CSR), or None when the rule is not linear here (a carve-out exceeds what
+    a member holds) or the system is singular.
+    """
+    k, n = fixed_in.shape
+    received = _row_sums(fixed_in) + _row_sums(in_within)
+    carved = _row_sums(fixed_carve) + _row_sums(carve_within)
+    scale = max(float(received.max(initial=0.0)), 1.0)
+    if (carved > received + 1e-9 * scale).any():
+        return None
+    total = np.maximum(out, received - carved)
+    own = np.maximum(out - (received - carved), 0.0)
+    active = total > 1e-9 * scale
+    inverse = np.zeros(k)
+    inverse[active] = 1.0 / total[active]
+    net_within = (in_within - carve_within).tocsr()
+    system = (sp.identity(k, format="csr") - sp.diags(inverse) @ net_within).tocsc()
+    rows = np.arange(k)
+    own_part = sp.csr_matrix((np.where(active, own * inverse, 1.0), (rows, group)), shape=(k, n))
+    rhs = (sp.diags(inverse) @ (fixed_in - fixed_carve) + own_part).tocsc()
+    net_fixed = (fixed_in - fixed_carve).tocsc()
+    try:
+        factor = _factorised(system)
+    except RuntimeError:  # exactly singular
+        return None
+    columns = np.flatnonzero(np.diff(rhs.indptr))
+    sums = np.zeros(k)
+    pieces = []
+    for first in range(0, columns.size, SOLVE_COLUMNS):
+        chosen = columns[first : first + SOLVE_COLUMNS]
+        unit = factor.solve(rhs[:, chosen].toarray(order="F"))
+        left = net_fixed[:, chosen].toarray() + net_within @ unit
+        if not np.isfinite(unit).all() or unit.min() < -1e-9 or left.min() < -1e-7 * scale:
+            return None
+        unit = np.maximum(unit, 0.0)
+        sums += unit.sum(axis=1)
+        r, c = np.nonzero(unit > PRUNE / 2)
+        pieces.append((r, chosen[c], unit[r, c]))
+    if np.abs(sums - 1).max(initial=0.0) > 1e-9:
+        return None
+    r, c, v = (np.concatenate(x) for x in zip(*pieces, strict=True)) if pieces else ([], [], [])
+    unit = sp.csr_matrix(
+        (np.asarray(v, dtype=np.float64) / sums[np.asarray(r, dtype=np.int64)], (r, c)), shape=(k, n)
+    )
+    return _pruned(unit)
+
+
+def _factorised(system: sp.csc_matrix) -> Any:
+    """A sparse LU of ``system``: in the given order when that fills in little more than COLAMD's order.
+
+    SuperLU solves many right-hand sides several times faster without a column permutation, and the
+    members of a cycle come in id order, which often keeps neighbours close (a band).
+    """
+    natural = splu(system, permc_spec="NATURAL")
+    reordered = splu(system, permc_spec="COLAMD")
+    fill = natural.L.nnz + natural.U.nnz
+    return natural if fill <= 1.5 * (reordered.L.nnz + reordered.U.nnz) else reordered
+
+
+def _pruned(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Entries above PRUNE x max(row sum, 1), as :func:`_sparse` keeps them."""
+    matrix = matrix.tocsr()
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    threshold = PRUNE * np.maximum(_row_sums(matrix), 1.0)
+    matrix.data[matrix.data <= threshold[rows]] = 0.0
+    matrix.eliminate_zeros()
+    return matrix
 
 
 @dataclass
@@ -341,7 +531,8 @@ def _solving_order(
             pieces.append(batch)
             segments.append((done, done + batch.size, "acyclic"))
             done += batch.size
-        for c in frontier[cyclic[frontier]]:
+        groups = frontier[cyclic[frontier]]
+        for c in groups[np.argsort(members[starts[groups]])]:  # by lowest member: the same on every run
             group = np.sort(members[starts[c] : starts[c + 1]])
             pieces.append(group)
             segments.append((done, done + group.size, "cycle"))

@@ -9,11 +9,12 @@ import click
 import polars as pl
 
 from graphflows.analysis import Attribution, attribute
-from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
+from graphflows.analysis.attribution import AttributionStream, attribute_in_blocks
+from graphflows.analysis.convergence import COUNT_LEVELS, DEFAULT_MIN_SHARE, CountBy
 from graphflows.cli.display import console, convergence_by_form, convergence_table, money, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.demo import demo_path
-from graphflows.export import write_analysis
+from graphflows.export import LEVELS, ResultsFormat, write_analysis
 from graphflows.graph import FlowGraph
 from graphflows.graph.build import financial_year_bounds
 from graphflows.ingest import IngestResult
@@ -36,11 +37,12 @@ def convergence_options(command: Any) -> Any:
         [
             click.option(
                 "--count-by",
-                type=click.Choice(["channel", "stovepipe"]),
+                type=click.Choice(list(COUNT_LEVELS)),
                 default="channel",
                 show_default=True,
-                help="What makes a convergence point: channels of government (three CCGs are one "
-                "channel, nhs) or individual stovepipes (each origin of money).",
+                help="What makes a convergence point: channels of government the money came down (three "
+                "CCGs are one channel, nhs), channels of the direct payers (payer_channel: the contracts "
+                "held; money one payer passes on counts once) or individual stovepipes (each origin).",
             ),
             click.option(
                 "--min-count",
@@ -94,10 +96,36 @@ def analysis_options(command: Any) -> Any:
                 help="How many convergence points to print.",
             ),
             raw_csv_option,
+            click.option(
+                "--levels",
+                default="origin,channel",
+                show_default=True,
+                callback=_check_levels,
+                help="Which result tables to write: origin (attribution, one row per recipient and "
+                "stovepipe: large on wide mixes) and channel (income by channel); convergence and the "
+                "summary are always written. --levels channel skips the origin-level table.",
+            ),
+            click.option(
+                "--results-format",
+                type=click.Choice(["csv", "parquet"]),
+                default="csv",
+                show_default=True,
+                help="csv, or parquet: the same tables with typed columns (amounts as exact decimals), "
+                "for pandas, polars, DuckDB or Spark.",
+            ),
         ]
     ):
         command = option(command)
     return command
+
+
+def _check_levels(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    """``origin,channel`` -> ("origin", "channel"), refusing unknown or no levels."""
+    levels = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [level for level in levels if level not in LEVELS]
+    if unknown or not levels:
+        raise click.BadParameter(f"give one or both of {', '.join(LEVELS)} (comma-separated), not {value!r}")
+    return levels
 
 
 def run_analysis(
@@ -114,14 +142,21 @@ def run_analysis(
     write_rejects: bool,
     raw_csv: bool = False,
     inputs: tuple[Path, ...] = (),
-) -> Attribution:
-    """Attribute, write the files and print the table; returns the attribution."""
+    levels: tuple[str, ...] = LEVELS,
+    results_format: ResultsFormat = "csv",
+    keep_rows: bool = False,
+) -> Attribution | AttributionStream:
+    """Attribute, write the files and print the table; returns the attribution.
+
+    Unless ``keep_rows``, the attribution rows are solved and written in blocks, never all held.
+    """
     with steps("Attributing money to its origins"):
         try:
-            result = attribute(graph, by=by, financial_year=financial_year)  # type: ignore[arg-type]
+            how = attribute if keep_rows else attribute_in_blocks
+            result = how(graph, by=by, financial_year=financial_year)  # type: ignore[arg-type]
         except ValueError as exc:
             raise GraphflowsError(str(exc)) from None
-    with steps(f"Writing results to {out}"):
+    with steps(f"Attributing and writing results to {out}"):
         info, table = write_analysis(
             out,
             ingest,
@@ -132,6 +167,8 @@ def run_analysis(
             write_rejects=write_rejects,
             raw_csv=raw_csv,
             inputs=inputs,
+            levels=levels,
+            results_format=results_format,
         )
     if top:
         console.print(convergence_table(table, top, count_by=count_by))
@@ -156,12 +193,21 @@ def run_analysis(
             )
     if info["negative_net_pairs"]:
         console.print(
-            f"{info['negative_net_pairs']} payer-payee pair(s) net below zero: listed in negative_net.csv, "
-            "not attributed.",
+            f"{info['negative_net_pairs']} payer-payee pair(s) net below zero: listed in "
+            f"negative_net.{results_format}, not attributed.",
             markup=False,
         )
     for note in info["notes"]:
         console.print(f"Note: {note}", markup=False)
+    inherited = table.filter(pl.col("is_convergence_point") & (pl.col("payer_channel_count") < 2)).height
+    if count_by == "channel" and inherited:
+        points = int(table["is_convergence_point"].sum())
+        console.print(
+            f"Note: {inherited} of the {points} convergence point(s) hold contracts from one channel only: "
+            "their channels meet upstream, in money a single payer passed on. --count-by payer_channel "
+            "counts the channels of the contracts each recipient holds.",
+            markup=False,
+        )
     top_share = "top_channel_share" if count_by == "channel" else "top_share"
     crumbs = table.filter(pl.col("is_convergence_point") & (pl.col(top_share) > 0.99)).height
     if min_share == 0 and crumbs:
@@ -171,11 +217,9 @@ def run_analysis(
             "--min-share 0.01 ignores such crumbs.",
             markup=False,
         )
-    console.print(
-        f"Results written to {out}/ (convergence.csv, channels.csv, attribution.csv, organisations.csv, "
-        "summary.json)",
-        markup=False,
-    )
+    names = ["convergence"] + ["channels"] * ("channel" in levels) + ["attribution"] * ("origin" in levels)
+    files = ", ".join(f"{name}.{results_format}" for name in [*names, "organisations"])
+    console.print(f"Results written to {out}/ ({files}, summary.json)", markup=False)
     return result
 
 
@@ -243,9 +287,9 @@ def demo(out: Path, **options: Any) -> None:
         "graphflows demo: illustrative data modelled on Leicester (see graphflows/data/demo/README.md)"
     )
     ingest, graph = read_input_graph((demo_path(),), None, False)
-    result = run_analysis(ingest, graph, out, write_rejects=False, **options)
+    result = run_analysis(ingest, graph, out, write_rejects=False, keep_rows=True, **options)
     counting = {k: options[k] for k in ("count_by", "min_share", "min_count")}
-    _demo_views(result, out, **counting)
+    _demo_views(result, out, **counting)  # type: ignore[arg-type]
 
 
 def _demo_views(result: Attribution, out: Path, **counting: Any) -> None:
@@ -263,5 +307,15 @@ def _demo_views(result: Attribution, out: Path, **counting: Any) -> None:
 
 def _input_extras(options: dict[str, Any]) -> dict[str, Any]:
     """Options added by inputs.input_options beyond the basic three (such as an organisation map)."""
-    analysis = {"by", "financial_year", "count_by", "min_count", "min_share", "top", "raw_csv"}
+    analysis = {
+        "by",
+        "financial_year",
+        "count_by",
+        "min_count",
+        "min_share",
+        "top",
+        "raw_csv",
+        "levels",
+        "results_format",
+    }
     return {k: options.pop(k) for k in list(options) if k not in analysis}

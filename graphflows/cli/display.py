@@ -71,11 +71,11 @@ def convergence_table(table: pl.DataFrame, top: int, count_by: str = "channel") 
     grid.add_column("Total in", justify="right", no_wrap=True)
     grid.add_column("Form", no_wrap=True)
     grid.add_column("Payers", justify="right", no_wrap=True)
-    effective = "effective_channels" if count_by == "channel" else "effective_stovepipes"
+    effective = f"effective_{count_by}s"
     for row in shown.iter_rows(named=True):
         grid.add_row(
             safe_text(row["recipient_name"]),
-            Text(f"{row['channel_count']}: {(row['channels'] or '').replace(';', ', ')}"),
+            safe_text(channels_cell(row, count_by)),
             f"{row[effective]:.1f}",
             str(row["stovepipe_count"]),
             money(row["total_in_minor"], row["currency"]),
@@ -83,6 +83,13 @@ def convergence_table(table: pl.DataFrame, top: int, count_by: str = "channel") 
             str(row["payer_count"]),
         )
     return grid
+
+
+def channels_cell(row: dict[str, Any], count_by: str) -> str:
+    """``3: nhs, public_health, police_justice``: the counted channels (of the payers, with payer_channel)."""
+    if count_by == "payer_channel":
+        return f"{row['payer_channel_count']} payers': {(row['payer_channels'] or '').replace(';', ', ')}"
+    return f"{row['channel_count']}: {(row['channels'] or '').replace(';', ', ')}"
 
 
 def convergence_by_form(by_form: dict[str, Any]) -> Table:

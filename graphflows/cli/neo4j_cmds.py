@@ -107,7 +107,14 @@ def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--browser/--no-browser", default=True, show_default=True, help="Also serve Neo4j Browser.")
 @click.option("--heap", default="1g", show_default=True, help="JVM heap size.")
 @click.option("--pagecache", default="256m", show_default=True, help="Neo4j page cache size.")
-def neo4j_start(data_dir: Path | None, port: int | None, browser: bool, heap: str, pagecache: str) -> None:
+@click.option(
+    "--gds",
+    is_flag=True,
+    help="With Neo4j Graph Data Science, Community edition (GPLv3; fetched with Maven on first use).",
+)
+def neo4j_start(
+    data_dir: Path | None, port: int | None, browser: bool, heap: str, pagecache: str, gds: bool
+) -> None:
     """Start the server in the background; the last line printed is its Bolt URI.
 
     Listens on 127.0.0.1 only, with authentication on: user neo4j and a generated password kept in the
@@ -118,7 +125,7 @@ def neo4j_start(data_dir: Path | None, port: int | None, browser: bool, heap: st
 
     try:
         with steps("Starting Neo4j (the first start downloads it with Maven)"):
-            info = server.start(data_dir, port=port, browser=browser, heap=heap, pagecache=pagecache)
+            info = server.start(data_dir, port=port, browser=browser, heap=heap, pagecache=pagecache, gds=gds)
     except server.AlreadyRunning as exc:
         err_console.print(
             f"Neo4j is already running on {exc.info.data_dir} (pid {exc.info.pid}).", markup=False
@@ -214,6 +221,18 @@ def neo4j_env(data_dir: Path | None) -> None:
 @click.option(
     "--write-back/--no-write-back", default=True, show_default=True, help="Write the analysis back."
 )
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "bulk", "bolt"]),
+    default="auto",
+    show_default=True,
+    help="bulk: Neo4j's offline importer (graphflows' local server, empty database or --replace; the server "
+    "restarts); bolt: the idempotent loader (any Neo4j, adds to what is there); auto: bulk for a large first "
+    "load into the local server, else bolt.",
+)
+@click.option(
+    "--replace", is_flag=True, help="Replace everything in the local server's database (bulk import)."
+)
 def load(
     files: tuple[Path, ...],
     format_: str | None,
@@ -225,37 +244,62 @@ def load(
     min_count: int,
     min_share: float,
     write_back: bool,
+    method: str,
+    replace: bool,
     **input_extras: Any,
 ) -> None:
-    """Load funding FILES into Neo4j, then write the analysis back (loading again adds nothing)."""
-    from graphflows.neo4j import load_graph
+    """Load funding FILES into Neo4j, then write the analysis back (loading again adds nothing).
+
+    A large first load into graphflows' own local server goes through Neo4j's offline importer (the server
+    restarts); anything else through the idempotent Bolt loader. The output says which ran and why.
+    """
+    from graphflows.neo4j import Neo4jSettings, load_graph
+    from graphflows.neo4j.bulk import bulk_load, choose_method
 
     with steps("Reading input files and building the graph"):
         ingest, graph = read_input_graph(files, format_, skip_invalid, **input_extras)
-    with _runner(neo4j_uri) as runner, _progress_bar() as progress:
-        report = load_graph(
-            runner,
-            graph,
-            batch_size=batch_size,
-            workers=workers,
-            progress=progress,
-            write_back=write_back,
-            count_by=count_by,
-            min_count=min_count,
-            min_share=min_share,
-        )
+    settings = Neo4jSettings.resolve(neo4j_uri)
+    with _runner(neo4j_uri) as runner:
+        chosen = choose_method(settings, runner, graph.flow_count, requested=method, replace=replace)
+    console.print(f"Method: {chosen.name} ({chosen.reason}).", markup=False)
+    analysis = {"count_by": count_by, "min_count": min_count, "min_share": min_share}
+    if chosen.name == "bulk":
+        with steps("Bulk import") as bar:
+
+            def step(name: str) -> None:
+                bar.update(bar.task_ids[0], description=f"Bulk import: {name}")
+
+            report = bulk_load(graph, chosen.data_dir, write_back=write_back, progress=step, **analysis)
+    with _runner(neo4j_uri) as runner:
+        if chosen.name == "bolt":
+            with _progress_bar() as progress:
+                report = load_graph(
+                    runner,
+                    graph,
+                    batch_size=batch_size,
+                    workers=workers,
+                    progress=progress,
+                    write_back=write_back,
+                    **analysis,
+                )
         db_totals = _database_totals(runner)
     totals = ", ".join(money(v, c) for c, v in report.totals.items()) or "nothing"
+    how = (
+        "steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.steps.items())
+        if report.method == "bulk"
+        else f"{report.batches} batches, {report.retries} retries"
+    )
     console.print(
-        f"Loaded {report.nodes} nodes and {report.flows} flows ({totals}) in {report.seconds:.1f} s "
-        f"({report.batches} batches, {report.retries} retries).",
+        f"Loaded {report.nodes} nodes and {report.flows} flows ({totals}) in {report.seconds:.1f} s ({how}).",
         markup=False,
     )
     if report.write_back is not None:
         wb = report.write_back
         console.print(
             f"Analysis written back: {wb.recipients} recipients, {wb.convergence_points} convergence points "
-            f"(by {count_by}), {wb.attributions} ATTRIBUTED_TO and {wb.channel_attributions} "
+            f"(by {count_by}), {wb.attributions} ATTRIBUTED_TO (stovepipes at or above "
+            f"{min_share * 100:g}% of a "
+            f"recipient's income) plus {wb.remainders} remainders, and {wb.channel_attributions} "
             "ATTRIBUTED_TO_CHANNEL relationships.",
             markup=False,
         )
@@ -266,10 +310,9 @@ def load(
 
 
 def _database_totals(runner: Any) -> dict[str, int]:
-    result = runner.run(
-        "MATCH ()-[f:FLOWS_TO]->() "
-        "RETURN f.currency AS currency, sum(f.amount_minor) AS total ORDER BY currency"
-    )
+    from graphflows.neo4j.loader import DATABASE_TOTALS_QUERY
+
+    result = runner.run(DATABASE_TOTALS_QUERY)
     return {row["currency"]: row["total"] for row in result.rows}
 
 

@@ -90,6 +90,11 @@ CREATE_FLOWS_PROCEDURE = "graphflows.v2.createFlows"
 CREATE_FLOWS_CALL = f"CALL {CREATE_FLOWS_PROCEDURE}($batch) YIELD flows RETURN flows"
 HAS_PROCEDURE_QUERY = "SHOW PROCEDURES YIELD name WHERE name = $name RETURN count(*) > 0 AS found"
 HAS_FLOWS_QUERY = f"MATCH ()-[f:{FLOWS_TO}]->() RETURN count(f) > 0 AS any LIMIT 1"
+#: The money the database holds, by currency (printed after a load, to check totals to the penny).
+DATABASE_TOTALS_QUERY = (
+    f"MATCH ()-[f:{FLOWS_TO}]->() RETURN f.currency AS currency, sum(f.amount_minor) AS total "
+    "ORDER BY currency"
+)
 
 
 @dataclass
@@ -103,6 +108,9 @@ class LoadReport:
     seconds: float = 0.0
     totals: dict[str, int] = field(default_factory=dict)
     write_back: WriteBackReport | None = None
+    #: ``bolt`` (this loader) or ``bulk`` (the importer: :mod:`.bulk`), and the seconds of each step.
+    method: str = "bolt"
+    steps: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +120,7 @@ class WriteBackReport:
     recipients: int = 0
     convergence_points: int = 0
     attributions: int = 0
+    remainders: int = 0
     channel_attributions: int = 0
 
 
@@ -286,6 +295,15 @@ def flow_batch(flows: pl.DataFrame, keys: list[str] | None = None) -> dict[str, 
             for row in flows.select(extra_columns).iter_rows(named=True)
         ]
     return batch
+
+
+def flow_batch_of_one(payer: str, payee: str) -> dict[str, list[Any]]:
+    """A one-flow ``$batch`` (with ``extras``) between two node ids: for warming a server up."""
+    return {
+        "payer": [payer], "payee": [payee], "flow_id": [f"{payer}>{payee}"], "amount_minor": [100],
+        "currency": ["GBP"], "date": ["2024-04-01"], "stream_id": [None], "reference": ["r"], "source": ["x"],
+        "line": ["2"], EXTRAS_COLUMN: [{"expense_type": "warm-up"}],
+    }  # fmt: skip
 
 
 def _load_nodes(send: _Sender, nodes: pl.DataFrame, batch_size: int, progress: Progress | None) -> None:

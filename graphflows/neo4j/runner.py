@@ -90,7 +90,7 @@ class Neo4jSettings:
         user = user or os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME")
         if password is None:
             password = os.environ.get("NEO4J_PASSWORD") or None
-        if password is None and local is not None and _same_server(uri, local.bolt_uri):
+        if password is None and local is not None and same_server(uri, local.bolt_uri):
             local_auth = server.credentials(Path(local.data_dir))
             if local_auth is not None:
                 user, password = local_auth
@@ -157,6 +157,10 @@ class BoltRunner:
             access = WRITE_ACCESS if write else READ_ACCESS
             with self._driver.session(database=self.settings.database, default_access_mode=access) as session:
                 return session.execute_write(work) if write else session.execute_read(work)
+
+    def session(self) -> Any:
+        """A driver session on the configured database (for explicit transactions)."""
+        return self._driver.session(database=self.settings.database)
 
     def close(self) -> None:
         self._driver.close()
@@ -235,7 +239,7 @@ class translate_errors:
         return False
 
 
-def _same_server(uri: str, local_uri: str) -> bool:
+def same_server(uri: str, local_uri: str) -> bool:
     """Whether ``uri`` points at the local server (any Bolt scheme; ``localhost`` or ``127.0.0.1``)."""
     try:
         a, b = urlsplit(uri), urlsplit(local_uri)

@@ -25,11 +25,14 @@ ENTITY = "Entity"
 CONVERGENCE_LABEL = "ConvergencePoint"
 #: One node per channel of government (``nhs``, ``public_health`` ...), written back with the analysis.
 CHANNEL_LABEL = "Channel"
+#: The one node standing for "every stovepipe below the load's materiality threshold" (not an Entity).
+OTHER_STOVEPIPES = "OtherStovepipes"
+OTHER_STOVEPIPES_ID = "below_min_share"
 FLOWS_TO = "FLOWS_TO"
 ATTRIBUTED_TO = "ATTRIBUTED_TO"
 #: ``(recipient)-[:ATTRIBUTED_TO_CHANNEL]->(:Channel)``: a recipient's income by channel (channels.csv).
 ATTRIBUTED_TO_CHANNEL = "ATTRIBUTED_TO_CHANNEL"
-NODE_LABELS: tuple[str, ...] = (ENTITY, *LABELS.values(), CONVERGENCE_LABEL, CHANNEL_LABEL)
+NODE_LABELS: tuple[str, ...] = (ENTITY, *LABELS.values(), CONVERGENCE_LABEL, CHANNEL_LABEL, OTHER_STOVEPIPES)
 
 
 def _snake(label: str) -> str:
@@ -49,8 +52,18 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
 )
 
 
+EXISTING_SCHEMA = "SHOW INDEXES YIELD name RETURN collect(name) AS names"
+
+
 def apply_schema(runner: CypherRunner) -> None:
-    """Create the constraints and indexes (idempotent), then wait until they are online."""
-    for statement in SCHEMA_STATEMENTS:
+    """Create the constraints and indexes that are missing, then wait until they are online.
+
+    One round trip when they all exist (each constraint's index has the constraint's name).
+    """
+    rows = runner.run(EXISTING_SCHEMA).rows
+    existing = set(rows[0]["names"]) if rows else set()
+    missing = [s for s in SCHEMA_STATEMENTS if s.split(" IF NOT EXISTS")[0].rsplit(" ", 1)[1] not in existing]
+    for statement in missing:
         runner.run(statement, write=True)
-    runner.run("CALL db.awaitIndexes(300)")
+    if missing:
+        runner.run("CALL db.awaitIndexes(300)")

@@ -28,6 +28,7 @@ import socket
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,6 +82,21 @@ class ServerInfo:
     bolt_uri: str
     browser_url: str | None
     data_dir: str
+    heap: str = "1g"
+    pagecache: str = "256m"
+    gds: bool = False
+
+    @property
+    def port(self) -> int:
+        """The Bolt port."""
+        return int(self.bolt_uri.rsplit(":", 1)[1])
+
+    @property
+    def http_port(self) -> int | None:
+        """The Browser's port (None when no Browser is served)."""
+        if not self.browser_url:
+            return None
+        return int(self.browser_url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
 
 
 def default_data_dir() -> Path:
@@ -141,6 +157,52 @@ def ensure_runtime(*, quiet: bool = True) -> Path:
     return runtime
 
 
+GDS_POM = SERVER_SOURCES / "gds.xml"
+
+
+def gds_classpath(*, quiet: bool = True) -> list[str]:
+    """The jars of Graph Data Science, Community edition (fetched by Maven into ~/.m2 the first time)."""
+    return maven_classpath(GDS_POM, "gds", "fetching Neo4j Graph Data Science with Maven failed", quiet=quiet)
+
+
+def maven_classpath(pom: Path, name: str, failure: str, *, quiet: bool = True) -> list[str]:
+    """The runtime class path of ``pom`` (kept in the runtime folder, keyed by the pom's content)."""
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:12]
+    listing = runtime_dir() / f"{name}-classpath-{digest}.txt"
+    if listing.exists():
+        jars = [p for p in listing.read_text().strip().split(os.pathsep) if p]
+        if jars and all(Path(p).exists() for p in jars):
+            return jars
+    mvn = shutil.which("mvn")
+    if mvn is None or shutil.which("java") is None:
+        raise Neo4jServerError(f"{failure}: java or mvn not found; {INSTALL_HINT}")
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    _run(
+        [mvn, "-B", *(["-q"] if quiet else []), "-f", str(pom), "dependency:build-classpath",
+         f"-Dmdep.outputFile={listing}", "-Dmdep.includeScope=runtime"],
+        f"{failure} (is Maven Central reachable?)",
+    )  # fmt: skip
+    return [p for p in listing.read_text().strip().split(os.pathsep) if p]
+
+
+def ensure_gds(runtime: Path) -> Path:
+    """A plugin folder with GDS's jars and graphflows' procedures (Neo4j finds procedures in plugin jars)."""
+    jars = gds_classpath()
+    folder = runtime / "plugins-gds"
+    folder.mkdir(exist_ok=True)
+    wanted = {Path(jar).name: Path(jar) for jar in jars} | {
+        "graphflows-procedures.jar": runtime / PLUGINS / "graphflows-procedures.jar"
+    }
+    for stale in folder.iterdir():
+        if stale.name not in wanted:
+            stale.unlink()
+    for name, jar in wanted.items():
+        link = folder / name
+        if not link.exists():
+            link.symlink_to(jar)
+    return folder
+
+
 def _java_sources() -> list[Path]:
     """The launcher and graphflows' procedures (``server/*.java``)."""
     return sorted(SERVER_SOURCES.glob("*.java"))
@@ -162,8 +224,13 @@ def start(
     heap: str = "1g",
     pagecache: str = "256m",
     timeout: float = 180.0,
+    gds: bool = False,
+    warm: bool = True,
 ) -> ServerInfo:
     """Start a server in the background on ``data_dir`` and wait until Bolt answers.
+
+    ``gds``: with Neo4j Graph Data Science, Community edition (:func:`ensure_gds`). ``warm``: then create
+    the schema and run every query of a load once, rolled back (:mod:`.warmup`), so the first load is fast.
 
     Raises :class:`AlreadyRunning` if one already runs on that folder, :class:`Neo4jServerError` if it
     cannot start (with the end of its log).
@@ -181,12 +248,14 @@ def start(
     java = shutil.which("java")
     if java is None:
         raise Neo4jServerError(f"cannot run a local Neo4j: java not found; {INSTALL_HINT}")
+    plugins, extra = (ensure_gds(runtime), gds_classpath()) if gds else (runtime / PLUGINS, [])
+    sharing = [] if gds else _class_sharing(runtime)  # the class archive is for the plain class path
     command = [
-        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, *_class_sharing(runtime),
-        "-cp", os.pathsep.join([*_classpath(runtime), str(runtime / LAUNCHER_JAR)]),
+        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, *sharing,
+        "-cp", os.pathsep.join([*_classpath(runtime), *extra, str(runtime / LAUNCHER_JAR)]),
         LAUNCHER, "--home", str(data_dir), "--port", str(port), "--pagecache", pagecache,
         "--http-port", str(http_port if browser else 0), "--password-file", str(data_dir / PASSWORD_FILE),
-        "--plugins", str(runtime / PLUGINS),
+        "--plugins", str(plugins),
     ]  # fmt: skip
     output = data_dir / OUTPUT_FILE
     with output.open("wb") as out:
@@ -198,15 +267,42 @@ def start(
         bolt_uri=f"bolt://127.0.0.1:{port}",
         browser_url=f"http://127.0.0.1:{http_port}/browser/" if browser else None,
         data_dir=str(data_dir),
+        heap=heap,
+        pagecache=pagecache,
+        gds=gds,
     )
     (data_dir / STATE_FILE).write_text(json.dumps(asdict(info)))
     try:
         _wait_for_bolt(process, port, (USER, password), timeout, output)
+        if warm:
+            from .runner import Neo4jSettings, connect
+            from .warmup import warm_up
+
+            with connect(Neo4jSettings(uri=info.bolt_uri, user=USER, password=password)) as runner:
+                warm_up(runner)
     except BaseException:
         _terminate(process.pid, timeout=30)
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise
     return info
+
+
+def restart(info: ServerInfo, between: Callable[[], None] | None = None) -> ServerInfo:
+    """Stop the server ``info``, run ``between()`` while it is down, and start it again with the same
+    ports, heap and page cache (so its URIs stay valid)."""
+    data_dir = Path(info.data_dir)
+    stop(data_dir)
+    if between is not None:
+        between()
+    return start(
+        data_dir,
+        port=info.port,
+        browser=info.http_port is not None,
+        http_port=info.http_port,
+        heap=info.heap,
+        pagecache=info.pagecache,
+        gds=info.gds,
+    )
 
 
 def _class_sharing(runtime: Path) -> list[str]:

@@ -6,9 +6,14 @@ On each recipient: ``channel_count``, ``channels`` (list), ``effective_channels`
 ``top_channel_share``, ``payer_count``, ``payer_channels`` (list); the label ``ConvergencePoint`` on the
 convergence points of :func:`graphflows.analysis.convergence` (by channel and 1% materiality by default);
 ``(recipient)-[:ATTRIBUTED_TO {amount_minor, amount, share, currency}]->(stovepipe)`` for every row of
-``attribution.csv``; and ``(recipient)-[:ATTRIBUTED_TO_CHANNEL {...}]->(:Channel {id})`` for every row of
-``channels.csv``. A recipient paid in several currencies carries the node figures of its first currency
-in convergence order; its relationships cover every currency.
+``attribution.csv`` whose share is at least ``min_share`` (the load's materiality threshold), plus, per
+recipient and currency, one ``(recipient)-[:ATTRIBUTED_TO {..., stovepipes, min_share}]->(:OtherStovepipes
+{id: "below_min_share"})`` for the money from all the stovepipes below it (``stovepipes``: how many), so the
+ATTRIBUTED_TO of a recipient always add up to its income to the penny (a wide-mix graph has tens of
+millions of thin shares: writing each would dwarf the flows); and
+``(recipient)-[:ATTRIBUTED_TO_CHANNEL {...}]->(:Channel {id})`` for every row of ``channels.csv``.
+A recipient paid in several currencies carries the node figures of its first currency in convergence
+order; its relationships cover every currency.
 """
 
 from __future__ import annotations
@@ -24,7 +29,15 @@ from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
 
 from .parallel import create_then_merge, in_parallel
 from .runner import CypherRunner
-from .schema import ATTRIBUTED_TO, ATTRIBUTED_TO_CHANNEL, CHANNEL_LABEL, CONVERGENCE_LABEL, ENTITY
+from .schema import (
+    ATTRIBUTED_TO,
+    ATTRIBUTED_TO_CHANNEL,
+    CHANNEL_LABEL,
+    CONVERGENCE_LABEL,
+    ENTITY,
+    OTHER_STOVEPIPES,
+    OTHER_STOVEPIPES_ID,
+)
 
 if TYPE_CHECKING:
     from graphflows.analysis import Attribution
@@ -48,6 +61,11 @@ MATCH (c:{CHANNEL_LABEL})
 WITH c LIMIT $limit
 DETACH DELETE c
 RETURN count(*) AS deleted
+"""
+CLEAR_OTHER_STOVEPIPES = f"""
+MATCH (o:{OTHER_STOVEPIPES})
+DETACH DELETE o
+RETURN 0 AS deleted
 """
 CLEAR_RECIPIENTS = f"""
 MATCH (n:{ENTITY})
@@ -80,6 +98,17 @@ MATCH (recipient:{ENTITY} {{id: row[0]}})
 MATCH (stovepipe:{ENTITY} {{id: row[1]}})
 CREATE (recipient)-[:{ATTRIBUTED_TO} {{currency: row[2], amount_minor: row[3],
                                       amount: toFloat(row[3]) / 100.0, share: row[4]}}]->(stovepipe)
+"""
+#: The money of each recipient (and currency) from the stovepipes below the materiality threshold.
+OTHER_STOVEPIPES_NODE = f"MERGE (o:{OTHER_STOVEPIPES} {{id: $id}}) SET o.name = $name"
+OTHER_STOVEPIPES_NAME = "Stovepipes below the materiality threshold (min_share)"
+REMAINDERS_QUERY = f"""
+UNWIND $rows AS row
+MATCH (recipient:{ENTITY} {{id: row[0]}})
+MATCH (other:{OTHER_STOVEPIPES} {{id: $id}})
+MERGE (recipient)-[a:{ATTRIBUTED_TO} {{currency: row[1]}}]->(other)
+SET a.amount_minor = row[2], a.amount = toFloat(row[2]) / 100.0, a.share = row[3], a.stovepipes = row[4],
+    a.min_share = $min_share
 """
 
 #: The same, for a batch retried after a lost connection (its first try may have committed): one
@@ -135,12 +164,24 @@ def write_attribution(
         min_count = min_stovepipes
     table = convergence(result, count_by=count_by, min_share=min_share, min_count=min_count)
     recipients = recipient_rows(table)
-    attributions = attribution_rows(result.rows)
+    material, remainders = split_attribution(result.rows, min_share)
+    attributions = attribution_rows(material)
     channels = channel_rows(channel_mix(result))
     for start in range(0, len(recipients), batch_size):
         retry(runner.run, RECIPIENTS_QUERY, {"rows": recipients[start : start + batch_size]}, write=True)
     for start in range(0, len(channels), batch_size):
         retry(runner.run, CHANNELS_QUERY, {"rows": channels[start : start + batch_size]}, write=True)
+    if remainders.height:
+        other = {"id": OTHER_STOVEPIPES_ID, "name": OTHER_STOVEPIPES_NAME}
+        retry(runner.run, OTHER_STOVEPIPES_NODE, other, write=True)
+        rows = [list(row) for row in remainders.select(REMAINDER_COLUMNS).iter_rows()]
+        for start in range(0, len(rows), batch_size):
+            params = {
+                "rows": rows[start : start + batch_size],
+                "id": OTHER_STOVEPIPES_ID,
+                "min_share": min_share,
+            }
+            retry(runner.run, REMAINDERS_QUERY, params, write=True)
 
     def write_batch(start: int) -> int:
         rows = attributions[start : start + batch_size]
@@ -155,13 +196,19 @@ def write_attribution(
         recipients=len(recipients),
         convergence_points=sum(1 for row in recipients if row[8]),
         attributions=len(attributions),
+        remainders=remainders.height,
         channel_attributions=len(channels),
     )
 
 
 def clear_write_back(runner: CypherRunner, *, batch_size: int = 10_000, retry: Retry = _direct) -> None:
     """Remove every ATTRIBUTED_TO relationship, Channel node, ConvergencePoint label and recipient figure."""
-    clears = ((CLEAR_ATTRIBUTIONS, "deleted"), (CLEAR_CHANNELS, "deleted"), (CLEAR_RECIPIENTS, "cleared"))
+    clears = (
+        (CLEAR_ATTRIBUTIONS, "deleted"),
+        (CLEAR_CHANNELS, "deleted"),
+        (CLEAR_OTHER_STOVEPIPES, "deleted"),
+        (CLEAR_RECIPIENTS, "cleared"),
+    )
     for query, column in clears:
         while True:
             result = retry(runner.run, query, {"limit": batch_size}, write=True)
@@ -169,19 +216,65 @@ def clear_write_back(runner: CypherRunner, *, batch_size: int = 10_000, retry: R
                 break
 
 
-def recipient_rows(table: pl.DataFrame) -> list[list[Any]]:
-    """One row per recipient (its first currency in convergence order), as lists for RECIPIENTS_QUERY."""
+#: Columns of :func:`split_attribution`'s remainders, in REMAINDERS_QUERY's order.
+REMAINDER_COLUMNS = ("recipient_id", "currency", "amount_minor", "share", "stovepipes")
+
+
+def split_attribution(rows: pl.DataFrame, min_share: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Attribution rows at or above ``min_share`` of their recipient's income (decided exactly in integers,
+    as the convergence counts are: :func:`graphflows.analysis.materiality.at_least_share`), and one
+    remainder per recipient and currency for the rest (:data:`REMAINDER_COLUMNS`; ``share`` is the sum of
+    the folded shares).
+
+    >>> rows = pl.DataFrame({"recipient_id": ["P"] * 3, "stovepipe_id": ["A", "B", "C"],
+    ...     "currency": ["GBP"] * 3, "amount_minor": [990, 6, 4], "share": [0.99, 0.006, 0.004]})
+    >>> material, rest = split_attribution(rows, 0.01)
+    >>> material["stovepipe_id"].to_list(), rest.rows()
+    (['A'], [('P', 'GBP', 10, 0.01, 2)])
+    """
+    from graphflows.analysis.materiality import at_least_share
+
+    income = pl.col("amount_minor").sum().over("recipient_id", "currency")
+    below = ~at_least_share(pl.col("amount_minor"), income, min_share)
+    rest = (
+        rows.filter(below)
+        .group_by("recipient_id", "currency", maintain_order=True)
+        .agg(
+            pl.col("amount_minor").sum().cast(pl.Int64),
+            pl.col("share").sort().sum(),
+            pl.len().cast(pl.Int64).alias("stovepipes"),
+        )
+        .filter(pl.col("amount_minor") > 0)
+        .sort("recipient_id", "currency")
+        .select(REMAINDER_COLUMNS)
+    )
+    return rows.filter(~below), rest
+
+
+def recipient_table(table: pl.DataFrame) -> pl.DataFrame:
+    """One row per recipient (its first currency in convergence order): :data:`RECIPIENT_COLUMNS`, with
+    ``channels`` and ``payer_channels`` as lists (null when empty: Neo4j stores no empty list property)."""
     first = table.unique(subset="recipient_id", keep="first", maintain_order=True)
     is_point = table.group_by("recipient_id").agg(pl.col("is_convergence_point").any().alias("_any"))
     first = first.join(is_point, on="recipient_id", how="left", maintain_order="left")
+    lists = pl.col("channels", "payer_channels")
     first = first.with_columns(
-        pl.col("channels", "payer_channels").fill_null("").str.split(";").list.filter(pl.element() != "")
+        pl.when(lists.fill_null("") != "").then(lists.str.split(";").list.filter(pl.element() != ""))
     )
-    columns = ["recipient_id", "stovepipe_count", "total_in_minor", "currency", "hhi", "top_share",
-               "top_stovepipe_id", "payer_count", "_any", "channel_count", "channels", "effective_channels",
-               "effective_stovepipes", "below_min_share_minor", "top_channel", "top_channel_share",
-               "payer_channels"]  # fmt: skip
-    return [list(row) for row in first.select(columns).iter_rows()]
+    return first.select(RECIPIENT_COLUMNS)
+
+
+#: Columns of :func:`recipient_table`, in RECIPIENTS_QUERY's order (``_any``: a convergence point).
+RECIPIENT_COLUMNS = (
+    "recipient_id", "stovepipe_count", "total_in_minor", "currency", "hhi", "top_share", "top_stovepipe_id",
+    "payer_count", "_any", "channel_count", "channels", "effective_channels", "effective_stovepipes",
+    "below_min_share_minor", "top_channel", "top_channel_share", "payer_channels",
+)  # fmt: skip
+
+
+def recipient_rows(table: pl.DataFrame) -> list[list[Any]]:
+    """:func:`recipient_table` as lists for RECIPIENTS_QUERY."""
+    return [list(row) for row in recipient_table(table).iter_rows()]
 
 
 def channel_rows(mix: pl.DataFrame) -> list[list[Any]]:

@@ -1,18 +1,29 @@
 """Channels and convergence as Spark jobs; only one row per recipient (and channel) comes back.
 
-The per-recipient parts (counts at ``min_share``, money below it, HHI, counted channels largest first,
-top stovepipe, payer channels) are computed by Spark exactly as :mod:`graphflows.analysis.convergence`
-computes them, then assembled by :func:`graphflows.analysis.convergence.assemble_convergence`.
+Spark computes the per-recipient facts (stovepipe count at ``min_share``, decided exactly in integers, money
+below it, HHI, top stovepipe), the channel mix and the direct payers' channels; the driver assembles them
+with :func:`graphflows.analysis.convergence.convergence_of`, the in-memory engine's own function.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from graphflows.analysis.channels import UNCLASSIFIED, channels_of, order_channel_mix
-from graphflows.analysis.convergence import CountBy, assemble_convergence, node_facts
+from graphflows.analysis.channels import CHANNEL_MIX_SCHEMA, UNCLASSIFIED, node_channels, sort_channel_mix
+from graphflows.analysis.convergence import (
+    STOVEPIPE_FACTS_SCHEMA,
+    CountBy,
+    RecipientFacts,
+    _check_level,
+    convergence_of,
+)
+from graphflows.analysis.materiality import share_fraction
+from graphflows.graph import FlowGraph
+from graphflows.model.schema import empty_flows
 
 KEYS = ["recipient_id", "currency"]
+#: Payers stand for their channel in the payer-channel table handed to the driver (never a real id).
+CHANNEL_PAYER = "\u0000channel:"
 
 
 def channel_mix_spark(rows, recipients, channels):
@@ -35,56 +46,44 @@ def channel_mix_spark(rows, recipients, channels):
     )
 
 
-def _ranked(key: str, amount: str = "amount_minor", keep=None):
-    """Values of ``key`` sorted by ``amount`` (largest first) then ``key``, optionally only where ``keep``."""
+def _stovepipe_facts(rows, recipients, min_share: float):
+    """As ``FactGatherer``: count at ``min_share`` (exact), money below it, HHI, top stovepipe."""
     from pyspark.sql import functions as F
 
-    item = F.struct((-F.col(amount)).alias("a"), F.col(key).alias("k"))
-    listed = F.collect_list(F.when(keep, item) if keep is not None else item)
-    return F.transform(F.array_sort(listed), lambda x: x["k"])
-
-
-def _level(frame, key: str, name: str, min_share: float):
-    """As ``convergence._level``: counted number, money below the threshold, HHI (and channel text)."""
-    from pyspark.sql import functions as F
-
-    material = F.col("share") >= min_share
-    columns = [
-        F.count_if(material).cast("long").alias(f"{name}_count"),
-        F.coalesce(F.sum(F.when(~material, F.col("amount_minor"))), F.lit(0))
-        .cast("long")
-        .alias(f"{name}_below"),
-        F.sum(F.col("share") * F.col("share")).alias("hhi" if name == "stovepipe" else "channel_hhi"),
-    ]
-    if name == "channel":
-        columns += [
-            F.concat_ws(";", _ranked(key, keep=material)).alias("channels"),
-            _ranked(key)[0].alias("top_channel"),
-            F.max("share").alias("top_channel_share"),
-        ]
-    else:
-        columns += [_ranked(key)[0].alias("top_stovepipe_id"), F.max("share").alias("top_share")]
-    out = frame.groupBy(*KEYS).agg(*columns)
-    if name == "channel":
-        out = out.withColumn(
-            "effective_channels",
-            F.when(F.col("channel_hhi") > 0, 1 / F.col("channel_hhi")).otherwise(F.lit(0.0)),
-        ).drop("channel_hhi")
-    return out
-
-
-def _payer_channels(flows, channels):
-    from pyspark.sql import functions as F
-
-    paid = (
-        flows.select("payer_id", F.col("payee_id").alias("recipient_id"), "currency", "amount_minor")
-        .join(F.broadcast(channels.withColumnRenamed("id", "payer_id")), "payer_id", "left")
-        .withColumn("payer_channel", F.coalesce("channel", F.lit(UNCLASSIFIED)))
-        .groupBy(*KEYS, "payer_channel")
-        .agg(F.sum(F.col("amount_minor").cast("decimal(38,0)")).alias("amount_minor"))
-        .filter(F.col("amount_minor") > 0)
+    fraction = share_fraction(min_share)
+    wide = "decimal(38,0)"
+    material = F.col("amount_minor").cast(wide) * F.lit(fraction.denominator).cast(wide) >= F.col(
+        "total_in_minor"
+    ).cast(wide) * F.lit(fraction.numerator).cast(wide)
+    top = F.min(F.struct((-F.col("amount_minor")).alias("a"), F.col("stovepipe_id").alias("k"), "share"))
+    return (
+        rows.join(recipients.select(*KEYS, "total_in_minor"), KEYS)
+        .groupBy(*KEYS)
+        .agg(
+            F.count_if(material).cast("long").alias("stovepipe_count"),
+            F.coalesce(F.sum(F.when(~material, F.col("amount_minor"))), F.lit(0))
+            .cast("long")
+            .alias("stovepipe_below"),
+            F.sum(F.col("share") * F.col("share")).alias("hhi"),
+            top["k"].alias("top_stovepipe_id"),
+            top["share"].alias("top_share"),
+        )
     )
-    return paid.groupBy(*KEYS).agg(F.concat_ws(";", _ranked("payer_channel")).alias("payer_channels"))
+
+
+def _payer_channel_money(flows, channels):
+    """``recipient_id, currency, payer_channel, amount_minor``: positive net pairs by the payer's channel."""
+    from pyspark.sql import functions as F
+
+    from graphflows.spark.attribution import net_pairs_spark
+
+    positive, _ = net_pairs_spark(flows)
+    return (
+        positive.join(F.broadcast(channels.withColumnRenamed("id", "payer_id")), "payer_id", "left")
+        .withColumn("payer_channel", F.coalesce("channel", F.lit(UNCLASSIFIED)))
+        .groupBy(F.col("payee_id").alias("recipient_id"), "currency", "payer_channel")
+        .agg(F.sum("net_minor").alias("amount_minor"))
+    )
 
 
 def convergence_spark(
@@ -98,46 +97,50 @@ def convergence_spark(
     min_count: int = 2,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(convergence table, channel mix) as polars frames, as the in-memory engine gives them."""
-    if count_by not in ("channel", "stovepipe"):
-        raise ValueError(f"count_by must be 'channel' or 'stovepipe', not {count_by!r}")
+    _check_level(count_by)
     if not 0 <= min_share <= 1:
         raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
-    channels = spark.createDataFrame(channels_of(nodes).to_pandas(), "id string, channel string")
-    mix = channel_mix_spark(attribution.rows, attribution.recipients, channels).cache()
-    stovepipes = _level(attribution.rows, "stovepipe_id", "stovepipe", min_share)
-    by_channel = _level(mix, "channel", "channel", min_share)
-    parts = (
-        attribution.recipients.join(stovepipes, KEYS, "left")
-        .join(by_channel, KEYS, "left")
-        .join(_payer_channels(flows, channels), KEYS, "left")
+    graph = FlowGraph(nodes, empty_flows())
+    channels = spark.createDataFrame(node_channels(graph).to_pandas(), "id string, channel string")
+    recipients = pl.from_arrow(attribution.recipients.toArrow()).cast(
+        {"total_in_minor": pl.Int64, "payer_count": pl.UInt32}
     )
-    got = pl.from_arrow(parts.toArrow())
-    recipients = got.select(
-        *KEYS, pl.col("total_in_minor").cast(pl.Int64), pl.col("payer_count").cast(pl.UInt32)
+    mix = pl.from_arrow(channel_mix_spark(attribution.rows, attribution.recipients, channels).toArrow())
+    stovepipes = pl.from_arrow(
+        _stovepipe_facts(attribution.rows, attribution.recipients, min_share).toArrow()
     )
-    stovepipe_part = got.select(
-        *KEYS, pl.col("stovepipe_count").cast(pl.Int64), pl.col("stovepipe_below").cast(pl.Int64), "hhi"
+    payers = pl.from_arrow(_payer_channel_money(flows, channels).toArrow())
+    # the direct payers' channels reach the driver as one payer per channel, with that channel
+    stand_ins = payers.select(pl.col("payer_channel").unique().sort())
+    facts = RecipientFacts(
+        graph=FlowGraph(
+            pl.concat(
+                [
+                    nodes,
+                    stand_ins.select(
+                        (CHANNEL_PAYER + pl.col("payer_channel")).alias("id"),
+                        pl.col("payer_channel").alias("name"),
+                        pl.lit([], pl.List(pl.String)).alias("kinds"),
+                        pl.col("payer_channel").alias("channel"),
+                    ),
+                ],
+                how="diagonal_relaxed",
+            ),
+            payers.select(
+                (CHANNEL_PAYER + pl.col("payer_channel")).alias("payer_id"),
+                pl.col("recipient_id").alias("payee_id"),
+                pl.lit(None, pl.String).alias("stream_id"),
+                "currency",
+                pl.col("amount_minor").cast(pl.Int64),
+            ),
+        ),
+        recipients=recipients,
+        min_share=min_share,
+        stovepipes=stovepipes.cast(STOVEPIPE_FACTS_SCHEMA),  # type: ignore[arg-type]
+        channel_mix=sort_channel_mix(mix.cast(CHANNEL_MIX_SCHEMA)),  # type: ignore[arg-type]
+        origins=pl.DataFrame(
+            schema={"currency": pl.String, "stovepipe_id": pl.String, "amount_minor": pl.Int128}
+        ),
     )
-    channel_part = got.select(
-        *KEYS,
-        pl.col("channel_count").cast(pl.Int64),
-        pl.col("channel_below").cast(pl.Int64),
-        "channels",
-        "top_channel",
-        "top_channel_share",
-        "effective_channels",
-    )
-    top = got.select(*KEYS, "top_stovepipe_id", "top_share")
-    payers = got.select(*KEYS, "payer_channels")
-    table = assemble_convergence(
-        recipients,
-        stovepipe_part,
-        channel_part,
-        top,
-        payers,
-        node_facts(nodes),
-        count_by=count_by,
-        min_count=min_count,
-    )
-    mix_rows = pl.from_arrow(mix.toArrow())
-    return table, order_channel_mix(mix_rows)
+    table = convergence_of(facts, count_by=count_by, min_count=min_count)
+    return table, facts.channel_mix

@@ -34,7 +34,7 @@ from graphflows.spark.engine import SparkAnalysis
 
 #: Largest attribution written as CSV as well as Parquet.
 CSV_ROW_LIMIT = 1_000_000
-SPARK_FILES = (*ANALYSIS_FILES, "attribution.parquet", "convergence.parquet")
+SPARK_FILES = ANALYSIS_FILES  # the same names, Parquet included
 
 
 def attribution_rows(analysis: SparkAnalysis) -> pl.DataFrame | None:

@@ -514,6 +514,16 @@ def convergence_keys(
     :func:`~graphflows.analysis.convergence` ranks by, computed without the rest of its table."""
     from graphflows.analysis.materiality import at_least_share
 
+    if count_by == "payer_channel":  # from the direct payments: the table itself is as cheap
+        from graphflows.analysis import convergence
+
+        table = convergence(attribution, count_by=count_by, min_share=min_share, min_count=min_count)
+        return table.filter(pl.col("is_convergence_point")).select(
+            "recipient_id",
+            pl.col("payer_channel_count").alias("count"),
+            pl.col("effective_payer_channels").alias("effective"),
+            "total_in_minor",
+        )
     rows = channel_amounts(attribution) if count_by == "channel" else attribution.rows
     totals = attribution.recipients.select("recipient_id", "total_in_minor").lazy()
     return (

@@ -73,6 +73,10 @@ public final class GraphflowsNeo4j {
         config.put("server.directories.logs", home.resolve("logs").toString());
         // graphflows' procedures as a plugin: registered while Neo4j starts, before Bolt accepts a client
         config.put("server.directories.plugins", plugins);
+        // graphflows.v1.swapStore (the bulk load) reaches the database manager: needs an unrestricted plugin
+        // (and Graph Data Science, when started with --gds, needs the same)
+        config.put("dbms.security.procedures.unrestricted", "graphflows.*,gds.*");
+        System.setProperty("graphflows.home", home.toString());
 
         StringBuilder conf = new StringBuilder("# written by graphflows at each start\n");
         config.forEach((key, value) -> conf.append(key).append('=').append(value).append('\n'));

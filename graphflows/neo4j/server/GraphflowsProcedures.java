@@ -16,16 +16,24 @@
  *          source: ['x.csv'], line: ['2']}) YIELD flows
  */
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.neo4j.dbms.database.DatabaseContext;
+import org.neo4j.dbms.database.DatabaseContextProvider;
 import org.neo4j.graphdb.Label;
 import org.neo4j.graphdb.Node;
 import org.neo4j.graphdb.Relationship;
 import org.neo4j.graphdb.RelationshipType;
 import org.neo4j.graphdb.Transaction;
+import org.neo4j.kernel.database.AbstractDatabase;
+import org.neo4j.kernel.internal.GraphDatabaseAPI;
 import org.neo4j.procedure.Context;
 import org.neo4j.procedure.Description;
 import org.neo4j.procedure.Mode;
@@ -41,6 +49,21 @@ public final class GraphflowsProcedures {
 
     @Context
     public Transaction tx;
+
+    @Context
+    public GraphDatabaseAPI api;
+
+    /** The folder (in the server's home) where graphflows' bulk load stages a new store (bulk.py STAGE). */
+    private static final String STAGE = "bulk-import";
+
+    /** Output of swapStore: what was scheduled. */
+    public static final class Scheduled {
+        public String stage;
+
+        public Scheduled(String stage) {
+            this.stage = stage;
+        }
+    }
 
     /** One output row: how many relationships the batch created. */
     public static final class Created {
@@ -102,6 +125,68 @@ public final class GraphflowsProcedures {
             }
         }
         return Stream.of(new Created(rows));
+    }
+
+    /**
+     * graphflows.v1.swapStore(): put the store that Neo4j's importer built in the home's bulk-import folder in
+     * place of the default database's, without restarting the server (Community cannot STOP DATABASE). Runs
+     * after the calling transaction ended, on its own thread: stops the database, swaps the store and
+     * transaction-log folders (the old ones go to bulk-import/old), starts the database again, and writes
+     * bulk-import/swap.done (or swap.failed with the reason). The users and their passwords (the system
+     * database) are untouched. Only graphflows' own server has it (a plugin, unrestricted).
+     */
+    @Procedure(name = "graphflows.v1.swapStore", mode = Mode.DBMS)
+    @Description("graphflows' bulk load: swap in the store staged in <home>/bulk-import, restarting the database.")
+    public Stream<Scheduled> swapStore() {
+        String home = System.getProperty("graphflows.home");
+        if (home == null) {
+            throw new IllegalStateException("graphflows.v1.swapStore: not graphflows' own server");
+        }
+        Path stage = Path.of(home).resolve(STAGE);
+        for (String part : new String[] {"databases", "transactions"}) {
+            if (!Files.isDirectory(stage.resolve("data").resolve(part).resolve("neo4j"))) {
+                throw new IllegalStateException("graphflows.v1.swapStore: no staged store in " + stage);
+            }
+        }
+        DatabaseContextProvider<?> provider = api.getDependencyResolver().resolveDependency(DatabaseContextProvider.class);
+        DatabaseContext context = provider.getDatabaseContext(api.databaseName()).orElseThrow();
+        AbstractDatabase database = context.database();
+        Path store = api.databaseLayout().databaseDirectory();
+        Path logs = api.databaseLayout().getTransactionLogsDirectory();
+        Thread worker = new Thread(() -> swap(database, stage, store, logs), "graphflows-swap-store");
+        worker.setDaemon(false);
+        worker.start();
+        return Stream.of(new Scheduled(stage.toString()));
+    }
+
+    private static void swap(AbstractDatabase database, Path stage, Path store, Path logs) {
+        String outcome = "swap.done";
+        String message = "ok\n";
+        try {
+            Thread.sleep(200);  // let the calling transaction close
+            database.stop();
+            try {
+                move(store, stage.resolve("old").resolve("databases"));
+                move(logs, stage.resolve("old").resolve("transactions"));
+                move(stage.resolve("data").resolve("databases").resolve("neo4j"), store);
+                move(stage.resolve("data").resolve("transactions").resolve("neo4j"), logs);
+            } finally {
+                database.start();
+            }
+        } catch (Throwable e) {
+            outcome = "swap.failed";
+            message = e + "\n";
+        }
+        try {
+            Files.writeString(stage.resolve(outcome), message, StandardCharsets.UTF_8);
+        } catch (IOException ignored) {
+            // the caller times out and says so
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        Files.createDirectories(to.getParent());
+        Files.move(from, to);
     }
 
     private Node node(Map<Object, Node> nodes, Object id) {

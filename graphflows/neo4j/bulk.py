@@ -1,0 +1,479 @@
+"""The bulk first load: Neo4j's offline importer into graphflows' own local server.
+
+For a first load into an empty database (or one the user asked to replace), the graph and its write-back
+are written as import files (CSV with typed headers), Neo4j's importer (``neo4j-admin database import
+full``, run from the Maven artifact ``org.neo4j:neo4j-import-tool`` in the same JVM set-up as the server)
+builds a new store from them in a staging folder while the server still runs, then the server stops, the
+new store takes the old one's place, the server starts again on the same ports, and the schema's
+constraints and indexes are created. The result is the database the Bolt loader would have written (same
+labels, properties and value types: tests compare full dumps), so later Bolt loads on top add nothing.
+The system database (users and the generated password) is not touched.
+
+>>> report = bulk_load(read_graph(["flows.csv"]), Path("~/.local/share/graphflows/neo4j"))  # doctest: +SKIP
+>>> report.steps                                                                       # doctest: +SKIP
+{'analysis': 0.1, 'import files': 0.2, 'import': 4.9, 'restart': 16.0, 'schema': 1.1}
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
+from graphflows.model import FLOW_COLUMNS, LABELS, Kind
+
+from . import server
+from .loader import LoadReport, WriteBackReport, flow_keys, has_procedure
+from .runner import CypherError, Neo4jSettings, Neo4jUnavailable, connect, same_server
+from .schema import (
+    ATTRIBUTED_TO,
+    ATTRIBUTED_TO_CHANNEL,
+    CHANNEL_LABEL,
+    CONVERGENCE_LABEL,
+    ENTITY,
+    FLOWS_TO,
+    OTHER_STOVEPIPES,
+    OTHER_STOVEPIPES_ID,
+    apply_schema,
+)
+from .writeback import OTHER_STOVEPIPES_NAME, recipient_table, split_attribution
+
+if TYPE_CHECKING:
+    from graphflows.graph import FlowGraph
+
+IMPORTER_POM = server.SERVER_SOURCES / "importer.xml"
+#: graphflows' own server swaps a staged store in without restarting (server/GraphflowsProcedures.java).
+SWAP_PROCEDURE = "graphflows.v1.swapStore"
+#: The folder (inside the server's data folder) where import files and the new store are made.
+STAGE = "bulk-import"
+#: Separates the values of list properties (and labels) in the import files: never in channel ids.
+ARRAY_DELIMITER = ";"
+#: Neo4j import header types for polars types (what the Bolt driver stores for the same Python values).
+IMPORT_TYPES: dict[type[pl.DataType], str] = {
+    pl.String: "string",
+    pl.Int8: "long",
+    pl.Int16: "long",
+    pl.Int32: "long",
+    pl.Int64: "long",
+    pl.UInt8: "long",
+    pl.UInt16: "long",
+    pl.UInt32: "long",
+    pl.Float64: "double",
+    pl.Boolean: "boolean",
+    pl.Date: "date",
+}
+#: Columns of the recipients' figures that are lists (``string[]``).
+LIST_COLUMNS = ("channels", "payer_channels")
+
+
+class BulkUnsupported(server.Neo4jServerError):
+    """This graph cannot go through the importer exactly (e.g. an extra column of an unsupported type)."""
+
+
+@dataclass
+class ImportFiles:
+    """The import files of one load: node files, relationship files by type, and the files in which a text
+    value holds a line break (the importer parses those as multi-line, which it cannot split over threads)."""
+
+    nodes: list[Path] = field(default_factory=list)
+    relationships: list[tuple[str, Path]] = field(default_factory=list)
+    multiline: list[Path] = field(default_factory=list)
+
+
+Progress = Callable[[str], None]
+
+
+def bulk_load(
+    graph: FlowGraph,
+    data_dir: Path | None = None,
+    *,
+    write_back: bool = True,
+    count_by: CountBy = "channel",
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_count: int = 2,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Replace the database of the local server on ``data_dir`` with ``graph`` (and its analysis).
+
+    The server must be running (it is restarted on the same ports). ``report.steps`` holds the seconds of
+    each step: analysis, import files, import, restart, schema.
+    """
+    started = time.perf_counter()
+    info = server.status(data_dir)
+    if info is None:
+        raise server.Neo4jServerError(
+            "the bulk load needs graphflows' local server running (graphflows neo4j start)"
+        )
+    data_dir = Path(info.data_dir)
+    report = LoadReport(nodes=graph.node_count, flows=graph.flow_count, totals=graph.totals())
+    steps: dict[str, float] = {}
+    stage = data_dir / STAGE
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "files").mkdir(parents=True, mode=0o700)
+    auth = server.credentials(data_dir)
+    user, password = auth if auth else (None, None)
+    settings = Neo4jSettings(uri=info.bolt_uri, user=user, password=password)
+    try:
+        with _step(steps, "analysis", progress):
+            tables = analysis_tables(graph, count_by, min_share, min_count) if write_back else None
+        with _step(steps, "import files", progress):
+            files = write_import_files(graph, stage / "files", tables, min_share=min_share)
+        with _step(steps, "import", progress):
+            run_importer(files, stage)
+        with connect(settings) as runner:
+            in_place = has_procedure(runner, SWAP_PROCEDURE)
+        with _step(steps, "swap store" if in_place else "restart", progress):
+            if in_place:
+                with connect(settings) as runner:
+                    swap_in_place(runner, stage)
+            else:  # a server started with older code: stop it, swap the folders, start it again
+                info = server.restart(info, lambda: _swap_store(data_dir, stage))
+        with _step(steps, "schema", progress), connect(settings) as runner:
+            apply_schema(runner)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    if tables is not None:
+        report.write_back = tables.report
+    report.method = "bulk"
+    report.seconds = time.perf_counter() - started
+    report.steps = steps
+    return report
+
+
+@contextmanager
+def _step(steps: dict[str, float], name: str, progress: Progress | None):  # type: ignore[no-untyped-def]
+    if progress:
+        progress(name)
+    began = time.perf_counter()
+    yield
+    steps[name] = time.perf_counter() - began
+
+
+@dataclass
+class AnalysisTables:
+    """The write-back as tables: recipients' figures, material attributions, remainders, channel mix."""
+
+    recipients: pl.DataFrame
+    attributions: pl.DataFrame
+    remainders: pl.DataFrame
+    channels: pl.DataFrame
+    report: WriteBackReport
+
+
+def analysis_tables(graph: FlowGraph, count_by: CountBy, min_share: float, min_count: int) -> AnalysisTables:
+    """What :func:`graphflows.neo4j.write_attribution` writes, as tables (the same functions make both)."""
+    from graphflows.analysis import attribute, channel_mix, convergence
+
+    result = attribute(graph, by="origin")
+    table = convergence(result, count_by=count_by, min_share=min_share, min_count=min_count)
+    recipients = recipient_table(table)
+    material, remainders = split_attribution(result.rows, min_share)
+    channels = channel_mix(result)
+    report = WriteBackReport(
+        recipients=recipients.height,
+        convergence_points=int(recipients["_any"].sum()),
+        attributions=material.height,
+        remainders=remainders.height,
+        channel_attributions=channels.height,
+    )
+    return AnalysisTables(recipients, material, remainders, channels, report)
+
+
+def write_import_files(
+    graph: FlowGraph, folder: Path, tables: AnalysisTables | None, *, min_share: float = DEFAULT_MIN_SHARE
+) -> ImportFiles:
+    """Write the graph (and the write-back ``tables``) as the importer's CSV files into ``folder``."""
+    files = ImportFiles()
+    nodes = _node_table(graph.nodes, tables.recipients if tables is not None else None)
+    files.nodes.append(_write(nodes, folder / "nodes.csv", files))
+    files.relationships.append((FLOWS_TO, _write(_flow_table(graph.flows), folder / "flows.csv", files)))
+    if tables is None:
+        return files
+    start, to_entity = f":START_ID({ENTITY})", f":END_ID({ENTITY})"
+    amount = _major("amount_minor").alias("amount")
+    attributions = tables.attributions.select(
+        pl.col("recipient_id").alias(start),
+        pl.col("stovepipe_id").alias(to_entity),
+        "currency",
+        "amount_minor",
+        amount,
+        "share",
+    )
+    files.relationships.append((ATTRIBUTED_TO, _write(attributions, folder / "attributed.csv", files)))
+    channel_ids = tables.channels.get_column("channel").unique().sort()
+    channel_nodes = pl.DataFrame({f"id:ID({CHANNEL_LABEL})": channel_ids, ":LABEL": CHANNEL_LABEL})
+    if channel_nodes.height:
+        files.nodes.append(_write(channel_nodes, folder / "channels.csv", files))
+    mix = tables.channels.select(
+        pl.col("recipient_id").alias(start),
+        pl.col("channel").alias(f":END_ID({CHANNEL_LABEL})"),
+        "currency",
+        "amount_minor",
+        amount,
+        "share",
+    )
+    files.relationships.append((ATTRIBUTED_TO_CHANNEL, _write(mix, folder / "channel_mix.csv", files)))
+    if tables.remainders.height:
+        other = pl.DataFrame(
+            {
+                f"id:ID({OTHER_STOVEPIPES})": [OTHER_STOVEPIPES_ID],
+                "name": [OTHER_STOVEPIPES_NAME],
+                ":LABEL": [OTHER_STOVEPIPES],
+            }
+        )
+        files.nodes.append(_write(other, folder / "other_stovepipes.csv", files))
+        rest = tables.remainders.select(
+            pl.col("recipient_id").alias(start),
+            pl.lit(OTHER_STOVEPIPES_ID).alias(f":END_ID({OTHER_STOVEPIPES})"),
+            "currency",
+            "amount_minor",
+            amount,
+            "share",
+            "stovepipes",
+            pl.lit(min_share, dtype=pl.Float64).alias("min_share"),
+        )
+        files.relationships.append((ATTRIBUTED_TO, _write(rest, folder / "remainders.csv", files)))
+    return files
+
+
+def _node_table(nodes: pl.DataFrame, recipients: pl.DataFrame | None) -> pl.DataFrame:
+    """Entity nodes: id, name, labels, extra columns and (for recipients) the write-back's figures."""
+    label_of = {kind.value: LABELS[kind] for kind in Kind}
+    labels = pl.concat_list(
+        pl.lit([ENTITY]),
+        pl.col("kinds").list.sort().list.eval(pl.element().replace_strict(label_of, return_dtype=pl.String)),
+    )
+    table = nodes.with_columns(labels.alias(":LABEL")).drop("kinds")
+    if recipients is not None:
+        figures = recipients.with_columns(_major("total_in_minor").alias("total_in")).rename(
+            {"recipient_id": "id"}
+        )
+        table = table.join(figures, on="id", how="left", maintain_order="left", suffix="_wb")
+        clash = [c for c in table.columns if c.endswith("_wb")]
+        if clash:
+            raise BulkUnsupported(f"node columns clash with the write-back's figures: {clash}")
+        point = (
+            pl.when(pl.col("_any").fill_null(False))
+            .then(pl.lit([CONVERGENCE_LABEL]))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+        )
+        table = table.with_columns(pl.concat_list(":LABEL", point).alias(":LABEL")).drop("_any")
+    return table.rename({"id": f"id:ID({ENTITY})"})
+
+
+def _flow_table(flows: pl.DataFrame) -> pl.DataFrame:
+    """FLOWS_TO relationships: what the loader's queries store (amount = amount_minor / 100 as a float)."""
+    keys = pl.Series("flow_id", flow_keys(flows), dtype=pl.String)
+    extras = [c for c in flows.columns if c not in FLOW_COLUMNS]
+    return flows.select(
+        pl.col("payer_id").alias(f":START_ID({ENTITY})"),
+        pl.col("payee_id").alias(f":END_ID({ENTITY})"),
+        keys,
+        "amount_minor",
+        _major("amount_minor").alias("amount"),
+        "currency",
+        "date",
+        "stream_id",
+        "reference",
+        "source",
+        "line",
+        *extras,
+    )
+
+
+def _major(column: str) -> pl.Expr:
+    """Minor units as a float in major units, exactly as Cypher's ``toFloat(x) / 100.0`` computes it (a
+    correctly rounded division: polars turns a division by a constant into a multiplication, which can
+    differ in the last bit, so numpy divides)."""
+    return pl.col(column).map_batches(
+        lambda s: pl.Series(s.name, s.cast(pl.Float64).to_numpy() / 100.0).fill_nan(None),
+        return_dtype=pl.Float64,
+    )
+
+
+def _write(table: pl.DataFrame, path: Path, files: ImportFiles) -> Path:
+    """Write ``table`` as an import CSV: typed headers, lists joined, values quoted where needed."""
+    header: dict[str, str] = {}
+    columns: list[pl.Expr] = []
+    for name, dtype in table.schema.items():
+        if name.startswith(":") or ":ID(" in name:  # id, labels, start, end: as they are
+            header[name] = name
+            listed = isinstance(dtype, pl.List)
+            columns.append(pl.col(name).list.join(ARRAY_DELIMITER) if listed else pl.col(name))
+            continue
+        if isinstance(dtype, pl.List) and dtype.inner == pl.String:
+            values = table.get_column(name).explode().drop_nulls()
+            if values.str.contains(ARRAY_DELIMITER, literal=True).any() or (values == "").any():
+                raise BulkUnsupported(f"list column {name!r} holds {ARRAY_DELIMITER!r} or an empty text")
+            empty = pl.col(name).list.len() == 0
+            header[name] = f"{name}:string[]"
+            columns.append(pl.when(~empty).then(pl.col(name).list.join(ARRAY_DELIMITER)))
+            continue
+        if dtype == pl.Float32:
+            dtype = pl.Float64
+        kind = IMPORT_TYPES.get(type(dtype))
+        if kind is None:
+            raise BulkUnsupported(f"column {name!r} has a type the bulk import does not carry: {dtype}")
+        header[name] = f"{name}:{kind}"
+        columns.append(pl.col(name).cast(dtype))
+    out = table.select(columns).rename(header)
+    text = [c for c, t in out.schema.items() if t == pl.String]
+    if text and out.select(pl.any_horizontal(pl.col(text).str.contains("[\r\n]").any())).item():
+        files.multiline.append(path)
+    out.write_csv(path)
+    return path
+
+
+def importer_classpath(*, quiet: bool = True) -> list[str]:
+    """The importer's jars (fetched by Maven into ~/.m2 the first time), listed in the runtime folder."""
+    return server.maven_classpath(
+        IMPORTER_POM, "importer", "fetching Neo4j's importer with Maven failed", quiet=quiet
+    )
+
+
+def run_importer(files: ImportFiles, stage: Path, *, heap: str = "1g") -> None:
+    """Build a new ``neo4j`` store from ``files`` under ``stage/data`` (offline; strict about bad rows)."""
+    home = stage / "home"
+    (home / "conf").mkdir(parents=True, exist_ok=True)
+    (home / "conf" / "neo4j.conf").write_text(
+        f"server.directories.data={stage / 'data'}\nserver.directories.logs={stage / 'logs'}\n"
+        "dbms.usage_report.enabled=false\n"
+    )
+    jars = importer_classpath()
+    java = shutil.which("java")
+    assert java is not None  # checked by importer_classpath
+    command = [
+        java, f"-Xmx{heap}", *server.JVM_OPTIONS, "-cp", os.pathsep.join(jars),
+        "org.neo4j.cli.AdminTool", "database", "import", "full",
+        *(f"--nodes={path}" for path in files.nodes),
+        *(f"--relationships={kind}={path}" for kind, path in files.relationships),
+        f"--array-delimiter={ARRAY_DELIMITER}",
+        *_multiline_options(files.multiline),
+        "--bad-tolerance=0", "--skip-bad-relationships=false", "--skip-duplicate-nodes=false",
+        f"--threads={max(1, os.cpu_count() or 1)}", "--max-off-heap-memory=2g",
+        f"--report-file={stage / 'import.report'}", "neo4j",
+    ]  # fmt: skip
+    env = os.environ | {"NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
+    result = subprocess.run(command, capture_output=True, text=True, cwd=stage, env=env, check=False)
+    if result.returncode != 0 or "IMPORT DONE" not in result.stdout + result.stderr:
+        lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+        causes = [line for line in lines if "Exception" in line or "ERROR" in line or "rror:" in line]
+        detail = (causes or lines[-3:] or [f"exit status {result.returncode}"])[-1].strip()
+        raise server.Neo4jServerError(f"Neo4j's importer failed: {detail[:400]}")
+
+
+def swap_in_place(runner: Any, stage: Path, *, timeout: float = 600.0) -> None:
+    """Ask graphflows' server to swap in the staged store (:data:`SWAP_PROCEDURE`), and wait until it has
+    and the database answers again."""
+    runner.run(f"CALL {SWAP_PROCEDURE}() YIELD stage RETURN stage", write=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (stage / "swap.failed").exists():
+            reason = (stage / "swap.failed").read_text(errors="replace").strip()
+            raise server.Neo4jServerError(f"swapping in the imported store failed: {reason[:400]}")
+        if (stage / "swap.done").exists():
+            break
+        time.sleep(0.1)
+    else:
+        raise server.Neo4jServerError(f"the server did not swap in the imported store within {timeout:.0f} s")
+    while True:
+        try:
+            runner.run("RETURN 1 AS ok")
+            return
+        except (Neo4jUnavailable, CypherError):  # the database is still starting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _multiline_options(paths: list[Path]) -> list[str]:
+    """``--multiline-fields``: off, or only for the files that need it (all, if a path holds a comma); a list
+    of files needs the importer's v2 multi-line format."""
+    if not paths:
+        return ["--multiline-fields=false"]
+    if any("," in str(path) for path in paths):
+        return ["--multiline-fields=true"]
+    return [f"--multiline-fields={','.join(map(str, paths))}", "--multiline-fields-format=v2"]
+
+
+def _swap_store(data_dir: Path, stage: Path) -> None:
+    """With the server stopped: put the new ``neo4j`` store and its transaction logs in place."""
+    for part in ("databases", "transactions"):
+        target = data_dir / "data" / part / "neo4j"
+        old = stage / "old" / part
+        old.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target.rename(old)
+        (stage / "data" / part / "neo4j").rename(target)
+
+
+def database_is_empty(runner: Any) -> bool:
+    """Whether the database holds no node at all."""
+    return not runner.run("MATCH (n) RETURN count(n) > 0 AS any LIMIT 1").rows[0]["any"]
+
+
+#: ``graphflows load --method auto`` uses the importer from this many flows on: below, stopping and starting
+#: the server costs more than the Bolt loader takes (see benchmarks/README.md).
+BULK_MIN_FLOWS = 100_000
+
+
+@dataclass(frozen=True)
+class Method:
+    """How a load goes in: ``bulk`` (the importer) or ``bolt`` (the idempotent loader), and why."""
+
+    name: str
+    reason: str
+    data_dir: Path | None = None
+
+
+def choose_method(
+    settings: Neo4jSettings, runner: Any, flows: int, *, requested: str = "auto", replace: bool = False
+) -> Method:
+    """Pick the load method (``requested``: auto, bulk or bolt); raises when ``bulk`` cannot be had.
+
+    Bulk needs graphflows' own local server (found by itself or named by its URI), its default database,
+    and an empty database unless ``replace``. ``auto`` also wants at least :data:`BULK_MIN_FLOWS` flows.
+    """
+    if requested == "bolt":
+        if replace:
+            raise server.Neo4jServerError(
+                "--replace rebuilds the database with the bulk import: not with --method bolt"
+            )
+        return Method("bolt", "asked for (--method bolt)")
+    local = server.status()
+    if local is None or not same_server(settings.uri, local.bolt_uri):
+        why = "not graphflows' own local server (the importer needs its data folder)"
+        if requested == "bulk" or replace:
+            raise server.Neo4jServerError(f"the bulk import cannot load into {settings.uri}: {why}")
+        return Method("bolt", why)
+    if settings.database not in (None, "neo4j"):
+        why = f"database {settings.database!r} is not the local server's default database (neo4j)"
+        if requested == "bulk" or replace:
+            raise server.Neo4jServerError(f"the bulk import cannot load into {why}")
+        return Method("bolt", why)
+    empty = database_is_empty(runner)
+    if not empty and not replace:
+        if requested == "bulk":
+            raise server.Neo4jServerError(
+                "the database already holds data: the bulk import would replace it all (add --replace), "
+                "or load on top with --method bolt"
+            )
+        return Method("bolt", "the database already holds data (adding to it; --replace rebuilds it in bulk)")
+    data_dir = Path(local.data_dir)
+    state = "asked to replace the database" if replace and not empty else "the database is empty"
+    if requested == "bulk":
+        return Method("bulk", f"asked for (--method bulk); {state}", data_dir)
+    if flows < BULK_MIN_FLOWS and not replace:
+        return Method(
+            "bolt", f"{state}, but {flows:,} flows load faster over Bolt than a server restart takes"
+        )
+    return Method("bulk", f"{state} on graphflows' local server", data_dir)

@@ -1,0 +1,178 @@
+"""Wide mixes: the sparse cycle solve, the block-by-block attribution and its rounding equal the reference
+(dense solve, whole-table rounding, :func:`attribute` and :func:`convergence`) to the penny."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from graphflows.analysis import attribute, convergence, mixing
+from graphflows.analysis import attribution as attribution_module
+from graphflows.analysis.attribution import _round_to_pennies, attribute_in_blocks
+from graphflows.analysis.convergence import FactGatherer, convergence_of
+from graphflows.graph import from_networkx
+from tests.helpers import graph_of
+
+
+def ring_graph(seed: int, members: int, extra: int, declared: float) -> list[tuple]:
+    """Streams -> a ring of commissioners (each paying the next few: one big cycle) -> providers."""
+    rng = np.random.default_rng(seed)
+    edges: list[tuple] = []
+    for c in range(members):
+        for s in rng.choice(6, size=2, replace=False):
+            edges.append((f"S{s}", f"C{c}", int(rng.integers(10_000, 90_000))))
+        for step in range(1, int(rng.integers(2, 4))):
+            stream = f"S{rng.integers(6)}" if rng.random() < declared else None
+            edges.append((f"C{c}", f"C{(c + step) % members}", int(rng.integers(1, 30_000)), stream))
+    for _ in range(extra):
+        c, p = int(rng.integers(members)), int(rng.integers(members * 2))
+        edges.append((f"C{c}", f"P{p}", int(rng.integers(1, 5_000))))
+        if rng.random() < 0.2:
+            edges.append((f"P{p}", f"P{int(rng.integers(members * 2))}", int(rng.integers(1, 2_000))))
+    return [(a, b, f"{amount / 100:.2f}", *rest) for a, b, amount, *rest in edges]
+
+
+def pennies(graph, cycle_solver: str) -> pl.DataFrame:
+    """Origin-level rows with every cycle solved one way (``sparse`` or ``dense``)."""
+    attribution_module.MixSolver = lambda *args, **_: mixing.MixSolver(*args, cycle_solver=cycle_solver)
+    try:
+        return attribute(graph).rows
+    finally:
+        attribution_module.MixSolver = mixing.MixSolver
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 10_000),
+    st.integers(20, 160),
+    st.integers(0, 300),
+    st.sampled_from([0.0, 0.1, 0.4]),
+)
+def test_sparse_cycle_solve_equals_the_dense_one_to_the_penny(seed, members, extra, declared):
+    graph = from_networkx(graph_of(*ring_graph(seed, members, extra, declared)))
+    sparse = pennies(graph, "sparse")
+    dense = pennies(graph, "dense")
+    assert sparse.height > members
+    assert_frame_equal(sparse.drop("share"), dense.drop("share"))
+    assert np.allclose(sparse["share"].to_numpy(), dense["share"].to_numpy(), rtol=1e-12, atol=0)
+
+
+def test_a_big_cycle_with_carve_outs_beyond_holdings_falls_back_to_iteration(monkeypatch):
+    # C0 declares more from S0 than it ever holds: the rule is not linear, the sparse solve steps aside
+    edges = ring_graph(3, 120, 50, 0.0)
+    edges.append(("C0", "P0", "100000.00", "S0"))
+    graph = from_networkx(graph_of(*edges))
+    iterated = []
+    iterate = mixing._Cycle.iterate
+    monkeypatch.setattr(mixing._Cycle, "iterate", lambda self: iterated.append(1) or iterate(self))
+    sparse, dense = pennies(graph, "sparse"), pennies(graph, "dense")
+    assert len(iterated) == 2  # once for each solver
+    assert_frame_equal(sparse.drop("share"), dense.drop("share"))
+
+
+def old_round_to_pennies(node, origin, value, total_of):
+    """The rounding before blocks (sort everything, rank every remainder): the reference."""
+    width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
+    order = np.argsort(node.astype(np.int64) * width + origin)
+    node, origin, value = node[order], origin[order], value[order]
+    if node.size == 0:
+        return node, origin, value.astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
+    group = np.repeat(np.arange(starts.size, dtype=np.int64), np.diff(np.r_[starts, node.size]))
+    total = total_of[node[starts]]
+    exact = value * (total / np.add.reduceat(value, starts))[group]
+    floor = np.floor(exact).astype(np.int64)
+    missing = total - np.add.reduceat(floor, starts)
+    remainder = np.minimum(((exact - floor) * 2**30).astype(np.int64), 2**30 - 1)
+    by_remainder = np.argsort((group << 31) | (2**30 - 1 - remainder), kind="stable")
+    rank = np.empty(node.size, dtype=np.int64)
+    rank[by_remainder] = np.arange(node.size) - starts[group[by_remainder]]
+    amount = floor + (rank < missing[group])
+    kept = amount > 0
+    return node[kept], origin[kept], amount[kept]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["thin", "even", "ties", "mixed"]),
+    st.sampled_from([0, 2**40]),  # origin numbers too wide for one 64-bit sort key: the lexsort path
+)
+def test_rounding_ranks_only_what_can_win_a_penny_and_equals_the_full_ranking(seed, shape, offset):
+    rng = np.random.default_rng(seed)
+    nodes = int(rng.integers(1, 30))
+    size = int(rng.integers(1, 400))
+    node = rng.integers(0, nodes, size)
+    origin = rng.permutation(size * 3)[:size] + offset  # distinct (node, origin) pairs
+    value = {
+        "thin": rng.random(size) ** 8,  # most shares far below a penny
+        "even": np.ones(size),  # every remainder equal: origin order decides
+        "ties": rng.integers(1, 4, size).astype(float),
+        "mixed": np.where(rng.random(size) < 0.5, rng.random(size) * 1e-9, rng.random(size) * 1e3),
+    }[shape]
+    total_of = rng.integers(1, 10 ** int(rng.integers(1, 9)), nodes)
+    old = old_round_to_pennies(node, origin, value, total_of)
+    new = _round_to_pennies(node, origin, value, total_of)
+    by_node = np.lexsort((rng.random(size), node))  # node by node, origins in any order (as pots come)
+    grouped = _round_to_pennies(node[by_node], origin[by_node], value[by_node], total_of, grouped=True)
+    for a, b, c in zip(new, old, grouped, strict=True):
+        assert np.array_equal(a, b)
+        assert np.array_equal(c, b)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of a few rows, so recipients are spread over many blocks."""
+    monkeypatch.setattr(mixing, "BLOCK_ENTRIES", 50)
+    monkeypatch.setattr(attribution_module, "MIN_BLOCK_ROWS", 1)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 10_000), st.sampled_from(["origin", "stream"]), st.sampled_from([0.0, 0.02, 0.2]))
+def test_blocks_hold_the_rows_of_attribute_and_give_the_same_convergence(small_blocks, seed, by, min_share):
+    edges = ring_graph(seed, 40, 200, 0.1)
+    edges += [("S1", "P3", "12.34", None, "EUR"), ("P3", "P4", "5.00", None, "EUR")]
+    graph = from_networkx(graph_of(*edges, streams=("S0", "S1")))
+    whole = attribute(graph, by=by)
+    stream = attribute_in_blocks(graph, by=by)
+    gatherer = FactGatherer(stream.graph, stream.recipients, min_share=min_share)
+    frames = []
+    for block in stream.coded_blocks():
+        assert np.unique(block.node).size == np.flatnonzero(np.diff(block.node)).size + 1  # grouped
+        gatherer.add(block)
+        frames.append(block)
+    assert len(frames) > 3
+    ids = stream.graph.nodes["id"].sort()
+    rows = pl.concat(
+        attribution_module._frame(b.currency, ids, b.node, b.origin, b.amount, b.total) for b in frames
+    )
+    keys = ["currency", "recipient_id", "stovepipe_id"]
+    assert_frame_equal(rows.sort(keys), whole.rows.sort(keys))
+    assert_frame_equal(stream.recipients, whole.recipients)
+    facts = gatherer.finish()
+    for count_by in ("channel", "stovepipe"):
+        expected = convergence(whole, count_by=count_by, min_share=min_share)
+        got = convergence_of(facts, count_by=count_by)
+        assert_frame_equal(got, expected, check_exact=False, rel_tol=1e-12)
+    below = got["below_min_share_minor"]
+    assert (below <= got["total_in_minor"]).all()
+    if min_share == 0:
+        assert (below == 0).all()
+
+
+def test_materiality_is_decided_in_integers_at_both_levels():
+    # Other: PH brings 10^16 of 10^18 + 1 pennies, a hair under 1%, which floats round to exactly 0.01
+    G = graph_of(("PH", "Mutual", "0.17"), ("CCG", "Mutual", "16.83"),
+                 ("PH", "Other", "100000000000000.00"), ("CCG", "Other", "9900000000000000.01"))  # fmt: skip
+    G.add_node("PH", channel="public_health")
+    G.add_node("CCG", channel="nhs")
+    result = attribute(from_networkx(G))
+    for count_by in ("channel", "stovepipe"):
+        table = convergence(result, count_by=count_by, min_share=0.01).sort("recipient_id")
+        assert table[f"{count_by}_count"].to_list() == [2, 1]  # Mutual: exactly 1% counts
+        assert table["below_min_share_minor"].to_list() == [0, 10**16]
+        assert table["is_convergence_point"].to_list() == [True, False]
