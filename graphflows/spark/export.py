@@ -43,7 +43,9 @@ def attribution_rows(analysis: SparkAnalysis) -> pl.DataFrame | None:
     if rows.count() > CSV_ROW_LIMIT:
         return None
     frame = pl.from_arrow(rows.toArrow())
-    return frame.cast({"amount_minor": pl.Int64, "share": pl.Float64})
+    return frame.cast({"amount_minor": pl.Int64, "share": pl.Float64}).sort(
+        "recipient_id", "currency", "stovepipe_id"
+    )
 
 
 def as_attribution(analysis: SparkAnalysis, rows: pl.DataFrame) -> Attribution:
