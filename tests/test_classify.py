@@ -83,6 +83,10 @@ def test_parse_channel_names_the_allowed_values():
         ("Greater London Authority", "local_government", "register-name"),
         ("Anytown Parish Council", "local_government", "name-pattern"),
         ("Transport for London", "transport", "name-pattern"),
+        ("SURFACE TRANSPORT CORP", "transport", "name-pattern"),  # london-2020-21 TfL Entity column
+        ("LONDON UNDERGROUND LTD", "transport", "name-pattern"),  # ditto: a TfL company, not private
+        ("DOCKLANDS LIGHT RAILWAY", "transport", "name-pattern"),  # ditto
+        ("DIAL A RIDE", "transport", "name-pattern"),  # ditto
         ("Mayor's Office for Policing and Crime", "police_justice", "register-name"),
         ("Office of the Police and Crime Commissioner for Kent", "police_justice", "register-name"),
         ("Leicestershire Police", "police_justice", "register-name"),
