@@ -63,18 +63,23 @@ def _share(column: str, digits: int, results_format: ResultsFormat) -> pl.Expr:
     return pl.col(column).round(digits) if results_format == "csv" else pl.col(column)
 
 
+def _amounts_table(rows: pl.DataFrame, part: str, results_format: ResultsFormat) -> pl.DataFrame:
+    """``recipient_id, <part>, amount, share, currency``: the layout of attribution.csv and channels.csv."""
+    return rows.select(
+        "recipient_id",
+        part,
+        _money(results_format)("amount_minor", "amount"),
+        _share("share", 6, results_format),
+        "currency",
+    )
+
+
 def attribution_table(
     result: Attribution | pl.DataFrame, results_format: ResultsFormat = "csv"
 ) -> pl.DataFrame:
     """attribution.csv: recipient_id, stovepipe_id, amount, share, currency (of a result or rows)."""
     rows = result.rows if isinstance(result, Attribution) else result
-    return rows.select(
-        "recipient_id",
-        "stovepipe_id",
-        _money(results_format)("amount_minor", "amount"),
-        _share("share", 6, results_format),
-        "currency",
-    )
+    return _amounts_table(rows, "stovepipe_id", results_format)
 
 
 def channels_table(result: Attribution | pl.DataFrame, results_format: ResultsFormat = "csv") -> pl.DataFrame:
@@ -83,13 +88,7 @@ def channels_table(result: Attribution | pl.DataFrame, results_format: ResultsFo
     Takes a result or its channel mix (:func:`graphflows.analysis.channel_mix`).
     """
     mix = channel_mix(result) if isinstance(result, Attribution) else result
-    return mix.select(
-        "recipient_id",
-        "channel",
-        _money(results_format)("amount_minor", "amount"),
-        _share("share", 6, results_format),
-        "currency",
-    )
+    return _amounts_table(mix, "channel", results_format)
 
 
 def convergence_table(table: pl.DataFrame, results_format: ResultsFormat = "csv") -> pl.DataFrame:
