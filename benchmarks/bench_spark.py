@@ -52,10 +52,12 @@ with spark_session("local[2]", driver_memory="4g", shuffle_partitions=int(sys.ar
     spark.sparkContext.setLogLevel("ERROR")
     analysis = analyse_spark(spark, [sys.argv[1]])
     t1 = time.perf_counter()
-    write_spark_analysis(Path(sys.argv[2]), analysis)
+    info = write_spark_analysis(Path(sys.argv[2]), analysis)
 t2 = time.perf_counter()
+cpu = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"analyse_s": t1 - t0, "write_s": t2 - t1, "wall_s": t2 - t0,
-                  "recipients": analysis.table.height, "cycles": analysis.attribution.cycles,
+                  "driver_cpu_s": cpu.ru_utime + cpu.ru_stime,
+                  "recipients": info["recipients"], "cycles": analysis.attribution.cycles,
                   "levels": analysis.attribution.levels, "core_edges": analysis.attribution.core_edges,
                   "python_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "jvm_peak_mb": jvm_peak[0]}))

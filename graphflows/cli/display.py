@@ -57,11 +57,18 @@ def money(minor: int, currency: str) -> str:
     return f"{'-' if minor < 0 else ''}{currency} {int(whole):,}.{pence}"
 
 
-def convergence_table(table: pl.DataFrame, top: int, count_by: str = "channel") -> Table:
-    """The top rows of a convergence table as a rich Table, channels first (names shown as plain text)."""
+def convergence_table(
+    table: pl.DataFrame, top: int, count_by: str = "channel", points: int | None = None
+) -> Table:
+    """The top rows of a convergence table as a rich Table, channels first (names shown as plain text).
+
+    ``points``: how many convergence points there are, when ``table`` holds only the first ones.
+    """
     shown = table.filter(pl.col("is_convergence_point")).head(top)
+    if points is None:
+        points = int(table["is_convergence_point"].sum())
     grid = Table(
-        title=f"Top convergence points ({shown.height} of {int(table['is_convergence_point'].sum())}, "
+        title=f"Top convergence points ({shown.height} of {points}, "
         f"counted by {count_by})"
     )
     grid.add_column("Recipient", ratio=3, overflow="fold")

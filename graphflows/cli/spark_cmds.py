@@ -73,7 +73,7 @@ def run_spark(
     """``analyse --engine spark``: the whole analysis as Spark jobs, then the same files as ever."""
     from graphflows.classify import read_channel_map
     from graphflows.spark import analyse_spark, spark_session
-    from graphflows.spark.export import write_spark_analysis
+    from graphflows.spark.export import top_points, write_spark_analysis
 
     check_spark_inputs(files, options)
     channel_map = read_channel_map(channels) if channels is not None else None
@@ -100,12 +100,13 @@ def run_spark(
             info = write_spark_analysis(
                 out, analysis, raw_csv=options["raw_csv"], inputs=input_paths(files, channels)
             )
-    if options["top"]:
-        console.print(convergence_table(analysis.table, options["top"], count_by=count_by))
-    points = int(analysis.table["is_convergence_point"].sum())
+        shown = top_points(analysis, options["top"]) if options["top"] else None
+    points = info["convergence_points"]
+    if shown is not None:
+        console.print(convergence_table(shown, options["top"], count_by=count_by, points=points))
     console.print(
         f"Spark: read {info['records_read']} records from {len(files)} input(s), "
-        f"{info['rejected']} rejected; {analysis.table.height} recipients, {points} convergence points. "
+        f"{info['rejected']} rejected; {info['recipients']} recipients, {points} convergence points. "
         f"Results written to {out}/",
         markup=False,
     )

@@ -87,23 +87,15 @@ def _too_large() -> GraphflowsError:
 def attribute_spark(spark, flows, nodes: pl.DataFrame, *, by: str = "origin") -> SparkAttribution:
     """Attribute each recipient's income to its origins (``by`` as in :func:`graphflows.analysis.attribute`).
 
-    ``flows``: the (financial-year filtered) flows; ``nodes``: the classified node table (polars).
+    ``flows``: the (financial-year filtered) flows; ``nodes``: the node table (:func:`node_frame`), whose
+    ``idx`` codes the nodes in id order.
     """
     from pyspark.sql import functions as F
 
     if by not in ("origin", "stream"):
         raise ValueError(f"by must be 'origin' or 'stream', not {by!r}")
-    ordered = nodes.select("id", "kinds").sort("id")
-    forced = (
-        ordered["kinds"].list.contains(Kind.STREAM.value)
-        if by == "stream"
-        else pl.Series([False] * ordered.height)
-    )
-    index = spark.createDataFrame(
-        pd.DataFrame(
-            {"id": ordered["id"].to_list(), "idx": np.arange(ordered.height), "forced": forced.to_list()}
-        )
-    ).cache()
+    forced = F.array_contains("kinds", Kind.STREAM.value) if by == "stream" else F.lit(False)
+    index = nodes.select("id", "idx", forced.alias("forced"))
     positive, negative = net_pairs_spark(flows)
     coded = (
         positive.join(

@@ -6,26 +6,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
 from graphflows.classify import ChannelMap
 from graphflows.graph.build import financial_year_bounds
 from graphflows.spark.attribution import SparkAttribution, attribute_spark
 from graphflows.spark.convergence import convergence_spark
-from graphflows.spark.nodes import node_table
+from graphflows.spark.nodes import node_frame
 from graphflows.spark.read import read_flows_spark
 
 
 @dataclass
 class SparkAnalysis:
-    """What a Spark run found: node table, attribution (Spark frames), convergence and channel tables."""
+    """What a Spark run found, as Spark frames (the driver holds none of their rows).
 
-    nodes: pl.DataFrame
+    ``table`` is the convergence table (unsorted; :func:`graphflows.spark.convergence.convergence_order`),
+    ``channels`` the channel mix, ``nodes`` the classified node table.
+    """
+
+    nodes: Any
     attribution: SparkAttribution
-    table: pl.DataFrame  # convergence, as graphflows.analysis.convergence gives it
-    channels: pl.DataFrame  # channel mix, as graphflows.analysis.channel_mix gives it
-    flows: Any  # the flows analysed (Spark frame)
+    table: Any
+    channels: Any
+    flows: Any  # the flows analysed
     records_read: int
     rejected: int
     files: list[dict[str, Any]]
@@ -53,7 +55,7 @@ def analyse_spark(
 
     read = read_flows_spark(spark, [Path(p) for p in paths], skip_invalid=skip_invalid)
     flows = read.flows.cache()
-    nodes = node_table(flows, channel_map, read.organisations)
+    nodes = node_frame(flows, channel_map, read.organisations)
     totals = {
         r["currency"]: int(r["total"])
         for r in flows.groupBy("currency")

@@ -1,8 +1,9 @@
 """Write a Spark run's results: the same CSV files as the in-memory engine, plus Parquet.
 
-``attribution.parquet`` is always written (by Spark, as one file); ``attribution.csv`` too while the
-attribution has at most :data:`CSV_ROW_LIMIT` rows (the CSV is then the same, row for row, as the
-in-memory engine's). Everything goes through :mod:`graphflows.outputs` (staging, manifest).
+Spark sorts each table and writes it as Parquet parts; the driver turns one part at a time into the
+in-memory engine's CSV layout, so it never holds a whole table. ``attribution.parquet`` is always written
+(by Spark, as one file); ``attribution.csv`` too while the attribution has at most :data:`CSV_ROW_LIMIT`
+rows. Everything goes through :mod:`graphflows.outputs` (staging, manifest).
 """
 
 from __future__ import annotations
@@ -10,99 +11,134 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from graphflows.analysis import Attribution
-from graphflows.analysis.channels import UNCLASSIFIED
+from graphflows.analysis.channels import UNCLASSIFIED, channel_totals
 from graphflows.export import (
     ANALYSIS_FILES,
     attribution_table,
+    channels_table,
     convergence_table,
     money_text,
     organisations_table,
-    points_by_form,
     write_all,
 )
 from graphflows.graph import FlowGraph
 from graphflows.model import format_minor
 from graphflows.model.schema import empty_flows
-from graphflows.outputs import PathLike, write_csv_to
+from graphflows.outputs import PathLike, write_csv_to, write_table_to
+from graphflows.spark.convergence import convergence_order
 from graphflows.spark.engine import SparkAnalysis
 
 #: Largest attribution written as CSV as well as Parquet.
 CSV_ROW_LIMIT = 1_000_000
 SPARK_FILES = ANALYSIS_FILES  # the same names, Parquet included
+Order = list[tuple[str, bool]]
 
 
-def attribution_rows(analysis: SparkAnalysis) -> pl.DataFrame | None:
-    """The attribution rows as polars when small enough for CSV, else None."""
-    rows = analysis.attribution.rows
-    if rows.count() > CSV_ROW_LIMIT:
-        return None
-    frame = pl.from_arrow(rows.toArrow())
-    return frame.cast({"amount_minor": pl.Int64, "share": pl.Float64}).sort(
-        "recipient_id", "currency", "stovepipe_id"
-    )
+def sorted_blocks(frame, order: Order, scratch: Path) -> Iterator[pl.DataFrame]:
+    """``frame`` sorted by Spark (``(column, descending)``, nulls first as polars sorts), in blocks.
+
+    Spark writes the sorted rows as Parquet parts into ``scratch`` (part files are numbered in sort order);
+    the blocks are read back one part at a time, so the driver holds one part, never the whole table.
+    """
+    from pyspark.sql import functions as F
+
+    keys = [F.desc_nulls_first(c) if descending else F.asc_nulls_first(c) for c, descending in order]
+    frame.orderBy(*keys).write.mode("overwrite").parquet(str(scratch))
+    parts = sorted(scratch.glob("part-*.parquet"))
+    if not parts:
+        yield pl.from_arrow(frame.limit(0).toArrow())  # type: ignore[misc]
+    for part in parts:
+        yield pl.read_parquet(part)
 
 
-def as_attribution(analysis: SparkAnalysis, rows: pl.DataFrame) -> Attribution:
-    """An in-memory :class:`Attribution` holding the Spark results (for the shared table writers)."""
-    recipients = pl.from_arrow(analysis.attribution.recipients.toArrow()).cast(
-        {"total_in_minor": pl.Int64, "payer_count": pl.UInt32}
-    )
-    return Attribution(
-        graph=FlowGraph(analysis.nodes, empty_flows()),
-        by=analysis.attribution.by,
-        rows=rows,
-        recipients=recipients.sort("recipient_id", "currency"),
-        negative_pairs=analysis.attribution.negative_pairs,
-        financial_year=analysis.financial_year,
-        flows_used=analysis.flows_used,
-        undated_excluded=analysis.undated_excluded,
-        notes=analysis.attribution.notes,
-    )
+def scratch_folder(near: Path) -> Path:
+    return Path(tempfile.mkdtemp(prefix=".graphflows-spark-", dir=near.parent)) / "out"
+
+
+def table_file(
+    frame, order: Order, path: Path, shape: Callable[[pl.DataFrame], pl.DataFrame], **options
+) -> None:
+    """Write ``frame`` sorted to ``path`` (CSV, or ``results_format="parquet"``), each block shaped."""
+    scratch = scratch_folder(path)
+    try:
+        write_table_to(path, (shape(b) for b in sorted_blocks(frame, order, scratch)), **options)
+    finally:
+        shutil.rmtree(scratch.parent, ignore_errors=True)
+
+
+def parquet_file(frame, path: Path) -> None:
+    """Write a Spark frame as one Parquet file at ``path`` (a staged path)."""
+    scratch = scratch_folder(path)
+    try:
+        frame.coalesce(1).write.mode("overwrite").parquet(str(scratch))
+        (part,) = scratch.glob("part-*.parquet")
+        shutil.move(part, path)
+    finally:
+        shutil.rmtree(scratch.parent, ignore_errors=True)
 
 
 def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
-    """summary.json: the in-memory engine's keys, with the engine and Spark's figures."""
+    """summary.json: the in-memory engine's keys, with the engine and Spark's figures (small aggregates)."""
+    from pyspark.sql import functions as F
+
     table, negatives = analysis.table, analysis.attribution.negative_pairs
-    attributed = (
-        table.group_by("currency").agg(pl.col("total_in_minor").cast(pl.Int128).sum()).sort("currency")
+    wide = "decimal(38,0)"
+    attributed = table.groupBy("currency").agg(F.sum(F.col("total_in_minor").cast(wide)).alias("t")).collect()
+    by_currency = sorted((r["currency"], int(r["t"])) for r in attributed)
+    channel_money = pl.from_arrow(
+        analysis.channels.groupBy("currency", "channel")
+        .agg(F.sum(F.col("amount_minor").cast(wide)).cast("string").alias("amount_minor"))
+        .toArrow()
     )
+    assert isinstance(channel_money, pl.DataFrame)
+    channel_money = channel_money.with_columns(pl.col("amount_minor").cast(pl.Int128))
     by_channel: dict[str, dict[str, str]] = {}
-    for currency, channel, amount in (
-        analysis.channels.group_by("currency", "channel")
-        .agg(pl.col("amount_minor").cast(pl.Int128).sum())
-        .sort(["currency", "amount_minor", "channel"], descending=[False, True, False])
-        .iter_rows()
-    ):
+    for currency, channel, amount in channel_totals(channel_money).iter_rows():
         by_channel.setdefault(currency, {})[channel] = format_minor(amount)
     unclassified = {}
-    for (currency,), part in analysis.channels.partition_by("currency", as_dict=True).items():
+    for (currency,), part in channel_money.partition_by("currency", as_dict=True).items():
         unknown = part.filter(pl.col("channel") == UNCLASSIFIED)
         unclassified[str(currency)] = {
             "share_of_attributed_income": round(
                 int(unknown["amount_minor"].sum()) / max(int(part["amount_minor"].sum()), 1), 6
             )
         }
-    kinds = analysis.nodes.select(pl.col("kinds").explode()).to_series()
+    kinds = {
+        r["kind"]: r["n"]
+        for r in analysis.nodes.select(F.explode("kinds").alias("kind"))
+        .groupBy("kind")
+        .agg(F.count("*").alias("n"))
+        .collect()
+    }
+    points = table.filter("is_convergence_point").groupBy("form", "currency")
+    forms = points.agg(
+        F.count("*").alias("n"), F.sum(F.col("total_in_minor").cast(wide)).alias("t")
+    ).collect()
+    by_form: dict[str, dict[str, Any]] = {}
+    for row in sorted(forms, key=lambda r: (r["form"], r["currency"])):
+        entry = by_form.setdefault(row["form"], {"convergence_points": 0, "total_in": {}})
+        entry["convergence_points"] += row["n"]
+        entry["total_in"][row["currency"]] = format_minor(int(row["t"]))
     return {
         "engine": "spark",
         "records_read": analysis.records_read,
         "flows": analysis.records_read - analysis.rejected,
         "rejected": analysis.rejected,
-        "nodes": {"total": analysis.nodes.height, **{k: int((kinds == k).sum()) for k in sorted(set(kinds))}},
+        "nodes": {"total": analysis.nodes.count(), **dict(sorted(kinds.items()))},
         "total_amount": {c: format_minor(v) for c, v in analysis.totals.items()},
-        "attributed_amount": {c: format_minor(v) for c, v in attributed.iter_rows()},
+        "attributed_amount": {c: format_minor(v) for c, v in by_currency},
         "negative_net_pairs": negatives.height,
-        "recipients": table.height,
-        "convergence_points": int(table["is_convergence_point"].sum()),
+        "recipients": table.count(),
+        "convergence_points": sum(e["convergence_points"] for e in by_form.values()),
         "attributed_income_by_origin_channel": by_channel,
         "unclassified_origin_income": unclassified,
-        "convergence_points_by_form": points_by_form(table),
+        "convergence_points_by_form": by_form,
         "analysis": {
             "by": analysis.attribution.by,
             "financial_year": analysis.financial_year,
@@ -117,40 +153,45 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
     }
 
 
-def parquet_file(frame, path: Path) -> None:
-    """Write a Spark frame as one Parquet file at ``path`` (a staged path)."""
-    scratch = Path(tempfile.mkdtemp(prefix=".graphflows-spark-", dir=path.parent))
-    try:
-        frame.coalesce(1).write.mode("overwrite").parquet(str(scratch / "out"))
-        (part,) = (scratch / "out").glob("part-*.parquet")
-        shutil.move(part, path)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+def top_points(analysis: SparkAnalysis, top: int) -> pl.DataFrame:
+    """The first ``top`` convergence points of the table (for the console), in the table's order."""
+    from pyspark.sql import functions as F
+
+    order = convergence_order(analysis.settings["count_by"])
+    keys = [F.desc_nulls_first(c) if descending else F.asc_nulls_first(c) for c, descending in order]
+    points = analysis.table.filter("is_convergence_point").orderBy(*keys).limit(top)
+    frame = pl.from_arrow(points.toArrow())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def write_spark_analysis(
     out_dir: Path, analysis: SparkAnalysis, *, raw_csv: bool = False, inputs: tuple[PathLike, ...] = ()
 ) -> dict[str, Any]:
-    """Write the results of a Spark run; returns the summary."""
-    rows = attribution_rows(analysis)
+    """Write the results of a Spark run (each table sorted by Spark, written a block at a time)."""
     info = spark_summary(analysis)
+    csv = {"raw": raw_csv}
+    rows = analysis.attribution.rows
+    table_order = convergence_order(analysis.settings["count_by"])
+    mix_order = [("recipient_id", False), ("currency", False), ("amount_minor", True), ("channel", False)]
+    nodes = analysis.nodes.drop("idx")
 
-    def csv(path: Path, frame: pl.DataFrame) -> None:
-        write_csv_to(path, frame, raw=raw_csv)
+    def organisations(block: pl.DataFrame) -> pl.DataFrame:
+        return organisations_table(FlowGraph(block, empty_flows()))
 
-    channels = analysis.channels.select(
-        "recipient_id", "channel", money_text("amount_minor", "amount"), pl.col("share").round(6), "currency"
-    )
     writers = {
-        "attribution.parquet": lambda p: parquet_file(analysis.attribution.rows, p),
-        "convergence.parquet": lambda p: analysis.table.write_parquet(p),
-        "channels.csv": lambda p: csv(p, channels),
-        "convergence.csv": lambda p: csv(p, convergence_table(analysis.table)),
-        "organisations.csv": lambda p: csv(p, organisations_table(FlowGraph(analysis.nodes, empty_flows()))),
+        "attribution.parquet": lambda p: parquet_file(rows, p),
+        "convergence.parquet": lambda p: table_file(
+            analysis.table, table_order, p, lambda b: b, results_format="parquet"
+        ),
+        "channels.csv": lambda p: table_file(analysis.channels, mix_order, p, channels_table, **csv),
+        "convergence.csv": lambda p: table_file(analysis.table, table_order, p, convergence_table, **csv),
+        "organisations.csv": lambda p: table_file(nodes, [("id", False)], p, organisations, **csv),
         "summary.json": lambda p: p.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"),
     }
-    if rows is not None:
-        writers["attribution.csv"] = lambda p: csv(p, attribution_table(as_attribution(analysis, rows)))
+    if rows.count() <= CSV_ROW_LIMIT:
+        by_recipient = [("recipient_id", False), ("currency", False), ("stovepipe_id", False)]
+        writers["attribution.csv"] = lambda p: table_file(rows, by_recipient, p, attribution_table, **csv)
     else:
         info["notes"].append(
             f"attribution.csv not written (more than {CSV_ROW_LIMIT} rows): see attribution.parquet"
@@ -160,6 +201,6 @@ def write_spark_analysis(
         negative = negatives.select(
             "payer_id", "payee_id", "stream_id", "currency", money_text("net_minor", "net_amount"), "lines"
         )  # fmt: skip
-        writers["negative_net.csv"] = lambda p: csv(p, negative)
+        writers["negative_net.csv"] = lambda p: write_csv_to(p, negative, raw=raw_csv)
     write_all(out_dir, writers, stale=SPARK_FILES, inputs=inputs)
     return info

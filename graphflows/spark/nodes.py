@@ -1,24 +1,32 @@
-"""The node table of flows in Spark: id, first name seen, kinds, given channel; classified on the driver.
+"""The node table of flows in Spark: id, first name seen, kinds, channel and form, and an integer code.
 
-Nodes are few next to flows (an organisation pays or is paid many times), so the distinct nodes are
-brought to the driver and classified by :func:`graphflows.classify.classify_nodes`, as the in-memory
-engine does. "First name seen" follows the in-memory order: payers in flow order, then payees, then
-declared streams.
+Nothing comes to the driver: the distinct nodes are grouped by Spark and classified by
+:func:`graphflows.classify.classify_nodes` (the in-memory engine's own rules, which look at one node at a
+time) in the Python workers, one Arrow batch at a time. "First name seen" follows the in-memory order:
+payers in flow order, then payees, then declared streams. ``idx`` is each node's position in id order,
+the integer code the attribution works in (ties in the rounding go to the lower code, as in memory).
 """
 
 from __future__ import annotations
 
-import polars as pl
+from collections.abc import Iterator
+
+import pyarrow as pa
 
 from graphflows.classify import ChannelMap, classify_nodes
 from graphflows.model import Kind
 
+#: The columns :func:`graphflows.classify.classify_nodes` adds.
+CLASSIFIED = ("channel", "channel_method", "form", "form_method")
 
-def node_table(
-    flows, channel_map: ChannelMap | None = None, organisations: pl.DataFrame | None = None
-) -> pl.DataFrame:
-    """``id, name, kinds, channel, channel_method, form, form_method`` of every node (polars)."""
+
+def node_frame(flows, channel_map: ChannelMap | None = None, organisations=None):
+    """Spark frame ``id, name, kinds, channel, channel_method, form, form_method, idx`` (and the columns
+    of ``organisations``, a Spark frame of how records matched into organisations), cached."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.types import StringType, StructField, StructType
 
     def side(rank: int, prefix: str):
         given = f"{prefix}_channel"
@@ -42,30 +50,30 @@ def node_table(
     def first(column: str):
         return F.min(F.when(F.col(column).isNotNull(), F.struct("seen", column)))[column]
 
-    grouped = seen.groupBy("id").agg(
-        F.min("seen").alias("seen"),
+    nodes = seen.groupBy("id").agg(
         first("name").alias("name"),
         F.array_sort(F.collect_set("kind")).alias("kinds"),
         first("given").alias("channel_given"),
     )
-    ordered = grouped.select(
-        "id",
-        "name",
-        "kinds",
-        "channel_given",
-        F.col("seen.side").alias("_side"),
-        F.col("seen._file").alias("_file"),
-        F.col("seen._seq").alias("_seq"),
-    )
-    nodes = (
-        pl.from_arrow(ordered.toArrow())
-        .sort("_side", "_file", "_seq")
-        .drop("_side", "_file", "_seq")
-        .with_columns(pl.col("name").fill_null(pl.col("id")), pl.col("kinds").cast(pl.List(pl.String)))
-    )
-    if organisations is not None and organisations.height:  # as graphflows.graph.build_graph
+    nodes = nodes.withColumn("name", F.coalesce("name", "id"))
+    if organisations is not None:  # as graphflows.graph.build_graph
         extra = organisations.drop(
-            [c for c in ("name", "kinds", "channel_given") if c in organisations.columns]
+            *[c for c in ("name", "kinds", "channel_given") if c in organisations.columns]
         )
-        nodes = nodes.join(extra, on="id", how="left")
-    return classify_nodes(nodes, channel_map).drop("channel_given")
+        nodes = nodes.join(extra, "id", "left")
+    fields = [f for f in nodes.schema.fields if f.name != "channel_given"]
+    schema = StructType(fields + [StructField(c, StringType()) for c in CLASSIFIED])
+    target = to_arrow_schema(schema)
+    classified = nodes.mapInArrow(lambda batches: _classify(batches, channel_map, target), schema)
+    return classified.withColumn("idx", F.row_number().over(Window.orderBy("id")) - 1).cache()
+
+
+def _classify(batches: Iterator[pa.RecordBatch], channel_map: ChannelMap | None, target: pa.Schema):
+    import polars as pl
+
+    for batch in batches:
+        if batch.num_rows:
+            nodes = pl.from_arrow(pa.Table.from_batches([batch]))
+            assert isinstance(nodes, pl.DataFrame)
+            done = classify_nodes(nodes.with_columns(pl.col("kinds").cast(pl.List(pl.String))), channel_map)
+            yield from done.select(target.names).to_arrow().cast(target).to_batches()

@@ -33,7 +33,7 @@ class SparkFlows:
     """Flows as a Spark DataFrame, with what the reading counted."""
 
     flows: object  # pyspark DataFrame
-    organisations: object  # polars frame of how records matched into organisations, or None
+    organisations: object  # Spark frame of how records matched into organisations, or None
     records_read: int
     rejected: int
     files: list[dict[str, object]]
@@ -48,14 +48,16 @@ def read_flows_spark(spark, paths: list[Path], *, skip_invalid: bool = False) ->
     """Read native flows CSV files and ``convert`` Parquet folders, in the order given."""
     from functools import reduce
 
-    import polars as pl
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
 
     parts, files, read, rejected, organisations = [], [], 0, 0, []
     for index, path in enumerate(paths):
         if path.is_dir():
             frame, counts = _converted(spark, path, index)
             if (path / "organisations.parquet").is_file():
-                organisations.append(pl.read_parquet(path / "organisations.parquet"))
+                matched = spark.read.parquet(str(path / "organisations.parquet"))
+                organisations.append(matched.withColumn("_folder", F.lit(index)))
         elif path.is_file():
             frame, counts = _native(spark, path, index, skip_invalid)
         else:
@@ -67,9 +69,11 @@ def read_flows_spark(spark, paths: list[Path], *, skip_invalid: bool = False) ->
     if not parts:
         raise InputError("no input files given")
     flows = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), parts)
-    orgs = (
-        pl.concat(organisations, how="diagonal_relaxed").unique("id", keep="first") if organisations else None
-    )
+    orgs = None
+    if organisations:  # the first folder that matched an id wins
+        every = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), organisations)
+        first = F.row_number().over(Window.partitionBy("id").orderBy("_folder"))
+        orgs = every.withColumn("_first", first).filter(F.col("_first") == 1).drop("_first", "_folder")
     return SparkFlows(flows, orgs, read, rejected, files)
 
 
@@ -99,17 +103,7 @@ def _native(spark, path: Path, index: int, skip_invalid: bool):
     missing = [c for c in REQUIRED if c not in titles]
     if missing:
         raise InputError(f"{path}:1: wrong header: missing column(s) {', '.join(missing)}")
-    raw = (
-        spark.read.option("header", True)
-        .option("multiLine", True)  # one file, one partition: record order is kept
-        .option("escape", '"')
-        .option("mode", "PERMISSIVE")
-        .csv(str(path))
-    )
-    raw = raw.toDF(*[norm(c) for c in raw.columns])
-    raw = raw.withColumn("_seq", F.monotonically_increasing_id()).withColumn(
-        "_file", F.lit(index).cast("long")
-    )
+    raw = _numbered(spark, path, titles).withColumn("_file", F.lit(index).cast("long"))
     given = [c for c in raw.columns if not c.startswith("_")]
     blank = [F.coalesce(F.trim(F.col(c)), F.lit("")) == "" for c in given]
     raw = raw.filter(~reduce(lambda a, b: a & b, blank))  # spacer lines (",,,,") are not records
@@ -147,6 +141,55 @@ def _native(spark, path: Path, index: int, skip_invalid: bool):
     )
     figures = {"records_read": total, "flows": total - rejected, "rejected": rejected, "non_money": 0}
     return flows, {"format": "flows", "figures": figures}
+
+
+def _numbered(spark, path: Path, titles: list[str]):
+    """The records of one CSV file as text columns, with ``_seq``: the record's position in the file.
+
+    Spark splits a large file into byte ranges read in parallel. Within a range, records come in file
+    order; counting the records of each range (one small row per range) gives every range its first
+    record number, so ``_seq`` is the record's number in the whole file however the file was split.
+    A file with a quoted value running over a line break (a line with an odd number of ``"``) cannot be
+    cut at any line end, so it is read whole, by one task. A record with more or fewer fields than the
+    header keeps its text in ``_corrupt``.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    names = list(dict.fromkeys(titles))
+    if len(names) != len(titles):
+        raise InputError(f"{path}:1: wrong header: a column title appears twice")
+    schema = StructType([StructField(n, StringType()) for n in [*names, "_corrupt"]])
+    quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
+    spans_lines = not spark.read.text(str(path)).filter(quotes % 2 == 1).isEmpty()
+    text = (
+        spark.read.schema(schema)
+        .option("multiLine", spans_lines)
+        .option("header", True)
+        .option("escape", '"')
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", "_corrupt")
+        .option("enforceSchema", True)
+        .csv(str(path))
+        .select("*", F.input_file_block_start().alias("_block"), F.monotonically_increasing_id().alias("_at"))
+    )  # read twice (counted, then checked): the same splits in the same order both times
+    starts = sorted(
+        (row["_block"], row["records"], row["first"])
+        for row in text.groupBy("_block")
+        .agg(F.count("*").alias("records"), F.min("_at").alias("first"))
+        .collect()
+    )
+    offsets, before = [], 0
+    for block, records, first in starts:
+        offsets.append((block, before - first))
+        before += records
+    shift = spark.createDataFrame(
+        offsets or [(0, 0)],
+        StructType([StructField("_block", LongType()), StructField("_shift", LongType())]),
+    )
+    return text.join(F.broadcast(shift), "_block").select(
+        *names, "_corrupt", (F.col("_at") + F.col("_shift")).alias("_seq")
+    )
 
 
 def _checked(raw):
@@ -194,6 +237,7 @@ def _checked(raw):
         date.alias("_v_date"),
     )
     problems = [
+        (F.col("_corrupt").isNotNull(), F.lit("its fields do not match the header's columns")),
         (F.col("payer_id") == "", F.lit("missing payer_id")),
         (F.col("payee_id") == "", F.lit("missing payee_id")),
         (amount == "", F.lit("missing amount")),
