@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from graphflows.analysis import attribute, convergence, mixing
 from graphflows.analysis import attribution as attribution_module
-from graphflows.analysis.attribution import _round_to_pennies, attribute_in_blocks
+from graphflows.analysis.attribution import attribute_in_blocks, round_to_pennies
 from graphflows.analysis.convergence import FactGatherer, convergence_of
 from graphflows.graph import from_networkx
 from tests.helpers import graph_of
@@ -67,8 +67,8 @@ def test_a_big_cycle_with_carve_outs_beyond_holdings_falls_back_to_iteration(mon
     edges.append(("C0", "P0", "100000.00", "S0"))
     graph = from_networkx(graph_of(*edges))
     iterated = []
-    iterate = mixing._Cycle.iterate
-    monkeypatch.setattr(mixing._Cycle, "iterate", lambda self: iterated.append(1) or iterate(self))
+    iterate = mixing.DenseCycle.iterate
+    monkeypatch.setattr(mixing.DenseCycle, "iterate", lambda self: iterated.append(1) or iterate(self))
     sparse, dense = pennies(graph, "sparse"), pennies(graph, "dense")
     assert len(iterated) == 2  # once for each solver
     assert_frame_equal(sparse.drop("share"), dense.drop("share"))
@@ -116,9 +116,9 @@ def test_rounding_ranks_only_what_can_win_a_penny_and_equals_the_full_ranking(se
     }[shape]
     total_of = rng.integers(1, 10 ** int(rng.integers(1, 9)), nodes)
     old = old_round_to_pennies(node, origin, value, total_of)
-    new = _round_to_pennies(node, origin, value, total_of)
+    new = round_to_pennies(node, origin, value, total_of)
     by_node = np.lexsort((rng.random(size), node))  # node by node, origins in any order (as pots come)
-    grouped = _round_to_pennies(node[by_node], origin[by_node], value[by_node], total_of, grouped=True)
+    grouped = round_to_pennies(node[by_node], origin[by_node], value[by_node], total_of, grouped=True)
     for a, b, c in zip(new, old, grouped, strict=True):
         assert np.array_equal(a, b)
         assert np.array_equal(c, b)

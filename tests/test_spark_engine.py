@@ -92,6 +92,51 @@ def test_real_ccg_files_through_convert(spark, tmp_path):
     assert_same(memory, fast)
 
 
+@pytest.fixture
+def small_splits(spark):
+    """Spark cuts every file into 16 kB ranges read by separate tasks, as it cuts large files into 128 MB."""
+    key = "spark.sql.files.maxPartitionBytes"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "16384")
+    yield
+    spark.conf.set(key, before)
+
+
+def test_a_file_read_in_many_pieces_gives_the_same_results(spark, small_splits, tmp_path):
+    from graphflows.spark.read import read_flows_spark
+
+    flows = generated(tmp_path / "flows.csv", 3000, seed=5)
+    assert read_flows_spark(spark, [flows]).flows.rdd.getNumPartitions() > 4
+    memory = analyse(tmp_path / "memory", [flows])
+    fast = analyse(tmp_path / "spark", [flows], "--engine", "spark")
+    assert_same(memory, fast)
+
+
+def test_a_bad_record_deep_in_a_split_file_is_named_by_its_number(spark, small_splits, tmp_path, capsys):
+    flows = generated(tmp_path / "flows.csv", 3000, seed=5)
+    lines = flows.read_text().splitlines()
+    assert flows.stat().st_size > 5 * 16384
+    header = lines[0].split(",")
+    cells = dict.fromkeys(header, "") | {"payer_id": "org-1", "payee_id": "org-60", "amount": "12.345"}
+    lines.insert(2500, ",".join(cells[c] for c in header))
+    flows.write_text("\n".join(lines) + "\n")
+    code = main(["analyse", str(flows), "--out", str(tmp_path / "out"), "--engine", "spark"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "record 2500:" in err and "more than 2 decimal places" in err
+
+
+def test_a_name_over_two_lines_is_read_whole(spark, small_splits, tmp_path):
+    flows = generated(tmp_path / "flows.csv", 3000, seed=5)
+    text = flows.read_text()
+    payer, name = text.splitlines()[1].split(",")[:2]  # the first name seen of a stream
+    flows.write_text(text.replace(f"\n{payer},{name},", f'\n{payer},"{name}\nTrust",', 1))
+    memory = analyse(tmp_path / "memory", [flows])
+    fast = analyse(tmp_path / "spark", [flows], "--engine", "spark")
+    assert_same(memory, fast)
+    assert f'"{name}\nTrust"' in (fast / "organisations.csv").read_text()
+
+
 def test_spark_refuses_formats_parsed_in_python(tmp_path, capsys):
     code = main(["analyse", str(CCG[0]), "--out", str(tmp_path / "out"), "--engine", "spark"])
     assert code == 2

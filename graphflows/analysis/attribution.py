@@ -178,7 +178,7 @@ class AttributionStream:
             held = 0
             for nodes, pot in solver.blocks():
                 node = np.repeat(nodes, np.diff(pot.indptr))  # rows stay together
-                rounded = _round_to_pennies(
+                rounded = round_to_pennies(
                     node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True
                 )
                 if rounded[0].size:
@@ -319,7 +319,7 @@ def _coded(flows: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
     )
 
 
-def _round_to_pennies(
+def round_to_pennies(
     node: np.ndarray, origin: np.ndarray, value: np.ndarray, total_of: np.ndarray, *, grouped: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whole minor units per (node, origin) that add up exactly to each node's total, by largest remainder.
@@ -329,7 +329,7 @@ def _round_to_pennies(
     node by node (origins in any order within a node), so only what can win a penny is sorted.
 
     >>> one = np.array([0, 0, 0])
-    >>> _round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]))[2]
+    >>> round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]))[2]
     array([34, 33, 33])
     """
     if not grouped:

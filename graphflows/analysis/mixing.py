@@ -291,10 +291,10 @@ def _solve_cycle(
         if unit is not None:
             return _pruned(fixed_in + in_within @ unit), unit, 0, True
     columns = np.unique(np.concatenate([fixed_in.indices, fixed_carve.indices, group]))
-    if k * max(columns.size, k) > MAX_DENSE_CELLS:
+    if not dense_fits(k, columns.size):
         raise CycleError(f"a cycle of {k} organisations with {columns.size} origins is too large to solve")
     column_of = {int(c): i for i, c in enumerate(columns)}
-    cycle = _Cycle(
+    cycle = DenseCycle(
         base_in=_dense(fixed_in, columns, column_of),
         base_carve=_dense(fixed_carve, columns, column_of),
         in_within=in_within.toarray(),
@@ -302,12 +302,8 @@ def _solve_cycle(
         out=out,
         own_column=np.array([column_of[int(v)] for v in group]),
     )
-    dense_unit = cycle.linear_solution() if dense else None
-    iterations, converged = 0, True
-    if dense_unit is None:
-        dense_unit, iterations, converged = cycle.iterate()
-    pot = cycle.base_in + cycle.in_within @ dense_unit
-    return _sparse(pot, columns, n), _sparse(dense_unit, columns, n), iterations, converged
+    pot, dense_unit, iterations, converged = cycle.solve(linear=dense)
+    return sparse_mix(pot, columns, n), sparse_mix(dense_unit, columns, n), iterations, converged
 
 
 def _split(
@@ -338,7 +334,7 @@ def _sparse_linear_solution(
     out: np.ndarray,
     group: np.ndarray,
 ) -> sp.csr_matrix | None:
-    """The linear rule of :meth:`_Cycle.linear_solution`, with a sparse LU and blocks of columns.
+    """The linear rule of :meth:`DenseCycle.linear_solution`, with a sparse LU and blocks of columns.
 
     Returns the unit mixes (k x n CSR), or None when the rule is not linear here (a carve-out exceeds what
     a member holds) or the system is singular.
@@ -408,9 +404,18 @@ def _pruned(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return matrix
 
 
+def dense_fits(members: int, origins: int) -> bool:
+    """Whether a strongly connected group of ``members`` reached by ``origins`` origins may be solved in
+    dense form (:class:`DenseCycle`): at most :data:`MAX_DENSE_CELLS` cells."""
+    return members * max(origins, members) <= MAX_DENSE_CELLS
+
+
 @dataclass
-class _Cycle:
-    """A strongly connected group in dense form: rows are its nodes, columns the origins that reach it."""
+class DenseCycle:
+    """A strongly connected group in dense form: rows are its nodes, columns the origins that reach it.
+
+    Both engines solve each group with it (:meth:`solve`); check :func:`dense_fits` first.
+    """
 
     base_in: np.ndarray  # pot from outside the group
     base_carve: np.ndarray  # carve-outs of streams outside the group
@@ -460,6 +465,15 @@ class _Cycle:
         unit = np.maximum(unit, 0.0)
         return unit / unit.sum(axis=1, keepdims=True)
 
+    def solve(self, *, linear: bool = True) -> tuple[np.ndarray, np.ndarray, int, bool]:
+        """(pots, unit mixes, iterations, converged): exactly when ``linear`` and the linear rule holds,
+        else by :meth:`iterate`. Pots are the money each member receives, by origin column."""
+        unit = self.linear_solution() if linear else None
+        iterations, converged = 0, True
+        if unit is None:
+            unit, iterations, converged = self.iterate()
+        return self.base_in + self.in_within @ unit, unit, iterations, converged
+
     def iterate(self) -> tuple[np.ndarray, int, bool]:
         """Damped fixed-point iteration from 'everyone is their own origin'; (unit, iterations, converged)."""
         k, width = self.base_in.shape
@@ -483,7 +497,9 @@ def _dense(matrix: sp.csr_matrix, columns: np.ndarray, column_of: dict[int, int]
     return out
 
 
-def _sparse(dense: np.ndarray, columns: np.ndarray, n: int) -> sp.csr_matrix:
+def sparse_mix(dense: np.ndarray, columns: np.ndarray, n: int) -> sp.csr_matrix:
+    """Dense rows over origin ``columns`` as sparse rows over all ``n`` nodes, entries at or below
+    :data:`PRUNE` of their row's total (at least 1) dropped."""
     rows, cols = np.nonzero(dense > PRUNE * np.maximum(dense.sum(axis=1, keepdims=True), 1.0))
     return sp.csr_matrix((dense[rows, cols], (rows, columns[cols])), shape=(dense.shape[0], n))
 

@@ -67,10 +67,7 @@ def convergence_table(
     shown = table.filter(pl.col("is_convergence_point")).head(top)
     if points is None:
         points = int(table["is_convergence_point"].sum())
-    grid = Table(
-        title=f"Top convergence points ({shown.height} of {points}, "
-        f"counted by {count_by})"
-    )
+    grid = Table(title=f"Top convergence points ({shown.height} of {points}, counted by {count_by})")
     grid.add_column("Recipient", ratio=3, overflow="fold")
     grid.add_column("Channels", ratio=3, overflow="fold")
     grid.add_column("Eff.", justify="right", no_wrap=True)

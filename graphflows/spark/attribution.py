@@ -13,7 +13,7 @@ The method is the in-memory engine's (:mod:`graphflows.analysis.mixing`), step f
    sources; declared streams are carved out; the rest, plus any own money, is normalised into its unit
    mix. Each strongly connected group is solved exactly by the in-memory method, one group per pandas
    call (``applyInPandas``).
-5. **Pennies** by largest remainder per recipient (:func:`graphflows.analysis.attribution._round_to_pennies`,
+5. **Pennies** by largest remainder per recipient (:func:`graphflows.analysis.attribution.round_to_pennies`,
    ties to the lower origin index in sorted-id order), one partition of recipients per pandas call.
 
 Nothing here brings flows, edges or mixes to the driver, except the cyclic core (bounded) and the
@@ -30,8 +30,8 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from graphflows.analysis.attribution import _round_to_pennies
-from graphflows.analysis.mixing import MAX_DENSE_CELLS, PRUNE, CycleError, _Cycle, _sparse
+from graphflows.analysis.attribution import round_to_pennies
+from graphflows.analysis.mixing import PRUNE, CycleError, DenseCycle, dense_fits, sparse_mix
 from graphflows.analysis.netting import LIMIT
 from graphflows.model import GraphflowsError, Kind
 
@@ -522,7 +522,7 @@ def solve_group(frame: pd.DataFrame) -> pd.DataFrame:
 
     fin, fcv, iin, icv = part("fin"), part("fcv"), part("iin"), part("icv")
     columns = np.unique(np.concatenate([fin["origin"].to_numpy(), fcv["origin"].to_numpy(), group]))
-    if k * max(columns.size, k) > MAX_DENSE_CELLS:
+    if not dense_fits(k, columns.size):
         return pd.DataFrame(
             {"kind": ["too_large"], "node": [k], "origin": [columns.size], "value": [0.0]}
         ).astype({"kind": object})
@@ -537,7 +537,7 @@ def solve_group(frame: pd.DataFrame) -> pd.DataFrame:
         return out
 
     out = part("out").set_index("node")["value"]
-    cycle = _Cycle(
+    cycle = DenseCycle(
         base_in=dense(fin, column_of, columns.size),
         base_carve=dense(fcv, column_of, columns.size),
         in_within=dense(iin, position, k),
@@ -545,14 +545,10 @@ def solve_group(frame: pd.DataFrame) -> pd.DataFrame:
         out=np.array([float(out[v]) for v in group]),
         own_column=np.array([column_of[int(v)] for v in group]),
     )
-    unit = cycle.linear_solution()
-    converged = True
-    if unit is None:
-        unit, _, converged = cycle.iterate()
-    pot = cycle.base_in + cycle.in_within @ unit
+    pot, unit, _, converged = cycle.solve()
     n = int(columns.max()) + 1
     pieces = []
-    for kind, matrix in (("pot", _sparse(pot, columns, n)), ("unit", _sparse(unit, columns, n))):
+    for kind, matrix in (("pot", sparse_mix(pot, columns, n)), ("unit", sparse_mix(unit, columns, n))):
         coo = matrix.tocoo()
         pieces.append(
             pd.DataFrame({"kind": kind, "node": group[coo.row], "origin": coo.col, "value": coo.data})
@@ -580,7 +576,7 @@ def _round_partition(batches):
     uniq, local = np.unique(node, return_inverse=True)
     total_of = np.zeros(uniq.size, dtype=np.int64)
     total_of[local] = frame["total"].to_numpy(np.int64)
-    r_node, r_origin, amount = _round_to_pennies(
+    r_node, r_origin, amount = round_to_pennies(
         local.astype(np.int64),
         frame["origin"].to_numpy(np.int64),
         frame["value"].to_numpy(np.float64),

@@ -1,7 +1,7 @@
 """Start (or reach) Spark: ``local[*]`` by default, a cluster master URL, or Spark Connect.
 
-Python workers run the driver's own interpreter (so they import the same pandas and pyarrow), nothing
-listens beyond the machine in local mode, and the web UI is off unless asked for.
+In local mode the Python workers run the driver's own interpreter (so they import the same pandas and
+pyarrow), nothing listens beyond the machine, and the web UI is off unless asked for.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def spark_session(
     """A Spark session for the analysis, stopped afterwards when this call started it.
 
     ``master``: ``local[*]`` (default), ``spark://HOST:7077``, ``yarn``...; ``remote``: a Spark Connect
-    address ``sc://HOST:15002`` (then ``master`` is ignored).
+    address ``sc://HOST:15002`` (then ``master`` is ignored). Under ``spark-submit`` the master and
+    settings it was given are kept (``master`` overrides them only when given).
     """
     try:
         from pyspark.sql import SparkSession
@@ -49,8 +50,6 @@ def spark_session(
     if active is not None:  # a session the caller started (a notebook, the tests): used, not stopped
         yield active
         return
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("graphflows")
     settings = {
         "spark.sql.session.timeZone": "UTC",
@@ -60,18 +59,22 @@ def spark_session(
     if remote:
         builder = builder.remote(remote)
     else:
-        local = master is None or master.startswith("local")
-        if local:
+        submitted = master is None and "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit set the master
+        local = not submitted and (master is None or master.startswith("local"))
+        if local:  # the workers run this Python; a cluster's executors run their own
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+            settings.setdefault("spark.pyspark.python", sys.executable)
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
             settings.setdefault("spark.driver.host", "127.0.0.1")
             settings.setdefault("spark.driver.bindAddress", "127.0.0.1")
             settings.setdefault("spark.ui.enabled", "false")
-        settings.setdefault("spark.pyspark.python", sys.executable)
         if shuffle_partitions or local:
             settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions or LOCAL_SHUFFLE_PARTITIONS)
         if driver_memory:
             settings["spark.driver.memory"] = driver_memory
-        builder = builder.master(master or "local[*]")
+        if not submitted:
+            builder = builder.master(master or "local[*]")
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
