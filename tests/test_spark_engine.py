@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -135,6 +136,30 @@ def test_a_name_over_two_lines_is_read_whole(spark, small_splits, tmp_path):
     fast = analyse(tmp_path / "spark", [flows], "--engine", "spark")
     assert_same(memory, fast)
     assert f'"{name}\nTrust"' in (fast / "organisations.csv").read_text()
+
+
+def test_spark_connect_gives_the_same_results(spark, tmp_path):
+    """``--spark-remote``: the same analysis through Spark Connect (``local[2]``: a server PySpark starts)."""
+    memory = analyse(tmp_path / "memory", [demo_path()])
+    command = ["analyse", str(demo_path()), "--out", str(tmp_path / "connect"), "--top", "0"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "graphflows.cli.main",
+            *command,
+            "--engine",
+            "spark",
+            "--spark-remote",
+            "local[2]",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert_same(memory, tmp_path / "connect")
 
 
 def test_spark_refuses_formats_parsed_in_python(tmp_path, capsys):
