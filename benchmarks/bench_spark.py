@@ -5,7 +5,8 @@
 
 Flows come from /work/shared/bench/regional.py (the regional shape). Spark runs in ``local[2]`` with the
 JVM capped at 4 GB (``spark.driver.memory``; Spark spills to disk past it). Each run is a fresh process:
-``python_peak_mb`` is the Python process's own peak RSS, ``jvm_peak_mb`` its JVM's (sampled each second).
+``python_peak_mb`` is the Python driver's own peak RSS, ``jvm_peak_mb`` its JVM's and
+``python_workers_peak_mb`` the Python workers' together (both sampled each second).
 The pyarrow read floor is the time to parse the CSV once with pyarrow (no engine can read it faster here).
 Figures measured on this machine are in benchmarks/README.md; note the load average (shared cores).
 """
@@ -26,7 +27,7 @@ GENERATOR = Path("/work/shared/bench/regional.py")
 SPARK = """
 import json, os, resource, sys, threading, time
 from pathlib import Path
-jvm_peak = [0]
+jvm_peak, workers_peak = [0], [0]
 def descendants(pid):
     kids = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
@@ -34,15 +35,19 @@ def descendants(pid):
     return kids + [d for k in kids for d in descendants(k)]
 def watch():
     while True:
-        total = 0
+        java = workers = 0
         for pid in descendants(os.getpid()):
             try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:") and "java" in Path(f"/proc/{pid}/cmdline").read_text():
-                        total += int(line.split()[1]) // 1024
+                status = Path(f"/proc/{pid}/status").read_text().splitlines()
+                rss = [int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS:")]
+                if "java" in Path(f"/proc/{pid}/cmdline").read_text():
+                    java += sum(rss)
+                else:
+                    workers += sum(rss)
             except OSError:
                 pass
-        jvm_peak[0] = max(jvm_peak[0], total)
+        jvm_peak[0] = max(jvm_peak[0], java)
+        workers_peak[0] = max(workers_peak[0], workers)
         time.sleep(1)
 threading.Thread(target=watch, daemon=True).start()
 from graphflows.spark import analyse_spark, spark_session
@@ -52,6 +57,7 @@ with spark_session("local[2]", driver_memory="4g", shuffle_partitions=int(sys.ar
     spark.sparkContext.setLogLevel("ERROR")
     analysis = analyse_spark(spark, [sys.argv[1]])
     t1 = time.perf_counter()
+    analysed_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     info = write_spark_analysis(Path(sys.argv[2]), analysis)
 t2 = time.perf_counter()
 cpu = resource.getrusage(resource.RUSAGE_SELF)
@@ -60,7 +66,8 @@ print(json.dumps({"analyse_s": t1 - t0, "write_s": t2 - t1, "wall_s": t2 - t0,
                   "recipients": info["recipients"], "cycles": analysis.attribution.cycles,
                   "levels": analysis.attribution.levels, "core_edges": analysis.attribution.core_edges,
                   "python_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "jvm_peak_mb": jvm_peak[0]}))
+                  "python_peak_after_analyse_mb": analysed_peak,
+                  "jvm_peak_mb": jvm_peak[0], "python_workers_peak_mb": workers_peak[0]}))
 """
 
 MEMORY = """

@@ -21,7 +21,7 @@ from graphflows.demo import demo_path
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parent.parent
 CCG = sorted((ROOT / "tests/data/real/nhs-ccg-spend-nel").glob("*.zip"))
-COMPARED = ("attribution.csv", "convergence.csv", "channels.csv")
+COMPARED = ("attribution.csv", "convergence.csv", "channels.csv", "organisations.csv")
 
 
 def generated(path: Path, flows: int, seed: int) -> Path:

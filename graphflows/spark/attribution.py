@@ -17,7 +17,7 @@ The method is the in-memory engine's (:mod:`graphflows.analysis.mixing`), step f
    ties to the lower origin index in sorted-id order), one partition of recipients per pandas call.
 
 Nothing here brings flows, edges or mixes to the driver, except the cyclic core (bounded) and the
-negative pairs (a report).
+negative pairs (a report, written by Spark).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class SparkAttribution:
 
     rows: object  # recipient_id, stovepipe_id, currency, amount_minor, share
     recipients: object  # recipient_id, currency, total_in_minor, payer_count
-    negative_pairs: pl.DataFrame
+    negative_pairs: object  # payer_id, payee_id, stream_id, currency, net_minor, lines
     by: str
     notes: list[str] = field(default_factory=list)
     cycles: int = 0
@@ -84,7 +84,7 @@ def _too_large() -> GraphflowsError:
     )
 
 
-def attribute_spark(spark, flows, nodes: pl.DataFrame, *, by: str = "origin") -> SparkAttribution:
+def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribution:
     """Attribute each recipient's income to its origins (``by`` as in :func:`graphflows.analysis.attribute`).
 
     ``flows``: the (financial-year filtered) flows; ``nodes``: the node table (:func:`node_frame`), whose
@@ -140,15 +140,13 @@ def attribute_spark(spark, flows, nodes: pl.DataFrame, *, by: str = "origin") ->
                 F.col("payers").alias("payer_count"),
             )
         )
-    negatives = pl.from_arrow(
-        negative.select("payer_id", "payee_id", "stream_id", "currency", "net_minor", "lines").toArrow()
-    ).sort("payer_id", "payee_id", "stream_id", "currency")
+    negatives = negative.select("payer_id", "payee_id", "stream_id", "currency", "net_minor", "lines")
     return SparkAttribution(  # computed once: convergence and every output read them
         rows=(_union(rows) if rows else spark.createDataFrame([], ROWS_SCHEMA)).localCheckpoint(),
         recipients=(
             _union(recipients) if recipients else spark.createDataFrame([], RECIPIENTS_SCHEMA)
         ).localCheckpoint(),
-        negative_pairs=negatives.with_columns(pl.col("lines").cast(pl.UInt32)),
+        negative_pairs=negatives.localCheckpoint(),
         by=by,
         notes=state.notes,
         cycles=state.cycles,

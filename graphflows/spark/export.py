@@ -30,7 +30,7 @@ from graphflows.export import (
 from graphflows.graph import FlowGraph
 from graphflows.model import format_minor
 from graphflows.model.schema import empty_flows
-from graphflows.outputs import PathLike, write_csv_to, write_table_to
+from graphflows.outputs import PathLike, write_table_to
 from graphflows.spark.convergence import convergence_order
 from graphflows.spark.engine import SparkAnalysis
 
@@ -40,21 +40,28 @@ SPARK_FILES = ANALYSIS_FILES  # the same names, Parquet included
 Order = list[tuple[str, bool]]
 
 
+#: Rows per block read back from the sorted parts (bounds the driver's memory while writing).
+BLOCK_ROWS = 100_000
+
+
 def sorted_blocks(frame, order: Order, scratch: Path) -> Iterator[pl.DataFrame]:
     """``frame`` sorted by Spark (``(column, descending)``, nulls first as polars sorts), in blocks.
 
     Spark writes the sorted rows as Parquet parts into ``scratch`` (part files are numbered in sort order);
-    the blocks are read back one part at a time, so the driver holds one part, never the whole table.
+    they are read back :data:`BLOCK_ROWS` rows at a time, so the driver never holds a whole table or part.
     """
+    import pyarrow.parquet as pq
     from pyspark.sql import functions as F
 
     keys = [F.desc_nulls_first(c) if descending else F.asc_nulls_first(c) for c, descending in order]
     frame.orderBy(*keys).write.mode("overwrite").parquet(str(scratch))
-    parts = sorted(scratch.glob("part-*.parquet"))
-    if not parts:
+    empty = True
+    for part in sorted(scratch.glob("part-*.parquet")):
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=BLOCK_ROWS):
+            empty = False
+            yield pl.from_arrow(batch)  # type: ignore[misc]
+    if empty:  # the header still comes from the columns
         yield pl.from_arrow(frame.limit(0).toArrow())  # type: ignore[misc]
-    for part in parts:
-        yield pl.read_parquet(part)
 
 
 def scratch_folder(near: Path) -> Path:
@@ -133,7 +140,7 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
         "nodes": {"total": analysis.nodes.count(), **dict(sorted(kinds.items()))},
         "total_amount": {c: format_minor(v) for c, v in analysis.totals.items()},
         "attributed_amount": {c: format_minor(v) for c, v in by_currency},
-        "negative_net_pairs": negatives.height,
+        "negative_net_pairs": negatives.count(),
         "recipients": table.count(),
         "convergence_points": sum(e["convergence_points"] for e in by_form.values()),
         "attributed_income_by_origin_channel": by_channel,
@@ -163,6 +170,13 @@ def top_points(analysis: SparkAnalysis, top: int) -> pl.DataFrame:
     frame = pl.from_arrow(points.toArrow())
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def negative_table(block: pl.DataFrame) -> pl.DataFrame:
+    """negative_net.csv (as the in-memory engine writes it) of a block of negative net pairs."""
+    return block.select(
+        "payer_id", "payee_id", "stream_id", "currency", money_text("net_minor", "net_amount"), "lines"
+    )  # fmt: skip
 
 
 def write_spark_analysis(
@@ -197,10 +211,8 @@ def write_spark_analysis(
             f"attribution.csv not written (more than {CSV_ROW_LIMIT} rows): see attribution.parquet"
         )
     negatives = analysis.attribution.negative_pairs
-    if negatives.height:
-        negative = negatives.select(
-            "payer_id", "payee_id", "stream_id", "currency", money_text("net_minor", "net_amount"), "lines"
-        )  # fmt: skip
-        writers["negative_net.csv"] = lambda p: write_csv_to(p, negative, raw=raw_csv)
+    if info["negative_net_pairs"]:
+        by_pair = [(c, False) for c in ("payer_id", "payee_id", "stream_id", "currency")]
+        writers["negative_net.csv"] = lambda p: table_file(negatives, by_pair, p, negative_table, **csv)
     write_all(out_dir, writers, stale=SPARK_FILES, inputs=inputs)
     return info

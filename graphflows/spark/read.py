@@ -94,7 +94,6 @@ def _converted(spark, folder: Path, index: int):
 
 
 def _native(spark, path: Path, index: int, skip_invalid: bool):
-    from functools import reduce
 
     from pyspark.sql import functions as F
 
@@ -105,14 +104,15 @@ def _native(spark, path: Path, index: int, skip_invalid: bool):
         raise InputError(f"{path}:1: wrong header: missing column(s) {', '.join(missing)}")
     raw = _numbered(spark, path, titles).withColumn("_file", F.lit(index).cast("long"))
     given = [c for c in raw.columns if not c.startswith("_")]
-    blank = [F.coalesce(F.trim(F.col(c)), F.lit("")) == "" for c in given]
-    raw = raw.filter(~reduce(lambda a, b: a & b, blank))  # spacer lines (",,,,") are not records
-    for column in KNOWN:
-        if column not in raw.columns:
-            raw = raw.withColumn(column, F.lit(""))
-        raw = raw.withColumn(column, F.coalesce(F.trim(F.col(column)), F.lit("")))
-    checked = _checked(raw)
-    checked = checked.cache()
+    raw = raw.filter(
+        F.concat_ws("", *(F.trim(c) for c in given)) != ""
+    )  # spacer lines (",,,,") are not records
+    # one projection, not a column at a time: plans stay shallow (Spark Connect refuses deep ones)
+    cleaned = [
+        F.coalesce(F.trim(c), F.lit("")).alias(c) if c in raw.columns else F.lit("").alias(c) for c in KNOWN
+    ]
+    raw = raw.select(*[c for c in raw.columns if c not in KNOWN], *cleaned)
+    checked = _checked(raw).localCheckpoint()  # computed once; later plans start here
     total = checked.count()
     bad = checked.filter(F.col("_problem").isNotNull())
     rejected = bad.count()
@@ -261,10 +261,7 @@ def _checked(raw):
             for c in CHANNEL_COLUMNS
         ),
     ]
-    first = None
-    for test, reason in reversed(problems):
-        first = F.when(test, reason).otherwise(first) if first is not None else F.when(test, reason)
-    return values.withColumn("_problem", first)
+    return values.withColumn("_problem", F.coalesce(*(F.when(test, reason) for test, reason in problems)))
 
 
 def is_converted(path: Path) -> bool:
