@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from graphflows.classify import ChannelMap, classify_nodes
 from graphflows.model import Kind
+from graphflows.spark.positions import positioned
 
 #: The columns :func:`graphflows.classify.classify_nodes` adds.
 CLASSIFIED = ("channel", "channel_method", "form", "form_method")
@@ -23,7 +24,6 @@ CLASSIFIED = ("channel", "channel_method", "form", "form_method")
 def node_frame(flows, channel_map: ChannelMap | None = None, organisations=None):
     """Spark frame ``id, name, kinds, channel, channel_method, form, form_method, idx`` (and the columns
     of ``organisations``, a Spark frame of how records matched into organisations), cached."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import to_arrow_schema
     from pyspark.sql.types import StringType, StructField, StructType
@@ -65,7 +65,10 @@ def node_frame(flows, channel_map: ChannelMap | None = None, organisations=None)
     schema = StructType(fields + [StructField(c, StringType()) for c in CLASSIFIED])
     target = to_arrow_schema(schema)
     classified = nodes.mapInArrow(lambda batches: _classify(batches, channel_map, target), schema)
-    return classified.withColumn("idx", F.row_number().over(Window.orderBy("id")) - 1).cache()
+    ordered = classified.orderBy("id").select(  # ranges of ids, in order
+        "*", F.spark_partition_id().alias("_range"), F.monotonically_increasing_id().alias("_at")
+    )
+    return positioned(ordered.localCheckpoint(), "_range", "_at", "idx").cache()
 
 
 def _classify(batches: Iterator[pa.RecordBatch], channel_map: ChannelMap | None, target: pa.Schema):

@@ -18,6 +18,7 @@ from graphflows.classify import CHANNELS
 from graphflows.convert import CONVERTED_MARK
 from graphflows.ingest.native import CHANNEL_COLUMNS, KNOWN, MAX_DIGITS, REQUIRED
 from graphflows.model import InputError, Kind
+from graphflows.spark.positions import positioned
 
 KIND_WORDS = {k.value: k.value for k in Kind} | {
     "fundingstream": "stream",
@@ -154,7 +155,7 @@ def _numbered(spark, path: Path, titles: list[str]):
     header keeps its text in ``_corrupt``.
     """
     from pyspark.sql import functions as F
-    from pyspark.sql.types import LongType, StringType, StructField, StructType
+    from pyspark.sql.types import StringType, StructField, StructType
 
     names = list(dict.fromkeys(titles))
     if len(names) != len(titles):
@@ -172,24 +173,8 @@ def _numbered(spark, path: Path, titles: list[str]):
         .option("enforceSchema", True)
         .csv(str(path))
         .select("*", F.input_file_block_start().alias("_block"), F.monotonically_increasing_id().alias("_at"))
-    )  # read twice (counted, then checked): the same splits in the same order both times
-    starts = sorted(
-        (row["_block"], row["records"], row["first"])
-        for row in text.groupBy("_block")
-        .agg(F.count("*").alias("records"), F.min("_at").alias("first"))
-        .collect()
-    )
-    offsets, before = [], 0
-    for block, records, first in starts:
-        offsets.append((block, before - first))
-        before += records
-    shift = spark.createDataFrame(
-        offsets or [(0, 0)],
-        StructType([StructField("_block", LongType()), StructField("_shift", LongType())]),
-    )
-    return text.join(F.broadcast(shift), "_block").select(
-        *names, "_corrupt", (F.col("_at") + F.col("_shift")).alias("_seq")
-    )
+    )  # read twice (counted, then numbered): the same splits in the same order both times
+    return positioned(text, "_block", "_at", "_seq")
 
 
 def _checked(raw):
