@@ -33,7 +33,7 @@ from graphflows.model import FLOW_COLUMNS, LABELS, Kind
 
 from . import server
 from .loader import LoadReport, WriteBackReport, flow_keys, has_procedure
-from .runner import CypherError, Neo4jSettings, Neo4jUnavailable, connect, same_server
+from .runner import CypherError, Neo4jSettings, Neo4jUnavailable, connect, same_server, translate_errors
 from .schema import (
     ATTRIBUTED_TO,
     ATTRIBUTED_TO_CHANNEL,
@@ -43,7 +43,7 @@ from .schema import (
     FLOWS_TO,
     OTHER_STOVEPIPES,
     OTHER_STOVEPIPES_ID,
-    apply_schema,
+    SCHEMA_STATEMENTS,
 )
 from .writeback import OTHER_STOVEPIPES_NAME, recipient_table, split_attribution
 
@@ -144,6 +144,8 @@ def bulk_load(
                 with _step(steps, "swap store", progress):
                     wait_for(stage, "swap")
                     wait_until_answering(runner)
+                with _step(steps, "schema", progress):
+                    create_schema(runner)
         if not in_server:
             with _step(steps, "import", progress):
                 run_importer(files, stage)
@@ -153,8 +155,8 @@ def bulk_load(
                         swap_in_place(runner, stage)
                 else:  # a server started with older code: stop it, swap the folders, start it again
                     info = server.restart(info, lambda: _swap_store(data_dir, stage))
-        with _step(steps, "schema", progress), connect(settings) as runner:
-            apply_schema(runner)
+            with _step(steps, "schema", progress), connect(settings) as runner:
+                create_schema(runner)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     if tables is not None:
@@ -497,6 +499,16 @@ def _swap_store(data_dir: Path, stage: Path) -> None:
         if target.exists():
             target.rename(old)
         (stage / "data" / part / "neo4j").rename(target)
+
+
+def create_schema(runner: Any) -> None:
+    """The schema's constraints and indexes on the freshly imported store (none exist yet), in one
+    transaction, so the indexes are populated together; then wait until they are online."""
+    with translate_errors(runner.settings), runner.session() as session, session.begin_transaction() as tx:
+        for statement in SCHEMA_STATEMENTS:
+            tx.run(statement).consume()
+        tx.commit()
+    runner.run("CALL db.awaitIndexes(300)")
 
 
 def database_is_empty(runner: Any) -> bool:

@@ -149,7 +149,16 @@ public final class GraphflowsProcedures {
         AbstractDatabase database = database();
         Path store = api.databaseLayout().databaseDirectory();
         Path logs = api.databaseLayout().getTransactionLogsDirectory();
-        Thread worker = new Thread(() -> swap(database, stage, store, logs), "graphflows-swap-store");
+        Thread worker = new Thread(
+                () -> {
+                    try {
+                        Thread.sleep(200); // let the calling transaction close
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    swap(database, stage, store, logs);
+                },
+                "graphflows-swap-store");
         worker.setDaemon(false);
         worker.start();
         return Stream.of(new Scheduled(stage.toString()));
@@ -228,19 +237,13 @@ public final class GraphflowsProcedures {
             outcome = "import.failed";
             message = e + "\n";
         }
-        try {
-            Files.writeString(stage.resolve(outcome), message, StandardCharsets.UTF_8);
-        } catch (IOException ignored) {
-            return false;  // the caller times out and says so
-        }
-        return outcome.equals("import.done");
+        return report(stage, outcome, message) && outcome.equals("import.done");
     }
 
     private static void swap(AbstractDatabase database, Path stage, Path store, Path logs) {
         String outcome = "swap.done";
         String message = "ok\n";
         try {
-            Thread.sleep(200);  // let the calling transaction close
             database.stop();
             try {
                 move(store, stage.resolve("old").resolve("databases"));
@@ -254,10 +257,16 @@ public final class GraphflowsProcedures {
             outcome = "swap.failed";
             message = e + "\n";
         }
+        report(stage, outcome, message);
+    }
+
+    /** Write bulk-import/OUTCOME (what the caller polls for); false if it could not (the caller times out). */
+    private static boolean report(Path stage, String outcome, String message) {
         try {
             Files.writeString(stage.resolve(outcome), message, StandardCharsets.UTF_8);
+            return true;
         } catch (IOException ignored) {
-            // the caller times out and says so
+            return false;
         }
     }
 
