@@ -1,17 +1,20 @@
 """The bulk first load: Neo4j's offline importer into graphflows' own local server.
 
 For a first load into an empty database (or one the user asked to replace), the graph and its write-back
-are written as import files (CSV with typed headers), Neo4j's importer (``neo4j-admin database import
-full``, run from the Maven artifact ``org.neo4j:neo4j-import-tool`` in the same JVM set-up as the server)
-builds a new store from them in a staging folder while the server still runs, then the server stops, the
-new store takes the old one's place, the server starts again on the same ports, and the schema's
-constraints and indexes are created. The result is the database the Bolt loader would have written (same
-labels, properties and value types: tests compare full dumps), so later Bolt loads on top add nothing.
-The system database (users and the generated password) is not touched.
+are written as import files (CSV with typed headers; nodes numbered 0, 1, 2 ... by graphflows, so the
+importer maps no ids), and Neo4j's importer (``neo4j-admin database import full``, whose classes are on
+the server's class path) builds a new store from them in a staging folder. graphflows' server runs the
+importer in its own, already warm JVM (``graphflows.v1.importStore``) while its database keeps answering,
+then swaps the new store in (its default database stops and starts; the JVM and its ports stay), and the
+schema's constraints and indexes are created in one transaction. A server started by older code gets the
+importer in a JVM of its own (``org.neo4j:neo4j-import-tool`` from Maven), then ``graphflows.v1.swapStore``
+(or, older still, a restart). The result is the database the Bolt loader would have written (same labels,
+properties and value types: tests compare full dumps), so later Bolt loads on top add nothing. The system
+database (users and the generated password) is not touched.
 
 >>> report = bulk_load(read_graph(["flows.csv"]), Path("~/.local/share/graphflows/neo4j"))  # doctest: +SKIP
 >>> report.steps                                                                       # doctest: +SKIP
-{'analysis': 0.1, 'import files': 0.2, 'import': 4.9, 'restart': 16.0, 'schema': 1.1}
+{'analysis': 3.1, 'import files': 1.4, 'import': 8.2, 'swap store': 0.2, 'schema': 1.4}
 """
 
 from __future__ import annotations
