@@ -50,6 +50,7 @@ class SparkAttribution:
     recipients: object  # recipient_id, currency, total_in_minor, payer_count
     negative_pairs: object  # payer_id, payee_id, stream_id, currency, net_minor, lines
     by: str
+    solving_order: object = None  # recipient_id, currency and SOLVING_ORDER: the in-memory engine's row order
     notes: list[str] = field(default_factory=list)
     cycles: int = 0
     levels: int = 0
@@ -114,12 +115,22 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
     )
     forced_ids = index.filter("forced").select(F.col("idx").alias("node"))
     state = _Run(spark)
-    rows, recipients = [], []
+    rows, recipients, orders = [], [], []
     for currency in sorted(r[0] for r in coded.select("currency").distinct().collect()):
         edges = coded.filter(F.col("currency") == currency).drop("currency")
-        pots, totals = state.solve(edges, forced_ids)
+        pots, totals, order = state.solve(edges, forced_ids)
         amounts = _pennies(pots, totals)
         names = index.select("id", "idx")
+        orders.append(
+            order.join(F.broadcast(names.withColumnRenamed("idx", "node")), "node").select(
+                F.col("id").alias("recipient_id"),
+                F.lit(currency).alias("currency"),
+                F.col("forced").alias("order_forced"),
+                F.col("level").alias("order_level"),
+                F.col("cyclic").alias("order_cyclic"),
+                F.col("comp").alias("order_group"),
+            )
+        )
         rows.append(
             amounts.join(F.broadcast(names.withColumnRenamed("idx", "node")), "node")
             .withColumnRenamed("id", "recipient_id")
@@ -148,6 +159,9 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
         ).localCheckpoint(),
         negative_pairs=negatives.localCheckpoint(),
         by=by,
+        solving_order=(
+            _union(orders) if orders else spark.createDataFrame([], ORDER_SCHEMA)
+        ).localCheckpoint(),
         notes=state.notes,
         cycles=state.cycles,
         levels=state.levels,
@@ -156,7 +170,23 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
 
 
 ROWS_SCHEMA = "recipient_id string, stovepipe_id string, currency string, amount_minor long, share double"
+#: Sort keys that put attribution rows in the in-memory engine's order (its solving order): currency by
+#: currency, the streams held as origins (``--by stream``) last, then level by level the nodes outside
+#: cycles (in id order) before each strongly connected group (by its lowest id), origins in id order.
+SOLVING_ORDER = (
+    "currency",
+    "order_forced",
+    "order_level",
+    "order_cyclic",
+    "order_group",
+    "recipient_id",
+    "stovepipe_id",
+)
 RECIPIENTS_SCHEMA = "recipient_id string, currency string, total_in_minor long, payer_count long"
+ORDER_SCHEMA = (
+    "recipient_id string, currency string, order_forced boolean, order_level long, order_cyclic boolean, "
+    "order_group long"
+)
 
 
 def _union(frames: list):
@@ -175,7 +205,8 @@ class _Run:
         self.cycles = self.levels = self.core_edges = 0
 
     def solve(self, edges, forced_ids):
-        """(pots: node, origin, value; totals: node, total, payers) of one currency's positive edges."""
+        """(pots: node, origin, value; totals: node, total, payers; order: node, forced, level, cyclic, comp)
+        of one currency's positive edges (order: :data:`SOLVING_ORDER`)."""
         from pyspark.sql import functions as F
 
         edges = edges.withColumn("src", F.coalesce("stream", "payer")).cache()
@@ -221,7 +252,25 @@ class _Run:
             .union(carve.select(F.col("stream").alias("node")))
             .distinct()
         )
-        return self._propagate(inflow, carve, undeclared, level_of, forced, sources), totals
+        pots = self._propagate(inflow, carve, undeclared, level_of, forced, sources)
+        return pots, totals, self._solving_order(deps, comp_of, level_of, forced)
+
+    def _solving_order(self, deps, comp_of, level_of, forced):
+        """``node, forced, level, cyclic, comp`` as the in-memory engine orders nodes: its levels count the
+        streams held as origins (``--by stream``), which come first there and are handed out last."""
+        from pyspark.sql import functions as F
+
+        held = forced.select("node", F.col("node").alias("comp"), F.lit(False).alias("cyclic"))
+        if held.isEmpty():
+            ordered = level_of
+        else:
+            levels = self.levels
+            ordered = self._levels(deps, comp_of.unionByName(held))
+            self.levels = levels  # the run's figure stays that of the propagation
+        held_now = forced.select("node", F.lit(True).alias("held"))
+        return ordered.join(held_now, "node", "left").select(
+            "node", F.coalesce("held", F.lit(False)).alias("forced"), "level", "cyclic", "comp"
+        )
 
     # -- strongly connected groups ----------------------------------------------------------------
 

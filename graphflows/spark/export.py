@@ -31,6 +31,7 @@ from graphflows.graph import FlowGraph
 from graphflows.model import format_minor
 from graphflows.model.schema import empty_flows
 from graphflows.outputs import PathLike, write_table_to
+from graphflows.spark.attribution import SOLVING_ORDER
 from graphflows.spark.convergence import convergence_order
 from graphflows.spark.engine import SparkAnalysis
 
@@ -204,8 +205,9 @@ def write_spark_analysis(
         "summary.json": lambda p: p.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"),
     }
     if rows.count() <= CSV_ROW_LIMIT:
-        by_recipient = [("recipient_id", False), ("currency", False), ("stovepipe_id", False)]
-        writers["attribution.csv"] = lambda p: table_file(rows, by_recipient, p, attribution_table, **csv)
+        ordered = rows.join(analysis.attribution.solving_order, ["recipient_id", "currency"])
+        solving = [(key, False) for key in SOLVING_ORDER]  # the in-memory engine's order, row for row
+        writers["attribution.csv"] = lambda p: table_file(ordered, solving, p, attribution_table, **csv)
     else:
         info["notes"].append(
             f"attribution.csv not written (more than {CSV_ROW_LIMIT} rows): see attribution.parquet"
