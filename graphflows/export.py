@@ -16,7 +16,13 @@ import numpy as np
 import polars as pl
 
 from graphflows.analysis import Attribution
-from graphflows.analysis.attribution import ATTRIBUTION_SCHEMA, AttributionStream, CodedBlock, coded_rows
+from graphflows.analysis.attribution import (
+    ATTRIBUTION_SCHEMA,
+    AttributionStream,
+    CodedBlock,
+    coded_rows,
+    solved_ahead,
+)
 from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, channel_totals, node_channels
 from graphflows.analysis.convergence import (
     DEFAULT_MIN_SHARE,
@@ -311,13 +317,13 @@ def write_analysis(
     if results_format not in ("csv", "parquet"):
         raise ValueError(f"results format must be 'csv' or 'parquet', not {results_format!r}")
     ext = "csv" if results_format == "csv" else "parquet"
-    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share)
+    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share, payments=result.payments)
     safe = raw_csv or results_format == "parquet"  # CSV text cells are neutralised once per distinct id
     shown_ids = gatherer.ids if safe else neutralise(gatherer.ids.to_frame())["id"]
     blocks = (
         coded_rows(result.rows, gatherer.ids, result.recipients)
         if isinstance(result, Attribution)
-        else result.coded_blocks()
+        else solved_ahead(result.coded_blocks())  # the next block is solved while one is written
     )
     done: dict[str, Any] = {}
 

@@ -114,6 +114,8 @@ class RecipientFacts:
     stovepipes: pl.DataFrame
     channel_mix: pl.DataFrame
     origins: pl.DataFrame
+    #: The netted payments (as :attr:`~graphflows.analysis.attribution.Attribution.payments`), if known.
+    payments: pl.DataFrame | None = None
 
 
 class FactGatherer:
@@ -127,10 +129,18 @@ class FactGatherer:
     ...     gatherer.add(block)
     """
 
-    def __init__(self, graph: FlowGraph, recipients: pl.DataFrame, *, min_share: float = DEFAULT_MIN_SHARE):
+    def __init__(
+        self,
+        graph: FlowGraph,
+        recipients: pl.DataFrame,
+        *,
+        min_share: float = DEFAULT_MIN_SHARE,
+        payments: pl.DataFrame | None = None,
+    ):
         if not 0 <= min_share <= 1:
             raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
         self.graph, self.recipients, self.min_share = graph, recipients, min_share
+        self.payments = payments
         channels = node_channels(graph).sort("id")
         self.ids = channels["id"]
         self.channel_names = channels["channel"].unique().sort()
@@ -213,6 +223,7 @@ class FactGatherer:
             origins=origins.select(
                 "currency", self.ids.gather(origins["origin"]).alias("stovepipe_id"), "amount_minor"
             ).sort("currency", "stovepipe_id"),
+            payments=self.payments,
         )
 
 
@@ -229,7 +240,7 @@ STOVEPIPE_FACTS_SCHEMA = {
 
 def gather_facts(result: Attribution, *, min_share: float = DEFAULT_MIN_SHARE) -> RecipientFacts:
     """:class:`RecipientFacts` of a whole attribution."""
-    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share)
+    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share, payments=result.payments)
     gatherer.add_rows(result.rows)
     return gatherer.finish()
 
@@ -246,7 +257,11 @@ def convergence_of(
     table = (
         facts.recipients.join(facts.stovepipes, on=keys, how="left")
         .join(channels, on=keys, how="left")
-        .join(_payer_channels(facts.graph, facts.recipients, facts.min_share), on=keys, how="left")
+        .join(
+            _payer_channels(facts.graph, facts.recipients, facts.min_share, facts.payments),
+            on=keys,
+            how="left",
+        )
         .join(nodes.rename({"id": "recipient_id", "name": "recipient_name"}), on="recipient_id", how="left")
         .join(
             nodes.select(pl.col("id").alias("top_stovepipe_id"), pl.col("name").alias("top_stovepipe_name")),
@@ -330,20 +345,35 @@ def _node_facts(graph: FlowGraph) -> pl.DataFrame:
     )
 
 
-def _payer_channels(graph: FlowGraph, recipients: pl.DataFrame, min_share: float) -> pl.DataFrame:
+def _payer_channels(
+    graph: FlowGraph, recipients: pl.DataFrame, min_share: float, payments: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Channels of the direct payers (the contracts a recipient holds), from the same netted payments as
     attribution (a pair netting below zero is left out): ``payer_channels`` (all, most money first),
     ``payer_channel_count`` and ``payer_channel_below`` (at ``min_share``), ``effective_payer_channels``.
+    ``payments``: those netted payments with coded ids (:attr:`Attribution.payments`), else the flows are
+    netted here.
     """
     from graphflows.analysis.netting import net_pairs
 
-    channels = node_channels(graph).rename({"id": "payer_id", "channel": "payer_channel"})
-    positive, _negative = net_pairs(graph.flows.select("payer_id", "payee_id", "stream_id", "currency",
-                                                       "amount_minor"))  # fmt: skip
+    channels = node_channels(graph)
+    if payments is None:
+        positive, _negative = net_pairs(graph.flows.select("payer_id", "payee_id", "stream_id", "currency",
+                                                           "amount_minor"))  # fmt: skip
+        positive = positive.join(
+            channels.rename({"id": "payer_id", "channel": "payer_channel"}), on="payer_id", how="left"
+        )
+    else:
+        ordered = channels.sort("id")
+        positive = payments.select(
+            ordered["id"].gather(payments["payee_id"]).alias("payee_id"),
+            "currency",
+            ordered["channel"].gather(payments["payer_id"]).alias("payer_channel"),
+            "net_minor",
+        )
     totals = recipients.select(pl.col("recipient_id").alias("payee_id"), "currency", "total_in_minor")
     paid = (
-        positive.join(channels, on="payer_id", how="left")
-        .with_columns(pl.col("payer_channel").fill_null(UNCLASSIFIED))
+        positive.with_columns(pl.col("payer_channel").fill_null(UNCLASSIFIED))
         .group_by("payee_id", "currency", "payer_channel")
         .agg(pl.col("net_minor").cast(pl.Int128).sum().alias("amount"))
         .join(totals, on=["payee_id", "currency"], how="inner")
