@@ -50,6 +50,19 @@ def money_decimal(column: str, alias: str | None = None) -> pl.Expr:
     return (pl.col(column).cast(pl.Decimal(38, 2)) / hundred).cast(pl.Decimal(20, 2)).alias(alias or column)
 
 
+def minor_as_decimal(minor: np.ndarray) -> pl.Series:
+    """Integer minor units as exact decimals with two places, without arithmetic: the minor units become the
+    unscaled value of a ``Decimal(20, 2)`` (``1230`` -> ``12.30``).
+
+    >>> minor_as_decimal(np.array([1230, -5])).to_list()
+    [Decimal('12.30'), Decimal('-0.05')]
+    """
+    import pyarrow as pa
+
+    unscaled = pl.Series(minor, dtype=pl.Int64).cast(pl.Decimal(20, 0)).to_arrow()
+    return pl.Series(pl.from_arrow(unscaled.view(pa.decimal128(20, 2))))
+
+
 def money_text(column: str, alias: str | None = None) -> pl.Expr:
     """An integer minor-units column as exact decimal text with two places (``-12.30``)."""
     return money_decimal(column, alias).cast(pl.String)
@@ -338,16 +351,15 @@ def write_analysis(
         for block in blocks:
             gatherer.add(block)
             currency = block.currency if safe else neutralise(pl.DataFrame({"c": [block.currency]}))["c"][0]
-            rows = pl.DataFrame(
+            yield pl.DataFrame(  # the columns of attribution_table, built straight from the codes
                 {
                     "recipient_id": shown_ids.gather(block.node),
                     "stovepipe_id": shown_ids.gather(block.origin),
+                    "amount": minor_as_decimal(block.amount),  # written as 12.30, exactly
+                    "share": pl.Series(block.amount / block.total).round(6),
                     "currency": pl.repeat(currency, block.node.size, eager=True, dtype=pl.String),
-                    "amount_minor": block.amount,
-                    "share": block.amount / block.total,
                 }
             )
-            yield attribution_table(rows, results_format)
 
     def facts() -> tuple[RecipientFacts, pl.DataFrame]:
         if "facts" not in done:
