@@ -363,8 +363,8 @@ def write_analysis(
 
     def facts() -> tuple[RecipientFacts, pl.DataFrame]:
         if "facts" not in done:
-            for _ in gathered():  # consumes the blocks unless attribution.* already did (they go once)
-                pass
+            for block in blocks:  # the blocks go once: none are left when attribution.* took them
+                gatherer.add(block)  # no rows are built for a file not written (--levels channel)
             done["facts"] = gatherer.finish()
             done["table"] = convergence_of(done["facts"], count_by=count_by, min_count=min_count)
         return done["facts"], done["table"]
