@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -35,6 +35,7 @@ from graphflows.analysis.convergence import (
 from graphflows.graph import FlowGraph
 from graphflows.ingest import IngestResult
 from graphflows.model import format_minor
+from graphflows.model.levels import LEVELS, ResultsFormat
 from graphflows.outputs import PathLike, neutralise, write_folder, write_table_to
 
 if TYPE_CHECKING:
@@ -71,7 +72,6 @@ def money_text(column: str, alias: str | None = None) -> pl.Expr:
 #: How amounts and shares are written, by results format: text with two places and rounded shares in CSV,
 #: exact decimals and full floats in Parquet.
 Money = Callable[[str, str], pl.Expr]
-ResultsFormat = Literal["csv", "parquet"]
 
 
 def _money(results_format: ResultsFormat) -> Money:
@@ -288,10 +288,6 @@ def _arrow_attribution(blocks: Iterable[CodedBlock], gatherer: FactGatherer) -> 
     for block in blocks:
         gatherer.add(block)
         yield table(block.node, block.origin, block.amount, block.amount / block.total, block.currency)
-
-
-#: Levels of results ``write_analysis`` can write: origin-level rows (attribution) and the channel table.
-LEVELS = ("origin", "channel")
 
 
 def write_analysis(
