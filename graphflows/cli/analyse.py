@@ -300,6 +300,9 @@ def analyse(
     warming.join()
     named = input_paths(files, extras.get("org_map"), extras.get("sources"), extras.get("channels"))
     run_analysis(ingest, graph, out, write_rejects=skip_invalid, inputs=named + read_paths(ingest), **options)
+    from graphflows.cli.main import allow_quick_exit
+
+    allow_quick_exit()  # every file is written and closed: nothing is left for the interpreter to tidy
 
 
 @click.command()
