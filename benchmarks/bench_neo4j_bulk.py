@@ -9,8 +9,9 @@ Target (issue 13 §1): the first `graphflows load` of 1M regional flows, with th
 
 Each run starts a new server on a new folder (as `graphflows neo4j start` then `graphflows load` would), reads
 the file (timed apart: the same for both methods), loads it, and checks that the flow count and the money
-total in Neo4j equal the input's. Prints each step's wall time, the client's and the importer's CPU time
-(children), the server's CPU time (from /proc) and the load average: the machine is shared.
+total in Neo4j equal the input's. Prints each step's wall time, the client's CPU time, the CPU time of a
+separate importer JVM (children; only for servers without graphflows.v1.importStore, else the importer's
+work is in the server's), the server's CPU time (from /proc) and the load average: the machine is shared.
 """
 
 from __future__ import annotations
@@ -40,14 +41,14 @@ def cpu() -> tuple[float, float]:
     return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
 
 
-def one_run(path: Path, method: str) -> None:
+def one_run(path: Path, method: str, heap: str = "2g") -> None:
     started = time.perf_counter()
     graph = read_graph([path])
     read = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="gf-bulk-bench-") as folder:
         data_dir = Path(folder)
         began = time.perf_counter()
-        info = local_server.start(data_dir, browser=False, heap="2g", pagecache="1g")
+        info = local_server.start(data_dir, browser=False, heap=heap, pagecache="1g")
         start = time.perf_counter() - began
         try:
             auth = local_server.credentials(data_dir)
@@ -95,11 +96,12 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--bolt", action="store_true", help="also time the Bolt loader (fresh server)")
+    parser.add_argument("--heap", default="2g", help="the server's heap (graphflows neo4j start: 1g)")
     args = parser.parse_args()
     for _ in range(args.runs):
-        one_run(args.flows, "bulk")
+        one_run(args.flows, "bulk", args.heap)
         if args.bolt:
-            one_run(args.flows, "bolt")
+            one_run(args.flows, "bolt", args.heap)
 
 
 if __name__ == "__main__":

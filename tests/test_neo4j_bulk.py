@@ -8,6 +8,7 @@ graphflows' own local server: skipped when NEO4J_URI names another one).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,47 @@ def test_the_cli_says_which_method_ran_and_why(local, neo4j_runner: BoltRunner, 
     assert "Method: bulk (asked to replace the database" in out
     flows = neo4j_runner.run("MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n").rows[0]["n"]
     assert flows == 47
+
+
+def test_a_separate_importer_jvm_gives_the_same_database(local, tmp_path: Path) -> None:
+    """Servers started before graphflows.v1.importStore existed get the importer in a JVM of its own, then
+    graphflows.v1.swapStore: the same database as the in-server import."""
+    from graphflows.neo4j import bulk
+    from graphflows.neo4j.schema import apply_schema
+
+    graph = hostile_graph(tmp_path)
+    bulk_load(graph, local.data_dir)
+    with connect(local.settings()) as runner:
+        in_server = dump(runner)
+    stage = local.data_dir / bulk.STAGE
+    (stage / "files").mkdir(parents=True)
+    try:
+        tables = bulk.analysis_tables(graph, "channel", 0.01, 2)
+        files = bulk.write_import_files(graph, stage / "files", tables)
+        bulk.run_importer(files, stage)
+        with connect(local.settings()) as runner:
+            bulk.swap_in_place(runner, stage)
+            apply_schema(runner)
+            assert dump(runner) == in_server
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def test_a_failed_in_server_import_says_why_and_keeps_the_database(local, tmp_path: Path) -> None:
+    from graphflows.neo4j import bulk
+
+    flows = write_flows(tmp_path / "f.csv", ["a,A,commissioner,b,B,provider,1.00,GBP,,,r"])
+    bulk_load(read_graph([flows]), local.data_dir, write_back=False)
+    stage = local.data_dir / bulk.STAGE
+    (stage / "files").mkdir(parents=True)
+    try:
+        missing = bulk.ImportFiles(nodes=[stage / "files" / "no-such-nodes.csv"])
+        with connect(local.settings()) as runner:
+            bulk.start_import_in_place(runner, missing, stage)
+            failure = r"Neo4j's importer failed: .*no-such-nodes"
+            with pytest.raises(bulk.server.Neo4jServerError, match=failure):
+                bulk.wait_for(stage, "import", timeout=120)
+            assert not (stage / "swap.done").exists()
+            assert runner.run("MATCH ()-[f:FLOWS_TO]->() RETURN count(f) AS n").rows[0]["n"] == 1
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -496,7 +496,8 @@ def test_import_files_carry_exact_values_types_and_hostile_names(tmp_path: Path)
     with (folder / "nodes.csv").open(newline="", encoding="utf-8") as handle:
         nodes = list(csv.DictReader(handle))
     assert {n["name:string"] for n in nodes} >= set(hostile)
-    by_id = {n["id:ID(Entity)"]: n for n in nodes}
+    assert [int(n[":ID"]) for n in nodes] == list(range(len(nodes)))  # numbered: --id-type=actual
+    by_id = {n["id:string"]: n for n in nodes}
     assert by_id["c0"][":LABEL"] == "Entity;Commissioner" and by_id["p0"][":LABEL"].startswith(
         "Entity;Provider"
     )
@@ -509,8 +510,11 @@ def test_import_files_carry_exact_values_types_and_hostile_names(tmp_path: Path)
         header = next(reader)
         flows = list(reader)
     assert header[:8] == [
-        ":START_ID(Entity)", ":END_ID(Entity)", "flow_id:string", "amount_minor:long", "amount:double",
+        ":START_ID", ":END_ID", "flow_id:string", "amount_minor:long", "amount:double",
         "currency:string", "date:date", "stream_id:string",
     ]  # fmt: skip
     assert sorted(int(f[3]) for f in flows) == sorted(graph.flows["amount_minor"].to_list())
+    text_id = {n[":ID"]: n["id:string"] for n in nodes}
+    ends = {(text_id[f[0]], text_id[f[1]], int(f[3])) for f in flows}
+    assert ends == set(graph.flows.select("payer_id", "payee_id", "amount_minor").iter_rows())
     assert {f[6] for f in flows} == {"2024-04-01"}

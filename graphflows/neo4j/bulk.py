@@ -1,17 +1,20 @@
 """The bulk first load: Neo4j's offline importer into graphflows' own local server.
 
 For a first load into an empty database (or one the user asked to replace), the graph and its write-back
-are written as import files (CSV with typed headers), Neo4j's importer (``neo4j-admin database import
-full``, run from the Maven artifact ``org.neo4j:neo4j-import-tool`` in the same JVM set-up as the server)
-builds a new store from them in a staging folder while the server still runs, then the server stops, the
-new store takes the old one's place, the server starts again on the same ports, and the schema's
-constraints and indexes are created. The result is the database the Bolt loader would have written (same
-labels, properties and value types: tests compare full dumps), so later Bolt loads on top add nothing.
-The system database (users and the generated password) is not touched.
+are written as import files (CSV with typed headers; nodes numbered 0, 1, 2 ... by graphflows, so the
+importer maps no ids), and Neo4j's importer (``neo4j-admin database import full``, whose classes are on
+the server's class path) builds a new store from them in a staging folder. graphflows' server runs the
+importer in its own, already warm JVM (``graphflows.v1.importStore``) while its database keeps answering,
+then swaps the new store in (its default database stops and starts; the JVM and its ports stay), and the
+schema's constraints and indexes are created in one transaction. A server started by older code gets the
+importer in a JVM of its own (``org.neo4j:neo4j-import-tool`` from Maven), then ``graphflows.v1.swapStore``
+(or, older still, a restart). The result is the database the Bolt loader would have written (same labels,
+properties and value types: tests compare full dumps), so later Bolt loads on top add nothing. The system
+database (users and the generated password) is not touched.
 
 >>> report = bulk_load(read_graph(["flows.csv"]), Path("~/.local/share/graphflows/neo4j"))  # doctest: +SKIP
 >>> report.steps                                                                       # doctest: +SKIP
-{'analysis': 0.1, 'import files': 0.2, 'import': 4.9, 'restart': 16.0, 'schema': 1.1}
+{'analysis': 3.1, 'import files': 1.4, 'import': 8.2, 'swap store': 0.2, 'schema': 1.4}
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from graphflows.model import FLOW_COLUMNS, LABELS, Kind
 
 from . import server
 from .loader import LoadReport, WriteBackReport, flow_keys, has_procedure
-from .runner import CypherError, Neo4jSettings, Neo4jUnavailable, connect, same_server
+from .runner import CypherError, Neo4jSettings, Neo4jUnavailable, connect, same_server, translate_errors
 from .schema import (
     ATTRIBUTED_TO,
     ATTRIBUTED_TO_CHANNEL,
@@ -43,7 +46,7 @@ from .schema import (
     FLOWS_TO,
     OTHER_STOVEPIPES,
     OTHER_STOVEPIPES_ID,
-    apply_schema,
+    SCHEMA_STATEMENTS,
 )
 from .writeback import OTHER_STOVEPIPES_NAME, recipient_table, split_attribution
 
@@ -53,6 +56,13 @@ if TYPE_CHECKING:
 IMPORTER_POM = server.SERVER_SOURCES / "importer.xml"
 #: graphflows' own server swaps a staged store in without restarting (server/GraphflowsProcedures.java).
 SWAP_PROCEDURE = "graphflows.v1.swapStore"
+#: ... and runs the importer in its own JVM (its classes are loaded there), then swaps the store in.
+IMPORT_PROCEDURE = "graphflows.v1.importStore"
+#: The importer's arguments for :data:`IMPORT_PROCEDURE`, one a line, in the staging folder.
+IMPORT_ARGUMENTS = "import.args"
+#: JVM options of a separate importer JVM (servers started before :data:`IMPORT_PROCEDURE` existed): the
+#: parallel collector took 10-20 % less CPU than G1 for the importer here (benchmarks/README.md).
+IMPORTER_JVM_OPTIONS = (*(o for o in server.JVM_OPTIONS if o != "-XX:+UseG1GC"), "-XX:+UseParallelGC")
 #: The folder (inside the server's data folder) where import files and the new store are made.
 STAGE = "bulk-import"
 #: Separates the values of list properties (and labels) in the import files: never in channel ids.
@@ -127,18 +137,29 @@ def bulk_load(
             tables = analysis_tables(graph, count_by, min_share, min_count) if write_back else None
         with _step(steps, "import files", progress):
             files = write_import_files(graph, stage / "files", tables, min_share=min_share)
-        with _step(steps, "import", progress):
-            run_importer(files, stage)
         with connect(settings) as runner:
-            in_place = has_procedure(runner, SWAP_PROCEDURE)
-        with _step(steps, "swap store" if in_place else "restart", progress):
-            if in_place:
-                with connect(settings) as runner:
-                    swap_in_place(runner, stage)
-            else:  # a server started with older code: stop it, swap the folders, start it again
-                info = server.restart(info, lambda: _swap_store(data_dir, stage))
-        with _step(steps, "schema", progress), connect(settings) as runner:
-            apply_schema(runner)
+            in_server = has_procedure(runner, IMPORT_PROCEDURE) and not _has_line_break(files, stage)
+            in_place = in_server or has_procedure(runner, SWAP_PROCEDURE)
+            if in_server:
+                with _step(steps, "import", progress):
+                    start_import_in_place(runner, files, stage)
+                    wait_for(stage, "import")
+                with _step(steps, "swap store", progress):
+                    wait_for(stage, "swap")
+                    wait_until_answering(runner)
+                with _step(steps, "schema", progress):
+                    create_schema(runner)
+        if not in_server:
+            with _step(steps, "import", progress):
+                run_importer(files, stage)
+            with _step(steps, "swap store" if in_place else "restart", progress):
+                if in_place:
+                    with connect(settings) as runner:
+                        swap_in_place(runner, stage)
+                else:  # a server started with older code: stop it, swap the folders, start it again
+                    info = server.restart(info, lambda: _swap_store(data_dir, stage))
+            with _step(steps, "schema", progress), connect(settings) as runner:
+                create_schema(runner)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     if tables is not None:
@@ -191,49 +212,43 @@ def analysis_tables(graph: FlowGraph, count_by: CountBy, min_share: float, min_c
 def write_import_files(
     graph: FlowGraph, folder: Path, tables: AnalysisTables | None, *, min_share: float = DEFAULT_MIN_SHARE
 ) -> ImportFiles:
-    """Write the graph (and the write-back ``tables``) as the importer's CSV files into ``folder``."""
+    """Write the graph (and the write-back ``tables``) as the importer's CSV files into ``folder``.
+
+    Nodes are numbered 0, 1, 2 ... in the files (``:ID``, imported with ``--id-type=actual``: the number is
+    the node's record, so the importer maps no ids) and carry their text ``id`` as an ordinary property;
+    relationships name their ends by those numbers.
+    """
     files = ImportFiles()
     nodes = _node_table(graph.nodes, tables.recipients if tables is not None else None)
-    files.nodes.append(_write(nodes, folder / "nodes.csv", files))
-    files.relationships.append((FLOWS_TO, _write(_flow_table(graph.flows), folder / "flows.csv", files)))
+    entity = NodeNumbers(nodes.get_column("id"), first=0)
+    files.nodes.append(_write(entity.numbered(nodes), folder / "nodes.csv", files))
+    flows = _flow_table(graph.flows, entity)
+    files.relationships.append((FLOWS_TO, _write(flows, folder / "flows.csv", files)))
     if tables is None:
         return files
-    start, to_entity = f":START_ID({ENTITY})", f":END_ID({ENTITY})"
     amount = _major("amount_minor").alias("amount")
     attributions = tables.attributions.select(
-        pl.col("recipient_id").alias(start),
-        pl.col("stovepipe_id").alias(to_entity),
-        "currency",
-        "amount_minor",
-        amount,
-        "share",
+        entity.start("recipient_id"), entity.end("stovepipe_id"), "currency", "amount_minor", amount, "share"
     )
     files.relationships.append((ATTRIBUTED_TO, _write(attributions, folder / "attributed.csv", files)))
     channel_ids = tables.channels.get_column("channel").unique().sort()
-    channel_nodes = pl.DataFrame({f"id:ID({CHANNEL_LABEL})": channel_ids, ":LABEL": CHANNEL_LABEL})
+    channels = NodeNumbers(channel_ids, first=entity.next)
+    channel_nodes = pl.DataFrame({"id": channel_ids, ":LABEL": CHANNEL_LABEL})
     if channel_nodes.height:
-        files.nodes.append(_write(channel_nodes, folder / "channels.csv", files))
+        files.nodes.append(_write(channels.numbered(channel_nodes), folder / "channels.csv", files))
     mix = tables.channels.select(
-        pl.col("recipient_id").alias(start),
-        pl.col("channel").alias(f":END_ID({CHANNEL_LABEL})"),
-        "currency",
-        "amount_minor",
-        amount,
-        "share",
+        entity.start("recipient_id"), channels.end("channel"), "currency", "amount_minor", amount, "share"
     )
     files.relationships.append((ATTRIBUTED_TO_CHANNEL, _write(mix, folder / "channel_mix.csv", files)))
     if tables.remainders.height:
-        other = pl.DataFrame(
-            {
-                f"id:ID({OTHER_STOVEPIPES})": [OTHER_STOVEPIPES_ID],
-                "name": [OTHER_STOVEPIPES_NAME],
-                ":LABEL": [OTHER_STOVEPIPES],
-            }
+        other = NodeNumbers(pl.Series([OTHER_STOVEPIPES_ID]), first=channels.next)
+        other_node = pl.DataFrame(
+            {"id": [OTHER_STOVEPIPES_ID], "name": [OTHER_STOVEPIPES_NAME], ":LABEL": [OTHER_STOVEPIPES]}
         )
-        files.nodes.append(_write(other, folder / "other_stovepipes.csv", files))
+        files.nodes.append(_write(other.numbered(other_node), folder / "other_stovepipes.csv", files))
         rest = tables.remainders.select(
-            pl.col("recipient_id").alias(start),
-            pl.lit(OTHER_STOVEPIPES_ID).alias(f":END_ID({OTHER_STOVEPIPES})"),
+            entity.start("recipient_id"),
+            pl.lit(other.first, dtype=pl.Int64).alias(":END_ID"),
             "currency",
             "amount_minor",
             amount,
@@ -243,6 +258,35 @@ def write_import_files(
         )
         files.relationships.append((ATTRIBUTED_TO, _write(rest, folder / "remainders.csv", files)))
     return files
+
+
+class NodeNumbers:
+    """The numbers (``:ID``, from ``first`` on, in order) of the nodes with text ids ``ids``.
+
+    >>> numbers = NodeNumbers(pl.Series(["a", "b"]), first=5)
+    >>> pl.DataFrame({"x": ["b", "a"]}).select(numbers.start("x")).to_series().to_list(), numbers.next
+    ([6, 5], 7)
+    """
+
+    def __init__(self, ids: pl.Series, *, first: int) -> None:
+        self.ids = ids
+        self.first = first
+        self.numbers = pl.int_range(first, first + ids.len(), dtype=pl.Int64, eager=True)
+        self.next = first + ids.len()
+
+    def numbered(self, nodes: pl.DataFrame) -> pl.DataFrame:
+        """``nodes`` (in the order of ``ids``) with their numbers as the first column."""
+        return nodes.insert_column(0, self.numbers.alias(":ID"))
+
+    def _number(self, column: str, name: str) -> pl.Expr:
+        """Text ids to numbers; an id of no node fails (the importer would reject the relationship)."""
+        return pl.col(column).replace_strict(self.ids, self.numbers, return_dtype=pl.Int64).alias(name)
+
+    def start(self, column: str) -> pl.Expr:
+        return self._number(column, ":START_ID")
+
+    def end(self, column: str) -> pl.Expr:
+        return self._number(column, ":END_ID")
 
 
 def _node_table(nodes: pl.DataFrame, recipients: pl.DataFrame | None) -> pl.DataFrame:
@@ -267,16 +311,16 @@ def _node_table(nodes: pl.DataFrame, recipients: pl.DataFrame | None) -> pl.Data
             .otherwise(pl.lit([], dtype=pl.List(pl.String)))
         )
         table = table.with_columns(pl.concat_list(":LABEL", point).alias(":LABEL")).drop("_any")
-    return table.rename({"id": f"id:ID({ENTITY})"})
+    return table
 
 
-def _flow_table(flows: pl.DataFrame) -> pl.DataFrame:
+def _flow_table(flows: pl.DataFrame, entity: NodeNumbers) -> pl.DataFrame:
     """FLOWS_TO relationships: what the loader's queries store (amount = amount_minor / 100 as a float)."""
     keys = pl.Series("flow_id", flow_keys(flows), dtype=pl.String)
     extras = [c for c in flows.columns if c not in FLOW_COLUMNS]
     return flows.select(
-        pl.col("payer_id").alias(f":START_ID({ENTITY})"),
-        pl.col("payee_id").alias(f":END_ID({ENTITY})"),
+        entity.start("payer_id"),
+        entity.end("payee_id"),
         keys,
         "amount_minor",
         _major("amount_minor").alias("amount"),
@@ -305,7 +349,7 @@ def _write(table: pl.DataFrame, path: Path, files: ImportFiles) -> Path:
     header: dict[str, str] = {}
     columns: list[pl.Expr] = []
     for name, dtype in table.schema.items():
-        if name.startswith(":") or ":ID(" in name:  # id, labels, start, end: as they are
+        if name.startswith(":"):  # node numbers, labels, start, end: as they are
             header[name] = name
             listed = isinstance(dtype, pl.List)
             columns.append(pl.col(name).list.join(ARRAY_DELIMITER) if listed else pl.col(name))
@@ -340,51 +384,95 @@ def importer_classpath(*, quiet: bool = True) -> list[str]:
     )
 
 
-def run_importer(files: ImportFiles, stage: Path, *, heap: str = "1g") -> None:
-    """Build a new ``neo4j`` store from ``files`` under ``stage/data`` (offline; strict about bad rows)."""
-    home = stage / "home"
-    (home / "conf").mkdir(parents=True, exist_ok=True)
-    (home / "conf" / "neo4j.conf").write_text(
+def importer_arguments(files: ImportFiles, stage: Path) -> list[str]:
+    """``database import full`` and its options for ``files``: nodes numbered by graphflows
+    (``--id-type=actual``), strict about bad rows, 2 GB off-heap at most. Writes the importer's home (a
+    ``conf/neo4j.conf`` that puts the new store under ``stage/data``) into ``stage/home``."""
+    conf = stage / "home" / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "neo4j.conf").write_text(
         f"server.directories.data={stage / 'data'}\nserver.directories.logs={stage / 'logs'}\n"
         "dbms.usage_report.enabled=false\n"
     )
-    jars = importer_classpath()
-    java = shutil.which("java")
-    assert java is not None  # checked by importer_classpath
-    command = [
-        java, f"-Xmx{heap}", *server.JVM_OPTIONS, "-cp", os.pathsep.join(jars),
-        "org.neo4j.cli.AdminTool", "database", "import", "full",
+    return [
+        "database", "import", "full",
         *(f"--nodes={path}" for path in files.nodes),
         *(f"--relationships={kind}={path}" for kind, path in files.relationships),
-        f"--array-delimiter={ARRAY_DELIMITER}",
+        f"--array-delimiter={ARRAY_DELIMITER}", "--id-type=actual",
         *_multiline_options(files.multiline),
         "--bad-tolerance=0", "--skip-bad-relationships=false", "--skip-duplicate-nodes=false",
         f"--threads={max(1, os.cpu_count() or 1)}", "--max-off-heap-memory=2g",
         f"--report-file={stage / 'import.report'}", "neo4j",
     ]  # fmt: skip
+
+
+def run_importer(files: ImportFiles, stage: Path, *, heap: str = "1g") -> None:
+    """Build a new ``neo4j`` store from ``files`` under ``stage/data`` in a JVM of its own (offline)."""
+    arguments = importer_arguments(files, stage)
+    home = stage / "home"
+    jars = importer_classpath()
+    java = shutil.which("java")
+    assert java is not None  # checked by importer_classpath
+    command = [
+        java, f"-Xmx{heap}", *IMPORTER_JVM_OPTIONS, "-cp", os.pathsep.join(jars), "org.neo4j.cli.AdminTool",
+        *arguments,
+    ]  # fmt: skip
     env = os.environ | {"NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
     result = subprocess.run(command, capture_output=True, text=True, cwd=stage, env=env, check=False)
     if result.returncode != 0 or "IMPORT DONE" not in result.stdout + result.stderr:
-        lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-        causes = [line for line in lines if "Exception" in line or "ERROR" in line or "rror:" in line]
-        detail = (causes or lines[-3:] or [f"exit status {result.returncode}"])[-1].strip()
+        detail = _importer_failure(result.stdout + result.stderr) or f"exit status {result.returncode}"
         raise server.Neo4jServerError(f"Neo4j's importer failed: {detail[:400]}")
+
+
+def _importer_failure(output: str) -> str:
+    """The line of the importer's output that says what went wrong (else its last line)."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    causes = [line for line in lines if "Exception" in line or "ERROR" in line or "rror:" in line]
+    return (causes or lines[-3:] or [""])[-1].strip()
+
+
+def _has_line_break(files: ImportFiles, stage: Path) -> bool:
+    """Whether an importer argument holds a line break (:data:`IMPORT_ARGUMENTS` could not carry it)."""
+    return any("\n" in a or "\r" in a for a in importer_arguments(files, stage))
+
+
+def start_import_in_place(runner: Any, files: ImportFiles, stage: Path) -> None:
+    """Ask graphflows' server to import ``files`` in its own JVM and then swap the new store in
+    (:data:`IMPORT_PROCEDURE`); follow it with :func:`wait_for`."""
+    arguments = importer_arguments(files, stage)
+    (stage / IMPORT_ARGUMENTS).write_text("".join(f"{a}\n" for a in arguments), encoding="utf-8")
+    runner.run(f"CALL {IMPORT_PROCEDURE}() YIELD stage RETURN stage", write=True)
+
+
+def wait_for(stage: Path, step: str, *, timeout: float = 3600.0) -> None:
+    """Wait until the server wrote ``stage/<step>.done``; raise with its reason on ``<step>.failed``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        failed = stage / f"{step}.failed"
+        if failed.exists():
+            reason = failed.read_text(errors="replace").strip()
+            if step == "import":
+                output = stage / "import.out"
+                detail = _importer_failure(output.read_text(errors="replace")) if output.exists() else ""
+                raise server.Neo4jServerError(f"Neo4j's importer failed: {(detail or reason)[:400]}")
+            raise server.Neo4jServerError(f"swapping in the imported store failed: {reason[:400]}")
+        if (stage / f"{step}.done").exists():
+            return
+        time.sleep(0.05)
+    raise server.Neo4jServerError(f"the server did not finish the {step} within {timeout:.0f} s")
 
 
 def swap_in_place(runner: Any, stage: Path, *, timeout: float = 600.0) -> None:
     """Ask graphflows' server to swap in the staged store (:data:`SWAP_PROCEDURE`), and wait until it has
     and the database answers again."""
     runner.run(f"CALL {SWAP_PROCEDURE}() YIELD stage RETURN stage", write=True)
+    wait_for(stage, "swap", timeout=timeout)
+    wait_until_answering(runner, timeout=timeout)
+
+
+def wait_until_answering(runner: Any, *, timeout: float = 600.0) -> None:
+    """Wait until the (restarted) database answers a query."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (stage / "swap.failed").exists():
-            reason = (stage / "swap.failed").read_text(errors="replace").strip()
-            raise server.Neo4jServerError(f"swapping in the imported store failed: {reason[:400]}")
-        if (stage / "swap.done").exists():
-            break
-        time.sleep(0.1)
-    else:
-        raise server.Neo4jServerError(f"the server did not swap in the imported store within {timeout:.0f} s")
     while True:
         try:
             runner.run("RETURN 1 AS ok")
@@ -392,7 +480,7 @@ def swap_in_place(runner: Any, stage: Path, *, timeout: float = 600.0) -> None:
         except (Neo4jUnavailable, CypherError):  # the database is still starting
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.1)
+            time.sleep(0.05)
 
 
 def _multiline_options(paths: list[Path]) -> list[str]:
@@ -414,6 +502,16 @@ def _swap_store(data_dir: Path, stage: Path) -> None:
         if target.exists():
             target.rename(old)
         (stage / "data" / part / "neo4j").rename(target)
+
+
+def create_schema(runner: Any) -> None:
+    """The schema's constraints and indexes on the freshly imported store (none exist yet), in one
+    transaction, so the indexes are populated together; then wait until they are online."""
+    with translate_errors(runner.settings), runner.session() as session, session.begin_transaction() as tx:
+        for statement in SCHEMA_STATEMENTS:
+            tx.run(statement).consume()
+        tx.commit()
+    runner.run("CALL db.awaitIndexes(300)")
 
 
 def database_is_empty(runner: Any) -> bool:

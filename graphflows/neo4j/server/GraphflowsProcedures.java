@@ -17,6 +17,7 @@
  */
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +26,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.neo4j.cli.AdminTool;
+import org.neo4j.cli.ExecutionContext;
 import org.neo4j.dbms.database.DatabaseContext;
 import org.neo4j.dbms.database.DatabaseContextProvider;
 import org.neo4j.graphdb.Label;
@@ -32,6 +35,7 @@ import org.neo4j.graphdb.Node;
 import org.neo4j.graphdb.Relationship;
 import org.neo4j.graphdb.RelationshipType;
 import org.neo4j.graphdb.Transaction;
+import org.neo4j.io.fs.DefaultFileSystemAbstraction;
 import org.neo4j.kernel.database.AbstractDatabase;
 import org.neo4j.kernel.internal.GraphDatabaseAPI;
 import org.neo4j.procedure.Context;
@@ -138,32 +142,108 @@ public final class GraphflowsProcedures {
     @Procedure(name = "graphflows.v1.swapStore", mode = Mode.DBMS)
     @Description("graphflows' bulk load: swap in the store staged in <home>/bulk-import, restarting the database.")
     public Stream<Scheduled> swapStore() {
-        String home = System.getProperty("graphflows.home");
-        if (home == null) {
-            throw new IllegalStateException("graphflows.v1.swapStore: not graphflows' own server");
+        Path stage = stage("graphflows.v1.swapStore");
+        if (!staged(stage)) {
+            throw new IllegalStateException("graphflows.v1.swapStore: no staged store in " + stage);
         }
-        Path stage = Path.of(home).resolve(STAGE);
-        for (String part : new String[] {"databases", "transactions"}) {
-            if (!Files.isDirectory(stage.resolve("data").resolve(part).resolve("neo4j"))) {
-                throw new IllegalStateException("graphflows.v1.swapStore: no staged store in " + stage);
-            }
-        }
-        DatabaseContextProvider<?> provider = api.getDependencyResolver().resolveDependency(DatabaseContextProvider.class);
-        DatabaseContext context = provider.getDatabaseContext(api.databaseName()).orElseThrow();
-        AbstractDatabase database = context.database();
+        AbstractDatabase database = database();
         Path store = api.databaseLayout().databaseDirectory();
         Path logs = api.databaseLayout().getTransactionLogsDirectory();
-        Thread worker = new Thread(() -> swap(database, stage, store, logs), "graphflows-swap-store");
+        Thread worker = new Thread(
+                () -> {
+                    try {
+                        Thread.sleep(200); // let the calling transaction close
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    swap(database, stage, store, logs);
+                },
+                "graphflows-swap-store");
         worker.setDaemon(false);
         worker.start();
         return Stream.of(new Scheduled(stage.toString()));
+    }
+
+    /**
+     * graphflows.v1.importStore(): run Neo4j's importer ({@code neo4j-admin database import full}, whose classes
+     * are on this server's class path) inside this JVM with the arguments in bulk-import/import.args (one a
+     * line; its home, with the configuration that points it at the staging folder, is bulk-import/home), then
+     * swap the new store in as swapStore does. A separate importer JVM would spend seconds starting and loading
+     * classes this one has loaded. Runs after the calling transaction ended, on its own thread, and writes
+     * bulk-import/import.done (or import.failed with the reason; the importer's output goes to import.out), then
+     * swap.done or swap.failed. The arguments come from a file in the data folder, which only its owner can
+     * write: a caller cannot pass any.
+     */
+    @Procedure(name = "graphflows.v1.importStore", mode = Mode.DBMS)
+    @Description("graphflows' bulk load: import <home>/bulk-import/import.args in this JVM, then swap the store in.")
+    public Stream<Scheduled> importStore() throws IOException {
+        Path stage = stage("graphflows.v1.importStore");
+        List<String> arguments = Files.readAllLines(stage.resolve("import.args"), StandardCharsets.UTF_8);
+        AbstractDatabase database = database();
+        Path store = api.databaseLayout().databaseDirectory();
+        Path logs = api.databaseLayout().getTransactionLogsDirectory();
+        Thread worker = new Thread(
+                () -> {
+                    if (runImporter(stage, arguments)) {
+                        swap(database, stage, store, logs);
+                    }
+                },
+                "graphflows-import-store");
+        worker.setDaemon(false);
+        worker.start();
+        return Stream.of(new Scheduled(stage.toString()));
+    }
+
+    private static Path stage(String procedure) {
+        String home = System.getProperty("graphflows.home");
+        if (home == null) {
+            throw new IllegalStateException(procedure + ": not graphflows' own server");
+        }
+        return Path.of(home).resolve(STAGE);
+    }
+
+    private static boolean staged(Path stage) {
+        for (String part : new String[] {"databases", "transactions"}) {
+            if (!Files.isDirectory(stage.resolve("data").resolve(part).resolve("neo4j"))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private AbstractDatabase database() {
+        DatabaseContextProvider<?> provider = api.getDependencyResolver().resolveDependency(DatabaseContextProvider.class);
+        DatabaseContext context = provider.getDatabaseContext(api.databaseName()).orElseThrow();
+        return context.database();
+    }
+
+    /** Run the importer with {@code arguments}; writes import.done or import.failed and says whether it worked. */
+    private static boolean runImporter(Path stage, List<String> arguments) {
+        String outcome = "import.done";
+        String message = "ok\n";
+        Path home = stage.resolve("home");
+        try (PrintStream out = new PrintStream(Files.newOutputStream(stage.resolve("import.out")), true, StandardCharsets.UTF_8);
+             DefaultFileSystemAbstraction fs = new DefaultFileSystemAbstraction()) {
+            ExecutionContext context = new ExecutionContext(home, home.resolve("conf"), out, out, fs);
+            int status = AdminTool.execute(context, arguments.toArray(new String[0]));
+            if (status != 0) {
+                outcome = "import.failed";
+                message = "exit status " + status + "\n";
+            } else if (!staged(stage)) {
+                outcome = "import.failed";
+                message = "the importer left no store in " + stage + "\n";
+            }
+        } catch (Throwable e) {
+            outcome = "import.failed";
+            message = e + "\n";
+        }
+        return report(stage, outcome, message) && outcome.equals("import.done");
     }
 
     private static void swap(AbstractDatabase database, Path stage, Path store, Path logs) {
         String outcome = "swap.done";
         String message = "ok\n";
         try {
-            Thread.sleep(200);  // let the calling transaction close
             database.stop();
             try {
                 move(store, stage.resolve("old").resolve("databases"));
@@ -177,10 +257,16 @@ public final class GraphflowsProcedures {
             outcome = "swap.failed";
             message = e + "\n";
         }
+        report(stage, outcome, message);
+    }
+
+    /** Write bulk-import/OUTCOME (what the caller polls for); false if it could not (the caller times out). */
+    private static boolean report(Path stage, String outcome, String message) {
         try {
             Files.writeString(stage.resolve(outcome), message, StandardCharsets.UTF_8);
+            return true;
         } catch (IOException ignored) {
-            // the caller times out and says so
+            return false;
         }
     }
 
