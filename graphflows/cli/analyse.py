@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,28 +20,6 @@ if TYPE_CHECKING:
     from graphflows.analysis.attribution import AttributionStream
     from graphflows.graph import FlowGraph
     from graphflows.ingest import IngestResult
-
-#: Libraries the analysis needs after reading, imported in the background while the files are read.
-WARM_IMPORTS = ("scipy.sparse", "scipy.sparse.csgraph", "scipy.sparse.linalg", "pyarrow")
-
-
-def warm_imports(names: tuple[str, ...] = WARM_IMPORTS) -> threading.Thread:
-    """Import ``names`` in a background thread (reading releases the GIL, so the two overlap).
-
-    Only third-party libraries the reading never imports, so the two threads never wait on each other.
-    Join the thread before using them; a failed import is left for the real import to report.
-    """
-
-    def load() -> None:
-        for name in names:
-            try:
-                importlib.import_module(name)
-            except ImportError:
-                return
-
-    thread = threading.Thread(target=load, name="graphflows-imports", daemon=True)
-    thread.start()
-    return thread
 
 
 def _check_year(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -294,10 +270,8 @@ def analyse(
     if spark["spark_master"] or spark["spark_remote"]:
         raise click.UsageError("--spark-master and --spark-remote need --engine spark")
     extras = _input_extras(options)
-    warming = warm_imports()
     with steps("Reading input files and building the graph"):
         ingest, graph = read_input_graph(files, format_, skip_invalid, **extras)
-    warming.join()
     named = input_paths(files, extras.get("org_map"), extras.get("sources"), extras.get("channels"))
     run_analysis(ingest, graph, out, write_rejects=skip_invalid, inputs=named + read_paths(ingest), **options)
     from graphflows.cli.main import allow_quick_exit
