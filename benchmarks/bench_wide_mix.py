@@ -12,8 +12,9 @@ attribution rows at 1M flows) and ``regional`` from ``generate.py`` (the layered
 Each run measures, in this order: the floor (``pyarrow.csv.read_csv`` of the same file, in this
 process); the stages in a fresh process (read, build, attribution solved, rounded and summarised without
 writing, convergence); the CLI end to end in fresh processes: all results as CSV, channel level only
-(``--levels channel``) and all results as Parquet. Peak memory is each process's max RSS. The machine
-is shared: medians of the runs and the load average are printed.
+(``--levels channel``) and all results as Parquet. Peak memory is each process's max RSS, CPU its user
+plus system time over all threads. The machine is shared: medians of the runs and the load average are
+printed.
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ def floor(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_child(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB, reaped with wait4: this child's alone) and stdout of a fresh process."""
+def run_child(command: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system, all threads), peak RSS (MB) and stdout of a fresh process
+    (reaped with wait4: this child's figures alone)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = process.stdout.read() if process.stdout else b""
@@ -92,12 +94,26 @@ def run_child(command: list[str]) -> tuple[float, float, str]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{err.decode()}")
-    return wall, usage.ru_maxrss / 1024, out.decode()
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.decode()
+
+
+def fixed_costs() -> dict[str, float]:
+    """Seconds no input size changes: Python starting and importing numpy and pyarrow (what the floor's
+    process needs), and ``graphflows analyse`` end to end on a two-line file."""
+    tiny = DATA / "tiny.csv"
+    tiny.write_text("payer_id,payee_id,amount\nS,C,10.00\nC,P,5.00\n")
+    out_dir = DATA / "out-tiny"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    imports, _, _, _ = run_child([sys.executable, "-c", "import numpy, pyarrow.csv"])
+    command = [sys.executable, "-m", "graphflows.cli.main", "analyse", str(tiny), "--out", str(out_dir)]
+    tiny_run, _, _, _ = run_child([*command, "--top", "0"])
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return {"python+numpy+pyarrow s": imports, "analyse 2 lines s": tiny_run}
 
 
 def one_run(path: Path) -> dict[str, float]:
-    figures = {"floor": floor(path)}
-    _, peak, out = run_child([sys.executable, "-c", STAGES, str(path)])
+    figures = {"floor": floor(path), **fixed_costs()}
+    _, _, peak, out = run_child([sys.executable, "-c", STAGES, str(path)])
     stages = json.loads(out.strip().splitlines()[-1])
     figures.update({k: stages[k] for k in ("read", "build", "attribution", "convergence", "rows")})
     figures["stages peak MB"] = peak
@@ -105,8 +121,9 @@ def one_run(path: Path) -> dict[str, float]:
         out_dir = DATA / "out-bench"
         shutil.rmtree(out_dir, ignore_errors=True)
         command = [sys.executable, "-m", "graphflows.cli.main", "analyse", str(path), "--out", str(out_dir)]
-        wall, peak, _ = run_child([*command, "--top", "0", *options])
+        wall, cpu, peak, _ = run_child([*command, "--top", "0", *options])
         figures[f"{name} s"] = wall
+        figures[f"{name} CPU s"] = cpu
         figures[f"{name} MB"] = peak
         figures[f"{name} x floor"] = wall / figures["floor"]
     shutil.rmtree(DATA / "out-bench", ignore_errors=True)

@@ -10,13 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
 from graphflows.analysis import Attribution
-from graphflows.analysis.attribution import ATTRIBUTION_SCHEMA, AttributionStream, CodedBlock, coded_rows
+from graphflows.analysis.attribution import (
+    ATTRIBUTION_SCHEMA,
+    AttributionStream,
+    CodedBlock,
+    coded_rows,
+    solved_ahead,
+)
 from graphflows.analysis.channels import UNCLASSIFIED, channel_mix, channel_totals, node_channels
 from graphflows.analysis.convergence import (
     DEFAULT_MIN_SHARE,
@@ -29,6 +35,7 @@ from graphflows.analysis.convergence import (
 from graphflows.graph import FlowGraph
 from graphflows.ingest import IngestResult
 from graphflows.model import format_minor
+from graphflows.model.levels import LEVELS, ResultsFormat
 from graphflows.outputs import PathLike, neutralise, write_folder, write_table_to
 
 if TYPE_CHECKING:
@@ -44,6 +51,19 @@ def money_decimal(column: str, alias: str | None = None) -> pl.Expr:
     return (pl.col(column).cast(pl.Decimal(38, 2)) / hundred).cast(pl.Decimal(20, 2)).alias(alias or column)
 
 
+def minor_as_decimal(minor: np.ndarray) -> pl.Series:
+    """Integer minor units as exact decimals with two places, without arithmetic: the minor units become the
+    unscaled value of a ``Decimal(20, 2)`` (``1230`` -> ``12.30``).
+
+    >>> minor_as_decimal(np.array([1230, -5])).to_list()
+    [Decimal('12.30'), Decimal('-0.05')]
+    """
+    import pyarrow as pa
+
+    unscaled = pl.Series(minor, dtype=pl.Int64).cast(pl.Decimal(20, 0)).to_arrow()
+    return pl.Series(pl.from_arrow(unscaled.view(pa.decimal128(20, 2))))
+
+
 def money_text(column: str, alias: str | None = None) -> pl.Expr:
     """An integer minor-units column as exact decimal text with two places (``-12.30``)."""
     return money_decimal(column, alias).cast(pl.String)
@@ -52,7 +72,6 @@ def money_text(column: str, alias: str | None = None) -> pl.Expr:
 #: How amounts and shares are written, by results format: text with two places and rounded shares in CSV,
 #: exact decimals and full floats in Parquet.
 Money = Callable[[str, str], pl.Expr]
-ResultsFormat = Literal["csv", "parquet"]
 
 
 def _money(results_format: ResultsFormat) -> Money:
@@ -271,10 +290,6 @@ def _arrow_attribution(blocks: Iterable[CodedBlock], gatherer: FactGatherer) -> 
         yield table(block.node, block.origin, block.amount, block.amount / block.total, block.currency)
 
 
-#: Levels of results ``write_analysis`` can write: origin-level rows (attribution) and the channel table.
-LEVELS = ("origin", "channel")
-
-
 def write_analysis(
     out_dir: Path,
     ingest: IngestResult,
@@ -311,13 +326,13 @@ def write_analysis(
     if results_format not in ("csv", "parquet"):
         raise ValueError(f"results format must be 'csv' or 'parquet', not {results_format!r}")
     ext = "csv" if results_format == "csv" else "parquet"
-    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share)
+    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share, payments=result.payments)
     safe = raw_csv or results_format == "parquet"  # CSV text cells are neutralised once per distinct id
     shown_ids = gatherer.ids if safe else neutralise(gatherer.ids.to_frame())["id"]
     blocks = (
         coded_rows(result.rows, gatherer.ids, result.recipients)
         if isinstance(result, Attribution)
-        else result.coded_blocks()
+        else solved_ahead(result.coded_blocks())  # the next block is solved while one is written
     )
     done: dict[str, Any] = {}
 
@@ -332,21 +347,20 @@ def write_analysis(
         for block in blocks:
             gatherer.add(block)
             currency = block.currency if safe else neutralise(pl.DataFrame({"c": [block.currency]}))["c"][0]
-            rows = pl.DataFrame(
+            yield pl.DataFrame(  # the columns of attribution_table, built straight from the codes
                 {
                     "recipient_id": shown_ids.gather(block.node),
                     "stovepipe_id": shown_ids.gather(block.origin),
+                    "amount": minor_as_decimal(block.amount),  # written as 12.30, exactly
+                    "share": pl.Series(block.amount / block.total).round(6),
                     "currency": pl.repeat(currency, block.node.size, eager=True, dtype=pl.String),
-                    "amount_minor": block.amount,
-                    "share": block.amount / block.total,
                 }
             )
-            yield attribution_table(rows, results_format)
 
     def facts() -> tuple[RecipientFacts, pl.DataFrame]:
         if "facts" not in done:
-            for _ in gathered():  # consumes the blocks unless attribution.* already did (they go once)
-                pass
+            for block in blocks:  # the blocks go once: none are left when attribution.* took them
+                gatherer.add(block)  # no rows are built for a file not written (--levels channel)
             done["facts"] = gatherer.finish()
             done["table"] = convergence_of(done["facts"], count_by=count_by, min_count=min_count)
         return done["facts"], done["table"]

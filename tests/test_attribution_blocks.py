@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from graphflows.analysis import attribute, convergence, mixing
 from graphflows.analysis import attribution as attribution_module
-from graphflows.analysis.attribution import attribute_in_blocks, round_to_pennies
+from graphflows.analysis.attribution import _ranked, attribute_in_blocks, round_to_pennies
 from graphflows.analysis.convergence import FactGatherer, convergence_of
 from graphflows.graph import from_networkx
 from tests.helpers import graph_of
@@ -74,7 +74,7 @@ def test_a_big_cycle_with_carve_outs_beyond_holdings_falls_back_to_iteration(mon
     assert_frame_equal(sparse.drop("share"), dense.drop("share"))
 
 
-def old_round_to_pennies(node, origin, value, total_of):
+def oldround_to_pennies(node, origin, value, total_of):
     """The rounding before blocks (sort everything, rank every remainder): the reference."""
     width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
     order = np.argsort(node.astype(np.int64) * width + origin)
@@ -115,13 +115,34 @@ def test_rounding_ranks_only_what_can_win_a_penny_and_equals_the_full_ranking(se
         "mixed": np.where(rng.random(size) < 0.5, rng.random(size) * 1e-9, rng.random(size) * 1e3),
     }[shape]
     total_of = rng.integers(1, 10 ** int(rng.integers(1, 9)), nodes)
-    old = old_round_to_pennies(node, origin, value, total_of)
+    old = oldround_to_pennies(node, origin, value, total_of)
     new = round_to_pennies(node, origin, value, total_of)
     by_node = np.lexsort((rng.random(size), node))  # node by node, origins in any order (as pots come)
     grouped = round_to_pennies(node[by_node], origin[by_node], value[by_node], total_of, grouped=True)
-    for a, b, c in zip(new, old, grouped, strict=True):
+    ordered = np.lexsort((origin, node))  # node by node, origins ascending (as sorted pots come)
+    presorted = round_to_pennies(
+        node[ordered], origin[ordered], value[ordered], total_of, grouped=True, origins_sorted=True
+    )
+    for a, b, c, d in zip(new, old, grouped, presorted, strict=True):
         assert np.array_equal(a, b)
         assert np.array_equal(c, b)
+        assert np.array_equal(d, b)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_remainders_are_ranked_alike_with_one_sort_key_or_a_lexsort(seed):
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 300))
+    group = np.sort(rng.integers(0, 20, size))
+    middle = rng.integers(0, 2**30, size) * rng.integers(0, 2, size)  # equal remainders are common
+    position = rng.permutation(size)
+    one_key = _ranked(group, middle, position)  # fits in 64 bits
+    lexsorted = _ranked(group, middle + 2**61, position)  # same order, too wide for one key
+    for a, b in zip(one_key, lexsorted, strict=True):
+        assert np.array_equal(a, b)
+    order = np.lexsort((position, middle, group))
+    assert np.array_equal(one_key[1], position[order])
 
 
 @pytest.fixture

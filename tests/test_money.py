@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -35,3 +36,24 @@ def test_to_minor_refuses_what_is_not_an_exact_amount(text):
 def test_minor_units_round_trip_through_text(minor):
     assert to_minor(format_minor(minor)) == minor
     assert minor_to_decimal(minor) == Decimal(minor) / 100
+
+
+@given(
+    st.lists(
+        st.from_regex(r"\A[+-]?(\d{1,17}(\.\d{0,4})?|\.\d{1,3})\Z", fullmatch=True)
+        | st.sampled_from(["", "x"]),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_plain_amounts_read_row_by_row_equal_the_careful_reading(texts):
+    from graphflows.ingest.parsing import parse_amounts
+
+    series = pl.Series(texts, dtype=pl.String)
+    fast = parse_amounts(series, plain=True, max_digits=15)  # the per-row path when every value is plain
+    careful = parse_amounts(pl.Series([*texts, "x"]), plain=True, max_digits=15)  # "x" forces the stages
+    assert fast[0].to_list() == careful[0].to_list()[:-1]
+    assert fast[1].to_list() == careful[1].to_list()[:-1]
+    for text, minor in zip(texts, fast[0].to_list(), strict=True):
+        if minor is not None:
+            assert minor == to_minor(text)

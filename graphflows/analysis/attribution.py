@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -64,6 +66,9 @@ class Attribution:
     flows_used: int = 0
     undated_excluded: int = 0
     notes: list[str] = field(default_factory=list)
+    #: The netted payments attributed (``payer_id, payee_id, currency, net_minor``, ids as positions in the
+    #: sorted node ids), so convergence counts the payers' channels without netting the flows again.
+    payments: pl.DataFrame | None = None
 
     def totals(self) -> dict[str, int]:
         """Attributed money per currency (net positive inflows), in minor units."""
@@ -117,6 +122,7 @@ def attribute(
         flows_used=stream.flows_used,
         undated_excluded=stream.undated_excluded,
         notes=stream.notes,
+        payments=stream.payments,
     )
 
 
@@ -159,6 +165,12 @@ class AttributionStream:
         """Attributed money per currency (net positive inflows), in minor units."""
         return _totals(self.recipients)
 
+    @property
+    def payments(self) -> pl.DataFrame:
+        """The netted payments attributed, ids as positions in the sorted node ids (see
+        :attr:`Attribution.payments`)."""
+        return self._positive.select("payer_id", "payee_id", pl.col("currency").cast(pl.String), "net_minor")
+
     def coded_blocks(self) -> Iterator[CodedBlock]:
         """Blocks of rounded rows as integer codes, currency by currency (can be consumed once)."""
         n = self._forced.size
@@ -177,9 +189,10 @@ class AttributionStream:
             waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # small cycles come in small blocks
             held = 0
             for nodes, pot in solver.blocks():
+                pot.sort_indices()  # origins ascending in each row (per-row sorts in C)
                 node = np.repeat(nodes, np.diff(pot.indptr))  # rows stay together
                 rounded = round_to_pennies(
-                    node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True
+                    node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True, origins_sorted=True
                 )
                 if rounded[0].size:
                     waiting.append(rounded)
@@ -259,6 +272,52 @@ def attribute_in_blocks(
     )
 
 
+def solved_ahead(blocks: Iterable[CodedBlock], depth: int = 2) -> Iterator[CodedBlock]:
+    """``blocks`` in the same order, solved in a background thread up to ``depth`` blocks ahead of the caller.
+
+    numpy, scipy and polars release the GIL in their loops, so solving the next block overlaps writing
+    the last one (two cores). An error in solving is raised here; stopping early stops the solver.
+
+    >>> [b.currency for b in solved_ahead(iter([CodedBlock("GBP", *[np.zeros(1)] * 4)]))]
+    ['GBP']
+    """
+    handed: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand(item: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                handed.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def solve() -> None:
+        try:
+            for block in blocks:
+                if not hand(("block", block)):
+                    return
+        except BaseException as exc:  # handed to the caller's thread
+            hand(("error", exc))
+            return
+        hand(("done", None))
+
+    solver = threading.Thread(target=solve, name="graphflows-solver", daemon=True)
+    solver.start()
+    try:
+        while True:
+            kind, item = handed.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise item  # type: ignore[misc]
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        solver.join()
+
+
 def _joined(currency: str, parts: list[tuple[np.ndarray, ...]], total_of: np.ndarray) -> CodedBlock:
     node, origin, amount = (np.concatenate(column) for column in zip(*parts, strict=True))
     return CodedBlock(currency, node, origin, amount, total_of[node])
@@ -320,13 +379,20 @@ def _coded(flows: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
 
 
 def round_to_pennies(
-    node: np.ndarray, origin: np.ndarray, value: np.ndarray, total_of: np.ndarray, *, grouped: bool = False
+    node: np.ndarray,
+    origin: np.ndarray,
+    value: np.ndarray,
+    total_of: np.ndarray,
+    *,
+    grouped: bool = False,
+    origins_sorted: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whole minor units per (node, origin) that add up exactly to each node's total, by largest remainder.
 
     Ties between equal remainders go to the lower origin index, so the result is deterministic. Returns
     the kept entries node by node, origins ascending within each. ``grouped``: the entries already come
-    node by node (origins in any order within a node), so only what can win a penny is sorted.
+    node by node (origins in any order within a node); ``origins_sorted`` too: origins ascending within
+    each node (then nothing is sorted but the remainders that can win a penny).
 
     >>> one = np.array([0, 0, 0])
     >>> round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]))[2]
@@ -335,6 +401,11 @@ def round_to_pennies(
     if not grouped:
         width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
         order = np.argsort(node.astype(np.int64) * width + origin)  # keys are unique: no need for stability
+        node, origin, value = node[order], origin[order], value[order]
+    elif not origins_sorted and node.size:
+        starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
+        group = np.repeat(np.arange(starts.size, dtype=np.int64), np.diff(np.r_[starts, node.size]))
+        order = _sorting(group, np.zeros(node.size, dtype=np.int64), origin)
         node, origin, value = node[order], origin[order], value[order]
     if node.size == 0:
         return node, origin, value.astype(np.int64)
@@ -350,16 +421,36 @@ def round_to_pennies(
     high = remainder > 2**28
     enough = np.add.reduceat(high.astype(np.int64), starts) >= missing
     ranked = np.flatnonzero(high | ~enough[group])
-    by_remainder = ranked[_sorting(group[ranked], 2**30 - 1 - remainder[ranked], origin[ranked])]
-    sorted_group = group[by_remainder]
+    # origins ascend within each node, so the position in the node stands for the origin in the ranking
+    sorted_group, position = _ranked(
+        group[ranked], 2**30 - 1 - remainder[ranked], ranked - starts[group[ranked]]
+    )
+    by_remainder = starts[sorted_group] + position
     first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
     rank = np.arange(by_remainder.size) - np.repeat(first, np.diff(np.r_[first, by_remainder.size]))
     amount = floor
-    amount[by_remainder] += rank < missing[sorted_group]
+    amount[by_remainder[rank < missing[sorted_group]]] += 1
     kept = np.flatnonzero(amount > 0)
-    if grouped:  # origins in id order within each node
-        kept = kept[_sorting(group[kept], np.zeros(kept.size, dtype=np.int64), origin[kept])]
     return node[kept], origin[kept], amount[kept]
+
+
+def _ranked(group: np.ndarray, middle: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group, position) of (group, middle, position) triples of non-negative integers in sorted order.
+
+    One 64-bit key sorted by value when the three fit (faster than an argsort), else a lexsort.
+
+    >>> [a.tolist() for a in _ranked(np.array([0, 0, 1]), np.array([5, 3, 0]), np.array([0, 1, 0]))]
+    [[0, 0, 1], [1, 0, 0]]
+    """
+    if group.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    bits = [max(int(part.max()), 1).bit_length() for part in (group, middle, position)]
+    if sum(bits) <= 63:
+        key = np.sort((group << (bits[1] + bits[2])) | (middle << bits[2]) | position)
+        return key >> (bits[1] + bits[2]), key & ((1 << bits[2]) - 1)
+    order = np.lexsort((position, middle, group))
+    return group[order], position[order]
 
 
 def _sorting(major: np.ndarray, middle: np.ndarray, minor: np.ndarray) -> np.ndarray:

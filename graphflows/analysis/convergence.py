@@ -23,7 +23,6 @@ recipient when it brings at least ``min_share`` of the recipient's income (mater
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -32,13 +31,9 @@ from graphflows.analysis.attribution import Attribution, CodedBlock, coded_rows
 from graphflows.analysis.channels import CHANNEL_MIX_SCHEMA, UNCLASSIFIED, node_channels, sort_channel_mix
 from graphflows.analysis.materiality import at_least_share, at_least_share_array
 from graphflows.graph import FlowGraph
+from graphflows.model.levels import COUNT_LEVELS, DEFAULT_MIN_SHARE, CountBy
 
-CountBy = Literal["channel", "payer_channel", "stovepipe"]
-#: What ``count_by`` may be: origin channels, channels of the direct payers (contracts held), stovepipes.
-COUNT_LEVELS: tuple[str, ...] = ("channel", "payer_channel", "stovepipe")
-
-#: Default materiality: a channel or stovepipe counts when it brings at least 1% of a recipient's income.
-DEFAULT_MIN_SHARE = 0.01
+__all__ = ["COUNT_LEVELS", "DEFAULT_MIN_SHARE", "CountBy", "convergence", "convergence_of", "funding_mix"]
 
 CONVERGENCE_COLUMNS = [
     "recipient_id",
@@ -114,6 +109,8 @@ class RecipientFacts:
     stovepipes: pl.DataFrame
     channel_mix: pl.DataFrame
     origins: pl.DataFrame
+    #: The netted payments (as :attr:`~graphflows.analysis.attribution.Attribution.payments`), if known.
+    payments: pl.DataFrame | None = None
 
 
 class FactGatherer:
@@ -127,17 +124,25 @@ class FactGatherer:
     ...     gatherer.add(block)
     """
 
-    def __init__(self, graph: FlowGraph, recipients: pl.DataFrame, *, min_share: float = DEFAULT_MIN_SHARE):
+    def __init__(
+        self,
+        graph: FlowGraph,
+        recipients: pl.DataFrame,
+        *,
+        min_share: float = DEFAULT_MIN_SHARE,
+        payments: pl.DataFrame | None = None,
+    ):
         if not 0 <= min_share <= 1:
             raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
         self.graph, self.recipients, self.min_share = graph, recipients, min_share
+        self.payments = payments
         channels = node_channels(graph).sort("id")
         self.ids = channels["id"]
         self.channel_names = channels["channel"].unique().sort()
         self.channel_of = channels["channel"].cast(pl.Enum(self.channel_names)).to_physical().to_numpy()
         self._stovepipes: list[pl.DataFrame] = []
         self._mixes: list[pl.DataFrame] = []
-        self._origins: list[pl.DataFrame] = []
+        self._origins: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # currency -> (high, low) sums
 
     def add(self, block: CodedBlock) -> None:
         """Take the facts of one block: rows grouped by recipient, origins ascending within each."""
@@ -165,27 +170,31 @@ class FactGatherer:
                 }
             )
         )
-        coded = pl.DataFrame({"group": group, "channel": self.channel_of[origin], "amount_minor": amount})
-        mix = coded.group_by("group", "channel").agg(pl.col("amount_minor").sum())
-        mix_group = mix["group"].to_numpy()
+        # money per recipient and channel: exact integer sums into one cell per (recipient, channel)
+        width = max(self.channel_names.len(), 1)
+        per_channel = np.zeros(starts.size * width, dtype=np.int64)
+        np.add.at(per_channel, group * width + self.channel_of[origin], amount)
+        cells = np.flatnonzero(per_channel)  # every row brings at least a penny
+        mix_group, mix_channel = np.divmod(cells, width)
+        mix_amount = per_channel[cells]
         self._mixes.append(
             pl.DataFrame(
                 {
                     "recipient_id": recipient_ids.gather(mix_group),
-                    "channel": self.channel_names.gather(mix["channel"]),
-                    "currency": pl.repeat(block.currency, mix.height, eager=True, dtype=pl.String),
-                    "amount_minor": mix["amount_minor"],
-                    "share": mix["amount_minor"].to_numpy() / block.total[starts][mix_group],
+                    "channel": self.channel_names.gather(mix_channel),
+                    "currency": pl.repeat(block.currency, cells.size, eager=True, dtype=pl.String),
+                    "amount_minor": mix_amount,
+                    "share": mix_amount / block.total[starts][mix_group],
                 },
                 schema=CHANNEL_MIX_SCHEMA,
             )
         )
-        by_origin = pl.DataFrame({"origin": origin, "amount_minor": amount.astype(np.int64)})
-        self._origins.append(
-            by_origin.group_by("origin")
-            .agg(pl.col("amount_minor").cast(pl.Int128).sum())
-            .with_columns(pl.lit(block.currency).alias("currency"))
+        # money per origin over all recipients, exact however large: high and low 31 bits summed apart
+        high, low = self._origins.setdefault(
+            block.currency, (np.zeros(self.ids.len(), np.int64), np.zeros(self.ids.len(), np.int64))
         )
+        np.add.at(high, origin, amount >> 31)
+        np.add.at(low, origin, amount & (2**31 - 1))
 
     def add_rows(self, rows: pl.DataFrame) -> None:
         """Take the facts of attribution rows (the columns of :attr:`Attribution.rows`)."""
@@ -197,13 +206,21 @@ class FactGatherer:
             return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
         stovepipes = joined(self._stovepipes, STOVEPIPE_FACTS_SCHEMA).cast(STOVEPIPE_FACTS_SCHEMA)  # type: ignore[arg-type]
-        origins = (
-            joined(
-                self._origins, {"origin": pl.Int64(), "amount_minor": pl.Int128(), "currency": pl.String()}
+        parts = []
+        for currency, (high, low) in self._origins.items():
+            origin = np.flatnonzero(high | low)
+            sums = pl.DataFrame({"origin": origin, "high": high[origin], "low": low[origin]})
+            parts.append(
+                sums.select(
+                    pl.lit(currency).alias("currency"),
+                    "origin",
+                    (
+                        pl.col("high").cast(pl.Int128) * pl.lit(2**31, pl.Int128)
+                        + pl.col("low").cast(pl.Int128)
+                    ).alias("amount_minor"),
+                )
             )
-            .group_by("currency", "origin")
-            .agg(pl.col("amount_minor").sum())
-        )
+        origins = joined(parts, {"currency": pl.String(), "origin": pl.Int64(), "amount_minor": pl.Int128()})
         return RecipientFacts(
             graph=self.graph,
             recipients=self.recipients,
@@ -213,6 +230,7 @@ class FactGatherer:
             origins=origins.select(
                 "currency", self.ids.gather(origins["origin"]).alias("stovepipe_id"), "amount_minor"
             ).sort("currency", "stovepipe_id"),
+            payments=self.payments,
         )
 
 
@@ -229,7 +247,7 @@ STOVEPIPE_FACTS_SCHEMA = {
 
 def gather_facts(result: Attribution, *, min_share: float = DEFAULT_MIN_SHARE) -> RecipientFacts:
     """:class:`RecipientFacts` of a whole attribution."""
-    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share)
+    gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share, payments=result.payments)
     gatherer.add_rows(result.rows)
     return gatherer.finish()
 
@@ -246,7 +264,11 @@ def convergence_of(
     table = (
         facts.recipients.join(facts.stovepipes, on=keys, how="left")
         .join(channels, on=keys, how="left")
-        .join(_payer_channels(facts.graph, facts.recipients, facts.min_share), on=keys, how="left")
+        .join(
+            _payer_channels(facts.graph, facts.recipients, facts.min_share, facts.payments),
+            on=keys,
+            how="left",
+        )
         .join(nodes.rename({"id": "recipient_id", "name": "recipient_name"}), on="recipient_id", how="left")
         .join(
             nodes.select(pl.col("id").alias("top_stovepipe_id"), pl.col("name").alias("top_stovepipe_name")),
@@ -330,20 +352,35 @@ def _node_facts(graph: FlowGraph) -> pl.DataFrame:
     )
 
 
-def _payer_channels(graph: FlowGraph, recipients: pl.DataFrame, min_share: float) -> pl.DataFrame:
+def _payer_channels(
+    graph: FlowGraph, recipients: pl.DataFrame, min_share: float, payments: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Channels of the direct payers (the contracts a recipient holds), from the same netted payments as
     attribution (a pair netting below zero is left out): ``payer_channels`` (all, most money first),
     ``payer_channel_count`` and ``payer_channel_below`` (at ``min_share``), ``effective_payer_channels``.
+    ``payments``: those netted payments with coded ids (:attr:`Attribution.payments`), else the flows are
+    netted here.
     """
     from graphflows.analysis.netting import net_pairs
 
-    channels = node_channels(graph).rename({"id": "payer_id", "channel": "payer_channel"})
-    positive, _negative = net_pairs(graph.flows.select("payer_id", "payee_id", "stream_id", "currency",
-                                                       "amount_minor"))  # fmt: skip
+    channels = node_channels(graph)
+    if payments is None:
+        positive, _negative = net_pairs(graph.flows.select("payer_id", "payee_id", "stream_id", "currency",
+                                                           "amount_minor"))  # fmt: skip
+        positive = positive.join(
+            channels.rename({"id": "payer_id", "channel": "payer_channel"}), on="payer_id", how="left"
+        )
+    else:
+        ordered = channels.sort("id")
+        positive = payments.select(
+            ordered["id"].gather(payments["payee_id"]).alias("payee_id"),
+            "currency",
+            ordered["channel"].gather(payments["payer_id"]).alias("payer_channel"),
+            "net_minor",
+        )
     totals = recipients.select(pl.col("recipient_id").alias("payee_id"), "currency", "total_in_minor")
     paid = (
-        positive.join(channels, on="payer_id", how="left")
-        .with_columns(pl.col("payer_channel").fill_null(UNCLASSIFIED))
+        positive.with_columns(pl.col("payer_channel").fill_null(UNCLASSIFIED))
         .group_by("payee_id", "currency", "payer_channel")
         .agg(pl.col("net_minor").cast(pl.Int128).sum().alias("amount"))
         .join(totals, on=["payee_id", "currency"], how="inner")

@@ -12,4 +12,6 @@ def run() -> int:
     except KeyboardInterrupt:
         sys.stderr.write("graphflows: interrupted\n")
         return 130
-    return main()
+    from graphflows.cli.main import leave
+
+    leave(main())

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import polars as pl
 
-from graphflows.analysis import Attribution, attribute
-from graphflows.analysis.attribution import AttributionStream, attribute_in_blocks
-from graphflows.analysis.convergence import COUNT_LEVELS, DEFAULT_MIN_SHARE, CountBy
 from graphflows.cli.display import console, convergence_by_form, convergence_table, money, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.demo import demo_path
-from graphflows.export import LEVELS, ResultsFormat, write_analysis
-from graphflows.graph import FlowGraph
 from graphflows.graph.build import financial_year_bounds
-from graphflows.ingest import IngestResult
 from graphflows.model import GraphflowsError, to_minor
+from graphflows.model.levels import COUNT_LEVELS, DEFAULT_MIN_SHARE, LEVELS, CountBy, ResultsFormat
+
+if TYPE_CHECKING:
+    from graphflows.analysis import Attribution
+    from graphflows.analysis.attribution import AttributionStream
+    from graphflows.graph import FlowGraph
+    from graphflows.ingest import IngestResult
 
 
 def _check_year(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -150,6 +151,10 @@ def run_analysis(
 
     Unless ``keep_rows``, the attribution rows are solved and written in blocks, never all held.
     """
+    from graphflows.analysis import attribute
+    from graphflows.analysis.attribution import attribute_in_blocks
+    from graphflows.export import write_analysis
+
     with steps("Attributing money to its origins"):
         try:
             how = attribute if keep_rows else attribute_in_blocks
@@ -269,6 +274,9 @@ def analyse(
         ingest, graph = read_input_graph(files, format_, skip_invalid, **extras)
     named = input_paths(files, extras.get("org_map"), extras.get("sources"), extras.get("channels"))
     run_analysis(ingest, graph, out, write_rejects=skip_invalid, inputs=named + read_paths(ingest), **options)
+    from graphflows.cli.main import allow_quick_exit
+
+    allow_quick_exit()  # every file is written and closed: nothing is left for the interpreter to tidy
 
 
 @click.command()

@@ -7,36 +7,56 @@ nothing else reaches a user as a traceback (unexpected errors are reported in on
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from typing import NoReturn
 
 import click
 
 from graphflows.cli.errors import run_safely
 
-#: Modules that each define ``register(group)``; add a line to give the CLI a new command.
-COMMAND_MODULES = (
-    "graphflows.cli.analyse",
-    "graphflows.cli.neo4j_cmds",
-    "graphflows.cli.view",
-    "graphflows.cli.orgs",
-    "graphflows.cli.spark_cmds",
-)
+#: Each command and the module that defines it (with ``register(group)``); add a line to give the CLI a new
+#: command. A module is imported only when one of its commands runs (or ``--help`` lists them all), so
+#: ``graphflows analyse`` never loads the views, Neo4j or Spark code.
+COMMAND_MODULES = {
+    "analyse": "graphflows.cli.analyse",
+    "demo": "graphflows.cli.analyse",
+    "neo4j": "graphflows.cli.neo4j_cmds",
+    "load": "graphflows.cli.neo4j_cmds",
+    "query": "graphflows.cli.neo4j_cmds",
+    "cypher": "graphflows.cli.neo4j_cmds",
+    "view": "graphflows.cli.view",
+    "orgs": "graphflows.cli.orgs",
+    "convert": "graphflows.cli.spark_cmds",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group that imports a command's module the first time the command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMAND_MODULES, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            _register(self, COMMAND_MODULES[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+def _register(group: click.Group, name: str) -> None:
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:  # a command module not written yet
+        if exc.name != name:
+            raise
+        return
+    module.register(group)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="graphflows")
 def cli() -> None:
     """Follow public money across stovepipes: funding data as a graph, and where it converges."""
-
-
-for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:  # a command module not written yet
-        if _exc.name != _name:
-            raise
-        continue
-    _module.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,5 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     return run_safely(cli, argv if argv is not None else sys.argv[1:])
 
 
+#: Set by a command that finished and leaves nothing for exit handlers to do (see :func:`leave`).
+_quick_exit = {"allowed": False}
+
+
+def allow_quick_exit() -> None:
+    """Let :func:`leave` skip the interpreter's teardown after this command (all its files are closed)."""
+    _quick_exit["allowed"] = True
+
+
+def leave(code: int) -> NoReturn:
+    """Exit the process with ``code``.
+
+    After a command that allowed it (``analyse`` on the memory engine), the interpreter's teardown is
+    skipped once the streams are flushed: freeing a gigabyte of arrays and frames one by one takes a good
+    part of a second, the system reclaims the whole process at once.
+    """
+    if code == 0 and _quick_exit["allowed"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    leave(main())

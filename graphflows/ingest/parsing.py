@@ -67,6 +67,8 @@ def parse_amounts(
     stages (each distinct value once) so a million rows take a fraction of a second.
     """
     given = pl.DataFrame({"shown": values.cast(pl.String).fill_null("").str.strip_chars()})
+    if plain and (fast := _plain_amounts(given["shown"], max_digits)) is not None:
+        return fast
     frame = given.unique()
     shown = pl.col("shown")
     if plain:
@@ -122,6 +124,22 @@ def parse_amounts(
     )
     out = given.join(parsed, on="shown", how="left", maintain_order="left")
     return out["minor"], out["problem"]
+
+
+def _plain_amounts(shown: pl.Series, max_digits: int) -> tuple[pl.Series, pl.Series] | None:
+    """Minor units and (no) problems when every value is a plain decimal with at most ``max_digits`` digits
+    before the point and two after it (a flows file's usual amounts): one check and one exact decimal cast
+    per row. None when any value is not, so that :func:`parse_amounts` explains each problem.
+
+    >>> _plain_amounts(pl.Series(["12.3", "-0.05", "+7", ".5"]), 15)[0].to_list()
+    [1230, -5, 700, 50]
+    """
+    pattern = rf"^[+-]?([0-9]{{1,{max_digits}}}(\.[0-9]{{0,2}})?|\.[0-9]{{1,2}})$"  # ASCII digits only
+    if not shown.str.contains(pattern).all():
+        return None
+    # the decimal's unscaled value is the minor units; the check above leaves it nothing to round
+    minor = shown.cast(pl.Decimal(38, 2)).to_physical().cast(pl.Int64).alias("minor")
+    return minor, pl.repeat(None, shown.len(), dtype=pl.String, eager=True).alias("problem")
 
 
 #: The largest amount accepted, in minor units (text amounts: 16 digits before the point).
