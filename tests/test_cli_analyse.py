@@ -242,3 +242,11 @@ def test_channel_given_in_the_input_wins_and_a_bad_one_is_a_clear_error(tmp_path
     assert code == 2
     assert f"{bad}:3: unknown payer_channel the nhs (expected one of nhs, public_health," in err
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_url_is_left_to_the_spark_engine(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["analyse", "s3a://bucket/flows.csv", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "s3a://bucket/flows.csv: URLs are read by the Spark engine only" in err
+    assert "Traceback" not in err and not out.exists()

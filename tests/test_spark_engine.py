@@ -91,6 +91,22 @@ def test_real_ccg_files_through_convert(spark, tmp_path):
     assert_same(memory, fast)
 
 
+def test_urls_are_read_by_spark_itself(spark, tmp_path, capsys):
+    """s3a://, hdfs:// and file:// inputs go to Spark untouched (tested with file://)."""
+    memory = analyse(tmp_path / "memory", [demo_path()])
+    as_url = Path(demo_path()).resolve().as_uri()
+    assert as_url.startswith("file:///")
+    assert_same(memory, analyse(tmp_path / "csv-url", [as_url], "--engine", "spark"))
+    assert main(["convert", str(demo_path()), "--out", str(tmp_path / "parquet")]) == 0
+    folder = (tmp_path / "parquet").resolve().as_uri() + "/"
+    assert_same(memory, analyse(tmp_path / "folder-url", [folder], "--engine", "spark"))
+    capsys.readouterr()
+    missing = (tmp_path / "nowhere.csv").resolve().as_uri()
+    assert main(["analyse", missing, "--engine", "spark", "--out", str(tmp_path / "none")]) == 2
+    assert f"{missing}: no such file, or Spark cannot read it" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
+
+
 @pytest.fixture
 def small_splits(spark):
     """Spark cuts every file into 16 kB ranges read by separate tasks, as it cuts large files into 128 MB."""

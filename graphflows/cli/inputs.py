@@ -11,6 +11,7 @@ import click
 from graphflows.classify import read_channel_map
 from graphflows.graph import FlowGraph, graph_from_ingest
 from graphflows.ingest import FORMATS, IngestResult, SourceRules, read_flows
+from graphflows.ingest.base import as_location
 from graphflows.ingest.importer import OVERRIDE_FIELDS
 from graphflows.model import InputError
 
@@ -70,7 +71,26 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Read every file in this format instead of detecting each one.",
     )(command)
-    return click.argument("files", nargs=-1, type=click.Path(path_type=Path))(command)
+    return click.argument("files", nargs=-1, type=InputLocation())(command)
+
+
+class InputLocation(click.ParamType):
+    """A local path, or a URL kept as text for the Spark engine (see ``ingest.base.as_location``)."""
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
+        return as_location(value)
+
+
+def local_files(files: tuple[Path | str, ...]) -> tuple[Path, ...]:
+    """``files`` when all are local paths; a URL is read only by ``--engine spark``."""
+    for given in files:
+        if isinstance(given, str):
+            raise InputError(
+                f"{given}: URLs are read by the Spark engine only (add --engine spark, or copy the file here)"
+            )
+    return files  # type: ignore[return-value]
 
 
 #: ``--raw-csv`` for every command that writes CSV files.
@@ -86,7 +106,8 @@ raw_csv_option = click.option(
 def input_paths(files: tuple[Path, ...], *others: Path | None) -> tuple[Path, ...]:
     """Every file named on the command line (``others``: --org-map, --sources, --channels...); outputs may
     never be one of them. See :func:`read_paths`."""
-    return (*files, *(p for p in others if p is not None))
+    local = (f for f in files if not isinstance(f, str))  # a URL is never an output's path
+    return (*local, *(p for p in others if p is not None))
 
 
 def read_paths(ingest: IngestResult) -> tuple[Path, ...]:
@@ -104,6 +125,7 @@ def read_inputs(
     sources: Path | None = None,
 ) -> IngestResult:
     """Read the files given on the command line (errors propagate to the CLI's error mapping)."""
+    files = local_files(files)
     rules = SourceRules.from_options(payers, columns, sources, formats=list(FORMATS))
     if not files and not rules.files:
         if sources is None:

@@ -57,6 +57,8 @@ def check_spark_inputs(files: tuple[Path, ...], options: dict[str, Any]) -> None
     if not files:
         raise click.UsageError("Missing argument 'FILES...'.")
     for path in files:
+        if isinstance(path, str):  # a URL: Spark reads it and checks it (header, converted folder's mark)
+            continue
         if path.is_dir():
             if not is_converted(path):
                 raise InputError(f"{path}: not a folder written by `graphflows convert`")

@@ -8,6 +8,7 @@ that reconcile: ``records_read == len(flows) + len(rejects) + non_money``.
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,22 @@ def check_member_size(info: zipfile.ZipInfo, source: str) -> None:
             f"{source}: member expands {size / packed:,.0f} times ({packed:,} -> {size:,} bytes; at most "
             f"{MAX_RATIO} times): refused as a possible zip bomb; unzip it yourself if you trust it"
         )
+
+
+#: ``s3a://bucket/key``, ``hdfs://host/path``, ``gs://``, ``abfss://``, ``file:///path``, ``dbfs:/path``
+#: (a scheme of two letters or more, so ``C:/data`` stays a path).
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def as_location(given: str | Path) -> str | Path:
+    """A URL stays text (only the Spark engine reads it); anything else is a local :class:`Path`.
+
+    >>> as_location("s3a://bucket/flows.csv"), as_location("grants.json")
+    ('s3a://bucket/flows.csv', PosixPath('grants.json'))
+    """
+    if isinstance(given, Path):
+        return given
+    return given if URL.match(given) else Path(given)
 
 
 def empty_rejects() -> pl.DataFrame:

@@ -9,6 +9,7 @@ from typing import Any
 from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
 from graphflows.classify import ChannelMap
 from graphflows.graph.build import financial_year_bounds
+from graphflows.ingest.base import as_location
 from graphflows.spark.attribution import SparkAttribution, attribute_spark
 from graphflows.spark.convergence import convergence_spark
 from graphflows.spark.nodes import node_frame
@@ -40,7 +41,7 @@ class SparkAnalysis:
 
 def analyse_spark(
     spark,
-    paths: list[Path] | list[str],
+    paths: list[Path] | list[str],  # a str with a scheme (s3a://, hdfs://, file://) is a URL
     *,
     by: str = "origin",
     financial_year: str | None = None,
@@ -53,7 +54,7 @@ def analyse_spark(
     """The whole analysis of native flows CSV files and ``convert`` Parquet folders, in Spark."""
     from pyspark.sql import functions as F
 
-    read = read_flows_spark(spark, [Path(p) for p in paths], skip_invalid=skip_invalid)
+    read = read_flows_spark(spark, [as_location(p) for p in paths], skip_invalid=skip_invalid)
     flows = read.flows.cache()
     nodes = node_frame(flows, channel_map, read.organisations)
     totals = {

@@ -45,8 +45,9 @@ def norm(title: str) -> str:
     return "_".join(title.strip().strip("\ufeff").strip('"').lower().split())
 
 
-def read_flows_spark(spark, paths: list[Path], *, skip_invalid: bool = False) -> SparkFlows:
-    """Read native flows CSV files and ``convert`` Parquet folders, in the order given."""
+def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = False) -> SparkFlows:
+    """Read native flows CSV files and ``convert`` Parquet folders, in the order given; a ``str`` is a URL
+    (``s3a://``, ``hdfs://``, ``file://``...) that only Spark reads."""
     from functools import reduce
 
     from pyspark.sql import Window
@@ -54,8 +55,12 @@ def read_flows_spark(spark, paths: list[Path], *, skip_invalid: bool = False) ->
 
     parts, files, read, rejected, organisations = [], [], 0, 0, []
     for index, path in enumerate(paths):
-        if path.is_dir():
-            frame, counts = _converted(spark, path, index)
+        if isinstance(path, str):  # a URL (s3a://, hdfs://, file://...): every look at it goes through Spark
+            frame, counts, matched = _url(spark, path, index, skip_invalid)
+            if matched is not None:
+                organisations.append(matched.withColumn("_folder", F.lit(index)))
+        elif path.is_dir():
+            frame, counts = _converted(spark, path, index, _mark(path))
             if (path / "organisations.parquet").is_file():
                 matched = spark.read.parquet(str(path / "organisations.parquet"))
                 organisations.append(matched.withColumn("_folder", F.lit(index)))
@@ -78,27 +83,65 @@ def read_flows_spark(spark, paths: list[Path], *, skip_invalid: bool = False) ->
     return SparkFlows(flows, orgs, read, rejected, files)
 
 
-def _converted(spark, folder: Path, index: int):
+def _mark(folder: Path) -> str:
+    mark = folder / CONVERTED_MARK
+    if not mark.is_file():
+        raise InputError(f"{folder}: not a folder written by `graphflows convert` (no {CONVERTED_MARK})")
+    return mark.read_text()
+
+
+def _url(spark, url: str, index: int, skip_invalid: bool):
+    """``(frame, counts, organisations or None)`` of a URL: a ``convert`` folder when it holds the mark,
+    else a native flows CSV file."""
+    folder = url.rstrip("/")
+    mark = _text(spark, f"{folder}/{CONVERTED_MARK}", whole=True)
+    if mark is None:
+        head = _text(spark, url, whole=False)
+        if head is None:
+            raise InputError(f"{url}: no such file, or Spark cannot read it (check the URL and credentials)")
+        frame, counts = _native(spark, url, index, skip_invalid, head=head)
+        return frame, counts, None
+    frame, counts = _converted(spark, folder, index, mark)
+    organisations = None
+    if _text(spark, f"{folder}/organisations.parquet", whole=False, parquet=True) is not None:
+        organisations = spark.read.parquet(f"{folder}/organisations.parquet")
+    return frame, counts, organisations
+
+
+def _text(spark, url: str, *, whole: bool, parquet: bool = False) -> str | None:
+    """The text of ``url`` (``whole``) or its first line, through Spark; None when there is nothing there."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        if parquet:
+            spark.read.parquet(url).schema  # noqa: B018 - reading the schema proves the folder is there
+            return ""
+        row = spark.read.text(url, wholetext=whole).first()
+    except AnalysisException:  # PATH_NOT_FOUND and friends
+        return None
+    return None if row is None else row[0]
+
+
+def _converted(spark, folder: Path | str, index: int, mark: str):
     import json
 
     from pyspark.sql import functions as F
 
-    mark = folder / CONVERTED_MARK
-    if not mark.is_file():
-        raise InputError(f"{folder}: not a folder written by `graphflows convert` (no {CONVERTED_MARK})")
-    info = json.loads(mark.read_text())
-    frame = spark.read.parquet(str(folder / "flows"))
+    info = json.loads(mark)
+    frame = spark.read.parquet(f"{folder}/flows")
     # the folder's files keep their order through _file (within the folder) and _seq
     frame = frame.withColumn("_file", F.lit(index).cast("long") * (1 << 20) + F.col("_file"))
     figures = {k: info[k] for k in ("records_read", "flows", "rejected", "non_money")}
     return frame, {"format": "parquet", "figures": figures}
 
 
-def _native(spark, path: Path, index: int, skip_invalid: bool):
-
+def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: str | None = None):
+    """A native flows CSV (``head``: its first line, when already read through Spark)."""
     from pyspark.sql import functions as F
 
-    head = path.open("rb").readline().decode("utf-8-sig", errors="replace")
+    if head is None:
+        with Path(path).open("rb") as file:
+            head = file.readline().decode("utf-8-sig", errors="replace")
     titles = [norm(t) for t in head.rstrip("\r\n").split(",")]
     missing = [c for c in REQUIRED if c not in titles]
     if missing:
@@ -144,7 +187,7 @@ def _native(spark, path: Path, index: int, skip_invalid: bool):
     return flows, {"format": "flows", "figures": figures}
 
 
-def _numbered(spark, path: Path, titles: list[str]):
+def _numbered(spark, path: Path | str, titles: list[str]):
     """The records of one CSV file as text columns, with ``_seq``: the record's position in the file.
 
     Spark splits a large file into byte ranges read in parallel. Within a range, records come in file
