@@ -74,7 +74,7 @@ def test_a_big_cycle_with_carve_outs_beyond_holdings_falls_back_to_iteration(mon
     assert_frame_equal(sparse.drop("share"), dense.drop("share"))
 
 
-def oldround_to_pennies(node, origin, value, total_of):
+def old_round_to_pennies(node, origin, value, total_of):
     """The rounding before blocks (sort everything, rank every remainder): the reference."""
     width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
     order = np.argsort(node.astype(np.int64) * width + origin)
@@ -115,7 +115,7 @@ def test_rounding_ranks_only_what_can_win_a_penny_and_equals_the_full_ranking(se
         "mixed": np.where(rng.random(size) < 0.5, rng.random(size) * 1e-9, rng.random(size) * 1e3),
     }[shape]
     total_of = rng.integers(1, 10 ** int(rng.integers(1, 9)), nodes)
-    old = oldround_to_pennies(node, origin, value, total_of)
+    old = old_round_to_pennies(node, origin, value, total_of)
     new = round_to_pennies(node, origin, value, total_of)
     by_node = np.lexsort((rng.random(size), node))  # node by node, origins in any order (as pots come)
     grouped = round_to_pennies(node[by_node], origin[by_node], value[by_node], total_of, grouped=True)

@@ -116,13 +116,14 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
     forced_ids = index.filter("forced").select(F.col("idx").alias("node"))
     state = _Run(spark)
     rows, recipients, orders = [], [], []
+    names = index.select("id", "idx")
+    node_names = F.broadcast(names.withColumnRenamed("idx", "node"))
     for currency in sorted(r[0] for r in coded.select("currency").distinct().collect()):
         edges = coded.filter(F.col("currency") == currency).drop("currency")
         pots, totals, order = state.solve(edges, forced_ids)
         amounts = _pennies(pots, totals)
-        names = index.select("id", "idx")
         orders.append(
-            order.join(F.broadcast(names.withColumnRenamed("idx", "node")), "node").select(
+            order.join(node_names, "node").select(
                 F.col("id").alias("recipient_id"),
                 F.lit(currency).alias("currency"),
                 F.col("forced").alias("order_forced"),
@@ -132,7 +133,7 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
             )
         )
         rows.append(
-            amounts.join(F.broadcast(names.withColumnRenamed("idx", "node")), "node")
+            amounts.join(node_names, "node")
             .withColumnRenamed("id", "recipient_id")
             .join(F.broadcast(names.withColumnRenamed("idx", "origin")), "origin")
             .select(
@@ -144,7 +145,7 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
             )
         )
         recipients.append(
-            totals.join(F.broadcast(names.withColumnRenamed("idx", "node")), "node").select(
+            totals.join(node_names, "node").select(
                 F.col("id").alias("recipient_id"),
                 F.lit(currency).alias("currency"),
                 F.col("total").alias("total_in_minor"),
@@ -267,8 +268,7 @@ class _Run:
             levels = self.levels
             ordered = self._levels(deps, comp_of.unionByName(held))
             self.levels = levels  # the run's figure stays that of the propagation
-        held_now = forced.select("node", F.lit(True).alias("held"))
-        return ordered.join(held_now, "node", "left").select(
+        return ordered.join(forced.select("node", F.lit(True).alias("held")), "node", "left").select(
             "node", F.coalesce("held", F.lit(False)).alias("forced"), "level", "cyclic", "comp"
         )
 

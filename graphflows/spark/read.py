@@ -93,6 +93,8 @@ def _mark(folder: Path) -> str:
 def _url(spark, url: str, index: int, skip_invalid: bool):
     """``(frame, counts, organisations or None)`` of a URL: a ``convert`` folder when it holds the mark,
     else a native flows CSV file."""
+    from pyspark.errors import AnalysisException
+
     folder = url.rstrip("/")
     mark = _text(spark, f"{folder}/{CONVERTED_MARK}", whole=True)
     if mark is None:
@@ -102,20 +104,18 @@ def _url(spark, url: str, index: int, skip_invalid: bool):
         frame, counts = _native(spark, url, index, skip_invalid, head=head)
         return frame, counts, None
     frame, counts = _converted(spark, folder, index, mark)
-    organisations = None
-    if _text(spark, f"{folder}/organisations.parquet", whole=False, parquet=True) is not None:
+    try:
         organisations = spark.read.parquet(f"{folder}/organisations.parquet")
+    except AnalysisException:  # PATH_NOT_FOUND: the folder matched no organisations
+        organisations = None
     return frame, counts, organisations
 
 
-def _text(spark, url: str, *, whole: bool, parquet: bool = False) -> str | None:
+def _text(spark, url: str, *, whole: bool) -> str | None:
     """The text of ``url`` (``whole``) or its first line, through Spark; None when there is nothing there."""
     from pyspark.errors import AnalysisException
 
     try:
-        if parquet:
-            spark.read.parquet(url).schema  # noqa: B018 - reading the schema proves the folder is there
-            return ""
         row = spark.read.text(url, wholetext=whole).first()
     except AnalysisException:  # PATH_NOT_FOUND and friends
         return None
