@@ -20,6 +20,7 @@ from graphflows.analysis.attribution import (
     ATTRIBUTION_SCHEMA,
     AttributionStream,
     CodedBlock,
+    channels_of,
     coded_rows,
     solved_ahead,
 )
@@ -166,6 +167,21 @@ def channel_summary(facts: RecipientFacts | Attribution, table: pl.DataFrame) ->
     for currency, channel, amount in channel_totals(facts.channel_mix).iter_rows():
         by_channel.setdefault(currency, {})[channel] = format_minor(amount)
     unclassified: dict[str, dict[str, Any]] = {}
+    if facts.level == "channel":  # single origins are not known: the channel's share only
+        for (currency,), part in (
+            channel_totals(facts.channel_mix).partition_by("currency", as_dict=True).items()
+        ):
+            none = part.filter(pl.col("channel") == UNCLASSIFIED)["amount_minor"].sum()
+            unclassified[str(currency)] = {
+                "origins": None,
+                "largest": [],
+                "share_of_attributed_income": round(int(none) / max(int(part["amount_minor"].sum()), 1), 6),
+            }
+        return {
+            "attributed_income_by_origin_channel": by_channel,
+            "unclassified_origin_income": unclassified,
+            "convergence_points_by_form": points_by_form(table),
+        }
     origins = facts.origins.join(
         node_channels(facts.graph).rename({"id": "stovepipe_id"}), on="stovepipe_id", how="left"
     ).with_columns(pl.col("channel").fill_null(UNCLASSIFIED))
@@ -329,11 +345,14 @@ def write_analysis(
     gatherer = FactGatherer(result.graph, result.recipients, min_share=min_share, payments=result.payments)
     safe = raw_csv or results_format == "parquet"  # CSV text cells are neutralised once per distinct id
     shown_ids = gatherer.ids if safe else neutralise(gatherer.ids.to_frame())["id"]
-    blocks = (
-        coded_rows(result.rows, gatherer.ids, result.recipients)
-        if isinstance(result, Attribution)
-        else solved_ahead(result.coded_blocks())  # the next block is solved while one is written
-    )
+    channel_only = "origin" not in levels  # then money is solved per channel, never per origin
+    if isinstance(result, Attribution):
+        blocks = coded_rows(result.rows, gatherer.ids, result.recipients)
+        if channel_only:
+            blocks = (channels_of(block, gatherer.channel_of) for block in blocks)
+    else:  # the next block is solved while one is written
+        blocks = solved_ahead(result.channel_blocks() if channel_only else result.coded_blocks())
+    take = gatherer.add_channels if channel_only else gatherer.add
     done: dict[str, Any] = {}
 
     def table_writer(frame: Callable[[], pl.DataFrame]) -> Callable[[Path], None]:
@@ -360,7 +379,7 @@ def write_analysis(
     def facts() -> tuple[RecipientFacts, pl.DataFrame]:
         if "facts" not in done:
             for block in blocks:  # the blocks go once: none are left when attribution.* took them
-                gatherer.add(block)  # no rows are built for a file not written (--levels channel)
+                take(block)
             done["facts"] = gatherer.finish()
             done["table"] = convergence_of(done["facts"], count_by=count_by, min_count=min_count)
         return done["facts"], done["table"]

@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from graphflows.analysis import attribute, convergence, mixing
 from graphflows.analysis import attribution as attribution_module
-from graphflows.analysis.attribution import _ranked, attribute_in_blocks, round_to_pennies
+from graphflows.analysis.attribution import _ranked, attribute_in_blocks, round_channels, round_to_pennies
 from graphflows.analysis.convergence import FactGatherer, convergence_of
 from graphflows.graph import from_networkx
 from tests.helpers import graph_of
@@ -197,3 +197,144 @@ def test_materiality_is_decided_in_integers_at_both_levels():
         assert table[f"{count_by}_count"].to_list() == [2, 1]  # Mutual: exactly 1% counts
         assert table["below_min_share_minor"].to_list() == [0, 10**16]
         assert table["is_convergence_point"].to_list() == [True, False]
+
+
+def reference_channel_rounding(node, origin, value, total_of, channel_of):
+    """Channels first, then origins within each channel, by largest remainder, entry by entry in Python."""
+
+    def largest_remainder(exact: dict, target: int) -> dict:
+        floor = {key: int(v // 1) for key, v in exact.items()}
+        missing = target - sum(floor.values())
+        # remainders compared as the production code quantises them (to 2**-30 of a penny)
+        ranked = sorted(exact, key=lambda key: (-min(int((exact[key] - floor[key]) * 2**30), 2**30 - 1), key))
+        for key in ranked[:missing]:
+            floor[key] += 1
+        return floor
+
+    result = {}
+    for v in sorted(set(node.tolist())):
+        mine = node == v
+        scale = float(total_of[v]) / value[mine].sum()
+        exact = {int(o): float(x) * scale for o, x in zip(origin[mine], value[mine], strict=True)}
+        by_channel: dict[int, float] = {}
+        for o, x in sorted(exact.items()):
+            by_channel[int(channel_of[o])] = by_channel.get(int(channel_of[o]), 0.0) + x
+        channel_amount = largest_remainder(by_channel, int(total_of[v]))
+        for c, amount in channel_amount.items():
+            inside = {o: x for o, x in exact.items() if channel_of[o] == c}
+            for o, a in largest_remainder(inside, amount).items():
+                if a:
+                    result[(v, o)] = a
+    return result
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["thin", "even", "ties", "mixed"]), st.integers(1, 5))
+def test_rounding_by_channel_first_keeps_every_amount_within_a_penny_and_channels_as_rounded_alone(
+    seed, shape, channels
+):
+    rng = np.random.default_rng(seed)
+    nodes = int(rng.integers(1, 20))
+    size = int(rng.integers(1, 300))
+    node = rng.integers(0, nodes, size)
+    origin = rng.permutation(size * 3)[:size]
+    value = {
+        "thin": rng.random(size) ** 8,
+        "even": np.ones(size),
+        "ties": rng.integers(1, 4, size).astype(float),
+        "mixed": np.where(rng.random(size) < 0.5, rng.random(size) * 1e-9, rng.random(size) * 1e3),
+    }[shape]
+    total_of = rng.integers(1, 10 ** int(rng.integers(1, 9)), nodes)
+    channel_of = rng.integers(0, channels, size * 3) * 3  # codes with gaps
+    got_node, got_origin, got = round_to_pennies(node, origin, value, total_of, channel_of=channel_of)
+    assert np.array_equal(np.bincount(got_node, weights=got, minlength=nodes)[np.unique(node)],
+                          total_of[np.unique(node)])  # fmt: skip
+    # every amount within a penny of its exact value
+    scale = total_of / np.maximum(np.bincount(node, weights=value, minlength=nodes), 1e-300)
+    exact = {(int(v), int(o)): x * scale[v] for v, o, x in zip(node, origin, value, strict=True)}
+    for v, o, a in zip(got_node, got_origin, got, strict=True):
+        assert abs(a - exact[(int(v), int(o))]) < 1 + 1e-9
+    # channel amounts are what rounding the channel sums alone gives
+    key = node * 100 + channel_of[origin]
+    cells, inverse = np.unique(key, return_inverse=True)
+    alone = round_channels(cells // 100, cells % 100, np.bincount(inverse, weights=value), total_of)
+    summed = np.unique(got_node * 100 + channel_of[got_origin], return_inverse=True)
+    assert np.array_equal(summed[0], alone[0] * 100 + alone[1])
+    assert np.array_equal(np.bincount(summed[1], weights=got), alone[2])
+    reference = reference_channel_rounding(node, origin, value, total_of, channel_of)
+    assert (
+        dict(zip(zip(got_node.tolist(), got_origin.tolist(), strict=True), got.tolist(), strict=True))
+        == reference
+    )
+
+
+def channel_sums(blocks, channel_of=None) -> dict[tuple[str, int, int], int]:
+    """(currency, recipient, channel) -> minor units, from coded blocks (origins mapped by ``channel_of``)."""
+    sums: dict[tuple[str, int, int], int] = {}
+    for block in blocks:
+        channel = block.origin if channel_of is None else channel_of[block.origin]
+        for key in zip(block.node.tolist(), channel.tolist(), block.amount.tolist(), strict=True):
+            sums[(block.currency, key[0], key[1])] = sums.get((block.currency, key[0], key[1]), 0) + key[2]
+    return sums
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 10_000),
+    st.integers(3, 120),
+    st.integers(0, 200),
+    st.sampled_from([0.0, 0.3]),
+    st.sampled_from(["origin", "stream"]),
+    st.booleans(),
+)
+def test_the_channel_level_solve_gives_the_channel_sums_of_the_origin_rows(
+    seed, members, extra, declared, by, stream_with_a_mix
+):
+    """Solved with one column per channel, or per origin and summed: the same pennies per channel."""
+    edges = ring_graph(seed, members, extra, declared)
+    if stream_with_a_mix:  # a declared stream that receives money: the channel columns step aside
+        edges += [("C0", "S1", "50000.00"), ("C1", "P0", "3000.00", "S1")]
+    G = graph_of(*edges, streams=tuple(f"S{i}" for i in range(6)))
+    rng = np.random.default_rng(seed)
+    for node in G.nodes:
+        G.nodes[node]["channel"] = ["nhs", "police_justice", "public_health", None][int(rng.integers(4))]
+    stream = attribute_in_blocks(G, by=by)
+    by_origin = channel_sums(stream.coded_blocks(), stream._channel_of)
+    by_channel = channel_sums(attribute_in_blocks(G, by=by).channel_blocks())
+    assert by_origin == by_channel
+    assert sum(by_channel.values()) == sum(stream.totals().values())
+
+
+def test_the_channel_level_solve_uses_a_few_columns_and_steps_aside_for_a_stream_with_a_mix(monkeypatch):
+    widths = []
+    solver = attribution_module.MixSolver
+
+    def recording(*args, **kwargs):
+        made = solver(*args, **kwargs)
+        widths.append(made.width)
+        return made
+
+    monkeypatch.setattr(attribution_module, "MixSolver", recording)
+    edges = ring_graph(1, 30, 40, 0.3)
+    G = graph_of(*edges, streams=tuple(f"S{i}" for i in range(6)))
+    list(attribute_in_blocks(G).channel_blocks())
+    assert widths == [1 + 6]  # one channel ('unclassified') and a column for each declared stream
+    G.add_edge("C0", "S1", amount="12.34")
+    list(attribute_in_blocks(G).channel_blocks())
+    assert widths[1] == G.number_of_nodes()
+
+
+def test_a_carve_out_beyond_what_a_payer_holds_of_a_mixed_stream_is_traced_origin_by_origin():
+    # S1's money came from A; P holds only B's (the same channel) yet declares 50 from S1. Origin by origin
+    # nothing of A can be carved, so R's 80 is all B's; one column for the channel would carve 50 of it
+    # and call 30 of R's money P's own.
+    G = graph_of(("A", "S1", "100"), ("B", "P", "100"), ("P", "Q", "50", "S1"), ("P", "R", "80"),
+                 streams=("S1",))  # fmt: skip
+    for node, channel in (("A", "nhs"), ("B", "nhs"), ("S1", "nhs")):
+        G.nodes[node]["channel"] = channel
+    stream = attribute_in_blocks(G)
+    by_origin = channel_sums(stream.coded_blocks(), stream._channel_of)
+    by_channel = channel_sums(attribute_in_blocks(G).channel_blocks())
+    r = sorted(G.nodes).index("R")
+    assert by_channel == by_origin
+    assert [v for (_, node, _), v in by_channel.items() if node == r] == [8000]

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import polars as pl
 import pyarrow.parquet as pq
+from polars.testing import assert_frame_equal
 
+from graphflows.analysis.convergence import STOVEPIPE_COLUMNS
 from graphflows.cli.main import main
 from graphflows.demo import demo_path
 from graphflows.outputs import read_manifest
@@ -27,14 +29,34 @@ def test_channel_level_skips_the_origin_rows_and_keeps_the_rest_identical(tmp_pa
     full = analyse(tmp_path, "full")
     channel = analyse(tmp_path, "channel", "--levels", "channel")
     assert not (channel / "attribution.csv").exists()
-    for name in ("channels.csv", "convergence.csv", "organisations.csv"):
+    for name in ("channels.csv", "organisations.csv"):
         assert (channel / name).read_bytes() == (full / name).read_bytes()
-    summary = json.loads((channel / "summary.json").read_text())
-    assert summary["analysis"]["levels"] == ["channel"]
-    assert (
-        summary["attributed_amount"] == json.loads((full / "summary.json").read_text())["attributed_amount"]
+    # convergence: the same rows and figures, but nothing that needs single origins
+    by_channel, by_origin = (
+        pl.read_csv(out / "convergence.csv", infer_schema=False) for out in (channel, full)
     )
+    origin_level = [c for c in STOVEPIPE_COLUMNS if c in by_channel.columns]
+    assert len(origin_level) == 5
+    assert_frame_equal(by_channel.drop(origin_level), by_origin.drop(origin_level))
+    assert by_channel.select(origin_level).null_count().row(0) == (by_channel.height,) * 5
+    assert by_origin["stovepipe_count"].null_count() == 0
+    summary = json.loads((channel / "summary.json").read_text())
+    full_summary = json.loads((full / "summary.json").read_text())
+    assert summary["analysis"]["levels"] == ["channel"]
+    for key in ("attributed_amount", "attributed_income_by_origin_channel", "convergence_points_by_form"):
+        assert summary[key] == full_summary[key]
+    for currency, part in summary["unclassified_origin_income"].items():
+        whole = full_summary["unclassified_origin_income"][currency]
+        assert part == {**whole, "origins": None, "largest": []}
     assert "attribution.csv" not in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_counting_stovepipes_needs_the_origin_level(tmp_path, capsys):
+    out = tmp_path / "o"
+    argv = ["analyse", str(demo_path()), "--out", str(out), "--levels", "channel", "--count-by", "stovepipe"]
+    assert main(argv) == 2
+    assert "origin level" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_unknown_level_is_refused_before_anything_is_read(tmp_path, capsys):

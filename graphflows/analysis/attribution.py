@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
+from graphflows.analysis.channels import channel_codes
 from graphflows.analysis.mixing import MixSolver
 from graphflows.analysis.netting import check_fits, net_pairs
 from graphflows.graph import FlowGraph, from_networkx
@@ -160,6 +162,9 @@ class AttributionStream:
     _positive: pl.DataFrame
     _forced: np.ndarray
     _codes: pl.DataFrame  # recipient_code, currency, total_in_minor
+    #: The graph's channel names (sorted) and each node's channel as an index into them (nodes in id order).
+    channel_names: pl.Series = field(default_factory=lambda: pl.Series("channel", [], pl.String))
+    _channel_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def totals(self) -> dict[str, int]:
         """Attributed money per currency (net positive inflows), in minor units."""
@@ -172,41 +177,102 @@ class AttributionStream:
         return self._positive.select("payer_id", "payee_id", pl.col("currency").cast(pl.String), "net_minor")
 
     def coded_blocks(self) -> Iterator[CodedBlock]:
-        """Blocks of rounded rows as integer codes, currency by currency (can be consumed once)."""
+        """Blocks of rounded rows as integer codes, currency by currency (can be consumed once).
+
+        Pennies go to channels first, then to the origins within each channel (see :func:`round_to_pennies`),
+        so the rows of each recipient and channel add up to what :meth:`channel_blocks` gives.
+        """
+        for currency, part, total_of in self._partitions():
+            solver = self._solver(part)
+
+            def rounded(nodes: np.ndarray, pot: sp.csr_matrix, total_of: np.ndarray = total_of) -> tuple:
+                pot.sort_indices()  # origins ascending in each row (per-row sorts in C)
+                node = np.repeat(nodes, np.diff(pot.indptr))  # rows stay together
+                return round_to_pennies(
+                    node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True, origins_sorted=True,
+                    channel_of=self._channel_of,
+                )  # fmt: skip
+
+            yield from _gathered(currency, (rounded(*b) for b in solver.blocks()), total_of)
+            self._note(currency, solver)
+
+    def channel_blocks(self) -> Iterator[CodedBlock]:
+        """Blocks of rounded money per recipient and channel (``origin`` holds the channel's index into
+        :attr:`channel_names`), currency by currency: the channel sums of :meth:`coded_blocks`, solved
+        with one column per channel where that is exact (no carve-out from a stream that has a mix of its
+        own), so a wide mix costs a few columns instead of every origin.
+        """
+        for currency, part, total_of in self._partitions():
+            columns, channel_of_column = self._channel_columns(part)
+            solver = self._solver(part, columns)
+
+            def rounded(
+                nodes: np.ndarray,
+                pot: sp.csr_matrix,
+                total_of: np.ndarray = total_of,
+                channel_of_column: np.ndarray = channel_of_column,
+            ) -> tuple:
+                pot = pot.tocsr()
+                by_channel = sp.csr_matrix(
+                    (pot.data, channel_of_column[pot.indices], pot.indptr),
+                    shape=(pot.shape[0], self.channel_names.len()),
+                )
+                by_channel.sum_duplicates()  # also sorts each row's channels
+                node = np.repeat(nodes, np.diff(by_channel.indptr))
+                return round_to_pennies(
+                    node, by_channel.indices.astype(np.int64), by_channel.data, total_of,
+                    grouped=True, origins_sorted=True,
+                )  # fmt: skip
+
+            yield from _gathered(currency, (rounded(*b) for b in solver.blocks()), total_of)
+            self._note(currency, solver)
+
+    def _partitions(self) -> Iterator[tuple[str, pl.DataFrame, np.ndarray]]:
+        """(currency, netted payments, total in per node) for each currency."""
         n = self._forced.size
         for (currency,), part in self._positive.partition_by("currency", as_dict=True).items():
-            solver = MixSolver(
-                n,
-                part["payer_id"].to_numpy(),
-                part["payee_id"].to_numpy(),
-                part["stream_id"].fill_null(-1).to_numpy(),
-                part["net_minor"].to_numpy(),
-                self._forced,
-            )
             total_of = np.zeros(n, dtype=np.int64)
             totals = self._codes.filter(pl.col("currency") == str(currency))
             total_of[totals["recipient_code"].to_numpy()] = totals["total_in_minor"].to_numpy()
-            waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # small cycles come in small blocks
-            held = 0
-            for nodes, pot in solver.blocks():
-                pot.sort_indices()  # origins ascending in each row (per-row sorts in C)
-                node = np.repeat(nodes, np.diff(pot.indptr))  # rows stay together
-                rounded = round_to_pennies(
-                    node, pot.indices.astype(np.int64), pot.data, total_of, grouped=True, origins_sorted=True
-                )
-                if rounded[0].size:
-                    waiting.append(rounded)
-                    held += rounded[0].size
-                if held >= MIN_BLOCK_ROWS:
-                    yield _joined(str(currency), waiting, total_of)
-                    waiting, held = [], 0
-            if waiting:
-                yield _joined(str(currency), waiting, total_of)
-            if solver.approximate:
-                self.notes.append(
-                    f"{currency}: {solver.approximate} cycle(s) did not converge fully; shares inside them "
-                    "are approximate (each recipient's total is still exact)"
-                )
+            yield str(currency), part, total_of
+
+    def _solver(self, part: pl.DataFrame, columns: np.ndarray | None = None) -> MixSolver:
+        return MixSolver(
+            self._forced.size,
+            part["payer_id"].to_numpy(),
+            part["payee_id"].to_numpy(),
+            part["stream_id"].fill_null(-1).to_numpy(),
+            part["net_minor"].to_numpy(),
+            self._forced,
+            columns=columns,
+        )
+
+    def _channel_columns(self, part: pl.DataFrame) -> tuple[np.ndarray | None, np.ndarray]:
+        """Each node's origin column for a channel-level solve, and each column's channel.
+
+        Origins share their channel's column; a declared stream keeps a column of its own, as carving its
+        money out of a payer's pot (never below zero) acts on that stream alone. Where a declared stream
+        has a mix of its own (it received money and is not forced) the rule does not add up over a
+        channel's origins: then every origin keeps its column (``None``).
+        """
+        channels = self.channel_names.len()
+        declared = np.unique(part["stream_id"].drop_nulls().to_numpy())
+        payees = np.zeros(self._forced.size, dtype=bool)
+        payees[part["payee_id"].to_numpy()] = True
+        if (payees[declared] & ~self._forced[declared]).any():
+            return None, self._channel_of
+        columns = self._channel_of.copy()
+        columns[declared] = channels + np.arange(declared.size)
+        return columns, np.concatenate([np.arange(channels), self._channel_of[declared]])
+
+    def _note(self, currency: str, solver: MixSolver) -> None:
+        if solver.approximate:
+            note = (
+                f"{currency}: {solver.approximate} cycle(s) did not converge fully; shares inside them "
+                "are approximate (each recipient's total is still exact)"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Blocks of attribution rows (the columns of :attr:`Attribution.rows`), in solving order."""
@@ -241,6 +307,7 @@ def attribute_in_blocks(
     forced = np.zeros(ids.len(), dtype=bool)
     if by == "stream":
         forced = nodes["kinds"].list.contains(Kind.STREAM.value).to_numpy()
+    channel_names, channel_of = channel_codes(graph)
     positive, negative = net_pairs(_coded(flows, ids))
     totals = positive.group_by("payee_id", "currency").agg(
         pl.col("net_minor").cast(pl.Int128).sum().alias("total_in_minor"),
@@ -269,6 +336,8 @@ def attribute_in_blocks(
         _positive=positive.sort("currency"),
         _forced=forced,
         _codes=recipients.select("recipient_code", "currency", "total_in_minor"),
+        channel_names=channel_names,
+        _channel_of=channel_of,
     )
 
 
@@ -318,9 +387,38 @@ def solved_ahead(blocks: Iterable[CodedBlock], depth: int = 2) -> Iterator[Coded
         solver.join()
 
 
+def _gathered(
+    currency: str, rounded: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], total_of: np.ndarray
+) -> Iterator[CodedBlock]:
+    """Rounded pieces joined into blocks of at least :data:`MIN_BLOCK_ROWS` rows (small cycles come in
+    small pieces)."""
+    waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    held = 0
+    for piece in rounded:
+        if piece[0].size:
+            waiting.append(piece)
+            held += piece[0].size
+        if held >= MIN_BLOCK_ROWS:
+            yield _joined(currency, waiting, total_of)
+            waiting, held = [], 0
+    if waiting:
+        yield _joined(currency, waiting, total_of)
+
+
 def _joined(currency: str, parts: list[tuple[np.ndarray, ...]], total_of: np.ndarray) -> CodedBlock:
     node, origin, amount = (np.concatenate(column) for column in zip(*parts, strict=True))
     return CodedBlock(currency, node, origin, amount, total_of[node])
+
+
+def channels_of(block: CodedBlock, channel_of: np.ndarray) -> CodedBlock:
+    """A block of origin-level rows as money per recipient and channel (``origin``: the channel code)."""
+    width = np.int64(max(int(channel_of.max(initial=0)) + 1, 1))
+    cells, inverse = np.unique(block.node * width + channel_of[block.origin], return_inverse=True)
+    amount = np.zeros(cells.size, dtype=np.int64)
+    np.add.at(amount, inverse, block.amount)
+    node = cells // width
+    first = np.searchsorted(block.node, node) if block.node.size else node
+    return CodedBlock(block.currency, node, cells % width, amount, block.total[first])
 
 
 def coded_rows(rows: pl.DataFrame, ids: pl.Series, recipients: pl.DataFrame) -> Iterator[CodedBlock]:
@@ -386,6 +484,7 @@ def round_to_pennies(
     *,
     grouped: bool = False,
     origins_sorted: bool = False,
+    channel_of: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whole minor units per (node, origin) that add up exactly to each node's total, by largest remainder.
 
@@ -394,9 +493,18 @@ def round_to_pennies(
     node by node (origins in any order within a node); ``origins_sorted`` too: origins ascending within
     each node (then nothing is sorted but the remainders that can win a penny).
 
+    ``channel_of`` (a small non-negative code per origin index) rounds in two steps: each node's money per
+    channel first (largest remainder over the channels, ties to the lower code), then each channel's
+    origins to that channel's amount. So channel amounts are what rounding at the channel level gives
+    (:func:`round_channels`), and origin amounts still add up to them; every amount stays within a penny
+    of its exact value.
+
     >>> one = np.array([0, 0, 0])
     >>> round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]))[2]
     array([34, 33, 33])
+    >>> round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]),
+    ...                  channel_of=np.array([0, 1, 0, 0]))[2]   # origin 1 alone in its channel: 33.3 -> 33
+    array([33, 34, 33])
     """
     if not grouped:
         width = np.int64(max(int(origin.max(initial=0)) + 1, 1))
@@ -413,25 +521,92 @@ def round_to_pennies(
     group = np.repeat(np.arange(starts.size, dtype=np.int64), np.diff(np.r_[starts, node.size]))
     total = total_of[node[starts]]
     exact = value * (total / np.add.reduceat(value, starts))[group]
+    channel = None if channel_of is None else channel_of[origin]
+    if channel is None or channel.min() == channel.max():  # one channel: its amount is the node's total
+        amount = _hand_out(exact, group, starts, total, starts)
+    else:
+        cell, cell_amount = _channel_cells(exact, group, starts, channel)
+        amount = _hand_out(exact, cell, None, cell_amount, starts[_cell_group(cell_amount, cell, group)])
+    kept = np.flatnonzero(amount > 0)
+    return node[kept], origin[kept], amount[kept]
+
+
+def _channel_cells(
+    exact: np.ndarray, group: np.ndarray, starts: np.ndarray, channel: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each entry's (node group, channel) cell, and every cell's amount: the node's total handed out over
+    its channels by largest remainder (ties to the lower channel code)."""
+    present = np.flatnonzero(np.bincount(channel))
+    local = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+    local[present] = np.arange(present.size)
+    width = present.size
+    key = group * width + local[channel]
+    cells = np.flatnonzero(np.bincount(key, minlength=starts.size * width))
+    exact_of_cell = np.bincount(key, weights=exact, minlength=starts.size * width)[cells]
+    cell_group = cells // width
+    first = np.flatnonzero(np.r_[True, cell_group[1:] != cell_group[:-1]])
+    total = np.add.reduceat(exact_of_cell, first)  # the node totals again (each is a whole number)
+    total = np.rint(total).astype(np.int64)
+    cell_amount = _hand_out(exact_of_cell, cell_group, first, total, first)
+    cell_of_key = np.empty(starts.size * width, dtype=np.int64)
+    cell_of_key[cells] = np.arange(cells.size)
+    return cell_of_key[key], cell_amount
+
+
+def _cell_group(cell_amount: np.ndarray, cell: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The node group of every cell (from any entry in it)."""
+    of_cell = np.empty(cell_amount.size, dtype=np.int64)
+    of_cell[cell] = group
+    return of_cell
+
+
+def _hand_out(
+    exact: np.ndarray, unit: np.ndarray, unit_starts: np.ndarray | None, target: np.ndarray, base: np.ndarray
+) -> np.ndarray:
+    """``floor(exact)`` plus a penny each to the largest remainders of every unit, so that unit ``u`` adds
+    up to ``target[u]``. Equal remainders go to the lower position ``entry - base[unit]``.
+
+    ``unit_starts``: where each unit begins when units are contiguous, else None (then sums go through
+    ``bincount``, exact while amounts stay below 2**53).
+    """
     floor = np.floor(exact).astype(np.int64)
-    missing = total - np.add.reduceat(floor, starts)
-    # rank within each recipient by remainder, largest first; equal remainders go to the lower origin
+    if unit_starts is not None:
+        missing = target - np.add.reduceat(floor, unit_starts)
+    elif int(target.max(initial=0)) < 2**53:
+        missing = target - np.rint(np.bincount(unit, weights=floor, minlength=target.size)).astype(np.int64)
+    else:
+        sums = np.zeros(target.size, dtype=np.int64)
+        np.add.at(sums, unit, floor)
+        missing = target - sums
+    # rank within each unit by remainder, largest first; equal remainders go to the lower position
     remainder = np.minimum(((exact - floor) * 2**30).astype(np.int64), 2**30 - 1)
     # only remainders above a quarter can win a penny where enough of them are above a quarter: rank those
     high = remainder > 2**28
-    enough = np.add.reduceat(high.astype(np.int64), starts) >= missing
-    ranked = np.flatnonzero(high | ~enough[group])
-    # origins ascend within each node, so the position in the node stands for the origin in the ranking
-    sorted_group, position = _ranked(
-        group[ranked], 2**30 - 1 - remainder[ranked], ranked - starts[group[ranked]]
-    )
-    by_remainder = starts[sorted_group] + position
-    first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    if unit_starts is not None:
+        highs = np.add.reduceat(high.astype(np.int64), unit_starts)
+    else:
+        highs = np.bincount(unit, weights=high, minlength=target.size).astype(np.int64)
+    enough = highs >= missing
+    ranked = np.flatnonzero(high | ~enough[unit])
+    sorted_unit, position = _ranked(unit[ranked], 2**30 - 1 - remainder[ranked], ranked - base[unit[ranked]])
+    by_remainder = base[sorted_unit] + position
+    first = np.flatnonzero(np.r_[True, sorted_unit[1:] != sorted_unit[:-1]])
     rank = np.arange(by_remainder.size) - np.repeat(first, np.diff(np.r_[first, by_remainder.size]))
     amount = floor
-    amount[by_remainder[rank < missing[sorted_group]]] += 1
-    kept = np.flatnonzero(amount > 0)
-    return node[kept], origin[kept], amount[kept]
+    amount[by_remainder[rank < missing[sorted_unit]]] += 1
+    return amount
+
+
+def round_channels(
+    node: np.ndarray, channel: np.ndarray, value: np.ndarray, total_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole minor units per (node, channel) from unrounded money per (node, channel): what
+    :func:`round_to_pennies` with ``channel_of`` gives each channel, without the origins.
+
+    >>> round_channels(np.array([0, 0]), np.array([0, 1]), np.array([1.0, 2.0]), np.array([100]))[2]
+    array([33, 67])
+    """
+    return round_to_pennies(node, channel, value, total_of)
 
 
 def _ranked(group: np.ndarray, middle: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,10 +17,15 @@ its exact origin-level amounts from origins in that channel, so channel figures 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
 import polars as pl
 
-from graphflows.analysis.attribution import Attribution
 from graphflows.graph import FlowGraph
+
+if TYPE_CHECKING:
+    from graphflows.analysis.attribution import Attribution
 
 #: The channel of a node that no rule classified (and of graphs built without classification).
 UNCLASSIFIED = "unclassified"
@@ -40,6 +45,23 @@ def node_channels(graph: FlowGraph) -> pl.DataFrame:
     if "channel" not in nodes.columns:
         return nodes.select("id", pl.lit(UNCLASSIFIED).alias("channel"))
     return nodes.select("id", pl.col("channel").fill_null(UNCLASSIFIED))
+
+
+def channel_codes(graph: FlowGraph) -> tuple[pl.Series, np.ndarray]:
+    """The graph's channel names (sorted) and each node's channel as an index into them, nodes in id order.
+
+    Both engines number channels this way, so equal remainders go to the channel first in name order.
+
+    >>> import networkx as nx
+    >>> from graphflows.graph import from_networkx
+    >>> G = nx.MultiDiGraph([("B", "A", {"amount": "1"})]); G.nodes["B"]["channel"] = "nhs"
+    >>> names, codes = channel_codes(from_networkx(G))
+    >>> names.to_list(), codes.tolist()
+    (['nhs', 'unclassified'], [1, 0])
+    """
+    channels = node_channels(graph).sort("id")
+    names = channels["channel"].unique().sort()
+    return names, channels["channel"].cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
 
 
 def channel_mix(result: Attribution, recipient_id: str | None = None) -> pl.DataFrame:

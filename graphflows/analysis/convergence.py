@@ -28,7 +28,13 @@ import numpy as np
 import polars as pl
 
 from graphflows.analysis.attribution import Attribution, CodedBlock, coded_rows
-from graphflows.analysis.channels import CHANNEL_MIX_SCHEMA, UNCLASSIFIED, node_channels, sort_channel_mix
+from graphflows.analysis.channels import (
+    CHANNEL_MIX_SCHEMA,
+    UNCLASSIFIED,
+    channel_codes,
+    node_channels,
+    sort_channel_mix,
+)
 from graphflows.analysis.materiality import at_least_share, at_least_share_array
 from graphflows.graph import FlowGraph
 from graphflows.model.levels import COUNT_LEVELS, DEFAULT_MIN_SHARE, CountBy
@@ -111,6 +117,9 @@ class RecipientFacts:
     origins: pl.DataFrame
     #: The netted payments (as :attr:`~graphflows.analysis.attribution.Attribution.payments`), if known.
     payments: pl.DataFrame | None = None
+    #: ``"origin"``: gathered from origin-level rows; ``"channel"``: from money per channel only (then
+    #: ``stovepipes`` and ``origins`` are empty and convergence leaves the stovepipe columns empty).
+    level: str = "origin"
 
 
 class FactGatherer:
@@ -136,10 +145,9 @@ class FactGatherer:
             raise ValueError(f"min_share must be between 0 and 1, not {min_share!r}")
         self.graph, self.recipients, self.min_share = graph, recipients, min_share
         self.payments = payments
-        channels = node_channels(graph).sort("id")
-        self.ids = channels["id"]
-        self.channel_names = channels["channel"].unique().sort()
-        self.channel_of = channels["channel"].cast(pl.Enum(self.channel_names)).to_physical().to_numpy()
+        self.ids = graph.nodes["id"].sort()
+        self.channel_names, self.channel_of = channel_codes(graph)
+        self.level = "origin"
         self._stovepipes: list[pl.DataFrame] = []
         self._mixes: list[pl.DataFrame] = []
         self._origins: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # currency -> (high, low) sums
@@ -196,6 +204,26 @@ class FactGatherer:
         np.add.at(high, origin, amount >> 31)
         np.add.at(low, origin, amount & (2**31 - 1))
 
+    def add_channels(self, block: CodedBlock) -> None:
+        """Take the channel mix of one block of money per recipient and channel (``origin``: the channel's
+        index into :attr:`channel_names`, as :meth:`~graphflows.analysis.attribution.AttributionStream.
+        channel_blocks` gives). Facts gathered this way know nothing of single origins."""
+        self.level = "channel"
+        if block.node.size == 0:
+            return
+        self._mixes.append(
+            pl.DataFrame(
+                {
+                    "recipient_id": self.ids.gather(block.node),
+                    "channel": self.channel_names.gather(block.origin),
+                    "currency": pl.repeat(block.currency, block.node.size, eager=True, dtype=pl.String),
+                    "amount_minor": block.amount,
+                    "share": block.amount / block.total,
+                },
+                schema=CHANNEL_MIX_SCHEMA,
+            )
+        )
+
     def add_rows(self, rows: pl.DataFrame) -> None:
         """Take the facts of attribution rows (the columns of :attr:`Attribution.rows`)."""
         for block in coded_rows(rows, self.ids, self.recipients):
@@ -231,8 +259,19 @@ class FactGatherer:
                 "currency", self.ids.gather(origins["origin"]).alias("stovepipe_id"), "amount_minor"
             ).sort("currency", "stovepipe_id"),
             payments=self.payments,
+            level=self.level,
         )
 
+
+#: Convergence columns that need origin-level rows: empty when only the channel level was solved.
+STOVEPIPE_COLUMNS = (
+    "stovepipe_count",
+    "effective_stovepipes",
+    "top_stovepipe_id",
+    "top_share",
+    "hhi",
+    "top_stovepipe_name",
+)
 
 STOVEPIPE_FACTS_SCHEMA = {
     "recipient_id": pl.String(),
@@ -255,8 +294,14 @@ def gather_facts(result: Attribution, *, min_share: float = DEFAULT_MIN_SHARE) -
 def convergence_of(
     facts: RecipientFacts, *, count_by: CountBy = "channel", min_count: int = 2
 ) -> pl.DataFrame:
-    """:func:`convergence` from gathered facts (at the facts' ``min_share``)."""
+    """:func:`convergence` from gathered facts (at the facts' ``min_share``).
+
+    Facts gathered at the channel level leave the columns of :data:`STOVEPIPE_COLUMNS` empty and cannot
+    count stovepipes.
+    """
     _check_level(count_by)
+    if facts.level == "channel" and count_by == "stovepipe":
+        raise ValueError("counting stovepipes needs the origin level (attribution rows), not channels only")
     keys = ["recipient_id", "currency"]
     channels = _channel_level(facts.channel_mix, facts.recipients, facts.min_share)
     nodes = _node_facts(facts.graph)
@@ -286,6 +331,8 @@ def convergence_of(
             pl.when(pl.col("hhi") > 0).then(1 / pl.col("hhi")).otherwise(0.0).alias("effective_stovepipes"),
         )
     )
+    if facts.level == "channel":
+        table = table.with_columns(pl.lit(None, dtype=table.schema[c]).alias(c) for c in STOVEPIPE_COLUMNS)
     return table.sort(  # money is compared only within a currency
         [
             "is_convergence_point",

@@ -106,6 +106,7 @@ class MixSolver:
         *,
         cycle_solver: CycleSolver = "auto",
         block_entries: int = BLOCK_ENTRIES,
+        columns: np.ndarray | None = None,
     ):
         amount = amount.astype(np.float64)
         declared = stream >= 0
@@ -125,18 +126,21 @@ class MixSolver:
         self.needed = np.zeros(n, dtype=bool)
         self.needed[rank[mix_source]] = True
         self.needed[rank[stream[declared]]] = True
-        self.store = PrefixStore(n, capacity=max(1024, 4 * len(amount)))
+        self.column_of = np.arange(n, dtype=np.int64) if columns is None else columns.astype(np.int64)
+        self.width = int(self.column_of.max(initial=-1)) + 1 if columns is not None else n
+        self.store = PrefixStore(n, capacity=max(1024, 4 * len(amount)), width=self.width)
         self.cycle_solver = cycle_solver
         self.block_entries = block_entries
         self.cycles = self.approximate = self.iterations = 0
 
     def blocks(self) -> Iterator[tuple[np.ndarray, sp.csr_matrix]]:
-        """``(node indices, pots)``, pots as CSR rows of width n (columns: origin node indices)."""
+        """``(node indices, pots)``, pots as CSR rows of :attr:`width` (columns: origin node indices, or
+        the ``columns`` given for them)."""
         store, order, n = self.store, self.order, self.n
         for start, end, kind in self.segments:
             nodes = order[start:end]
             if kind == "forced":
-                store.append(_unit_rows(nodes, n))
+                store.append(_unit_rows(self.column_of[nodes], self.width))
             elif kind == "acyclic":
                 for first, last in self._chunks(start, end):
                     yield self._acyclic(first, last)
@@ -145,7 +149,14 @@ class MixSolver:
                     self.cycle_solver == "auto" and end - start < SPARSE_FROM
                 )
                 pot, unit, iterations, converged = _solve_cycle(
-                    start, end, nodes, self.inflow, self.carve, self.undeclared_out, store, dense
+                    start,
+                    end,
+                    self.column_of[nodes],
+                    self.inflow,
+                    self.carve,
+                    self.undeclared_out,
+                    store,
+                    dense,
                 )
                 store.append(unit)
                 self.cycles += 1
@@ -165,9 +176,10 @@ class MixSolver:
         needed = np.flatnonzero(self.needed[start:end])
         if needed.size:
             left = _clamped(pot[needed] - self.store.times(self.carve, start, end)[needed])
-            unit = _unit_mix(left, nodes[needed], self.undeclared_out[start:end][needed], self.n)
+            own = self.column_of[nodes[needed]]
+            unit = _unit_mix(left, own, self.undeclared_out[start:end][needed], self.width)
         else:
-            unit = sp.csr_matrix((0, self.n))
+            unit = sp.csr_matrix((0, self.width))
         self.store.append(_spread_rows(unit, needed, end - start))
         return nodes, pot
 
@@ -195,10 +207,11 @@ class PrefixStore:
     [[0.5, 0.0, 0.5]]
     """
 
-    def __init__(self, n: int, capacity: int = 1024):
-        self.n = n
+    def __init__(self, n: int, capacity: int = 1024, width: int | None = None):
+        self.n = n  # rows
+        self.width = n if width is None else width
         self.indptr = np.zeros(n + 1, dtype=np.int64)
-        self.indices = np.empty(capacity, dtype=np.int32 if n < 2**31 else np.int64)
+        self.indices = np.empty(capacity, dtype=np.int32 if self.width < 2**31 else np.int64)
         self.data = np.empty(capacity, dtype=np.float64)
         self.rows = 0
 
@@ -222,7 +235,7 @@ class PrefixStore:
         indptr = self.indptr[: rows + 1]
         if end < 2**31 and self.indices.dtype == np.int32:
             indptr = indptr.astype(np.int32)  # int32 indexes spare scipy a scan of every entry
-        return sp.csr_matrix((self.data[:end], self.indices[:end], indptr), shape=(rows, self.n))
+        return sp.csr_matrix((self.data[:end], self.indices[:end], indptr), shape=(rows, self.width))
 
     def times(self, matrix: sp.csr_matrix, start: int, end: int) -> sp.csr_matrix:
         """``matrix[start:end] @ Y`` for rows whose columns all point before ``start``."""
@@ -269,20 +282,22 @@ def _unit_mix(left: sp.csr_matrix, nodes: np.ndarray, undeclared_out: np.ndarray
 def _solve_cycle(
     start: int,
     end: int,
-    group: np.ndarray,
+    own_columns: np.ndarray,
     inflow: sp.csr_matrix,
     carve: sp.csr_matrix,
     undeclared_out: np.ndarray,
     store: PrefixStore,
     dense: bool = False,
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, int, bool]:
-    """Unit mixes of the strongly connected group at ranks ``start:end`` (node ids ``group``).
+    """Unit mixes of the strongly connected group at ranks ``start:end`` (``own_columns``: each member's
+    own origin column).
 
     An exact linear solve (sparse, or dense when ``dense``), else a damped iteration with dense arrays.
     Returns (pots, unit mixes, iterations, converged).
     """
     k = end - start
-    n = store.n
+    n = store.width
+    group = own_columns
     in_within, fixed_in = _split(inflow, start, end, store)
     carve_within, fixed_carve = _split(carve, start, end, store)
     out = undeclared_out[start:end]

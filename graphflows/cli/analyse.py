@@ -151,6 +151,10 @@ def run_analysis(
 
     Unless ``keep_rows``, the attribution rows are solved and written in blocks, never all held.
     """
+    if count_by == "stovepipe" and "origin" not in levels:
+        raise click.UsageError(
+            "--count-by stovepipe counts single origins: it needs the origin level (drop --levels channel)"
+        )
     from graphflows.analysis import attribute
     from graphflows.analysis.attribution import attribute_in_blocks
     from graphflows.export import write_analysis
@@ -193,6 +197,13 @@ def run_analysis(
                 f"Note: {part['share_of_attributed_income']:.1%} of {currency} income traces to "
                 f"{part['origins']} origin(s) with no channel ('unclassified'; largest: "
                 f"{', '.join(part['largest'])}): see organisations.csv (channel_method 'none'); give their "
+                "channel with --channels FILE.",
+                markup=False,
+            )
+        elif part["origins"] is None and part["share_of_attributed_income"]:
+            console.print(
+                f"Note: {part['share_of_attributed_income']:.1%} of {currency} income traces to origins "
+                "with no channel ('unclassified'): see organisations.csv (channel_method 'none'); give their "
                 "channel with --channels FILE.",
                 markup=False,
             )

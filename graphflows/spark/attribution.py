@@ -31,6 +31,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from graphflows.analysis.attribution import round_to_pennies
+from graphflows.analysis.channels import UNCLASSIFIED
 from graphflows.analysis.mixing import PRUNE, CycleError, DenseCycle, dense_fits, sparse_mix
 from graphflows.analysis.netting import LIMIT
 from graphflows.model import GraphflowsError, Kind
@@ -114,6 +115,16 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
         .cache()
     )
     forced_ids = index.filter("forced").select(F.col("idx").alias("node"))
+    channel = (
+        F.coalesce(F.col("channel"), F.lit(UNCLASSIFIED))
+        if "channel" in nodes.columns
+        else F.lit(UNCLASSIFIED)
+    )
+    channel_names = sorted(r[0] for r in nodes.select(channel.alias("c")).distinct().collect())
+    code = F.lit(0)
+    for i, name in enumerate(channel_names[1:], start=1):  # codes in name order, as the in-memory engine's
+        code = F.when(channel == F.lit(name), F.lit(i)).otherwise(code)
+    channel_of = F.broadcast(nodes.select(F.col("idx").alias("origin"), code.cast("long").alias("channel")))
     state = _Run(spark)
     rows, recipients, orders = [], [], []
     names = index.select("id", "idx")
@@ -121,7 +132,7 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
     for currency in sorted(r[0] for r in coded.select("currency").distinct().collect()):
         edges = coded.filter(F.col("currency") == currency).drop("currency")
         pots, totals, order = state.solve(edges, forced_ids)
-        amounts = _pennies(pots, totals)
+        amounts = _pennies(pots.join(channel_of, "origin"), totals)
         orders.append(
             order.join(node_names, "node").select(
                 F.col("id").alias("recipient_id"),
@@ -608,7 +619,8 @@ def solve_group(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pennies(pots, totals):
-    """``node, origin, amount_minor, total``: whole minor units per recipient by largest remainder."""
+    """``node, origin, amount_minor, total``: whole minor units per recipient by largest remainder, channels
+    first (``pots`` carry each origin's ``channel`` code), then origins within each channel."""
 
     joined = pots.join(totals.select("node", "total"), "node").repartition("node")
     return joined.mapInPandas(_round_partition, "node long, origin long, amount_minor long, total long")
@@ -623,11 +635,11 @@ def _round_partition(batches):
     uniq, local = np.unique(node, return_inverse=True)
     total_of = np.zeros(uniq.size, dtype=np.int64)
     total_of[local] = frame["total"].to_numpy(np.int64)
+    origin = frame["origin"].to_numpy(np.int64)
+    channel_of = np.zeros(int(origin.max()) + 1, dtype=np.int64)
+    channel_of[origin] = frame["channel"].to_numpy(np.int64)
     r_node, r_origin, amount = round_to_pennies(
-        local.astype(np.int64),
-        frame["origin"].to_numpy(np.int64),
-        frame["value"].to_numpy(np.float64),
-        total_of,
+        local.astype(np.int64), origin, frame["value"].to_numpy(np.float64), total_of, channel_of=channel_of
     )
     yield pd.DataFrame(
         {"node": uniq[r_node], "origin": r_origin, "amount_minor": amount, "total": total_of[r_node]}
