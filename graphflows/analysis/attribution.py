@@ -18,7 +18,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 import polars as pl
@@ -32,6 +32,8 @@ from graphflows.model import Kind
 
 if TYPE_CHECKING:
     import networkx as nx
+
+T = TypeVar("T")
 
 ATTRIBUTION_SCHEMA = {
     "recipient_id": pl.String(),
@@ -193,7 +195,8 @@ class AttributionStream:
                     channel_of=self._channel_of,
                 )  # fmt: skip
 
-            yield from _gathered(currency, (rounded(*b) for b in solver.blocks()), total_of)
+            pots = solved_ahead(solver.blocks())  # the next pots are solved while these are rounded
+            yield from _gathered(currency, (rounded(*b) for b in pots), total_of)
             self._note(currency, solver)
 
     def channel_blocks(self) -> Iterator[CodedBlock]:
@@ -341,11 +344,13 @@ def attribute_in_blocks(
     )
 
 
-def solved_ahead(blocks: Iterable[CodedBlock], depth: int = 2) -> Iterator[CodedBlock]:
+def solved_ahead(blocks: Iterable[T], depth: int = 2) -> Iterator[T]:
     """``blocks`` in the same order, solved in a background thread up to ``depth`` blocks ahead of the caller.
 
     numpy, scipy and polars release the GIL in their loops, so solving the next block overlaps writing
     the last one (two cores). An error in solving is raised here; stopping early stops the solver.
+    :meth:`AttributionStream.coded_blocks` uses it too, so pots are solved, rounded and written in three
+    threads at once.
 
     >>> [b.currency for b in solved_ahead(iter([CodedBlock("GBP", *[np.zeros(1)] * 4)]))]
     ['GBP']
@@ -370,6 +375,10 @@ def solved_ahead(blocks: Iterable[CodedBlock], depth: int = 2) -> Iterator[Coded
         except BaseException as exc:  # handed to the caller's thread
             hand(("error", exc))
             return
+        finally:
+            close = getattr(blocks, "close", None)
+            if close is not None:  # a generator stops (and stops any thread of its own) in this thread
+                close()
         hand(("done", None))
 
     solver = threading.Thread(target=solve, name="graphflows-solver", daemon=True)
