@@ -130,7 +130,7 @@ def convergence_table(table: pl.DataFrame, results_format: ResultsFormat = "csv"
         "top_stovepipe_id",
         _share("top_share", 6, results_format),
         _share("hhi", 6, results_format),
-        "payer_count",
+        pl.col("payer_count").cast(pl.Int64),  # a plain integer for every reader (Spark has no unsigned)
         "payer_channels",
         "payer_channel_count",
         _share("effective_payer_channels", 3, results_format),
@@ -416,7 +416,7 @@ def write_analysis(
     if result.negative_pairs.height:
         negative = result.negative_pairs.select(
             "payer_id", "payee_id", "stream_id", "currency",
-            _money(results_format)("net_minor", "net_amount"), "lines",
+            _money(results_format)("net_minor", "net_amount"), pl.col("lines").cast(pl.Int64),
         )  # fmt: skip
         writers[f"negative_net.{ext}"] = table_writer(lambda: negative)
     if write_rejects:

@@ -54,9 +54,10 @@ def test_channel_level_skips_the_origin_rows_and_keeps_the_rest_identical(tmp_pa
 def test_counting_stovepipes_needs_the_origin_level(tmp_path, capsys):
     out = tmp_path / "o"
     argv = ["analyse", str(demo_path()), "--out", str(out), "--levels", "channel", "--count-by", "stovepipe"]
-    assert main(argv) == 2
-    assert "origin level" in capsys.readouterr().err
-    assert not out.exists()
+    for engine in ("memory", "spark"):  # refused before Spark is even started
+        assert main([*argv, "--engine", engine]) == 2
+        assert "origin level" in capsys.readouterr().err
+        assert not out.exists()
 
 
 def test_unknown_level_is_refused_before_anything_is_read(tmp_path, capsys):

@@ -151,10 +151,7 @@ def run_analysis(
 
     Unless ``keep_rows``, the attribution rows are solved and written in blocks, never all held.
     """
-    if count_by == "stovepipe" and "origin" not in levels:
-        raise click.UsageError(
-            "--count-by stovepipe counts single origins: it needs the origin level (drop --levels channel)"
-        )
+    _check_count_level(count_by, levels)
     from graphflows.analysis import attribute
     from graphflows.analysis.attribution import attribute_in_blocks
     from graphflows.export import write_analysis
@@ -239,6 +236,13 @@ def run_analysis(
     return result
 
 
+def _check_count_level(count_by: str, levels: tuple[str, ...]) -> None:
+    if count_by == "stovepipe" and "origin" not in levels:
+        raise click.UsageError(
+            "--count-by stovepipe counts single origins: it needs the origin level (drop --levels channel)"
+        )
+
+
 def _counted(count_by: str, min_count: int, min_share: float) -> str:
     """How convergence points were counted, in words: ``2+ channels, each at least 1% of income``."""
     share = f"each at least {min_share * 100:.4g}% of income" if min_share else "any amount"
@@ -270,6 +274,7 @@ def analyse(
     """Find convergence points in funding FILES (flows CSV, 360Giving, OCDS, spend files)."""
     engine = options.pop("engine")
     spark = {"spark_master": options.pop("spark_master"), "spark_remote": options.pop("spark_remote")}
+    _check_count_level(options["count_by"], options["levels"])
     if engine == "spark":
         from graphflows.cli.spark_cmds import run_spark
 

@@ -100,7 +100,12 @@ def run_spark(
                 raise InputError(str(exc)) from None
         with steps(f"Writing results to {out}"):
             info = write_spark_analysis(
-                out, analysis, raw_csv=options["raw_csv"], inputs=input_paths(files, channels)
+                out,
+                analysis,
+                raw_csv=options["raw_csv"],
+                inputs=input_paths(files, channels),
+                levels=options["levels"],
+                results_format=options["results_format"],
             )
         shown = top_points(analysis, options["top"]) if options["top"] else None
     points = info["convergence_points"]

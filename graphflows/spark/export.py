@@ -11,24 +11,27 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from graphflows.analysis.channels import UNCLASSIFIED, channel_totals
+from graphflows.analysis.convergence import STOVEPIPE_COLUMNS
 from graphflows.export import (
     ANALYSIS_FILES,
     attribution_table,
     channels_table,
     convergence_table,
+    money_decimal,
     money_text,
     organisations_table,
     write_all,
 )
 from graphflows.graph import FlowGraph
 from graphflows.model import format_minor
+from graphflows.model.levels import LEVELS, ResultsFormat
 from graphflows.model.schema import empty_flows
 from graphflows.outputs import PathLike, write_table_to
 from graphflows.spark.attribution import SOLVING_ORDER
@@ -153,7 +156,7 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
             "flows_in_period": analysis.flows_used,
             "undated_flows_excluded": analysis.undated_excluded,
             "cycles": analysis.attribution.cycles,
-            "levels": analysis.attribution.levels,
+            "dependency_levels": analysis.attribution.levels,
             **analysis.settings,
         },
         "files": analysis.files,
@@ -173,48 +176,91 @@ def top_points(analysis: SparkAnalysis, top: int) -> pl.DataFrame:
     return frame
 
 
-def negative_table(block: pl.DataFrame) -> pl.DataFrame:
+def negative_table(block: pl.DataFrame, results_format: ResultsFormat = "csv") -> pl.DataFrame:
     """negative_net.csv (as the in-memory engine writes it) of a block of negative net pairs."""
+    money = money_text if results_format == "csv" else money_decimal
     return block.select(
-        "payer_id", "payee_id", "stream_id", "currency", money_text("net_minor", "net_amount"), "lines"
+        "payer_id", "payee_id", "stream_id", "currency", money("net_minor", "net_amount"),
+        pl.col("lines").cast(pl.Int64),
     )  # fmt: skip
 
 
 def write_spark_analysis(
-    out_dir: Path, analysis: SparkAnalysis, *, raw_csv: bool = False, inputs: tuple[PathLike, ...] = ()
+    out_dir: Path,
+    analysis: SparkAnalysis,
+    *,
+    raw_csv: bool = False,
+    inputs: tuple[PathLike, ...] = (),
+    levels: Iterable[str] = LEVELS,
+    results_format: ResultsFormat = "csv",
 ) -> dict[str, Any]:
-    """Write the results of a Spark run (each table sorted by Spark, written a block at a time)."""
+    """Write the results of a Spark run (each table sorted by Spark, written a block at a time).
+
+    ``levels`` and ``results_format`` as :func:`graphflows.export.write_analysis`: without ``"origin"`` no
+    attribution table is written and convergence leaves the columns about single origins empty (as the
+    in-memory engine, which then never solves them); ``"parquet"`` writes every table as typed Parquet in
+    the in-memory engine's layout (attribution too, however many rows). With CSV, ``attribution.parquet``
+    and ``convergence.parquet`` (Spark's own columns) are written as well.
+    """
+    from pyspark.sql import functions as F
+
+    levels = set(levels)
     info = spark_summary(analysis)
-    csv = {"raw": raw_csv}
+    info["analysis"].update(levels=sorted(levels), results_format=results_format)
+    csv: dict[str, Any] = {"raw": raw_csv} if results_format == "csv" else {"results_format": "parquet"}
+    ext = "csv" if results_format == "csv" else "parquet"
     rows = analysis.attribution.rows
+    table = analysis.table
+    if "origin" not in levels:
+        types = dict(table.dtypes)
+        table = table.withColumns({c: F.lit(None).cast(types[c]) for c in STOVEPIPE_COLUMNS if c in types})
     table_order = convergence_order(analysis.settings["count_by"])
     mix_order = [("recipient_id", False), ("currency", False), ("amount_minor", True), ("channel", False)]
     nodes = analysis.nodes.drop("idx")
 
+    def shaped(shape: Callable[..., pl.DataFrame]) -> Callable[[pl.DataFrame], pl.DataFrame]:
+        return lambda block: shape(block, results_format)
+
     def organisations(block: pl.DataFrame) -> pl.DataFrame:
         return organisations_table(FlowGraph(block, empty_flows()))
 
-    writers = {
-        "attribution.parquet": lambda p: parquet_file(rows, p),
-        "convergence.parquet": lambda p: table_file(
-            analysis.table, table_order, p, lambda b: b, results_format="parquet"
-        ),
-        "channels.csv": lambda p: table_file(analysis.channels, mix_order, p, channels_table, **csv),
-        "convergence.csv": lambda p: table_file(analysis.table, table_order, p, convergence_table, **csv),
-        "organisations.csv": lambda p: table_file(nodes, [("id", False)], p, organisations, **csv),
+    def negative(block: pl.DataFrame) -> pl.DataFrame:
+        return negative_table(block, results_format)
+
+    writers: dict[str, Callable[[Path], None]] = {
+        f"convergence.{ext}": lambda p: table_file(table, table_order, p, shaped(convergence_table), **csv),
+        f"organisations.{ext}": lambda p: table_file(nodes, [("id", False)], p, organisations, **csv),
         "summary.json": lambda p: p.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"),
     }
-    if rows.count() <= CSV_ROW_LIMIT:
+    if "channel" in levels:
+        writers[f"channels.{ext}"] = lambda p: table_file(
+            analysis.channels, mix_order, p, shaped(channels_table), **csv
+        )
+    if results_format == "csv":
+        writers["convergence.parquet"] = lambda p: table_file(
+            table, table_order, p, lambda b: b, results_format="parquet"
+        )
+    if "origin" in levels:
         ordered = rows.join(analysis.attribution.solving_order, ["recipient_id", "currency"])
         solving = [(key, False) for key in SOLVING_ORDER]  # the in-memory engine's order, row for row
-        writers["attribution.csv"] = lambda p: table_file(ordered, solving, p, attribution_table, **csv)
-    else:
-        info["notes"].append(
-            f"attribution.csv not written (more than {CSV_ROW_LIMIT} rows): see attribution.parquet"
-        )
+        if results_format == "parquet":
+            writers["attribution.parquet"] = lambda p: table_file(
+                ordered, solving, p, shaped(attribution_table), **csv
+            )
+        else:
+            writers["attribution.parquet"] = lambda p: parquet_file(rows, p)
+            if rows.count() <= CSV_ROW_LIMIT:
+                writers["attribution.csv"] = lambda p: table_file(
+                    ordered, solving, p, attribution_table, **csv
+                )
+            else:
+                info["notes"].append(
+                    f"attribution.csv not written (more than {CSV_ROW_LIMIT} rows): see attribution.parquet "
+                    "(or run with --results-format parquet)"
+                )
     negatives = analysis.attribution.negative_pairs
     if info["negative_net_pairs"]:
         by_pair = [(c, False) for c in ("payer_id", "payee_id", "stream_id", "currency")]
-        writers["negative_net.csv"] = lambda p: table_file(negatives, by_pair, p, negative_table, **csv)
+        writers[f"negative_net.{ext}"] = lambda p: table_file(negatives, by_pair, p, negative, **csv)
     write_all(out_dir, writers, stale=SPARK_FILES, inputs=inputs)
     return info
