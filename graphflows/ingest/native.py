@@ -81,7 +81,7 @@ def read(path: Path) -> FileRead:
 def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
     """Read and validate native flows CSV bytes (all rows; nothing is dropped silently)."""
     text = decode_utf8(Path(source), data)
-    if not text.strip():
+    if not text or text.isspace():  # stops at the first character that is not a space
         raise InputError(f"{source}: file is empty")
     table = read_csv_bytes(source, data)
     _check_header(source, table.frame.columns)
