@@ -504,9 +504,8 @@ def round_to_pennies(
 
     ``channel_of`` (a small non-negative code per origin index) rounds in two steps: each node's money per
     channel first (largest remainder over the channels, ties to the lower code), then each channel's
-    origins to that channel's amount. So channel amounts are what rounding at the channel level gives
-    (:func:`round_channels`), and origin amounts still add up to them; every amount stays within a penny
-    of its exact value.
+    origins to that channel's amount. So channel amounts are what rounding at the channel level gives,
+    and origin amounts still add up to them; every amount stays within a penny of its exact value.
 
     >>> one = np.array([0, 0, 0])
     >>> round_to_pennies(one, np.array([1, 2, 3]), np.array([1.0, 1.0, 1.0]), np.array([100]))[2]
@@ -604,18 +603,6 @@ def _hand_out(
     amount = floor
     amount[by_remainder[rank < missing[sorted_unit]]] += 1
     return amount
-
-
-def round_channels(
-    node: np.ndarray, channel: np.ndarray, value: np.ndarray, total_of: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Whole minor units per (node, channel) from unrounded money per (node, channel): what
-    :func:`round_to_pennies` with ``channel_of`` gives each channel, without the origins.
-
-    >>> round_channels(np.array([0, 0]), np.array([0, 1]), np.array([1.0, 2.0]), np.array([100]))[2]
-    array([33, 67])
-    """
-    return round_to_pennies(node, channel, value, total_of)
 
 
 def _ranked(group: np.ndarray, middle: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
