@@ -144,3 +144,13 @@ def test_attribution_rows_come_in_the_same_order_whatever_the_order_of_input_lin
         outputs.append((out / "attribution.csv").read_bytes())
     assert outputs[0] == outputs[1]
     assert outputs[0].count(b"\n") > 1000
+
+
+def test_the_demo_holding_every_row_writes_the_channel_level_as_analyse_does(tmp_path):
+    """``demo`` keeps the origin rows in memory (for its views) and sums them by channel; ``analyse``
+    solves the channels alone: the same tables."""
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--levels", "channel"]) == 0
+    solved = analyse(tmp_path, "analyse", "--levels", "channel")
+    for name in ("channels.csv", "convergence.csv"):
+        assert (tmp_path / "demo" / name).read_bytes() == (solved / name).read_bytes()
+    assert not (tmp_path / "demo" / "attribution.csv").exists()
