@@ -104,7 +104,8 @@ def analysis_options(command: Any) -> Any:
                 callback=_check_levels,
                 help="Which result tables to write: origin (attribution, one row per recipient and "
                 "stovepipe: large on wide mixes) and channel (income by channel); convergence and the "
-                "summary are always written. --levels channel skips the origin-level table.",
+                "summary are always written. --levels channel solves money per channel only (fast on "
+                "wide mixes): no origin-level table, and convergence leaves the stovepipe columns empty.",
             ),
             click.option(
                 "--results-format",
