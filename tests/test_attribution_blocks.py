@@ -362,3 +362,20 @@ def test_equal_money_from_several_channels_through_a_pool_splits_the_same_at_bot
     names = attribute_in_blocks(G).channel_names.to_list()
     got = {names[channel]: v for (_, node, channel), v in by_channel.items() if node == mutual}
     assert got == {"nhs": 3336, "police_justice": 3335, "public_health": 3335}
+
+
+@pytest.mark.parametrize("channel_of", [None, np.array([0, 1, 0, 1, 1])])
+@pytest.mark.parametrize("total", [2**50 - 3, 2**50 + 7, 2**55 + 12345, 2**62 - 1])
+def test_rounding_stays_exact_past_what_a_double_holds(total, channel_of):
+    """Past 2**53 minor units doubles are coarser than a penny: the split is made in extended precision, so
+    the rows still add up to the total exactly and each is within a penny of its share."""
+    from fractions import Fraction
+
+    value = np.array([1.0, 2.0, 3.0, 4.0, 7.0])
+    _, got_origin, got = round_to_pennies(
+        np.zeros(5, dtype=np.int64), np.arange(5), value, np.array([total]), channel_of=channel_of
+    )
+    assert sum(int(a) for a in got) == total
+    for origin, amount in zip(got_origin, got, strict=True):
+        share = Fraction(total) * Fraction(value[origin]) / Fraction(value.sum())
+        assert abs(Fraction(int(amount)) - share) < Fraction(11, 10)

@@ -528,34 +528,53 @@ def round_to_pennies(
     starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
     group = np.repeat(np.arange(starts.size, dtype=np.int64), np.diff(np.r_[starts, node.size]))
     total = total_of[node[starts]]
+    if int(total.max(initial=0)) >= PRECISE_FROM:  # past 2**50 units a double is too coarse to split exactly
+        value = _precise(value)
     exact = value * (total / np.add.reduceat(value, starts))[group]
     channel = None if channel_of is None else channel_of[origin]
     if channel is None or channel.min() == channel.max():  # one channel: its amount is the node's total
         amount = _hand_out(exact, group, starts, total, starts)
     else:
-        cell, cell_amount = _channel_cells(exact, group, starts, channel)
+        cell, cell_amount = _channel_cells(exact, group, starts, channel, total)
         amount = _hand_out(exact, cell, None, cell_amount, starts[_cell_group(cell_amount, cell, group)])
     kept = np.flatnonzero(amount > 0)
     return node[kept], origin[kept], amount[kept]
 
 
+#: Totals from this many minor units on are split in extended precision (a double's 53 bits leave too little
+#: room below the penny to hand out every one exactly).
+PRECISE_FROM = 2**50
+
+
+def _precise(value: np.ndarray) -> np.ndarray:
+    """``value`` as extended-precision floats (64-bit mantissa on x86 Linux); refused where there are none."""
+    if np.finfo(np.longdouble).nmant < 63:
+        raise ValueError(
+            "a recipient's income is above 2**50 minor units: too large to round exactly on this platform"
+        )
+    return value.astype(np.longdouble)
+
+
 def _channel_cells(
-    exact: np.ndarray, group: np.ndarray, starts: np.ndarray, channel: np.ndarray
+    exact: np.ndarray, group: np.ndarray, starts: np.ndarray, channel: np.ndarray, total: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each entry's (node group, channel) cell, and every cell's amount: the node's total handed out over
-    its channels by largest remainder (ties to the lower channel code)."""
+    """Each entry's (node group, channel) cell, and every cell's amount: each node's ``total`` handed out
+    over its channels by largest remainder (ties to the lower channel code)."""
     present = np.flatnonzero(np.bincount(channel))
     local = np.zeros(int(present[-1]) + 1, dtype=np.int64)
     local[present] = np.arange(present.size)
     width = present.size
     key = group * width + local[channel]
     cells = np.flatnonzero(np.bincount(key, minlength=starts.size * width))
-    exact_of_cell = np.bincount(key, weights=exact, minlength=starts.size * width)[cells]
+    if exact.dtype == np.float64:
+        exact_of_cell = np.bincount(key, weights=exact, minlength=starts.size * width)[cells]
+    else:  # bincount would sum in doubles
+        summed = np.zeros(starts.size * width, dtype=exact.dtype)
+        np.add.at(summed, key, exact)
+        exact_of_cell = summed[cells]
     cell_group = cells // width
     first = np.flatnonzero(np.r_[True, cell_group[1:] != cell_group[:-1]])
-    total = np.add.reduceat(exact_of_cell, first)  # the node totals again (each is a whole number)
-    total = np.rint(total).astype(np.int64)
-    cell_amount = _hand_out(exact_of_cell, cell_group, first, total, first)
+    cell_amount = _hand_out(exact_of_cell, cell_group, first, total, first)  # every node has a cell
     cell_of_key = np.empty(starts.size * width, dtype=np.int64)
     cell_of_key[cells] = np.arange(cells.size)
     return cell_of_key[key], cell_amount

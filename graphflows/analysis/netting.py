@@ -48,7 +48,7 @@ def net_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return nets.filter(pl.col("net_minor") > 0), nets.filter(pl.col("net_minor") < 0).sort(PAIR_KEYS)
 
 
-#: Largest total kept in 64 bits (pence): about £46 trillion, far above any real public budget.
+#: Largest total kept in 64 bits (pence): about £46,000 trillion, far above any real public budget.
 LIMIT = 2**62
 
 
@@ -56,6 +56,6 @@ def check_fits(totals: pl.Series) -> None:
     """Refuse totals (Int128 sums) too large to keep exactly in 64-bit integers."""
     if totals.len() and totals.abs().max() >= LIMIT:  # type: ignore[operator]
         raise GraphflowsError(
-            "amounts add up to more than £46 trillion between two organisations; "
+            "amounts add up to more than £46,000 trillion between two organisations; "
             "check for amounts in the wrong units (pence written as pounds?)"
         )

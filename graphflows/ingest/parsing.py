@@ -134,7 +134,8 @@ def _plain_amounts(shown: pl.Series, max_digits: int) -> tuple[pl.Series, pl.Ser
     >>> _plain_amounts(pl.Series(["12.3", "-0.05", "+7", ".5"]), 15)[0].to_list()
     [1230, -5, 700, 50]
     """
-    pattern = rf"^[+-]?([0-9]{{1,{max_digits}}}(\.[0-9]{{0,2}})?|\.[0-9]{{1,2}})$"  # ASCII digits only
+    # ASCII digits only; a point needs a digit after it ("12." is refused, as the careful reading does)
+    pattern = rf"^[+-]?([0-9]{{1,{max_digits}}}(\.[0-9]{{1,2}})?|\.[0-9]{{1,2}})$"
     if not shown.str.contains(pattern).all():
         return None
     # the decimal's unscaled value is the minor units; the check above leaves it nothing to round

@@ -81,7 +81,7 @@ def net_pairs_spark(flows):
 
 def _too_large() -> GraphflowsError:
     return GraphflowsError(
-        "amounts add up to more than £46 trillion between two organisations; "
+        "amounts add up to more than £46,000 trillion between two organisations; "
         "check for amounts in the wrong units (pence written as pounds?)"
     )
 
