@@ -120,6 +120,7 @@ def process_floor(path: Path) -> float:
 
 
 def one_run(path: Path) -> dict[str, float]:
+    path.read_bytes()  # in the page cache first: a cold first read (3-5x slower here) is no stable floor
     figures = {"floor": floor(path), "process floor": process_floor(path), **fixed_costs()}
     _, _, peak, out = run_child([sys.executable, "-c", STAGES, str(path)])
     stages = json.loads(out.strip().splitlines()[-1])
