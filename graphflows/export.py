@@ -163,39 +163,27 @@ def channel_summary(facts: RecipientFacts | Attribution, table: pl.DataFrame) ->
     """
     if isinstance(facts, Attribution):
         facts = gather_facts(facts)
+    totals = channel_totals(facts.channel_mix)
     by_channel: dict[str, dict[str, str]] = {}
-    for currency, channel, amount in channel_totals(facts.channel_mix).iter_rows():
+    for currency, channel, amount in totals.iter_rows():
         by_channel.setdefault(currency, {})[channel] = format_minor(amount)
     unclassified: dict[str, dict[str, Any]] = {}
-    if facts.level == "channel":  # single origins are not known: the channel's share only
-        for (currency,), part in (
-            channel_totals(facts.channel_mix).partition_by("currency", as_dict=True).items()
-        ):
-            none = part.filter(pl.col("channel") == UNCLASSIFIED)["amount_minor"].sum()
-            unclassified[str(currency)] = {
-                "origins": None,
-                "largest": [],
-                "share_of_attributed_income": round(int(none) / max(int(part["amount_minor"].sum()), 1), 6),
-            }
-        return {
-            "attributed_income_by_origin_channel": by_channel,
-            "unclassified_origin_income": unclassified,
-            "convergence_points_by_form": points_by_form(table),
+    for (currency,), part in totals.partition_by("currency", as_dict=True).items():
+        none = part.filter(pl.col("channel") == UNCLASSIFIED)["amount_minor"].sum()
+        unclassified[str(currency)] = {  # origins: unknown when only channels were solved
+            "origins": None,
+            "largest": [],
+            "share_of_attributed_income": round(int(none) / max(int(part["amount_minor"].sum()), 1), 6),
         }
-    origins = facts.origins.join(
-        node_channels(facts.graph).rename({"id": "stovepipe_id"}), on="stovepipe_id", how="left"
-    ).with_columns(pl.col("channel").fill_null(UNCLASSIFIED))
-    for (currency,), part in origins.partition_by("currency", as_dict=True).items():
-        ranked = part.filter(pl.col("channel") == UNCLASSIFIED).sort(
-            ["amount_minor", "stovepipe_id"], descending=[True, False]
-        )
-        unclassified[str(currency)] = {
-            "origins": ranked.height,
-            "largest": ranked["stovepipe_id"].head(5).to_list(),
-            "share_of_attributed_income": round(
-                int(ranked["amount_minor"].sum()) / max(int(part["amount_minor"].sum()), 1), 6
-            ),
-        }
+    if facts.level == "origin":
+        origins = facts.origins.join(
+            node_channels(facts.graph).rename({"id": "stovepipe_id"}), on="stovepipe_id", how="left"
+        ).filter(pl.col("channel").fill_null(UNCLASSIFIED) == UNCLASSIFIED)
+        for currency, part in unclassified.items():
+            ranked = origins.filter(pl.col("currency") == currency).sort(
+                ["amount_minor", "stovepipe_id"], descending=[True, False]
+            )
+            part.update(origins=ranked.height, largest=ranked["stovepipe_id"].head(5).to_list())
     return {
         "attributed_income_by_origin_channel": by_channel,
         "unclassified_origin_income": unclassified,

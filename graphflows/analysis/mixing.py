@@ -297,15 +297,14 @@ def _solve_cycle(
     """
     k = end - start
     n = store.width
-    group = own_columns
     in_within, fixed_in = _split(inflow, start, end, store)
     carve_within, fixed_carve = _split(carve, start, end, store)
     out = undeclared_out[start:end]
     if not dense:
-        unit = _sparse_linear_solution(in_within, carve_within, fixed_in, fixed_carve, out, group)
+        unit = _sparse_linear_solution(in_within, carve_within, fixed_in, fixed_carve, out, own_columns)
         if unit is not None:
             return _pruned(fixed_in + in_within @ unit), unit, 0, True
-    columns = np.unique(np.concatenate([fixed_in.indices, fixed_carve.indices, group]))
+    columns = np.unique(np.concatenate([fixed_in.indices, fixed_carve.indices, own_columns]))
     if not dense_fits(k, columns.size):
         raise CycleError(f"a cycle of {k} organisations with {columns.size} origins is too large to solve")
     column_of = {int(c): i for i, c in enumerate(columns)}
@@ -315,7 +314,7 @@ def _solve_cycle(
         in_within=in_within.toarray(),
         carve_within=carve_within.toarray(),
         out=out,
-        own_column=np.array([column_of[int(v)] for v in group]),
+        own_column=np.array([column_of[int(v)] for v in own_columns]),
     )
     pot, dense_unit, iterations, converged = cycle.solve(linear=dense)
     return sparse_mix(pot, columns, n), sparse_mix(dense_unit, columns, n), iterations, converged
@@ -347,7 +346,7 @@ def _sparse_linear_solution(
     fixed_in: sp.csr_matrix,
     fixed_carve: sp.csr_matrix,
     out: np.ndarray,
-    group: np.ndarray,
+    own_columns: np.ndarray,
 ) -> sp.csr_matrix | None:
     """The linear rule of :meth:`DenseCycle.linear_solution`, with a sparse LU and blocks of columns.
 
@@ -368,7 +367,7 @@ def _sparse_linear_solution(
     net_within = (in_within - carve_within).tocsr()
     system = (sp.identity(k, format="csr") - sp.diags(inverse) @ net_within).tocsc()
     rows = np.arange(k)
-    own_part = sp.csr_matrix((np.where(active, own * inverse, 1.0), (rows, group)), shape=(k, n))
+    own_part = sp.csr_matrix((np.where(active, own * inverse, 1.0), (rows, own_columns)), shape=(k, n))
     rhs = (sp.diags(inverse) @ (fixed_in - fixed_carve) + own_part).tocsc()
     net_fixed = (fixed_in - fixed_carve).tocsc()
     try:

@@ -115,11 +115,7 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
         .cache()
     )
     forced_ids = index.filter("forced").select(F.col("idx").alias("node"))
-    channel = (
-        F.coalesce(F.col("channel"), F.lit(UNCLASSIFIED))
-        if "channel" in nodes.columns
-        else F.lit(UNCLASSIFIED)
-    )
+    channel = F.coalesce(F.col("channel"), F.lit(UNCLASSIFIED))  # node_frame always classifies
     channel_names = sorted(r[0] for r in nodes.select(channel.alias("c")).distinct().collect())
     code = F.lit(0)
     for i, name in enumerate(channel_names[1:], start=1):  # codes in name order, as the in-memory engine's
