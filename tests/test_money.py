@@ -58,3 +58,17 @@ def test_plain_amounts_read_row_by_row_equal_the_careful_reading(texts):
     for text, minor in zip(texts, fast[0].to_list(), strict=True):
         if minor is not None:
             assert minor == to_minor(text)
+
+
+@given(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=50), st.integers(1, 3))
+@example([2**63 - 1, -(2**63), -1, 0, 1], 1)
+def test_minor_units_become_exact_two_place_decimals_for_the_results(minors, step):
+    """Every int64, negative ones included (the sign is extended into 128 bits), from strided arrays too."""
+    import numpy as np
+
+    from graphflows.export import minor_as_decimal
+
+    every = np.array(minors * 3, dtype=np.int64)[::step]  # a strided view, as a block's column can be
+    written = minor_as_decimal(every)
+    assert written.dtype == pl.Decimal(20, 2)
+    assert written.to_list() == [Decimal(int(m)) / 100 for m in every]
