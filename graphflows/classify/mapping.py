@@ -70,6 +70,8 @@ class ChannelMap:
 def read_channel_map(path: str | Path) -> ChannelMap:
     """Read a mapping file; InputError (file:line) for a missing header, an empty match or a bad channel."""
     source = str(path)
+    if not Path(path).is_file():
+        raise InputError(f"{source}: no such channel mapping file")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             lines = list(enumerate(csv.reader(handle), start=1))
@@ -138,5 +140,4 @@ def _glob_regex(glob: str) -> str:
 
 
 def _fail(source: str, line: int, reason: str):
-    problem = RowProblem(source, line, reason)
-    raise InputError(str(problem), [problem])
+    raise InputError(str(RowProblem(source, line, reason)))  # one line: the CLI prints the message once

@@ -22,6 +22,9 @@ def run_safely(group: click.Group, argv: list[str]) -> int:
         interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
         err_console.print("graphflows: interrupted" if interrupted else "graphflows: aborted")
         return 130
+    except click.UsageError as exc:
+        err_console.print(usage_line(exc), markup=False)
+        return EXIT_INPUT
     except click.ClickException as exc:
         exc.show()
         return EXIT_INPUT if exc.exit_code == 2 else exc.exit_code
@@ -48,6 +51,16 @@ def run_safely(group: click.Group, argv: list[str]) -> int:
         )
         return 1
     return 0
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """A usage mistake in one line: ``graphflows analyse: Missing option '--out'. See 'graphflows analyse
+    --help'.`` (the command is ``graphflows`` when the mistake was made inside a command's own checks)."""
+    command = exc.ctx.command_path if exc.ctx is not None else "graphflows"
+    message = " ".join(exc.format_message().split())
+    if not message.endswith((".", "?", ")")):
+        message += "."
+    return f"{command}: {message} See '{command} --help'."
 
 
 def report_input_error(exc: InputError) -> None:
