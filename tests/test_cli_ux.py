@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from graphflows.cli.main import main
 from graphflows.demo import demo_path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -56,3 +63,71 @@ def test_a_bad_channels_file_is_reported_once(tmp_path, capsys, command):
     assert code == 2
     assert err.strip() == f"graphflows: {tmp_path / 'no.csv'}: no such channel mapping file"
     assert not out.exists()
+
+
+def _script(code: str, tmp_path) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter whose Ctrl-C is Python's own (as in a terminal)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        check=False,
+    )
+
+
+def test_a_ctrl_c_once_the_results_are_committed_is_ignored(tmp_path):
+    code = f"""
+import os, signal
+import graphflows.cli.main as cli_main
+committed = cli_main.allow_quick_exit
+def committed_then_ctrl_c():
+    committed()
+    os.kill(os.getpid(), signal.SIGINT)
+    print("still running", flush=True)
+cli_main.allow_quick_exit = committed_then_ctrl_c
+cli_main.run_script(["analyse", {str(demo_path())!r}, "--out", "out"])
+"""
+    done = _script(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and "still running" in done.stdout
+    assert (tmp_path / "out" / "summary.json").is_file()
+
+
+def test_a_ctrl_c_during_the_interpreters_teardown_prints_nothing(tmp_path):
+    code = """
+import os, signal
+from graphflows.cli.main import leave
+class FreedLate:  # like a ZipFile freed at shutdown, just as the user presses Ctrl-C
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(1000))
+late = FreedLate()
+leave(3)
+"""
+    done = _script(code, tmp_path)
+    assert (done.returncode, done.stderr) == (3, "")
+
+
+def test_a_command_run_in_process_keeps_the_callers_ctrl_c(tmp_path, capsys):
+    before = signal.getsignal(signal.SIGINT)
+    code, _, _ = run(capsys, "analyse", str(demo_path()), "--out", str(tmp_path / "out"))
+    assert code == 0 and signal.getsignal(signal.SIGINT) is before
+
+
+def test_every_zip_read_is_closed_when_the_read_ends():
+    import gc
+    import zipfile
+
+    from graphflows.ingest import read_flows
+
+    nel = sorted((ROOT / "tests/data/real/nhs-ccg-spend-nel").glob("*.zip"))[:1]
+    xlsx = ROOT / "tests/data/real/alwf-360giving-xlsx/a003W000001B7PzQAK.xlsx"
+    ingest = read_flows([*nel, xlsx])
+    assert ingest.flows.height
+    gc.collect()
+    still_open = [z for z in gc.get_objects() if isinstance(z, zipfile.ZipFile) and z.fp is not None]
+    assert still_open == []

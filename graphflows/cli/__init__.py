@@ -8,10 +8,8 @@ import sys
 def run() -> int:
     """The ``graphflows`` console script: Ctrl-C while the command modules load ends without a traceback."""
     try:
-        from graphflows.cli.main import main
+        from graphflows.cli.main import run_script
     except KeyboardInterrupt:
         sys.stderr.write("graphflows: interrupted\n")
         return 130
-    from graphflows.cli.main import leave
-
-    leave(main())
+    run_script()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from typing import NoReturn
 
@@ -64,13 +65,30 @@ def main(argv: list[str] | None = None) -> int:
     return run_safely(cli, argv if argv is not None else sys.argv[1:])
 
 
-#: Set by a command that finished and leaves nothing for exit handlers to do (see :func:`leave`).
-_quick_exit = {"allowed": False}
+#: ``allowed``: set by a command that finished and leaves nothing for exit handlers to do (see
+#: :func:`leave`). ``script``: this process is the console script (not a test calling :func:`main`).
+_quick_exit = {"allowed": False, "script": False}
 
 
 def allow_quick_exit() -> None:
-    """Let :func:`leave` skip the interpreter's teardown after this command (all its files are closed)."""
+    """Let :func:`leave` skip the interpreter's teardown after this command (all its files are closed).
+
+    In the console script a Ctrl-C from now on is ignored: the outputs are committed and only the
+    freeing of memory is left, where an interrupt could only show a traceback from some ``__del__``.
+    """
     _quick_exit["allowed"] = True
+    if _quick_exit["script"]:
+        _ignore_interrupts()
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_script(argv: list[str] | None = None) -> NoReturn:
+    """The console script: run the CLI, then :func:`leave` with its exit status."""
+    _quick_exit["script"] = True
+    leave(main(argv))
 
 
 def leave(code: int) -> NoReturn:
@@ -78,8 +96,11 @@ def leave(code: int) -> NoReturn:
 
     After a command that allowed it (``analyse`` on the memory engine), the interpreter's teardown is
     skipped once the streams are flushed: freeing a gigabyte of arrays and frames one by one takes a good
-    part of a second, the system reclaims the whole process at once.
+    part of a second, the system reclaims the whole process at once. The command is over: a Ctrl-C during
+    the interpreter's teardown is ignored (it could only interrupt some object's ``__del__``, printing
+    "Exception ignored in ... KeyboardInterrupt").
     """
+    _ignore_interrupts()
     if code == 0 and _quick_exit["allowed"]:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -88,4 +109,4 @@ def leave(code: int) -> NoReturn:
 
 
 if __name__ == "__main__":
-    leave(main())
+    run_script()
