@@ -334,7 +334,8 @@ def write_analysis(
     writes the tables as ``.parquet`` with typed columns (amounts as exact decimals); summary.json stays.
     CSV text cells that a spreadsheet would run as formulas start with ``'`` unless ``raw_csv``; an
     output file that is one of ``inputs``, or that graphflows did not write, is refused.
-    Returns the summary and the convergence table (see :func:`graphflows.analysis.convergence`).
+    Returns the summary (with ``files_written``: the names written to ``out_dir``, which summary.json
+    does not list) and the convergence table (see :func:`graphflows.analysis.convergence`).
     """
     if min_stovepipes is not None:
         min_count = min_stovepipes
@@ -426,8 +427,8 @@ def write_analysis(
     if write_rejects:
         writers[f"rejects.{ext}"] = table_writer(lambda: ingest.rejects)
     writers["summary.json"] = lambda p: p.write_text(json.dumps(info(), indent=2, ensure_ascii=False) + "\n")
-    write_all(out_dir, writers, stale=ANALYSIS_FILES, inputs=inputs)
-    return info(), facts()[1]
+    written = write_all(out_dir, writers, stale=ANALYSIS_FILES, inputs=inputs)
+    return {**info(), "files_written": written}, facts()[1]
 
 
 #: Every file ``write_analysis`` may write: those a run does not write are removed, so no stale result stays.
@@ -447,10 +448,10 @@ def write_all(
     stale: tuple[str, ...] = (),
     *,
     inputs: Iterable[PathLike] = (),
-) -> None:
+) -> list[str]:
     """Run every writer into a staging folder, then move the finished files into ``out_dir``.
 
     Files named in ``stale`` that this run does not write are removed from ``out_dir`` when graphflows
-    wrote them (see :mod:`graphflows.outputs`).
+    wrote them (see :mod:`graphflows.outputs`). Returns the names written.
     """
-    write_folder(out_dir, writers, stale=stale, inputs=inputs)
+    return write_folder(out_dir, writers, stale=stale, inputs=inputs)

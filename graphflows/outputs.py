@@ -332,11 +332,11 @@ def write_folder(
     *,
     stale: Iterable[str] = (),
     inputs: Iterable[PathLike] = (),
-) -> None:
+) -> list[str]:
     """Write each named file of ``writers`` (a function writing to the path it is given) into ``folder``.
 
     The folder is created if needed; files named in ``stale`` that this run does not write are removed
-    when graphflows wrote them.
+    when graphflows wrote them. Returns the names moved into ``folder`` (all of them, or an error).
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -351,3 +351,4 @@ def write_folder(
             except OSError as exc:
                 raise GraphflowsError(f"{folder / name}: cannot write ({exc.strerror or exc})") from None
         out.remove_stale(folder, stale)
+    return list(writers)

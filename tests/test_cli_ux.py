@@ -131,3 +131,27 @@ def test_every_zip_read_is_closed_when_the_read_ends():
     gc.collect()
     still_open = [z for z in gc.get_objects() if isinstance(z, zipfile.ZipFile) and z.fp is not None]
     assert still_open == []
+
+
+def demo_with_bad_lines(tmp_path) -> Path:
+    """The demo flows plus two records that cannot be read (an amount in words, a missing payer)."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        demo_path().read_text()
+        + "x,X,stream,y,Y,provider,lots,GBP,2020-01-01,,\n,X,stream,y,Y,provider,5,GBP,2020-01-01,,\n"
+    )
+    return bad
+
+
+@pytest.mark.parametrize("levels", ["origin,channel", "channel"])
+def test_the_results_line_lists_the_files_actually_written(tmp_path, capsys, levels):
+    out = tmp_path / "out"
+    args = ["analyse", str(demo_with_bad_lines(tmp_path)), "--out", str(out), "--skip-invalid"]
+    code, stdout, _ = run(capsys, *args, "--levels", levels, "--top", "0")
+    assert code == 0
+    flat = " ".join(stdout.split())  # the terminal may wrap the line
+    listed = flat.split(f"Results written to {out}/ (", 1)[1].split(")", 1)[0].split(", ")
+    on_disk = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert sorted(listed) == on_disk
+    assert {"negative_net.csv", "rejects.csv", "summary.json"} <= set(listed)
+    assert ("attribution.csv" in listed) == ("origin" in levels)

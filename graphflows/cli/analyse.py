@@ -231,9 +231,7 @@ def run_analysis(
             "--min-share 0.01 ignores such crumbs.",
             markup=False,
         )
-    names = ["convergence"] + ["channels"] * ("channel" in levels) + ["attribution"] * ("origin" in levels)
-    files = ", ".join(f"{name}.{results_format}" for name in [*names, "organisations"])
-    console.print(f"Results written to {out}/ ({files}, summary.json)", markup=False)
+    console.print(f"Results written to {out}/ ({', '.join(info['files_written'])})", markup=False)
     return result
 
 

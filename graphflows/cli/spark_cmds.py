@@ -114,7 +114,7 @@ def run_spark(
     console.print(
         f"Spark: read {info['records_read']} records from {len(files)} input(s), "
         f"{info['rejected']} rejected; {info['recipients']} recipients, {points} convergence points. "
-        f"Results written to {out}/",
+        f"Results written to {out}/ ({', '.join(info['files_written'])})",
         markup=False,
     )
     for note in info["notes"]:

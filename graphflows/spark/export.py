@@ -262,5 +262,7 @@ def write_spark_analysis(
     if info["negative_net_pairs"]:
         by_pair = [(c, False) for c in ("payer_id", "payee_id", "stream_id", "currency")]
         writers[f"negative_net.{ext}"] = lambda p: table_file(negatives, by_pair, p, negative, **csv)
-    write_all(out_dir, writers, stale=SPARK_FILES, inputs=inputs)
+    info["files_written"] = write_all(
+        out_dir, writers, stale=SPARK_FILES, inputs=inputs
+    )  # not in summary.json
     return info
