@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import signal
 import subprocess
 import sys
@@ -155,3 +156,39 @@ def test_the_results_line_lists_the_files_actually_written(tmp_path, capsys, lev
     assert sorted(listed) == on_disk
     assert {"negative_net.csv", "rejects.csv", "summary.json"} <= set(listed)
     assert ("attribution.csv" in listed) == ("origin" in levels)
+
+
+def help_of(capsys, command: str) -> str:
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    return " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("analyse", "to rejects.csv in --out (rejects.parquet with --results-format parquet)"),
+        ("convert", "to rejects.csv in --out"),
+        ("view", "to NAME.rejects.csv beside the page (--out NAME.html)"),
+        ("orgs", "their count is printed, and they are written with their reason to NAME.rejects.csv beside"),
+        ("load", "they are left out of the load and counted at the end (no file is written;"),
+    ],
+)
+def test_each_commands_skip_invalid_help_says_what_it_does(capsys, command, says):
+    assert says in help_of(capsys, command)
+
+
+def test_orgs_skip_invalid_counts_the_bad_records_and_lists_them_beside_its_output(tmp_path, capsys):
+    bad = demo_with_bad_lines(tmp_path)
+    code, out, _ = run(capsys, "orgs", str(bad), "--skip-invalid", "--top", "0")
+    assert code == 0 and "(2 bad record(s) left out, give --report FILE to list them)" in " ".join(
+        out.split()
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+    report = tmp_path / "o" / "report.csv"
+    code, out, _ = run(capsys, "orgs", str(bad), "--skip-invalid", "--report", str(report), "--top", "0")
+    rejects = tmp_path / "o" / "report.rejects.csv"
+    assert code == 0 and f"listed in {rejects}" in " ".join(out.split())
+    with rejects.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["line"], r["source"]) for r in rows] == [("49", str(bad)), ("50", str(bad))]

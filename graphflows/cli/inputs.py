@@ -15,10 +15,22 @@ from graphflows.ingest.base import as_location
 from graphflows.ingest.importer import OVERRIDE_FIELDS
 from graphflows.model import InputError
 
+#: ``--skip-invalid``'s help when a command's own words are not given: where analyse puts the rejects.
+REJECTS_IN_OUT = (
+    "Go on past bad records: write them with their reason to rejects.csv in --out (rejects.parquet with "
+    "--results-format parquet) instead of stopping."
+)
 
-def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
+
+def input_options(
+    command: Callable[..., Any] | None = None, *, skip_invalid_help: str = REJECTS_IN_OUT
+) -> Callable[..., Any]:
     """Add ``FILE...``, ``--format``, ``--skip-invalid``, ``--org-map``, ``--payer``, ``--column``,
-    ``--sources`` and ``--channels`` to a click command."""
+    ``--sources`` and ``--channels`` to a click command; ``skip_invalid_help`` says what that command
+    does with the records ``--skip-invalid`` passes over. Used as ``@input_options`` or
+    ``@input_options(skip_invalid_help=...)``."""
+    if command is None:
+        return lambda given: input_options(given, skip_invalid_help=skip_invalid_help)
     command = click.option(
         "--channels",
         "channels",
@@ -62,7 +74,7 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--skip-invalid",
         is_flag=True,
-        help="Go on past bad records: write them to rejects.csv with their reason instead of stopping.",
+        help=skip_invalid_help,
     )(command)
     command = click.option(
         "--format",

@@ -205,7 +205,10 @@ def neo4j_env(data_dir: Path | None) -> None:
 
 
 @click.command()
-@input_options
+@input_options(
+    skip_invalid_help="Go on past bad records: they are left out of the load and counted at the end (no "
+    "file is written; `graphflows analyse --skip-invalid` lists them in rejects.csv)."
+)
 @neo4j_uri_option
 @click.option(
     "--batch-size", type=click.IntRange(1), default=10_000, show_default=True, help="Rows per write."

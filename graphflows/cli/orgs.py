@@ -43,7 +43,10 @@ def register(group: click.Group) -> None:
 
 
 @click.command(epilog=MAP_HELP)
-@input_options
+@input_options(
+    skip_invalid_help="Go on past bad records: their count is printed, and they are written with their "
+    "reason to NAME.rejects.csv beside the first of --report, --nodes, --suggest given (NAME.csv)."
+)
 @click.option(
     "--report",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -84,7 +87,9 @@ def orgs(
     outputs = OutputFiles(
         inputs=input_paths(files, org_map, input_extras.get("sources"), channels), create_folders=True
     )
-    outputs.check_all(report, nodes, suggest)
+    beside = next((p for p in (report, nodes, suggest) if p is not None), None)
+    rejects = beside.with_name(beside.stem + ".rejects.csv") if skip_invalid and beside is not None else None
+    outputs.check_all(report, nodes, suggest, rejects)
     with steps("Reading input files and matching organisations"):
         ingest, graph = read_input_graph(
             files, format_, skip_invalid, channels, org_map=org_map, **input_extras
@@ -108,6 +113,8 @@ def orgs(
                 ingest.flows, organisations, ingest.org_candidates, _decided_apart(org_map, ingest)
             )
             write_csv_to(outputs.stage(suggest), suggestions, raw=raw_csv)
+        if rejects is not None and ingest.rejects.height:
+            write_csv_to(outputs.stage(rejects), ingest.rejects, raw=raw_csv)
     merged = organisations.filter(
         (pl.col("match_method") != "redacted")
         & (
@@ -119,8 +126,10 @@ def orgs(
         )
     ).sort(["match_confidence", "records"], descending=[False, True], nulls_last=True)
     console.print(
-        f"{ingest.flows.height} flows from {len(ingest.files)} file(s): "
-        f"{organisations.height} organisation nodes; {merged.height} bring together several names or ids.",
+        f"{ingest.flows.height} flows from {len(ingest.files)} file(s)"
+        + _rejected(ingest.rejects.height, rejects)
+        + f": {organisations.height} organisation nodes; {merged.height} bring together several names "
+        "or ids.",
         markup=False,
     )
     counts = organisations.group_by("match_method").len().sort("len", descending=True)
@@ -142,6 +151,14 @@ def orgs(
             "'different' and pass the file as --org-map",
             markup=False,
         )
+
+
+def _rejected(count: int, rejects: Path | None) -> str:
+    """`` (2 bad records left out, listed in x.rejects.csv)``, or nothing when none were left out."""
+    if not count:
+        return ""
+    where = f"listed in {rejects}" if rejects is not None else "give --report FILE to list them"
+    return f" ({count} bad record(s) left out, {where})"
 
 
 def _decided_apart(org_map: Path | None, ingest: Any) -> set[frozenset[str]]:

@@ -20,7 +20,10 @@ def register(group: click.Group) -> None:
 
 
 @click.command()
-@input_options
+@input_options(
+    skip_invalid_help="Go on past bad records: write them with their reason to rejects.csv in --out "
+    "instead of stopping."
+)
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder for the Parquet.")
 def convert(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, **extras: Any

@@ -34,7 +34,10 @@ def register(group: click.Group) -> None:
 
 
 @click.command()
-@input_options
+@input_options(
+    skip_invalid_help="Go on past bad records: write them with their reason to NAME.rejects.csv beside the "
+    "page (--out NAME.html) instead of stopping."
+)
 @click.option(
     "--out",
     "out",
