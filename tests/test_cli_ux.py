@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import signal
 import subprocess
 import sys
@@ -192,3 +193,53 @@ def test_orgs_skip_invalid_counts_the_bad_records_and_lists_them_beside_its_outp
     with rejects.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["line"], r["source"]) for r in rows] == [("49", str(bad)), ("50", str(bad))]
+
+
+def notes_of(folder: Path) -> list[str]:
+    return json.loads((folder / "summary.json").read_text())["notes"]
+
+
+def test_an_org_map_key_that_matches_no_payer_or_payee_is_noted(tmp_path, capsys):
+    org_map = tmp_path / "typo.csv"
+    org_map.write_text(
+        "action,key,other,name\n"
+        "same,leicester-city-ccg,name:NHS Leicester Cty CCG,\n"  # the second key is a typo
+        "different,uhl-trust,leicestershire-police,\n"  # both keys are in the demo: no note
+    )
+    code, out, _ = run(
+        capsys, "analyse", str(demo_path()), "--org-map", str(org_map), "--out", str(tmp_path / "r")
+    )
+    assert code == 0
+    expected = (
+        f"org map {org_map}: 'same' row leicester-city-ccg / name:NHS LEICESTER CTY CCG: "
+        "name:NHS LEICESTER CTY CCG matches no payer or payee"
+    )
+    assert [n for n in notes_of(tmp_path / "r") if "org map" in n] == [expected]
+    assert f"Note: {expected}" in " ".join(out.split())
+
+
+def test_payer_and_column_globs_that_match_no_file_are_noted(tmp_path, capsys):
+    code, out, _ = run(
+        capsys, "analyse", str(demo_path()), "--out", str(tmp_path / "r"),
+        "--payer", "nomatch*.csv=Foo", "--column", "flows*.csv=payee:Supplier",
+        "--column", "x*.csv=payee:Supplier",
+    )  # fmt: skip
+    assert code == 0
+    unused = [n for n in notes_of(tmp_path / "r") if "matches no file read" in n]
+    assert unused == [
+        "--payer 'nomatch*.csv'=... matches no file read: its setting was not used",
+        "--column 'x*.csv'=... matches no file read: its setting was not used",
+    ]
+    assert all(f"Note: {note}" in out for note in unused)
+
+
+def test_a_manifest_row_that_matches_no_file_is_noted_when_others_do(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "flows.csv").write_bytes(demo_path().read_bytes())
+    manifest = tmp_path / "sources.csv"
+    manifest.write_text("path,format\ndata/*.csv,flows\nmissing/*.csv,\n")
+    code, _, _ = run(capsys, "analyse", "--sources", str(manifest), "--out", str(tmp_path / "r"))
+    assert code == 0
+    assert [n for n in notes_of(tmp_path / "r") if "matches no file" in n] == [
+        f"{manifest}:3: path 'missing/*.csv' matches no file read: the row was not used"
+    ]

@@ -139,7 +139,7 @@ def orgs(
     )
     if top and merged.height:
         console.print(_merged_table(merged.head(top), merged.height))
-    for note in ingest.org_notes:
+    for note in ingest.setting_notes + ingest.org_notes:
         console.print(f"Note: {note}", markup=False)
     if report is not None:
         console.print(f"Record-by-record report written to {report}", markup=False)

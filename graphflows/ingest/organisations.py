@@ -176,6 +176,31 @@ def read_org_map(path: str | Path) -> OrgMap:
     return org_map
 
 
+def unmatched_map_keys(org_map: OrgMap, keys_in_input: set[str]) -> list[str]:
+    """A note for each key of a ``same`` or ``different`` row that no payer or payee of the input has
+    (a typo, or a name given where the records carry an org-id).
+
+    >>> unmatched_map_keys(OrgMap(same=[("name:KPMG LLP", "name:KPMG LLPP", None)], source="m.csv"),
+    ...                    {"name:KPMG LLP"})
+    ["org map m.csv: 'same' row name:KPMG LLP / name:KPMG LLPP: name:KPMG LLPP matches no payer or payee"]
+    """
+    rows = [("same", a, b) for a, b, _ in org_map.same] + [("different", a, b) for a, b in org_map.different]
+    notes = []
+    for action, a, b in rows:
+        missing = [_shown_key(k) for k in dict.fromkeys((a, b)) if k not in keys_in_input]
+        if missing:
+            notes.append(
+                f"org map {org_map.source}: {action!r} row {_shown_key(a)} / {_shown_key(b)}: "
+                f"{' and '.join(missing)} {'matches' if len(missing) == 1 else 'match'} no payer or payee"
+            )
+    return notes
+
+
+def _shown_key(key: str) -> str:
+    """A resolution key as a map file would give it: ``id:GB-CHC-1`` -> ``GB-CHC-1``; names keep ``name:``."""
+    return key[3:] if key.startswith("id:") else key
+
+
 # ------------------------------------------------------------------------------------------- resolution
 
 
@@ -437,6 +462,8 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
     ordered += _legal_form_merges(
         nameable, base_of, strong_by_base, strong_forms, strong_by_name, register_by_name, notes, candidates
     )
+    automatic = ordered[len(org_map.same) :]
+    notes.extend(unmatched_map_keys(org_map, {*anchors, *(k for a, b, *_ in automatic for k in (a, b))}))
     for a, b, method, why in ordered:
         ra, rb = uf.find(a), uf.find(b)
         if ra == rb:

@@ -59,9 +59,12 @@ class IngestResult:
     #: Pairs of nodes the rules did not merge that may be one organisation: (node, other, evidence).
     org_candidates: list[tuple[str, str, str]] = field(default_factory=list)
 
+    #: Settings that matched nothing (--payer/--column globs, manifest rows, see SourceRules.unmatched).
+    setting_notes: list[str] = field(default_factory=list)
+
     @property
     def notes(self) -> list[str]:
-        return [note for f in self.files for note in f.notes] + self.org_notes
+        return [note for f in self.files for note in f.notes] + self.setting_notes + self.org_notes
 
     def totals(self) -> dict[str, int]:
         """Sum of accepted amounts per currency, in minor units (never adds two currencies)."""
@@ -256,6 +259,7 @@ def read_flows(
         identities=resolution.identities if resolution else None,
         org_notes=resolution.notes if resolution else [],
         org_candidates=resolution.candidates if resolution else [],
+        setting_notes=sources.unmatched(r.source for r in reads),
     )
 
 

@@ -58,6 +58,12 @@ class Rule:
             names.add(str(Path(outer).resolve()))
         return any(fnmatchcase(name, p) for name in names for p in patterns)
 
+    def unused(self) -> str:
+        """The note for a rule that matched no file read."""
+        if self.folder is not None:  # a manifest row: origin is FILE:LINE
+            return f"{self.origin}: path {self.pattern!r} matches no file read: the row was not used"
+        return f"{self.origin or 'rule'} {self.pattern!r}=... matches no file read: its setting was not used"
+
 
 @dataclass
 class SourceRules:
@@ -85,6 +91,15 @@ class SourceRules:
             columns=columns,
             format=next((s.format for s in matching if s.format), None),
         )
+
+    def unmatched(self, sources: Iterable[str]) -> list[str]:
+        """A note for each rule that matches none of ``sources`` (the files read): its setting was unused.
+
+        >>> SourceRules.from_options(payers=["nomatch*.csv=Foo"]).unmatched(["spend.csv"])
+        ["--payer 'nomatch*.csv'=... matches no file read: its setting was not used"]
+        """
+        read = list(sources)
+        return [rule.unused() for rule in self.rules if not any(rule.matches(source) for source in read)]
 
     @classmethod
     def from_options(
