@@ -131,9 +131,11 @@ def test_unclassified_and_private_money_is_listed_but_never_counted_as_a_channel
     """Money of unknown origin could be any channel, and a company's own money is no public channel: a
     recipient paid by public health and by them is listed with all three, but meets one channel."""
     G = channel_graph(
-        ("x", "p", 50), ("y", "p", 50), ("phe", "p", 50), ("firm", "p", 40), ("x", "q", 10), ("firm", "q", 10),
+        ("x", "p", 50), ("y", "p", 50), ("phe", "p", 50), ("firm", "p", 40),
+        ("x", "q", 10), ("firm", "q", 10),
         ("pcc", "r", 10), ("charity", "r", 10), ("firm", "r", 10),
-        channels={"phe": "public_health", "firm": "private", "pcc": "police_justice", "charity": "charitable"},
+        channels={"phe": "public_health", "firm": "private", "pcc": "police_justice",
+                  "charity": "charitable"},
     )  # fmt: skip
     table = convergence(attribute(G))
     p, q, r = row(table, "p"), row(table, "q"), row(table, "r")
