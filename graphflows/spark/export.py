@@ -27,6 +27,7 @@ from graphflows.export import (
     money_decimal,
     money_text,
     organisations_table,
+    period_summary,
     write_all,
 )
 from graphflows.graph import FlowGraph
@@ -152,9 +153,14 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
         "convergence_points_by_form": by_form,
         "analysis": {
             "by": analysis.attribution.by,
-            "financial_year": analysis.financial_year,
-            "flows_in_period": analysis.flows_used,
-            "undated_flows_excluded": analysis.undated_excluded,
+            **period_summary(
+                analysis.financial_year,
+                flows=analysis.records_read - analysis.rejected,
+                flows_in_period=analysis.flows_used,
+                undated=analysis.undated_excluded,
+                totals=analysis.totals,
+                period_totals=analysis.period_totals,
+            ),
             "cycles": analysis.attribution.cycles,
             "dependency_levels": analysis.attribution.levels,
             **analysis.settings,
