@@ -36,6 +36,9 @@ class FileRead:
     records_read: int
     non_money: int = 0
     notes: list[str] = field(default_factory=list)
+    #: (date, content digest) of each record that other files may hold again, by its global key (OCDS:
+    #: ``(ocid, release id)``), so a record read twice is counted once (:mod:`graphflows.ingest.repeats`).
+    record_versions: dict[tuple[str, str], tuple[str, bytes]] = field(default_factory=dict)
 
 
 #: A zip member (or workbook part) larger than this uncompressed is refused rather than read into memory.

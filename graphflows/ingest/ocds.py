@@ -5,7 +5,10 @@ list of packages, a bare record (``{"ocid", "compiledRelease" / "releases"}``) o
 JSON Lines files holding any of these one per line (OCDS bulk downloads).
 Records are read from their ``compiledRelease`` (else their embedded releases). When one file holds
 several versions of the same award (same ``ocid`` and award ``id``), the latest release wins and the
-older versions are counted as non-money records, so an award is never counted twice.
+older versions are counted as non-money records, so an award is never counted twice. A release found
+again in another file (same ``ocid`` and release ``id``) is counted once by
+:func:`graphflows.ingest.repeats.drop_repeated_releases`, from each release's date and content digest
+(``FileRead.record_versions``).
 
 Parties are resolved inside their own release (supplier ids such as ``"1"`` are only unique there).
 An organisation's id is its ``identifier`` (scheme + id, e.g. ``GB-COH-01234567``) or one of its
@@ -26,6 +29,7 @@ An organisation's id is its ``identifier`` (scheme + id, e.g. ``GB-COH-01234567`
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -383,9 +387,24 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             schema=reject_frame.schema,
         )
     records_read = flows.height + reject_frame.height + non_money
-    return FileRead(
+    read = FileRead(
         source, FORMAT, flows, reject_frame, records_read=records_read, non_money=non_money, notes=notes
     )
+    read.record_versions = {
+        (str(rel.release["ocid"]), str(rel.release["id"])): (
+            str(rel.release.get("date") or ""),
+            _digest(rel.release),
+        )
+        for rel in releases
+        if rel.release.get("ocid") is not None and rel.release.get("id") is not None
+    }
+    return read
+
+
+def _digest(release: dict) -> bytes:
+    """A digest of a release's content (key order and JSON layout aside), to spot it in another file."""
+    text = json.dumps(release, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 #: Where an award's date comes from, best first: (label, path inside the award or its contract).
