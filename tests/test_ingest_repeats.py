@@ -199,6 +199,24 @@ def test_of_two_different_copies_of_a_release_the_later_dated_is_kept_in_either_
         assert "its release date 2020-01-31T00:00:00Z is later than 2019-11-08T00:00:00Z" in note
 
 
+def test_an_award_updated_by_a_later_release_in_another_file_is_counted_from_the_latest(tmp_path):
+    shared = package(THREE_SUPPLIERS)["releases"][0]
+    update = changed_copy(shared, 1, date="2020-01-31T00:00:00Z") | {"id": shared["id"] + "-update"}
+    cancel = json.loads(json.dumps(update)) | {"id": shared["id"] + "-cancel", "date": "2020-02-29T00:00:00Z"}
+    cancel["awards"][0]["status"] = "cancelled"
+    old, new = bundle(tmp_path / "old.json", shared), bundle(tmp_path / "new.json", update)
+    for order in ([old, new], [new, old]):
+        result = read_flows(order)
+        assert gbp(result) == supplier_values(update) < supplier_values(shared)
+        assert result.flows["release_id"].unique().to_list() == [update["id"]] and reconciles(result)
+        note = next(
+            n for n in result.notes if "superseded by a later release of the same award in another" in n
+        )
+        assert note.startswith(f"{old}: 3 award-supplier record(s)") and f"in {new}" in note
+    result = read_flows([old, new, bundle(tmp_path / "cancel.json", cancel)])
+    assert (result.flows.height, gbp(result), result.non_money) == (0, 0, 9)
+
+
 # ------------------------------------------------------------------------------------ 360Giving grants
 
 

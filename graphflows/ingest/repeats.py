@@ -7,11 +7,13 @@ Three kinds of repeat, from the coarsest:
 * **a 360Giving grant identifier read again** (the same dataset as CSV and JSON, overlapping downloads):
   later copies are non-money records; copies that disagree with the one kept (amount, currency,
   recipient, funder or award date) get a note of their own (:func:`drop_repeated_grants`);
-* **an OCDS release read again** (same ``ocid`` and release ``id``, from overlapping bulk downloads): later
-  copies are non-money records; a copy with different content gets a note of its own
+* **an OCDS release read again** (same ``ocid`` and release ``id``, from overlapping bulk downloads): the
+  other copies are non-money records; a copy with different content gets a note of its own; and an award
+  updated by a later release in another file is counted from the latest only
   (:func:`drop_repeated_releases`).
 
-In every case the copy read first is kept, so a total never counts one payment twice.
+One copy is kept (the one read first, or the latest OCDS release), so a total never counts one payment
+twice.
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ def drop_repeated_releases(reads: list[FileRead]) -> None:
     copies: dict[tuple[str, str], list[_Copy]] = {}
     for order, read in enumerate(reads):
         if read.format == ocds.FORMAT:
-            for key, (date, digest) in read.record_versions.items():
+            for key, (date, digest) in read.versions.releases.items():
                 copies.setdefault(key, []).append(_Copy(order, read, date, digest))
     set_aside: dict[int, list[tuple[tuple[str, str], _Copy, _Copy]]] = {}
     for key, found in copies.items():
@@ -167,13 +169,47 @@ def drop_repeated_releases(reads: list[FileRead]) -> None:
                     set_aside.setdefault(copy.order, []).append((key, copy, kept))
     for order, repeats in set_aside.items():
         _set_aside(reads[order], repeats)
+    _drop_superseded_awards(reads)
+
+
+def _drop_superseded_awards(reads: list[FileRead]) -> None:
+    """An award (``ocid`` + award ``id``) counted from one release in a file and from an older release in
+    another is counted from the latest release only (as within one file: by release date, the file read
+    later when the dates are equal); the older version's records become non-money records."""
+    latest: dict[tuple[str, str], tuple[str, int, str | None]] = {}
+    for order, read in enumerate(reads):
+        if read.format == ocds.FORMAT:
+            for key, (date, release_id) in read.versions.awards.items():
+                if key not in latest or (date, order) >= latest[key][:2]:
+                    latest[key] = (date, order, release_id)
+    for order, read in enumerate(reads):
+        if read.format != ocds.FORMAT:
+            continue
+        older = [
+            (key, date, latest[key])
+            for key, (date, release_id) in read.versions.awards.items()
+            if latest[key][1] != order and (release_id is None or release_id != latest[key][2])
+        ]
+        if not older:
+            continue
+        superseded = _keys(read.flows, "reference").is_in([_joined(key) for key, _, _ in older])
+        count = int(superseded.sum())
+        read.flows = read.flows.filter(~superseded)
+        read.non_money += count
+        if count:
+            (ocid, award), date, (later, where, _) = older[0]
+            read.notes.append(
+                f"{read.source}: {count} award-supplier record(s) superseded by a later release of the same "
+                f"award in another file (e.g. {ocid} award {award}: release date {later or '(none)'} in "
+                f"{reads[where].source}, {date or '(none)'} here); only the latest is counted"
+            )
 
 
 def _set_aside(read: FileRead, repeats: list[tuple[tuple[str, str], _Copy, _Copy]]) -> None:
     """Move the flows of ``read``'s copies of repeated releases to non-money records, with notes."""
     same = [r for r in repeats if r[1].digest == r[2].digest]
     other = [r for r in repeats if r[1].digest != r[2].digest]
-    repeated = _release_keys(read.flows).is_in([_joined(key) for key, _, _ in repeats])
+    repeated = _keys(read.flows).is_in([_joined(key) for key, _, _ in repeats])
     moved = read.flows.filter(repeated)
     read.flows = read.flows.filter(~repeated)
     read.non_money += moved.height
@@ -200,10 +236,11 @@ def _set_aside(read: FileRead, repeats: list[tuple[tuple[str, str], _Copy, _Copy
         )
 
 
-def _release_keys(flows: pl.DataFrame) -> pl.Series:
-    if "ocid" not in flows.columns or "release_id" not in flows.columns:
+def _keys(flows: pl.DataFrame, column: str = "release_id") -> pl.Series:
+    """``ocid`` and ``column`` (a release or award id) of each flow, joined as one key."""
+    if "ocid" not in flows.columns or column not in flows.columns:
         return pl.Series([None] * flows.height, dtype=pl.String)
-    return flows.select(pl.concat_str("ocid", "release_id", separator="\x1f")).to_series()
+    return flows.select(pl.concat_str("ocid", column, separator="\x1f")).to_series()
 
 
 def _joined(key: tuple[str, str]) -> str:
@@ -211,12 +248,12 @@ def _joined(key: tuple[str, str]) -> str:
 
 
 def _count(moved: pl.DataFrame, repeats: list[tuple[tuple[str, str], _Copy, _Copy]]) -> int:
-    return int(_release_keys(moved).is_in([_joined(key) for key, _, _ in repeats]).sum())
+    return int(_keys(moved).is_in([_joined(key) for key, _, _ in repeats]).sum())
 
 
 def _money(flows: pl.DataFrame, key: tuple[str, str]) -> str:
     """The money a release's flows carry, per currency (``no money`` when none was counted)."""
-    mine = flows.filter(_release_keys(flows) == _joined(key))
+    mine = flows.filter(_keys(flows) == _joined(key))
     totals = mine.group_by("currency").agg(pl.col("amount_minor").sum()).sort("currency")
     money = [f"{format_minor(total)} {currency}" for currency, total in totals.iter_rows()]
     return ", ".join(money) or "no money"
