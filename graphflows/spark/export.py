@@ -41,7 +41,7 @@ from graphflows.spark.engine import SparkAnalysis
 #: Largest attribution written as CSV as well as Parquet.
 CSV_ROW_LIMIT = 1_000_000
 SPARK_FILES = ANALYSIS_FILES  # the same names, Parquet included
-Order = list[tuple[str, bool]]
+Order = list[tuple[Any, bool]]  # a column name or a Spark column
 
 
 #: Rows per block read back from the sorted parts (bounds the driver's memory while writing).
