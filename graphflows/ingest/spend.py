@@ -40,7 +40,7 @@ from graphflows.ingest.parsing import (
 )
 from graphflows.ingest.sides import REDACTED_NAME, provisional_id, registered_ids
 from graphflows.ingest.workbook import HEADER_SEARCH, read_sheet
-from graphflows.model import InputError, Kind
+from graphflows.model import InputError, Kind, NoPayerError, UnnamedPayer
 
 FORMAT = "spend"
 
@@ -233,6 +233,11 @@ def _total_lines(raw: pl.DataFrame, payee: str, amount: str) -> pl.Series:
     return totals
 
 
+NON_MONEY_BLANK = "blank line(s) (every field empty, e.g. ',,,,')"
+NON_MONEY_TOTAL = "summary line(s) (a 'Total', or an amount alone on its line)"
+NON_MONEY_LEFTOVER = "line(s) with neither a payee nor an amount"
+
+
 def _blank_records(raw: pl.DataFrame, amount: str, payee: str) -> tuple[pl.Series, pl.Series]:
     """Records whose every field is blank, and records with neither a payee nor an amount (page numbers
     and other leftovers of a PDF conversion): neither carries money."""
@@ -304,11 +309,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             f"(found: {', '.join(raw.columns)}); name it with --column 'GLOB=payee:TITLE' (or amount:TITLE)"
         )
     if not chosen["payer_name"] and not chosen["payer_id"] and not given_payer:
-        raise InputError(
-            f"{where}: the file names no paying body (no Entity / Body Name / Organisation Name column; "
-            f"found: {', '.join(raw.columns)}); say who paid with --payer 'GLOB=NAME' "
-            f"(e.g. --payer '{Path(source.split('!')[-1]).name}=Name of the body') or a --sources manifest"
-        )
+        raise NoPayerError([UnnamedPayer(source, header_at, tuple(raw.columns))])
     notes: list[str] = []
     if given_payer:
         own = [c for c in (chosen["payer_name"], chosen["payer_id"]) if c]
@@ -327,9 +328,14 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     )
     blank, leftovers = _blank_records(raw, chosen["amount"], chosen["payee_name"])
     totals = _total_lines(raw, chosen["payee_name"], chosen["amount"])
-    total_lines = int(totals.sum())
-    leftover_lines = int((leftovers & frame["_csv_problem"].is_null()).sum())
-    blank = (blank | totals | leftovers) & frame["_csv_problem"].is_null()
+    readable = frame["_csv_problem"].is_null()  # a ragged record is rejected, whatever it holds
+    #: each kind of non-money line (the kinds never overlap), so the notes add up to ``non_money``
+    without_money = {
+        NON_MONEY_BLANK: int((blank & readable).sum()),
+        NON_MONEY_TOTAL: int((totals & readable).sum()),
+        NON_MONEY_LEFTOVER: int((leftovers & readable).sum()),
+    }
+    blank = (blank | totals | leftovers) & readable
     non_money = int(blank.sum())
     kept_raw = raw
     if non_money:
@@ -462,16 +468,11 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             reason.alias("reason"),
         ).with_columns(records_as_json(kept_raw.filter(bad_mask)))
     notes += [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
-    if total_lines:
-        notes.append(
-            f"{source}: {total_lines} summary line(s) (a 'Total', or an amount alone on its line) "
-            "counted as non-money records"
-        )
-    if leftover_lines:
-        notes.append(
-            f"{source}: {leftover_lines} line(s) with neither a payee nor an amount "
-            "counted as non-money records"
-        )
+    notes += [
+        f"{source}: {count} {kind} counted as non-money records"
+        for kind, count in without_money.items()
+        if count
+    ]
     redacted = int(good["_redacted"].sum()) if good.height else 0
     if redacted:
         notes.append(f"{source}: {redacted} line(s) with a redacted or blank payee (one node per payer)")
