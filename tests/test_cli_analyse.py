@@ -12,6 +12,7 @@ import pytest
 
 from graphflows.cli.main import main
 from graphflows.demo import demo_path
+from graphflows.ingest.base import CONVERTED_MARK
 from tests.helpers import write_flows
 
 
@@ -113,6 +114,7 @@ def put(folder, name: str, content: bytes):
         (lambda d: put(d, "e.csv", b""), "file is empty"),
         (lambda d: put(d, "h.csv", b"a,b\n1,2\n"), "format not recognised"),
         (lambda d: put(d, "u.csv", b"payer_id,payee_id,amount\nA,\xe9,1\n"), "UTF-8"),
+        (lambda d: put(d, CONVERTED_MARK, b"{}").parent, "is a `graphflows convert` folder: analyse it with"),
     ],
 )
 def test_unusable_input_is_one_clear_line(tmp_path, capsys, make, message):
@@ -250,3 +252,70 @@ def test_a_url_is_left_to_the_spark_engine(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "s3a://bucket/flows.csv: URLs are read by the Spark engine only" in err
     assert "Traceback" not in err and not out.exists()
+
+
+SPEND = "Entity,Date,Supplier,Amount\nNHS A CCG,30/04/2020,Supplier One,100.00\n"
+UTF16 = "UTF-16 text; save the file as UTF-8 (CSV UTF-8 in Excel) and try again"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        SPEND.encode("utf-16"),  # Excel's "Unicode text": a byte-order mark FF FE
+        SPEND.encode("utf-16-be"),  # no byte-order mark: a NUL before every character
+        b"\xfe\xff" + '{"releases": []}'.encode("utf-16-be"),
+    ],
+)
+@pytest.mark.parametrize("forced", [[], ["--format", "spend"], ["--format", "ocds"], ["--format", "flows"]])
+def test_utf16_text_is_named_in_every_format(tmp_path, capsys, data, forced):
+    path = put(tmp_path, "u16.csv", data)
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "analyse", str(path), "--out", str(out), *forced)
+    assert code == 2
+    assert err.strip() == f"graphflows: {path}: {UTF16}"
+    assert not out.exists()
+
+
+def test_utf16_member_of_a_zip_is_named(tmp_path, capsys):
+    import zipfile
+
+    archive = tmp_path / "spend.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("april.csv", SPEND)
+        z.writestr("may.csv", SPEND.encode("utf-16"))
+    code, _, err = run(capsys, "analyse", str(archive), "--out", str(tmp_path / "out"))
+    assert (code, err.strip()) == (2, f"graphflows: {archive}!may.csv: {UTF16}")
+
+
+def test_every_file_naming_no_paying_body_is_listed_in_one_error(tmp_path, capsys):
+    """One run names every file that needs --payer, with a glob per folder to give it."""
+    ncl, oxford = tmp_path / "ncl", tmp_path / "oxford"
+    ncl.mkdir()
+    oxford.mkdir()
+    implied = "Date,Supplier,Amount\n30/04/2020,Supplier One,100.00\n"
+    files = [
+        put(ncl, "NCL 01 - April.csv", implied.encode()),
+        put(ncl, "NCL 02 - May.csv", implied.encode()),
+        put(tmp_path, "named.csv", SPEND.encode()),
+        put(oxford, "expenditure-2017.csv", implied.encode()),
+    ]
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "analyse", *map(str, files), "--out", str(out))
+    assert code == 2 and not out.exists()
+    lines = err.strip().splitlines()
+    assert lines[:3] == [
+        f"{f}:1: names no paying body (found: Date, Supplier, Amount)" for f in (files[0], files[1], files[3])
+    ]
+    assert lines[3] == (
+        "graphflows: 3 files name no paying body (no Entity / Body Name / Organisation Name column): say who "
+        "paid with --payer 'GLOB=NAME' for each, e.g. --payer 'NCL 0*=Name of the body' "
+        "--payer 'expenditure-2017.csv=Name of the body', or a --sources manifest"
+    )
+    given = [
+        "--payer",
+        "NCL 0*=NHS North Central London CCG",
+        "--payer",
+        "expenditure-2017.csv=Oxford City Council",
+    ]
+    code, _, err = run(capsys, "analyse", *map(str, files), "--out", str(out), *given)
+    assert code == 0, err
