@@ -319,3 +319,45 @@ def test_every_file_naming_no_paying_body_is_listed_in_one_error(tmp_path, capsy
     ]
     code, _, err = run(capsys, "analyse", *map(str, files), "--out", str(out), *given)
     assert code == 0, err
+
+
+def _shared_award(number: int, amount: str) -> dict:
+    """An OCDS release whose one award value is shared by two suppliers (a framework)."""
+    suppliers = [{"id": f"s{i}", "name": f"Supplier {i} Ltd", "roles": ["supplier"]} for i in (1, 2)]
+    return {
+        "ocid": f"ocds-test-{number}", "id": f"r{number}", "date": "2020-05-01T00:00:00Z",
+        "buyer": {"id": "b1", "name": "Buyer Council"},
+        "parties": [{"id": "b1", "name": "Buyer Council", "roles": ["buyer"]}, *suppliers],
+        "awards": [{"id": "a1", "status": "active", "date": "2020-05-01", "suppliers": suppliers,
+                    "value": {"amount": Decimal(amount), "currency": "GBP"}}],
+    }  # fmt: skip
+
+
+def test_notes_of_one_kind_from_many_files_are_one_line_and_each_stays_in_the_summary(tmp_path, capsys):
+    files = []
+    for number, amount in enumerate(["100.50", "2000", "300", "0"]):
+        path = tmp_path / f"award-{number}.json"
+        path.write_text(json.dumps({"releases": [_shared_award(number, amount)]}, default=str))
+        files.append(path)
+    out = tmp_path / "out"
+    code, stdout, err = run(capsys, "analyse", *map(str, files), "--out", str(out))
+    assert code == 0, err
+    notes = [" ".join(note.split()) for note in stdout.split("Note: ")[1:]]  # lines as rich wrapped them
+    shared = [n for n in notes if "award(s) with one value shared" in n]
+    assert len(shared) == 1
+    assert shared[0].startswith(
+        "3 award(s) with one value shared by several suppliers (framework ceilings) in 3 files: "
+        "GBP 2,400.50 in all; not counted per supplier"
+    )
+    assert "".join(f"(e.g. {files[0]}: 1)".split()) in "".join(shared[0].split())  # a path may wrap
+    assert shared[0].endswith("each file's note is in summary.json")
+    zero = [n for n in notes if "value of 0" in n]  # one file: shown as it is, and not called a ceiling
+    assert len(zero) == 1
+    assert "1 award(s) shared by several suppliers with a value of 0 (no ceiling stated)" in zero[0]
+    assert "0.00 GBP" not in stdout and "framework ceilings, 0" not in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    kinds = [n.split(": ", 1)[1].split(" (")[0] for n in summary["notes"] if "award(s)" in n]
+    assert kinds == ["1 award(s) with one value shared by several suppliers"] * 3 + [
+        "1 award(s) shared by several suppliers with a value of 0"
+    ]
+    assert "100.50 GBP in all" in summary["notes"][0]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import polars as pl
 
-from graphflows.cli.display import console, convergence_by_form, convergence_table, money, steps
+from graphflows.cli.display import console, convergence_by_form, convergence_table, money, shown_notes, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.demo import demo_path
 from graphflows.graph.build import financial_year_bounds
@@ -211,7 +211,7 @@ def run_analysis(
             f"negative_net.{results_format}, not attributed.",
             markup=False,
         )
-    for note in info["notes"]:
+    for note in shown_notes(info["notes"]):
         console.print(f"Note: {note}", markup=False)
     inherited = table.filter(pl.col("is_convergence_point") & (pl.col("payer_channel_count") < 2)).height
     if count_by == "channel" and inherited:

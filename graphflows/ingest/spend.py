@@ -41,6 +41,7 @@ from graphflows.ingest.parsing import (
 from graphflows.ingest.sides import REDACTED_NAME, provisional_id, registered_ids
 from graphflows.ingest.workbook import HEADER_SEARCH, header_rows, read_sheet
 from graphflows.model import InputError, Kind, NoPayerError, UnnamedPayer
+from graphflows.model.notes import FileNote
 
 FORMAT = "spend"
 
@@ -255,9 +256,11 @@ def _total_lines(raw: pl.DataFrame, payee: str, amount: str) -> pl.Series:
     return totals
 
 
-NON_MONEY_BLANK = "blank line(s) (every field empty, e.g. ',,,,')"
-NON_MONEY_TOTAL = "summary line(s) (a 'Total', or an amount alone on its line)"
-NON_MONEY_LEFTOVER = "line(s) with neither a payee nor an amount"
+#: What the file's notes count (the same words for every file, so many files' notes combine into one).
+NON_MONEY_BLANK = "blank line(s) (every field empty, e.g. ',,,,') counted as non-money records"
+NON_MONEY_TOTAL = "summary line(s) (a 'Total', or an amount alone on its line) counted as non-money records"
+NON_MONEY_LEFTOVER = "line(s) with neither a payee nor an amount counted as non-money records"
+REDACTED_LINES = "line(s) with a redacted or blank payee (one node per payer)"
 
 
 def _blank_records(raw: pl.DataFrame, amount: str, payee: str) -> tuple[pl.Series, pl.Series]:
@@ -496,14 +499,10 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             reason.alias("reason"),
         ).with_columns(records_as_json(kept_raw.filter(bad_mask)))
     notes += [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
-    notes += [
-        f"{source}: {count} {kind} counted as non-money records"
-        for kind, count in without_money.items()
-        if count
-    ]
+    notes += [FileNote.of(source, count, kind) for kind, count in without_money.items() if count]
     redacted = int(good["_redacted"].sum()) if good.height else 0
     if redacted:
-        notes.append(f"{source}: {redacted} line(s) with a redacted or blank payee (one node per payer)")
+        notes.append(FileNote.of(source, redacted, REDACTED_LINES))
     return FileRead(source, FORMAT, flows, rejects, records_read=raw.height, non_money=non_money, notes=notes)
 
 
