@@ -338,13 +338,24 @@ def convergence_of(
         [
             "is_convergence_point",
             f"{count_by}_count",
-            f"effective_{count_by}s",
+            as_ranked(pl.col(f"effective_{count_by}s")),
             "currency",
             "total_in_minor",
             "recipient_id",
         ],
         descending=[True, True, True, False, True, False],
     ).select(CONVERGENCE_COLUMNS)
+
+
+def as_ranked(effective: pl.Expr) -> pl.Expr:
+    """An effective number as it is ranked: in thousandths, as the tables show it, so that recipients whose
+    mixes differ only by penny rounding tie and money decides (``floor(x * 1000 + 0.5)``, which Spark
+    computes to the same bit).
+
+    >>> pl.select(a=as_ranked(pl.lit(2.1407181)), b=as_ranked(pl.lit(2.1407178))).row(0)
+    (2141.0, 2141.0)
+    """
+    return (effective * 1000 + 0.5).floor()
 
 
 def _check_level(count_by: str) -> None:

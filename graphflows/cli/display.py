@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphflows.model import format_minor, to_minor
+from graphflows.model.notes import FileNote
 
 #: Control characters (C0, DEL, C1) and bidirectional overrides: never sent raw to a terminal.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -57,9 +58,52 @@ def money(minor: int, currency: str) -> str:
     return f"{'-' if minor < 0 else ''}{currency} {int(whole):,}.{pence}"
 
 
+#: Notes of one kind from at least this many files are shown as one line (each file's note stays in
+#: summary.json).
+COMBINE_FROM = 3
+
+
+def shown_notes(notes: Iterable[str]) -> list[str]:
+    """The notes to print: those of one kind (:class:`~graphflows.model.notes.FileNote`) from
+    :data:`COMBINE_FROM` files or more become one line, where the first of them was, with the total count,
+    the total per currency and an example file; other notes are shown as they are.
+
+    >>> from graphflows.model.notes import FileNote
+    >>> notes = [FileNote.of(f"{n}.json", 1, "award(s)", {"GBP": n}, "; shared") for n in (100, 200, 9)]
+    >>> print(*shown_notes(["first", *notes]), sep="\\n")
+    first
+    3 award(s) in 3 files: GBP 3.09 in all; shared (e.g. 100.json: 1); each file's note is in summary.json
+    """
+    notes = list(notes)
+    groups: dict[str, list[FileNote]] = {}
+    for note in notes:
+        if isinstance(note, FileNote) and note.kind:
+            groups.setdefault(note.kind, []).append(note)
+    combined = {kind for kind, group in groups.items() if len({n.source for n in group}) >= COMBINE_FROM}
+    shown: list[str] = []
+    for note in notes:
+        kind = note.kind if isinstance(note, FileNote) else None
+        if kind not in combined:
+            shown.append(note)
+        elif kind in groups:
+            group = groups.pop(kind)
+            totals: dict[str, int] = {}
+            for each in group:
+                for currency, minor in each.amounts.items():
+                    totals[currency] = totals.get(currency, 0) + minor
+            amounts = ", ".join(money(minor, currency) for currency, minor in sorted(totals.items()))
+            shown.append(
+                f"{sum(n.count for n in group)} {kind} in {len({n.source for n in group})} files"
+                + (f": {amounts} in all" if amounts else "")
+                + f"{group[0].detail} (e.g. {group[0].source}: {group[0].count}); each file's note is in "
+                "summary.json"
+            )
+    return shown
+
+
 def convergence_table(
     table: pl.DataFrame, top: int, count_by: str = "channel", points: int | None = None
-) -> Table:
+) -> Table | Text:
     """The top rows of a convergence table as a rich Table, channels first (names shown as plain text).
 
     ``points``: how many convergence points there are, when ``table`` holds only the first ones.
@@ -67,6 +111,8 @@ def convergence_table(
     shown = table.filter(pl.col("is_convergence_point")).head(top)
     if points is None:
         points = int(table["is_convergence_point"].sum())
+    if not points:
+        return Text(f"No convergence points (counted by {count_by}).")
     grid = Table(title=f"Top convergence points ({shown.height} of {points}, counted by {count_by})")
     grid.add_column("Recipient", ratio=3, overflow="fold")
     grid.add_column("Channels", ratio=3, overflow="fold")
@@ -123,3 +169,38 @@ def steps(message: str) -> Iterator[Progress]:
     ) as progress:
         progress.add_task(message, total=None)
         yield progress
+
+
+def print_findings(info: dict[str, Any], results_format: str = "csv") -> None:
+    """What summary.json says beyond the headline, for people: the financial year's flows and the flows it
+    left out, convergence points by provider form, income of unknown channel, negative net pairs and notes."""
+    analysis = info["analysis"]
+    if analysis.get("financial_year"):
+        outside = ", ".join(money(to_minor(v), c) for c, v in analysis["amount_outside_period"].items())
+        inside = ", ".join(money(to_minor(v), c) for c, v in analysis["amount_in_period"].items())
+        console.print(
+            f"Financial year {analysis['financial_year']}: {analysis['flows_in_period']} of {info['flows']} "
+            f"flows are dated in it ({inside or 'nothing'}) and analysed; {analysis['flows_outside_period']} "
+            f"are left out ({outside or 'nothing'}), {analysis['undated_flows_excluded']} of them undated.",
+            markup=False,
+        )
+    if info["convergence_points_by_form"]:
+        console.print(convergence_by_form(info["convergence_points_by_form"]))
+    for currency, part in info["unclassified_origin_income"].items():
+        if part["origins"] or (part["origins"] is None and part["share_of_attributed_income"]):
+            largest = f"; largest: {', '.join(part['largest'])}" if part["origins"] else ""
+            origins = f"{part['origins'] or ''} origin(s) with no channel ('unclassified'{largest})".lstrip()
+            console.print(
+                f"Note: {part['share_of_attributed_income']:.1%} of {currency} income traces to {origins}, "
+                "never counted as a channel: see organisations.csv (channel_method 'none'); give their "
+                "channel with --channels FILE.",
+                markup=False,
+            )
+    if info["negative_net_pairs"]:
+        console.print(
+            f"{info['negative_net_pairs']} payer-payee pair(s) net below zero: listed in "
+            f"negative_net.{results_format}, not attributed.",
+            markup=False,
+        )
+    for note in shown_notes(info["notes"]):
+        console.print(f"Note: {note}", markup=False)

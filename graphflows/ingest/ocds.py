@@ -5,7 +5,10 @@ list of packages, a bare record (``{"ocid", "compiledRelease" / "releases"}``) o
 JSON Lines files holding any of these one per line (OCDS bulk downloads).
 Records are read from their ``compiledRelease`` (else their embedded releases). When one file holds
 several versions of the same award (same ``ocid`` and award ``id``), the latest release wins and the
-older versions are counted as non-money records, so an award is never counted twice.
+older versions are counted as non-money records, so an award is never counted twice. Across files,
+:func:`graphflows.ingest.repeats.drop_repeated_releases` does the same (a release found again, an award
+updated by a later release in another file) from ``FileRead.versions``: each release's date and content
+digest, and the release each award was counted from.
 
 Parties are resolved inside their own release (supplier ids such as ``"1"`` are only unique there).
 An organisation's id is its ``identifier`` (scheme + id, e.g. ``GB-COH-01234567``) or one of its
@@ -26,6 +29,7 @@ An organisation's id is its ``identifier`` (scheme + id, e.g. ``GB-COH-01234567`
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -35,15 +39,29 @@ from pathlib import Path
 
 import polars as pl
 
-from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects
+from graphflows.ingest.base import FileRead, Versions, check_readable, conform, empty_rejects
 from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.orgids import normalise_org_id
 from graphflows.ingest.parsing import decode_text, number_to_minor, parse_dates
 from graphflows.ingest.sides import funder_and_recipient, provisional_id
 from graphflows.model import InputError
 from graphflows.model.money import format_minor
+from graphflows.model.notes import FileNote
 
 FORMAT = "ocds"
+#: What the file's notes count (the same words for every file, so many files' notes combine into one).
+UNDATED = (
+    "award-supplier record(s) undated (no award date, contract dateSigned or contract period start); the "
+    "release's publication date is never used"
+)
+SUPERSEDED = "award-supplier record(s) superseded by a later release of the same award"
+SHARED = "award(s) with one value shared by several suppliers (framework ceilings)"
+SHARED_ZERO = "award(s) shared by several suppliers with a value of 0 (no ceiling stated)"
+SHARED_DETAIL = "; not counted per supplier: their flows have amount 0 and shared_award_value=yes"
+NO_MONEY = (
+    "record(s) with no money (releases without awards or with linked releases only; awards cancelled, "
+    "unsuccessful, or without suppliers or value) counted as non-money records"
+)
 NO_MONEY_STATUSES = {"cancelled", "unsuccessful"}
 #: Without a ``buyer``, the party paying is the first party with one of these roles.
 PAYER_ROLES = ("buyer", "procuringEntity", "payer", "funder")
@@ -214,6 +232,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     rejects: list[dict] = []
     non_money = linked_only
     latest: dict[tuple[str, str], tuple[str, int]] = {}
+    versions = Versions(releases=_release_versions(releases))
     for rel in releases:
         r = rel.release
         for award in r.get("awards") or []:
@@ -222,7 +241,8 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                 stamp = (str(r.get("date") or ""), rel.order)
                 if key not in latest or stamp >= latest[key]:
                     latest[key] = stamp
-    superseded = shared_awards = 0
+                    versions.awards[key] = (stamp[0], str(r["id"]) if r.get("id") is not None else None)
+    superseded = shared_awards = shared_zero = 0
     shared_totals: dict[str, int] = {}
     for rel in releases:
         r = rel.release
@@ -287,8 +307,11 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                 non_money += len(suppliers)
                 continue
             if shared and minor is not None and any(v[0] is None for v in per_supplier):
-                shared_awards += 1
-                shared_totals[currency or "?"] = shared_totals.get(currency or "?", 0) + minor
+                if minor:
+                    shared_awards += 1
+                    shared_totals[currency or "?"] = shared_totals.get(currency or "?", 0) + minor
+                else:
+                    shared_zero += 1
             for s_index, (supplier, own) in enumerate(zip(suppliers, per_supplier, strict=True)):
                 spath = f"{apath}.suppliers[{s_index}]"
                 record = {
@@ -354,22 +377,15 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                     }
                 )
     undated = sum(1 for row in rows if row["date_basis"] is None)
-    if undated:
-        notes.append(
-            f"{source}: {undated} award-supplier record(s) undated (no award date, contract dateSigned or "
-            "contract period start); the release's publication date is never used"
-        )
-    if superseded:
-        notes.append(
-            f"{source}: {superseded} award-supplier record(s) superseded by a later release of the same award"
-        )
-    if shared_awards:
-        total = ", ".join(f"{format_minor(v)} {c}" for c, v in sorted(shared_totals.items()))
-        notes.append(
-            f"{source}: {shared_awards} award(s) have one value shared by several suppliers "
-            f"(framework ceilings, "
-            f"{total}); not counted per supplier: their flows have amount 0 and shared_award_value=yes"
-        )
+    unexplained = non_money - superseded
+    counted = (
+        (undated, UNDATED, None, ""),
+        (superseded, SUPERSEDED, None, ""),
+        (shared_awards, SHARED, shared_totals, SHARED_DETAIL),
+        (shared_zero, SHARED_ZERO, None, "; their flows have amount 0 and shared_award_value=yes"),
+        (unexplained, NO_MONEY, None, ""),
+    )
+    notes += [FileNote.of(source, *note) for note in counted if note[0]]
     flows = _flows(rows, source)
     reject_frame = empty_rejects()
     if rejects:
@@ -384,8 +400,33 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         )
     records_read = flows.height + reject_frame.height + non_money
     return FileRead(
-        source, FORMAT, flows, reject_frame, records_read=records_read, non_money=non_money, notes=notes
+        source,
+        FORMAT,
+        flows,
+        reject_frame,
+        records_read=records_read,
+        non_money=non_money,
+        notes=notes,
+        versions=versions,
     )
+
+
+def _release_versions(releases: list[_Release]) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """(date, content digest) of each release with an ocid and an id."""
+    return {
+        (str(rel.release["ocid"]), str(rel.release["id"])): (
+            str(rel.release.get("date") or ""),
+            _digest(rel.release),
+        )
+        for rel in releases
+        if rel.release.get("ocid") is not None and rel.release.get("id") is not None
+    }
+
+
+def _digest(release: dict) -> bytes:
+    """A digest of a release's content (key order and JSON layout aside), to spot it in another file."""
+    text = json.dumps(release, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 #: Where an award's date comes from, best first: (label, path inside the award or its contract).

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
 from graphflows.analysis.channels import UNCLASSIFIED
-from graphflows.analysis.convergence import DEFAULT_MIN_SHARE
+from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, as_ranked
 from graphflows.graph import FlowGraph
 from graphflows.model import GraphflowsError, Kind
 from graphflows.viz.money_text import money_text
@@ -404,7 +404,7 @@ class ViewAnalysis:
         candidates = pl.concat(
             [
                 part.sort(
-                    ["count", "effective", "total_in_minor", "recipient_id"],
+                    ["count", as_ranked(pl.col("effective")), "total_in_minor", "recipient_id"],
                     descending=[True, True, True, False],
                 )
                 .head(limit + CANDIDATE_MARGIN)
