@@ -1,8 +1,9 @@
 """``graphflows orgs FILE...``: which records became which organisation node, and why.
 
-Prints every node that brings together more than one identity (different ids, spellings or files) with
-the method and confidence of the match, then the notes (ambiguous names, possible duplicates). With
-``--report orgs.csv`` every payer and payee of every record is written with the node it became.
+Prints the nodes that bring together more than one identity (different ids, spellings or files), weakest
+match first (``--top``, 30 by default), with the method and confidence of the match, then the notes
+(ambiguous names, possible duplicates). With ``--report orgs.csv`` every payer and payee of every record
+is written with the node it became.
 """
 
 from __future__ import annotations
@@ -68,7 +69,13 @@ def register(group: click.Group) -> None:
     "same postcode, VAT number or payer), scored 0-1, to this CSV file: an --org-map file whose rows "
     "say 'maybe' until you change them to 'same' or 'different'.",
 )
-@click.option("--top", type=click.IntRange(0), default=30, show_default=True, help="Merged nodes to print.")
+@click.option(
+    "--top",
+    type=click.IntRange(0),
+    default=30,
+    show_default=True,
+    help="Merged nodes to print, weakest match first (0: none; --nodes writes every node).",
+)
 @raw_csv_option
 def orgs(
     files: tuple[Path, ...],
