@@ -103,9 +103,10 @@ def analysis_options(command: Any) -> Any:
                 show_default=True,
                 callback=_check_levels,
                 help="Which result tables to write: origin (attribution, one row per recipient and "
-                "stovepipe: large on wide mixes) and channel (income by channel); convergence and the "
-                "summary are always written. --levels channel solves money per channel only (fast on "
-                "wide mixes): no origin-level table, and convergence leaves the stovepipe columns empty.",
+                "stovepipe: large on wide mixes) and channel (income by channel); convergence, "
+                "organisations and the summary are always written. --levels channel solves money per "
+                "channel only (fast on wide mixes): no origin-level table, and convergence leaves the "
+                "stovepipe columns empty.",
             ),
             click.option(
                 "--results-format",

@@ -110,8 +110,9 @@ raw_csv_option = click.option(
     "--raw-csv",
     "raw_csv",
     is_flag=True,
-    help="Write CSV cells exactly as read. By default a text cell starting with = + - @ (a formula to a "
-    "spreadsheet) gets a leading ' so it cannot run when the file is opened; numbers are never changed.",
+    help="Write CSV cells exactly as read. By default a text cell starting with = + - @, a tab or a carriage "
+    "return (a formula to a spreadsheet) gets a leading ' so it cannot run when the file is opened; numbers "
+    "are never changed.",
 )
 
 
