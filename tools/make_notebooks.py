@@ -34,9 +34,11 @@ Health England, the police and crime commissioner and the clinical commissioning
 (the Better Care Fund) and national programmes (Troubled Families, the Rough Sleeping Initiative) mix money
 from different channels. The amounts are invented; the shape is what matters.
 
-In UK public policy a *stovepipe* is a channel of government: the NHS, public health, policing and justice, a
-council's own budget, a central department's programme. graphflows traces every pound exactly to its origins
-(each CCG, each grant), then answers at the level analysts think in: channels.
+Two words recur. A *stovepipe* is one origin of money: each CCG (clinical commissioning group), each grant
+stream. Its *channel* is the channel of government it belongs to: the NHS, public health, policing and
+justice, a council's own budget, a central department's programme. Three CCGs are three stovepipes but one
+channel, the NHS. graphflows traces every pound exactly to its stovepipes (`stovepipe_count`), then by default
+counts convergence at the level analysts think in: channels (`channel_count`).
 """),
     code("""
 import polars as pl
@@ -50,7 +52,7 @@ pl.Config.set_fmt_str_lengths(40)
         "## 1. Read the flows and build the graph\n\nEach row of the flows CSV is one payment. Nodes are "
         "commissioners, funding streams and providers; an organisation can be more than one. Every node gets "
         "a channel of government and a legal form, with the rule that gave each (`channel_method`, "
-        "`form_method`): NHS bodies by name or ODS code, councils and police and crime commissioners by "
+        "`form_method`): NHS bodies by name or ODS code (the NHS Organisation Data Service's code), councils and police and crime commissioners by "
         "register or name, programmes such as the Public Health Grant by name."
     ),
     code("""
@@ -234,8 +236,9 @@ non_providers.select("recipient_name", "stovepipe_count", "top_share")
   dominant (`top_share`).
 - The London boroughs of Redbridge and Havering are convergence points in a different sense: each is paid
   mostly by its own CCG (`top_share` above 90%), with the rest reaching it through the CCGs' payments to each
-  other. These are pooled and section 75 transfers, the money that crosses from the NHS stovepipe into the
-  council stovepipe; Barking & Dagenham, paid 99.5% by its own CCG, drops out at the 1% threshold.
+  other. These are pooled budgets and section 75 transfers (the NHS Act 2006 lets the NHS and councils pool
+  money), where money crosses from the NHS channel into local government; Barking & Dagenham, paid 99.5% by
+  its own CCG, drops out at the 1% threshold.
 - Not every payee is a provider: HMRC, NHS Property Services, KPMG, neighbouring CCGs and the local medical
   committees appear because spend files list all payments. An analyst would filter these before drawing
   conclusions about services.
