@@ -114,6 +114,28 @@ leave(3)
     assert (done.returncode, done.stderr) == (3, "")
 
 
+def test_a_ctrl_c_that_lands_in_a_del_still_interrupts_the_command(tmp_path):
+    code = f"""
+import os, signal, time
+import graphflows.cli.analyse as analyse
+import graphflows.cli.main as cli_main
+class FreedMidRun:  # like a closed ZipFile freed by the garbage collector, just as the user presses Ctrl-C
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(1000))
+real = analyse.run_analysis
+def run_analysis(*args, **kwargs):
+    FreedMidRun()
+    time.sleep(2)  # the interrupt comes back within this
+    return real(*args, **kwargs)
+analyse.run_analysis = run_analysis
+cli_main.run_script(["analyse", {str(demo_path())!r}, "--out", "out"])
+"""
+    done = _script(code, tmp_path)
+    assert (done.returncode, done.stderr.strip()) == (130, "graphflows: interrupted")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_command_run_in_process_keeps_the_callers_ctrl_c(tmp_path, capsys):
     before = signal.getsignal(signal.SIGINT)
     code, _, _ = run(capsys, "analyse", str(demo_path()), "--out", str(tmp_path / "out"))

@@ -6,11 +6,13 @@ nothing else reaches a user as a traceback (unexpected errors are reported in on
 
 from __future__ import annotations
 
+import _thread
 import importlib
 import os
 import signal
 import sys
-from typing import NoReturn
+import threading
+from typing import Any, NoReturn
 
 import click
 
@@ -88,7 +90,22 @@ def _ignore_interrupts() -> None:
 def run_script(argv: list[str] | None = None) -> NoReturn:
     """The console script: run the CLI, then :func:`leave` with its exit status."""
     _quick_exit["script"] = True
+    sys.unraisablehook = _interrupt_again
     leave(main(argv))
+
+
+def _interrupt_again(unraisable: Any) -> None:
+    """A Ctrl-C that lands in an object's ``__del__`` (a ``ZipFile`` freed by the garbage collector) cannot
+    stop the command there: Python would print "Exception ignored in ... KeyboardInterrupt" and go on.
+    The interrupt is delivered again a moment later, from a timer thread, to whatever the command is doing
+    then (delivered now, it would land in this hook; once Ctrl-C is ignored, see :func:`leave`, it does
+    nothing); any other such exception is printed as Python does."""
+    if issubclass(unraisable.exc_type, KeyboardInterrupt):
+        again = threading.Timer(0.05, _thread.interrupt_main)
+        again.daemon = True
+        again.start()
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def leave(code: int) -> NoReturn:
@@ -108,5 +125,7 @@ def leave(code: int) -> NoReturn:
     sys.exit(code)
 
 
-if __name__ == "__main__":
-    run_script()
+if __name__ == "__main__":  # as the console script, with this module imported once (its state is shared)
+    from graphflows.cli import run
+
+    run()
