@@ -455,6 +455,35 @@ def test_a_registered_name_beats_a_legal_form_but_a_place_is_not_a_council():
     assert one("Trafford Ltd")["channel"] == "private"  # not Trafford Council
 
 
+# Companies named by an acronym that is also a GOV.UK abbreviation (review-data problem 6): "TAB" is the
+# Technical Advisory Board, "CPS" the Crown Prosecution Service, "ASC" the Animals in Science Committee.
+@pytest.mark.parametrize(
+    "name", ["Tab Ltd", "BF Ltd", "CC Ltd", "CO Ltd", "BM Ltd", "BL Ltd", "DA Ltd", "CS Limited", "CPS Ltd",
+             "ASC Ltd", "BIT Ltd", "AGO PLC", "The CPS Limited"],
+)  # fmt: skip
+def test_a_company_named_by_an_acronym_is_not_the_public_body(name):
+    row = one(name)
+    assert (row["channel"], row["channel_method"], row["form"]) == ("private", "name-pattern", "company")
+
+
+@pytest.mark.parametrize(
+    ("name", "org_id_channel"),
+    [("CPS", "central_other"), ("TAB", "police_justice"), ("The CPS", "central_other")],
+)
+def test_an_acronym_alone_still_names_the_body(name, org_id_channel):
+    row = one(name)
+    assert (row["channel"], row["channel_method"], row["form"]) == (
+        org_id_channel,
+        "register-name",
+        "public_body",
+    )
+
+
+def test_an_acronym_is_not_tried_without_a_bracket_either():
+    assert one("CPS (Finance)")["channel"] == "unclassified"
+    assert one("Crown Prosecution Service (Finance)")["channel"] == "central_other"  # a full name is
+
+
 @pytest.mark.parametrize(
     ("name", "org_ids", "channel"),
     [

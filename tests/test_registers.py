@@ -136,12 +136,22 @@ def test_name_keys_fold_publisher_spellings():
     assert name_key("St Helens Council") == name_key("Saint Helens Council")
 
 
+def test_abbreviations_are_marked_apart_from_names():
+    kinds = {(k, o): kind for k, o, kind in name_table().iter_rows()}
+    assert kinds[("CPS", "GB-GOR-D101")] == "abbreviation"  # GOV.UK list
+    assert kinds[("DFE", "GB-GOR-D6")] == "abbreviation"  # IfG short name
+    assert kinds[("CROWN PROSECUTION SERVICE", "GB-GOR-D101")] == "name"
+    assert kinds[("BBC", "GB-GOR-PC388")] == "name"  # the body's own name, though short
+    assert lookup_name("CPS").org_id == "GB-GOR-D101"  # an abbreviation still names the body alone
+
+
 def test_tables_are_consistent():
     bodies = body_table()
     assert bodies["org_id"].is_unique().all()
     assert set(bodies["register"]) == set(REGISTERS)
     assert set(bodies["channel"]) <= set(CHANNELS)
     assert name_table()["org_id"].is_in(bodies["org_id"].implode()).all()
+    assert set(name_table()["kind"]) == {"name", "abbreviation"}
     assert alias_table()["org_id"].is_in(bodies["org_id"].implode()).all()
     counts = dict(bodies.group_by("register").len().iter_rows())
     assert counts["police"] == 44 + 42  # 44 forces; no commissioner for the City of London or PSNI

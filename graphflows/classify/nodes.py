@@ -227,7 +227,7 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     programme = pl.coalesce([_rule(rule, "key") for rule in PROGRAMMES])
     return (
         frame.join(register, on="key", how="left")
-        .join(_renamed(register, "core"), on="core", how="left")
+        .join(_renamed(_register_full_name_channels(), "core"), on="core", how="left")
         .join(_renamed(_register_company_channels(), "company_core"), on="company_core", how="left")
         .join(_renamed(_register_stem_channels(), "stem"), on="stem", how="left")
         .with_columns(
@@ -257,9 +257,11 @@ def _renamed(register: pl.DataFrame, column: str) -> pl.DataFrame:
     return register.rename({"key": column, "register_name": f"register_{column}"})
 
 
-def _register_names() -> pl.DataFrame:
-    """``key, channel, register, org_id`` for every known name of a registered body."""
-    return name_table().join(body_table().select("org_id", "channel", "register"), on="org_id")
+def _register_names(abbreviations: bool = True) -> pl.DataFrame:
+    """``key, channel, register, org_id, kind`` for every known name of a registered body (without the
+    keys known only as abbreviations when ``abbreviations`` is false)."""
+    names = name_table() if abbreviations else name_table().filter(pl.col("kind") == "name")
+    return names.join(body_table().select("org_id", "channel", "register"), on="org_id")
 
 
 def _unanimous(names: pl.DataFrame) -> pl.DataFrame:
@@ -277,10 +279,17 @@ def _register_name_channels() -> pl.DataFrame:
     return _unanimous(_register_names())
 
 
+def _register_full_name_channels() -> pl.DataFrame:
+    """``key -> register_name`` for the names that are more than an abbreviation: the only ones tried on
+    part of a name ("CPS" alone is the Crown Prosecution Service, "CPS Ltd" or "CPS (Finance)" is not)."""
+    return _unanimous(_register_names(abbreviations=False))
+
+
 def _register_company_channels() -> pl.DataFrame:
     """Register names a company ("The Financial Reporting Council Limited") may carry before its legal form:
-    all but a council's bare place name ("Trafford Ltd" is not Trafford Council)."""
-    names = _register_names()
+    all but abbreviations ("CPS Ltd") and a council's bare place name ("Trafford Ltd" is not Trafford
+    Council)."""
+    names = _register_names(abbreviations=False)
     place = (pl.col("register") == "local-authority") & ~pl.col("key").str.contains(_BODY_WORDS)
     return _unanimous(names.filter(~place))
 
@@ -288,7 +297,7 @@ def _register_company_channels() -> pl.DataFrame:
 def _register_stem_channels() -> pl.DataFrame:
     """NHS trusts' names without "NHS (Foundation) Trust", when the rest names a hospital: "COUNTESS OF
     CHESTER HOSPITAL". A stem that is also another register name is not used."""
-    names = _register_names()
+    names = _register_names(abbreviations=False)
     trusts = names.filter(
         (pl.col("register") == "nhs") & pl.col("key").str.contains(_TRUST_SUFFIX)
     ).with_columns(key=pl.col("key").str.replace(_TRUST_SUFFIX, ""))
