@@ -455,6 +455,19 @@ def test_a_registered_name_beats_a_legal_form_but_a_place_is_not_a_council():
     assert one("Trafford Ltd")["channel"] == "private"  # not Trafford Council
 
 
+@pytest.mark.parametrize(
+    ("name", "channel", "method"),
+    [
+        ("United Kingdom Atomic Energy Authority", "central_other", "register-name"),  # cf
+        ("Royal Free London Nhs Ft", "nhs", "register-name"),  # london nhs.zip (North Middlesex)
+        ("UK Atomic Energy Authority", "central_other", "register-name"),
+    ],
+)
+def test_spelt_out_and_abbreviated_forms_of_registered_names(name, channel, method):
+    row = one(name)
+    assert (row["channel"], row["channel_method"]) == (channel, method)
+
+
 # Companies named by an acronym that is also a GOV.UK abbreviation (review-data problem 6): "TAB" is the
 # Technical Advisory Board, "CPS" the Crown Prosecution Service, "ASC" the Animals in Science Committee.
 @pytest.mark.parametrize(

@@ -134,6 +134,22 @@ def test_name_keys_fold_publisher_spellings():
         "Mayors Office for Policing and Crime"
     )
     assert name_key("St Helens Council") == name_key("Saint Helens Council")
+    assert name_key("Royal Free London Nhs Ft") == name_key("Royal Free London NHS Foundation Trust")
+    assert name_key("United Kingdom Atomic Energy Authority") == "UK ATOMIC ENERGY AUTHORITY"
+    # "FT" alone, or a Foundation Trust that is not the NHS's, is left as written
+    assert name_key("The Smith Foundation Trust") == "SMITH FOUNDATION TRUST"
+    assert name_key("FT Group") == "FT GROUP"
+
+
+@pytest.mark.parametrize(
+    ("name", "org_id"),
+    [
+        ("Royal Free London Nhs Ft", "GB-NHS-RAL"),  # London: North Middlesex's spend
+        ("United Kingdom Atomic Energy Authority", "GB-GOR-PB137"),  # the register says "UK ..."
+    ],
+)
+def test_abbreviated_and_spelt_out_forms_find_the_body(name, org_id):
+    assert lookup_name(name).org_id == org_id
 
 
 def test_abbreviations_are_marked_apart_from_names():
