@@ -468,6 +468,23 @@ def test_spelt_out_and_abbreviated_forms_of_registered_names(name, channel, meth
     assert (row["channel"], row["channel_method"]) == (channel, method)
 
 
+@pytest.mark.parametrize(
+    ("name", "channel"),
+    [
+        ("The Corporation of Trinity House", "transport"),  # cf: the register's "Trinity House"
+        ("The Trustees of the British Museum", "central_other"),  # the museum's legal name
+        ("Board of Trustees of the National Gallery", "central_other"),
+        # what is left must be a body's full name: not a council's bare place, nor an abbreviation
+        ("The Corporation of Trafford", "unclassified"),
+        ("Governors of Bath", "unclassified"),
+        ("The Trustees of the CPS", "unclassified"),
+        ("Corporation of Lloyds", "unclassified"),
+    ],
+)
+def test_a_body_named_by_its_legal_name(name, channel):
+    assert one(name)["channel"] == channel
+
+
 # Companies named by an acronym that is also a GOV.UK abbreviation (review-data problem 6): "TAB" is the
 # Technical Advisory Board, "CPS" the Crown Prosecution Service, "ASC" the Animals in Science Committee.
 @pytest.mark.parametrize(

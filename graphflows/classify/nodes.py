@@ -7,7 +7,8 @@ Channel rules, strongest first (``channel_method``):
    2a. ``redacted``: a redacted payee (id ``redacted:<payer id>``) is ``unclassified``, form ``unknown``.
 3. ``register-id``: the node id or one of its ``org_ids`` is in the shipped registers.
 4. ``register-name``: the name is in the registers (all bodies of that name share one channel); also
-   without a trailing bracket, without ``Ltd``/``PLC``, or an NHS trust's name without "NHS Trust".
+   without a trailing bracket, without ``Ltd``/``PLC`` or a leading "The Corporation of" / "The Trustees
+   of", or an NHS trust's name without "NHS Trust" (never an abbreviation: only "CPS" alone is the CPS).
 5. ``org-id-scheme``: the identifier's scheme (:data:`SCHEME_CHANNELS`); a company number with a
    charitable company's name is left to the name.
 6. ``name-pattern``: programme names (for streams and names with a programme word), body names,
@@ -42,6 +43,7 @@ from graphflows.classify.patterns import (
     EDUCATION_WORDS,
     GENERIC,
     LEGAL_FORM_TAIL,
+    LEGAL_NAME_HEAD,
     PROGRAMME_WORDS,
     PROGRAMMES,
     TRADING_AS,
@@ -187,8 +189,9 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     The legal body is classified: a trading-as suffix is cut off first ("Hertfordshire County Council t/a
     Herts Fullstop"). Registers and generic words are also tried on the name without a trailing bracket,
     as finance systems write it: "EXETER CITY COUNCIL (FINANCE)", "PLYMOUTH CITY COUNCIL (RADIUS ACCOUNT";
-    registers also on a company's name without "Ltd"/"PLC" and on an NHS trust's name without "NHS
-    (Foundation) Trust" ("Countess Of Chester Hospital").
+    registers also on a company's name without "Ltd"/"PLC", on a legal name without "The Corporation of"
+    ("The Corporation of Trinity House") and on an NHS trust's name without "NHS (Foundation) Trust"
+    ("Countess Of Chester Hospital").
     """
     distinct = names.cast(pl.String).unique()
     legal = distinct.str.replace(TRADING_AS, "")
@@ -208,8 +211,8 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
             "map_name": channel_map.pattern_channels(distinct),
         }
     ).with_columns(
-        company_core=pl.when(pl.col("core").str.contains(LEGAL_FORM_TAIL)).then(
-            pl.col("core").str.replace(LEGAL_FORM_TAIL, "")
+        company_core=pl.when(pl.col("core").str.contains(f"{LEGAL_FORM_TAIL}|{LEGAL_NAME_HEAD}")).then(
+            pl.col("core").str.replace(LEGAL_FORM_TAIL, "").str.replace(LEGAL_NAME_HEAD, "")
         ),
         stem=pl.col("core").str.replace(_TRUST_SUFFIX, ""),
         charitable_name=_rule(CHARITABLE_COMPANY, "core").is_not_null(),
@@ -286,9 +289,9 @@ def _register_full_name_channels() -> pl.DataFrame:
 
 
 def _register_company_channels() -> pl.DataFrame:
-    """Register names a company ("The Financial Reporting Council Limited") may carry before its legal form:
-    all but abbreviations ("CPS Ltd") and a council's bare place name ("Trafford Ltd" is not Trafford
-    Council)."""
+    """Register names a company ("The Financial Reporting Council Limited") may carry before its legal form,
+    or a body after "The Corporation of": all but abbreviations ("CPS Ltd") and a council's bare place
+    name ("Trafford Ltd" is not Trafford Council)."""
     names = _register_names(abbreviations=False)
     place = (pl.col("register") == "local-authority") & ~pl.col("key").str.contains(_BODY_WORDS)
     return _unanimous(names.filter(~place))

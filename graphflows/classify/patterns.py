@@ -174,3 +174,7 @@ TRADING_AS = r"(?i)[\s,(]+(T/|TRADING AS\b).*$"
 
 #: A trailing legal form, cut off a company's name to look it up in the registers.
 LEGAL_FORM_TAIL = r" (LTD|PLC)$"
+
+#: A leading phrase of a body's legal name, cut off to look it up in the registers: "The Corporation of
+#: Trinity House" is Trinity House, "The Trustees of the British Museum" the British Museum.
+LEGAL_NAME_HEAD = r"^(CORPORATION|(BOARD OF )?TRUSTEES|GOVERNORS) OF (THE )?"
