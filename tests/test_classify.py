@@ -406,6 +406,11 @@ def test_companies_house_number_prefixes(org_ids, channel, form):
         ("NEWHAM COLLEGE OF FURTHER EDUCATION", None),  # london gla.zip
         ("KINGS COLLEGE LONDON", None),  # london gla.zip
         ("University of Central Lancashire", None),  # cf
+        ("QUEEN MARY UNIVERSITY OF LONDON", None),  # nel: "University of" inside the name
+        (
+            "Middlesex University Higher Education Corporation",
+            None,
+        ),  # cf: a post-1992 university's legal name
         ("DN COLLEGES GROUP", None),  # london gla.zip
         ("Eton College", None),  # alwf
     ],
@@ -422,6 +427,11 @@ def test_a_school_name_or_urn_gives_the_education_channel_but_no_public_body(nam
         "NEWHAM ALL STAR SPORTS ACADEMY",  # london gla.zip
         "Royal College of Nursing",  # a professional body and union
         "Kings College Hospital Charity",
+        "Friends of Queen Mary University of London",
+        "Queen Mary University of London Students Union",
+        "Sheffield University of the Third Age",
+        "Hospital of the University of Pennsylvania",
+        "University of London Boxing Club",
     ],
 )
 def test_education_look_alikes(name):
