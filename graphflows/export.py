@@ -258,9 +258,14 @@ def summary(
         **channel_summary(facts, table),
         "analysis": {
             "by": result.by,
-            "financial_year": result.financial_year,
-            "flows_in_period": result.flows_used,
-            "undated_flows_excluded": result.undated_excluded,
+            **period_summary(
+                result.financial_year,
+                flows=ingest.flows.height,
+                flows_in_period=result.flows_used,
+                undated=result.undated_excluded,
+                totals=ingest.totals(),
+                period_totals=result.graph.totals(),
+            ),
             **settings,
         },
         "files": [
@@ -275,6 +280,29 @@ def summary(
             for f in ingest.files
         ],
         "notes": ingest.notes + result.notes,
+    }
+
+
+def period_summary(
+    financial_year: str | None,
+    *,
+    flows: int,
+    flows_in_period: int,
+    undated: int,
+    totals: dict[str, int],
+    period_totals: dict[str, int],
+) -> dict[str, Any]:
+    """The flows and money of a ``--financial-year`` and of the flows left out (dated outside it or undated),
+    so that ``total_amount = amount_in_period + amount_outside_period`` and ``amount_in_period =
+    attributed_amount + negative_net_amount``, per currency. Without a year every flow is in the period."""
+    kept = {c: period_totals.get(c, 0) for c in sorted(totals)}
+    return {
+        "financial_year": financial_year,
+        "flows_in_period": flows_in_period,
+        "amount_in_period": {c: format_minor(v) for c, v in kept.items()},
+        "flows_outside_period": flows - flows_in_period,
+        "amount_outside_period": {c: format_minor(totals[c] - v) for c, v in kept.items()},
+        "undated_flows_excluded": undated,
     }
 
 

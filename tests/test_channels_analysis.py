@@ -113,11 +113,39 @@ def test_ranking_is_counted_number_then_effective_number_then_money():
     assert table["recipient_id"].to_list()[:3] == ["three", "even", "lopsided"]
 
 
-def test_nodes_without_a_channel_are_unclassified_and_count_as_one_channel():
-    G = channel_graph(("x", "p", 50), ("y", "p", 50), ("phe", "p", 50), channels={"phe": "public_health"})
-    p = row(convergence(attribute(G)), "p")
-    assert p["channels"] == "unclassified;public_health"
-    assert p["channel_count"] == 2
+def test_mixes_equal_but_for_penny_rounding_tie_and_money_decides():
+    """'small' is paid only by 'big', so its mix is big's; penny rounding lifts its effective number in the
+    fifth decimal, which must not rank it above the recipient with twelve times the money."""
+    G = channel_graph(
+        ("ccg-a", "big", 2774.59), ("phe", "big", 1336.46), ("pcc", "big", 5295.01), ("big", "small", 599.15),
+        channels=CHANNELS,
+    )  # fmt: skip
+    table = convergence(attribute(G))
+    big, small = row(table, "big"), row(table, "small")
+    assert small["effective_channels"] > big["effective_channels"]  # the rounding noise the rank ignores
+    assert round(small["effective_channels"], 3) == round(big["effective_channels"], 3)
+    assert table["recipient_id"].to_list()[:2] == ["big", "small"]
+
+
+def test_unclassified_and_private_money_is_listed_but_never_counted_as_a_channel():
+    """Money of unknown origin could be any channel, and a company's own money is no public channel: a
+    recipient paid by public health and by them is listed with all three, but meets one channel."""
+    G = channel_graph(
+        ("x", "p", 50), ("y", "p", 50), ("phe", "p", 50), ("firm", "p", 40),
+        ("x", "q", 10), ("firm", "q", 10),
+        ("pcc", "r", 10), ("charity", "r", 10), ("firm", "r", 10),
+        channels={"phe": "public_health", "firm": "private", "pcc": "police_justice",
+                  "charity": "charitable"},
+    )  # fmt: skip
+    table = convergence(attribute(G))
+    p, q, r = row(table, "p"), row(table, "q"), row(table, "r")
+    assert p["channels"] == "unclassified;public_health;private"
+    assert (p["channel_count"], p["is_convergence_point"]) == (1, False)
+    assert (q["channel_count"], q["payer_channel_count"], q["is_convergence_point"]) == (0, 0, False)
+    assert p["payer_channels"] == "unclassified;public_health;private"
+    assert p["payer_channel_count"] == 1
+    assert (r["channel_count"], r["payer_channel_count"], r["is_convergence_point"]) == (2, 2, True)
+    assert r["channels"] == "charitable;police_justice;private"  # charitable funders are a channel
 
 
 def test_bad_options_are_refused():

@@ -150,6 +150,40 @@ def test_financial_year_and_stream_view_change_the_answer(tmp_path, capsys):
     }
 
 
+def test_a_financial_year_says_what_it_left_out_and_the_money_still_reconciles(tmp_path, capsys):
+    flows = write_flows(
+        tmp_path / "flows.csv",
+        [
+            "ccg,,,p,,,100.10,GBP,2019-04-01", "ccg,,,p,,,0.05,GBP,2020-03-31",  # in 2019/20
+            "ccg,,,p,,,7.00,GBP,2020-04-01", "ccg,,,p,,,3.33,GBP,2019-03-31",  # dated outside
+            "ccg,,,p,,,1.11,GBP,", "pcc,,,p,,,2.00,EUR,2019-05-01",  # undated; another currency
+            "p,,,ccg,,,0.50,GBP,2019-06-01",  # a credit back, in the year
+        ],
+    )  # fmt: skip
+    code, out, _ = run(
+        capsys, "analyse", str(flows), "--out", str(tmp_path / "o"), "--financial-year", "2019/20"
+    )
+    assert code == 0
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    period = summary["analysis"]
+    assert (period["flows_in_period"], period["flows_outside_period"], period["undated_flows_excluded"]) == (
+        4,
+        3,
+        1,
+    )
+    assert period["amount_in_period"] == {"EUR": "2.00", "GBP": "100.65"}
+    assert period["amount_outside_period"] == {"EUR": "0.00", "GBP": "11.44"}
+    for currency, total in summary["total_amount"].items():
+        kept = Decimal(period["amount_in_period"][currency])
+        assert Decimal(total) == kept + Decimal(period["amount_outside_period"][currency])
+        negative = Decimal(summary["negative_net_amount"].get(currency, "0"))
+        assert kept == Decimal(summary["attributed_amount"][currency]) + negative
+    said = " ".join(out.split())  # the console wraps long lines
+    assert "Financial year 2019/20: 4 of 7 flows are dated in it (EUR 2.00, GBP 100.65)" in said
+    assert "3 are left out (EUR 0.00, GBP 11.44), 1 of them undated" in said
+    assert "No convergence points (counted by channel)." in said and "Top convergence" not in said
+
+
 def test_demo_runs_the_main_job_and_says_where_the_files_went(tmp_path, capsys):
     code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "demo"))
     assert code == 0

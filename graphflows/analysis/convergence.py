@@ -36,6 +36,7 @@ from graphflows.analysis.channels import (
     sort_channel_mix,
 )
 from graphflows.analysis.materiality import at_least_share, at_least_share_array
+from graphflows.classify.channels import COUNTED_CHANNELS
 from graphflows.graph import FlowGraph
 from graphflows.model.levels import COUNT_LEVELS, DEFAULT_MIN_SHARE, CountBy
 
@@ -337,13 +338,24 @@ def convergence_of(
         [
             "is_convergence_point",
             f"{count_by}_count",
-            f"effective_{count_by}s",
+            as_ranked(pl.col(f"effective_{count_by}s")),
             "currency",
             "total_in_minor",
             "recipient_id",
         ],
         descending=[True, True, True, False, True, False],
     ).select(CONVERGENCE_COLUMNS)
+
+
+def as_ranked(effective: pl.Expr) -> pl.Expr:
+    """An effective number as it is ranked: in thousandths, as the tables show it, so that recipients whose
+    mixes differ only by penny rounding tie and money decides (``floor(x * 1000 + 0.5)``, which Spark
+    computes to the same bit).
+
+    >>> pl.select(a=as_ranked(pl.lit(2.1407181)), b=as_ranked(pl.lit(2.1407178))).row(0)
+    (2141.0, 2141.0)
+    """
+    return (effective * 1000 + 0.5).floor()
 
 
 def _check_level(count_by: str) -> None:
@@ -367,11 +379,12 @@ def _channel_level(mix: pl.DataFrame, recipients: pl.DataFrame, min_share: float
             descending=[True, False],
         )
     )
+    counted = material & pl.col("channel").is_in(sorted(COUNTED_CHANNELS))
     aggregated = (
         mix.join(totals, on=["recipient_id", "currency"], how="left")
         .group_by("recipient_id", "currency")
         .agg(
-            material.sum().cast(pl.Int64).alias("channel_count"),
+            counted.sum().cast(pl.Int64).alias("channel_count"),
             pl.col("amount_minor").filter(~material).sum().cast(pl.Int64).alias("channel_below"),
             (pl.col("share") ** 2).sum().alias("channel_hhi"),
             by_money.str.join(";").alias("channels"),
@@ -439,7 +452,10 @@ def _payer_channels(
         .sort_by(pl.col("amount"), pl.col("payer_channel"), descending=[True, False])
         .str.join(";")
         .alias("payer_channels"),
-        material.sum().cast(pl.Int64).alias("payer_channel_count"),
+        (material & pl.col("payer_channel").is_in(sorted(COUNTED_CHANNELS)))
+        .sum()
+        .cast(pl.Int64)
+        .alias("payer_channel_count"),
         pl.col("amount").filter(~material).sum().cast(pl.Int64).alias("payer_channel_below"),
         (1 / (pl.col("share") ** 2).sum()).alias("effective_payer_channels"),
     )

@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
-from graphflows.classify.channels import CHANNELS, FORMS, GOVERNMENT_CHANNELS, parse_channel
+from graphflows.classify.channels import CHANNELS, COUNTED_CHANNELS, FORMS, GOVERNMENT_CHANNELS, parse_channel
 from graphflows.classify.mapping import ChannelMap, read_channel_map
 from graphflows.classify.nodes import SCHEME_CHANNELS, classify_nodes
 
 __all__ = [
     "CHANNELS",
+    "COUNTED_CHANNELS",
     "FORMS",
     "GOVERNMENT_CHANNELS",
     "SCHEME_CHANNELS",

@@ -28,6 +28,11 @@ CHANNELS: dict[str, str] = {
 #: Channels of government (a body classified into one by a register, scheme or name is a public body).
 GOVERNMENT_CHANNELS = frozenset(list(CHANNELS)[:10])
 
+#: Channels that make a convergence point: the channels of government and charitable funders. ``private``
+#: (a company's own money is no channel of public money) and ``unclassified`` (money of unknown origin could
+#: have come down any channel, or one already counted) are listed with their money but never counted.
+COUNTED_CHANNELS = GOVERNMENT_CHANNELS | {"charitable"}
+
 #: Legal form -> one-line description.
 FORMS: dict[str, str] = {
     "public_body": "A government body (council, NHS body, police, department, agency)",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import polars as pl
 
-from graphflows.cli.display import console, convergence_by_form, convergence_table, money, steps
+from graphflows.cli.display import console, convergence_table, money, print_findings, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.demo import demo_path
 from graphflows.graph.build import financial_year_bounds
@@ -186,33 +186,7 @@ def run_analysis(
         f"{info['convergence_points']} convergence points ({_counted(count_by, min_count, min_share)}).",
         markup=False,
     )
-    forms = info["convergence_points_by_form"]
-    if forms:
-        console.print(convergence_by_form(forms))
-    for currency, part in info["unclassified_origin_income"].items():
-        if part["origins"]:
-            console.print(
-                f"Note: {part['share_of_attributed_income']:.1%} of {currency} income traces to "
-                f"{part['origins']} origin(s) with no channel ('unclassified'; largest: "
-                f"{', '.join(part['largest'])}): see organisations.csv (channel_method 'none'); give their "
-                "channel with --channels FILE.",
-                markup=False,
-            )
-        elif part["origins"] is None and part["share_of_attributed_income"]:
-            console.print(
-                f"Note: {part['share_of_attributed_income']:.1%} of {currency} income traces to origins "
-                "with no channel ('unclassified'): see organisations.csv (channel_method 'none'); give their "
-                "channel with --channels FILE.",
-                markup=False,
-            )
-    if info["negative_net_pairs"]:
-        console.print(
-            f"{info['negative_net_pairs']} payer-payee pair(s) net below zero: listed in "
-            f"negative_net.{results_format}, not attributed.",
-            markup=False,
-        )
-    for note in info["notes"]:
-        console.print(f"Note: {note}", markup=False)
+    print_findings(info, results_format)
     inherited = table.filter(pl.col("is_convergence_point") & (pl.col("payer_channel_count") < 2)).height
     if count_by == "channel" and inherited:
         points = int(table["is_convergence_point"].sum())
@@ -226,9 +200,9 @@ def run_analysis(
     crumbs = table.filter(pl.col("is_convergence_point") & (pl.col(top_share) > 0.99)).height
     if min_share == 0 and crumbs:
         console.print(
-            f"Note: {crumbs} convergence point(s) get less than 1% of their income from all but one "
-            f"{count_by} (money passed on through transfers between commissioners); "
-            "--min-share 0.01 ignores such crumbs.",
+            f"Note: {crumbs} convergence point(s) get less than 1% of their income from all other "
+            f"{count_by}s together (money passed on through transfers between commissioners); "
+            f"--min-share 0.01 counts only {count_by}s that bring at least 1% each.",
             markup=False,
         )
     names = ["convergence"] + ["channels"] * ("channel" in levels) + ["attribution"] * ("origin" in levels)

@@ -59,7 +59,7 @@ def money(minor: int, currency: str) -> str:
 
 def convergence_table(
     table: pl.DataFrame, top: int, count_by: str = "channel", points: int | None = None
-) -> Table:
+) -> Table | Text:
     """The top rows of a convergence table as a rich Table, channels first (names shown as plain text).
 
     ``points``: how many convergence points there are, when ``table`` holds only the first ones.
@@ -67,6 +67,8 @@ def convergence_table(
     shown = table.filter(pl.col("is_convergence_point")).head(top)
     if points is None:
         points = int(table["is_convergence_point"].sum())
+    if not points:
+        return Text(f"No convergence points (counted by {count_by}).")
     grid = Table(title=f"Top convergence points ({shown.height} of {points}, counted by {count_by})")
     grid.add_column("Recipient", ratio=3, overflow="fold")
     grid.add_column("Channels", ratio=3, overflow="fold")
@@ -123,3 +125,38 @@ def steps(message: str) -> Iterator[Progress]:
     ) as progress:
         progress.add_task(message, total=None)
         yield progress
+
+
+def print_findings(info: dict[str, Any], results_format: str = "csv") -> None:
+    """What summary.json says beyond the headline, for people: the financial year's flows and the flows it
+    left out, convergence points by provider form, income of unknown channel, negative net pairs and notes."""
+    analysis = info["analysis"]
+    if analysis.get("financial_year"):
+        outside = ", ".join(money(to_minor(v), c) for c, v in analysis["amount_outside_period"].items())
+        inside = ", ".join(money(to_minor(v), c) for c, v in analysis["amount_in_period"].items())
+        console.print(
+            f"Financial year {analysis['financial_year']}: {analysis['flows_in_period']} of {info['flows']} "
+            f"flows are dated in it ({inside or 'nothing'}) and analysed; {analysis['flows_outside_period']} "
+            f"are left out ({outside or 'nothing'}), {analysis['undated_flows_excluded']} of them undated.",
+            markup=False,
+        )
+    if info["convergence_points_by_form"]:
+        console.print(convergence_by_form(info["convergence_points_by_form"]))
+    for currency, part in info["unclassified_origin_income"].items():
+        if part["origins"] or (part["origins"] is None and part["share_of_attributed_income"]):
+            largest = f"; largest: {', '.join(part['largest'])}" if part["origins"] else ""
+            origins = f"{part['origins'] or ''} origin(s) with no channel ('unclassified'{largest})".lstrip()
+            console.print(
+                f"Note: {part['share_of_attributed_income']:.1%} of {currency} income traces to {origins}, "
+                "never counted as a channel: see organisations.csv (channel_method 'none'); give their "
+                "channel with --channels FILE.",
+                markup=False,
+            )
+    if info["negative_net_pairs"]:
+        console.print(
+            f"{info['negative_net_pairs']} payer-payee pair(s) net below zero: listed in "
+            f"negative_net.{results_format}, not attributed.",
+            markup=False,
+        )
+    for note in info["notes"]:
+        console.print(f"Note: {note}", markup=False)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from graphflows.cli.display import console, convergence_table, steps
+from graphflows.cli.display import console, convergence_table, print_findings, steps
 from graphflows.cli.inputs import input_options, input_paths, read_inputs, read_paths
 from graphflows.model import InputError
 
@@ -117,5 +117,4 @@ def run_spark(
         f"Results written to {out}/",
         markup=False,
     )
-    for note in info["notes"]:
-        console.print(f"Note: {note}", markup=False)
+    print_findings(info, options["results_format"])

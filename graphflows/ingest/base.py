@@ -36,6 +36,18 @@ class FileRead:
     records_read: int
     non_money: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Which version of each record the file holds, so that one found in several files is counted once.
+    versions: Versions = field(default_factory=lambda: Versions())
+
+
+@dataclass
+class Versions:
+    """The versions of records other files may hold again (OCDS; see :mod:`graphflows.ingest.repeats`)."""
+
+    #: ``(ocid, release id)`` -> (release date, digest of its content).
+    releases: dict[tuple[str, str], tuple[str, bytes]] = field(default_factory=dict)
+    #: ``(ocid, award id)`` -> (date, id) of the release the award was counted from (its latest in the file).
+    awards: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
 
 
 #: A zip member (or workbook part) larger than this uncompressed is refused rather than read into memory.

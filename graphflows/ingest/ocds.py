@@ -5,7 +5,10 @@ list of packages, a bare record (``{"ocid", "compiledRelease" / "releases"}``) o
 JSON Lines files holding any of these one per line (OCDS bulk downloads).
 Records are read from their ``compiledRelease`` (else their embedded releases). When one file holds
 several versions of the same award (same ``ocid`` and award ``id``), the latest release wins and the
-older versions are counted as non-money records, so an award is never counted twice.
+older versions are counted as non-money records, so an award is never counted twice. Across files,
+:func:`graphflows.ingest.repeats.drop_repeated_releases` does the same (a release found again, an award
+updated by a later release in another file) from ``FileRead.versions``: each release's date and content
+digest, and the release each award was counted from.
 
 Parties are resolved inside their own release (supplier ids such as ``"1"`` are only unique there).
 An organisation's id is its ``identifier`` (scheme + id, e.g. ``GB-COH-01234567``) or one of its
@@ -26,6 +29,7 @@ An organisation's id is its ``identifier`` (scheme + id, e.g. ``GB-COH-01234567`
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -35,7 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
-from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects
+from graphflows.ingest.base import FileRead, Versions, check_readable, conform, empty_rejects
 from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.orgids import normalise_org_id
 from graphflows.ingest.parsing import decode_text, number_to_minor, parse_dates
@@ -214,6 +218,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     rejects: list[dict] = []
     non_money = linked_only
     latest: dict[tuple[str, str], tuple[str, int]] = {}
+    versions = Versions(releases=_release_versions(releases))
     for rel in releases:
         r = rel.release
         for award in r.get("awards") or []:
@@ -222,6 +227,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                 stamp = (str(r.get("date") or ""), rel.order)
                 if key not in latest or stamp >= latest[key]:
                     latest[key] = stamp
+                    versions.awards[key] = (stamp[0], str(r["id"]) if r.get("id") is not None else None)
     superseded = shared_awards = 0
     shared_totals: dict[str, int] = {}
     for rel in releases:
@@ -384,8 +390,33 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         )
     records_read = flows.height + reject_frame.height + non_money
     return FileRead(
-        source, FORMAT, flows, reject_frame, records_read=records_read, non_money=non_money, notes=notes
+        source,
+        FORMAT,
+        flows,
+        reject_frame,
+        records_read=records_read,
+        non_money=non_money,
+        notes=notes,
+        versions=versions,
     )
+
+
+def _release_versions(releases: list[_Release]) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """(date, content digest) of each release with an ocid and an id."""
+    return {
+        (str(rel.release["ocid"]), str(rel.release["id"])): (
+            str(rel.release.get("date") or ""),
+            _digest(rel.release),
+        )
+        for rel in releases
+        if rel.release.get("ocid") is not None and rel.release.get("id") is not None
+    }
+
+
+def _digest(release: dict) -> bytes:
+    """A digest of a release's content (key order and JSON layout aside), to spot it in another file."""
+    text = json.dumps(release, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 #: Where an award's date comes from, best first: (label, path inside the award or its contract).

@@ -15,15 +15,17 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from graphflows.ingest import giving360, native
+from graphflows.ingest import native
 from graphflows.ingest.base import FileRead, check_member_size, check_readable, empty_rejects
 from graphflows.ingest.formats import IMPORTERS
 from graphflows.ingest.importer import NO_SETTINGS, Sample, SourceSettings
 from graphflows.ingest.organisations import OrgMap, Resolution, read_org_map, resolve
+from graphflows.ingest.repeats import SeenBytes, drop_repeated_grants, drop_repeated_releases
 from graphflows.ingest.sources import SourceRules
 from graphflows.model import InputError, RowProblem
 from graphflows.model.schema import empty_flows
@@ -135,22 +137,39 @@ def _only(settings: SourceSettings) -> SourceRules:
 
 
 def read_files(
-    path: str | Path, format: str | None = None, rules: SourceRules | None = None
+    path: str | Path,
+    format: str | None = None,
+    rules: SourceRules | None = None,
+    seen: SeenBytes | None = None,
 ) -> list[FileRead]:
     """Read one file, or every data file inside a ``.zip``, in the given (or detected) format.
 
-    ``rules`` (from ``--payer``, ``--column``, ``--sources``) give each file its settings by name.
+    ``rules`` (from ``--payer``, ``--column``, ``--sources``) give each file its settings by name. A file
+    (or member) with the same bytes as one ``seen`` read before is not read again: it comes back empty,
+    with a note naming the file read.
     """
     path = Path(path)
     if format is not None:
         FORMATS.get_or_fail(format)
     check_readable(path)
     rules = rules or SourceRules()
+    seen = seen if seen is not None else SeenBytes()
     if _is_zip_archive(path):
-        return _read_zip(path, format, rules)
+        return _read_zip(path, format, rules, seen)
     settings = rules.settings_for(str(path))
-    name = format or settings.format or detect_format(path, settings)
-    return [_read_bytes(name, path.read_bytes(), str(path), settings)]
+    data = path.read_bytes()
+    if not (format or settings.format) and len(data) <= 65536 and not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise InputError(f"{path}: file is empty")
+    read = partial(_detect_and_read, path, data, str(path), settings, format)
+    return [seen.read_once(data, str(path), settings, read)]
+
+
+def _detect_and_read(
+    named: Path, data: bytes, source: str, settings: SourceSettings, format: str | None
+) -> FileRead:
+    """Read bytes in the given format, else the file's settings' format, else the one detected."""
+    name = format or settings.format or _detect(named, data[:65536], source, data, settings)
+    return _read_bytes(name, data, source, settings)
 
 
 def _read_bytes(name: str, data: bytes, source: str, settings: SourceSettings) -> FileRead:
@@ -163,7 +182,7 @@ def _read_bytes(name: str, data: bytes, source: str, settings: SourceSettings) -
     return importer.read(data, source, settings)
 
 
-def _read_zip(path: Path, format: str | None, rules: SourceRules) -> list[FileRead]:
+def _read_zip(path: Path, format: str | None, rules: SourceRules, seen: SeenBytes) -> list[FileRead]:
     reads: list[FileRead] = []
     skipped: list[str] = []
     try:
@@ -184,8 +203,8 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules) -> list[FileRe
             if not data.strip():
                 raise InputError(f"{source}: file is empty")
             settings = rules.settings_for(source)
-            name = format or settings.format or _detect(Path(base), data[:65536], source, data, settings)
-            reads.append(_read_bytes(name, data, source, settings))
+            read = partial(_detect_and_read, Path(base), data, source, settings, format)
+            reads.append(seen.read_once(data, source, settings, read))
     if not reads:
         raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx)")
     if skipped:
@@ -223,13 +242,15 @@ def read_flows(
         org_map = read_org_map(org_map)
     reads: list[FileRead] = []
     sources = sources or SourceRules()
+    seen = SeenBytes()
     for path in _expand([*paths, *sources.files]):
         if progress is not None:
             progress(path)
-        reads.extend(read_files(path, format, sources))
+        reads.extend(read_files(path, format, sources, seen))
     if not reads:
         raise InputError("no input files given")
-    _drop_repeated_grants(reads)
+    drop_repeated_grants(reads)
+    drop_repeated_releases(reads)
     _note_repeated_lines(reads)
     rejects = pl.concat([r.rejects for r in reads] or [empty_rejects()], how="vertical")
     if rejects.height and not skip_invalid:
@@ -257,29 +278,6 @@ def read_flows(
         org_notes=resolution.notes if resolution else [],
         org_candidates=resolution.candidates if resolution else [],
     )
-
-
-def _drop_repeated_grants(reads: list[FileRead]) -> None:
-    """A 360Giving grant identifier is globally unique: a grant read again (the same data published as
-    CSV and JSON, or overlapping downloads) is counted once; later copies become non-money records."""
-    seen = pl.DataFrame(schema={"reference": pl.String, "first_source": pl.String})
-    for read in reads:
-        if read.format != giving360.FORMAT or read.flows.is_empty():
-            continue
-        refs = read.flows["reference"]
-        again = refs.is_not_null() & (refs.is_in(seen["reference"].implode()) | ~refs.is_first_distinct())
-        count = int(again.sum())
-        if count:
-            example = read.flows.filter(again)["reference"][0]
-            earlier = seen.filter(pl.col("reference") == example)["first_source"]
-            read.flows = read.flows.filter(~again)
-            read.non_money += count
-            read.notes.append(
-                f"{read.source}: {count} grant(s) already read (same 360Giving identifier, e.g. {example} "
-                f"in {earlier[0] if earlier.len() else read.source}); each grant is counted once"
-            )
-        kept = read.flows.select(pl.col("reference").drop_nulls(), pl.lit(read.source).alias("first_source"))
-        seen = pl.concat([seen, kept])
 
 
 def _note_repeated_lines(reads: list[FileRead]) -> None:

@@ -98,13 +98,16 @@ TABLE_SCHEMA = (
 NODE_FACTS = ("id", "name", "kinds", "channel", "form")
 
 
-def convergence_order(count_by: CountBy) -> list[tuple[str, bool]]:
+def convergence_order(count_by: CountBy) -> list[tuple[object, bool]]:
     """The in-memory table's order as ``(column, descending)``: convergence points first, then by counted
-    number, effective number, currency, money and id."""
+    number, effective number (in thousandths, as :func:`~graphflows.analysis.convergence.as_ranked`),
+    currency, money and id."""
+    from pyspark.sql import functions as F
+
     return [
         ("is_convergence_point", True),
         (f"{count_by}_count", True),
-        (f"effective_{count_by}s", True),
+        (F.floor(F.col(f"effective_{count_by}s") * 1000 + 0.5), True),
         ("currency", False),
         ("total_in_minor", True),
         ("recipient_id", False),

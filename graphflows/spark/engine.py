@@ -36,6 +36,8 @@ class SparkAnalysis:
     flows_used: int
     financial_year: str | None = None
     undated_excluded: int = 0
+    #: Money per currency of the flows in the financial year (all flows without one).
+    period_totals: dict[str, int] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -57,18 +59,14 @@ def analyse_spark(
     read = read_flows_spark(spark, [as_location(p) for p in paths], skip_invalid=skip_invalid)
     flows = read.flows.cache()
     nodes = node_frame(flows, channel_map, read.organisations)
-    totals = {
-        r["currency"]: int(r["total"])
-        for r in flows.groupBy("currency")
-        .agg(F.sum(F.col("amount_minor").cast("decimal(38,0)")).alias("total"))
-        .collect()
-    }
+    totals = _totals(flows)
     undated = 0
-    used = flows
+    used, period_totals = flows, totals
     if financial_year:
         start, end = financial_year_bounds(financial_year)
         undated = flows.filter(F.col("date").isNull()).count()
         used = flows.filter((F.col("date") >= F.lit(start)) & (F.col("date") < F.lit(end)))
+        period_totals = _totals(used)
     flows_used = used.count()
     attribution = attribute_spark(spark, used, nodes, by=by)
     table, channels = convergence_spark(
@@ -83,9 +81,22 @@ def analyse_spark(
         records_read=read.records_read,
         rejected=read.rejected,
         files=read.files,
-        totals=dict(sorted(totals.items())),
+        totals=totals,
+        period_totals=period_totals,
         flows_used=flows_used,
         financial_year=financial_year,
         undated_excluded=undated,
         settings={"count_by": count_by, "min_count": min_count, "min_share": min_share},
     )
+
+
+def _totals(flows) -> dict[str, int]:
+    """Money per currency (minor units, summed exactly), currencies in order."""
+    from pyspark.sql import functions as F
+
+    rows = (
+        flows.groupBy("currency")
+        .agg(F.sum(F.col("amount_minor").cast("decimal(38,0)")).alias("total"))
+        .collect()
+    )
+    return dict(sorted((r["currency"], int(r["total"])) for r in rows))

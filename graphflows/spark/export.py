@@ -27,6 +27,7 @@ from graphflows.export import (
     money_decimal,
     money_text,
     organisations_table,
+    period_summary,
     write_all,
 )
 from graphflows.graph import FlowGraph
@@ -41,7 +42,7 @@ from graphflows.spark.engine import SparkAnalysis
 #: Largest attribution written as CSV as well as Parquet.
 CSV_ROW_LIMIT = 1_000_000
 SPARK_FILES = ANALYSIS_FILES  # the same names, Parquet included
-Order = list[tuple[str, bool]]
+Order = list[tuple[Any, bool]]  # a column name or a Spark column
 
 
 #: Rows per block read back from the sorted parts (bounds the driver's memory while writing).
@@ -152,9 +153,14 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
         "convergence_points_by_form": by_form,
         "analysis": {
             "by": analysis.attribution.by,
-            "financial_year": analysis.financial_year,
-            "flows_in_period": analysis.flows_used,
-            "undated_flows_excluded": analysis.undated_excluded,
+            **period_summary(
+                analysis.financial_year,
+                flows=analysis.records_read - analysis.rejected,
+                flows_in_period=analysis.flows_used,
+                undated=analysis.undated_excluded,
+                totals=analysis.totals,
+                period_totals=analysis.period_totals,
+            ),
             "cycles": analysis.attribution.cycles,
             "dependency_levels": analysis.attribution.levels,
             **analysis.settings,

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
 from graphflows.analysis.channels import UNCLASSIFIED
-from graphflows.analysis.convergence import DEFAULT_MIN_SHARE
+from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, as_ranked
 from graphflows.graph import FlowGraph
 from graphflows.model import GraphflowsError, Kind
 from graphflows.viz.money_text import money_text
@@ -404,7 +404,7 @@ class ViewAnalysis:
         candidates = pl.concat(
             [
                 part.sort(
-                    ["count", "effective", "total_in_minor", "recipient_id"],
+                    ["count", as_ranked(pl.col("effective")), "total_in_minor", "recipient_id"],
                     descending=[True, True, True, False],
                 )
                 .head(limit + CANDIDATE_MARGIN)
@@ -513,6 +513,7 @@ def convergence_keys(
     """``recipient_id, count, effective, total_in_minor`` of the possible convergence points: the keys
     :func:`~graphflows.analysis.convergence` ranks by, computed without the rest of its table."""
     from graphflows.analysis.materiality import at_least_share
+    from graphflows.classify.channels import COUNTED_CHANNELS
 
     if count_by == "payer_channel":  # from the direct payments: the table itself is as cheap
         from graphflows.analysis import convergence
@@ -524,16 +525,20 @@ def convergence_keys(
             pl.col("effective_payer_channels").alias("effective"),
             "total_in_minor",
         )
-    rows = channel_amounts(attribution) if count_by == "channel" else attribution.rows
+    counted = at_least_share(pl.col("amount_minor"), pl.col("total_in_minor"), min_share)
+    if count_by == "channel":
+        rows = channel_amounts(attribution).select("recipient_id", "amount_minor", "channel")
+        counted = counted & pl.col("channel").is_in(sorted(COUNTED_CHANNELS))
+    else:
+        rows = attribution.rows.select("recipient_id", "amount_minor")
     totals = attribution.recipients.select("recipient_id", "total_in_minor").lazy()
     return (
         rows.lazy()
-        .select("recipient_id", "amount_minor")
         .join(totals, on="recipient_id")
         .with_columns((pl.col("amount_minor") / pl.col("total_in_minor")).alias("share"))
         .group_by("recipient_id")
         .agg(
-            at_least_share(pl.col("amount_minor"), pl.col("total_in_minor"), min_share).sum().alias("count"),
+            counted.sum().alias("count"),
             (pl.col("share") ** 2).sum().alias("hhi"),
         )
         .filter(pl.col("count") >= min_count)

@@ -1,0 +1,270 @@
+"""The same money read twice across files is counted once, with a note: byte-identical files, OCDS releases
+read again, and 360Giving grants read again (identical or disagreeing)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from graphflows.cli.main import main
+from graphflows.ingest import read_flows
+from graphflows.ingest.importer import SourceSettings
+from graphflows.ingest.sources import Rule, SourceRules
+from tests.data import CCG_ZIPS, OCDS_ZIP, TRAFFORD_CSV, TRAFFORD_JSON, zip_member
+
+APRIL = "NEBD/NEBD 01 - April.csv"
+#: One release, one award, three suppliers each with its own x_awardValue (GBP 5,806,276.00 in all).
+THREE_SUPPLIERS = "json_1_1_raw/ocds-b5fd17raw-02d2b5b1-e148-4965-92bc-d72dd5f3f6f2.json"
+#: Two other releases whose suppliers each have their own value.
+OTHERS = (
+    "json_1_1_raw/ocds-b5fd17raw-099688de-2418-4cae-beed-a02ebf00fe53.json",
+    "json_1_1_raw/ocds-b5fd17raw-6a1a5224-f2ec-4b42-ae64-4148374ad38e.json",
+)
+
+
+def gbp(result) -> Decimal:
+    return Decimal(result.totals().get("GBP", 0)) / 100
+
+
+def reconciles(result) -> bool:
+    files = all(f.records_read == f.flows.height + f.rejects.height + f.non_money for f in result.files)
+    total = result.records_read == result.flows.height + result.rejects.height + result.non_money
+    return files and total and result.records_read == sum(f.records_read for f in result.files)
+
+
+# ------------------------------------------------------------------------------------ the same bytes
+
+
+def april_total() -> Decimal:
+    """The April file's money, summed here from its CSV text."""
+    rows = csv.reader(io.StringIO(zip_member(CCG_ZIPS["NEBD"], APRIL).decode("utf-8-sig")))
+    amount = [c.strip().lower() for c in next(rows)].index("amount")
+    return sum(
+        (Decimal(r[amount].replace(",", "").replace("£", "")) for r in rows if len(r) > amount and r[amount]),
+        Decimal(0),
+    )
+
+
+@pytest.fixture
+def april(tmp_path) -> Path:
+    path = tmp_path / "NEBD 01 - April.csv"
+    path.write_bytes(zip_member(CCG_ZIPS["NEBD"], APRIL))
+    return path
+
+
+def test_a_file_copied_under_another_name_is_read_once_with_a_note(april, tmp_path):
+    copy = tmp_path / "April (1).csv"
+    copy.write_bytes(april.read_bytes())
+    once, twice = read_flows([april]), read_flows([april, copy])
+    assert gbp(twice) == gbp(once) == april_total() > 0
+    assert twice.flows.height == once.flows.height and twice.records_read == once.records_read
+    assert reconciles(twice)
+    assert [(f.source, f.format, f.records_read) for f in twice.files] == [
+        (str(april), "spend", once.records_read),
+        (str(copy), "spend", 0),
+    ]
+    assert f"{copy}: the same bytes as {april} (read once)" in twice.notes
+
+
+def test_a_copy_with_other_payer_settings_is_still_read_once_and_the_note_says_so(april, tmp_path):
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(april.read_bytes())
+    rules = SourceRules([Rule("copy.csv", SourceSettings(payer_name="Another CCG"))])
+    result = read_flows([april, copy], sources=rules)
+    assert gbp(result) == april_total()
+    assert any("copy.csv: the same bytes as" in n and "settings were not used" in n for n in result.notes)
+
+
+def test_the_same_member_twice_in_a_zip_and_beside_it_is_read_once(april, tmp_path):
+    archive = tmp_path / "spend.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("April.csv", april.read_bytes())
+        z.writestr("again/April (1).csv", april.read_bytes())
+    result = read_flows([archive, april])
+    assert gbp(result) == april_total() and reconciles(result)
+    assert [f.records_read > 0 for f in result.files] == [True, False, False]
+    assert f"{archive}!again/April (1).csv: the same bytes as {archive}!April.csv (read once)" in result.notes
+    assert f"{april}: the same bytes as {archive}!April.csv (read once)" in result.notes
+
+
+def test_analyse_of_a_copy_exits_0_with_the_money_once_and_the_note(april, tmp_path, capsys):
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(april.read_bytes())
+    assert main(["analyse", str(april), str(copy), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert Decimal(summary["total_amount"]["GBP"]) == april_total()
+    assert summary["records_read"] == summary["flows"] + summary["rejected"] + summary["non_money"]
+    assert [f["records_read"] for f in summary["files"]] == [summary["records_read"], 0]
+    assert any("copy.csv: the same bytes as" in n for n in summary["notes"])
+    assert "the same bytes as" in out and "Traceback" not in out
+
+
+# ------------------------------------------------------------------------------------ OCDS releases
+
+
+def package(name: str) -> dict:
+    return json.loads(zip_member(OCDS_ZIP, name))
+
+
+def supplier_values(release: dict) -> Decimal:
+    """The per-supplier money of a Contracts Finder release, summed here from its JSON."""
+    values = [(p.get("x_awardValue") or {}).get("amount") for p in release["parties"]]
+    return sum((Decimal(str(v)) for v in values if v is not None), Decimal(0))
+
+
+def bundle(path: Path, *releases: dict) -> Path:
+    """A release package holding ``releases`` (as an overlapping bulk download would)."""
+    path.write_text(json.dumps({"releases": list(releases)}), encoding="utf-8")
+    return path
+
+
+def test_a_release_in_two_overlapping_downloads_is_counted_once(tmp_path):
+    shared = package(THREE_SUPPLIERS)["releases"][0]
+    first, second = (package(n)["releases"][0] for n in OTHERS)
+    monday = bundle(tmp_path / "monday.json", first, shared)
+    tuesday = bundle(tmp_path / "tuesday.json", shared, second)
+    result = read_flows([monday, tuesday])
+    expected = supplier_values(first) + supplier_values(shared) + supplier_values(second)
+    assert supplier_values(shared) == Decimal("5806276")
+    assert gbp(result) == expected and reconciles(result)
+    assert result.flows.filter(result.flows["ocid"] == shared["ocid"]).height == 3
+    assert result.files[1].non_money == 3
+    assert any(
+        n.startswith(f"{tuesday}: 1 release(s) already read (same ocid, release id and content")
+        and shared["ocid"] in n
+        and str(monday) in n
+        for n in result.notes
+    )
+
+
+def test_the_reviewers_repro_counts_the_release_once(tmp_path):
+    original = tmp_path / "F.json"
+    original.write_bytes(zip_member(OCDS_ZIP, THREE_SUPPLIERS))
+    reformatted = tmp_path / "copy-of-F.json"  # the same release, other bytes (indented)
+    reformatted.write_text(json.dumps(package(THREE_SUPPLIERS), indent=2), encoding="utf-8")
+    result = read_flows([original, reformatted])
+    assert (result.flows.height, gbp(result)) == (3, Decimal("5806276.00"))
+
+
+def changed_copy(release: dict, amount: int, date: str | None = None) -> dict:
+    """``release`` with its first supplier's own value set to ``amount`` (and its date, if given)."""
+    changed = json.loads(json.dumps(release))
+    next(p for p in changed["parties"] if p.get("x_awardValue"))["x_awardValue"]["amount"] = amount
+    if date is not None:
+        changed["date"] = date
+    return changed
+
+
+def first_supplier_value(release: dict) -> Decimal:
+    return Decimal(
+        str(next(p for p in release["parties"] if p.get("x_awardValue"))["x_awardValue"]["amount"])
+    )
+
+
+def test_a_release_repeated_with_different_content_keeps_the_first_copy_and_names_both_files(tmp_path):
+    shared = package(THREE_SUPPLIERS)["releases"][0]
+    changed = changed_copy(shared, 1)
+    a = bundle(tmp_path / "a.json", shared)
+    b = bundle(tmp_path / "b.json", changed)
+    forward, backward = read_flows([a, b]), read_flows([b, a])
+    assert gbp(forward) == supplier_values(shared) == Decimal("5806276")
+    assert gbp(backward) == supplier_values(changed) == Decimal("5806276") - first_supplier_value(shared) + 1
+    assert reconciles(forward) and reconciles(backward)
+    note = next(n for n in forward.notes if "DIFFERENT content" in n)
+    assert note.startswith(f"{b}: 1 release(s) have the same ocid and release id as one in another file")
+    kept, dropped = supplier_values(shared), supplier_values(changed)
+    assert f"{kept:.2f} GBP in {a} (kept), {dropped:.2f} GBP in {b} (not counted)" in note
+    assert "release dates are equal, so the copy read first is kept" in note
+
+
+def test_of_two_different_copies_of_a_release_the_later_dated_is_kept_in_either_order(tmp_path):
+    shared = package(THREE_SUPPLIERS)["releases"][0]
+    revised = changed_copy(shared, 1, date="2020-01-31T00:00:00Z")
+    assert shared["date"] < revised["date"]
+    old, new = bundle(tmp_path / "old.json", shared), bundle(tmp_path / "new.json", revised)
+    for order in ([old, new], [new, old]):
+        result = read_flows(order)
+        assert (
+            gbp(result) == supplier_values(revised) == Decimal("5806276") - first_supplier_value(shared) + 1
+        )
+        note = next(n for n in result.notes if "DIFFERENT content" in n)
+        assert note.startswith(f"{old}: 1 release(s)") and f"in {new} (kept)" in note
+        assert "its release date 2020-01-31T00:00:00Z is later than 2019-11-08T00:00:00Z" in note
+
+
+def test_an_award_updated_by_a_later_release_in_another_file_is_counted_from_the_latest(tmp_path):
+    shared = package(THREE_SUPPLIERS)["releases"][0]
+    update = changed_copy(shared, 1, date="2020-01-31T00:00:00Z") | {"id": shared["id"] + "-update"}
+    cancel = json.loads(json.dumps(update)) | {"id": shared["id"] + "-cancel", "date": "2020-02-29T00:00:00Z"}
+    cancel["awards"][0]["status"] = "cancelled"
+    old, new = bundle(tmp_path / "old.json", shared), bundle(tmp_path / "new.json", update)
+    for order in ([old, new], [new, old]):
+        result = read_flows(order)
+        assert gbp(result) == supplier_values(update) < supplier_values(shared)
+        assert result.flows["release_id"].unique().to_list() == [update["id"]] and reconciles(result)
+        note = next(
+            n for n in result.notes if "superseded by a later release of the same award in another" in n
+        )
+        assert note.startswith(f"{old}: 3 award-supplier record(s)") and f"in {new}" in note
+    result = read_flows([old, new, bundle(tmp_path / "cancel.json", cancel)])
+    assert (result.flows.height, gbp(result), result.non_money) == (0, 0, 9)
+
+
+# ------------------------------------------------------------------------------------ 360Giving grants
+
+
+def trafford_total(path: Path) -> Decimal:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return sum((Decimal(r["Amount Awarded"]) for r in csv.DictReader(handle)), Decimal(0))
+
+
+def test_a_grant_read_again_with_another_amount_is_noted_with_both_files_and_amounts(tmp_path):
+    text = TRAFFORD_CSV.read_text(encoding="utf-8-sig")
+    assert ",2266," in text or ",2266.00," in text
+    rows = list(csv.reader(io.StringIO(text)))
+    grant = next(r for r in rows[1:] if r[0] == "360G-traffordmbc-VSG1342")
+    amount = rows[0].index("Amount Awarded")
+    before = grant[amount]
+    grant[amount] = "999999.00"
+    revised = tmp_path / "revised.csv"
+    with revised.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    forward, backward = read_flows([TRAFFORD_CSV, revised]), read_flows([revised, TRAFFORD_CSV])
+    assert gbp(forward) == trafford_total(TRAFFORD_CSV)
+    assert gbp(backward) == trafford_total(revised) == trafford_total(TRAFFORD_CSV) - Decimal(before) + 999999
+    assert reconciles(forward) and forward.files[1].non_money == forward.files[0].flows.height
+    same = next(n for n in forward.notes if "already read (same 360Giving identifier" in n)
+    assert same.startswith(f"{revised}: {forward.files[0].flows.height - 1} grant(s) already read")
+    differ = next(n for n in forward.notes if "DIFFER" in n)
+    assert differ.startswith(f"{revised}: 1 grant(s)")
+    assert "360G-traffordmbc-VSG1342 (different amount)" in differ
+    assert f"{Decimal(before):.2f} GBP in {TRAFFORD_CSV}, 999999.00 GBP in {revised}" in differ
+    assert f"({TRAFFORD_CSV}) is kept" in differ
+
+
+def test_a_grant_read_again_with_another_recipient_or_date_is_noted(tmp_path):
+    header = (
+        "Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,Funding Org:Name,"
+        "Recipient Org:Identifier,Recipient Org:Name\n"
+    )
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(header + "g1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n", encoding="utf-8")
+    b.write_text(header + "g1,10,GBP,2021-01-02,GB-CHC-1015648,F,GB-CHC-1000000,S\n", encoding="utf-8")
+    result = read_flows([a, b])
+    assert (result.flows.height, gbp(result), result.non_money) == (1, Decimal("10"), 1)
+    note = next(n for n in result.notes if "DIFFER" in n)
+    assert "g1 (different recipient, award date): 10.00 GBP in" in note
+    assert not any("already read (same 360Giving identifier" in n for n in result.notes)
+
+
+def test_identical_grants_keep_the_one_note():
+    result = read_flows([TRAFFORD_CSV, TRAFFORD_JSON])
+    assert not any("DIFFER" in n for n in result.notes)
+    assert sum("already read (same 360Giving identifier" in n for n in result.notes) == 1
