@@ -259,6 +259,8 @@ def test_360giving_individuals():
         ("Havering Health Ltd", "company"),  # nhs-ccg-spend-nel
         ("Project Centre Limited", "company"),  # cf
         ("Capita PLC", "company"),
+        ("ASC Ltd", "company"),  # rigour's "ASC" (an association) is the name here
+        ("CO Ltd", "company"),
         ("Readipop Charitable Incorporated Organisation", "charity"),
         ("Mind in Salford", "unknown"),  # "in" is not a legal form
         ("John Smith Trading As Foo", "unknown"),  # nor is "as" in the middle of a name
@@ -508,7 +510,12 @@ def test_a_company_named_by_an_acronym_is_not_the_public_body(name):
 
 @pytest.mark.parametrize(
     ("name", "org_id_channel"),
-    [("CPS", "central_other"), ("TAB", "police_justice"), ("The CPS", "central_other")],
+    [
+        ("CPS", "central_other"),
+        ("TAB", "police_justice"),
+        ("The CPS", "central_other"),
+        ("ASC", "police_justice"),  # rigour reads "ASC" as a form, but a name needs more than its form
+    ],
 )
 def test_an_acronym_alone_still_names_the_body(name, org_id_channel):
     row = one(name)

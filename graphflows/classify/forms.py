@@ -77,8 +77,11 @@ def _rigour_form(name: str) -> str | None:
         # Two-letter forms (AS, SA, In) are also English words: only believed at the end of a name.
         if kind in _IGNORED or (len(text.strip(".")) < 3 and not tail.endswith(text.casefold())):
             continue
-        # A form that starts the name, with another after it, is the name: "ASC Ltd" is a company named ASC.
-        if i < len(specific) - 1 and re.match(rf"{re.escape(text.casefold())}\b", head):
+        # A form that starts the name, with another after it, is the name: "ASC Ltd" is a company named ASC;
+        # so is one word alone ("ASC": the Animals in Science Committee).
+        starts = re.match(rf"{re.escape(text.casefold())}\b", head)
+        alone = head.strip(" .") == text.casefold().strip(" .") and " " not in text.strip()
+        if starts and (i < len(specific) - 1 or alone):
             continue
         return _SPECIFIC.get(kind) or _GENERIC.get(kind_generic, "company")
     return None
