@@ -13,5 +13,5 @@ WITH r, collect(c.id + ' ' + toString(round(a.share * 1000) / 10.0) + '%') AS ch
 RETURN r.id AS recipient_id, r.name AS recipient_name, r.form AS form, r.channel_count AS channel_count,
        r.channels AS channels, r.effective_channels AS effective_channels, channel_mix,
        r.payer_channels AS payer_channels, r.currency AS currency, r.total_in_minor AS total_in_minor
-ORDER BY channel_count DESC, effective_channels DESC, total_in_minor DESC, recipient_id
+ORDER BY channel_count DESC, floor(effective_channels * 1000 + 0.5) DESC, total_in_minor DESC, recipient_id
 LIMIT $limit

@@ -24,7 +24,8 @@
 // Analysis written back by `graphflows load` (replaced at each load):
 //   on recipients: channel_count, channels (list, largest first), effective_channels, stovepipe_count,
 //       effective_stovepipes, total_in_minor, total_in, below_min_share_minor, currency, hhi, top_share,
-//       top_stovepipe_id, top_channel, top_channel_share, payer_count, payer_channels (list)
+//       top_stovepipe_id, top_channel, top_channel_share, payer_count, payer_channels (list),
+//       convergence_rank (the recipient's row in convergence.csv: 1 = the top convergence point)
 //   (:ConvergencePoint) label on recipients where at least two channels converge (by default: see --count-by,
 //       --min-share and --min-count on `graphflows load`), each bringing at least 1% of the recipient's income
 //   (recipient)-[:ATTRIBUTED_TO {amount_minor, amount, share, currency}]->(stovepipe)

@@ -23,10 +23,8 @@ from typing import Any
 import polars as pl
 
 from graphflows.ingest import IngestResult
+from graphflows.ingest.base import CONVERTED_MARK  # the file marking a converted folder
 from graphflows.outputs import OutputFiles, PathLike, write_csv_to
-
-#: The description file that marks a converted folder (read back by the Spark engine).
-CONVERTED_MARK = "graphflows-flows.json"
 
 
 def converted_flows(ingest: IngestResult) -> pl.DataFrame:

@@ -12,6 +12,7 @@ import pytest
 
 from graphflows.cli.main import main
 from graphflows.demo import demo_path
+from graphflows.ingest.base import CONVERTED_MARK
 from tests.helpers import write_flows
 
 
@@ -113,6 +114,7 @@ def put(folder, name: str, content: bytes):
         (lambda d: put(d, "e.csv", b""), "file is empty"),
         (lambda d: put(d, "h.csv", b"a,b\n1,2\n"), "format not recognised"),
         (lambda d: put(d, "u.csv", b"payer_id,payee_id,amount\nA,\xe9,1\n"), "UTF-8"),
+        (lambda d: put(d, CONVERTED_MARK, b"{}").parent, "is a `graphflows convert` folder: analyse it with"),
     ],
 )
 def test_unusable_input_is_one_clear_line(tmp_path, capsys, make, message):
@@ -284,3 +286,112 @@ def test_a_url_is_left_to_the_spark_engine(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "s3a://bucket/flows.csv: URLs are read by the Spark engine only" in err
     assert "Traceback" not in err and not out.exists()
+
+
+SPEND = "Entity,Date,Supplier,Amount\nNHS A CCG,30/04/2020,Supplier One,100.00\n"
+UTF16 = "UTF-16 text; save the file as UTF-8 (CSV UTF-8 in Excel) and try again"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        SPEND.encode("utf-16"),  # Excel's "Unicode text": a byte-order mark FF FE
+        SPEND.encode("utf-16-be"),  # no byte-order mark: a NUL before every character
+        b"\xfe\xff" + '{"releases": []}'.encode("utf-16-be"),
+    ],
+)
+@pytest.mark.parametrize("forced", [[], ["--format", "spend"], ["--format", "ocds"], ["--format", "flows"]])
+def test_utf16_text_is_named_in_every_format(tmp_path, capsys, data, forced):
+    path = put(tmp_path, "u16.csv", data)
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "analyse", str(path), "--out", str(out), *forced)
+    assert code == 2
+    assert err.strip() == f"graphflows: {path}: {UTF16}"
+    assert not out.exists()
+
+
+def test_utf16_member_of_a_zip_is_named(tmp_path, capsys):
+    import zipfile
+
+    archive = tmp_path / "spend.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("april.csv", SPEND)
+        z.writestr("may.csv", SPEND.encode("utf-16"))
+    code, _, err = run(capsys, "analyse", str(archive), "--out", str(tmp_path / "out"))
+    assert (code, err.strip()) == (2, f"graphflows: {archive}!may.csv: {UTF16}")
+
+
+def test_every_file_naming_no_paying_body_is_listed_in_one_error(tmp_path, capsys):
+    """One run names every file that needs --payer, with a glob per folder to give it."""
+    ncl, oxford = tmp_path / "ncl", tmp_path / "oxford"
+    ncl.mkdir()
+    oxford.mkdir()
+    implied = "Date,Supplier,Amount\n30/04/2020,Supplier One,100.00\n"
+    files = [
+        put(ncl, "NCL 01 - April.csv", implied.encode()),
+        put(ncl, "NCL 02 - May.csv", implied.encode()),
+        put(tmp_path, "named.csv", SPEND.encode()),
+        put(oxford, "expenditure-2017.csv", implied.encode()),
+    ]
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "analyse", *map(str, files), "--out", str(out))
+    assert code == 2 and not out.exists()
+    lines = err.strip().splitlines()
+    assert lines[:3] == [
+        f"{f}:1: names no paying body (found: Date, Supplier, Amount)" for f in (files[0], files[1], files[3])
+    ]
+    assert lines[3] == (
+        "graphflows: 3 files name no paying body (no Entity / Body Name / Organisation Name column): say who "
+        "paid with --payer 'GLOB=NAME' for each, e.g. --payer 'NCL 0*=Name of the body' "
+        "--payer 'expenditure-2017.csv=Name of the body', or a --sources manifest"
+    )
+    given = [
+        "--payer",
+        "NCL 0*=NHS North Central London CCG",
+        "--payer",
+        "expenditure-2017.csv=Oxford City Council",
+    ]
+    code, _, err = run(capsys, "analyse", *map(str, files), "--out", str(out), *given)
+    assert code == 0, err
+
+
+def _shared_award(number: int, amount: str) -> dict:
+    """An OCDS release whose one award value is shared by two suppliers (a framework)."""
+    suppliers = [{"id": f"s{i}", "name": f"Supplier {i} Ltd", "roles": ["supplier"]} for i in (1, 2)]
+    return {
+        "ocid": f"ocds-test-{number}", "id": f"r{number}", "date": "2020-05-01T00:00:00Z",
+        "buyer": {"id": "b1", "name": "Buyer Council"},
+        "parties": [{"id": "b1", "name": "Buyer Council", "roles": ["buyer"]}, *suppliers],
+        "awards": [{"id": "a1", "status": "active", "date": "2020-05-01", "suppliers": suppliers,
+                    "value": {"amount": Decimal(amount), "currency": "GBP"}}],
+    }  # fmt: skip
+
+
+def test_notes_of_one_kind_from_many_files_are_one_line_and_each_stays_in_the_summary(tmp_path, capsys):
+    files = []
+    for number, amount in enumerate(["100.50", "2000", "300", "0"]):
+        path = tmp_path / f"award-{number}.json"
+        path.write_text(json.dumps({"releases": [_shared_award(number, amount)]}, default=str))
+        files.append(path)
+    out = tmp_path / "out"
+    code, stdout, err = run(capsys, "analyse", *map(str, files), "--out", str(out))
+    assert code == 0, err
+    notes = [" ".join(note.split()) for note in stdout.split("Note: ")[1:]]  # lines as rich wrapped them
+    shared = [n for n in notes if "award(s) with one value shared" in n]
+    assert len(shared) == 1
+    assert shared[0].startswith(
+        "3 award(s) with one value shared by several suppliers (framework ceilings) in 3 files: "
+        "GBP 2,400.50 in all; not counted per supplier"
+    )
+    assert "".join(f"(e.g. {files[0]}: 1)".split()) in "".join(shared[0].split())  # a path may wrap
+    assert shared[0].endswith("each file's note is in summary.json")
+    zero = [n for n in notes if "value of 0" in n]  # one file: shown as it is, and not called a ceiling
+    assert len(zero) == 1
+    assert "1 award(s) shared by several suppliers with a value of 0 (no ceiling stated)" in zero[0]
+    assert "0.00 GBP" not in stdout and "framework ceilings, 0" not in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    kinds = [n.split(": ", 1)[1].split(" (")[0] for n in summary["notes"] if "award(s)" in n]
+    assert kinds == ["1 award(s) with one value shared by several suppliers"] * 3 + [
+        "1 award(s) shared by several suppliers with a value of 0"
+    ]
+    assert "100.50 GBP in all" in summary["notes"][0]

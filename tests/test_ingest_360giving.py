@@ -200,3 +200,13 @@ def test_a_grant_repeated_within_a_file_is_counted_once(tmp_path):
     )
     result = read_flows([path])
     assert (result.flows.height, result.non_money, result.records_read) == (1, 1, 2)
+
+
+def test_blank_records_are_counted_in_a_note(tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_text(
+        MINIMAL + "\n,,,,,,,\ng1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n , ,,,,,,\n"
+    )
+    result = read_flows([path])
+    assert (result.flows.height, result.non_money, result.records_read) == (1, 2, 3)
+    assert result.notes == [f"{path}: 2 blank record(s) (every field empty) counted as non-money records"]

@@ -175,6 +175,7 @@ def test_awards_without_money_are_counted_not_flows(tmp_path):
     ]
     result = read_flows([write_json(tmp_path / "r.json", {"releases": releases})])
     assert (result.flows.height, result.rejects.height, result.non_money, result.records_read) == (0, 0, 4, 4)
+    assert [note.split(": ", 1)[1].split(" (")[0] for note in result.notes] == ["4 record(s) with no money"]
 
 
 def test_bad_awards_are_rejected_with_their_record_path(tmp_path):

@@ -176,6 +176,27 @@ def test_column_override_cli_form_and_its_errors(tmp_path, capsys):
     assert "unknown field 'colour'" in capsys.readouterr().err
 
 
+def test_a_column_title_the_file_lacks_lists_the_titles_found_and_a_close_match(tmp_path, capsys):
+    header = "Client,Paid Date,Trans No,Amount,Supplier ID,Supplier Name"
+    path = write(tmp_path / "oxford.csv", f"Spend over 500\n{header}\nOxford,10/10/2017,1,12.34,9,ACME LTD\n")
+    book = Workbook()
+    book.active.append(["Title row"])
+    book.active.append(header.split(","))
+    book.save(tmp_path / "oxford.xlsx")
+    found = "found: " + ", ".join(header.split(","))
+    for source, titles in (
+        (path, found),
+        (tmp_path / "oxford.xlsx", "found: " + ", ".join(sorted(header.split(",")))),
+    ):
+        args = ["analyse", str(source), "--out", str(tmp_path / "out"), "--payer", "*=Oxford City Council"]
+        assert main([*args, "--column", "*=payee:Supplier Nme", "--column", "*=date:Paid"]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"graphflows: {source}: column(s) named by --column/--sources not found in the header: "
+            f"date:'Paid', payee:'Supplier Nme' (did you mean 'Supplier Name'?); {titles}"
+        )
+    assert not (tmp_path / "out").exists()
+
+
 def test_manifest_errors_name_the_line(tmp_path):
     bad = write(tmp_path / "m.csv", "path,format\nx.csv,parquet\n")
     with pytest.raises(InputError, match=r"m.csv:2: unknown format 'parquet'"):

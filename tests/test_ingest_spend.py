@@ -314,3 +314,45 @@ def test_ragged_records_are_rejected_with_their_line_and_an_unclosed_quote_is_lo
     unclosed = write(tmp_path / "q.csv", 'Entity,Date,Supplier,Amount\nA,30/04/2020,S,1\nA,"30/04/2020,S,1\n')
     with pytest.raises(InputError, match=r"q\.csv:\d+: not a readable CSV file \(.*unclosed quote"):
         read_flows([unclosed])
+
+
+def test_every_kind_of_non_money_line_has_a_note_and_the_notes_add_up(tmp_path):
+    """Blank lines (bare commas, as PDF conversions leave), summary lines and leftovers each get a note."""
+    path = write(
+        tmp_path / "NCL 11 - February.pdf.csv",
+        f"{HEADER}\nDH,NHS A CCG,30/04/2020,X,Y,Supplier,1,30000\n,,,,,,,\n,,,,,,,\n , ,,,,,,\n"
+        ",,,,Total,,,30000\nDH,NHS A CCG,,,Page 2,,,\n,,,,,,,,,\n",
+    )
+    result = read_flows([path], skip_invalid=True)
+    assert (result.flows.height, result.rejects.height, result.non_money) == (1, 1, 5)  # the ragged line
+    noted = {
+        note.split(": ", 1)[1].split(" ", 1)[1]: int(note.split(": ", 1)[1].split()[0])
+        for note in result.notes
+    }
+    assert noted == {
+        "blank line(s) (every field empty, e.g. ',,,,') counted as non-money records": 3,
+        "summary line(s) (a 'Total', or an amount alone on its line) counted as non-money records": 1,
+        "line(s) with neither a payee nor an amount counted as non-money records": 1,
+    }
+    assert sum(noted.values()) == result.non_money
+
+
+def test_digits_of_other_scripts_are_not_amounts(tmp_path):
+    """Regex \\d and int() take Arabic-Indic digits; an amount is written in ASCII digits only."""
+    from graphflows.ingest.parsing import number_to_minor, parse_amounts
+    from graphflows.model import to_minor
+
+    path = write(
+        tmp_path / "s.csv",
+        f"{HEADER}\nDH,NHS A CCG,30/04/2020,X,Y,S,1,٣٠٠\nDH,NHS A CCG,30/04/2020,X,Y,T,2,12.5\n",
+    )
+    result = read_flows([path], skip_invalid=True)
+    assert result.rejects["reason"].to_list() == ["amount ٣٠٠ is not a number (only the digits 0-9 are read)"]
+    assert result.flows["amount_minor"].to_list() == [1250]
+    for plain in (True, False):  # the flows CSV's fast path and the careful one
+        minor, problem = parse_amounts(pl.Series(["١٢.٥", "1,2,3"]), plain=plain)
+        assert minor.to_list() == [None, None]
+        assert problem[0] == "amount ١٢.٥ is not a number (only the digits 0-9 are read)"
+    for reader in (to_minor, number_to_minor):  # OCDS values and workbook cells given as text
+        with pytest.raises(ValueError, match="is not a number"):
+            reader("٣٠٠")

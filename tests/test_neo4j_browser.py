@@ -40,7 +40,7 @@ def test_browser_connects_and_runs_a_library_query(neo4j_server, neo4j_runner) -
     from playwright.sync_api import sync_playwright
 
     load_graph(neo4j_runner, read_graph([DEMO]))
-    expected = neo4j_runner.run(load_query("convergence_points").text, {"min_stovepipes": 2, "limit": 3}).rows
+    expected = neo4j_runner.run(load_query("convergence_points").text, {"limit": 3}).rows
     running = local_server.status(neo4j_server.data_dir)  # other tests may have restarted it (new HTTP port)
     assert running is not None and running.browser_url
     with sync_playwright() as playwright:
@@ -56,7 +56,7 @@ def test_browser_connects_and_runs_a_library_query(neo4j_server, neo4j_runner) -
             page.get_by_test_id("connect").click()
             page.get_by_text("You are connected as user").wait_for(timeout=60_000)
             editor = page.locator(".monaco-editor").first
-            for command in (":param min_stovepipes => 2", ":param limit => 3"):
+            for command in (":param limit => 3",):
                 editor.click()
                 page.keyboard.type(command)
                 page.keyboard.press("Control+Enter")

@@ -375,9 +375,9 @@ def test_cli_start_stop_status_and_load(neo4j_server, neo4j_runner, capsys, tmp_
         == 0
     )
     lines = (tmp_path / "c.csv").read_text().splitlines()
-    assert lines[0].startswith("recipient_id,recipient_name") and len(lines) == 4
+    assert lines[0].startswith("rank,recipient_id,recipient_name") and len(lines) == 4
     # --json keeps exact values (integer minor units, full-precision shares); the table reads as money
-    expected = neo4j_runner.run(load_query("convergence_points").text, {"min_stovepipes": 2, "limit": 3}).rows
+    expected = neo4j_runner.run(load_query("convergence_points").text, {"limit": 3}).rows
     query_cli = ["query", "convergence_points", "--param", "limit=3", "--neo4j-uri", uri]
     assert main([*query_cli, "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"] == expected

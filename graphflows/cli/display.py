@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphflows.model import format_minor, to_minor
+from graphflows.model.notes import FileNote
 
 #: Control characters (C0, DEL, C1) and bidirectional overrides: never sent raw to a terminal.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -55,6 +56,49 @@ def money(minor: int, currency: str) -> str:
     """``1234567`` pence -> ``GBP 12,345.67``."""
     whole, _, pence = format_minor(abs(minor)).partition(".")
     return f"{'-' if minor < 0 else ''}{currency} {int(whole):,}.{pence}"
+
+
+#: Notes of one kind from at least this many files are shown as one line (each file's note stays in
+#: summary.json).
+COMBINE_FROM = 3
+
+
+def shown_notes(notes: Iterable[str]) -> list[str]:
+    """The notes to print: those of one kind (:class:`~graphflows.model.notes.FileNote`) from
+    :data:`COMBINE_FROM` files or more become one line, where the first of them was, with the total count,
+    the total per currency and an example file; other notes are shown as they are.
+
+    >>> from graphflows.model.notes import FileNote
+    >>> notes = [FileNote.of(f"{n}.json", 1, "award(s)", {"GBP": n}, "; shared") for n in (100, 200, 9)]
+    >>> print(*shown_notes(["first", *notes]), sep="\\n")
+    first
+    3 award(s) in 3 files: GBP 3.09 in all; shared (e.g. 100.json: 1); each file's note is in summary.json
+    """
+    notes = list(notes)
+    groups: dict[str, list[FileNote]] = {}
+    for note in notes:
+        if isinstance(note, FileNote) and note.kind:
+            groups.setdefault(note.kind, []).append(note)
+    combined = {kind for kind, group in groups.items() if len({n.source for n in group}) >= COMBINE_FROM}
+    shown: list[str] = []
+    for note in notes:
+        kind = note.kind if isinstance(note, FileNote) else None
+        if kind not in combined:
+            shown.append(note)
+        elif kind in groups:
+            group = groups.pop(kind)
+            totals: dict[str, int] = {}
+            for each in group:
+                for currency, minor in each.amounts.items():
+                    totals[currency] = totals.get(currency, 0) + minor
+            amounts = ", ".join(money(minor, currency) for currency, minor in sorted(totals.items()))
+            shown.append(
+                f"{sum(n.count for n in group)} {kind} in {len({n.source for n in group})} files"
+                + (f": {amounts} in all" if amounts else "")
+                + f"{group[0].detail} (e.g. {group[0].source}: {group[0].count}); each file's note is in "
+                "summary.json"
+            )
+    return shown
 
 
 def convergence_table(
@@ -158,5 +202,5 @@ def print_findings(info: dict[str, Any], results_format: str = "csv") -> None:
             f"negative_net.{results_format}, not attributed.",
             markup=False,
         )
-    for note in info["notes"]:
+    for note in shown_notes(info["notes"]):
         console.print(f"Note: {note}", markup=False)

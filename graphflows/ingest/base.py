@@ -90,18 +90,43 @@ def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema=REJECT_COLUMNS)
 
 
+#: The description file that marks a folder written by ``graphflows convert`` (read by the Spark engine).
+CONVERTED_MARK = "graphflows-flows.json"
+
+
 def check_readable(path: Path) -> None:
     """Raise InputError with one clear line if ``path`` is not a readable, non-empty file."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
+        if (path / CONVERTED_MARK).is_file():
+            raise InputError(f"{path} is a `graphflows convert` folder: analyse it with `--engine spark`")
         raise InputError(f"{path}: is a folder, not a file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: file is empty")
 
 
+def refuse_utf16(data: bytes, source: str | Path) -> None:
+    """Raise InputError if ``data`` is UTF-16 text (Excel's "Unicode text" save): a byte-order mark
+    ``FF FE`` / ``FE FF``, or a NUL byte in every other position of the first line's worth of bytes.
+
+    >>> refuse_utf16("Supplier,Amount".encode("utf-16-le"), "s.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    graphflows.model.errors.InputError: s.csv: UTF-16 text; save the file as UTF-8 ...
+    """
+    head = data[:512]
+    pairs = len(head) // 2
+    odd_nuls, even_nuls = head[1::2].count(0), head[0::2].count(0)
+    no_bom = (
+        pairs >= 4 and max(odd_nuls, even_nuls) >= 0.9 * pairs and min(odd_nuls, even_nuls) <= 0.1 * pairs
+    )
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or no_bom:
+        raise InputError(f"{source}: UTF-16 text; save the file as UTF-8 (CSV UTF-8 in Excel) and try again")
+
+
 def decode_utf8(path: Path, data: bytes) -> str:
     """Decode UTF-8 (a byte-order mark is dropped); a bad byte is reported with its line number."""
+    refuse_utf16(data, path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -36,8 +36,11 @@ from graphflows.ingest.parsing import (
 from graphflows.ingest.sides import canonical_ids, funder_and_recipient, provisional_id, registered_ids
 from graphflows.ingest.workbook import read_sheet
 from graphflows.model import InputError
+from graphflows.model.notes import FileNote
 
 FORMAT = "360giving"
+#: The note on blank records (the same words for every file, so many files' notes combine into one).
+BLANK_RECORDS = "blank record(s) (every field empty) counted as non-money records"
 
 #: Canonical titles (normalised) the importer uses.
 ID, AMOUNT, CURRENCY, AWARD_DATE = "identifier", "amount awarded", "currency", "award date"
@@ -348,6 +351,8 @@ def _grants(
             pl.col("_line").cast(pl.String).alias("line"),
             pl.col("_reason").alias("reason"),
         ).with_columns(record.alias("record"))
+    if blank.any():  # every non-money record is accounted for in a note
+        notes.append(FileNote.of(source, int(blank.sum()), BLANK_RECORDS))
     return FileRead(
         source, FORMAT, flows, rejects, records_read=raw.height, non_money=int(blank.sum()), notes=notes
     )

@@ -46,8 +46,22 @@ from graphflows.ingest.parsing import decode_text, number_to_minor, parse_dates
 from graphflows.ingest.sides import funder_and_recipient, provisional_id
 from graphflows.model import InputError
 from graphflows.model.money import format_minor
+from graphflows.model.notes import FileNote
 
 FORMAT = "ocds"
+#: What the file's notes count (the same words for every file, so many files' notes combine into one).
+UNDATED = (
+    "award-supplier record(s) undated (no award date, contract dateSigned or contract period start); the "
+    "release's publication date is never used"
+)
+SUPERSEDED = "award-supplier record(s) superseded by a later release of the same award"
+SHARED = "award(s) with one value shared by several suppliers (framework ceilings)"
+SHARED_ZERO = "award(s) shared by several suppliers with a value of 0 (no ceiling stated)"
+SHARED_DETAIL = "; not counted per supplier: their flows have amount 0 and shared_award_value=yes"
+NO_MONEY = (
+    "record(s) with no money (releases without awards or with linked releases only; awards cancelled, "
+    "unsuccessful, or without suppliers or value) counted as non-money records"
+)
 NO_MONEY_STATUSES = {"cancelled", "unsuccessful"}
 #: Without a ``buyer``, the party paying is the first party with one of these roles.
 PAYER_ROLES = ("buyer", "procuringEntity", "payer", "funder")
@@ -228,7 +242,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                 if key not in latest or stamp >= latest[key]:
                     latest[key] = stamp
                     versions.awards[key] = (stamp[0], str(r["id"]) if r.get("id") is not None else None)
-    superseded = shared_awards = 0
+    superseded = shared_awards = shared_zero = 0
     shared_totals: dict[str, int] = {}
     for rel in releases:
         r = rel.release
@@ -293,8 +307,11 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                 non_money += len(suppliers)
                 continue
             if shared and minor is not None and any(v[0] is None for v in per_supplier):
-                shared_awards += 1
-                shared_totals[currency or "?"] = shared_totals.get(currency or "?", 0) + minor
+                if minor:
+                    shared_awards += 1
+                    shared_totals[currency or "?"] = shared_totals.get(currency or "?", 0) + minor
+                else:
+                    shared_zero += 1
             for s_index, (supplier, own) in enumerate(zip(suppliers, per_supplier, strict=True)):
                 spath = f"{apath}.suppliers[{s_index}]"
                 record = {
@@ -360,22 +377,15 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                     }
                 )
     undated = sum(1 for row in rows if row["date_basis"] is None)
-    if undated:
-        notes.append(
-            f"{source}: {undated} award-supplier record(s) undated (no award date, contract dateSigned or "
-            "contract period start); the release's publication date is never used"
-        )
-    if superseded:
-        notes.append(
-            f"{source}: {superseded} award-supplier record(s) superseded by a later release of the same award"
-        )
-    if shared_awards:
-        total = ", ".join(f"{format_minor(v)} {c}" for c, v in sorted(shared_totals.items()))
-        notes.append(
-            f"{source}: {shared_awards} award(s) have one value shared by several suppliers "
-            f"(framework ceilings, "
-            f"{total}); not counted per supplier: their flows have amount 0 and shared_award_value=yes"
-        )
+    unexplained = non_money - superseded
+    counted = (
+        (undated, UNDATED, None, ""),
+        (superseded, SUPERSEDED, None, ""),
+        (shared_awards, SHARED, shared_totals, SHARED_DETAIL),
+        (shared_zero, SHARED_ZERO, None, "; their flows have amount 0 and shared_award_value=yes"),
+        (unexplained, NO_MONEY, None, ""),
+    )
+    notes += [FileNote.of(source, *note) for note in counted if note[0]]
     flows = _flows(rows, source)
     reject_frame = empty_rejects()
     if rejects:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from graphflows.ingest.base import decode_utf8
+from graphflows.ingest.base import decode_utf8, refuse_utf16
 from graphflows.model import InputError
 
 _SPACES = re.compile(r"\s+")
@@ -51,8 +51,9 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
 
 # ---------------------------------------------------------------------------------------------- amounts
 
-_NUMBER = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$"
-_PLAIN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+# ASCII digits only: regex \d also matches other scripts' digits (Arabic-Indic ٣٠٠), which are not amounts
+_NUMBER = r"^[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?$"
+_PLAIN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 
 
 def parse_amounts(
@@ -87,13 +88,13 @@ def parse_amounts(
     )
     body = pl.col("body")
     frame = frame.with_columns(
-        (body.str.contains(_NUMBER) & body.str.contains(r"\d")).alias("valid"),
+        (body.str.contains(_NUMBER) & body.str.contains("[0-9]")).alias("valid"),
         body.str.replace_all(",", "", literal=True).alias("clean"),
     )
     clean = pl.col("clean")
     frame = frame.with_columns(
-        clean.str.extract(r"^[+-]?(\d*)", 1).alias("whole"),
-        clean.str.extract(r"\.(\d*)$", 1).fill_null("").str.strip_chars_end("0").alias("frac"),
+        clean.str.extract("^[+-]?([0-9]*)", 1).alias("whole"),
+        clean.str.extract(r"\.([0-9]*)$", 1).fill_null("").str.strip_chars_end("0").alias("frac"),
     )
     whole, frac = pl.col("whole"), pl.col("frac")
     frame = frame.with_columns(
@@ -106,6 +107,8 @@ def parse_amounts(
     problem = (
         pl.when(shown == "")
         .then(pl.lit("missing amount"))
+        .when(~pl.col("valid") & shown.str.contains(r"[\d--0-9]"))  # a digit of another script
+        .then(pl.format("amount {} is not a number (only the digits 0-9 are read)", shown))
         .when(~pl.col("valid"))
         .then(pl.format("amount {} is not a number", shown))
         .when(frac.str.len_chars() > 2)
@@ -526,8 +529,9 @@ def read_csv_bytes(source: str, data: bytes, *, header_line: int = 0) -> CsvTabl
 def decode_text(source: str, data: bytes) -> tuple[str, str | None]:
     """UTF-8 text (byte-order mark dropped), else Windows-1252 (common in council spend files) with a note.
 
-    A file that is neither raises the UTF-8 error naming its line.
+    A file that is neither raises the UTF-8 error naming its line; UTF-16 text is refused as such.
     """
+    refuse_utf16(data, source)
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:

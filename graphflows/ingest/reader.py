@@ -21,13 +21,13 @@ from pathlib import Path, PurePosixPath
 import polars as pl
 
 from graphflows.ingest import native
-from graphflows.ingest.base import FileRead, check_member_size, check_readable, empty_rejects
+from graphflows.ingest.base import FileRead, check_member_size, check_readable, empty_rejects, refuse_utf16
 from graphflows.ingest.formats import IMPORTERS
 from graphflows.ingest.importer import NO_SETTINGS, Sample, SourceSettings
 from graphflows.ingest.organisations import OrgMap, Resolution, read_org_map, resolve
 from graphflows.ingest.repeats import SeenBytes, drop_repeated_grants, drop_repeated_releases
 from graphflows.ingest.sources import SourceRules
-from graphflows.model import InputError, RowProblem
+from graphflows.model import InputError, NoPayerError, RowProblem, UnnamedPayer
 from graphflows.model.schema import empty_flows
 
 #: Importers by format name (:mod:`graphflows.ingest.formats`); the first whose ``sniff`` says yes reads
@@ -88,6 +88,7 @@ def detect_format(path: Path, settings: SourceSettings = NO_SETTINGS) -> str:
 def _detect(
     path: Path, head: bytes, source: str, data: bytes | None = None, settings: SourceSettings = NO_SETTINGS
 ) -> str:
+    refuse_utf16(head, source)
     sample = Sample(path.name, head, None, source, settings)
     if sample.is_workbook:
         sample.data = data if data is not None else path.read_bytes()
@@ -175,6 +176,7 @@ def _detect_and_read(
 def _read_bytes(name: str, data: bytes, source: str, settings: SourceSettings) -> FileRead:
     """Read bytes with the named importer, giving it the file's settings if it uses them."""
     importer = FORMATS.get_or_fail(name)
+    refuse_utf16(data, source)  # also when --format skipped detection
     if settings and not importer.uses_settings:
         read = importer.read(data, source, NO_SETTINGS)
         read.notes.append(f"{source}: --payer/--column settings ignored: {name} files name their own payer")
@@ -185,6 +187,7 @@ def _read_bytes(name: str, data: bytes, source: str, settings: SourceSettings) -
 def _read_zip(path: Path, format: str | None, rules: SourceRules, seen: SeenBytes) -> list[FileRead]:
     reads: list[FileRead] = []
     skipped: list[str] = []
+    unnamed: list[UnnamedPayer] = []
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -204,7 +207,12 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules, seen: SeenByte
                 raise InputError(f"{source}: file is empty")
             settings = rules.settings_for(source)
             read = partial(_detect_and_read, Path(base), data, source, settings, format)
-            reads.append(seen.read_once(data, source, settings, read))
+            try:
+                reads.append(seen.read_once(data, source, settings, read))
+            except NoPayerError as exc:
+                unnamed += exc.files
+    if unnamed:
+        raise NoPayerError(unnamed)
     if not reads:
         raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx)")
     if skipped:
@@ -243,10 +251,16 @@ def read_flows(
     reads: list[FileRead] = []
     sources = sources or SourceRules()
     seen = SeenBytes()
+    unnamed: list[UnnamedPayer] = []  # files naming no payer: every one is listed in one error
     for path in _expand([*paths, *sources.files]):
         if progress is not None:
             progress(path)
-        reads.extend(read_files(path, format, sources, seen))
+        try:
+            reads.extend(read_files(path, format, sources, seen))
+        except NoPayerError as exc:
+            unnamed += exc.files
+    if unnamed:
+        raise NoPayerError(unnamed)
     if not reads:
         raise InputError("no input files given")
     drop_repeated_grants(reads)

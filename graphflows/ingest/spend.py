@@ -39,8 +39,9 @@ from graphflows.ingest.parsing import (
     split_csv_line,
 )
 from graphflows.ingest.sides import REDACTED_NAME, provisional_id, registered_ids
-from graphflows.ingest.workbook import HEADER_SEARCH, read_sheet
-from graphflows.model import InputError, Kind
+from graphflows.ingest.workbook import HEADER_SEARCH, header_rows, read_sheet
+from graphflows.model import InputError, Kind, NoPayerError, UnnamedPayer
+from graphflows.model.notes import FileNote
 
 FORMAT = "spend"
 
@@ -160,11 +161,8 @@ def _choose(raw: pl.DataFrame, settings: SourceSettings, where: str) -> dict[str
     for field in FIELDS:
         if field in named:
             if named[field] not in by_key:
-                given = next(t for f, t in settings.columns.items() if OVERRIDES.get(f, f) == field)
-                raise InputError(
-                    f"{where}: column override {field.removesuffix('_name')}:{given!r} names no column of "
-                    f"this file (found: {', '.join(raw.columns)})"
-                )
+                given = next((f, t) for f, t in settings.columns.items() if OVERRIDES.get(f, f) == field)
+                raise InputError(f"{where}: {_not_found(dict([given]), raw.columns)}")
             chosen[field] = by_key[named[field]]
             continue
         candidates = [by_key[header_key(t)] for t in FIELDS[field] if header_key(t) in by_key]
@@ -175,19 +173,44 @@ def _choose(raw: pl.DataFrame, settings: SourceSettings, where: str) -> dict[str
     return chosen
 
 
-def _missing_named_columns(source: str, head: str, settings: SourceSettings) -> None:
-    """Raise naming the ``--column`` titles missing from the line that has most of them."""
+def _missing_named_columns(source: str, rows: Iterable[list[str]], settings: SourceSettings) -> None:
+    """Raise naming the ``--column`` titles missing from the header: of the first ``rows``, the one that
+    has most of them (or, when none, the most known titles), with the titles found there and any close
+    match."""
     wanted = {field: header_key(title) for field, title in settings.columns.items()}
-    best: set[str] = set()
-    for line in head.splitlines()[:HEADER_SEARCH]:
-        keys = {header_key(t) for t in split_csv_line(line)}
-        if len(keys & set(wanted.values())) > len(best):
-            best = keys & set(wanted.values())
-    missing = [f"{field}:{settings.columns[field]!r}" for field, key in wanted.items() if key not in best]
+    known = set().union(*_KEYS.values())
+    best: tuple[int, int] = (-1, -1)
+    titles: list[str] = []
+    for cells in rows:
+        keys = {header_key(t) for t in cells}
+        score = (len(keys & set(wanted.values())), len(keys & known))
+        if score > best:
+            best, titles = score, cells
+    found = {header_key(t) for t in titles}
+    missing = {field: settings.columns[field] for field, key in wanted.items() if key not in found}
     if missing:
-        raise InputError(
-            f"{source}: column(s) named by --column/--sources not found in the header: {', '.join(missing)}"
-        )
+        raise InputError(f"{source}: {_not_found(missing, titles)}")
+
+
+def _not_found(missing: dict[str, str], titles: list[str]) -> str:
+    """Why ``--column`` titles (field -> title) name no column of a header with ``titles``: each with a
+    close match among them if there is one, then the titles found.
+
+    >>> _not_found({"payee": "Supplier Nme"}, ["Date", "Supplier Name", "Amount"])
+    "column(s) named by --column/--sources not found in the header: payee:'Supplier Nme' (did you mean \
+'Supplier Name'?); found: Date, Supplier Name, Amount"
+    """
+    from rapidfuzz import fuzz, process
+
+    by_key = {header_key(t): t for t in titles if t.strip()}
+    named = []
+    for field, title in missing.items():
+        near = process.extractOne(header_key(title), list(by_key), scorer=fuzz.ratio, score_cutoff=80)
+        named.append(f"{field}:{title!r}" + (f" (did you mean {by_key[near[0]]!r}?)" if near else ""))
+    return (
+        f"column(s) named by --column/--sources not found in the header: {', '.join(named)}; "
+        f"found: {', '.join(t for t in titles if t.strip()) or 'no titles'}"
+    )
 
 
 def snake(title: str) -> str:
@@ -233,6 +256,13 @@ def _total_lines(raw: pl.DataFrame, payee: str, amount: str) -> pl.Series:
     return totals
 
 
+#: What the file's notes count (the same words for every file, so many files' notes combine into one).
+NON_MONEY_BLANK = "blank line(s) (every field empty, e.g. ',,,,') counted as non-money records"
+NON_MONEY_TOTAL = "summary line(s) (a 'Total', or an amount alone on its line) counted as non-money records"
+NON_MONEY_LEFTOVER = "line(s) with neither a payee nor an amount counted as non-money records"
+REDACTED_LINES = "line(s) with a redacted or blank payee (one node per payer)"
+
+
 def _blank_records(raw: pl.DataFrame, amount: str, payee: str) -> tuple[pl.Series, pl.Series]:
     """Records whose every field is blank, and records with neither a payee nor an amount (page numbers
     and other leftovers of a PDF conversion): neither carries money."""
@@ -271,20 +301,26 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
 
     if data[:2] == b"PK":  # a workbook: every sheet with a spend header (one sheet per month is common)
         date_keys = {_override_keys(settings).get("date")} - {None} or _KEYS["date"]
-        raw, lines = read_sheet(
-            data,
-            source,
-            is_header,
-            date_titles=lambda title: header_key(title) in date_keys,
-            what="a spend header row (a supplier and an amount column)",
-            every_sheet=True,
-        )
+        try:
+            raw, lines = read_sheet(
+                data,
+                source,
+                is_header,
+                date_titles=lambda title: header_key(title) in date_keys,
+                what="a spend header row (a supplier and an amount column)",
+                every_sheet=True,
+            )
+        except InputError:
+            if settings.columns:  # the named titles are what is missing: say which, and what is there
+                _missing_named_columns(source, map(sorted, header_rows(data, source)), settings)
+            raise
         encoding_note, header_at, csv_problems = None, "1", None
     else:
         head = data[:65536].decode("utf-8-sig", errors="replace")
         header = find_header_line(head, is_header, normalise=False)
         if header is None and settings.columns:
-            _missing_named_columns(source, head, settings)
+            rows = map(split_csv_line, head.splitlines()[:HEADER_SEARCH])
+            _missing_named_columns(source, rows, settings)
         if header is None:
             raise InputError(
                 f"{source}:1: not a spend file: no header row with a supplier and an amount column "
@@ -304,11 +340,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             f"(found: {', '.join(raw.columns)}); name it with --column 'GLOB=payee:TITLE' (or amount:TITLE)"
         )
     if not chosen["payer_name"] and not chosen["payer_id"] and not given_payer:
-        raise InputError(
-            f"{where}: the file names no paying body (no Entity / Body Name / Organisation Name column; "
-            f"found: {', '.join(raw.columns)}); say who paid with --payer 'GLOB=NAME' "
-            f"(e.g. --payer '{Path(source.split('!')[-1]).name}=Name of the body') or a --sources manifest"
-        )
+        raise NoPayerError([UnnamedPayer(source, header_at, tuple(raw.columns))])
     notes: list[str] = []
     if given_payer:
         own = [c for c in (chosen["payer_name"], chosen["payer_id"]) if c]
@@ -327,9 +359,14 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     )
     blank, leftovers = _blank_records(raw, chosen["amount"], chosen["payee_name"])
     totals = _total_lines(raw, chosen["payee_name"], chosen["amount"])
-    total_lines = int(totals.sum())
-    leftover_lines = int((leftovers & frame["_csv_problem"].is_null()).sum())
-    blank = (blank | totals | leftovers) & frame["_csv_problem"].is_null()
+    readable = frame["_csv_problem"].is_null()  # a ragged record is rejected, whatever it holds
+    #: each kind of non-money line (the kinds never overlap), so the notes add up to ``non_money``
+    without_money = {
+        NON_MONEY_BLANK: int((blank & readable).sum()),
+        NON_MONEY_TOTAL: int((totals & readable).sum()),
+        NON_MONEY_LEFTOVER: int((leftovers & readable).sum()),
+    }
+    blank = (blank | totals | leftovers) & readable
     non_money = int(blank.sum())
     kept_raw = raw
     if non_money:
@@ -462,19 +499,10 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             reason.alias("reason"),
         ).with_columns(records_as_json(kept_raw.filter(bad_mask)))
     notes += [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
-    if total_lines:
-        notes.append(
-            f"{source}: {total_lines} summary line(s) (a 'Total', or an amount alone on its line) "
-            "counted as non-money records"
-        )
-    if leftover_lines:
-        notes.append(
-            f"{source}: {leftover_lines} line(s) with neither a payee nor an amount "
-            "counted as non-money records"
-        )
+    notes += [FileNote.of(source, count, kind) for kind, count in without_money.items() if count]
     redacted = int(good["_redacted"].sum()) if good.height else 0
     if redacted:
-        notes.append(f"{source}: {redacted} line(s) with a redacted or blank payee (one node per payer)")
+        notes.append(FileNote.of(source, redacted, REDACTED_LINES))
     return FileRead(source, FORMAT, flows, rejects, records_read=raw.height, non_money=non_money, notes=notes)
 
 

@@ -1,6 +1,6 @@
 """Kinds of node, money in exact minor units, and the errors the library raises."""
 
-from graphflows.model.errors import GraphflowsError, InputError, RowProblem
+from graphflows.model.errors import GraphflowsError, InputError, NoPayerError, RowProblem, UnnamedPayer
 from graphflows.model.kinds import EDGE_TYPES, LABELS, Kind, parse_kind
 from graphflows.model.money import format_minor, minor_to_decimal, to_minor
 from graphflows.model.schema import FLOW_COLUMNS, NODE_COLUMNS
@@ -13,7 +13,9 @@ __all__ = [
     "GraphflowsError",
     "InputError",
     "Kind",
+    "NoPayerError",
     "RowProblem",
+    "UnnamedPayer",
     "format_minor",
     "minor_to_decimal",
     "parse_kind",

@@ -31,3 +31,70 @@ class InputError(GraphflowsError):
         super().__init__(message)
         self.problems = problems or []
         self.total = total if total is not None else len(self.problems)
+
+
+@dataclass(frozen=True)
+class UnnamedPayer:
+    """A spend file that names no paying body: its header line and the titles found there."""
+
+    source: str
+    line: int | str
+    found: tuple[str, ...]
+
+
+class NoPayerError(InputError):
+    """Files that name no paying body. Readers gather every such file before raising, so that one message
+    lists them all and the user gives every ``--payer`` at once.
+
+    >>> str(NoPayerError([UnnamedPayer("a/x 01.csv", 1, ("Date",)), UnnamedPayer("a/x 02.csv", 1, ())]))
+    "2 files name no paying body (no Entity / Body Name / Organisation Name column): say who paid with \
+--payer 'GLOB=NAME' for each, e.g. --payer 'x 0*=Name of the body', or a --sources manifest"
+    """
+
+    #: How many of the files are listed one per line before the rest are just counted.
+    SHOWN = 20
+    WHY = "no Entity / Body Name / Organisation Name column"
+
+    def __init__(self, files: list[UnnamedPayer]):
+        self.files = files
+        examples = " ".join(f"--payer '{glob}=Name of the body'" for glob in _payer_globs(files)[:4])
+        if len(files) == 1:
+            only = files[0]
+            super().__init__(
+                f"{only.source}:{only.line}: the file names no paying body ({self.WHY}; found: "
+                f"{', '.join(only.found)}); say who paid with --payer 'GLOB=NAME' (e.g. {examples}) "
+                "or a --sources manifest"
+            )
+            return
+        problems = [
+            RowProblem(f.source, f.line, f"names no paying body (found: {', '.join(f.found)})")
+            for f in files[: self.SHOWN]
+        ]
+        super().__init__(
+            f"{len(files)} files name no paying body ({self.WHY}): say who paid with --payer 'GLOB=NAME' "
+            f"for each, e.g. {examples}, or a --sources manifest",
+            problems,
+            len(files),
+        )
+
+
+def _payer_globs(files: list[UnnamedPayer]) -> list[str]:
+    """A ``--payer`` glob for each folder's files: the common start of their names (``NCL *``) when it
+    is at least 3 characters and matches no file of another folder, else each file's name."""
+    from fnmatch import fnmatchcase
+    from os.path import commonprefix
+    from pathlib import PurePosixPath
+
+    folders: dict[str, list[str]] = {}
+    for f in files:
+        where = PurePosixPath(f.source.replace("\\", "/").replace("!", "/"))
+        folders.setdefault(str(where.parent), []).append(where.name)
+    globs: list[str] = []
+    for folder, names in folders.items():
+        start = commonprefix(names)  # noqa: RUF071 (the common start of names, character by character)
+        others = [n for other, more in folders.items() if other != folder for n in more]
+        if len(names) > 1 and len(start) >= 3 and not any(fnmatchcase(n, f"{start}*") for n in others):
+            globs.append(f"{start}*")
+        else:
+            globs.extend(dict.fromkeys(names))
+    return globs

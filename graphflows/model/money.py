@@ -13,7 +13,8 @@ from decimal import Decimal
 
 #: Every amount is stored with two decimal places (pence, cents). More precision is refused, not rounded.
 SCALE = 2
-_AMOUNT = re.compile(r"^\s*([+-]?)(\d[\d,]*)?(?:\.(\d*))?\s*$")
+#: ASCII digits only (``\d`` would also take Arabic-Indic and other scripts' digits, which are not amounts).
+_AMOUNT = re.compile(r"^\s*([+-]?)([0-9][0-9,]*)?(?:\.([0-9]*))?\s*$")
 
 
 def to_minor(text: str | int | Decimal) -> int:

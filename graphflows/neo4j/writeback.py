@@ -3,7 +3,8 @@
 On each recipient: ``channel_count``, ``channels`` (list), ``effective_channels``, ``stovepipe_count``,
 ``effective_stovepipes``, ``total_in_minor`` (exact) and ``total_in`` (decimal, as a float),
 ``below_min_share_minor``, ``currency``, ``hhi``, ``top_share``, ``top_stovepipe_id``, ``top_channel``,
-``top_channel_share``, ``payer_count``, ``payer_channels`` (list); the label ``ConvergencePoint`` on the
+``top_channel_share``, ``payer_count``, ``payer_channels`` (list), ``convergence_rank`` (its row in
+``convergence.csv``: 1 is the top convergence point); the label ``ConvergencePoint`` on the
 convergence points of :func:`graphflows.analysis.convergence` (by channel and 1% materiality by default);
 ``(recipient)-[:ATTRIBUTED_TO {amount_minor, amount, share, currency}]->(stovepipe)`` for every row of
 ``attribution.csv`` whose share is at least ``min_share`` (the load's materiality threshold), plus, per
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 RECIPIENT_PROPERTIES = (
     "stovepipe_count", "total_in_minor", "total_in", "currency", "hhi", "top_share", "top_stovepipe_id",
     "payer_count", "channel_count", "channels", "effective_channels", "effective_stovepipes",
-    "below_min_share_minor", "top_channel", "top_channel_share", "payer_channels",
+    "below_min_share_minor", "top_channel", "top_channel_share", "payer_channels", "convergence_rank",
 )  # fmt: skip
 
 CLEAR_ATTRIBUTIONS = f"""
@@ -81,7 +82,7 @@ SET n.stovepipe_count = row[1], n.total_in_minor = row[2], n.total_in = toFloat(
     n.currency = row[3], n.hhi = row[4], n.top_share = row[5], n.top_stovepipe_id = row[6],
     n.payer_count = row[7], n.channel_count = row[9], n.channels = row[10], n.effective_channels = row[11],
     n.effective_stovepipes = row[12], n.below_min_share_minor = row[13], n.top_channel = row[14],
-    n.top_channel_share = row[15], n.payer_channels = row[16]
+    n.top_channel_share = row[15], n.payer_channels = row[16], n.convergence_rank = row[17]
 FOREACH (_ IN CASE WHEN row[8] THEN [1] ELSE [] END | SET n:{CONVERGENCE_LABEL})
 """
 #: Channel nodes and each recipient's income by channel (few rows: one per recipient and channel).
@@ -254,7 +255,10 @@ def split_attribution(rows: pl.DataFrame, min_share: float) -> tuple[pl.DataFram
 def recipient_table(table: pl.DataFrame) -> pl.DataFrame:
     """One row per recipient (its first currency in convergence order): :data:`RECIPIENT_COLUMNS`, with
     ``channels`` and ``payer_channels`` as lists (null when empty: Neo4j stores no empty list property)."""
-    first = table.unique(subset="recipient_id", keep="first", maintain_order=True)
+    ranked = table.with_row_index("convergence_rank", offset=1).with_columns(
+        pl.col("convergence_rank").cast(pl.Int64)
+    )
+    first = ranked.unique(subset="recipient_id", keep="first", maintain_order=True)
     is_point = table.group_by("recipient_id").agg(pl.col("is_convergence_point").any().alias("_any"))
     first = first.join(is_point, on="recipient_id", how="left", maintain_order="left")
     lists = pl.col("channels", "payer_channels")
@@ -268,7 +272,7 @@ def recipient_table(table: pl.DataFrame) -> pl.DataFrame:
 RECIPIENT_COLUMNS = (
     "recipient_id", "stovepipe_count", "total_in_minor", "currency", "hhi", "top_share", "top_stovepipe_id",
     "payer_count", "_any", "channel_count", "channels", "effective_channels", "effective_stovepipes",
-    "below_min_share_minor", "top_channel", "top_channel_share", "payer_channels",
+    "below_min_share_minor", "top_channel", "top_channel_share", "payer_channels", "convergence_rank",
 )  # fmt: skip
 
 

@@ -89,7 +89,10 @@ def test_a_zip_member_is_never_copied_to_a_temporary_file(tmp_path, monkeypatch)
     path = tmp_path / "two.zip"
     path.write_bytes(
         zip_of(
-            {"a.csv": (FLOWS_HEADER + "\n" + rows).encode(), "b.csv": (FLOWS_HEADER + "\n" + rows).encode()}
+            {  # two members with different bytes (a copy would be read once)
+                "a.csv": (FLOWS_HEADER + "\n" + rows).encode(),
+                "b.csv": (FLOWS_HEADER + "\n" + rows.replace("1.00", "2.00")).encode(),
+            }
         )
     )
     result = read_flows([path])
