@@ -583,7 +583,26 @@ def test_nothing_is_guessed():
 def test_given_channel_beats_every_rule():
     row = one("Barts Health NHS Trust", channel_given=["public_health"])
     assert (row["channel"], row["channel_method"]) == ("public_health", "input")
-    assert (row["form"], row["form_method"]) == ("unknown", "none")  # a stated channel is no evidence of form
+    # the form comes from the evidence, not from the stated channel: the register still finds an NHS trust
+    assert (row["form"], row["form_method"]) == ("public_body", "channel")
+    stated = classify(["Hot Toddi", "Barts Health NHS Trust"], channel_given=["nhs", "private"])
+    assert stated["form"].to_list() == ["unknown", "unknown"]  # no evidence; stated outside government
+
+
+def test_a_mapped_channel_keeps_a_public_body_its_form():
+    from graphflows.classify import ChannelMap
+
+    frame = pl.DataFrame(
+        {
+            "id": ["leicester-city-ccg", "x"],
+            "name": ["NHS Leicester City CCG", "Hot Toddi"],
+            "kinds": [["commissioner"]] * 2,
+        }
+    )
+    mapped = classify_nodes(frame, ChannelMap.from_rows([("leicester-city-ccg", "nhs"), ("x", "nhs")]))
+    assert mapped["channel_method"].to_list() == ["map", "map"]
+    assert mapped["form"].to_list() == ["public_body", "unknown"]
+    assert mapped["form"].to_list()[0] == classify_nodes(frame)["form"][0]
 
 
 def test_output_keeps_rows_and_columns_and_adds_four_strings():

@@ -154,10 +154,17 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
             [pl.when(hit).then(pl.lit(m)) for hit, (m, _, _) in zip(decided, steps, strict=True)]
             + [pl.lit("none")]
         ),
+        # Whether the registers, schemes and names (not the user's channel) find a body of government: a
+        # channel given in the input or a map says where money comes from, and keeps the body's form.
         public=pl.coalesce(
-            [pl.when(hit).then(p.fill_null(False)) for hit, (_, _, p) in zip(decided, steps, strict=True)]
+            [
+                pl.when(hit).then(p.fill_null(False) & pl.col(col).is_in(list(GOVERNMENT_CHANNELS)))
+                for hit, (method, col, p) in zip(decided, steps, strict=True)
+                if method not in ("input", "map", "redacted")
+            ]
             + [pl.lit(False)]
-        ),
+        )
+        & pl.col("redacted").is_null(),  # a redacted payee's placeholder name is not about the payee
     )
     public = pl.col("channel").is_in(list(GOVERNMENT_CHANNELS)) & pl.col("public")
     # A company number with a name that says CIC/LLP/society: the name is the more precise form.
