@@ -259,6 +259,8 @@ def test_360giving_individuals():
         ("Havering Health Ltd", "company"),  # nhs-ccg-spend-nel
         ("Project Centre Limited", "company"),  # cf
         ("Capita PLC", "company"),
+        ("ASC Ltd", "company"),  # rigour's "ASC" (an association) is the name here
+        ("CO Ltd", "company"),
         ("Readipop Charitable Incorporated Organisation", "charity"),
         ("Mind in Salford", "unknown"),  # "in" is not a legal form
         ("John Smith Trading As Foo", "unknown"),  # nor is "as" in the middle of a name
@@ -406,6 +408,11 @@ def test_companies_house_number_prefixes(org_ids, channel, form):
         ("NEWHAM COLLEGE OF FURTHER EDUCATION", None),  # london gla.zip
         ("KINGS COLLEGE LONDON", None),  # london gla.zip
         ("University of Central Lancashire", None),  # cf
+        ("QUEEN MARY UNIVERSITY OF LONDON", None),  # nel: "University of" inside the name
+        (
+            "Middlesex University Higher Education Corporation",
+            None,
+        ),  # cf: a post-1992 university's legal name
         ("DN COLLEGES GROUP", None),  # london gla.zip
         ("Eton College", None),  # alwf
     ],
@@ -422,6 +429,11 @@ def test_a_school_name_or_urn_gives_the_education_channel_but_no_public_body(nam
         "NEWHAM ALL STAR SPORTS ACADEMY",  # london gla.zip
         "Royal College of Nursing",  # a professional body and union
         "Kings College Hospital Charity",
+        "Friends of Queen Mary University of London",
+        "Queen Mary University of London Students Union",
+        "Sheffield University of the Third Age",
+        "Hospital of the University of Pennsylvania",
+        "University of London Boxing Club",
     ],
 )
 def test_education_look_alikes(name):
@@ -453,6 +465,70 @@ def test_a_registered_name_beats_a_legal_form_but_a_place_is_not_a_council():
     gor = one("Porton Biopharma Limited")  # a government company in the register, spelt out "Limited"
     assert (gor["channel_method"], gor["form"]) == ("register-name", "company")
     assert one("Trafford Ltd")["channel"] == "private"  # not Trafford Council
+
+
+@pytest.mark.parametrize(
+    ("name", "channel", "method"),
+    [
+        ("United Kingdom Atomic Energy Authority", "central_other", "register-name"),  # cf
+        ("Royal Free London Nhs Ft", "nhs", "register-name"),  # london nhs.zip (North Middlesex)
+        ("UK Atomic Energy Authority", "central_other", "register-name"),
+    ],
+)
+def test_spelt_out_and_abbreviated_forms_of_registered_names(name, channel, method):
+    row = one(name)
+    assert (row["channel"], row["channel_method"]) == (channel, method)
+
+
+@pytest.mark.parametrize(
+    ("name", "channel"),
+    [
+        ("The Corporation of Trinity House", "transport"),  # cf: the register's "Trinity House"
+        ("The Trustees of the British Museum", "central_other"),  # the museum's legal name
+        ("Board of Trustees of the National Gallery", "central_other"),
+        # what is left must be a body's full name: not a council's bare place, nor an abbreviation
+        ("The Corporation of Trafford", "unclassified"),
+        ("Governors of Bath", "unclassified"),
+        ("The Trustees of the CPS", "unclassified"),
+        ("Corporation of Lloyds", "unclassified"),
+    ],
+)
+def test_a_body_named_by_its_legal_name(name, channel):
+    assert one(name)["channel"] == channel
+
+
+# Companies named by an acronym that is also a GOV.UK abbreviation (review-data problem 6): "TAB" is the
+# Technical Advisory Board, "CPS" the Crown Prosecution Service, "ASC" the Animals in Science Committee.
+@pytest.mark.parametrize(
+    "name", ["Tab Ltd", "BF Ltd", "CC Ltd", "CO Ltd", "BM Ltd", "BL Ltd", "DA Ltd", "CS Limited", "CPS Ltd",
+             "ASC Ltd", "BIT Ltd", "AGO PLC", "The CPS Limited"],
+)  # fmt: skip
+def test_a_company_named_by_an_acronym_is_not_the_public_body(name):
+    row = one(name)
+    assert (row["channel"], row["channel_method"], row["form"]) == ("private", "name-pattern", "company")
+
+
+@pytest.mark.parametrize(
+    ("name", "org_id_channel"),
+    [
+        ("CPS", "central_other"),
+        ("TAB", "police_justice"),
+        ("The CPS", "central_other"),
+        ("ASC", "police_justice"),  # rigour reads "ASC" as a form, but a name needs more than its form
+    ],
+)
+def test_an_acronym_alone_still_names_the_body(name, org_id_channel):
+    row = one(name)
+    assert (row["channel"], row["channel_method"], row["form"]) == (
+        org_id_channel,
+        "register-name",
+        "public_body",
+    )
+
+
+def test_an_acronym_is_not_tried_without_a_bracket_either():
+    assert one("CPS (Finance)")["channel"] == "unclassified"
+    assert one("Crown Prosecution Service (Finance)")["channel"] == "central_other"  # a full name is
 
 
 @pytest.mark.parametrize(
@@ -507,7 +583,26 @@ def test_nothing_is_guessed():
 def test_given_channel_beats_every_rule():
     row = one("Barts Health NHS Trust", channel_given=["public_health"])
     assert (row["channel"], row["channel_method"]) == ("public_health", "input")
-    assert (row["form"], row["form_method"]) == ("unknown", "none")  # a stated channel is no evidence of form
+    # the form comes from the evidence, not from the stated channel: the register still finds an NHS trust
+    assert (row["form"], row["form_method"]) == ("public_body", "channel")
+    stated = classify(["Hot Toddi", "Barts Health NHS Trust"], channel_given=["nhs", "private"])
+    assert stated["form"].to_list() == ["unknown", "unknown"]  # no evidence; stated outside government
+
+
+def test_a_mapped_channel_keeps_a_public_body_its_form():
+    from graphflows.classify import ChannelMap
+
+    frame = pl.DataFrame(
+        {
+            "id": ["leicester-city-ccg", "x"],
+            "name": ["NHS Leicester City CCG", "Hot Toddi"],
+            "kinds": [["commissioner"]] * 2,
+        }
+    )
+    mapped = classify_nodes(frame, ChannelMap.from_rows([("leicester-city-ccg", "nhs"), ("x", "nhs")]))
+    assert mapped["channel_method"].to_list() == ["map", "map"]
+    assert mapped["form"].to_list() == ["public_body", "unknown"]
+    assert mapped["form"].to_list()[0] == classify_nodes(frame)["form"][0]
 
 
 def test_output_keeps_rows_and_columns_and_adds_four_strings():

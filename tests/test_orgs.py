@@ -222,3 +222,32 @@ def test_map_keys_absent_from_the_data_make_no_nodes(tmp_path):
     )
     result = read_flows([spend], org_map=org_map)
     assert sorted(result.organisations["id"]) == ["name:NHS A CCG", "name:SUPPLIER ONE"]
+
+
+def test_merge_reasons_come_in_the_same_order_whatever_the_string_hashing():
+    """HMRC is merged from several names on the NEL files; Python hashes strings differently in each
+    process, so a set's order must never reach organisations.csv."""
+    import os
+    import subprocess
+    import sys
+
+    nel = sorted(
+        str(p) for p in (Path(__file__).parent / "data" / "real" / "nhs-ccg-spend-nel").glob("*.zip")
+    )
+    script = (
+        "import sys; from graphflows.ingest import read_flows; "
+        "o = read_flows(sys.argv[1:]).organisations; "
+        "print(o.sort('id').select('id', 'match_method', 'match_reasons').write_csv())"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script, *nel],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
+    assert "HM Revenue & Customs" in outputs.pop()

@@ -214,6 +214,15 @@ def test_london_councils_paid_from_several_channels_are_one_node_each():
     assert {"GB-NHS-93C", "GB-LAE-GLA", "name:TRANSPORT FOR LONDON"} <= set(enfield["payer_id"])
 
 
+def test_a_trust_abbreviated_ft_is_the_registered_trust():
+    # North Middlesex's spend pays "Royal Free London Nhs Ft"; the payer's own file is GB-NHS-RAL
+    result = read_flows([], sources=SourceRules.from_options(manifest=LONDON_SOURCES), skip_invalid=True)
+    assert node_of(result, "Royal Free London Nhs Ft") == "GB-NHS-RAL"
+    assert node_of(result, "Royal Free London NHS Foundation Trust") == "GB-NHS-RAL"
+    # the register has only the trust's current name (Whittington Health NHS Trust, since 2011)
+    assert node_of(result, "Whittington Hosp Nhs Trust") == "name:WHITTINGTON HOSP NHS TRUST"
+
+
 def test_legal_form_keys_use_only_a_trailing_form():
     keys = normalise_names(
         pl.Series(["The Proud Trust Ltd", "Foo Charitable Incorporated Organisation", "Trafford Council"])

@@ -134,6 +134,31 @@ def test_name_keys_fold_publisher_spellings():
         "Mayors Office for Policing and Crime"
     )
     assert name_key("St Helens Council") == name_key("Saint Helens Council")
+    assert name_key("Royal Free London Nhs Ft") == name_key("Royal Free London NHS Foundation Trust")
+    assert name_key("United Kingdom Atomic Energy Authority") == "UK ATOMIC ENERGY AUTHORITY"
+    # "FT" alone, or a Foundation Trust that is not the NHS's, is left as written
+    assert name_key("The Smith Foundation Trust") == "SMITH FOUNDATION TRUST"
+    assert name_key("FT Group") == "FT GROUP"
+
+
+@pytest.mark.parametrize(
+    ("name", "org_id"),
+    [
+        ("Royal Free London Nhs Ft", "GB-NHS-RAL"),  # London: North Middlesex's spend
+        ("United Kingdom Atomic Energy Authority", "GB-GOR-PB137"),  # the register says "UK ..."
+    ],
+)
+def test_abbreviated_and_spelt_out_forms_find_the_body(name, org_id):
+    assert lookup_name(name).org_id == org_id
+
+
+def test_abbreviations_are_marked_apart_from_names():
+    kinds = {(k, o): kind for k, o, kind in name_table().iter_rows()}
+    assert kinds[("CPS", "GB-GOR-D101")] == "abbreviation"  # GOV.UK list
+    assert kinds[("DFE", "GB-GOR-D6")] == "abbreviation"  # IfG short name
+    assert kinds[("CROWN PROSECUTION SERVICE", "GB-GOR-D101")] == "name"
+    assert kinds[("BBC", "GB-GOR-PC388")] == "name"  # the body's own name, though short
+    assert lookup_name("CPS").org_id == "GB-GOR-D101"  # an abbreviation still names the body alone
 
 
 def test_tables_are_consistent():
@@ -142,6 +167,7 @@ def test_tables_are_consistent():
     assert set(bodies["register"]) == set(REGISTERS)
     assert set(bodies["channel"]) <= set(CHANNELS)
     assert name_table()["org_id"].is_in(bodies["org_id"].implode()).all()
+    assert set(name_table()["kind"]) == {"name", "abbreviation"}
     assert alias_table()["org_id"].is_in(bodies["org_id"].implode()).all()
     counts = dict(bodies.group_by("register").len().iter_rows())
     assert counts["police"] == 44 + 42  # 44 forces; no commissioner for the City of London or PSNI

@@ -64,6 +64,28 @@ def test_demo_same_as_memory(spark, tmp_path):
     )
 
 
+def test_spark_tells_people_what_the_in_memory_engine_tells_them(spark, tmp_path, capsys):
+    """A financial year's flows left out, the forms of the convergence points and the negative pairs: in
+    summary.json and on the terminal, as the in-memory engine gives them."""
+    said = {}
+    for engine in ("memory", "spark"):
+        out = tmp_path / engine
+        code = main(["analyse", str(demo_path()), "--out", str(out), "--financial-year", "2019/20",
+                     "--engine", engine])  # fmt: skip
+        assert code == 0
+        said[engine] = " ".join(capsys.readouterr().out.split())
+        said[f"{engine}-summary"] = json.loads((out / "summary.json").read_text())["analysis"]
+    for key in ("flows_in_period", "amount_in_period", "flows_outside_period", "amount_outside_period"):
+        assert said["spark-summary"][key] == said["memory-summary"][key]
+    assert said["memory-summary"]["flows_outside_period"] > 0
+    for line in (
+        "Financial year 2019/20: 44 of 47 flows are dated in it",
+        "Convergence points by provider form",
+        "pair(s) net below zero: listed in negative_net.csv",
+    ):
+        assert line in said["memory"] and line in said["spark"]
+
+
 def test_generated_graph_with_cycles_pools_streams_and_credits(spark, tmp_path):
     flows = generated(tmp_path / "flows.csv", 4000, seed=3)
     memory = analyse(tmp_path / "memory", [flows], "--min-share", "0")

@@ -30,7 +30,7 @@ CHANNELS = {"ph": "public_health", "nhse": "nhs", "ccg": "nhs", "council": "loca
 def graph_of(rows: list[tuple], currency: str = "GBP", channels: dict[str, str] | None = None) -> FlowGraph:
     """Flows from (payer, payer_kind, payee, payee_kind, pounds[, stream_id][, currency]); ``channels``
     gives nodes their channel of government through the payer_channel / payee_channel columns."""
-    names = {"mutual": f"Mutual {HOSTILE}"}
+    names = {"mutual": f"Mutual {HOSTILE}", "charity": "Hope Charity"}
     channels = channels or {}
     columns: dict[str, list] = {k: [] for k in (
         "payer_id", "payer_name", "payer_kind", "payee_id", "payee_name", "payee_kind",

@@ -5,7 +5,8 @@
 Reads the files described in the source folder's README.md / MANIFEST.tsv and writes four CSVs:
 
 - ``bodies.csv``  ``org_id,name,register,channel``: one row per public body.
-- ``names.csv``   ``key,org_id``: every known name of a body as a matching key (graphflows.registers.keys).
+- ``names.csv``   ``key,org_id,kind``: every known name of a body as a matching key (registers.keys);
+  ``kind`` is ``name``, or ``abbreviation`` for a key known only as a GOV.UK or IfG abbreviation (``CPS``).
 - ``ids.csv``     ``alias,org_id``: other codes for the same body (digital-land codes of post-2020 councils).
 - ``codes.csv``   ``code,org_id``: councils' statistical codes and URIs as spend files print them (GSS
   ``E08000033``, former GSS, SNAC ``00CY``, opendatacommunities.org URIs); a code naming two bodies
@@ -69,24 +70,26 @@ _UPPER = {"NHS", "CCG", "ICB", "UK", "II"}
 
 def main(source: Path, target: Path) -> None:
     bodies: list[dict] = []
-    names: list[tuple[str, str]] = []
+    names: list[tuple[str, str, str]] = []
     aliases: list[tuple[str, str]] = []
     for part in (local_authorities, nhs_bodies, police_bodies, government_organisations):
-        b, n, a = part(source)
+        b, n, a, abbreviations = part(source)
         bodies += b
-        names += n
+        names += [(name, org_id, "name") for name, org_id in n]
+        names += [(name, org_id, "abbreviation") for name, org_id in abbreviations]
         aliases += a
     body_frame = pl.DataFrame(bodies).unique("org_id", keep="first", maintain_order=True).sort("org_id")
     known = set(body_frame["org_id"])
-    name_frame = pl.DataFrame(names, schema=["name", "org_id"], orient="row").filter(
+    name_frame = pl.DataFrame(names, schema=["name", "org_id", "kind"], orient="row").filter(
         pl.col("org_id").is_in(known)
     )
     name_frame = (
         name_frame.with_columns(key=name_keys(name_frame["name"]))
         .filter(pl.col("key") != "")
-        .select("key", "org_id")
-        .unique()
-        .sort("key", "org_id")
+        # a key that is also one of the body's names is a name (descending: "name" before "abbreviation")
+        .sort("key", "org_id", "kind", descending=[False, False, True])
+        .unique(["key", "org_id"], keep="first", maintain_order=True)
+        .select("key", "org_id", "kind")
     )
     alias_frame = (
         pl.DataFrame(aliases, schema=["alias", "org_id"], orient="row")
@@ -159,7 +162,7 @@ def local_authorities(source: Path):
         match = [o for n, o in names if n and n == row["name"]]
         if code and match and code not in prefix_of:
             aliases.append((f"GB-LAE-{code}", match[0]))
-    return bodies, [(n, o) for n, o in names if n], aliases
+    return bodies, [(n, o) for n, o in names if n], aliases, []
 
 
 def council_codes(source: Path) -> list[tuple[str, str]]:
@@ -212,7 +215,7 @@ def nhs_bodies(source: Path):
         names.append((row["name"], org_id))
     # "NHS Foo CCG" is also written "Foo CCG".
     names += [(n[4:], o) for n, o in names if n.upper().startswith("NHS ") and n.upper().endswith(" CCG")]
-    return bodies, names, []
+    return bodies, names, [], []
 
 
 # -------------------------------------------------------------------------------------------------- police
@@ -245,7 +248,7 @@ def police_bodies(source: Path):
             ]
         bodies.append(_body(f"pcc:{slug}", pcc, "police", "police_justice"))
         names += [(n, f"pcc:{slug}") for n in [pcc, *pcc_names]]
-    return bodies, names, []
+    return bodies, names, [], []
 
 
 # -------------------------------------------------------------------------------------- central government
@@ -266,6 +269,7 @@ def government_organisations(source: Path):
         slug_of.setdefault(row["reference"], (row["website"] or "").rstrip("/").rsplit("/", 1)[-1])
 
     names: list[tuple[str, str]] = []
+    abbreviations: list[tuple[str, str]] = []
     latest: dict[str, str] = {}
     alpha = cg / "openregister__government-organisation-data/data/government-organisation"
     alpha = alpha / "government-organisation.tsv"
@@ -274,7 +278,7 @@ def government_organisations(source: Path):
     for row in govuk:
         latest[row["government-organisation"]] = row["name"]
         if _is_acronym(row["abbreviation"]):
-            names.append((row["abbreviation"], f"GB-GOR-{row['government-organisation']}"))
+            abbreviations.append((row["abbreviation"], f"GB-GOR-{row['government-organisation']}"))
     for row in records.iter_rows(named=True):
         latest[row["key"]] = row["name"]
     for row in digital_land.sort("entry-date").iter_rows(named=True):
@@ -293,7 +297,7 @@ def government_organisations(source: Path):
     )
     for row in ifg.iter_rows(named=True):
         if row["name"] in code_by_name and _is_acronym(row["short_name"]):
-            names.append((row["short_name"], code_by_name[row["name"]]))
+            abbreviations.append((row["short_name"], code_by_name[row["name"]]))
 
     bodies = [
         _body(
@@ -301,7 +305,7 @@ def government_organisations(source: Path):
         )
         for code, name in latest.items()
     ]
-    return bodies, names, []
+    return bodies, names, [], abbreviations
 
 
 _NOT_PLACE = {"council", "borough", "district", "county", "of", "the", "and", "metropolitan", "ua", "boro"}

@@ -10,6 +10,8 @@ incorporated organisations and "& Partners" practices.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 from rigour.names.org_types import extract_org_types
 
@@ -70,9 +72,16 @@ def _rigour_form(name: str) -> str | None:
         return None
     generic = extract_org_types(name, generic=True)
     tail = name.rstrip(" .)").casefold()
-    for (text, kind), (_, kind_generic) in zip(specific, generic, strict=False):
+    head = re.sub(r"(?i)^\W*(the\s+)?", "", name).casefold()
+    for i, ((text, kind), (_, kind_generic)) in enumerate(zip(specific, generic, strict=False)):
         # Two-letter forms (AS, SA, In) are also English words: only believed at the end of a name.
         if kind in _IGNORED or (len(text.strip(".")) < 3 and not tail.endswith(text.casefold())):
+            continue
+        # A form that starts the name, with another after it, is the name: "ASC Ltd" is a company named ASC;
+        # so is one word alone ("ASC": the Animals in Science Committee).
+        starts = re.match(rf"{re.escape(text.casefold())}\b", head)
+        alone = head.strip(" .") == text.casefold().strip(" .") and " " not in text.strip()
+        if starts and (i < len(specific) - 1 or alone):
             continue
         return _SPECIFIC.get(kind) or _GENERIC.get(kind_generic, "company")
     return None

@@ -7,7 +7,8 @@ Channel rules, strongest first (``channel_method``):
    2a. ``redacted``: a redacted payee (id ``redacted:<payer id>``) is ``unclassified``, form ``unknown``.
 3. ``register-id``: the node id or one of its ``org_ids`` is in the shipped registers.
 4. ``register-name``: the name is in the registers (all bodies of that name share one channel); also
-   without a trailing bracket, without ``Ltd``/``PLC``, or an NHS trust's name without "NHS Trust".
+   without a trailing bracket, without ``Ltd``/``PLC`` or a leading "The Corporation of" / "The Trustees
+   of", or an NHS trust's name without "NHS Trust" (never an abbreviation: only "CPS" alone is the CPS).
 5. ``org-id-scheme``: the identifier's scheme (:data:`SCHEME_CHANNELS`); a company number with a
    charitable company's name is left to the name.
 6. ``name-pattern``: programme names (for streams and names with a programme word), body names,
@@ -42,6 +43,7 @@ from graphflows.classify.patterns import (
     EDUCATION_WORDS,
     GENERIC,
     LEGAL_FORM_TAIL,
+    LEGAL_NAME_HEAD,
     PROGRAMME_WORDS,
     PROGRAMMES,
     TRADING_AS,
@@ -152,10 +154,17 @@ def classify_nodes(nodes: pl.DataFrame, channel_map: ChannelMap | None = None) -
             [pl.when(hit).then(pl.lit(m)) for hit, (m, _, _) in zip(decided, steps, strict=True)]
             + [pl.lit("none")]
         ),
+        # Whether the registers, schemes and names (not the user's channel) find a body of government: a
+        # channel given in the input or a map says where money comes from, and keeps the body's form.
         public=pl.coalesce(
-            [pl.when(hit).then(p.fill_null(False)) for hit, (_, _, p) in zip(decided, steps, strict=True)]
+            [
+                pl.when(hit).then(p.fill_null(False) & pl.col(col).is_in(list(GOVERNMENT_CHANNELS)))
+                for hit, (method, col, p) in zip(decided, steps, strict=True)
+                if method not in ("input", "map", "redacted")
+            ]
             + [pl.lit(False)]
-        ),
+        )
+        & pl.col("redacted").is_null(),  # a redacted payee's placeholder name is not about the payee
     )
     public = pl.col("channel").is_in(list(GOVERNMENT_CHANNELS)) & pl.col("public")
     # A company number with a name that says CIC/LLP/society: the name is the more precise form.
@@ -187,8 +196,9 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     The legal body is classified: a trading-as suffix is cut off first ("Hertfordshire County Council t/a
     Herts Fullstop"). Registers and generic words are also tried on the name without a trailing bracket,
     as finance systems write it: "EXETER CITY COUNCIL (FINANCE)", "PLYMOUTH CITY COUNCIL (RADIUS ACCOUNT";
-    registers also on a company's name without "Ltd"/"PLC" and on an NHS trust's name without "NHS
-    (Foundation) Trust" ("Countess Of Chester Hospital").
+    registers also on a company's name without "Ltd"/"PLC", on a legal name without "The Corporation of"
+    ("The Corporation of Trinity House") and on an NHS trust's name without "NHS (Foundation) Trust"
+    ("Countess Of Chester Hospital").
     """
     distinct = names.cast(pl.String).unique()
     legal = distinct.str.replace(TRADING_AS, "")
@@ -208,8 +218,8 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
             "map_name": channel_map.pattern_channels(distinct),
         }
     ).with_columns(
-        company_core=pl.when(pl.col("core").str.contains(LEGAL_FORM_TAIL)).then(
-            pl.col("core").str.replace(LEGAL_FORM_TAIL, "")
+        company_core=pl.when(pl.col("core").str.contains(f"{LEGAL_FORM_TAIL}|{LEGAL_NAME_HEAD}")).then(
+            pl.col("core").str.replace(LEGAL_FORM_TAIL, "").str.replace(LEGAL_NAME_HEAD, "")
         ),
         stem=pl.col("core").str.replace(_TRUST_SUFFIX, ""),
         charitable_name=_rule(CHARITABLE_COMPANY, "core").is_not_null(),
@@ -227,7 +237,7 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     programme = pl.coalesce([_rule(rule, "key") for rule in PROGRAMMES])
     return (
         frame.join(register, on="key", how="left")
-        .join(_renamed(register, "core"), on="core", how="left")
+        .join(_renamed(_register_full_name_channels(), "core"), on="core", how="left")
         .join(_renamed(_register_company_channels(), "company_core"), on="company_core", how="left")
         .join(_renamed(_register_stem_channels(), "stem"), on="stem", how="left")
         .with_columns(
@@ -257,9 +267,11 @@ def _renamed(register: pl.DataFrame, column: str) -> pl.DataFrame:
     return register.rename({"key": column, "register_name": f"register_{column}"})
 
 
-def _register_names() -> pl.DataFrame:
-    """``key, channel, register, org_id`` for every known name of a registered body."""
-    return name_table().join(body_table().select("org_id", "channel", "register"), on="org_id")
+def _register_names(abbreviations: bool = True) -> pl.DataFrame:
+    """``key, channel, register, org_id, kind`` for every known name of a registered body (without the
+    keys known only as abbreviations when ``abbreviations`` is false)."""
+    names = name_table() if abbreviations else name_table().filter(pl.col("kind") == "name")
+    return names.join(body_table().select("org_id", "channel", "register"), on="org_id")
 
 
 def _unanimous(names: pl.DataFrame) -> pl.DataFrame:
@@ -277,10 +289,17 @@ def _register_name_channels() -> pl.DataFrame:
     return _unanimous(_register_names())
 
 
+def _register_full_name_channels() -> pl.DataFrame:
+    """``key -> register_name`` for the names that are more than an abbreviation: the only ones tried on
+    part of a name ("CPS" alone is the Crown Prosecution Service, "CPS Ltd" or "CPS (Finance)" is not)."""
+    return _unanimous(_register_names(abbreviations=False))
+
+
 def _register_company_channels() -> pl.DataFrame:
-    """Register names a company ("The Financial Reporting Council Limited") may carry before its legal form:
-    all but a council's bare place name ("Trafford Ltd" is not Trafford Council)."""
-    names = _register_names()
+    """Register names a company ("The Financial Reporting Council Limited") may carry before its legal form,
+    or a body after "The Corporation of": all but abbreviations ("CPS Ltd") and a council's bare place
+    name ("Trafford Ltd" is not Trafford Council)."""
+    names = _register_names(abbreviations=False)
     place = (pl.col("register") == "local-authority") & ~pl.col("key").str.contains(_BODY_WORDS)
     return _unanimous(names.filter(~place))
 
@@ -288,7 +307,7 @@ def _register_company_channels() -> pl.DataFrame:
 def _register_stem_channels() -> pl.DataFrame:
     """NHS trusts' names without "NHS (Foundation) Trust", when the rest names a hospital: "COUNTESS OF
     CHESTER HOSPITAL". A stem that is also another register name is not used."""
-    names = _register_names()
+    names = _register_names(abbreviations=False)
     trusts = names.filter(
         (pl.col("register") == "nhs") & pl.col("key").str.contains(_TRUST_SUFFIX)
     ).with_columns(key=pl.col("key").str.replace(_TRUST_SUFFIX, ""))

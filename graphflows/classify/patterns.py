@@ -139,7 +139,8 @@ EDUCATION_WORDS: tuple[Rule, ...] = (
     (
         "education",
         r"\bSCHOOL$|\bSCHOOL AND SIXTH FORM$|\bACADEMY\b|\bCOLLEGE$|\bCOLLEGES? GROUP$|\bCOLLEGE CORPORATION$"
-        r"|\bCOLLEGE OF\b|^(IMPERIAL|KINGS|UNIVERSITY) COLLEGE\b|^UNIVERSITY OF\b|\bUNIVERSITY$"
+        r"|\bCOLLEGE OF\b|^(IMPERIAL|KINGS|UNIVERSITY) COLLEGE\b|\bUNIVERSITY OF\b"
+        r"|\bUNIVERSITY( HIGHER EDUCATION CORPORATION)?$"
         r"|\bCONSERVATOIRE\b",
         r"\bDRIVING\b|\bDANCE\b|\bFOOTBALL\b|\bSOCCER\b|\bMARTIAL\b|\bTRAINING\b|\bHAIRDRESSING\b|\bBEAUTY\b"
         r"|\bFRIENDS OF\b|\bPARENTS\b|\bPTA\b|\bALUMNI\b|\bOLD (BOYS|GIRLS)\b"
@@ -174,3 +175,7 @@ TRADING_AS = r"(?i)[\s,(]+(T/|TRADING AS\b).*$"
 
 #: A trailing legal form, cut off a company's name to look it up in the registers.
 LEGAL_FORM_TAIL = r" (LTD|PLC)$"
+
+#: A leading phrase of a body's legal name, cut off to look it up in the registers: "The Corporation of
+#: Trinity House" is Trinity House, "The Trustees of the British Museum" the British Museum.
+LEGAL_NAME_HEAD = r"^(CORPORATION|(BOARD OF )?TRUSTEES|GOVERNORS) OF (THE )?"

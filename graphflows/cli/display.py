@@ -187,9 +187,10 @@ def print_findings(info: dict[str, Any], results_format: str = "csv") -> None:
     if info["convergence_points_by_form"]:
         console.print(convergence_by_form(info["convergence_points_by_form"]))
     for currency, part in info["unclassified_origin_income"].items():
-        if part["origins"] or (part["origins"] is None and part["share_of_attributed_income"]):
-            largest = f"; largest: {', '.join(part['largest'])}" if part["origins"] else ""
-            origins = f"{part['origins'] or ''} origin(s) with no channel ('unclassified'{largest})".lstrip()
+        counted = part.get("origins")  # None: not counted one by one (channels only, or Spark)
+        if counted or (counted is None and part["share_of_attributed_income"]):
+            largest = f"; largest: {', '.join(part.get('largest', []))}" if counted else ""
+            origins = f"{counted or ''} origin(s) with no channel ('unclassified'{largest})".lstrip()
             console.print(
                 f"Note: {part['share_of_attributed_income']:.1%} of {currency} income traces to {origins}, "
                 "never counted as a channel: see organisations.csv (channel_method 'none'); give their "

@@ -76,10 +76,14 @@ def run_spark(
     files: tuple[Path, ...], out: Path, options: dict[str, Any], *, skip_invalid: bool, channels: Path | None
 ) -> None:
     """``analyse --engine spark``: the whole analysis as Spark jobs, then the same files as ever."""
+    import warnings
+
     from graphflows.classify import read_channel_map
     from graphflows.spark import analyse_spark, spark_session
     from graphflows.spark.export import top_points, write_spark_analysis
+    from graphflows.spark.session import PANDAS_3_MESSAGE
 
+    warnings.filterwarnings("ignore", message=PANDAS_3_MESSAGE, category=FutureWarning)
     check_spark_inputs(files, options)
     channel_map = read_channel_map(channels) if channels is not None else None
     count_by = options["count_by"]

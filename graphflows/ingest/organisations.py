@@ -516,7 +516,7 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
         else:
             node = "name:"
         node_of_root[root] = node
-        merges = [m for k in keys for m in reasons.get(k, [])]
+        merges = [m for k in sorted(keys) for m in reasons.get(k, [])]  # the same order on every run
         if merges:
             weakest = min(merges, key=lambda m: CONFIDENCE[m[0]])
             method, confidence = weakest[0], CONFIDENCE[weakest[0]]

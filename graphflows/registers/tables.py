@@ -34,7 +34,9 @@ def body_table() -> pl.DataFrame:
 
 @cache
 def name_table() -> pl.DataFrame:
-    """Every known name as a key: ``key, org_id`` (a key may name several bodies: ambiguous)."""
+    """Every known name as a key: ``key, org_id, kind`` (a key may name several bodies: ambiguous).
+
+    ``kind`` is ``name`` or ``abbreviation`` (a key known only as a GOV.UK or IfG abbreviation: ``CPS``)."""
     return _read("names.csv")
 
 

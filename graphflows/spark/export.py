@@ -116,7 +116,9 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
     unclassified = {}
     for (currency,), part in channel_money.partition_by("currency", as_dict=True).items():
         unknown = part.filter(pl.col("channel") == UNCLASSIFIED)
-        unclassified[str(currency)] = {
+        unclassified[str(currency)] = {  # origins are not counted one by one on Spark
+            "origins": None,
+            "largest": [],
             "share_of_attributed_income": round(
                 int(unknown["amount_minor"].sum()) / max(int(part["amount_minor"].sum()), 1), 6
             )

@@ -27,6 +27,12 @@ def missing_spark() -> GraphflowsError:
     )
 
 
+#: PySpark warns in each Python process that it "does not yet fully support pandas >= 3.0.0"; graphflows'
+#: Spark results are tested equal to the in-memory engine's with the pandas installed, so the warning is
+#: silenced for local workers (the CLI silences it in the driver).
+PANDAS_3_MESSAGE = "PySpark does not yet fully support pandas"
+
+
 @contextmanager
 def spark_session(
     master: str | None = None,
@@ -69,6 +75,8 @@ def spark_session(
             settings.setdefault("spark.driver.host", "127.0.0.1")
             settings.setdefault("spark.driver.bindAddress", "127.0.0.1")
             settings.setdefault("spark.ui.enabled", "false")
+            quiet = f"ignore:{PANDAS_3_MESSAGE}:FutureWarning"
+            settings.setdefault("spark.executorEnv.PYTHONWARNINGS", quiet)
         if shuffle_partitions or local:
             settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions or LOCAL_SHUFFLE_PARTITIONS)
         if driver_memory:
