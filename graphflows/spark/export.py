@@ -270,7 +270,6 @@ def write_spark_analysis(
     if info["negative_net_pairs"]:
         by_pair = [(c, False) for c in ("payer_id", "payee_id", "stream_id", "currency")]
         writers[f"negative_net.{ext}"] = lambda p: table_file(negatives, by_pair, p, negative, **csv)
-    info["files_written"] = write_all(
-        out_dir, writers, stale=SPARK_FILES, inputs=inputs
-    )  # not in summary.json
+    written = write_all(out_dir, writers, stale=SPARK_FILES, inputs=inputs)
+    info["files_written"] = written  # for the terminal; summary.json is already written without it
     return info
