@@ -305,8 +305,8 @@ assert {row["currency"]: row["minor"] for row in in_neo4j} == graph.totals()
 pl.DataFrame([{"name": q.name, "question": q.question} for q in neo4j.list_queries()])
 """),
     code("""
-points = pl.DataFrame(neo4j.run_named(runner, "convergence_points", {"min_stovepipes": 2, "limit": 10}).rows)
-points.select("recipient_name", "stovepipe_count", "total_in_minor", "top_stovepipe_id", "top_share")
+points = pl.DataFrame(neo4j.run_named(runner, "convergence_points", {"limit": 10}).rows)
+points.select("rank", "recipient_name", "channels", "effective_channels", "total_in_minor", "payer_channels")
 """),
     code("""
 pl.DataFrame(neo4j.run_named(runner, "provider_funding_mix", {"provider_id": "inclusion-healthcare"}).rows)

@@ -121,7 +121,7 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
             "largest": [],
             "share_of_attributed_income": round(
                 int(unknown["amount_minor"].sum()) / max(int(part["amount_minor"].sum()), 1), 6
-            )
+            ),
         }
     kinds = {
         r["kind"]: r["n"]
