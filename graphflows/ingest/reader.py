@@ -275,7 +275,7 @@ def read_flows(
             "source", "line", "reason").iter_rows()]  # fmt: skip
         raise InputError(
             f"{rejects.height} invalid record(s); nothing was written "
-            "(fix them, or use --skip-invalid to write them to rejects.csv and go on)",
+            "(fix them, or use --skip-invalid to set them aside with their reasons and go on)",
             problems,
             rejects.height,
         )
