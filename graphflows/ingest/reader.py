@@ -150,21 +150,22 @@ def read_files(
 
     ``rules`` (from ``--payer``, ``--column``, ``--sources``) give each file its settings by name. A file
     (or member) with the same bytes as one ``seen`` read before is not read again: it comes back empty,
-    with a note naming the file read.
+    with a note naming the file read (without ``seen``, only a zip's members are compared).
     """
     path = Path(path)
     if format is not None:
         FORMATS.get_or_fail(format)
     check_readable(path)
     rules = rules or SourceRules()
-    seen = seen if seen is not None else SeenBytes()
     if _is_zip_archive(path):
-        return _read_zip(path, format, rules, seen)
+        return _read_zip(path, format, rules, seen if seen is not None else SeenBytes())
     settings = rules.settings_for(str(path))
     data = path.read_bytes()
     if not (format or settings.format) and len(data) <= 65536 and not data.strip(b"\xef\xbb\xbf \t\r\n"):
         raise InputError(f"{path}: file is empty")
     read = partial(_detect_and_read, path, data, str(path), settings, format)
+    if seen is None:  # a file read on its own repeats nothing: its bytes are not hashed
+        return [read()]
     return [seen.read_once(data, str(path), settings, read)]
 
 
@@ -253,9 +254,10 @@ def read_flows(
         org_map = read_org_map(org_map)
     reads: list[FileRead] = []
     sources = sources or SourceRules()
-    seen = SeenBytes()
+    files = list(_expand([*paths, *sources.files]))
+    seen = SeenBytes() if len(files) > 1 else None  # one file (a zip's members are compared in it)
     unnamed: list[UnnamedPayer] = []  # files naming no payer: every one is listed in one error
-    for path in _expand([*paths, *sources.files]):
+    for path in files:
         if progress is not None:
             progress(path)
         try:
