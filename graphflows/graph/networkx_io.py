@@ -36,10 +36,11 @@ import polars as pl
 
 from graphflows.classify import CHANNELS, classify_nodes, parse_channel
 from graphflows.graph.build import FlowGraph, build_graph
-from graphflows.ingest.parsing import MAX_MINOR, number_to_minor, parse_amounts, parse_dates
+from graphflows.ingest.parsing import number_to_minor, parse_amounts, parse_dates
 from graphflows.model import (
     FLOW_COLUMNS,
     LABELS,
+    MAX_MINOR,
     InputError,
     Kind,
     minor_to_decimal,

@@ -5,6 +5,7 @@ from graphflows.model.kinds import EDGE_TYPES, LABELS, Kind, parse_kind
 from graphflows.model.money import (
     CURRENCY_CODE,
     DEFAULT_CURRENCY,
+    MAX_MINOR,
     format_minor,
     minor_to_decimal,
     parse_currency,
@@ -18,6 +19,7 @@ __all__ = [
     "EDGE_TYPES",
     "FLOW_COLUMNS",
     "LABELS",
+    "MAX_MINOR",
     "NODE_COLUMNS",
     "GraphflowsError",
     "InputError",

@@ -37,6 +37,8 @@ def to_minor(text: str | int | Decimal) -> int:
     return -value if m.group(1) == "-" else value
 
 
+#: The largest amount accepted, in minor units (text amounts: 16 digits before the point).
+MAX_MINOR = 10**18 - 1
 #: The currency of an amount given without one (blank in a flows file, absent on a networkx edge).
 DEFAULT_CURRENCY = "GBP"
 #: A currency as stored: a three-letter ISO 4217 code, upper case (read in any case).
