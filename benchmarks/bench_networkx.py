@@ -1,16 +1,18 @@
 """Time the networkx round trip ``from_networkx(to_networkx(g))`` on a generated graph.
 
-    python benchmarks/bench_networkx.py 100000
+python benchmarks/bench_networkx.py 100000
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
 from generate import layered_flows
 
 from graphflows.graph import from_networkx, read_graph
