@@ -303,3 +303,10 @@ def test_one_path_is_read_as_one_file(tmp_path, monkeypatch):
 def test_from_networkx_is_public():
     assert "from_networkx" in gf.__all__
     assert gf.from_networkx(one_edge(amount="1")).totals() == {"GBP": 100}
+
+
+def test_attribute_of_something_that_is_not_a_graph_says_what_it_expects():
+    with pytest.raises(
+        InputError, match=r"^expected a FlowGraph \(from gf.read_graph\) or a networkx graph, not str$"
+    ):
+        attribute("flows.csv")

@@ -79,7 +79,9 @@ def from_networkx(G: nx.Graph) -> FlowGraph:
     ``kinds`` (or ``kind``) and ``channel``. Raises InputError naming the first bad edge or node.
     """
     if not isinstance(G, nx.Graph):
-        raise InputError(f"expected a networkx graph, not {type(G).__name__}")
+        raise InputError(
+            f"expected a FlowGraph (from gf.read_graph) or a networkx graph, not {type(G).__name__}"
+        )
     if not G.is_directed():
         raise InputError(
             f"{type(G).__name__} has no direction, and payments have a direction: "
