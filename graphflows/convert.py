@@ -6,7 +6,9 @@ any engine reading Parquet, takes directly::
     OUT/flows/part-00000.parquet     one part per input file: the standard flow columns, provenance
                                      (source, line) and the order columns _file and _seq
     OUT/organisations.parquet        how records were matched into organisations (when any were)
-    OUT/graphflows-flows.json        counts that reconcile (records_read = flows + rejected + non_money)
+    OUT/graphflows-flows.json        counts that reconcile (records_read = flows + rejected + non_money),
+                                     the parts with their rows, whether organisations.parquet was written,
+                                     and the reading notes (repeated lines, date order...)
     OUT/rejects.csv                  rejected records, with --skip-invalid
 
 ``_seq`` is each flow's position in the in-memory engine's flow table, so both engines see "the first
@@ -24,6 +26,7 @@ import polars as pl
 
 from graphflows.ingest import IngestResult
 from graphflows.ingest.base import CONVERTED_MARK  # the file marking a converted folder
+from graphflows.model.notes import FileNote
 from graphflows.outputs import OutputFiles, PathLike, write_csv_to
 
 
@@ -41,26 +44,61 @@ def write_converted(
     out = Path(out_dir)
     flows = converted_flows(ingest)
     parts = flows.partition_by("source", maintain_order=True) if flows.height else [flows]
+    names = [part_name(number) for number in range(len(parts))]
+    organisations = ingest.organisations is not None and ingest.organisations.height > 0
     info: dict[str, Any] = {
         "records_read": ingest.records_read,
         "flows": ingest.flows.height,
         "rejected": ingest.rejects.height,
         "non_money": ingest.non_money,
         "files": [
-            {"path": f.source, "format": f.format, "records_read": f.records_read, "flows": f.flows.height}
+            {
+                "path": f.source,
+                "format": f.format,
+                "records_read": f.records_read,
+                "flows": f.flows.height,
+                "rejected": f.rejects.height,
+                "non_money": f.non_money,
+            }
             for f in ingest.files
         ],
         "parts": len(parts),
-        "notes": ingest.notes,
+        "part_rows": {name: part.height for name, part in zip(names, parts, strict=True)},
+        "organisations": organisations,
+        "notes": list(ingest.notes),
+        "note_details": [note_detail(note) for note in ingest.notes],
     }
     with OutputFiles(inputs=inputs, create_folders=True) as files:
-        for number, part in enumerate(parts):
-            part.write_parquet(files.stage(out / "flows" / f"part-{number:05d}.parquet"))
-        if ingest.organisations is not None and ingest.organisations.height:
+        for name, part in zip(names, parts, strict=True):
+            part.write_parquet(files.stage(out / "flows" / name))
+        if organisations and ingest.organisations is not None:
             ingest.organisations.write_parquet(files.stage(out / "organisations.parquet"))
         if write_rejects and ingest.rejects.height:
             write_csv_to(files.stage(out / "rejects.csv"), ingest.rejects)
         files.stage(out / CONVERTED_MARK).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
-        files.remove_stale(out / "flows", [f"part-{n:05d}.parquet" for n in range(len(parts), 100_000)])
+        files.remove_stale(out / "flows", [part_name(n) for n in range(len(parts), 100_000)])
         files.remove_stale(out, ["organisations.parquet", "rejects.csv"])
     return info
+
+
+def part_name(number: int) -> str:
+    """``3`` -> ``part-00003.parquet``."""
+    return f"part-{number:05d}.parquet"
+
+
+def note_detail(note: str) -> dict[str, Any] | None:
+    """What a :class:`FileNote` counts (None for a plain note), so a converted folder's notes are combined
+    on the terminal as ``analyse`` combines them."""
+    if not isinstance(note, FileNote):
+        return None
+    return {"source": note.source, "kind": note.kind, "count": note.count, "amounts": note.amounts,
+            "detail": note.detail}  # fmt: skip
+
+
+def converted_notes(info: dict[str, Any]) -> list[str]:
+    """The notes of a converted folder's description, as :class:`FileNote` where they were."""
+    details = info.get("note_details") or [None] * len(info.get("notes", []))
+    return [
+        FileNote(text, **detail) if detail else text
+        for text, detail in zip(info.get("notes", []), details, strict=False)
+    ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from graphflows.cli.display import console, convergence_table, print_findings, steps
+from graphflows.cli.display import console, convergence_table, print_findings, shown_notes, steps
 from graphflows.cli.inputs import input_options, input_paths, read_inputs, read_paths
 from graphflows.model import InputError
 
@@ -37,18 +37,23 @@ def convert(
     named = input_paths(files, extras.get("org_map"), extras.get("sources"))
     with steps(f"Writing Parquet to {out}"):
         info = write_converted(out, ingest, write_rejects=skip_invalid, inputs=named + read_paths(ingest))
+    without_money = f", {info['non_money']} without money" if info["non_money"] else ""
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows, "
-        f"{info['rejected']} rejected. Parquet written to {out}/flows/ ({info['parts']} part(s)); analyse it "
-        f"with: graphflows analyse {out} --engine spark --out RESULTS",
+        f"{info['rejected']} rejected{without_money}. Parquet written to {out}/flows/ ({info['parts']} "
+        f"part(s)); analyse it with: graphflows analyse {out} --engine spark --out RESULTS",
         markup=False,
     )
+    if skip_invalid and info["rejected"]:
+        console.print(f"Rejected records, with their reason: {out}/rejects.csv", markup=False)
+    for note in shown_notes(ingest.notes):
+        console.print(f"Note: {note}", markup=False)
 
 
 def check_spark_inputs(files: tuple[Path, ...], options: dict[str, Any]) -> None:
     """Refuse what the Spark engine does not read: formats parsed in Python (convert them first)."""
     from graphflows.ingest.reader import detect_format
-    from graphflows.spark.read import is_converted
+    from graphflows.spark.read import check_converted
 
     given = [name for name in PYTHON_READING if options.get(name)]
     if given:
@@ -63,8 +68,7 @@ def check_spark_inputs(files: tuple[Path, ...], options: dict[str, Any]) -> None
         if isinstance(path, str):  # a URL: Spark reads it and checks it (header, converted folder's mark)
             continue
         if path.is_dir():
-            if not is_converted(path):
-                raise InputError(f"{path}: not a folder written by `graphflows convert`")
+            check_converted(path)  # every part convert wrote, before Spark starts
         elif detect_format(path) != "flows":
             raise InputError(
                 f"{path}: the Spark engine reads graphflows' flows CSV and `graphflows convert` folders; "
@@ -80,6 +84,7 @@ def run_spark(
 
     from graphflows.classify import read_channel_map
     from graphflows.spark import analyse_spark, spark_session
+    from graphflows.spark.errors import spark_errors
     from graphflows.spark.export import top_points, write_spark_analysis
     from graphflows.spark.session import PANDAS_3_MESSAGE
 
@@ -90,31 +95,32 @@ def run_spark(
     with spark_session(options.get("spark_master"), options.get("spark_remote")) as spark:
         if not options.get("spark_remote"):
             spark.sparkContext.setLogLevel("ERROR")
-        with steps("Analysing with Spark"):
-            try:
-                analysis = analyse_spark(
-                    spark,
-                    list(files),
-                    by=options["by"],
-                    financial_year=options["financial_year"],
-                    count_by=count_by,
-                    min_count=options["min_count"],
-                    min_share=options["min_share"],
-                    skip_invalid=skip_invalid,
-                    channel_map=channel_map,
+        with spark_errors(files):
+            with steps("Analysing with Spark"):
+                try:
+                    analysis = analyse_spark(
+                        spark,
+                        list(files),
+                        by=options["by"],
+                        financial_year=options["financial_year"],
+                        count_by=count_by,
+                        min_count=options["min_count"],
+                        min_share=options["min_share"],
+                        skip_invalid=skip_invalid,
+                        channel_map=channel_map,
+                    )
+                except ValueError as exc:
+                    raise InputError(str(exc)) from None
+            with steps(f"Writing results to {out}"):
+                info = write_spark_analysis(
+                    out,
+                    analysis,
+                    raw_csv=options["raw_csv"],
+                    inputs=input_paths(files, channels),
+                    levels=options["levels"],
+                    results_format=options["results_format"],
                 )
-            except ValueError as exc:
-                raise InputError(str(exc)) from None
-        with steps(f"Writing results to {out}"):
-            info = write_spark_analysis(
-                out,
-                analysis,
-                raw_csv=options["raw_csv"],
-                inputs=input_paths(files, channels),
-                levels=options["levels"],
-                results_format=options["results_format"],
-            )
-        shown = top_points(analysis, options["top"]) if options["top"] else None
+            shown = top_points(analysis, options["top"]) if options["top"] else None
     points = info["convergence_points"]
     if shown is not None:
         console.print(convergence_table(shown, options["top"], count_by=count_by, points=points))
@@ -125,3 +131,10 @@ def run_spark(
         markup=False,
     )
     print_findings(info, options["results_format"])
+    for entry in info["files"]:  # a convert folder keeps the records it set aside
+        if entry["format"] == "parquet" and entry["rejected"]:
+            console.print(
+                f"{entry['rejected']} record(s) set aside by `graphflows convert`: "
+                f"{entry['path']}/rejects.csv",
+                markup=False,
+            )

@@ -10,10 +10,11 @@ from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
 from graphflows.classify import ChannelMap
 from graphflows.graph.build import financial_year_bounds
 from graphflows.ingest.base import as_location
+from graphflows.model import InputError
 from graphflows.spark.attribution import SparkAttribution, attribute_spark
 from graphflows.spark.convergence import convergence_spark
 from graphflows.spark.nodes import node_frame
-from graphflows.spark.read import read_flows_spark
+from graphflows.spark.read import SparkFlows, read_flows_spark
 
 
 @dataclass
@@ -34,6 +35,12 @@ class SparkAnalysis:
     files: list[dict[str, Any]]
     totals: dict[str, int]
     flows_used: int
+    #: Records that are not money (blank and 'Total' lines), counted by ``convert``.
+    non_money: int = 0
+    #: The reading notes ``convert`` kept, then the analysis's.
+    notes: list[str] = field(default_factory=list)
+    #: Records set aside by ``skip_invalid`` in flows CSV files (a Spark frame), or None.
+    rejects: Any = None
     financial_year: str | None = None
     undated_excluded: int = 0
     #: Money per currency of the flows in the financial year (all flows without one).
@@ -58,6 +65,7 @@ def analyse_spark(
 
     read = read_flows_spark(spark, [as_location(p) for p in paths], skip_invalid=skip_invalid)
     flows = read.flows.cache()
+    check_rows(flows.count(), read, paths)
     nodes = node_frame(flows, channel_map, read.organisations)
     totals = _totals(flows)
     undated = 0
@@ -84,10 +92,24 @@ def analyse_spark(
         totals=totals,
         period_totals=period_totals,
         flows_used=flows_used,
+        non_money=read.non_money,
+        notes=list(read.notes),
+        rejects=read.rejects,
         financial_year=financial_year,
         undated_excluded=undated,
         settings={"count_by": count_by, "min_count": min_count, "min_share": min_share},
     )
+
+
+def check_rows(counted: int, read: SparkFlows, paths: list[Path] | list[str]) -> None:
+    """Refuse flows Spark read that the inputs' own counts do not give (a part replaced or lost)."""
+    if counted != read.flows_expected:
+        names = ", ".join(str(p) for p in paths)
+        raise InputError(
+            f"{names}: Spark read {counted} flows where graphflows-flows.json counts {read.flows_expected} "
+            "(a part was changed, lost or added after `graphflows convert`; convert again); nothing was "
+            "analysed"
+        )
 
 
 def _totals(flows) -> dict[str, int]:

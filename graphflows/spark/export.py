@@ -139,11 +139,13 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
         entry = by_form.setdefault(row["form"], {"convergence_points": 0, "total_in": {}})
         entry["convergence_points"] += row["n"]
         entry["total_in"][row["currency"]] = format_minor(int(row["t"]))
+    flows = analysis.records_read - analysis.rejected - analysis.non_money
     return {
         "engine": "spark",
         "records_read": analysis.records_read,
-        "flows": analysis.records_read - analysis.rejected,
+        "flows": flows,
         "rejected": analysis.rejected,
+        "non_money": analysis.non_money,
         "nodes": {"total": analysis.nodes.count(), **dict(sorted(kinds.items()))},
         "total_amount": {c: format_minor(v) for c, v in analysis.totals.items()},
         "attributed_amount": {c: format_minor(v) for c, v in by_currency},
@@ -157,7 +159,7 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
             "by": analysis.attribution.by,
             **period_summary(
                 analysis.financial_year,
-                flows=analysis.records_read - analysis.rejected,
+                flows=flows,
                 flows_in_period=analysis.flows_used,
                 undated=analysis.undated_excluded,
                 totals=analysis.totals,
@@ -168,7 +170,7 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
             **analysis.settings,
         },
         "files": analysis.files,
-        "notes": analysis.attribution.notes,
+        "notes": [*analysis.notes, *analysis.attribution.notes],
     }
 
 
@@ -191,6 +193,14 @@ def negative_table(block: pl.DataFrame, results_format: ResultsFormat = "csv") -
         "payer_id", "payee_id", "stream_id", "currency", money("net_minor", "net_amount"),
         pl.col("lines").cast(pl.Int64),
     )  # fmt: skip
+
+
+def rejects_table(block: pl.DataFrame) -> pl.DataFrame:
+    """rejects.csv (as the in-memory engine writes it) of a block of rejected records."""
+    as_python = pl.col("record").map_elements(
+        lambda text: json.dumps(json.loads(text), ensure_ascii=False), return_dtype=pl.String
+    )
+    return block.select("source", "line", "reason", as_python)
 
 
 def write_spark_analysis(
@@ -266,6 +276,9 @@ def write_spark_analysis(
                     f"attribution.csv not written (more than {CSV_ROW_LIMIT} rows): see attribution.parquet "
                     "(or run with --results-format parquet)"
                 )
+    if analysis.rejects is not None:
+        by_line = [("_file", False), ("_seq", False)]
+        writers[f"rejects.{ext}"] = lambda p: table_file(analysis.rejects, by_line, p, rejects_table, **csv)
     negatives = analysis.attribution.negative_pairs
     if info["negative_net_pairs"]:
         by_pair = [(c, False) for c in ("payer_id", "payee_id", "stream_id", "currency")]

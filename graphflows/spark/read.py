@@ -11,13 +11,14 @@ A bad record stops the run naming file and record, unless ``skip_invalid`` drops
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphflows.classify import CHANNELS
-from graphflows.convert import CONVERTED_MARK
+from graphflows.convert import CONVERTED_MARK, converted_notes, part_name
 from graphflows.ingest.native import CHANNEL_COLUMNS, KNOWN, MAX_DIGITS, REQUIRED
 from graphflows.model import InputError, Kind
+from graphflows.outputs import read_manifest
 from graphflows.spark.positions import positioned
 
 KIND_WORDS = {k.value: k.value for k in Kind} | {
@@ -38,6 +39,15 @@ class SparkFlows:
     records_read: int
     rejected: int
     files: list[dict[str, object]]
+    non_money: int = 0
+    #: Flows the inputs hold by their own counts (a converted folder's description): checked against the
+    #: rows Spark reads.
+    flows_expected: int = 0
+    #: The reading notes ``convert`` kept (repeated lines, date order...).
+    notes: list[str] = field(default_factory=list)
+    #: With ``skip_invalid``: the records set aside (``source, line, reason, record`` and ``_file``,
+    #: ``_seq`` for their order), as the in-memory engine's rejects table; None without.
+    rejects: object = None
 
 
 def norm(title: str) -> str:
@@ -53,14 +63,15 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    parts, files, read, rejected, organisations = [], [], 0, 0, []
+    parts, files, organisations, notes, rejects = [], [], [], [], []
+    figures = {"records_read": 0, "flows": 0, "rejected": 0, "non_money": 0}
     for index, path in enumerate(paths):
         if isinstance(path, str):  # a URL (s3a://, hdfs://, file://...): every look at it goes through Spark
             frame, counts, matched = _url(spark, path, index, skip_invalid)
             if matched is not None:
                 organisations.append(matched.withColumn("_folder", F.lit(index)))
         elif path.is_dir():
-            frame, counts = _converted(spark, path, index, _mark(path))
+            frame, counts = _converted(spark, path, index, check_converted(path))
             if (path / "organisations.parquet").is_file():
                 matched = spark.read.parquet(str(path / "organisations.parquet"))
                 organisations.append(matched.withColumn("_folder", F.lit(index)))
@@ -70,8 +81,10 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
             raise InputError(f"{path}: no such file or folder")
         parts.append(frame)
         files.append({"path": str(path), "format": counts["format"], **counts["figures"]})
-        read += counts["figures"]["records_read"]
-        rejected += counts["figures"]["rejected"]
+        figures = {key: figures[key] + counts["figures"][key] for key in figures}
+        notes += counts.get("notes", [])
+        if counts.get("rejects") is not None:
+            rejects.append(counts["rejects"])
     if not parts:
         raise InputError("no input files given")
     flows = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), parts)
@@ -80,14 +93,64 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
         every = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), organisations)
         first = F.row_number().over(Window.partitionBy("id").orderBy("_folder"))
         orgs = every.withColumn("_first", first).filter(F.col("_first") == 1).drop("_first", "_folder")
-    return SparkFlows(flows, orgs, read, rejected, files)
+    return SparkFlows(
+        flows,
+        orgs,
+        figures["records_read"],
+        figures["rejected"],
+        files,
+        non_money=figures["non_money"],
+        flows_expected=figures["flows"],
+        notes=notes,
+        rejects=reduce(lambda a, b: a.unionByName(b), rejects) if rejects else None,
+    )
 
 
-def _mark(folder: Path) -> str:
+def check_converted(folder: Path) -> str:
+    """The description (``graphflows-flows.json``) of a local ``convert`` folder, once every file it lists
+    is there: each part, and ``organisations.parquet`` when it was written; a part it does not list is
+    refused too (Spark would read it). Old folders are checked against the folder manifests.
+
+    An error names the folder and the files: ``bad1: part-00005.parquet written by graphflows convert is
+    missing (convert again)``.
+    """
+    import json
+
     mark = folder / CONVERTED_MARK
     if not mark.is_file():
+        if CONVERTED_MARK in read_manifest(folder):
+            raise InputError(
+                f"{folder}: {CONVERTED_MARK} written by `graphflows convert` is missing (convert again)"
+            )
         raise InputError(f"{folder}: not a folder written by `graphflows convert` (no {CONVERTED_MARK})")
-    return mark.read_text()
+    text = mark.read_text(encoding="utf-8")
+    try:
+        info = json.loads(text)
+        listed = set(info.get("part_rows") or [part_name(n) for n in range(int(info["parts"]))])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(
+            f"{mark}: not a description written by `graphflows convert` (convert again)"
+        ) from None
+    parts = folder / "flows"
+    present = (
+        {p.name for p in parts.iterdir() if not p.name.startswith((".", "_"))} if parts.is_dir() else set()
+    )
+    missing = sorted(listed - present)
+    written = info.get("organisations", "organisations.parquet" in read_manifest(folder))
+    if written and not (folder / "organisations.parquet").is_file():
+        missing.append("organisations.parquet")
+    if missing:
+        raise InputError(
+            f"{folder}: {', '.join(missing)} written by `graphflows convert` "
+            f"{'is' if len(missing) == 1 else 'are'} missing (convert again); nothing was analysed"
+        )
+    unlisted = sorted(present - listed)
+    if unlisted:
+        raise InputError(
+            f"{folder}: {', '.join(f'flows/{n}' for n in unlisted)} not written by `graphflows convert` "
+            "(remove it, or convert again); nothing was analysed"
+        )
+    return text
 
 
 def _url(spark, url: str, index: int, skip_invalid: bool):
@@ -132,7 +195,7 @@ def _converted(spark, folder: Path | str, index: int, mark: str):
     # the folder's files keep their order through _file (within the folder) and _seq
     frame = frame.withColumn("_file", F.lit(index).cast("long") * (1 << 20) + F.col("_file"))
     figures = {k: info[k] for k in ("records_read", "flows", "rejected", "non_money")}
-    return frame, {"format": "parquet", "figures": figures}
+    return frame, {"format": "parquet", "figures": figures, "notes": converted_notes(info)}
 
 
 def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: str | None = None):
@@ -167,6 +230,16 @@ def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: st
             f"{rejected} invalid record(s); nothing was written (fix them, or use --skip-invalid): {lines}"
         )
     extra = [c for c in raw.columns if c not in KNOWN and not c.startswith("_")]
+    rejects = None
+    if skip_invalid:  # as the in-memory rejects table; to_json leaves out the columns a record lacks
+        rejects = bad.select(
+            F.lit(str(path)).alias("source"),
+            (F.col("_seq") + 2).cast("string").alias("line"),
+            F.col("_problem").alias("reason"),
+            F.to_json(F.struct(*(F.col(c) for c in given))).alias("record"),
+            "_file",
+            "_seq",
+        )
     flows = checked.filter(F.col("_problem").isNull()).select(
         "payer_id",
         "payee_id",
@@ -184,7 +257,7 @@ def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: st
         "_seq",
     )
     figures = {"records_read": total, "flows": total - rejected, "rejected": rejected, "non_money": 0}
-    return flows, {"format": "flows", "figures": figures}
+    return flows, {"format": "flows", "figures": figures, "rejects": rejects}
 
 
 def _numbered(spark, path: Path | str, titles: list[str]):
@@ -290,7 +363,3 @@ def _checked(raw):
         ),
     ]
     return values.withColumn("_problem", F.coalesce(*(F.when(test, reason) for test, reason in problems)))
-
-
-def is_converted(path: Path) -> bool:
-    return path.is_dir() and (path / CONVERTED_MARK).is_file()

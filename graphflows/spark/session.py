@@ -75,6 +75,7 @@ def spark_session(
             settings.setdefault("spark.driver.host", "127.0.0.1")
             settings.setdefault("spark.driver.bindAddress", "127.0.0.1")
             settings.setdefault("spark.ui.enabled", "false")
+            settings.setdefault("spark.ui.showConsoleProgress", "false")  # no [Stage 6:===> ] bars
             quiet = f"ignore:{PANDAS_3_MESSAGE}:FutureWarning"
             settings.setdefault("spark.executorEnv.PYTHONWARNINGS", quiet)
         if shuffle_partitions or local:
