@@ -240,3 +240,105 @@ def test_default_path_never_imports_spark():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.strip() == "False"
+
+
+def spend_file_with_notes(folder: Path) -> Path:
+    """NHS Barking and Dagenham CCG's May 2020 spend (real lines), with a repeated line, a blank line and a
+    'Total' line added, as publishers leave them."""
+    import zipfile
+
+    with zipfile.ZipFile(CCG[0]) as archive:
+        lines = archive.read("NEBD/NEBD 02 - May.csv").decode("utf-8-sig").splitlines()[:30]
+    total = 'Department of Health,NHS Barking And Dagenham CCG,,,Total,,,"1,000,000.00"'
+    spend = folder / "NEBD May.csv"
+    spend.write_text("\n".join([*lines, lines[5], ",,,,,,,", total]) + "\n")
+    return spend
+
+
+def test_spark_counts_and_notes_of_a_converted_spend_file_are_the_memory_engines(spark, tmp_path, capsys):
+    """Blank and 'Total' lines are not flows, and the reading notes (a repeated line) reach the analyst:
+    printed by convert, kept in its folder, and in the Spark run's summary.json and terminal."""
+    spend = spend_file_with_notes(tmp_path)
+    assert main(["convert", str(spend), "--out", str(tmp_path / "parquet")]) == 0
+    said = capsys.readouterr().out
+    assert "2 without money" in said
+    assert "Note:" in said and "repeat an earlier line exactly" in " ".join(said.split())
+    summaries = {}
+    for engine, source in (("memory", spend), ("spark", tmp_path / "parquet")):
+        out = analyse(tmp_path / engine, [source], "--engine", engine, "--financial-year", "2020/21")
+        summaries[engine] = json.loads((out / "summary.json").read_text())
+        printed = " ".join(capsys.readouterr().out.split())
+        assert "repeat an earlier line exactly" in printed, engine
+    memory, fast = summaries["memory"], summaries["spark"]
+    assert memory["non_money"] == 2
+    for key in ("records_read", "flows", "rejected", "non_money", "total_amount", "notes"):
+        assert fast[key] == memory[key], key
+    for key in ("flows_in_period", "flows_outside_period", "amount_in_period", "amount_outside_period"):
+        assert fast["analysis"][key] == memory["analysis"][key], key
+    assert fast["analysis"]["flows_outside_period"] == 0
+    assert_same(tmp_path / "memory", tmp_path / "spark")
+
+
+def test_a_convert_folder_with_a_file_missing_or_changed_is_refused(spark, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "parquet"
+    assert main(["convert", str(CCG[0]), "--out", str(folder)]) == 0
+    parts = sorted((folder / "flows").glob("part-*.parquet"))
+    assert len(parts) > 2 and (folder / "organisations.parquet").is_file()
+    capsys.readouterr()
+
+    def refused(damage) -> str:
+        copy = tmp_path / f"copy-{len(list(tmp_path.glob('copy-*')))}"  # new paths: Spark caches listings
+        shutil.copytree(folder, copy)
+        damage(copy)
+        code = main(["analyse", str(copy), "--engine", "spark", "--out", str(tmp_path / "out")])
+        assert code == 2
+        assert not (tmp_path / "out").exists()
+        err = capsys.readouterr().err
+        assert "internal error" not in err and "Traceback" not in err
+        return err
+
+    assert f"{tmp_path / 'copy-0'}: part-00001.parquet written by `graphflows convert` is missing" in refused(
+        lambda copy: (copy / "flows/part-00001.parquet").unlink()
+    )
+    assert "organisations.parquet written by `graphflows convert` is missing" in refused(
+        lambda copy: (copy / "organisations.parquet").unlink()
+    )
+    assert "flows/part-99999.parquet not written by `graphflows convert`" in refused(
+        lambda copy: shutil.copy(copy / "flows/part-00000.parquet", copy / "flows/part-99999.parquet")
+    )
+    rows = pl.read_parquet(parts[0]).height
+    swapped = refused(
+        lambda copy: shutil.copy(copy / "flows/part-00002.parquet", copy / "flows/part-00000.parquet")
+    )
+    assert "graphflows-flows.json counts" in swapped and "Spark read" in swapped
+    assert rows != pl.read_parquet(parts[2]).height  # the swap changed the rows read
+    damaged = refused(
+        lambda copy: (copy / "flows/part-00001.parquet").write_bytes(parts[1].read_bytes()[:500])
+    )
+    assert f"{tmp_path / 'copy-4' / 'flows' / 'part-00001.parquet'}: not a readable Parquet file" in damaged
+
+
+def test_a_url_spark_has_no_filesystem_for_is_one_line(spark, tmp_path, capsys):
+    url = "s3a://no-such-bucket-graphflows/flows.csv"
+    assert main(["analyse", url, "--engine", "spark", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"graphflows: {url}: this Spark has no filesystem for the scheme s3a" in err
+    assert "Py4J" not in err and len(err.splitlines()) == 1
+
+
+def test_skip_invalid_on_spark_writes_the_rejects_file_of_the_memory_engine(spark, tmp_path):
+    lines = Path(demo_path()).read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[4].split(",")
+    cells[header.index("amount")] = "12O.00"
+    lines[4] = ",".join(cells)
+    bad = tmp_path / "flows.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    memory = analyse(tmp_path / "memory", [bad], "--skip-invalid")
+    fast = analyse(tmp_path / "spark", [bad], "--skip-invalid", "--engine", "spark")
+    rejects = (fast / "rejects.csv").read_text()
+    assert rejects == (memory / "rejects.csv").read_text()
+    assert f"{bad},5,amount 12O.00 is not a number" in rejects
+    assert_same(memory, fast)

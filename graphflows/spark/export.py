@@ -31,7 +31,7 @@ from graphflows.export import (
     write_all,
 )
 from graphflows.graph import FlowGraph
-from graphflows.model import format_minor
+from graphflows.model import Kind, format_minor
 from graphflows.model.levels import LEVELS, ResultsFormat
 from graphflows.model.schema import empty_flows
 from graphflows.outputs import PathLike, write_table_to
@@ -140,16 +140,20 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
         entry["convergence_points"] += row["n"]
         entry["total_in"][row["currency"]] = format_minor(int(row["t"]))
     flows = analysis.records_read - analysis.rejected - analysis.non_money
+    negative_money = (
+        negatives.groupBy("currency").agg(F.sum(F.col("net_minor").cast(wide)).alias("t")).collect()
+    )
     return {
         "engine": "spark",
         "records_read": analysis.records_read,
         "flows": flows,
         "rejected": analysis.rejected,
         "non_money": analysis.non_money,
-        "nodes": {"total": analysis.nodes.count(), **dict(sorted(kinds.items()))},
+        "nodes": {"total": analysis.nodes.count(), **{k.value: kinds.get(k.value, 0) for k in Kind}},
         "total_amount": {c: format_minor(v) for c, v in analysis.totals.items()},
         "attributed_amount": {c: format_minor(v) for c, v in by_currency},
         "negative_net_pairs": negatives.count(),
+        "negative_net_amount": {r["currency"]: format_minor(int(r["t"])) for r in sorted(negative_money)},
         "recipients": table.count(),
         "convergence_points": sum(e["convergence_points"] for e in by_form.values()),
         "attributed_income_by_origin_channel": by_channel,
