@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,8 @@ def run_spark(
     channel_map = read_channel_map(channels) if channels is not None else None
     count_by = options["count_by"]
     with spark_session(options.get("spark_master"), options.get("spark_remote")) as spark:
-        if not options.get("spark_remote"):
-            spark.sparkContext.setLogLevel("ERROR")
+        if not options.get("spark_remote"):  # failures become one line (spark_errors); the executors' too
+            spark.sparkContext.setLogLevel("ERROR" if os.environ.get("GRAPHFLOWS_DEBUG") else "FATAL")
         with spark_errors(files):
             with steps("Analysing with Spark"):
                 try:

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from graphflows.model import GraphflowsError
@@ -17,6 +18,8 @@ from graphflows.model import GraphflowsError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+#: Spark's logging in local runs: errors only, without the start-up lines (GRAPHFLOWS_DEBUG=1: Spark's own).
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 #: Shuffle partitions when not given: Spark's 200 is far too many for one machine.
 LOCAL_SHUFFLE_PARTITIONS = 8
 
@@ -76,6 +79,10 @@ def spark_session(
             settings.setdefault("spark.driver.bindAddress", "127.0.0.1")
             settings.setdefault("spark.ui.enabled", "false")
             settings.setdefault("spark.ui.showConsoleProgress", "false")  # no [Stage 6:===> ] bars
+            if not os.environ.get("GRAPHFLOWS_DEBUG") and " " not in str(LOG_CONFIG):
+                settings.setdefault(
+                    "spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={LOG_CONFIG}"
+                )
             quiet = f"ignore:{PANDAS_3_MESSAGE}:FutureWarning"
             settings.setdefault("spark.executorEnv.PYTHONWARNINGS", quiet)
         if shuffle_partitions or local:
