@@ -28,6 +28,7 @@ from graphflows.neo4j.loader import (
     FLOW_BATCH_COLUMNS,
     FLOWS_QUERY,
     HAS_PROCEDURE_QUERY,
+    OtherFlowsInDatabase,
     flow_keys,
     node_batches,
 )
@@ -38,6 +39,8 @@ from tests.helpers import material as is_material
 pytestmark = pytest.mark.neo4j
 
 DEMO = Path(__file__).parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
+#: One NHS CCG's year of "spend over £25k" (12 monthly files in a zip; tests/data/real/README.md).
+NEBD = Path(__file__).parent / "data" / "real" / "nhs-ccg-spend-nel" / "NEBD.zip"
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +107,83 @@ def test_loading_twice_adds_nothing(neo4j_runner: BoltRunner, demo: FlowGraph) -
     load_graph(neo4j_runner, demo)
     assert snapshot(neo4j_runner) == first
     assert len(first["flows"]) == demo.flow_count
+
+
+#: Recipients whose written-back income differs from the flows they receive (the review's check).
+WRONG_TOTALS = """
+MATCH (r:Entity) WHERE r.total_in_minor IS NOT NULL
+MATCH ()-[f:FLOWS_TO {currency: r.currency}]->(r)
+WITH r, sum(f.amount_minor) AS inflow WHERE inflow <> r.total_in_minor
+RETURN count(r) AS n
+"""
+
+
+def written_back_totals(runner: BoltRunner) -> dict[str, int]:
+    """Each recipient's income as the write-back's ATTRIBUTED_TO relationships add it up."""
+    rows = runner.run(
+        "MATCH (r:Entity)-[a:ATTRIBUTED_TO]->() RETURN r.id AS id, sum(a.amount_minor) AS total"
+    ).rows
+    return {row["id"]: row["total"] for row in rows}
+
+
+def analysed_totals(graph: FlowGraph) -> dict[str, int]:
+    """Each recipient's income as ``graphflows analyse`` attributes it (attribution.csv)."""
+    recipients = attribute(graph, by="origin").recipients
+    return dict(zip(recipients["recipient_id"], recipients["total_in_minor"], strict=True))
+
+
+def test_a_second_dataset_on_top_is_refused_and_leaves_the_database_unchanged(
+    neo4j_runner: BoltRunner, demo: FlowGraph
+) -> None:
+    load_graph(neo4j_runner, demo)
+    before = snapshot(neo4j_runner)
+    nebd = read_graph([NEBD])
+    with pytest.raises(OtherFlowsInDatabase) as refused:
+        load_graph(neo4j_runner, nebd)
+    message = str(refused.value)
+    assert "holds 47 flows that this load does not contain, from flows.csv (47 flows)" in message
+    assert "load every file together in one `graphflows load`" in message and "--replace" in message
+    assert snapshot(neo4j_runner) == before
+    # the same files again are fine, and so are they together with the new ones (one analysis of both)
+    load_graph(neo4j_runner, demo)
+    assert snapshot(neo4j_runner) == before
+    both = read_graph([DEMO, NEBD])
+    load_graph(neo4j_runner, both)
+    assert db_totals(neo4j_runner) == both.totals()
+    assert written_back_totals(neo4j_runner) == analysed_totals(both)
+    # a load of a part of what is there is refused too: its analysis would leave the rest out
+    with pytest.raises(OtherFlowsInDatabase, match=r"from NEBD\.zip \(2,975 flows\)"):
+        load_graph(neo4j_runner, demo)
+
+
+def test_replace_empties_the_database_and_the_write_back_is_the_new_files(
+    neo4j_runner: BoltRunner, demo: FlowGraph
+) -> None:
+    load_graph(neo4j_runner, demo)
+    nebd = read_graph([NEBD])
+    load_graph(neo4j_runner, nebd, replace=True)
+    assert db_totals(neo4j_runner) == nebd.totals()
+    entities = neo4j_runner.run("MATCH (n:Entity) RETURN count(n) AS n").rows[0]["n"]
+    assert entities == nebd.node_count
+    assert written_back_totals(neo4j_runner) == analysed_totals(nebd)
+    assert neo4j_runner.run(WRONG_TOTALS).rows[0]["n"] == 0
+
+
+def test_the_cli_refuses_a_second_dataset_and_replace_loads_it_over_bolt(
+    neo4j_server, neo4j_runner: BoltRunner, capsys
+) -> None:
+    uri = neo4j_server.uri
+    assert main(["load", str(DEMO), "--neo4j-uri", uri]) == 0
+    capsys.readouterr()
+    assert main(["load", str(NEBD), "--neo4j-uri", uri]) == 2
+    err = capsys.readouterr().err
+    assert "already holds 47 flows that this load does not contain, from flows.csv" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}
+    assert main(["load", str(NEBD), "--neo4j-uri", uri, "--replace", "--method", "bolt"]) == 0
+    out = capsys.readouterr().out
+    assert "Method: bolt (asked for with --method bolt; --replace empties the database first)" in out
+    assert db_totals(neo4j_runner) == read_graph([NEBD]).totals()
 
 
 def test_the_servers_procedure_stores_exactly_what_portable_cypher_stores(

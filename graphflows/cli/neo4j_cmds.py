@@ -230,11 +230,14 @@ def neo4j_env(data_dir: Path | None) -> None:
     default="auto",
     show_default=True,
     help="bulk: Neo4j's offline importer (graphflows' local server, empty database or --replace; the server "
-    "restarts); bolt: the idempotent loader (any Neo4j, adds to what is there); auto: bulk for a large first "
-    "load into the local server, else bolt.",
+    "restarts); bolt: the idempotent loader (any Neo4j; loading the same files again adds nothing); auto: "
+    "bulk for a large first load into the local server, else bolt.",
 )
 @click.option(
-    "--replace", is_flag=True, help="Replace everything in the local server's database (bulk import)."
+    "--replace",
+    is_flag=True,
+    help="Empty the database first (every node and relationship), then load: the bulk import on the local "
+    "server, else over Bolt.",
 )
 def load(
     files: tuple[Path, ...],
@@ -252,6 +255,9 @@ def load(
     **input_extras: Any,
 ) -> None:
     """Load funding FILES into Neo4j, then write the analysis back (loading again adds nothing).
+
+    The analysis written back covers the files of one load: load every file together, or --replace; a
+    database holding flows from other files is refused before anything is written.
 
     A large first load into graphflows' own local server goes through Neo4j's offline importer (the server
     restarts); anything else through the idempotent Bolt loader. The output says which ran and why.
@@ -283,6 +289,7 @@ def load(
                     workers=workers,
                     progress=progress,
                     write_back=write_back,
+                    replace=replace,
                     **analysis,
                 )
         db_totals = _database_totals(runner)
