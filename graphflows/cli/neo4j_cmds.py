@@ -490,8 +490,11 @@ def _output(
         if str(json_path) != "-":
             err_console.print(f"{len(rows)} row(s) written to {json_path}", markup=False)
     else:
-        console.print(query_output.readable_table(columns, rows, console.width))
+        fitted = query_output.fit_table(columns, rows, console.width)
+        console.print(fitted.table)
         console.print(f"{len(rows)} row(s)", markup=False)
+        if note := fitted.note():
+            console.print(note, markup=False, soft_wrap=True)
 
 
 @contextmanager
