@@ -487,6 +487,12 @@ def test_cli_start_stop_status_and_load(neo4j_server, neo4j_runner, capsys, tmp_
     assert "ran read-only" in capsys.readouterr().err
     assert main(["cypher", "MATCH (n RETURN n", "--neo4j-uri", uri]) == 2
     assert "SyntaxError" in capsys.readouterr().err
+    # a Graph Data Science query on a server without GDS says how to get it
+    if not local_server.status(neo4j_server.data_dir).gds:
+        assert main(["query", "provider_pagerank", "--neo4j-uri", uri]) == 2
+        err = capsys.readouterr().err
+        assert "does not have: restart graphflows' local server with it" in err
+        assert "`graphflows neo4j start --gds`" in err and "java" not in err.lower()
     if not neo4j_server.managed:
         return
     # a second start on the same folder says it is already running, and prints the same URI last

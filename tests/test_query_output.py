@@ -184,3 +184,30 @@ def test_query_prints_the_table_and_says_which_columns_it_left_out(monkeypatch) 
     note = lines[-1]  # one line, however narrow the terminal
     assert note.startswith("Left out to fit the terminal: ") and "--csv FILE or --json -" in note
     assert "payer_count" in note and "recipient_name" not in note
+
+
+def test_csv_dash_writes_to_stdout_like_json_dash(monkeypatch) -> None:
+    runner = OneQueryRunner()
+
+    @contextmanager
+    def recording(_uri):
+        yield runner
+
+    monkeypatch.setattr(neo4j_cmds, "_runner", recording)
+    cli_runner = CliRunner()
+    with cli_runner.isolated_filesystem() as folder:
+        result = cli_runner.invoke(cli, ["query", "convergence_points", "--csv", "-"], catch_exceptions=False)
+        assert result.exit_code == 0 and not (Path(folder) / "-").exists()
+    lines = result.stdout.splitlines()
+    assert lines[0] == ",".join(CONVERGENCE_COLUMNS) and len(lines) == 3
+    assert lines[1].startswith("1,GB-NHS-R1H,BARTS HEALTH NHS TRUST,") and ",15119836900," in lines[1]
+
+
+def test_a_list_of_payers_reads_as_one_line_per_cell() -> None:
+    payers = [
+        {"payer_name": "NHS Havering CCG", "paid_in_minor": 585535837},
+        {"payer_name": "London Borough of Havering", "paid_in_minor": 100},
+    ]
+    cell = readable_cell("payers", payers, {"currency": "GBP"})
+    assert cell == "NHS Havering CCG: GBP 5,855,358.37; London Borough of Havering: GBP 1.00"
+    assert "\\x0a" not in render(["fund_name", "payers"], [{"fund_name": "BCF", "payers": payers}], 200)

@@ -8,6 +8,7 @@ local server started by ``graphflows neo4j start`` (default data folder) with it
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from graphflows.cli.analyse import convergence_options
 from graphflows.cli.display import SafeConsole, console, money, steps
 from graphflows.cli.inputs import input_options, raw_csv_option, read_input_graph
 from graphflows.model import GraphflowsError
-from graphflows.outputs import OutputFiles, rows_frame, write_csv
+from graphflows.outputs import OutputFiles, neutralise, rows_frame, write_csv
 
 err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
@@ -64,10 +65,10 @@ def csv_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--csv",
         "csv_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
         default=None,
-        help="Write the rows to this CSV file instead of printing a table (exact values: money in "
-        "minor units, as the *_minor column names say; shares as fractions in full precision).",
+        help="Write the rows to this CSV file ('-' for stdout) instead of printing a table (exact values: "
+        "money in minor units, as the *_minor column names say; shares as fractions in full precision).",
     )(command)
 
 
@@ -483,8 +484,12 @@ def _output(
 
     if csv_path is not None:
         cells = ([query_output.exact_cell(row.get(c)) for c in columns] for row in rows)
-        write_csv(rows_frame(columns, cells), csv_path, raw=raw_csv)
-        err_console.print(f"{len(rows)} row(s) written to {csv_path}", markup=False)
+        frame = rows_frame(columns, cells)
+        if str(csv_path) == "-":
+            sys.stdout.write((frame if raw_csv else neutralise(frame)).write_csv())
+        else:
+            write_csv(frame, csv_path, raw=raw_csv)
+            err_console.print(f"{len(rows)} row(s) written to {csv_path}", markup=False)
     elif json_path is not None:
         query_output.write_json(json_path, columns, rows)
         if str(json_path) != "-":
