@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from graphflows.analysis import Attribution, attribute, channel_mix, convergence, funding_mix
     from graphflows.demo import demo_path
-    from graphflows.graph import FlowGraph, build_graph, read_graph
+    from graphflows.graph import FlowGraph, build_graph, from_networkx, read_graph
     from graphflows.ingest import IngestResult, read_flows
     from graphflows.model import Kind
 
@@ -31,6 +31,7 @@ _PUBLIC = {
     "demo_path": "graphflows.demo",
     "FlowGraph": "graphflows.graph",
     "build_graph": "graphflows.graph",
+    "from_networkx": "graphflows.graph",
     "read_graph": "graphflows.graph",
     "IngestResult": "graphflows.ingest",
     "read_flows": "graphflows.ingest",
@@ -58,6 +59,7 @@ __all__ = [
     "channel_mix",
     "convergence",
     "demo_path",
+    "from_networkx",
     "funding_mix",
     "read_flows",
     "read_graph",

@@ -68,11 +68,12 @@ def channel_mix(result: Attribution, recipient_id: str | None = None) -> pl.Data
     """Each recipient's income by channel: ``recipient_id, channel, currency, amount_minor, share``.
 
     Largest first within each recipient and currency; amounts are sums of the exact origin-level rows, so
-    they add up to each recipient's total in. ``recipient_id`` keeps one recipient.
+    they add up to each recipient's total in. ``recipient_id`` (text, or a networkx node such as ``2``,
+    whose id is ``"2"``) keeps one recipient.
     """
     rows = result.rows
     if recipient_id is not None:
-        rows = rows.filter(pl.col("recipient_id") == recipient_id)
+        rows = rows.filter(pl.col("recipient_id") == str(recipient_id))
     return sort_channel_mix(mix_by_channel(rows, node_channels(result.graph), result.recipients))
 
 

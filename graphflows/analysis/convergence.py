@@ -465,12 +465,14 @@ def funding_mix(result: Attribution, recipient_id: str) -> pl.DataFrame:
     """One recipient's income by stovepipe, largest first, with names and the stovepipes' channels.
 
     >>> funding_mix(result, "inclusion-healthcare")   # doctest: +SKIP
+
+    Node ids are text, so a networkx graph's node ``2`` is ``"2"``; either may be given.
     """
     names = result.graph.nodes.select(
         pl.col("id").alias("stovepipe_id"), pl.col("name").alias("stovepipe_name")
     ).join(node_channels(result.graph).rename({"id": "stovepipe_id"}), on="stovepipe_id", how="left")
     return (
-        result.rows.filter(pl.col("recipient_id") == recipient_id)
+        result.rows.filter(pl.col("recipient_id") == str(recipient_id))
         .join(names, on="stovepipe_id", how="left")
         .sort(["currency", "amount_minor", "stovepipe_id"], descending=[False, True, False])
         .select("stovepipe_id", "stovepipe_name", "channel", "currency", "amount_minor", "share")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from graphflows.classify import ChannelMap, classify_nodes
-from graphflows.model import FLOW_COLUMNS, Kind
+from graphflows.model import CURRENCY_CODE, DEFAULT_CURRENCY, FLOW_COLUMNS, MAX_MINOR, InputError, Kind
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -98,7 +98,12 @@ def build_graph(
     attributes to nodes, such as how an organisation was matched across sources. A ``payer_channel`` or
     ``payee_channel`` column in ``flows`` gives a node's channel (the first one given wins); other nodes
     are classified by ``channel_map`` and the rules of :mod:`graphflows.classify`.
+
+    ``flows`` needs ``payer_id``, ``payee_id`` and ``amount_minor`` (integers); other columns of
+    :data:`~graphflows.model.FLOW_COLUMNS` are optional. A blank currency is GBP and blank kinds are
+    commissioner (payer) and provider (payee), as in a flows CSV; anything else bad raises InputError.
     """
+    flows = checked_flows(flows)
     sides = [_side(flows, "payer"), _side(flows, "payee")]
     sides.append(
         flows.filter(pl.col("stream_id").is_not_null()).select(
@@ -134,6 +139,90 @@ def build_graph(
     )
 
 
+#: Columns a flow table must have (with a value on every row).
+REQUIRED_COLUMNS = ("payer_id", "payee_id", "amount_minor")
+
+
+def checked_flows(flows: pl.DataFrame) -> pl.DataFrame:
+    """``flows`` with missing optional columns added and blanks defaulted; InputError naming the first
+    bad row (its ``source:line`` when it has one) otherwise. Cheap when the table is already sound.
+
+    >>> checked_flows(pl.DataFrame({"payer_id": ["S"], "payee_id": ["P"]}))
+    Traceback (most recent call last):
+    ...
+    graphflows.model.errors.InputError: flow table: missing column(s) amount_minor (a flow table needs \
+payer_id, payee_id, amount_minor; see graphflows.model.FLOW_COLUMNS)
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in flows.columns]
+    if missing:
+        raise InputError(
+            f"flow table: missing column(s) {', '.join(missing)} (a flow table needs "
+            f"{', '.join(REQUIRED_COLUMNS)}; see graphflows.model.FLOW_COLUMNS)"
+        )
+    if not flows.schema["amount_minor"].is_integer():
+        raise InputError(
+            f"flow table: amount_minor is {flows.schema['amount_minor']}, not whole pence (an integer column)"
+        )
+    flows = flows.with_columns(
+        pl.lit(None, dtype).alias(c) for c, dtype in FLOW_COLUMNS.items() if c not in flows.columns
+    )
+    flows = flows.with_columns(
+        pl.col(c).cast(pl.String) for c in ("payer_id", "payee_id") if flows.schema[c] != pl.String
+    )
+    for column in REQUIRED_COLUMNS:
+        if flows[column].null_count():
+            _refuse(flows, pl.col(column).is_null(), f"missing {column}")
+    defaults = {
+        "currency": DEFAULT_CURRENCY,
+        "payer_kind": Kind.COMMISSIONER.value,
+        "payee_kind": Kind.PROVIDER.value,
+    }
+    flows = flows.with_columns(
+        pl.col(c).fill_null(pl.lit(value)) for c, value in defaults.items() if flows[c].null_count()
+    )
+    largest = flows["amount_minor"].cast(pl.Int128).abs().max()
+    if largest is not None and largest > MAX_MINOR:
+        _refuse(
+            flows,
+            pl.col("amount_minor").cast(pl.Int128).abs() > MAX_MINOR,
+            f"amount_minor {{}} is too large (at most {MAX_MINOR:,})",
+            "amount_minor",
+        )
+    if not flows["currency"].unique().str.contains(CURRENCY_CODE).all():  # read as a flows CSV reads it
+        flows = flows.with_columns(pl.col("currency").str.strip_chars().str.to_uppercase())
+    if not flows["currency"].unique().str.contains(CURRENCY_CODE).all():
+        _refuse(
+            flows,
+            ~pl.col("currency").str.contains(CURRENCY_CODE),
+            "currency {} is not a three-letter ISO 4217 code",
+            "currency",
+        )
+    kinds = [k.value for k in Kind]
+    for column in ("payer_kind", "payee_kind"):
+        if not flows[column].unique().is_in(kinds).all():
+            _refuse(
+                flows,
+                ~pl.col(column).is_in(kinds),
+                f"unknown {column} {{}} (expected {', '.join(kinds)})",
+                column,
+            )
+    return flows
+
+
+def _refuse(flows: pl.DataFrame, bad: pl.Expr, why: str, column: str | None = None) -> None:
+    """Raise InputError naming the first row where ``bad`` holds (``why`` may show its ``column``)."""
+    rows = flows.with_row_index("_row").filter(bad)
+    first = rows.row(0, named=True)
+    where = (
+        f"{first['source']}:{first['line']}"
+        if first["source"] is not None and first["line"] is not None
+        else f"flow table row {first['_row']} (counting from 0)"
+    )
+    reason = why.format(repr(first[column])) if column else why
+    more = f" ({rows.height:,} rows like it)" if rows.height > 1 else ""
+    raise InputError(f"{where}: {reason}{more}")
+
+
 def _side(flows: pl.DataFrame, side: str) -> pl.DataFrame:
     """``id, name, kind, channel_given, recipient_type`` of the payers or payees of ``flows``.
 
@@ -153,9 +242,10 @@ def _side(flows: pl.DataFrame, side: str) -> pl.DataFrame:
 
 
 def read_graph(
-    paths: Iterable[str | Path], *, channel_map: ChannelMap | None = None, **read_options: object
+    paths: str | Path | Iterable[str | Path], *, channel_map: ChannelMap | None = None, **read_options: object
 ) -> FlowGraph:
-    """Read files (any supported format) and build their graph; raises InputError on bad input."""
+    """Read files (any supported format; one path or a list) and build their graph; raises InputError on
+    bad input."""
     from graphflows.ingest import read_flows
 
     result: IngestResult = read_flows(paths, **read_options)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from graphflows.classify import CHANNELS
 from graphflows.ingest.base import FileRead, check_readable, conform, decode_utf8, records_as_json
 from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.parsing import all_blank, parse_amounts, parse_dates, read_csv_bytes
-from graphflows.model import InputError, Kind
+from graphflows.model import CURRENCY_CODE, DEFAULT_CURRENCY, InputError, Kind
 
 FORMAT = "flows"
 REQUIRED = ("payer_id", "payee_id", "amount")
@@ -189,7 +189,7 @@ def _values() -> list[pl.Expr]:
         *(_null_if_blank(c).alias(f"_v_{c}") for c in ("payer_name", "payee_name", "stream_id", "reference")),
         _kind("payer_kind", Kind.COMMISSIONER.value).alias("_v_payer_kind"),
         _kind("payee_kind", Kind.PROVIDER.value).alias("_v_payee_kind"),
-        pl.when(currency == "").then(pl.lit("GBP")).otherwise(currency).alias("_v_currency"),
+        pl.when(currency == "").then(pl.lit(DEFAULT_CURRENCY)).otherwise(currency).alias("_v_currency"),
         *(_channel(c).alias(f"_v_{c}") for c in CHANNEL_COLUMNS),
     ]
 
@@ -233,7 +233,7 @@ def _checks(width: int) -> list[tuple[pl.Expr, pl.Expr]]:
         (pl.col("_amount_problem").is_not_null(), pl.col("_amount_problem")),
         (pl.col("_date_problem").is_not_null(), pl.col("_date_problem")),
         (
-            (currency != "") & ~currency.str.contains(r"^[A-Z]{3}$"),
+            (currency != "") & ~currency.str.contains(CURRENCY_CODE),
             pl.format("currency {} is not a three-letter ISO 4217 code", pl.col("currency")),
         ),
         *kinds,

@@ -24,7 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from graphflows.ingest.base import decode_utf8, refuse_utf16
-from graphflows.model import InputError
+from graphflows.model import MAX_MINOR, InputError
 
 _SPACES = re.compile(r"\s+")
 _INDEX = re.compile(r":\d+(?=:|$)")
@@ -144,10 +144,6 @@ def _plain_amounts(shown: pl.Series, max_digits: int) -> tuple[pl.Series, pl.Ser
     # the decimal's unscaled value is the minor units; the check above leaves it nothing to round
     minor = shown.cast(pl.Decimal(38, 2)).to_physical().cast(pl.Int64).alias("minor")
     return minor, pl.repeat(None, shown.len(), dtype=pl.String, eager=True).alias("problem")
-
-
-#: The largest amount accepted, in minor units (text amounts: 16 digits before the point).
-MAX_MINOR = 10**18 - 1
 
 
 def number_to_minor(value: object) -> int:

@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from os import PathLike
 from pathlib import Path, PurePosixPath
 
 import polars as pl
@@ -235,7 +236,7 @@ def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) 
 
 
 def read_flows(
-    paths: Iterable[str | Path],
+    paths: str | Path | Iterable[str | Path],
     *,
     format: str | None = None,
     skip_invalid: bool = False,
@@ -248,8 +249,10 @@ def read_flows(
     With ``skip_invalid=True`` rejected records are returned in ``rejects`` instead. ``org_map`` (a
     mapping file or :class:`OrgMap`) forces or forbids organisation merges. ``sources`` (see
     :class:`~graphflows.ingest.sources.SourceRules`) names payers and columns by file name; the files its
-    manifest lists are read after ``paths``.
+    manifest lists are read after ``paths``. ``paths`` may be one path (``"flows.csv"``) or a list.
     """
+    if isinstance(paths, (str, PathLike)):
+        paths = [paths]
     if org_map is not None and not isinstance(org_map, OrgMap):
         org_map = read_org_map(org_map)
     reads: list[FileRead] = []

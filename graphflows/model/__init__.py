@@ -2,13 +2,24 @@
 
 from graphflows.model.errors import GraphflowsError, InputError, NoPayerError, RowProblem, UnnamedPayer
 from graphflows.model.kinds import EDGE_TYPES, LABELS, Kind, parse_kind
-from graphflows.model.money import format_minor, minor_to_decimal, to_minor
+from graphflows.model.money import (
+    CURRENCY_CODE,
+    DEFAULT_CURRENCY,
+    MAX_MINOR,
+    format_minor,
+    minor_to_decimal,
+    parse_currency,
+    to_minor,
+)
 from graphflows.model.schema import FLOW_COLUMNS, NODE_COLUMNS
 
 __all__ = [
+    "CURRENCY_CODE",
+    "DEFAULT_CURRENCY",
     "EDGE_TYPES",
     "FLOW_COLUMNS",
     "LABELS",
+    "MAX_MINOR",
     "NODE_COLUMNS",
     "GraphflowsError",
     "InputError",
@@ -18,6 +29,7 @@ __all__ = [
     "UnnamedPayer",
     "format_minor",
     "minor_to_decimal",
+    "parse_currency",
     "parse_kind",
     "to_minor",
 ]

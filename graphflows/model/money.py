@@ -37,6 +37,28 @@ def to_minor(text: str | int | Decimal) -> int:
     return -value if m.group(1) == "-" else value
 
 
+#: The largest amount accepted, in minor units (text amounts: 16 digits before the point).
+MAX_MINOR = 10**18 - 1
+#: The currency of an amount given without one (blank in a flows file, absent on a networkx edge).
+DEFAULT_CURRENCY = "GBP"
+#: A currency as stored: a three-letter ISO 4217 code, upper case (read in any case).
+CURRENCY_CODE = r"^[A-Z]{3}$"
+
+
+def parse_currency(text: object) -> str:
+    """A currency code from user text: upper-cased, blank -> ``GBP``; ValueError if not three letters.
+
+    >>> parse_currency(" eur "), parse_currency(None)
+    ('EUR', 'GBP')
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return DEFAULT_CURRENCY
+    code = text.strip().upper() if isinstance(text, str) else None
+    if code is None or not re.match(CURRENCY_CODE, code):
+        raise ValueError(f"currency {text!r} is not a three-letter ISO 4217 code")
+    return code
+
+
 def minor_to_decimal(minor: int) -> Decimal:
     """Minor units back to an exact Decimal with two places."""
     return Decimal(int(minor)).scaleb(-SCALE).quantize(Decimal("0.01"))
