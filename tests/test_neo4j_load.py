@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from graphflows.analysis import attribute
-from graphflows.cli.display import money
+from graphflows.cli.display import console, money
 from graphflows.cli.main import main
 from graphflows.graph import FlowGraph, read_graph
 from graphflows.neo4j import QueryResult, load_graph, write_attribution
@@ -28,6 +28,7 @@ from graphflows.neo4j.loader import (
     FLOW_BATCH_COLUMNS,
     FLOWS_QUERY,
     HAS_PROCEDURE_QUERY,
+    OtherFlowsInDatabase,
     flow_keys,
     node_batches,
 )
@@ -38,6 +39,8 @@ from tests.helpers import material as is_material
 pytestmark = pytest.mark.neo4j
 
 DEMO = Path(__file__).parents[1] / "graphflows" / "data" / "demo" / "flows.csv"
+#: One NHS CCG's year of "spend over £25k" (12 monthly files in a zip; tests/data/real/README.md).
+NEBD = Path(__file__).parent / "data" / "real" / "nhs-ccg-spend-nel" / "NEBD.zip"
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +109,83 @@ def test_loading_twice_adds_nothing(neo4j_runner: BoltRunner, demo: FlowGraph) -
     assert len(first["flows"]) == demo.flow_count
 
 
+#: Recipients whose written-back income differs from the flows they receive (the review's check).
+WRONG_TOTALS = """
+MATCH (r:Entity) WHERE r.total_in_minor IS NOT NULL
+MATCH ()-[f:FLOWS_TO {currency: r.currency}]->(r)
+WITH r, sum(f.amount_minor) AS inflow WHERE inflow <> r.total_in_minor
+RETURN count(r) AS n
+"""
+
+
+def written_back_totals(runner: BoltRunner) -> dict[str, int]:
+    """Each recipient's income as the write-back's ATTRIBUTED_TO relationships add it up."""
+    rows = runner.run(
+        "MATCH (r:Entity)-[a:ATTRIBUTED_TO]->() RETURN r.id AS id, sum(a.amount_minor) AS total"
+    ).rows
+    return {row["id"]: row["total"] for row in rows}
+
+
+def analysed_totals(graph: FlowGraph) -> dict[str, int]:
+    """Each recipient's income as ``graphflows analyse`` attributes it (attribution.csv)."""
+    recipients = attribute(graph, by="origin").recipients
+    return dict(zip(recipients["recipient_id"], recipients["total_in_minor"], strict=True))
+
+
+def test_a_second_dataset_on_top_is_refused_and_leaves_the_database_unchanged(
+    neo4j_runner: BoltRunner, demo: FlowGraph
+) -> None:
+    load_graph(neo4j_runner, demo)
+    before = snapshot(neo4j_runner)
+    nebd = read_graph([NEBD])
+    with pytest.raises(OtherFlowsInDatabase) as refused:
+        load_graph(neo4j_runner, nebd)
+    message = str(refused.value)
+    assert "holds 47 flows that this load does not contain, from flows.csv (47 flows)" in message
+    assert "load every file together in one `graphflows load`" in message and "--replace" in message
+    assert snapshot(neo4j_runner) == before
+    # the same files again are fine, and so are they together with the new ones (one analysis of both)
+    load_graph(neo4j_runner, demo)
+    assert snapshot(neo4j_runner) == before
+    both = read_graph([DEMO, NEBD])
+    load_graph(neo4j_runner, both)
+    assert db_totals(neo4j_runner) == both.totals()
+    assert written_back_totals(neo4j_runner) == analysed_totals(both)
+    # a load of a part of what is there is refused too: its analysis would leave the rest out
+    with pytest.raises(OtherFlowsInDatabase, match=r"from NEBD\.zip \(2,975 flows\)"):
+        load_graph(neo4j_runner, demo)
+
+
+def test_replace_empties_the_database_and_the_write_back_is_the_new_files(
+    neo4j_runner: BoltRunner, demo: FlowGraph
+) -> None:
+    load_graph(neo4j_runner, demo)
+    nebd = read_graph([NEBD])
+    load_graph(neo4j_runner, nebd, replace=True)
+    assert db_totals(neo4j_runner) == nebd.totals()
+    entities = neo4j_runner.run("MATCH (n:Entity) RETURN count(n) AS n").rows[0]["n"]
+    assert entities == nebd.node_count
+    assert written_back_totals(neo4j_runner) == analysed_totals(nebd)
+    assert neo4j_runner.run(WRONG_TOTALS).rows[0]["n"] == 0
+
+
+def test_the_cli_refuses_a_second_dataset_and_replace_loads_it_over_bolt(
+    neo4j_server, neo4j_runner: BoltRunner, capsys
+) -> None:
+    uri = neo4j_server.uri
+    assert main(["load", str(DEMO), "--neo4j-uri", uri]) == 0
+    capsys.readouterr()
+    assert main(["load", str(NEBD), "--neo4j-uri", uri]) == 2
+    err = capsys.readouterr().err
+    assert "already holds 47 flows that this load does not contain, from flows.csv" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}
+    assert main(["load", str(NEBD), "--neo4j-uri", uri, "--replace", "--method", "bolt"]) == 0
+    out = capsys.readouterr().out
+    assert "Method: bolt (asked for with --method bolt; --replace empties the database first)" in out
+    assert db_totals(neo4j_runner) == read_graph([NEBD]).totals()
+
+
 def test_the_servers_procedure_stores_exactly_what_portable_cypher_stores(
     neo4j_runner: BoltRunner, demo: FlowGraph, tmp_path: Path
 ) -> None:
@@ -151,10 +231,12 @@ def test_the_servers_procedure_stores_exactly_what_portable_cypher_stores(
     assert CREATE_FLOWS_CALL in seen and CREATE_FLOWS_QUERY not in seen
     assert snapshot(neo4j_runner) == portable and flow_types() == portable_types
     assert db_totals(neo4j_runner) == graph.totals()
-    # the MERGE that reloads and retried batches use stores the same too
+    # the MERGE that reloads and retried batches use stores the same too (a flow of this load is there)
     wipe(neo4j_runner)
     neo4j_runner.run(
-        "CREATE (:Entity {id: 'd1'})-[:FLOWS_TO {flow_id: 'd'}]->(:Entity {id: 'd2'})", write=True
+        "CREATE (:Entity {id: 'd1'})-[:FLOWS_TO {flow_id: $id}]->(:Entity {id: 'd2'})",
+        {"id": flow_keys(graph.flows)[0]},
+        write=True,
     )
     seen.clear()
     load_graph(Watching(), graph)
@@ -351,7 +433,9 @@ def test_write_back_clears_stale_labels_and_properties(neo4j_runner: BoltRunner,
     assert row == {"cp": False, "count": None, "hhi": None}
 
 
-def test_cli_start_stop_status_and_load(neo4j_server, neo4j_runner, capsys, tmp_path: Path) -> None:
+def test_cli_start_stop_status_and_load(
+    neo4j_server, neo4j_runner, capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     uri = neo4j_server.uri
     assert main(["load", str(DEMO), "--neo4j-uri", uri]) == 0
     out = capsys.readouterr().out
@@ -381,8 +465,10 @@ def test_cli_start_stop_status_and_load(neo4j_server, neo4j_runner, capsys, tmp_
     query_cli = ["query", "convergence_points", "--param", "limit=3", "--neo4j-uri", uri]
     assert main([*query_cli, "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"] == expected
+    monkeypatch.setattr(console, "width", 250)  # room for every column
     assert main(query_cli) == 0
     table = capsys.readouterr().out
+    assert "Left out" not in table
     for row in expected:
         assert money(row["total_in_minor"], row["currency"]) in table
         assert f"{row['top_share']:.1%}" in table and str(row["total_in_minor"]) not in table
@@ -407,6 +493,12 @@ def test_cli_start_stop_status_and_load(neo4j_server, neo4j_runner, capsys, tmp_
     assert "ran read-only" in capsys.readouterr().err
     assert main(["cypher", "MATCH (n RETURN n", "--neo4j-uri", uri]) == 2
     assert "SyntaxError" in capsys.readouterr().err
+    # a Graph Data Science query on a server without GDS says how to get it
+    if not local_server.status(neo4j_server.data_dir).gds:
+        assert main(["query", "provider_pagerank", "--neo4j-uri", uri]) == 2
+        err = capsys.readouterr().err
+        assert "does not have: restart graphflows' local server with it" in err
+        assert "`graphflows neo4j start --gds`" in err and "java" not in err.lower()
     if not neo4j_server.managed:
         return
     # a second start on the same folder says it is already running, and prints the same URI last

@@ -131,7 +131,8 @@ def test_one_resolution_order(managed, monkeypatch) -> None:
     monkeypatch.delenv("NEO4J_URI")
     monkeypatch.delenv("NEO4J_PASSWORD")
     monkeypatch.setenv("GRAPHFLOWS_NEO4J_DATA", str(managed.data_dir / "elsewhere"))
-    assert Neo4jSettings.resolve() == Neo4jSettings()
+    # (and which folder has no server, for the error when nothing answers there)
+    assert Neo4jSettings.resolve() == Neo4jSettings(no_local_server=managed.data_dir / "elsewhere")
 
 
 def test_the_cli_finds_the_local_server_and_its_password(managed, monkeypatch, capsys) -> None:

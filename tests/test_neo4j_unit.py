@@ -27,6 +27,7 @@ from graphflows.neo4j.loader import (
     FLOW_BATCH_COLUMNS,
     FLOWS_QUERY,
     HAS_PROCEDURE_QUERY,
+    STORED_FLOWS_QUERY,
     flow_batch,
     flow_keys,
     nodes_query,
@@ -103,10 +104,11 @@ def test_loader_creates_schema_first_then_nodes_then_flows(demo_graph) -> None:
     runner = RecordingRunner()
     report = load_graph(runner, demo_graph, batch_size=10, write_back=False)
     queries = [q for q, _, _ in runner.calls]
-    assert queries[0] == EXISTING_SCHEMA  # an empty database: every statement is needed
-    assert queries[1 : len(SCHEMA_STATEMENTS) + 1] == list(SCHEMA_STATEMENTS)
+    assert queries[0] == STORED_FLOWS_QUERY  # before anything is written: no flows from other files
+    assert queries[1] == EXISTING_SCHEMA  # an empty database: every statement is needed
+    assert queries[2 : len(SCHEMA_STATEMENTS) + 2] == list(SCHEMA_STATEMENTS)
     first_flow = queries.index(CREATE_FLOWS_QUERY)
-    between = queries[len(SCHEMA_STATEMENTS) + 2 : first_flow]  # after awaitIndexes, before the flows
+    between = queries[len(SCHEMA_STATEMENTS) + 3 : first_flow]  # after awaitIndexes, before the flows
     assert all("MERGE (n:Entity" in q for q in between[:-2])
     assert "AS any" in between[-2] and between[-1] == HAS_PROCEDURE_QUERY
     sent_nodes = sum(len(p["rows"]) for q, p, _ in runner.calls if "MERGE (n:Entity" in q)
@@ -520,3 +522,20 @@ def test_import_files_carry_exact_values_types_and_hostile_names(tmp_path: Path)
     ends = {(text_id[f[0]], text_id[f[1]], int(f[3])) for f in flows}
     assert ends == set(graph.flows.select("payer_id", "payee_id", "amount_minor").iter_rows())
     assert {f[6] for f in flows} == {"2024-04-01"}
+
+
+def test_with_no_server_running_the_error_says_so_and_how_to_start_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GRAPHFLOWS_NEO4J_DATA", str(tmp_path / "neo4j"))  # no server was started here
+    from graphflows.cli.main import main
+
+    assert main(["query", "convergence_points"]) == 2
+    err = capsys.readouterr().err
+    assert f"no Neo4j server is running on {tmp_path / 'neo4j'}" in err
+    assert "`graphflows neo4j start`" in err and "7687" not in err and len(err.strip().splitlines()) == 1
+    # a server named by the user is reported as unreachable at its address
+    assert main(["query", "convergence_points", "--neo4j-uri", "bolt://127.0.0.1:1"]) == 2
+    assert "cannot reach Neo4j at bolt://127.0.0.1:1" in capsys.readouterr().err

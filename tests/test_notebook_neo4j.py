@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
@@ -37,3 +38,30 @@ def test_notebook_runs_against_the_local_server_with_no_neo4j_variables(
         text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
         assert f"Neo4j: {neo4j_server.uri}" in text
         assert "nodes and" in text and "flows loaded" in text
+
+
+def test_notebook_03_stops_at_the_load_on_a_database_holding_other_data(
+    neo4j_server, neo4j_runner, monkeypatch
+):
+    """An analyst's own data stays as it was: the load cell refuses, naming the files already there."""
+    if not neo4j_server.managed:
+        pytest.skip("needs the test suite's own local server (NEO4J_URI points elsewhere)")
+    from graphflows.graph import read_graph
+    from graphflows.neo4j import load_graph
+    from tests.test_neo4j_load import NEBD, snapshot
+
+    load_graph(neo4j_runner, read_graph([NEBD]))
+    before = snapshot(neo4j_runner)
+    for name in [n for n in os.environ if n.startswith("NEO4J_")]:
+        monkeypatch.delenv(name)
+    path = next(p for p in NOTEBOOKS if p.name == "03-neo4j.ipynb")
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(path.parent)}}
+    )
+    with pytest.raises(CellExecutionError) as stopped:
+        client.execute()
+    assert "OtherFlowsInDatabase" in str(stopped.value)
+    assert "already holds 2,975 flows that this load does not contain, from NEBD.zip" in str(stopped.value)
+    assert "neo4j.load_graph(runner, graph)" in str(stopped.value)  # the load cell, not a later one
+    assert snapshot(neo4j_runner) == before

@@ -5,17 +5,23 @@ from the real north-east London CCG spend files."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
+from click.testing import CliRunner
 from rich.console import Console
 
+from graphflows.cli import neo4j_cmds
+from graphflows.cli.main import cli
 from graphflows.cli.query_output import (
     exact_cell,
+    fit_table,
     heading,
     readable_cell,
     readable_table,
     write_json,
 )
+from graphflows.neo4j.runner import QueryResult
 
 COLUMNS = [
     "recipient_id",
@@ -101,3 +107,107 @@ def test_csv_and_json_keep_exact_values(tmp_path: Path) -> None:
     assert document["columns"] == COLUMNS
     assert document["rows"][1]["total_in_minor"] == -4_205_481_020
     assert document["rows"][0]["top_share"] == 0.6602251839512345
+
+
+#: The columns of ``graphflows query convergence_points`` (cypher/convergence_points.cypher), in order.
+CONVERGENCE_COLUMNS = [
+    "rank", "recipient_id", "recipient_name", "kinds", "channel_count", "channels", "effective_channels",
+    "payer_channels", "stovepipe_count", "currency", "total_in_minor", "top_stovepipe_id", "top_share", "hhi",
+    "payer_count",
+]  # fmt: skip
+CONVERGENCE_ROWS = [
+    {
+        "rank": 1, "recipient_id": "GB-NHS-R1H", "recipient_name": "BARTS HEALTH NHS TRUST",
+        "kinds": ["Provider"], "channel_count": 2, "channels": ["nhs", "local_government"],
+        "effective_channels": 1.2801, "payer_channels": ["nhs", "local_government"], "stovepipe_count": 5,
+        "currency": "GBP", "total_in_minor": 15_119_836_900, "top_stovepipe_id": "GB-NHS-07T",
+        "top_share": 0.5850, "hhi": 0.4012, "payer_count": 6,
+    },
+    {
+        "rank": 2, "recipient_id": "GB-NHS-RQX",
+        "recipient_name": "HOMERTON UNIVERSITY HOSPITAL NHS FOUNDATION TRUST",
+        "kinds": ["Provider"], "channel_count": 2, "channels": ["nhs", "local_government"],
+        "effective_channels": 1.05, "payer_channels": ["nhs"], "stovepipe_count": 3, "currency": "GBP",
+        "total_in_minor": 2_003_914_150, "top_stovepipe_id": "GB-NHS-07T", "top_share": 0.81, "hhi": 0.69,
+        "payer_count": 3,
+    },
+]  # fmt: skip
+
+
+def test_at_ordinary_widths_names_stay_readable_and_whole_columns_are_left_out() -> None:
+    for width in (80, 100, 120, 160):
+        fitted = fit_table(CONVERGENCE_COLUMNS, CONVERGENCE_ROWS, width)
+        console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+        console.print(fitted.table)
+        text = console.export_text()
+        assert all(len(line) <= width for line in text.splitlines())
+        assert "BARTS HEALTH NHS" in text and "HOMERTON" in text  # the names, never drawn zero wide
+        assert "…" not in text  # no number cut short
+        left_out = fitted.left_out
+        drawable = [c for c in CONVERGENCE_COLUMNS if c != "currency"]  # the money shows it
+        assert not left_out or left_out == drawable[-len(left_out) :]  # whole columns, from the right
+        if "total_in_minor" not in left_out:
+            assert "GBP 151,198,369.00" in text
+        note = fitted.note()
+        assert (note is None) == (not fitted.left_out)
+        if note:
+            assert ", ".join(fitted.left_out) in note and "--csv" in note and "--json" in note
+    assert fit_table(CONVERGENCE_COLUMNS, CONVERGENCE_ROWS, 120).left_out  # 120 cannot show all 15
+    assert not fit_table(CONVERGENCE_COLUMNS, CONVERGENCE_ROWS, 250).left_out
+
+
+class OneQueryRunner:
+    """Answers every query with the convergence rows, recording what it was asked."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def run(self, query: str, parameters: dict | None = None, *, write: bool = False) -> QueryResult:
+        self.queries.append(query)
+        return QueryResult(CONVERGENCE_COLUMNS, CONVERGENCE_ROWS)
+
+
+def test_query_prints_the_table_and_says_which_columns_it_left_out(monkeypatch) -> None:
+    runner = OneQueryRunner()
+
+    @contextmanager
+    def recording(_uri):
+        yield runner
+
+    monkeypatch.setattr(neo4j_cmds, "_runner", recording)
+    monkeypatch.setattr(neo4j_cmds.console, "width", 120)
+    result = CliRunner().invoke(cli, ["query", "convergence_points"], catch_exceptions=False)
+    assert result.exit_code == 0 and len(runner.queries) == 1
+    lines = result.output.splitlines()
+    assert all(len(line) <= 120 for line in lines[:-1])  # the table; then the note, one line
+    assert "BARTS HEALTH NHS" in result.output and "2 row(s)" in lines
+    note = lines[-1]  # one line, however narrow the terminal
+    assert note.startswith("Left out to fit the terminal: ") and "--csv FILE or --json -" in note
+    assert "payer_count" in note and "recipient_name" not in note
+
+
+def test_csv_dash_writes_to_stdout_like_json_dash(monkeypatch) -> None:
+    runner = OneQueryRunner()
+
+    @contextmanager
+    def recording(_uri):
+        yield runner
+
+    monkeypatch.setattr(neo4j_cmds, "_runner", recording)
+    cli_runner = CliRunner()
+    with cli_runner.isolated_filesystem() as folder:
+        result = cli_runner.invoke(cli, ["query", "convergence_points", "--csv", "-"], catch_exceptions=False)
+        assert result.exit_code == 0 and not (Path(folder) / "-").exists()
+    lines = result.stdout.splitlines()
+    assert lines[0] == ",".join(CONVERGENCE_COLUMNS) and len(lines) == 3
+    assert lines[1].startswith("1,GB-NHS-R1H,BARTS HEALTH NHS TRUST,") and ",15119836900," in lines[1]
+
+
+def test_a_list_of_payers_reads_as_one_line_per_cell() -> None:
+    payers = [
+        {"payer_name": "NHS Havering CCG", "paid_in_minor": 585535837},
+        {"payer_name": "London Borough of Havering", "paid_in_minor": 100},
+    ]
+    cell = readable_cell("payers", payers, {"currency": "GBP"})
+    assert cell == "NHS Havering CCG: GBP 5,855,358.37; London Borough of Havering: GBP 1.00"
+    assert "\\x0a" not in render(["fund_name", "payers"], [{"fund_name": "BCF", "payers": payers}], 200)

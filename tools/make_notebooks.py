@@ -266,10 +266,16 @@ Analysts who live in Neo4j Browser can query the same graph with Cypher. This no
 into Neo4j, runs queries from the project's Cypher library (`cypher/*.cypher`) and reads the analysis that
 graphflows writes back into a DataFrame.
 
+**It loads the demo (illustrative data) into the database of the server it connects to.** Into a database
+that already holds other flows (your own data) the load refuses, before writing anything, and the notebook
+stops at the load cell with a message naming those files: point it at an empty database (a separate
+`graphflows neo4j start --data FOLDER`, then `GRAPHFLOWS_NEO4J_DATA=FOLDER` when starting Jupyter) rather than
+emptying yours. Loading is idempotent: running the notebook twice adds nothing.
+
 It needs a running Neo4j: run `graphflows neo4j start` in a terminal (a local Community 5.26 server, no
 Docker) and `neo4j.connect()` below finds it and its generated password by itself. For Docker or Aura, set
 `NEO4J_URI`, `NEO4J_USER` and `NEO4J_PASSWORD` before starting Jupyter. The test suite runs this notebook
-against the server it starts, in an empty database. Loading is idempotent: running it twice adds nothing.
+against the server it starts, in an empty database.
 """),
     code("""
 import polars as pl

@@ -8,6 +8,7 @@ local server started by ``graphflows neo4j start`` (default data folder) with it
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from graphflows.cli.analyse import convergence_options
 from graphflows.cli.display import SafeConsole, console, money, steps
 from graphflows.cli.inputs import input_options, raw_csv_option, read_input_graph
 from graphflows.model import GraphflowsError
-from graphflows.outputs import OutputFiles, rows_frame, write_csv
+from graphflows.outputs import OutputFiles, neutralise, rows_frame, write_csv
 
 err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
@@ -64,10 +65,10 @@ def csv_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--csv",
         "csv_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
         default=None,
-        help="Write the rows to this CSV file instead of printing a table (exact values: money in "
-        "minor units, as the *_minor column names say; shares as fractions in full precision).",
+        help="Write the rows to this CSV file ('-' for stdout) instead of printing a table (exact values: "
+        "money in minor units, as the *_minor column names say; shares as fractions in full precision).",
     )(command)
 
 
@@ -230,11 +231,14 @@ def neo4j_env(data_dir: Path | None) -> None:
     default="auto",
     show_default=True,
     help="bulk: Neo4j's offline importer (graphflows' local server, empty database or --replace; the server "
-    "restarts); bolt: the idempotent loader (any Neo4j, adds to what is there); auto: bulk for a large first "
-    "load into the local server, else bolt.",
+    "restarts); bolt: the idempotent loader (any Neo4j; loading the same files again adds nothing); auto: "
+    "bulk for a large first load into the local server, else bolt.",
 )
 @click.option(
-    "--replace", is_flag=True, help="Replace everything in the local server's database (bulk import)."
+    "--replace",
+    is_flag=True,
+    help="Empty the database first (every node and relationship), then load: the bulk import on the local "
+    "server, else over Bolt.",
 )
 def load(
     files: tuple[Path, ...],
@@ -252,6 +256,9 @@ def load(
     **input_extras: Any,
 ) -> None:
     """Load funding FILES into Neo4j, then write the analysis back (loading again adds nothing).
+
+    The analysis written back covers the files of one load: load every file together, or --replace; a
+    database holding flows from other files is refused before anything is written.
 
     A large first load into graphflows' own local server goes through Neo4j's offline importer (the server
     restarts); anything else through the idempotent Bolt loader. The output says which ran and why.
@@ -283,6 +290,7 @@ def load(
                     workers=workers,
                     progress=progress,
                     write_back=write_back,
+                    replace=replace,
                     **analysis,
                 )
         db_totals = _database_totals(runner)
@@ -476,15 +484,22 @@ def _output(
 
     if csv_path is not None:
         cells = ([query_output.exact_cell(row.get(c)) for c in columns] for row in rows)
-        write_csv(rows_frame(columns, cells), csv_path, raw=raw_csv)
-        err_console.print(f"{len(rows)} row(s) written to {csv_path}", markup=False)
+        frame = rows_frame(columns, cells)
+        if str(csv_path) == "-":
+            sys.stdout.write((frame if raw_csv else neutralise(frame)).write_csv())
+        else:
+            write_csv(frame, csv_path, raw=raw_csv)
+            err_console.print(f"{len(rows)} row(s) written to {csv_path}", markup=False)
     elif json_path is not None:
         query_output.write_json(json_path, columns, rows)
         if str(json_path) != "-":
             err_console.print(f"{len(rows)} row(s) written to {json_path}", markup=False)
     else:
-        console.print(query_output.readable_table(columns, rows, console.width))
+        fitted = query_output.fit_table(columns, rows, console.width)
+        console.print(fitted.table)
         console.print(f"{len(rows)} row(s)", markup=False)
+        if note := fitted.note():
+            console.print(note, markup=False, soft_wrap=True)
 
 
 @contextmanager

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.table import Table
+from rich.text import Text
 
 from graphflows.cli.display import money, safe_text
 from graphflows.model import minor_to_decimal
@@ -53,7 +56,7 @@ def readable_cell(column: str, value: Any, row: dict[str, Any]) -> str:
         return f"{value:,.3f}".rstrip("0").rstrip(".")
     if isinstance(value, list):
         if any(isinstance(item, dict) for item in value):
-            return "\n".join(readable_cell("", item, row) for item in value)
+            return "; ".join(readable_cell("", item, row) for item in value)
         joiner = " → " if column.startswith("route") else ", "
         return joiner.join(readable_cell("", item, row) for item in value)
     if isinstance(value, dict):
@@ -81,23 +84,55 @@ def heading(column: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+#: The narrowest a text column is drawn (fewer characters when its longest value is shorter).
+TEXT_MIN_WIDTH = 16
+#: What a column costs beyond its text: one space each side and one rule.
+COLUMN_OVERHEAD = 3
+
+
+@dataclass
+class FittedTable:
+    """A table for the terminal and the columns left out to make it fit (besides named ids)."""
+
+    table: Table
+    left_out: list[str]
+
+    def note(self) -> str | None:
+        """One line naming the columns left out, or None when every column is shown."""
+        if not self.left_out:
+            return None
+        return (
+            f"Left out to fit the terminal: {', '.join(self.left_out)} "
+            "(--csv FILE or --json - give every column)."
+        )
+
+
 def readable_table(columns: list[str], rows: list[dict[str, Any]], width: int | None = None) -> Table:
+    """:func:`fit_table`'s table (without the note on the columns it left out)."""
+    return fit_table(columns, rows, width).table
+
+
+def fit_table(columns: list[str], rows: list[dict[str, Any]], width: int | None = None) -> FittedTable:
     """A table that fits ``width``: numbers right-aligned and whole, text wrapped at spaces.
 
-    The ``currency`` column is left out when money columns show it; when the table is wider than ``width``,
-    ``X_id`` columns that have an ``X_name`` (or ``X``) beside them are left out too (--csv and --json
-    keep everything).
+    The ``currency`` column is left out when money columns show it. When the table is wider than ``width``,
+    ``X_id`` columns that have an ``X_name`` (or ``X``) beside them are left out; then, while the columns
+    cannot all be drawn at a readable width (numbers whole, text at least :data:`TEXT_MIN_WIDTH`), whole
+    columns from the right (``left_out``; --csv and --json keep everything).
     """
     from rich.console import Console
 
     shown = [c for c in columns if not (c == "currency" and any(is_money(m) for m in columns))]
-    table = _table(shown, rows)
+    cells = {c: [safe_text(readable_cell(c, row.get(c), row)) for row in rows] for c in shown}
     if width is None:
-        return table
+        return FittedTable(_table(shown, rows, cells), [])
     named_ids = [c for c in shown if c.endswith("_id") and _name_of(c, shown)]
-    if named_ids and Console(width=100_000).measure(table).maximum > width:
-        table = _table([c for c in shown if c not in named_ids], rows)
-    return table
+    if named_ids and Console(width=100_000).measure(_table(shown, rows, cells)).maximum > width:
+        shown = [c for c in shown if c not in named_ids]
+    left_out: list[str] = []
+    while len(shown) > 1 and sum(_min_width(c, rows, cells) + COLUMN_OVERHEAD for c in shown) + 1 > width:
+        left_out.insert(0, shown.pop())
+    return FittedTable(_table(shown, rows, cells, width), left_out)
 
 
 def _name_of(id_column: str, columns: list[str]) -> str | None:
@@ -105,19 +140,60 @@ def _name_of(id_column: str, columns: list[str]) -> str | None:
     return next((c for c in (f"{base}_name", base) if c in columns), None)
 
 
-def _table(columns: list[str], rows: list[dict[str, Any]]) -> Table:
+def _is_numeric(column: str, rows: list[dict[str, Any]]) -> bool:
+    values = [r.get(column) for r in rows]
+    return bool(rows) and all(
+        (isinstance(v, (int, float)) and not isinstance(v, bool)) or v is None for v in values
+    )
+
+
+def _min_width(column: str, rows: list[dict[str, Any]], cells: dict[str, list[Text]]) -> int:
+    """The narrowest readable width: a number whole (its heading may wrap at spaces), text up to
+    :data:`TEXT_MIN_WIDTH` (narrower when every value and the heading's words are shorter)."""
+    longest_word = max((cell_len(word) for word in heading(column).split()), default=0)
+    if _is_numeric(column, rows):
+        return max(_longest_value(column, cells), longest_word)
+    return min(TEXT_MIN_WIDTH, max(_longest_value(column, cells), longest_word))
+
+
+def _full_width(column: str, cells: dict[str, list[Text]]) -> int:
+    """The width at which nothing in the column wraps, its heading included."""
+    return max(_longest_value(column, cells), cell_len(heading(column)))
+
+
+def _longest_value(column: str, cells: dict[str, list[Text]]) -> int:
+    return max((cell_len(line) for text in cells[column] for line in text.plain.split("\n")), default=0)
+
+
+def _widths(
+    columns: list[str], rows: list[dict[str, Any]], cells: dict[str, list[Text]], width: int
+) -> list[int]:
+    """Each column's width: its minimum, then the room left shared out a character at a time (left first)
+    until every column is at full width or the table at ``width``."""
+    widths = [_min_width(c, rows, cells) for c in columns]
+    full = [max(w, _full_width(c, cells)) for c, w in zip(columns, widths, strict=True)]
+    room = width - (sum(widths) + COLUMN_OVERHEAD * len(columns) + 1)
+    while room > 0 and widths != full:
+        for i, target in enumerate(full):
+            if room > 0 and widths[i] < target:
+                widths[i] += 1
+                room -= 1
+    return widths
+
+
+def _table(
+    columns: list[str], rows: list[dict[str, Any]], cells: dict[str, list[Text]], width: int | None = None
+) -> Table:
+    """The table; with ``width``, every column gets an explicit width (see :func:`_widths`)."""
     grid = Table(show_lines=False)
-    for column in columns:
-        values = [r.get(column) for r in rows]
-        numeric = bool(rows) and all(
-            (isinstance(v, (int, float)) and not isinstance(v, bool)) or v is None for v in values
-        )
-        if numeric:
-            grid.add_column(heading(column), justify="right", no_wrap=True)
+    widths = _widths(columns, rows, cells, width) if width else [None] * len(columns)
+    for column, column_width in zip(columns, widths, strict=True):
+        if _is_numeric(column, rows):
+            grid.add_column(heading(column), justify="right", width=column_width)
         else:
-            grid.add_column(heading(column), overflow="fold", min_width=min(12, len(heading(column))))
-    for row in rows:
-        grid.add_row(*(safe_text(readable_cell(c, row.get(c), row)) for c in columns))
+            grid.add_column(heading(column), overflow="fold", width=column_width)
+    for i in range(len(rows)):
+        grid.add_row(*(cells[c][i] for c in columns))
     return grid
 
 

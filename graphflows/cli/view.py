@@ -72,8 +72,8 @@ def register(group: click.Group) -> None:
     type=click.IntRange(min=0),
     default=DEFAULT_TOP_N,
     show_default=True,
-    help="Draw at most N organisations and streams (0 keeps all): in a larger graph, the top convergence "
-    "points with their payers and origins, then the most money; the page says what was left out. "
+    help="Draw at most N organisations and streams (0 keeps all, up to 3,000): in a larger graph, the top "
+    "convergence points with their payers and origins, then the most money; the page says what was left out. "
     f"The Sankey keeps the min(N, {SANKEY_TOP_N}) with most money.",
 )
 @click.option("--currency", default=None, help="Currency to draw (default: the one with most flows).")

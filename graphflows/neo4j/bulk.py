@@ -541,23 +541,20 @@ def choose_method(
     Bulk needs graphflows' own local server (found by itself or named by its URI), its default database,
     and an empty database unless ``replace``. ``auto`` also wants at least :data:`BULK_MIN_FLOWS` flows.
     """
+    emptied = "; --replace empties the database first" if replace else ""
     if requested == "bolt":
-        if replace:
-            raise server.Neo4jServerError(
-                "--replace rebuilds the database with the bulk import: not with --method bolt"
-            )
-        return Method("bolt", "asked for (--method bolt)")
+        return Method("bolt", f"asked for with --method bolt{emptied}")
     local = server.status()
     if local is None or not same_server(settings.uri, local.bolt_uri):
-        why = "not graphflows' own local server (the importer needs its data folder)"
-        if requested == "bulk" or replace:
+        why = "not graphflows' own local server, so the importer cannot reach its data folder"
+        if requested == "bulk":
             raise server.Neo4jServerError(f"the bulk import cannot load into {settings.uri}: {why}")
-        return Method("bolt", why)
+        return Method("bolt", f"{why}{emptied}")
     if settings.database not in (None, "neo4j"):
         why = f"database {settings.database!r} is not the local server's default database (neo4j)"
-        if requested == "bulk" or replace:
+        if requested == "bulk":
             raise server.Neo4jServerError(f"the bulk import cannot load into {why}")
-        return Method("bolt", why)
+        return Method("bolt", f"{why}{emptied}")
     empty = database_is_empty(runner)
     if not empty and not replace:
         if requested == "bulk":
@@ -565,7 +562,7 @@ def choose_method(
                 "the database already holds data: the bulk import would replace it all (add --replace), "
                 "or load on top with --method bolt"
             )
-        return Method("bolt", "the database already holds data (adding to it; --replace rebuilds it in bulk)")
+        return Method("bolt", "the database already holds data; loading again only adds what is new")
     data_dir = Path(local.data_dir)
     state = "asked to replace the database" if replace and not empty else "the database is empty"
     if requested == "bulk":

@@ -37,7 +37,7 @@ import polars as pl
 
 from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, CountBy
 from graphflows.graph import FlowGraph
-from graphflows.model import FLOW_COLUMNS, LABELS, Kind
+from graphflows.model import FLOW_COLUMNS, LABELS, GraphflowsError, Kind
 
 from .parallel import LoadStopped, create_then_merge, in_parallel
 from .runner import CypherError, CypherRunner, Neo4jError, Neo4jUnavailable, QueryResult
@@ -90,11 +90,24 @@ CREATE_FLOWS_PROCEDURE = "graphflows.v2.createFlows"
 CREATE_FLOWS_CALL = f"CALL {CREATE_FLOWS_PROCEDURE}($batch) YIELD flows RETURN flows"
 HAS_PROCEDURE_QUERY = "SHOW PROCEDURES YIELD name WHERE name = $name RETURN count(*) > 0 AS found"
 HAS_FLOWS_QUERY = f"MATCH ()-[f:{FLOWS_TO}]->() RETURN count(f) > 0 AS any LIMIT 1"
+#: The flows already in the database, grouped by the file they came from (checked before a load).
+STORED_FLOWS_QUERY = (
+    f"MATCH ()-[f:{FLOWS_TO}]->() RETURN f.source AS source, collect(f.flow_id) AS flow_ids ORDER BY source"
+)
+#: One batch of :func:`empty_database` (relationships first, then nodes; constraints and indexes stay).
+EMPTY_QUERIES = (
+    "MATCH ()-[x]->() WITH x LIMIT $limit DELETE x RETURN count(*) AS deleted",
+    "MATCH (x) WITH x LIMIT $limit DELETE x RETURN count(*) AS deleted",
+)
 #: The money the database holds, by currency (printed after a load, to check totals to the penny).
 DATABASE_TOTALS_QUERY = (
     f"MATCH ()-[f:{FLOWS_TO}]->() RETURN f.currency AS currency, sum(f.amount_minor) AS total "
     "ORDER BY currency"
 )
+
+
+class OtherFlowsInDatabase(GraphflowsError):
+    """The database holds flows this load does not contain: its write-back would leave them out."""
 
 
 @dataclass
@@ -191,8 +204,14 @@ def load_graph(
     retry_delays: Sequence[float] = RETRY_DELAYS,
     workers: int = DEFAULT_WORKERS,
     procedure: bool | None = None,
+    replace: bool = False,
 ) -> LoadReport:
     """Load ``graph`` (nodes, then flows), then write its analysis back (see :mod:`.writeback`).
+
+    The analysis written back covers ``graph`` only, so a database that already holds flows this load
+    does not contain (another file, another year) is refused with :class:`OtherFlowsInDatabase` before
+    anything is written; loading the same files again adds nothing. ``replace``: empty the database
+    first (every node and relationship; constraints and indexes stay).
 
     ``progress(done, total, what)`` is called after each batch (``what``: nodes, flows, analysis).
     ``workers``: flow batches CREATEd at once into a database with no flows (``runner`` is then called from
@@ -205,6 +224,11 @@ def load_graph(
     started = time.perf_counter()
     report = LoadReport(nodes=graph.node_count, flows=graph.flow_count, totals=graph.totals())
     send = _Sender(runner, retry_delays, report)
+    keys = flow_keys(graph.flows)
+    if replace:
+        send.call(empty_database, runner, batch_size=batch_size)
+    else:
+        send.call(check_no_other_flows, runner, keys)
     if schema:
         send.call(apply_schema, runner)
     _load_nodes(send, graph.nodes, batch_size, progress)
@@ -214,7 +238,7 @@ def load_graph(
         if procedure is None:
             procedure = send.call(has_procedure, runner, CREATE_FLOWS_PROCEDURE)
         create = CREATE_FLOWS_CALL if procedure else CREATE_FLOWS_QUERY
-    _load_flows(send, graph.flows, batch_size, progress, create=create, workers=workers)
+    _load_flows(send, graph.flows, keys, batch_size, progress, create=create, workers=workers)
     if write_back:
         from graphflows.analysis import attribute
 
@@ -237,6 +261,38 @@ def load_graph(
             progress(1, 1, "analysis")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def check_no_other_flows(runner: CypherRunner, keys: Sequence[str]) -> None:
+    """Refuse (:class:`OtherFlowsInDatabase`) when the database holds flows whose ids are not in ``keys``.
+
+    The message names the files those flows came from (a zip's members by the zip) and what to do instead.
+    """
+    wanted = set(keys)
+    others: dict[str, int] = {}
+    for row in runner.run(STORED_FLOWS_QUERY).rows:
+        missing = sum(1 for flow_id in row["flow_ids"] if flow_id not in wanted)
+        if missing:
+            name = PurePath(row["source"].split("!")[0]).name if row["source"] else "(no source)"
+            others[name] = others.get(name, 0) + missing
+    if not others:
+        return
+    shown = sorted(others.items(), key=lambda item: (-item[1], item[0]))
+    files = ", ".join(f"{name} ({count:,} flows)" for name, count in shown[:5])
+    if len(shown) > 5:
+        files += f" and {len(shown) - 5:,} more files"
+    raise OtherFlowsInDatabase(
+        f"the database already holds {sum(others.values()):,} flows that this load does not contain, from "
+        f"{files}; the analysis written back covers the files of one load only, so nothing was loaded: "
+        "load every file together in one `graphflows load`, or add --replace to empty the database first"
+    )
+
+
+def empty_database(runner: CypherRunner, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    """Delete every relationship, then every node, in batches (constraints and indexes stay)."""
+    for query in EMPTY_QUERIES:
+        while runner.run(query, {"limit": batch_size}, write=True).rows[0]["deleted"]:
+            pass
 
 
 def has_procedure(runner: CypherRunner, name: str) -> bool:
@@ -318,6 +374,7 @@ def _load_nodes(send: _Sender, nodes: pl.DataFrame, batch_size: int, progress: P
 def _load_flows(
     send: _Sender,
     flows: pl.DataFrame,
+    keys: list[str],
     batch_size: int,
     progress: Progress | None,
     *,
@@ -330,7 +387,6 @@ def _load_flows(
     separate pass that found each flow again was O(flows x flows between the same two nodes): 18 s of a
     9,411-flow load where three payers pay the same trusts thousands of times).
     """
-    keys = flow_keys(flows)
 
     def load_batch(start: int) -> int:
         chunk = flows.slice(start, batch_size)

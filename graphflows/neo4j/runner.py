@@ -14,6 +14,7 @@ The password is never shown (not in ``repr``, not in messages).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,9 @@ class Neo4jSettings:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     database: str | None = None
+    #: Set by :meth:`resolve` when no URI was given and no local server runs on this data folder: the
+    #: default URI is a guess, and "not running" is the likely reason it does not answer.
+    no_local_server: Path | None = None
 
     @classmethod
     def resolve(
@@ -86,6 +90,7 @@ class Neo4jSettings:
         from graphflows.neo4j import server
 
         local = server.status(data_dir)
+        guessed = not uri and not os.environ.get("NEO4J_URI") and local is None
         uri = uri or os.environ.get("NEO4J_URI") or (local.bolt_uri if local else DEFAULT_URI)
         user = user or os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME")
         if password is None:
@@ -95,7 +100,8 @@ class Neo4jSettings:
             if local_auth is not None:
                 user, password = local_auth
         database = database or os.environ.get("NEO4J_DATABASE") or None
-        return cls(uri=uri, user=user, password=password, database=database)
+        folder = (data_dir or server.default_data_dir()).expanduser() if guessed else None
+        return cls(uri=uri, user=user, password=password, database=database, no_local_server=folder)
 
     @classmethod
     def from_env(cls, uri: str | None = None, database: str | None = None) -> Neo4jSettings:
@@ -212,6 +218,11 @@ class translate_errors:
                 f"Neo4j at {where} refused the credentials for user {user!r} (set NEO4J_USER and "
                 'NEO4J_PASSWORD; for the local server: eval "$(graphflows neo4j env)")'
             ) from None
+        if isinstance(exc, nx.ServiceUnavailable) and self.settings.no_local_server is not None:
+            raise Neo4jUnavailable(
+                f"no Neo4j server is running on {self.settings.no_local_server} (start one with "
+                "`graphflows neo4j start`), and NEO4J_URI / --neo4j-uri name no other server"
+            ) from exc
         if isinstance(exc, (nx.ServiceUnavailable, nx.SessionExpired)):
             raise Neo4jUnavailable(
                 f"cannot reach Neo4j at {where}: {_one_line(exc)} "
@@ -233,10 +244,30 @@ class translate_errors:
                     "the query writes to the database but ran read-only "
                     "(graphflows cypher --write allows writes)"
                 ) from None
+            if needs_gds(code, _one_line(exc)):
+                raise CypherError(
+                    f"the query calls Neo4j Graph Data Science, which the server at {where} does not have: "
+                    "restart graphflows' local server with it (`graphflows neo4j stop`, then "
+                    "`graphflows neo4j start --gds`)"
+                ) from None
             raise CypherError(f"Neo4j rejected the query ({code}): {_one_line(exc)}") from None
         if isinstance(exc, nx.DriverError):
             raise Neo4jError(f"Neo4j driver error talking to {where}: {_one_line(exc)}") from None
         return False
+
+
+def needs_gds(code: str, message: str) -> bool:
+    """Whether Neo4j refused a query because a ``gds.*`` procedure or function is not installed.
+
+    >>> needs_gds("ProcedureNotFound", "There is no procedure with the name `gds.pageRank.stream` ...")
+    True
+    >>> needs_gds("SyntaxError", "Unknown function 'gds.util.asNode' (line 3, column 9)")
+    True
+    >>> needs_gds("SyntaxError", "Invalid input 'RETRUN'")
+    False
+    """
+    missing = code == "ProcedureNotFound" or "unknown function" in message.lower()
+    return missing and bool(re.search(r"[`'\"]gds\.", message))
 
 
 def same_server(uri: str, local_uri: str) -> bool:

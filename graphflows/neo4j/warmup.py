@@ -32,6 +32,7 @@ def warm_up(runner: BoltRunner) -> int:
     recipient = [b, 1, 100, "GBP", 1.0, 1.0, a, 1, True, 1, ["nhs"], 1.0, 1.0, 0, "nhs", 1.0, ["nhs"]]
     queries: list[tuple[str, dict[str, Any]]] = [
         (loader.HAS_FLOWS_QUERY, {}),
+        (loader.STORED_FLOWS_QUERY, {}),
         (loader.HAS_PROCEDURE_QUERY, {"name": loader.CREATE_FLOWS_PROCEDURE}),
     ]
     kinds = sorted(Kind, key=lambda k: k.value)
