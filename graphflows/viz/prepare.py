@@ -21,6 +21,7 @@ Everything here is plain data (polars frames and lists); the page modules only t
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -389,6 +390,15 @@ class ViewAnalysis:
         )
         return convergence(some, count_by=self.count_by, min_share=self.min_share, min_count=self.min_count)
 
+    @cached_property
+    def keys(self) -> pl.DataFrame:
+        """:func:`convergence_keys` of every convergence point (computed once)."""
+        return convergence_keys(self.attribution, self.count_by, self.min_share, self.min_count)
+
+    def point_count(self, ids: pl.Series) -> int:
+        """How many of ``ids`` are convergence points."""
+        return self.keys.filter(pl.col("recipient_id").is_in(ids.implode())).height
+
     def top_points(self, kinds: pl.DataFrame, limit: int) -> list[str]:
         """Up to ``limit`` convergence points among ``kinds`` (``id, kind``) in convergence-table order,
         providers first.
@@ -397,9 +407,7 @@ class ViewAnalysis:
         from the ranking keys alone (counted number, effective number, money), with a margin for rounding,
         and only they go through :func:`~graphflows.analysis.convergence`, whose order is final.
         """
-        keys = convergence_keys(self.attribution, self.count_by, self.min_share, self.min_count).join(
-            kinds.rename({"id": "recipient_id"}), on="recipient_id"
-        )
+        keys = self.keys.join(kinds.rename({"id": "recipient_id"}), on="recipient_id")
         provider = pl.col("kind") == Kind.PROVIDER.value
         candidates = pl.concat(
             [
@@ -581,12 +589,14 @@ class Selection:
     payers: int
     origins: int
     by_money: int
+    #: Convergence points among all the nodes in scope (``points`` of them are shown).
+    of_points: int = 0
 
     def describe(self, kept: int, total: int, count_by: str) -> str:
         """One sentence for the page: what was chosen."""
         parts = [
-            f"{plural(self.points, 'top convergence point')} (providers first; most {count_by}s meeting, "
-            "then the effective number, then money)",
+            f"{plural(self.points, 'top convergence point')} of {self.of_points:,} (providers first; most "
+            f"{count_by}s meeting, then the effective number, then money)",
             f"{plural(self.payers, 'direct payer')} of theirs and {plural(self.origins, 'origin')} of their "
             f"money (the largest first, up to {FEEDERS} of each per point)",
         ]
@@ -666,4 +676,5 @@ def convergence_selection(
         roles.count("payer"),
         roles.count("origin"),
         roles.count("money") + roles.count("focus"),
+        analysis.point_count(ranked["id"]),
     )
