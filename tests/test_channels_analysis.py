@@ -233,3 +233,13 @@ def test_money_is_ranked_only_within_a_currency():
         G.add_edge("phe", recipient, amount=str(amount), currency=currency)
     table = convergence(attribute(G))
     assert table["recipient_id"].to_list() == ["euro-big", "euro-small", "pound"]
+
+
+def test_the_funding_mix_of_an_unknown_id_is_refused_and_a_payer_has_an_empty_one():
+    from graphflows.analysis import funding_mix
+
+    result = attribute(channel_graph(("phe", "p", 10), ("pcc", "p", 30), channels=CHANNELS))
+    assert funding_mix(result, "p")["stovepipe_id"].to_list() == ["pcc", "phe"]
+    assert funding_mix(result, "phe").is_empty()  # a node that received nothing
+    with pytest.raises(ValueError, match="no organisation or stream with id 'q'"):
+        funding_mix(result, "q")

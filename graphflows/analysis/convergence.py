@@ -466,8 +466,11 @@ def funding_mix(result: Attribution, recipient_id: str) -> pl.DataFrame:
 
     >>> funding_mix(result, "inclusion-healthcare")   # doctest: +SKIP
 
-    Node ids are text, so a networkx graph's node ``2`` is ``"2"``; either may be given.
+    Node ids are text, so a networkx graph's node ``2`` is ``"2"``; either may be given. An id that is no
+    node of the graph is refused (a node that received nothing has an empty mix).
     """
+    if not result.graph.nodes["id"].is_in([str(recipient_id)]).any():
+        raise ValueError(f"no organisation or stream with id {str(recipient_id)!r} in this graph")
     names = result.graph.nodes.select(
         pl.col("id").alias("stovepipe_id"), pl.col("name").alias("stovepipe_name")
     ).join(node_channels(result.graph).rename({"id": "stovepipe_id"}), on="stovepipe_id", how="left")
