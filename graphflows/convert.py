@@ -51,17 +51,7 @@ def write_converted(
         "flows": ingest.flows.height,
         "rejected": ingest.rejects.height,
         "non_money": ingest.non_money,
-        "files": [
-            {
-                "path": f.source,
-                "format": f.format,
-                "records_read": f.records_read,
-                "flows": f.flows.height,
-                "rejected": f.rejects.height,
-                "non_money": f.non_money,
-            }
-            for f in ingest.files
-        ],
+        "files": ingest.file_counts(),
         "parts": len(parts),
         "part_rows": {name: part.height for name, part in zip(names, parts, strict=True)},
         "organisations": organisations,

@@ -268,17 +268,7 @@ def summary(
             ),
             **settings,
         },
-        "files": [
-            {
-                "path": f.source,
-                "format": f.format,
-                "records_read": f.records_read,
-                "flows": f.flows.height,
-                "rejected": f.rejects.height,
-                "non_money": f.non_money,
-            }
-            for f in ingest.files
-        ],
+        "files": ingest.file_counts(),
         "notes": ingest.notes + result.notes,
     }
 

@@ -167,7 +167,8 @@ class OneQueryRunner:
         return QueryResult(CONVERGENCE_COLUMNS, CONVERGENCE_ROWS)
 
 
-def test_query_prints_the_table_and_says_which_columns_it_left_out(monkeypatch) -> None:
+def answering_every_query(monkeypatch) -> OneQueryRunner:
+    """The CLI's query commands talk to a :class:`OneQueryRunner` instead of a server."""
     runner = OneQueryRunner()
 
     @contextmanager
@@ -175,6 +176,11 @@ def test_query_prints_the_table_and_says_which_columns_it_left_out(monkeypatch) 
         yield runner
 
     monkeypatch.setattr(neo4j_cmds, "_runner", recording)
+    return runner
+
+
+def test_query_prints_the_table_and_says_which_columns_it_left_out(monkeypatch) -> None:
+    runner = answering_every_query(monkeypatch)
     monkeypatch.setattr(neo4j_cmds.console, "width", 120)
     result = CliRunner().invoke(cli, ["query", "convergence_points"], catch_exceptions=False)
     assert result.exit_code == 0 and len(runner.queries) == 1
@@ -187,13 +193,7 @@ def test_query_prints_the_table_and_says_which_columns_it_left_out(monkeypatch) 
 
 
 def test_csv_dash_writes_to_stdout_like_json_dash(monkeypatch) -> None:
-    runner = OneQueryRunner()
-
-    @contextmanager
-    def recording(_uri):
-        yield runner
-
-    monkeypatch.setattr(neo4j_cmds, "_runner", recording)
+    answering_every_query(monkeypatch)
     cli_runner = CliRunner()
     with cli_runner.isolated_filesystem() as folder:
         result = cli_runner.invoke(cli, ["query", "convergence_points", "--csv", "-"], catch_exceptions=False)

@@ -69,6 +69,20 @@ class IngestResult:
     def notes(self) -> list[str]:
         return [note for f in self.files for note in f.notes] + self.setting_notes + self.org_notes
 
+    def file_counts(self) -> list[dict[str, object]]:
+        """Per file read: ``path, format, records_read, flows, rejected, non_money`` (as summaries say)."""
+        return [
+            {
+                "path": f.source,
+                "format": f.format,
+                "records_read": f.records_read,
+                "flows": f.flows.height,
+                "rejected": f.rejects.height,
+                "non_money": f.non_money,
+            }
+            for f in self.files
+        ]
+
     def totals(self) -> dict[str, int]:
         """Sum of accepted amounts per currency, in minor units (never adds two currencies)."""
         if self.flows.is_empty():
