@@ -1,7 +1,7 @@
 // Question: Which recipients do the most channels of government converge on, and what does each channel bring?
 // Parameters:
-//   min_channels (integer, default 2): only recipients where at least this many channels converge (each bringing at least the --min-share of the load, 1% by default)
-//   limit (integer, default 25): how many recipients to return
+//   min_channels (count, default 2): only recipients where at least this many channels converge (each bringing at least the --min-share of the load, 1% by default)
+//   limit (count, default 25): how many recipients to return
 // Example: graphflows query convergence_by_channel --param min_channels=3 --param limit=10
 // Reads the analysis written back by `graphflows load` (channel_count on recipients, ATTRIBUTED_TO_CHANNEL).
 MATCH (r:Entity)

@@ -1,6 +1,6 @@
 // Question: Which kinds of provider (charity, CIC, mutual society, company, public body ...) do channels converge on?
 // Parameters:
-//   currency (string, default GBP): the currency of the money counted
+//   currency (currency, default GBP): the currency of the money counted
 // Example: graphflows query providers_by_form --param currency=GBP
 // Reads the analysis written back by `graphflows load` (form on nodes, the ConvergencePoint label).
 MATCH (p:Provider)

@@ -391,7 +391,7 @@ def test_library_converts_and_checks_parameters() -> None:
         q.bind({"stovepipe_id": "S"})
     with pytest.raises(LibraryError, match="unknown parameter colour"):
         q.bind({"stovepipe_id": "S", "provider_id": "P", "colour": "red"})
-    with pytest.raises(LibraryError, match="limit: 'ten' is not a integer"):
+    with pytest.raises(LibraryError, match="limit: 'ten' is not a whole number, 0 or more"):
         q.bind({"stovepipe_id": "S", "provider_id": "P", "limit": "ten"})
     with pytest.raises(LibraryError, match="no query called 'nope'"):
         load_query("nope")

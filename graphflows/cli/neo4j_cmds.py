@@ -379,7 +379,7 @@ def query(
     bound = library_query.bind(parse_params(params, typed=False))
     _check_outputs(csv_path, json_path)
     with _runner(neo4j_uri) as runner:
-        result = runner.run(library_query.text, bound)
+        result = library_query.run(runner, bound)
     _output(result.columns, result.rows, csv_path, json_path, raw_csv)
 
 
@@ -431,12 +431,10 @@ def parse_params(items: tuple[str, ...], *, typed: bool) -> dict[str, Any]:
     return values
 
 
-#: Neo4j integers are 64-bit.
-INT64 = (-(2**63), 2**63 - 1)
-
-
 def _check_integers(item: str, value: Any) -> None:
     """Refuse an integer Neo4j cannot hold (anywhere in a list or map), naming the parameter."""
+    from graphflows.neo4j.parameters import INT64
+
     stack = [value]
     while stack:
         v = stack.pop()

@@ -38,6 +38,17 @@ class CypherError(Neo4jError):
     """The query is wrong: a syntax error, a missing parameter, a type error..."""
 
 
+class NeedsGds(CypherError):
+    """The query calls Graph Data Science (``gds.*``), which the server does not have."""
+
+    def __init__(self, where: str, who: str = "the query"):
+        self.where = where
+        super().__init__(
+            f"{who} needs Neo4j Graph Data Science, which the server at {where} does not have: restart "
+            "graphflows' local server with it (`graphflows neo4j stop`, then `graphflows neo4j start --gds`)"
+        )
+
+
 @dataclass(frozen=True)
 class QueryResult:
     """Column names and rows (each a dict) of one query."""
@@ -245,11 +256,7 @@ class translate_errors:
                     "(graphflows cypher --write allows writes)"
                 ) from None
             if needs_gds(code, _one_line(exc)):
-                raise CypherError(
-                    f"the query calls Neo4j Graph Data Science, which the server at {where} does not have: "
-                    "restart graphflows' local server with it (`graphflows neo4j stop`, then "
-                    "`graphflows neo4j start --gds`)"
-                ) from None
+                raise NeedsGds(where) from None
             raise CypherError(f"Neo4j rejected the query ({code}): {_one_line(exc)}") from None
         if isinstance(exc, nx.DriverError):
             raise Neo4jError(f"Neo4j driver error talking to {where}: {_one_line(exc)}") from None
