@@ -439,9 +439,9 @@ def test_cli_start_stop_status_and_load(
     uri = neo4j_server.uri
     assert main(["load", str(DEMO), "--neo4j-uri", uri]) == 0
     out = capsys.readouterr().out
-    assert "Loaded 25 nodes and 47 flows" in out and "GBP 22,197,000.00" in out
+    assert "Loaded 25 nodes and 47 flows (all new) worth GBP 22,197,000.00" in out
     assert main(["load", str(DEMO), "--neo4j-uri", uri, "--workers", "3", "--batch-size", "4"]) == 0
-    assert "Loaded 25 nodes and 47 flows" in capsys.readouterr().out  # idempotent through the CLI too
+    assert "Loaded 25 nodes and 47 flows (0 new, 47 already in the database)" in capsys.readouterr().out
     assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}
     assert (
         main(

@@ -298,26 +298,33 @@ def load(
     how = (
         "steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.steps.items())
         if report.method == "bulk"
-        else f"{report.batches} batches, {report.retries} retries"
+        else f"{report.batches:,} batches, {report.retries:,} retries"
     )
     console.print(
-        f"Loaded {report.nodes} nodes and {report.flows} flows ({totals}) in {report.seconds:.1f} s ({how}).",
+        f"Loaded {report.nodes:,} nodes and {report.flows:,} flows ({_new_flows(report)}) worth {totals} "
+        f"in {report.seconds:.1f} s ({how}).",
         markup=False,
     )
     if report.write_back is not None:
         wb = report.write_back
         console.print(
-            f"Analysis written back: {wb.recipients} recipients, {wb.convergence_points} convergence points "
-            f"(by {count_by}), {wb.attributions} ATTRIBUTED_TO (stovepipes at or above "
-            f"{min_share * 100:g}% of a "
-            f"recipient's income) plus {wb.remainders} remainders, and {wb.channel_attributions} "
-            "ATTRIBUTED_TO_CHANNEL relationships.",
+            f"Analysis written back: {wb.recipients:,} recipients, {wb.convergence_points:,} convergence "
+            f"points (by {count_by}), {wb.attributions:,} ATTRIBUTED_TO (stovepipes at or above "
+            f"{min_share * 100:g}% of a recipient's income) plus {wb.remainders:,} remainders, and "
+            f"{wb.channel_attributions:,} ATTRIBUTED_TO_CHANNEL relationships.",
             markup=False,
         )
     in_db = ", ".join(money(v, c) for c, v in db_totals.items()) or "nothing"
     console.print(f"The database now holds flows worth {in_db}.", markup=False)
     if skip_invalid and ingest.rejects.height:
-        console.print(f"{ingest.rejects.height} record(s) rejected and not loaded.", markup=False)
+        console.print(f"{ingest.rejects.height:,} record(s) rejected and not loaded.", markup=False)
+
+
+def _new_flows(report: Any) -> str:
+    """``all new``, or ``0 new, 9,411 already in the database`` (loading a flow again adds nothing)."""
+    if not report.already:
+        return "all new"
+    return f"{report.flows - report.already:,} new, {report.already:,} already in the database"
 
 
 def _database_totals(runner: Any) -> dict[str, int]:
