@@ -6,7 +6,7 @@
 MATCH (p:Provider)
 WHERE p.currency = $currency
 WITH coalesce(p.form, 'unknown') AS form, p
-RETURN form,
+RETURN form, $currency AS currency,
        count(p) AS providers,
        count(CASE WHEN p:ConvergencePoint THEN 1 END) AS convergence_points,
        round(1000.0 * count(CASE WHEN p:ConvergencePoint THEN 1 END) / count(p)) / 10.0 AS convergence_rate_percent,

@@ -491,6 +491,14 @@ def test_cli_start_stop_status_and_load(
         main(["cypher", "CREATE (:Entity {id: 'x'})", "--neo4j-uri", uri]) == 2
     )  # read-only without --write
     assert "ran read-only" in capsys.readouterr().err
+    # with --write: the changes on one line, no empty table
+    assert main(["cypher", "CREATE (:Entity {id: 'x'})", "--write", "--neo4j-uri", uri]) == 0
+    written = capsys.readouterr()
+    assert (
+        written.out == "" and written.err == "Changes: labels added: 1, nodes created: 1, properties set: 1\n"
+    )
+    assert main(["cypher", "MATCH (n:Entity {id: 'x'}) DELETE n", "--write", "--neo4j-uri", uri]) == 0
+    assert capsys.readouterr().err == "Changes: nodes deleted: 1\n"
     assert main(["cypher", "MATCH (n RETURN n", "--neo4j-uri", uri]) == 2
     assert "SyntaxError" in capsys.readouterr().err
     # a Graph Data Science query on a server without GDS says how to get it

@@ -412,10 +412,17 @@ def cypher(
     _check_outputs(csv_path, json_path)
     with _runner(neo4j_uri) as runner:
         result = runner.run(text, values, write=write)
-    _output(result.columns, result.rows, csv_path, json_path, raw_csv)
-    if write and result.counters:
-        changes = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(result.counters.items()))
-        err_console.print(changes, markup=False)
+    if result.columns or not write:
+        _output(result.columns, result.rows, csv_path, json_path, raw_csv)
+    if write:
+        err_console.print(changes_line(result.counters), markup=False)
+
+
+def changes_line(counters: dict[str, int]) -> str:
+    """``Changes: nodes created: 1, properties set: 2`` (or ``No changes.``) after ``cypher --write``."""
+    if not counters:
+        return "No changes."
+    return "Changes: " + ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in sorted(counters.items()))
 
 
 def parse_params(items: tuple[str, ...], *, typed: bool) -> dict[str, Any]:
@@ -503,7 +510,7 @@ def _output(
         fitted = query_output.fit_table(columns, rows, console.width)
         console.print(fitted.table)
         console.print(f"{len(rows)} row(s)", markup=False)
-        if note := fitted.note():
+        for note in fitted.notes():
             console.print(note, markup=False, soft_wrap=True)
 
 

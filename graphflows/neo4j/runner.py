@@ -167,7 +167,7 @@ class BoltRunner:
             result = tx.run(query, params)
             rows = [record.data() for record in result]
             summary = result.consume()
-            counters = {k: v for k, v in vars(summary.counters).items() if isinstance(v, int) and v}
+            counters = changes(summary.counters)
             return QueryResult(list(result.keys()), rows, counters)
 
         with translate_errors(self.settings):
@@ -275,6 +275,16 @@ def needs_gds(code: str, message: str) -> bool:
     """
     missing = code == "ProcedureNotFound" or "unknown function" in message.lower()
     return missing and bool(re.search(r"[`'\"]gds\.", message))
+
+
+def changes(counters: Any) -> dict[str, int]:
+    """The non-zero counts of a query's summary (``nodes_created``...), without the driver's private
+    attributes and yes/no flags (``_contains_updates``)."""
+    return {
+        name: value
+        for name, value in vars(counters).items()
+        if not name.startswith("_") and isinstance(value, int) and not isinstance(value, bool) and value
+    }
 
 
 def same_server(uri: str, local_uri: str) -> bool:
