@@ -101,6 +101,25 @@ def test_demo_loads_to_the_penny(neo4j_runner: BoltRunner, demo: FlowGraph) -> N
     assert labels == {r["id"]: {names[k] for k in r["kinds"]} for r in demo.nodes.iter_rows(named=True)}
 
 
+def test_convergence_by_channel_counts_origins_and_flags_the_loads_own_points(
+    neo4j_runner: BoltRunner, demo: FlowGraph
+) -> None:
+    """Loaded with --count-by payer_channel, the query still lists recipients by channel of origin (its
+    question says so), and convergence_point is the load's own count (8 of the demo's 13)."""
+    from graphflows.analysis import convergence
+    from graphflows.neo4j import run_named
+
+    load_graph(neo4j_runner, demo, count_by="payer_channel")
+    got = run_named(neo4j_runner, "convergence_by_channel", {"limit": 1000}).rows
+    table = convergence(attribute(demo, by="origin"), count_by="payer_channel")
+    by_origin = table.filter(pl.col("channel_count") >= 2)
+    assert sorted(r["recipient_id"] for r in got) == sorted(by_origin["recipient_id"])
+    flagged = {r["recipient_id"] for r in got if r["convergence_point"]}
+    assert flagged == set(table.filter(pl.col("is_convergence_point"))["recipient_id"])
+    assert 0 < len(flagged) < len(got)  # the two counts differ on the demo
+    assert "whatever the load's --count-by" in load_query("convergence_by_channel").question
+
+
 def test_loading_twice_adds_nothing(neo4j_runner: BoltRunner, demo: FlowGraph) -> None:
     load_graph(neo4j_runner, demo)
     first = snapshot(neo4j_runner)

@@ -360,6 +360,7 @@ def test_convergence_by_channel_query(loaded) -> None:
     by_id = {r["recipient_id"]: r for r in got}
     for expected in table.iter_rows(named=True):
         assert by_id[expected["recipient_id"]]["channels"] == expected["channels"].split(";")
+        assert by_id[expected["recipient_id"]]["convergence_point"] == expected["is_convergence_point"]
 
 
 def test_providers_by_form_query(loaded) -> None:
