@@ -4,8 +4,8 @@ Each file starts with a header of ``//`` comments::
 
     // Question: Which recipients do the most stovepipes converge on?
     // Parameters:
-    //   limit (integer, default 25): how many rows to return
-    //   provider_id (string): the provider's id
+    //   limit (count, default 25): how many rows to return
+    //   provider_id (id): the provider's id
     // Example: graphflows query convergence_points --param limit=10
 
 Parameter values given as text (``--param limit=10``) are converted to the declared type and checked
