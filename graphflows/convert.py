@@ -8,7 +8,8 @@ any engine reading Parquet, takes directly::
     OUT/organisations.parquet        how records were matched into organisations (when any were)
     OUT/graphflows-flows.json        counts that reconcile (records_read = flows + rejected + non_money),
                                      the parts with their rows, whether organisations.parquet was written,
-                                     and the reading notes (repeated lines, date order...)
+                                     the reading notes (repeated lines, date order...) and the lines of
+                                     the ``--channels`` mapping, applied when Spark classifies the nodes
     OUT/rejects.csv                  rejected records, with --skip-invalid
 
 ``_seq`` is each flow's position in the in-memory engine's flow table, so both engines see "the first
@@ -24,8 +25,10 @@ from typing import Any
 
 import polars as pl
 
+from graphflows.classify import ChannelMap
 from graphflows.ingest import IngestResult
 from graphflows.ingest.base import CONVERTED_MARK  # the file marking a converted folder
+from graphflows.model import InputError
 from graphflows.model.notes import FileNote
 from graphflows.outputs import OutputFiles, PathLike, write_csv_to
 
@@ -38,9 +41,15 @@ def converted_flows(ingest: IngestResult) -> pl.DataFrame:
 
 
 def write_converted(
-    out_dir: PathLike, ingest: IngestResult, *, write_rejects: bool = False, inputs: Iterable[PathLike] = ()
+    out_dir: PathLike,
+    ingest: IngestResult,
+    *,
+    write_rejects: bool = False,
+    inputs: Iterable[PathLike] = (),
+    channel_map: ChannelMap | None = None,
 ) -> dict[str, Any]:
-    """Write ``ingest`` as a converted folder; returns the description written."""
+    """Write ``ingest`` as a converted folder, keeping ``channel_map`` (``--channels``) for the analysis;
+    returns the description written."""
     out = Path(out_dir)
     flows = converted_flows(ingest)
     parts = flows.partition_by("source", maintain_order=True) if flows.height else [flows]
@@ -57,7 +66,10 @@ def write_converted(
         "organisations": organisations,
         "notes": list(ingest.notes),
         "note_details": [note_detail(note) for note in ingest.notes],
+        "totals": ingest.totals(),
     }
+    if channel_map is not None:
+        info["channels"] = {"source": channel_map.source, "lines": channel_map.lines()}
     with OutputFiles(inputs=inputs, create_folders=True) as files:
         for name, part in zip(names, parts, strict=True):
             part.write_parquet(files.stage(out / "flows" / name))
@@ -92,3 +104,19 @@ def converted_notes(info: dict[str, Any]) -> list[str]:
         FileNote(text, **detail) if detail else text
         for text, detail in zip(info.get("notes", []), details, strict=False)
     ]
+
+
+def converted_channel_map(info: dict[str, Any], folder: PathLike) -> ChannelMap | None:
+    """The ``--channels`` mapping a converted folder keeps (None without one); its lines checked again."""
+    kept = info.get("channels")
+    if not kept:
+        return None
+    try:
+        lines = [(int(n), str(m), str(c)) for n, m, c in kept["lines"]]
+        source = str(kept["source"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(
+            f"{folder}/{CONVERTED_MARK}: its channels are not as `graphflows convert` writes them "
+            "(convert again)"
+        ) from None
+    return ChannelMap.from_lines(lines, source)

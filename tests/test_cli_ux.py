@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,72 @@ def test_a_manifest_row_that_matches_no_file_is_noted_when_others_do(tmp_path, c
     assert [n for n in notes_of(tmp_path / "r") if "matches no file" in n] == [
         f"{manifest}:3: path 'missing/*.csv' matches no file read: the row was not used"
     ]
+
+
+def test_a_channels_line_that_matches_no_node_is_noted(tmp_path, capsys):
+    """A typo in an id or a pattern no name fits would leave the analyst believing money was re-channelled."""
+    channels = tmp_path / "ch.csv"
+    channels.write_text(
+        "match,channel\n"
+        "leicester-city-councill,transport\n"  # a typo: the demo's id is leicester-city-council
+        "name:*Inclusion Health*,charitable\n"  # matches Inclusion Healthcare: no note
+        "name:*Polise*,police_justice\n"
+        "uhl-trust,nhs\n"  # matches: no note
+    )
+    code, out, _ = run(
+        capsys, "analyse", str(demo_path()), "--channels", str(channels), "--out", str(tmp_path / "r")
+    )
+    assert code == 0
+    expected = [
+        f"{channels}:2: leicester-city-councill matches no organisation read: the line was not used",
+        f"{channels}:4: name:*Polise* matches no name read: the line was not used",
+    ]
+    assert [n for n in notes_of(tmp_path / "r") if str(channels) in n] == expected
+    printed = " ".join(out.split())
+    assert all(f"Note: {note}" in printed for note in expected)
+    organisations = {r["id"]: r for r in csv.DictReader((tmp_path / "r" / "organisations.csv").open())}
+    assert organisations["inclusion-healthcare"]["channel_method"] == "map"
+
+
+def test_convert_checks_the_channels_file_and_keeps_it_for_spark(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("match,channel\nleicester-city-council,police\n")
+    out = tmp_path / "parquet"
+    code, _, err = run(capsys, "convert", str(demo_path()), "--channels", str(bad), "--out", str(out))
+    assert code == 2 and err.startswith(f"graphflows: {bad}:2: unknown channel 'police'")
+    assert not out.exists()
+    channels = tmp_path / "ch.csv"
+    channels.write_text(
+        "match,channel\n# the council's money as transport\nleicester-city-council,transport\n"
+    )
+    code, printed, _ = run(
+        capsys, "convert", str(demo_path()), "--channels", str(channels), "--out", str(out)
+    )
+    assert code == 0
+    kept = json.loads((out / "graphflows-flows.json").read_text())["channels"]
+    assert kept == {"source": str(channels), "lines": [[3, "leicester-city-council", "transport"]]}
+    printed = " ".join(printed.split())
+    assert f"Channel mapping {channels} (1 line(s)) kept in {out}" in printed
+    total = sum(Decimal(r["amount"]) for r in csv.DictReader(demo_path().open()))
+    assert f"47 flows (GBP {total:,.2f})" in printed
+
+
+def test_the_command_list_describes_each_command_in_a_whole_sentence(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    listed = out.split("Commands:")[1]
+    assert "..." not in listed
+    for command in ("analyse", "convert", "cypher", "demo", "load", "neo4j", "orgs", "query", "view"):
+        assert f"\n  {command} " in listed
+
+
+def test_help_names_the_manifest_columns_and_shows_examples(capsys):
+    analyse = help_of(capsys, "analyse")
+    assert "payee_column, amount_column, date_column" in analyse
+    assert "--payer 'WHIT*.csv=Whittington Health NHS Trust'" in analyse
+    assert "--levels [origin,channel]" in analyse and "undated flows are left out" in analyse
+    convert = help_of(capsys, "convert")
+    assert "graphflows analyse FOLDER --engine spark" in convert and "graphflows[spark]" in convert
+    assert "Examples:" in convert and "Examples:" in help_of(capsys, "view")
+    for option in ("--channels", "--org-map", "--sources"):
+        assert f"{option} FILE" in analyse

@@ -131,6 +131,37 @@ def test_real_ccg_files_through_convert(spark, tmp_path):
     assert_same(memory, fast)
 
 
+def test_a_channel_mapping_given_to_convert_is_the_one_spark_classifies_with(spark, tmp_path, capsys):
+    """convert --channels keeps the mapping in its folder: Spark finds the convergence the in-memory engine
+    finds with the same mapping (public health and MHCLG money as nhs: 13 points become 5), notes the
+    same unused line and prints the same money; a mapping given to analyse replaces the kept one."""
+    channels = tmp_path / "ch.csv"
+    channels.write_text(
+        "match,channel\ndhsc-public-health-grant,nhs\nname:*(MHCLG)*,nhs\nleicester-city-councill,transport\n"
+    )
+    folder = tmp_path / "parquet"
+    assert main(["convert", str(demo_path()), "--channels", str(channels), "--out", str(folder)]) == 0
+    capsys.readouterr()
+    memory = analyse(tmp_path / "memory", [demo_path()], "--channels", str(channels))
+    fast = analyse(tmp_path / "spark", [folder], "--engine", "spark")
+    assert_same(memory, fast)
+    plain = json.loads((analyse(tmp_path / "plain", [demo_path()]) / "summary.json").read_text())
+    said = {e: json.loads((tmp_path / e / "summary.json").read_text()) for e in ("memory", "spark")}
+    assert (plain["convergence_points"], said["spark"]["convergence_points"]) == (13, 5)
+    unused = f"{channels}:4: leicester-city-councill matches no organisation read: the line was not used"
+    assert unused in said["memory"]["notes"] and unused in said["spark"]["notes"]
+    printed = " ".join(capsys.readouterr().out.split())
+    assert printed.count("47 flows (GBP 22,197,000.00)") == 3  # memory, spark, plain
+    other = tmp_path / "other.csv"
+    other.write_text("match,channel\ndhsc-public-health-grant,nhs\n")
+    replaced = analyse(tmp_path / "replaced", [folder], "--engine", "spark", "--channels", str(other))
+    assert_same(analyse(tmp_path / "memory-other", [demo_path()], "--channels", str(other)), replaced)
+    assert (
+        f"{folder}: the channel mapping {channels} given to `graphflows convert` is not used: --channels "
+        f"{other} replaces it"
+    ) in json.loads((replaced / "summary.json").read_text())["notes"]
+
+
 def test_urls_are_read_by_spark_itself(spark, tmp_path, capsys):
     """s3a://, hdfs:// and file:// inputs go to Spark untouched (tested with file://)."""
     memory = analyse(tmp_path / "memory", [demo_path()])

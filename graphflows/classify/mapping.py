@@ -66,6 +66,56 @@ class ChannelMap:
         )
         return pl.DataFrame({"name": names.cast(pl.String)}).select(expr.alias("map"))["map"]
 
+    def lines(self) -> list[tuple[int, str, str]]:
+        """Every line as ``(number, match, channel)``, in file order, the match as a map file writes it.
+
+        >>> ChannelMap.from_rows([("gb-lae-gla", "transport"), ("name:*Police*", "police_justice")]).lines()
+        [(2, 'GB-LAE-GLA', 'transport'), (3, 'name:*Police*', 'police_justice')]
+        """
+        ids = [(n, m, c) for m, c, n in self.ids]
+        return sorted(ids + [(n, NAME_PREFIX + g, c) for g, c, n in self.patterns])
+
+    @classmethod
+    def from_lines(cls, lines: list[tuple[int, str, str]], source: str) -> ChannelMap:
+        """The map :meth:`lines` describes (as kept by ``graphflows convert``); channels validated."""
+        rows = []
+        for number, match, channel in lines:
+            try:
+                rows.append((int(number), str(match), parse_channel(str(channel))))
+            except ValueError as exc:
+                _fail(source, int(number), str(exc))
+        return _build(rows, source)
+
+    def matched_lines(self, nodes: pl.DataFrame) -> set[int]:
+        """The line numbers matching a node of ``nodes`` (``id``, ``name``, optional ``org_ids``): an id line
+        its id or one of its org_ids, a pattern line its name (whatever channel the node ends with)."""
+        found: set[int] = set()
+        if self.ids:
+            keys = node_ids(nodes).select(id_key_expr(pl.col("one_id")))["one_id"]
+            hit = pl.Series([m for m, _, _ in self.ids], dtype=pl.String).is_in(keys.implode())
+            found |= {n for (_, _, n), matched in zip(self.ids, hit, strict=True) if matched}
+        names = pl.DataFrame({"name": nodes["name"].cast(pl.String).fill_null("")}) if self.patterns else None
+        for glob, _, number in self.patterns:
+            if (
+                names is not None
+                and names.select(pl.col("name").str.contains(_glob_regex(glob)).any()).item()
+            ):
+                found.add(number)
+        return found
+
+    def unmatched(self, matched: set[int]) -> list[str]:
+        """A note for each line not in ``matched`` (a typo in an id, a pattern no name fits): unused.
+
+        >>> ChannelMap.from_rows([("GB-LAE-GLAX", "transport")], "ch.csv").unmatched(set())
+        ['ch.csv:2: GB-LAE-GLAX matches no organisation read: the line was not used']
+        """
+        return [
+            f"{self.source}:{number}: {match} matches no "
+            f"{'name' if _is_pattern(match) else 'organisation'} read: the line was not used"
+            for number, match, _ in self.lines()
+            if number not in matched
+        ]
+
 
 def read_channel_map(path: str | Path) -> ChannelMap:
     """Read a mapping file; InputError (file:line) for a missing header, an empty match or a bad channel."""

@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING, Any
 import click
 import polars as pl
 
-from graphflows.cli.display import console, convergence_table, money, print_findings, steps
-from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
+from graphflows.cli.display import console, convergence_table, money_totals, print_findings, steps
+from graphflows.cli.inputs import (
+    input_options,
+    input_paths,
+    out_folder_option,
+    raw_csv_option,
+    read_input_graph,
+    read_paths,
+)
 from graphflows.demo import demo_path
 from graphflows.graph.build import financial_year_bounds
 from graphflows.model import GraphflowsError, to_minor
@@ -87,7 +94,8 @@ def analysis_options(command: Any) -> Any:
                 metavar="YYYY/YY",
                 default=None,
                 callback=_check_year,
-                help="Only flows dated in this UK financial year (1 April to 31 March), e.g. 2019/20.",
+                help="Only flows dated in this UK financial year (1 April to 31 March), e.g. 2019/20; "
+                "undated flows are left out (and counted).",
             ),
             click.option(
                 "--top",
@@ -101,6 +109,7 @@ def analysis_options(command: Any) -> Any:
                 "--levels",
                 default="origin,channel",
                 show_default=True,
+                metavar="[origin,channel]",
                 callback=_check_levels,
                 help="Which result tables to write: origin (attribution, one row per recipient and "
                 "stovepipe: large on wide mixes) and channel (income by channel); convergence, "
@@ -180,7 +189,7 @@ def run_analysis(
         )
     if top:
         console.print(convergence_table(table, top, count_by=count_by))
-    totals = ", ".join(money(to_minor(v), c) for c, v in info["total_amount"].items()) or "nothing"
+    totals = money_totals({c: to_minor(v) for c, v in info["total_amount"].items()})
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
         f"({totals}), {info['rejected']} rejected. {info['recipients']} recipients, "
@@ -223,14 +232,27 @@ def _counted(count_by: str, min_count: int, min_share: float) -> str:
     return f"{min_count}+ {count_by}s, {share}"
 
 
+#: ``analyse --help``'s examples (as in the README; ``\b`` keeps click from re-wrapping them).
+ANALYSE_EXAMPLES = """\b
+Examples:
+  graphflows analyse flows.csv --out results --financial-year 2020/21
+  graphflows analyse 'WHIT 01 - April.csv' --payer 'WHIT*.csv=Whittington Health NHS Trust' --out results
+  graphflows analyse oxford.csv --payer 'oxford*.csv=Oxford City Council|GB-LAE-OXO' \\
+      --column 'oxford*.csv=payee:Supplier Name' --out results
+  graphflows analyse --sources sources.csv --skip-invalid --channels channels.csv --out results"""
+
+
 def register(group: click.Group) -> None:
     group.add_command(analyse)
     group.add_command(demo)
 
 
-@click.command()
+@click.command(
+    short_help="Find where money from several channels of government converges, in funding FILES.",
+    epilog=ANALYSE_EXAMPLES,
+)
 @input_options
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder for the results.")
+@out_folder_option("Folder for the results.")
 @analysis_options
 @click.option(
     "--engine",
@@ -269,11 +291,12 @@ def analyse(
     allow_quick_exit()  # every file is written and closed: nothing is left for the interpreter to tidy
 
 
-@click.command()
+@click.command(short_help="Run the whole analysis on bundled, illustrative Leicester data.")
 @click.option(
     "--out",
     "out",
     type=click.Path(path_type=Path),
+    metavar="FOLDER",
     default=Path("graphflows-demo"),
     show_default=True,
     help="Folder for the results.",

@@ -58,6 +58,12 @@ def money(minor: int, currency: str) -> str:
     return f"{'-' if minor < 0 else ''}{currency} {int(whole):,}.{pence}"
 
 
+def money_totals(totals: dict[str, int]) -> str:
+    """Money per currency (minor units) as one text: ``{"GBP": 150, "EUR": 5}`` -> ``GBP 1.50, EUR 0.05``
+    (``nothing`` when there is none)."""
+    return ", ".join(money(minor, currency) for currency, minor in totals.items()) or "nothing"
+
+
 #: Notes of one kind from at least this many files are shown as one line (each file's note stays in
 #: summary.json).
 COMBINE_FROM = 3

@@ -15,6 +15,11 @@ from graphflows.ingest.base import as_location
 from graphflows.ingest.importer import OVERRIDE_FIELDS
 from graphflows.model import InputError
 
+#: ``--channels``' help when a command's own words are not given.
+CHANNELS_HELP = (
+    "CSV (match,channel) giving the channel of government of ids or name patterns, before the built-in "
+    "rules; a line matching nothing gets a note (README section 'Channel mapping file')."
+)
 #: ``--skip-invalid``'s help when a command's own words are not given: where analyse puts the rejects.
 REJECTS_IN_OUT = (
     "Go on past bad records: write them with their reason to rejects.csv in --out (rejects.parquet with "
@@ -23,29 +28,37 @@ REJECTS_IN_OUT = (
 
 
 def input_options(
-    command: Callable[..., Any] | None = None, *, skip_invalid_help: str = REJECTS_IN_OUT
+    command: Callable[..., Any] | None = None,
+    *,
+    skip_invalid_help: str = REJECTS_IN_OUT,
+    channels_help: str = CHANNELS_HELP,
 ) -> Callable[..., Any]:
     """Add ``FILE...``, ``--format``, ``--skip-invalid``, ``--org-map``, ``--payer``, ``--column``,
     ``--sources`` and ``--channels`` to a click command; ``skip_invalid_help`` says what that command
-    does with the records ``--skip-invalid`` passes over. Used as ``@input_options`` or
-    ``@input_options(skip_invalid_help=...)``."""
+    does with the records ``--skip-invalid`` passes over, ``channels_help`` what it does with the mapping.
+    Used as ``@input_options`` or ``@input_options(skip_invalid_help=...)``."""
     if command is None:
-        return lambda given: input_options(given, skip_invalid_help=skip_invalid_help)
+        return lambda given: input_options(
+            given, skip_invalid_help=skip_invalid_help, channels_help=channels_help
+        )
     command = click.option(
         "--channels",
         "channels",
         type=click.Path(path_type=Path),
+        metavar="FILE",
         default=None,
-        help="CSV (match,channel) giving the channel of government of ids or name patterns, before the "
-        "built-in rules. See README, 'Channels and provider forms'.",
+        help=channels_help,
     )(command)
     command = click.option(
         "--sources",
         "sources",
         type=click.Path(path_type=Path, dir_okay=False),
+        metavar="FILE",
         default=None,
-        help="A sources manifest (CSV: path glob, format, payer_name, payer_id, column overrides such as "
-        "payee, amount, date): reads the files it lists with those settings. See the README.",
+        help="A sources manifest: a CSV with the column path (a file or glob) and, as needed, format, "
+        "payer_name, payer_id and FIELD_column for a --column FIELD (payee_column, amount_column, "
+        "date_column...); reads the files it lists with those settings (README section 'Files that name "
+        "no paying body').",
     )(command)
     command = click.option(
         "--column",
@@ -67,6 +80,7 @@ def input_options(
         "--org-map",
         "org_map",
         type=click.Path(path_type=Path),
+        metavar="FILE",
         default=None,
         help="CSV (action,key,other,name) forcing ('same') or forbidding ('different') organisation "
         "merges across files. See `graphflows orgs --help`.",
@@ -116,6 +130,13 @@ raw_csv_option = click.option(
 )
 
 
+def out_folder_option(help_text: str) -> Callable[..., Any]:
+    """A required ``--out FOLDER``: where a command writes its files."""
+    return click.option(
+        "--out", "out", type=click.Path(path_type=Path), metavar="FOLDER", required=True, help=help_text
+    )
+
+
 def input_paths(files: tuple[Path, ...], *others: Path | None) -> tuple[Path, ...]:
     """Every file named on the command line (``others``: --org-map, --sources, --channels...); outputs may
     never be one of them. See :func:`read_paths`."""
@@ -154,7 +175,11 @@ def read_input_graph(
     channels: Path | None = None,
     **extras: Any,
 ) -> tuple[IngestResult, FlowGraph]:
-    """Read the files and build their graph, classified with the ``--channels`` mapping file if given."""
+    """Read the files and build their graph, classified with the ``--channels`` mapping file if given (a
+    line that matches no node gets a note, as an unused ``--payer`` does)."""
     channel_map = read_channel_map(channels) if channels is not None else None
     ingest = read_inputs(files, format_, skip_invalid, **extras)
-    return ingest, graph_from_ingest(ingest, channel_map)
+    graph = graph_from_ingest(ingest, channel_map)
+    if channel_map is not None:
+        ingest.setting_notes.extend(channel_map.unmatched(channel_map.matched_lines(graph.nodes)))
+    return ingest, graph

@@ -86,7 +86,7 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
 # ---------------------------------------------------------------- neo4j start / stop / status
 
 
-@click.group("neo4j")
+@click.group("neo4j", short_help="Start, stop or check a local Neo4j server (needs JDK 17 and Maven).")
 def neo4j_group() -> None:
     """Run a local Neo4j Community 5.26 server (fetched from Maven Central; needs JDK 17 and Maven)."""
 
@@ -205,7 +205,7 @@ def neo4j_env(data_dir: Path | None) -> None:
 # ---------------------------------------------------------------- load
 
 
-@click.command()
+@click.command(short_help="Load funding FILES into Neo4j and write the analysis back.")
 @input_options(
     skip_invalid_help="Go on past bad records: they are left out of the load and counted at the end (no "
     "file is written; `graphflows analyse --skip-invalid` lists them in rejects.csv)."
@@ -357,7 +357,7 @@ def _progress_bar() -> Iterator[Callable[[int, int, str], None]]:
 # ---------------------------------------------------------------- query / cypher
 
 
-@click.command()
+@click.command(short_help="Run a query of the Cypher library by NAME (no NAME: list them).")
 @click.argument("name", required=False)
 @param_option
 @csv_option
@@ -390,7 +390,7 @@ def query(
     _output(result.columns, result.rows, csv_path, json_path, raw_csv)
 
 
-@click.command()
+@click.command(short_help="Run your own Cypher QUERY on the database and print its rows.")
 @click.argument("text", metavar="QUERY")
 @param_option
 @csv_option

@@ -43,7 +43,10 @@ def register(group: click.Group) -> None:
     group.add_command(orgs)
 
 
-@click.command(epilog=MAP_HELP)
+@click.command(
+    short_help="List the organisations in FILES: which records were merged, and why.",
+    epilog=MAP_HELP,
+)
 @input_options(
     skip_invalid_help="Go on past bad records: their count is printed, and they are written with their "
     "reason to NAME.rejects.csv beside the first of --report, --nodes, --suggest given (NAME.csv)."

@@ -8,9 +8,16 @@ from typing import Any
 
 import click
 
-from graphflows.cli.display import console, convergence_table, print_findings, shown_notes, steps
-from graphflows.cli.inputs import input_options, input_paths, read_inputs, read_paths
-from graphflows.model import InputError
+from graphflows.cli.display import (
+    console,
+    convergence_table,
+    money_totals,
+    print_findings,
+    shown_notes,
+    steps,
+)
+from graphflows.cli.inputs import input_options, input_paths, out_folder_option, read_inputs, read_paths
+from graphflows.model import InputError, to_minor
 
 #: Options that shape how files are read in Python: give them to ``convert`` instead.
 PYTHON_READING = ("org_map", "payers", "columns", "sources", "format_")
@@ -20,31 +27,58 @@ def register(group: click.Group) -> None:
     group.add_command(convert)
 
 
-@click.command()
+@click.command(
+    short_help="Write the flows of any supported files as Parquet for --engine spark.",
+    epilog="""\b
+Examples:
+  graphflows convert grants/*.json spend/*.csv --out flows-parquet
+  graphflows convert --sources sources.csv --skip-invalid --channels channels.csv --out flows-parquet
+  graphflows analyse flows-parquet --engine spark --out results""",
+)
 @input_options(
     skip_invalid_help="Go on past bad records: write them with their reason to rejects.csv in --out "
-    "instead of stopping."
+    "instead of stopping.",
+    channels_help="CSV (match,channel) giving the channel of government of ids or name patterns, checked "
+    "now and kept in the folder: `analyse --engine spark` classifies with it (a --channels given there "
+    "replaces it).",
 )
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder for the Parquet.")
+@out_folder_option("Folder for the Parquet.")
 def convert(
     files: tuple[Path, ...], format_: str | None, skip_invalid: bool, out: Path, **extras: Any
 ) -> None:
-    """Write the normalised flows of FILES (any supported format) as partitioned Parquet with provenance."""
+    """Write the normalised flows of FILES (any supported format) as partitioned Parquet with provenance,
+    a folder for `graphflows analyse FOLDER --engine spark` (the Spark engine: pip install
+    'graphflows[spark]', and Java 17). The in-memory engine reads FILES themselves: analyse them directly."""
+    from graphflows.classify import read_channel_map
     from graphflows.convert import write_converted
 
-    extras.pop("channels", None)  # channels classify nodes at analysis time
+    channels = extras.pop("channels", None)
+    channel_map = read_channel_map(channels) if channels is not None else None  # checked before reading
     with steps("Reading input files"):
         ingest = read_inputs(files, format_, skip_invalid, **extras)
-    named = input_paths(files, extras.get("org_map"), extras.get("sources"))
+    named = input_paths(files, extras.get("org_map"), extras.get("sources"), channels)
     with steps(f"Writing Parquet to {out}"):
-        info = write_converted(out, ingest, write_rejects=skip_invalid, inputs=named + read_paths(ingest))
+        info = write_converted(
+            out,
+            ingest,
+            write_rejects=skip_invalid,
+            inputs=named + read_paths(ingest),
+            channel_map=channel_map,
+        )
     without_money = f", {info['non_money']} without money" if info["non_money"] else ""
     console.print(
-        f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows, "
-        f"{info['rejected']} rejected{without_money}. Parquet written to {out}/flows/ ({info['parts']} "
-        f"part(s)); analyse it with: graphflows analyse {out} --engine spark --out RESULTS",
+        f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
+        f"({money_totals(info['totals'])}), {info['rejected']} rejected{without_money}. Parquet written to "
+        f"{out}/flows/ ({info['parts']} part(s)); analyse it with: graphflows analyse {out} --engine spark "
+        "--out RESULTS",
         markup=False,
     )
+    if channel_map is not None:
+        console.print(
+            f"Channel mapping {channels} ({len(channel_map.lines())} line(s)) kept in {out}: the Spark "
+            "engine classifies with it",
+            markup=False,
+        )
     if skip_invalid and info["rejected"]:
         console.print(f"Rejected records, with their reason: {out}/rejects.csv", markup=False)
     for note in shown_notes(ingest.notes):
@@ -125,9 +159,11 @@ def run_spark(
     points = info["convergence_points"]
     if shown is not None:
         console.print(convergence_table(shown, options["top"], count_by=count_by, points=points))
+    totals = money_totals({c: to_minor(v) for c, v in info["total_amount"].items()})
     console.print(
-        f"Spark: read {info['records_read']} records from {len(files)} input(s), "
-        f"{info['rejected']} rejected; {info['recipients']} recipients, {points} convergence points. "
+        f"Spark: read {info['records_read']} records from {len(files)} input(s): {info['flows']} flows "
+        f"({totals}), {info['rejected']} rejected; {info['recipients']} recipients, {points} convergence "
+        "points. "
         f"Results written to {out}/ ({', '.join(info['files_written'])})",
         markup=False,
     )

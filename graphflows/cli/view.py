@@ -33,7 +33,14 @@ def register(group: click.Group) -> None:
     group.add_command(view)
 
 
-@click.command()
+@click.command(
+    short_help="Draw the funding network of FILES as an interactive, offline HTML page.",
+    epilog="""\b
+Examples:
+  graphflows view flows.csv --out view.html --sankey sankey.html
+  graphflows view flows.csv --focus inclusion-healthcare --out ih.html
+  graphflows view a.csv b.json --top 500 --currency GBP --out view.html""",
+)
 @input_options(
     skip_invalid_help="Go on past bad records: write them with their reason to NAME.rejects.csv beside the "
     "page (--out NAME.html) instead of stopping."

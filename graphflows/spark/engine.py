@@ -13,7 +13,7 @@ from graphflows.ingest.base import as_location
 from graphflows.model import InputError
 from graphflows.spark.attribution import SparkAttribution, attribute_spark
 from graphflows.spark.convergence import convergence_spark
-from graphflows.spark.nodes import node_frame
+from graphflows.spark.nodes import matched_map_lines, node_frame
 from graphflows.spark.read import SparkFlows, read_flows_spark
 
 
@@ -66,7 +66,10 @@ def analyse_spark(
     read = read_flows_spark(spark, [as_location(p) for p in paths], skip_invalid=skip_invalid)
     flows = read.flows.cache()
     check_rows(flows.count(), read, paths)
+    channel_map, map_notes = _channel_map(channel_map, read.channel_maps)
     nodes = node_frame(flows, channel_map, read.organisations)
+    if channel_map is not None:
+        map_notes += channel_map.unmatched(matched_map_lines(nodes, channel_map))
     totals = _totals(flows)
     undated = 0
     used, period_totals = flows, totals
@@ -93,12 +96,33 @@ def analyse_spark(
         period_totals=period_totals,
         flows_used=flows_used,
         non_money=read.non_money,
-        notes=list(read.notes),
+        notes=[*read.notes, *map_notes],
         rejects=read.rejects,
         financial_year=financial_year,
         undated_excluded=undated,
         settings={"count_by": count_by, "min_count": min_count, "min_share": min_share},
     )
+
+
+def _channel_map(
+    given: ChannelMap | None, kept: list[tuple[str, ChannelMap]]
+) -> tuple[ChannelMap | None, list[str]]:
+    """The ``--channels`` mapping to classify with: the one given to ``analyse``, else the one ``convert``
+    kept in the folders (folders kept with different mappings are refused); and a note when the mapping
+    given replaces a kept one."""
+    if given is not None:
+        replaced = [f"{folder}: the channel mapping {kept_map.source} given to `graphflows convert` is not "
+                    f"used: --channels {given.source} replaces it" for folder, kept_map in kept
+                    if kept_map.lines() != given.lines()]  # fmt: skip
+        return given, replaced
+    distinct = {tuple(kept_map.lines()): (folder, kept_map) for folder, kept_map in kept}
+    if len(distinct) > 1:
+        (first, a), (second, b) = list(distinct.values())[:2]
+        raise InputError(
+            f"{first} and {second} were converted with different channel mappings ({a.source}, {b.source}): "
+            "give the one to use with --channels"
+        )
+    return (kept[0][1] if kept else None), []
 
 
 def check_rows(counted: int, read: SparkFlows, paths: list[Path] | list[str]) -> None:

@@ -80,3 +80,23 @@ def _classify(batches: Iterator[pa.RecordBatch], channel_map: ChannelMap | None,
             assert isinstance(nodes, pl.DataFrame)
             done = classify_nodes(nodes.with_columns(pl.col("kinds").cast(pl.List(pl.String))), channel_map)
             yield from done.select(target.names).to_arrow().cast(target).to_batches()
+
+
+def matched_map_lines(nodes, channel_map: ChannelMap) -> set[int]:
+    """The lines of ``channel_map`` that match a node of ``nodes`` (see
+    :meth:`graphflows.classify.ChannelMap.matched_lines`), found in the workers: only line numbers come
+    back."""
+    columns = [c for c in ("id", "name", "org_ids") if c in nodes.columns]
+    found = nodes.select(*columns).mapInArrow(lambda batches: _matched(batches, channel_map), "line long")
+    return {row["line"] for row in found.distinct().collect()}
+
+
+def _matched(batches: Iterator[pa.RecordBatch], channel_map: ChannelMap):
+    import polars as pl
+
+    for batch in batches:
+        if batch.num_rows:
+            nodes = pl.from_arrow(pa.Table.from_batches([batch]))
+            assert isinstance(nodes, pl.DataFrame)
+            lines = sorted(channel_map.matched_lines(nodes))
+            yield pa.RecordBatch.from_pydict({"line": lines}, schema=pa.schema([("line", pa.int64())]))

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graphflows.classify import CHANNELS
-from graphflows.convert import CONVERTED_MARK, converted_notes, part_name
+from graphflows.classify import CHANNELS, ChannelMap
+from graphflows.convert import CONVERTED_MARK, converted_channel_map, converted_notes, part_name
 from graphflows.ingest.native import CHANNEL_COLUMNS, KNOWN, MAX_DIGITS, REQUIRED
 from graphflows.model import InputError, Kind
 from graphflows.outputs import read_manifest
@@ -48,6 +48,8 @@ class SparkFlows:
     #: With ``skip_invalid``: the records set aside (``source, line, reason, record`` and ``_file``,
     #: ``_seq`` for their order), as the in-memory engine's rejects table; None without.
     rejects: object = None
+    #: The ``--channels`` mappings kept by ``convert``, as (folder, map), in the order of the inputs.
+    channel_maps: list[tuple[str, ChannelMap]] = field(default_factory=list)
 
 
 def norm(title: str) -> str:
@@ -63,7 +65,7 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    parts, files, organisations, notes, rejects = [], [], [], [], []
+    parts, files, organisations, notes, rejects, maps = [], [], [], [], [], []
     figures = {"records_read": 0, "flows": 0, "rejected": 0, "non_money": 0}
     for index, path in enumerate(paths):
         if isinstance(path, str):  # a URL (s3a://, hdfs://, file://...): every look at it goes through Spark
@@ -85,6 +87,8 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
         notes += counts.get("notes", [])
         if counts.get("rejects") is not None:
             rejects.append(counts["rejects"])
+        if counts.get("channel_map") is not None:
+            maps.append((str(path), counts["channel_map"]))
     if not parts:
         raise InputError("no input files given")
     flows = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), parts)
@@ -103,6 +107,7 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
         flows_expected=figures["flows"],
         notes=notes,
         rejects=reduce(lambda a, b: a.unionByName(b), rejects) if rejects else None,
+        channel_maps=maps,
     )
 
 
@@ -195,7 +200,8 @@ def _converted(spark, folder: Path | str, index: int, mark: str):
     # the folder's files keep their order through _file (within the folder) and _seq
     frame = frame.withColumn("_file", F.lit(index).cast("long") * (1 << 20) + F.col("_file"))
     figures = {k: info[k] for k in ("records_read", "flows", "rejected", "non_money")}
-    return frame, {"format": "parquet", "figures": figures, "notes": converted_notes(info)}
+    counts = {"format": "parquet", "figures": figures, "notes": converted_notes(info)}
+    return frame, counts | {"channel_map": converted_channel_map(info, folder)}
 
 
 def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: str | None = None):
