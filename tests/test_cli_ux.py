@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -335,3 +336,46 @@ def test_help_names_the_manifest_columns_and_shows_examples(capsys):
     assert "Examples:" in convert and "Examples:" in help_of(capsys, "view")
     for option in ("--channels", "--org-map", "--sources"):
         assert f"{option} FILE" in analyse
+
+
+def london_nhs_file(folder: Path, member: str) -> Path:
+    """A file of the London NHS zip (tests/data/real/london-2020-21), as published, copied into ``folder``."""
+    with zipfile.ZipFile(ROOT / "tests/data/real/london-2020-21/nhs.zip") as archive:
+        path = folder / Path(member).name
+        path.write_bytes(archive.read(member))
+    return path
+
+
+def test_blank_titles_in_a_file_that_names_no_payer_are_shown_as_blank(tmp_path, capsys):
+    """NCL CCG's September file (two blank titles) as published: no polars placeholder in the message."""
+    spend = london_nhs_file(tmp_path, "nhs_ncl_ccg/NCL 06 - September.pdf.csv")
+    code, _, err = run(capsys, "analyse", str(spend), "--out", str(tmp_path / "r"))
+    assert code == 2
+    assert "found: Date, Expense Type, (blank), Expense area, Supplier, (blank), Transaction, amount)" in err
+    assert "_duplicated" not in err
+
+
+def test_a_payer_id_given_as_a_bare_ods_code_gets_a_hint(tmp_path, capsys):
+    spend = london_nhs_file(tmp_path, "nhs_whittington_health/WHIT 01 - April.csv")
+    hint = (
+        "--payer 'WHIT*': payer id 'RKE' looks like an NHS ODS code: its org-id GB-NHS-RKE is "
+        "Whittington Health NHS Trust"
+    )
+    for given, hinted in (("RKE", True), ("GB-NHS-RKE", False), ("whittington-own-id", False)):
+        out = tmp_path / given
+        code, printed, _ = run(
+            capsys, "analyse", str(spend), "--payer", f"WHIT*=Whittington Health|{given}", "--out", str(out)
+        )
+        assert code == 0
+        assert any(n.startswith(hint) for n in notes_of(out)) == hinted, given
+        assert (hint in " ".join(printed.split())) == hinted
+
+
+def test_one_convergence_point_is_singular_and_the_eff_column_is_explained(tmp_path, capsys):
+    code, out, _ = run(
+        capsys, "analyse", str(demo_path()), "--financial-year", "2020/21", "--out", str(tmp_path / "r")
+    )
+    assert code == 0
+    said = " ".join(out.split())
+    assert "1 convergence point (2+ channels" in said and "1 convergence points" not in said
+    assert "Eff.: effective number of channels (1 / sum of squared shares" in said

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import polars as pl
 
-from graphflows.cli.display import console, convergence_table, money_totals, print_findings, steps
+from graphflows.cli.display import console, convergence_table, money_totals, plural, print_findings, steps
 from graphflows.cli.inputs import (
     input_options,
     input_paths,
@@ -192,8 +192,9 @@ def run_analysis(
     totals = money_totals({c: to_minor(v) for c, v in info["total_amount"].items()})
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
-        f"({totals}), {info['rejected']} rejected. {info['recipients']} recipients, "
-        f"{info['convergence_points']} convergence points ({_counted(count_by, min_count, min_share)}).",
+        f"({totals}), {info['rejected']} rejected. {plural(info['recipients'], 'recipient')}, "
+        f"{plural(info['convergence_points'], 'convergence point')} "
+        f"({_counted(count_by, min_count, min_share)}).",
         markup=False,
     )
     print_findings(info, results_format)

@@ -58,6 +58,11 @@ def money(minor: int, currency: str) -> str:
     return f"{'-' if minor < 0 else ''}{currency} {int(whole):,}.{pence}"
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 convergence point``, ``2 convergence points``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def money_totals(totals: dict[str, int]) -> str:
     """Money per currency (minor units) as one text: ``{"GBP": 150, "EUR": 5}`` -> ``GBP 1.50, EUR 0.05``
     (``nothing`` when there is none)."""
@@ -119,7 +124,11 @@ def convergence_table(
         points = int(table["is_convergence_point"].sum())
     if not points:
         return Text(f"No convergence points (counted by {count_by}).")
-    grid = Table(title=f"Top convergence points ({shown.height} of {points}, counted by {count_by})")
+    noun = count_by.replace("_", " ")
+    grid = Table(
+        title=f"Top convergence points ({shown.height} of {points}, counted by {count_by})",
+        caption=f"Eff.: effective number of {noun}s (1 / sum of squared shares: 3.0 = three in equal parts)",
+    )
     grid.add_column("Recipient", ratio=3, overflow="fold")
     grid.add_column("Channels", ratio=3, overflow="fold")
     grid.add_column("Eff.", justify="right", no_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from graphflows.ingest import FORMATS, IngestResult, SourceRules, read_flows
 from graphflows.ingest.base import as_location
 from graphflows.ingest.importer import OVERRIDE_FIELDS
 from graphflows.model import InputError
+from graphflows.registers.tables import lookup_id
 
 #: ``--channels``' help when a command's own words are not given.
 CHANNELS_HELP = (
@@ -165,7 +167,32 @@ def read_inputs(
         if sources is None:
             raise click.UsageError("Missing argument 'FILES...' (or give --sources MANIFEST).")
         raise InputError(f"{sources}: the manifest's paths match no files")
-    return read_flows(files, format=format_, skip_invalid=skip_invalid, org_map=org_map, sources=rules)
+    ingest = read_flows(files, format=format_, skip_invalid=skip_invalid, org_map=org_map, sources=rules)
+    ingest.setting_notes.extend(payer_id_hints(rules))
+    return ingest
+
+
+def payer_id_hints(rules: SourceRules) -> list[str]:
+    """A note for each ``--payer``/manifest payer id that is a bare NHS ODS code of a registered body
+    (``RKE``): as an id it gets no channel, as an org-id (``GB-NHS-RKE``) it does.
+
+    >>> payer_id_hints(SourceRules.from_options(["WHIT*=Whittington Health|RKE"]))[0][:70]
+    "--payer 'WHIT*': payer id 'RKE' looks like an NHS ODS code: its org-id"
+    """
+    notes = []
+    for rule in rules.rules:
+        given = (rule.settings.payer_id or "").strip()
+        if not given or re.match(r"^[A-Za-z]{2}-", given) or lookup_id(given) is not None:
+            continue
+        body = lookup_id(f"GB-NHS-{given}")
+        if body is not None:
+            where = rule.origin if rule.folder is not None else f"{rule.origin} {rule.pattern!r}"
+            notes.append(
+                f"{where}: payer id {given!r} looks like an NHS ODS code: its org-id {body.org_id} is "
+                f"{body.name}; as given it is an id of its own and no register gives it a channel "
+                f"(write {body.org_id})"
+            )
+    return notes
 
 
 def read_input_graph(

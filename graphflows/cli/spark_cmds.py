@@ -12,6 +12,7 @@ from graphflows.cli.display import (
     console,
     convergence_table,
     money_totals,
+    plural,
     print_findings,
     shown_notes,
     steps,
@@ -162,8 +163,8 @@ def run_spark(
     totals = money_totals({c: to_minor(v) for c, v in info["total_amount"].items()})
     console.print(
         f"Spark: read {info['records_read']} records from {len(files)} input(s): {info['flows']} flows "
-        f"({totals}), {info['rejected']} rejected; {info['recipients']} recipients, {points} convergence "
-        "points. "
+        f"({totals}), {info['rejected']} rejected; {plural(info['recipients'], 'recipient')}, "
+        f"{plural(points, 'convergence point')}. "
         f"Results written to {out}/ ({', '.join(info['files_written'])})",
         markup=False,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -42,6 +43,17 @@ class UnnamedPayer:
     found: tuple[str, ...]
 
 
+def shown_titles(titles: tuple[str, ...]) -> str:
+    """A header's titles as the file has them: polars' names for a repeated title (``Amount_duplicated_0``)
+    and a blank one (``_duplicated_0``) lose the suffix, and a blank title is shown as ``(blank)``.
+
+    >>> shown_titles(("Date", "", "Supplier", "_duplicated_0", "Amount_duplicated_0"))
+    'Date, (blank), Supplier, (blank), Amount'
+    """
+    plain = (re.sub(r"_duplicated_\d+$", "", title) for title in titles)
+    return ", ".join(title if title.strip() else "(blank)" for title in plain)
+
+
 class NoPayerError(InputError):
     """Files that name no paying body. Readers gather every such file before raising, so that one message
     lists them all and the user gives every ``--payer`` at once.
@@ -62,12 +74,12 @@ class NoPayerError(InputError):
             only = files[0]
             super().__init__(
                 f"{only.source}:{only.line}: the file names no paying body ({self.WHY}; found: "
-                f"{', '.join(only.found)}); say who paid with --payer 'GLOB=NAME' (e.g. {examples}) "
+                f"{shown_titles(only.found)}); say who paid with --payer 'GLOB=NAME' (e.g. {examples}) "
                 "or a --sources manifest"
             )
             return
         problems = [
-            RowProblem(f.source, f.line, f"names no paying body (found: {', '.join(f.found)})")
+            RowProblem(f.source, f.line, f"names no paying body (found: {shown_titles(f.found)})")
             for f in files[: self.SHOWN]
         ]
         super().__init__(
