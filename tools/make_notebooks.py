@@ -2,7 +2,8 @@
 
     python tools/make_notebooks.py
 
-Edit the cells here or in Jupyter; tests/test_notebooks.py checks that committed notebooks carry no outputs.
+Edit the cells here, not in Jupyter: tests/test_notebooks.py checks that the committed notebooks are exactly
+what this script writes (and so carry no outputs).
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ graph.nodes.select("id", "name", "kinds", "channel", "channel_method", "form").h
     md(
         "## 2. Where do the channels converge?\n\nMoney is followed through pooled funds, transfers between "
         "commissioners and cycles to its origins; each origin's channel then groups it. A channel counts for a "
-        "recipient when it brings at least 1% of its income (`min_share`). Inclusion Healthcare comes first: "
-        "the NHS, public health and policing all pay for the same homeless-health service."
+        "recipient when it brings at least 1% of its income (`min_share`). The table puts first the recipients "
+        "with the most channels and, among them, those whose money is most evenly spread across the channels: "
+        "`effective_channels` is 1 / HHI (the sum of squared shares), 4.0 for four channels in equal parts, "
+        "close to 1 when one channel brings almost everything."
     ),
     code("""
 result = gf.attribute(graph)
@@ -74,12 +77,35 @@ table.select("recipient_name", "channel_count", "channels", "effective_channels"
              "total_in_minor", "payer_channels", "form").head(10)
 """),
     md(
-        "`channels` are where the money *started*; `payer_channels` are the contracts a provider holds. The "
-        "Bridge holds one subcontract, from Inclusion Healthcare, yet its money comes down the same channels. "
-        "`effective_channels` (1 / HHI) discounts thin shares: 3.0 means three equal channels."
+        "Where is Inclusion Healthcare, the homeless-health service the demo is built around? The NHS, "
+        "housing and communities, public health and policing all pay for it, as many channels as any "
+        "recipient has, but most of its money comes down one of them, the NHS: a recipient whose channels pay "
+        "in more even parts comes before it."
     ),
     code("""
-gf.channel_mix(result, "inclusion-healthcare")
+first = table.row(0, named=True)
+inclusion = table.filter(pl.col("recipient_id") == "inclusion-healthcare").row(0, named=True)
+place = table["recipient_id"].index_of("inclusion-healthcare") + 1
+mix = gf.channel_mix(result, "inclusion-healthcare")
+top = mix.sort("share", descending=True).row(0, named=True)
+print(f"Number 1: {first['recipient_name']}, {first['channel_count']} channels, "
+      f"effective {first['effective_channels']:.2f}")
+print(f"Number {place}: {inclusion['recipient_name']}, {inclusion['channel_count']} channels, "
+      f"effective {inclusion['effective_channels']:.2f}, {top['share']:.0%} of its income from {top['channel']}")
+assert inclusion["channel_count"] == table["channel_count"].max() and top["channel"] == "nhs"
+assert place > 1 and first["effective_channels"] > inclusion["effective_channels"]
+mix
+"""),
+    md(
+        "`channels` are where the money *started*; `payer_channels` are the contracts a provider holds. The "
+        "Bridge holds one subcontract, from Inclusion Healthcare (a provider, so its channel is "
+        "`unclassified`), yet its money comes down the same channels in the same shares."
+    ),
+    code("""
+bridge = table.filter(pl.col("recipient_name").str.starts_with("The Bridge")).row(0, named=True)
+print(bridge["payer_channels"], bridge["channels"], round(bridge["effective_channels"], 2))
+assert bridge["channels"] == inclusion["channels"]
+assert round(bridge["effective_channels"], 3) == round(inclusion["effective_channels"], 3)
 """),
     md(
         'Counted by the channels of the contracts each recipient holds (`count_by="payer_channel"`), money '
@@ -87,9 +113,9 @@ gf.channel_mix(result, "inclusion-healthcare")
         "from the NHS, the council, Public Health England and the police, leads."
     ),
     code("""
-gf.convergence(result, count_by="payer_channel").filter(pl.col("is_convergence_point")).select(
-    "recipient_name", "payer_channel_count", "payer_channels", "channels"
-)
+by_payer = gf.convergence(result, count_by="payer_channel").filter(pl.col("is_convergence_point"))
+assert by_payer["recipient_name"][0] == "Inclusion Healthcare" and bridge["recipient_id"] not in by_payer["recipient_id"]
+by_payer.select("recipient_name", "payer_channel_count", "payer_channels", "channels")
 """),
     md("Counted by individual stovepipes (each CCG and grant apart) and every penny, as in older versions:"),
     code("""
@@ -201,44 +227,95 @@ print("convergence points by channel:", by_channel["is_convergence_point"].sum()
     md(
         "## Convergence between CCGs\n\nTo see which suppliers hold contracts from several CCGs, count by "
         "stovepipe. The three CCGs also pay each other, so a little of each CCG's money reaches everyone the "
-        "others pay: counting every penny makes all 240 recipients convergence points. The default materiality "
-        "(a stovepipe counts when it brings at least 1% of a recipient's income) keeps only real co-funding."
+        "others pay: counting every penny makes every recipient a convergence point. The default materiality "
+        "(a stovepipe counts when it brings at least 1% of a recipient's income) removes those crumbs, but not "
+        "all the money passed on: a recipient paid by one CCG alone still counts a second CCG when 1% or more "
+        "of what it receives started there and came through the CCGs' payments to each other. `payer_count`, "
+        "the CCGs that pay a recipient directly, tells co-funding from money passed on."
     ),
     code("""
 every_penny = gf.convergence(result, count_by="stovepipe", min_share=0)
 print("every penny:", every_penny["is_convergence_point"].sum(), "of", every_penny.height)
 table = gf.convergence(result, count_by="stovepipe")
-print("at 1%:", table["is_convergence_point"].sum())
-print(table["stovepipe_count"].value_counts().sort("stovepipe_count"))
+points = table.filter(pl.col("is_convergence_point"))
+co_funded = points.filter(pl.col("payer_count") >= 2)
+print("at 1%:", points.height, "convergence points;", co_funded.height, "hold contracts from two or three CCGs,",
+      points.height - co_funded.height, "are paid by one CCG only")
+print(points["stovepipe_count"].value_counts().sort("stovepipe_count"))
 table.select("recipient_name", "stovepipe_count", "effective_stovepipes", "total_in_minor", "top_stovepipe_name",
              "top_share", "payer_count").head(15)
+"""),
+    md("The co-funded convergence points with the most money:"),
+    code("""
+biggest = co_funded.sort("total_in_minor", descending=True).head(8)
+local = ("BARKING HAVERING AND REDBRIDGE", "NORTH EAST LONDON", "BARTS HEALTH", "LONDON AMBULANCE")
+assert all(any(n.startswith(p) for n in biggest["recipient_name"].head(4)) for p in local)
+biggest.select("recipient_name", "stovepipe_count", "total_in_minor", "top_stovepipe_name", "top_share", "payer_count")
+"""),
+    md(
+        "Specialist London providers and an independent-sector provider: paid by all three CCGs, with no "
+        "CCG paying much more than half (`top_share`)."
+    ),
+    code("""
+specialist = points.filter(pl.col("recipient_name").str.contains(
+    "MOORFIELDS|UNIVERSITY COLLEGE LONDON HOSPITALS|GREAT ORMOND STREET|ROYAL FREE|INHEALTH"
+))
+assert specialist.height == 5 and (specialist["payer_count"] == 3).all() and specialist["top_share"].max() < 0.6
+specialist.select("recipient_name", "total_in_minor", "top_stovepipe_name", "top_share", "payer_count")
+"""),
+    md(
+        "The three London boroughs: `top_share` is the share of each borough's income that started at its "
+        "largest CCG, `paid_directly` the share that CCG pays it directly. The difference is money of the "
+        "other CCGs that reached the borough's own CCG first and came on in its payments."
+    ),
+    code("""
+boroughs = table.filter(pl.col("recipient_name").str.starts_with("LONDON BOROUGH OF"))
+paid = graph.flows.filter(pl.col("payee_id").is_in(boroughs["recipient_id"].implode())).group_by(
+    "payee_id", "payer_id"
+).agg(pl.col("amount_minor").sum())
+largest = paid.group_by("payee_id").agg(
+    (pl.col("amount_minor").max() / pl.col("amount_minor").sum()).alias("paid_directly")
+)
+boroughs = boroughs.join(largest, left_on="recipient_id", right_on="payee_id").select(
+    "recipient_name", "is_convergence_point", "stovepipe_count", "top_stovepipe_name", "top_share",
+    "paid_directly", "payer_count",
+)
+points_among = boroughs.filter(pl.col("is_convergence_point"))
+assert points_among.height == 2 and (points_among["payer_count"] == 3).all()
+assert (points_among["top_share"] > 0.9).all() and (points_among["paid_directly"] > points_among["top_share"]).all()
+assert boroughs.filter(~pl.col("is_convergence_point"))["top_share"].min() > 0.99
+boroughs
 """),
     md(
         "Which kinds of payee are they? Spend files list everyone paid over £25k, not only service providers."
     ),
     code("""
-points = table.filter(pl.col("is_convergence_point"))
 non_providers = points.filter(
     pl.col("recipient_name").str.contains("(?i)HMRC|PROPERTY SERVICES|KPMG|LMC|COUNCIL|LONDON BOROUGH|CCG")
 )
-non_providers.select("recipient_name", "stovepipe_count", "top_share")
+non_providers.select("recipient_name", "stovepipe_count", "top_share", "payer_count")
 """),
     md("""
 ## A reading
 
-- The biggest convergence points are the local NHS providers that serve all three boroughs: the acute trust
+- Materiality alone does not make co-funding: many of the convergence points at 1% are paid by one CCG only,
+  and count a second CCG only because the CCGs pay each other. The co-funded ones (`payer_count` 2 or 3) are
+  where several CCGs hold contracts with the same supplier.
+- The biggest of those by money are the local NHS providers that serve all three boroughs: the acute trust
   (Barking, Havering and Redbridge University Hospitals), the community and mental health trust (North East
   London NHS Foundation Trust), Barts Health and the London Ambulance Service. Three CCGs commissioning the
   same providers is the pattern that led to their merger into one north-east London commissioner, and these
   are the organisations where no single CCG's spend file shows the whole contract.
 - Specialist London providers (Moorfields, UCLH, Great Ormond Street, the Royal Free) and independent-sector
-  providers (such as InHealth) receive from all three CCGs too, usually in smaller sums and with one CCG
-  dominant (`top_share`).
+  providers (such as InHealth) are paid directly by all three CCGs too, usually in smaller sums, and no CCG
+  pays much more than half (`top_share`): the three share them.
 - The London boroughs of Redbridge and Havering are convergence points in a different sense: each is paid
-  mostly by its own CCG (`top_share` above 90%), with the rest reaching it through the CCGs' payments to each
-  other. These are pooled budgets and section 75 transfers (the NHS Act 2006 lets the NHS and councils pool
-  money), where money crosses from the NHS channel into local government; Barking & Dagenham, paid 99.5% by
-  its own CCG, drops out at the 1% threshold.
+  mostly by its own CCG (`top_share` above 90%). The other two CCGs pay it directly too, in small sums
+  (`payer_count` 3), and some more of their money reaches it through the CCGs' payments to each other (its own
+  CCG pays it a larger share directly than the share that started there). These are pooled budgets and
+  section 75 transfers (the NHS Act 2006 lets the NHS and councils pool money), where money crosses from the
+  NHS channel into local government; Barking & Dagenham, whose income started more than 99% at its own CCG,
+  drops out at the 1% threshold.
 - Not every payee is a provider: HMRC, NHS Property Services, KPMG, neighbouring CCGs and the local medical
   committees appear because spend files list all payments. An analyst would filter these before drawing
   conclusions about services.
@@ -350,19 +427,27 @@ runner.close()
 ]
 
 
-def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
+def write(name: str, cells: list[nbformat.NotebookNode], folder: Path = HERE) -> None:
     for number, cell in enumerate(cells):  # stable ids: regenerating an unchanged notebook changes nothing
         cell["id"] = f"{Path(name).stem[:2]}-{number:03d}"
     notebook = new_notebook(cells=cells, metadata=KERNEL)
     nbformat.validate(notebook)
-    nbformat.write(notebook, HERE / name)
+    nbformat.write(notebook, folder / name)
 
 
-def main() -> None:
-    HERE.mkdir(exist_ok=True)
-    write("01-getting-started.ipynb", GETTING_STARTED)
-    write("02-nhs-ccg-spend.ipynb", NHS_SPEND)
-    write("03-neo4j.ipynb", NEO4J)
+#: Every notebook and its cells.
+NOTEBOOKS = {
+    "01-getting-started.ipynb": GETTING_STARTED,
+    "02-nhs-ccg-spend.ipynb": NHS_SPEND,
+    "03-neo4j.ipynb": NEO4J,
+}
+
+
+def main(folder: Path = HERE) -> None:
+    """Write every notebook into ``folder`` (notebooks/ by default)."""
+    folder.mkdir(exist_ok=True)
+    for name, cells in NOTEBOOKS.items():
+        write(name, cells, folder)
 
 
 if __name__ == "__main__":
