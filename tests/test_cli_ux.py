@@ -303,16 +303,20 @@ def test_convert_checks_the_channels_file_and_keeps_it_for_spark(tmp_path, capsy
     assert not out.exists()
     channels = tmp_path / "ch.csv"
     channels.write_text(
-        "match,channel\n# the council's money as transport\nleicester-city-council,transport\n"
+        "match,channel\n# the council's money as transport\nleicester-city-council,transport\nnobody,nhs\n"
     )
     code, printed, _ = run(
         capsys, "convert", str(demo_path()), "--channels", str(channels), "--out", str(out)
     )
     assert code == 0
     kept = json.loads((out / "graphflows-flows.json").read_text())["channels"]
-    assert kept == {"source": str(channels), "lines": [[3, "leicester-city-council", "transport"]]}
+    assert kept == {
+        "source": str(channels),
+        "lines": [[3, "leicester-city-council", "transport"], [4, "nobody", "nhs"]],
+    }
     printed = " ".join(printed.split())
-    assert f"Channel mapping {channels} (1 line(s)) kept in {out}" in printed
+    assert f"Channel mapping {channels} (2 line(s)) kept in {out}" in printed
+    assert f"Note: {channels}:4: nobody matches no organisation read: the line was not used" in printed
     total = sum(Decimal(r["amount"]) for r in csv.DictReader(demo_path().open()))
     assert f"47 flows (GBP {total:,.2f})" in printed
 

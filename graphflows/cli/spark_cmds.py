@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,10 @@ from graphflows.cli.display import (
 )
 from graphflows.cli.inputs import input_options, input_paths, out_folder_option, read_inputs, read_paths
 from graphflows.model import InputError, to_minor
+
+if TYPE_CHECKING:
+    from graphflows.classify import ChannelMap
+    from graphflows.ingest import IngestResult
 
 #: Options that shape how files are read in Python: give them to ``convert`` instead.
 PYTHON_READING = ("org_map", "payers", "columns", "sources", "format_")
@@ -80,10 +84,20 @@ def convert(
             "engine classifies with it",
             markup=False,
         )
+        for note in unmatched_channel_lines(ingest, channel_map):  # the Spark run notes them again
+            console.print(f"Note: {note}", markup=False)
     if skip_invalid and info["rejected"]:
         console.print(f"Rejected records, with their reason: {out}/rejects.csv", markup=False)
     for note in shown_notes(ingest.notes):
         console.print(f"Note: {note}", markup=False)
+
+
+def unmatched_channel_lines(ingest: IngestResult, channel_map: ChannelMap) -> list[str]:
+    """The notes for the lines of ``channel_map`` that match no node of the files read."""
+    from graphflows.graph import graph_from_ingest
+
+    nodes = graph_from_ingest(ingest).nodes
+    return channel_map.unmatched(channel_map.matched_lines(nodes))
 
 
 def check_spark_inputs(files: tuple[Path, ...], options: dict[str, Any]) -> None:
