@@ -231,7 +231,7 @@ def summary(
     facts: RecipientFacts | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
-    """Counts and totals that reconcile: records_read = flows + rejected + non_money."""
+    """Counts and totals that reconcile: records_read = flows + rejected + non_money + repeated."""
     if facts is None:
         if not isinstance(result, Attribution):
             raise ValueError("summary of an attribution in blocks needs the facts gathered from them")
@@ -242,6 +242,8 @@ def summary(
         "flows": ingest.flows.height,
         "rejected": ingest.rejects.height,
         "non_money": ingest.non_money,
+        "repeated": ingest.repeated,
+        "repeated_amount": {c: format_minor(v) for c, v in ingest.repeated_amount().items()},
         "nodes": {"total": graph.node_count, **graph.kind_counts()},
         "total_amount": {c: format_minor(v) for c, v in ingest.totals().items()},
         "attributed_amount": {c: format_minor(v) for c, v in result.totals().items()},

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import polars as pl
 
-from graphflows.cli.display import console, convergence_table, money, print_findings, steps
+from graphflows.cli.display import console, convergence_table, money, print_findings, repeated_words, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.demo import demo_path
 from graphflows.graph.build import financial_year_bounds
@@ -183,7 +183,7 @@ def run_analysis(
     totals = ", ".join(money(to_minor(v), c) for c, v in info["total_amount"].items()) or "nothing"
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
-        f"({totals}), {info['rejected']} rejected. {info['recipients']} recipients, "
+        f"({totals}), {info['rejected']} rejected{repeated_words(info)}. {info['recipients']} recipients, "
         f"{info['convergence_points']} convergence points ({_counted(count_by, min_count, min_share)}).",
         markup=False,
     )

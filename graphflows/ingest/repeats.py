@@ -10,7 +10,12 @@ Three kinds of repeat, from the coarsest:
 * **an OCDS release read again** (same ``ocid`` and release ``id``, from overlapping bulk downloads): the
   other copies are non-money records; a copy with different content gets a note of its own; and an award
   updated by a later release in another file is counted from the latest only
-  (:func:`drop_repeated_releases`).
+  (:func:`drop_repeated_releases`);
+* **a spend transaction read again** (a quarter's file and one of its months, a month published twice): a
+  line of a spend file with the same payer, supplier, date, amount and currency (and transaction number,
+  when both files give one) as a line of an earlier file is a repeated record, not counted
+  (:func:`drop_repeated_transactions`); lines repeated *within* one file are kept (two equal payments on
+  one day happen).
 
 One copy is kept (the one read first, or the latest OCDS release), so a total never counts one payment
 twice.
@@ -24,10 +29,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from graphflows.ingest import giving360, ocds
+from graphflows.ingest import giving360, ocds, spend
 from graphflows.ingest.base import FileRead, empty_rejects
 from graphflows.ingest.importer import SourceSettings
 from graphflows.model.money import format_minor
+from graphflows.model.notes import FileNote
 from graphflows.model.schema import FLOW_COLUMNS, empty_flows
 
 
@@ -257,3 +263,62 @@ def _money(flows: pl.DataFrame, key: tuple[str, str]) -> str:
     totals = mine.group_by("currency").agg(pl.col("amount_minor").sum()).sort("currency")
     money = [f"{format_minor(total)} {currency}" for currency, total in totals.iter_rows()]
     return ", ".join(money) or "no money"
+
+
+#: What makes two lines of spend files one transaction (with ``reference``, the transaction number, when
+#: both files give one).
+TRANSACTION = ("payer_id", "payee_id", "date", "amount_minor", "currency")
+#: The words of the note on transactions read again (the same for every file, so the notes combine).
+REPEATED_TRANSACTIONS = "line(s) repeat transactions already read in another file"
+
+
+def drop_repeated_transactions(reads: list[FileRead]) -> None:
+    """A spend line that repeats a transaction of an earlier spend file from the same payer is counted once.
+
+    Files are compared in the order read, each with the lines kept from every earlier file: a transaction
+    found ``n`` times in an earlier file takes the first ``n`` equal lines of a later file as repeats
+    (``FileRead.repeated``), so equal payments listed twice in both files stay two payments. One note per
+    pair of files names both, the lines repeated and their money.
+    """
+    earlier: list[tuple[FileRead, set[str]]] = []
+    for read in reads:
+        if read.format != spend.FORMAT or read.flows.is_empty():
+            continue
+        payers = set(read.flows["payer_id"].unique().to_list())
+        for before, their_payers in earlier:
+            if not payers.isdisjoint(their_payers) and read.flows.height:
+                _drop_transactions_of(read, before)
+        earlier.append((read, payers))
+
+
+def _drop_transactions_of(read: FileRead, before: FileRead) -> None:
+    """Move ``read``'s lines repeating transactions ``before`` holds to ``read.repeated``, with a note."""
+    numbered = _has_references(read.flows) and _has_references(before.flows)
+    key = [*TRANSACTION, "reference"] if numbered else list(TRANSACTION)
+    theirs = before.flows.group_by(key).agg(pl.len().alias("_there"))
+    mine = read.flows.select(key).with_columns(_nth=pl.int_range(pl.len()).over(key))
+    found = mine.join(theirs, on=key, how="left", nulls_equal=True, maintain_order="left")
+    repeated = found.select(pl.col("_nth") < pl.col("_there").fill_null(0)).to_series()
+    count = int(repeated.sum())
+    if not count:
+        return
+    moved = read.flows.filter(repeated)
+    read.flows = read.flows.filter(~repeated)
+    read.repeated += count
+    totals = moved.group_by("currency").agg(pl.col("amount_minor").sum()).sort("currency")
+    amounts = {currency: int(total) for currency, total in totals.iter_rows()}
+    for currency, minor in amounts.items():
+        read.repeated_amount[currency] = read.repeated_amount.get(currency, 0) + minor
+    money = ", ".join(f"{format_minor(v)} {c}" for c, v in amounts.items())
+    same = "supplier, date, amount" + (" and transaction number" if numbered else "")
+    detail = "; each transaction is counted once"
+    text = (
+        f"{read.source}: {count} line(s) repeat transactions already read in {before.source} (same payer, "
+        f"{same}; e.g. line {moved['line'][0]}): {money} in all, not counted again; {read.flows.height} "
+        f"other line(s) here are counted{detail}"
+    )
+    read.notes.append(FileNote(text, read.source, REPEATED_TRANSACTIONS, count, amounts, detail))
+
+
+def _has_references(flows: pl.DataFrame) -> bool:
+    return "reference" in flows.columns and flows["reference"].is_not_null().any()

@@ -40,6 +40,10 @@ class SparkFlows:
     rejected: int
     files: list[dict[str, object]]
     non_money: int = 0
+    #: Records of transactions already read in another file (set aside by ``convert``), and their money
+    #: per currency in minor units.
+    repeated: int = 0
+    repeated_amount: dict[str, int] = field(default_factory=dict)
     #: Flows the inputs hold by their own counts (a converted folder's description): checked against the
     #: rows Spark reads.
     flows_expected: int = 0
@@ -64,7 +68,8 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
     from pyspark.sql import functions as F
 
     parts, files, organisations, notes, rejects = [], [], [], [], []
-    figures = {"records_read": 0, "flows": 0, "rejected": 0, "non_money": 0}
+    figures = {"records_read": 0, "flows": 0, "rejected": 0, "non_money": 0, "repeated": 0}
+    repeated_amount: dict[str, int] = {}
     for index, path in enumerate(paths):
         if isinstance(path, str):  # a URL (s3a://, hdfs://, file://...): every look at it goes through Spark
             frame, counts, matched = _url(spark, path, index, skip_invalid)
@@ -83,6 +88,8 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
         files.append({"path": str(path), "format": counts["format"], **counts["figures"]})
         figures = {key: figures[key] + counts["figures"][key] for key in figures}
         notes += counts.get("notes", [])
+        for currency, minor in counts.get("repeated_amount", {}).items():
+            repeated_amount[currency] = repeated_amount.get(currency, 0) + int(minor)
         if counts.get("rejects") is not None:
             rejects.append(counts["rejects"])
     if not parts:
@@ -100,6 +107,8 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
         figures["rejected"],
         files,
         non_money=figures["non_money"],
+        repeated=figures["repeated"],
+        repeated_amount=dict(sorted(repeated_amount.items())),
         flows_expected=figures["flows"],
         notes=notes,
         rejects=reduce(lambda a, b: a.unionByName(b), rejects) if rejects else None,
@@ -195,7 +204,13 @@ def _converted(spark, folder: Path | str, index: int, mark: str):
     # the folder's files keep their order through _file (within the folder) and _seq
     frame = frame.withColumn("_file", F.lit(index).cast("long") * (1 << 20) + F.col("_file"))
     figures = {k: info[k] for k in ("records_read", "flows", "rejected", "non_money")}
-    return frame, {"format": "parquet", "figures": figures, "notes": converted_notes(info)}
+    figures["repeated"] = int(info.get("repeated", 0))  # folders converted before repeats were counted: 0
+    return frame, {
+        "format": "parquet",
+        "figures": figures,
+        "notes": converted_notes(info),
+        "repeated_amount": info.get("repeated_amount", {}),
+    }
 
 
 def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: str | None = None):
@@ -257,6 +272,7 @@ def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: st
         "_seq",
     )
     figures = {"records_read": total, "flows": total - rejected, "rejected": rejected, "non_money": 0}
+    figures["repeated"] = 0
     return flows, {"format": "flows", "figures": figures, "rejects": rejects}
 
 
