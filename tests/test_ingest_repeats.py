@@ -319,9 +319,9 @@ def test_a_month_read_with_its_quarter_is_counted_once_with_one_note_naming_both
     assert result.repeated_amount() == {"GBP": int(money_of(april_rows, header) * 100)}
     notes = [n for n in result.notes if "repeat transactions" in n]
     assert notes == [
-        f"{april}: {len(april_rows)} line(s) repeat transactions already read in {path} (same payer, supplier, "
-        f"date, amount and transaction number; e.g. line 2): {money_of(april_rows, header):.2f} GBP in all, "
-        "not counted again; 0 other line(s) here are counted; each transaction is counted once"
+        f"{april}: {len(april_rows)} line(s) repeat transactions already read in {path} (same payer, "
+        f"supplier, date, amount and transaction number; e.g. line 2): {money_of(april_rows, header):.2f} "
+        "GBP in all, not counted again; 0 other line(s) here are counted; each transaction is counted once"
     ]
 
 
