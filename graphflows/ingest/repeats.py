@@ -280,15 +280,30 @@ def drop_repeated_transactions(reads: list[FileRead]) -> None:
     (``FileRead.repeated``), so equal payments listed twice in both files stay two payments. One note per
     pair of files names both, the lines repeated and their money.
     """
-    earlier: list[tuple[FileRead, set[str]]] = []
-    for read in reads:
-        if read.format != spend.FORMAT or read.flows.is_empty():
-            continue
-        payers = set(read.flows["payer_id"].unique().to_list())
-        for before, their_payers in earlier:
-            if not payers.isdisjoint(their_payers) and read.flows.height:
-                _drop_transactions_of(read, before)
-        earlier.append((read, payers))
+    spend_reads = [r for r in reads if r.format == spend.FORMAT and r.flows.height]
+    for later, earlier in _sharing_pairs(spend_reads):
+        if spend_reads[later].flows.height:
+            _drop_transactions_of(spend_reads[later], spend_reads[earlier])
+
+
+def _sharing_pairs(reads: list[FileRead]) -> list[tuple[int, int]]:
+    """``(later, earlier)`` positions of the files that share at least one transaction key (found by one
+    hash of every line, so files that share none, such as the months of one payer, are never compared),
+    in reading order."""
+    if len(reads) < 2:
+        return []
+    keys = pl.concat(
+        [r.flows.select(*TRANSACTION).with_columns(_file=pl.lit(n, pl.Int32)) for n, r in enumerate(reads)]
+    )
+    files = (
+        keys.select(pl.struct(*TRANSACTION).hash().alias("_key"), "_file")
+        .unique()
+        .filter(pl.col("_key").is_duplicated())
+        .group_by("_key")
+        .agg(pl.col("_file").sort())
+    )
+    pairs = {(b, a) for shared in files["_file"] for i, a in enumerate(shared) for b in shared[i + 1 :]}
+    return sorted(pairs)
 
 
 def _drop_transactions_of(read: FileRead, before: FileRead) -> None:
