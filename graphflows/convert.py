@@ -7,8 +7,9 @@ any engine reading Parquet, takes directly::
                                      (source, line) and the order columns _file and _seq
     OUT/organisations.parquet        how records were matched into organisations (when any were)
     OUT/graphflows-flows.json        counts that reconcile (records_read = flows + rejected + non_money
-                                     + repeated), the parts with their rows, whether organisations.parquet was written,
-                                     and the reading notes (repeated lines, date order...)
+                                     + repeated), the parts with their rows, whether
+                                     organisations.parquet was written, and the reading notes (repeated
+                                     lines, date order...)
     OUT/rejects.csv                  rejected records, with --skip-invalid
 
 ``_seq`` is each flow's position in the in-memory engine's flow table, so both engines see "the first
