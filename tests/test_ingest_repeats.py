@@ -141,7 +141,8 @@ def test_a_release_in_two_overlapping_downloads_is_counted_once(tmp_path):
     assert supplier_values(shared) == Decimal("5806276")
     assert gbp(result) == expected and reconciles(result)
     assert result.flows.filter(result.flows["ocid"] == shared["ocid"]).height == 3
-    assert result.files[1].non_money == 3
+    assert (result.files[1].repeated, result.files[1].non_money) == (3, 0)
+    assert result.repeated_amount() == {"GBP": int(supplier_values(shared) * 100)}
     assert any(
         n.startswith(f"{tuesday}: 1 release(s) already read (same ocid, release id and content")
         and shared["ocid"] in n
@@ -245,7 +246,8 @@ def test_a_grant_read_again_with_another_amount_is_noted_with_both_files_and_amo
     forward, backward = read_flows([TRAFFORD_CSV, revised]), read_flows([revised, TRAFFORD_CSV])
     assert gbp(forward) == trafford_total(TRAFFORD_CSV)
     assert gbp(backward) == trafford_total(revised) == trafford_total(TRAFFORD_CSV) - Decimal(before) + 999999
-    assert reconciles(forward) and forward.files[1].non_money == forward.files[0].flows.height
+    assert reconciles(forward) and forward.files[1].repeated == forward.files[0].flows.height
+    assert forward.repeated_amount() == {"GBP": int(trafford_total(revised) * 100)}
     same = next(n for n in forward.notes if "already read (same 360Giving identifier" in n)
     assert same.startswith(f"{revised}: {forward.files[0].flows.height - 1} grant(s) already read")
     differ = next(n for n in forward.notes if "DIFFER" in n)
@@ -264,7 +266,7 @@ def test_a_grant_read_again_with_another_recipient_or_date_is_noted(tmp_path):
     a.write_text(header + "g1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n", encoding="utf-8")
     b.write_text(header + "g1,10,GBP,2021-01-02,GB-CHC-1015648,F,GB-CHC-1000000,S\n", encoding="utf-8")
     result = read_flows([a, b])
-    assert (result.flows.height, gbp(result), result.non_money) == (1, Decimal("10"), 1)
+    assert (result.flows.height, gbp(result), result.repeated, result.non_money) == (1, Decimal("10"), 1, 0)
     note = next(n for n in result.notes if "DIFFER" in n)
     assert "g1 (different recipient, award date): 10.00 GBP in" in note
     assert not any("already read (same 360Giving identifier" in n for n in result.notes)

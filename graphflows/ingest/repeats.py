@@ -1,24 +1,26 @@
 """The same money read twice across files is counted once, and every time it happens a note says so.
 
-Three kinds of repeat, from the coarsest:
+Four kinds of repeat, from the coarsest:
 
 * **the same bytes** (a download saved twice, ``April (1).csv``): the later file is not parsed at all
   (:class:`SeenBytes`); it is listed with 0 records and a note naming the file read;
 * **a 360Giving grant identifier read again** (the same dataset as CSV and JSON, overlapping downloads):
-  later copies are non-money records; copies that disagree with the one kept (amount, currency,
-  recipient, funder or award date) get a note of their own (:func:`drop_repeated_grants`);
+  later copies are repeated records (non-money records when in the same file); copies that disagree with
+  the one kept (amount, currency, recipient, funder or award date) get a note of their own
+  (:func:`drop_repeated_grants`);
 * **an OCDS release read again** (same ``ocid`` and release ``id``, from overlapping bulk downloads): the
-  other copies are non-money records; a copy with different content gets a note of its own; and an award
-  updated by a later release in another file is counted from the latest only
-  (:func:`drop_repeated_releases`);
+  other copies are repeated records; a copy with different content gets a note of its own; and an award
+  updated by a later release in another file is counted from the latest only, the older version's records
+  being non-money records (:func:`drop_repeated_releases`);
 * **a spend transaction read again** (a quarter's file and one of its months, a month published twice): a
   line of a spend file with the same payer, supplier, date, amount and currency (and transaction number,
   when both files give one) as a line of an earlier file is a repeated record, not counted
   (:func:`drop_repeated_transactions`); lines repeated *within* one file are kept (two equal payments on
   one day happen).
 
-One copy is kept (the one read first, or the latest OCDS release), so a total never counts one payment
-twice.
+Repeated records (``FileRead.repeated``, with their money in ``repeated_amount``) are neither flows nor
+non-money records: ``records_read = flows + rejected + non_money + repeated``. One copy is kept (the one
+read first, or the latest OCDS release), so a total never counts one payment twice.
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ GRANT_FIELDS = {
 
 def drop_repeated_grants(reads: list[FileRead]) -> None:
     """A 360Giving grant identifier is globally unique: a grant read again is counted once (the copy read
-    first); later copies become non-money records, and those that disagree with it are noted apart."""
+    first); later copies become repeated records (non-money records within one file), and those that
+    disagree with it are noted apart."""
     first = pl.DataFrame(
         schema={"reference": pl.String, "first_source": pl.String}
         | {f"{name}_first": FLOW_COLUMNS[name] for name in GRANT_FIELDS}
@@ -114,7 +117,9 @@ def drop_repeated_grants(reads: list[FileRead]) -> None:
         repeats = repeats.with_columns(pl.any_horizontal(differs).alias("_differs"))
         same, other = repeats.filter(~pl.col("_differs")), repeats.filter(pl.col("_differs"))
         read.flows = kept
-        read.non_money += repeats.height
+        elsewhere = repeats.filter(pl.col("first_source") != read.source)
+        read.non_money += repeats.height - elsewhere.height
+        count_repeated(read, elsewhere)
         if same.height:
             example = same.row(0, named=True)
             read.notes.append(
@@ -155,7 +160,7 @@ class _Copy:
 
 def drop_repeated_releases(reads: list[FileRead]) -> None:
     """An OCDS release (``ocid`` + release ``id``) found in several files is counted once; the other copies'
-    award-supplier records become non-money records.
+    award-supplier records become repeated records.
 
     Identical copies: the copy read first is kept. Copies whose content differs: as with several
     versions of an award in one file, the one with the latest release ``date`` is kept (the copy read
@@ -212,13 +217,13 @@ def _drop_superseded_awards(reads: list[FileRead]) -> None:
 
 
 def _set_aside(read: FileRead, repeats: list[tuple[tuple[str, str], _Copy, _Copy]]) -> None:
-    """Move the flows of ``read``'s copies of repeated releases to non-money records, with notes."""
+    """Move the flows of ``read``'s copies of repeated releases to its repeated records, with notes."""
     same = [r for r in repeats if r[1].digest == r[2].digest]
     other = [r for r in repeats if r[1].digest != r[2].digest]
     repeated = _keys(read.flows).is_in([_joined(key) for key, _, _ in repeats])
     moved = read.flows.filter(repeated)
     read.flows = read.flows.filter(~repeated)
-    read.non_money += moved.height
+    count_repeated(read, moved)
     if same:
         (ocid, release_id), _, kept = same[0]
         read.notes.append(
@@ -319,11 +324,7 @@ def _drop_transactions_of(read: FileRead, before: FileRead) -> None:
         return
     moved = read.flows.filter(repeated)
     read.flows = read.flows.filter(~repeated)
-    read.repeated += count
-    totals = moved.group_by("currency").agg(pl.col("amount_minor").sum()).sort("currency")
-    amounts = {currency: int(total) for currency, total in totals.iter_rows()}
-    for currency, minor in amounts.items():
-        read.repeated_amount[currency] = read.repeated_amount.get(currency, 0) + minor
+    amounts = count_repeated(read, moved)
     money = ", ".join(f"{format_minor(v)} {c}" for c, v in amounts.items())
     same = "supplier, date, amount" + (" and transaction number" if numbered else "")
     detail = "; each transaction is counted once"
@@ -333,6 +334,17 @@ def _drop_transactions_of(read: FileRead, before: FileRead) -> None:
         f"other line(s) here are counted{detail}"
     )
     read.notes.append(FileNote(text, read.source, REPEATED_TRANSACTIONS, count, amounts, detail))
+
+
+def count_repeated(read: FileRead, moved: pl.DataFrame) -> dict[str, int]:
+    """Count ``moved`` (flows taken out of ``read`` as read in another file) in ``read.repeated`` and its
+    money per currency in ``read.repeated_amount``; returns that money (never adds two currencies)."""
+    totals = moved.group_by("currency").agg(pl.col("amount_minor").cast(pl.Int128).sum()).sort("currency")
+    amounts = {currency: int(total) for currency, total in totals.iter_rows()}
+    read.repeated += moved.height
+    for currency, minor in amounts.items():
+        read.repeated_amount[currency] = read.repeated_amount.get(currency, 0) + minor
+    return amounts
 
 
 def _has_references(flows: pl.DataFrame) -> bool:
