@@ -182,8 +182,9 @@ NHS_SPEND = [
 Twelve months (April 2020 to March 2021) of "spend over £25k" files from NHS Barking & Dagenham, NHS Havering
 and NHS Redbridge clinical commissioning groups, as published (see `tests/data/README.md` for provenance and
 licence). The files are zipped as many publishers ship them; graphflows reads the CSVs inside directly, copes
-with header variants, day/month order that changes within a year, thousands separators and credit lines, and
-matches the same supplier across the three CCGs by normalised name.
+with header variants, day/month order that changes within a year, thousands separators and credit lines,
+counts once a transaction a CCG lists in two of its monthly files (a note names both), and matches the same
+supplier across the three CCGs by normalised name.
 """),
     code("""
 from pathlib import Path
@@ -200,8 +201,11 @@ files = sorted(data.glob("*.zip"))
     code("""
 ingest = gf.read_flows(files)
 print(ingest.records_read, "lines read:", ingest.flows.height, "flows,", ingest.rejects.height, "rejected,",
-      ingest.non_money, "without money")
+      ingest.non_money, "without money,", ingest.repeated, "repeating a transaction of another file")
+assert ingest.records_read == ingest.flows.height + ingest.rejects.height + ingest.non_money + ingest.repeated
 print({currency: f"£{minor / 100:,.2f}" for currency, minor in ingest.totals().items()})
+for note in ingest.notes:
+    print("Note:", note)
 """),
     md(
         "## Which suppliers became one organisation?\n\nMerges are never silent: every node says how it "

@@ -14,6 +14,7 @@ from graphflows.cli.display import (
     money_totals,
     plural,
     print_findings,
+    repeated_words,
     shown_notes,
     steps,
 )
@@ -71,6 +72,7 @@ def convert(
             channel_map=channel_map,
         )
     without_money = f", {info['non_money']} without money" if info["non_money"] else ""
+    without_money += f", {info['repeated']} repeated" if info["repeated"] else ""
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
         f"({money_totals(info['totals'])}), {info['rejected']} rejected{without_money}. Parquet written to "
@@ -177,8 +179,8 @@ def run_spark(
     totals = money_totals({c: to_minor(v) for c, v in info["total_amount"].items()})
     console.print(
         f"Spark: read {info['records_read']} records from {len(files)} input(s): {info['flows']} flows "
-        f"({totals}), {info['rejected']} rejected; {plural(info['recipients'], 'recipient')}, "
-        f"{plural(points, 'convergence point')}. "
+        f"({totals}), {info['rejected']} rejected{repeated_words(info)}; "
+        f"{plural(info['recipients'], 'recipient')}, {plural(points, 'convergence point')}. "
         f"Results written to {out}/ ({', '.join(info['files_written'])})",
         markup=False,
     )
