@@ -666,6 +666,53 @@ def write(tmp_path, text):
     return path
 
 
+def test_a_mapping_names_its_lines_that_match_no_node_and_survives_being_kept_as_lines(tmp_path):
+    path = write(
+        tmp_path,
+        "match,channel\n"
+        "gb-nhs-07l,nhs\n"  # an org-id of node c
+        "GB-NHS-07X,nhs\n"  # a typo
+        "name:*Police*,police_justice\n"
+        "name:*Polise*,police_justice\n"
+        "leicester-city-ccg,public_health\n",
+    )
+    channel_map = read_channel_map(path)
+    nodes = pl.DataFrame(
+        {
+            "id": ["leicester-city-ccg", "c"],
+            "name": ["Kent Police and Crime Commissioner", "NHS Barking and Dagenham CCG"],
+            "org_ids": [None, "GB-NHS-07L"],
+        }
+    )
+    assert channel_map.matched_lines(nodes) == {2, 4, 6}
+    assert channel_map.unmatched(channel_map.matched_lines(nodes)) == [
+        f"{path}:3: GB-NHS-07X matches no organisation read: the line was not used",
+        f"{path}:5: name:*Polise* matches no name read: the line was not used",
+    ]
+    kept = ChannelMap.from_lines(channel_map.lines(), channel_map.source)
+    assert kept == channel_map
+    with pytest.raises(InputError, match=r"channels\.csv:3: unknown channel 'policing'"):
+        ChannelMap.from_lines([(3, "x", "policing")], "channels.csv")
+
+
+def test_spark_classifies_with_the_mapping_given_to_analyse_else_the_one_convert_kept():
+    from graphflows.spark.engine import _channel_map
+
+    kept = ChannelMap.from_rows([("GB-LAE-GLA", "transport")], "ch1.csv")
+    other = ChannelMap.from_rows([("GB-LAE-GLA", "central_other")], "ch2.csv")
+    assert _channel_map(None, []) == (None, [])
+    assert _channel_map(None, [("a", kept), ("b", kept)]) == (kept, [])
+    assert _channel_map(other, [("a", kept)]) == (
+        other,
+        [
+            "a: the channel mapping ch1.csv given to `graphflows convert` is not used: "
+            "--channels ch2.csv replaces it"
+        ],
+    )
+    with pytest.raises(InputError, match="a and b were converted with different channel mappings"):
+        _channel_map(None, [("a", kept), ("b", other)])
+
+
 def test_mapping_file_precedence(tmp_path):
     path = write(
         tmp_path,
