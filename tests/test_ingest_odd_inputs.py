@@ -1,0 +1,184 @@
+"""Inputs a newcomer brings that are not quite what graphflows expects: a workbook with a summary sheet,
+a file without dates, columns named like graphflows' own, title lines above a flows header.
+
+The spend files are built from Oxford City Council's real "expenditure over £500" file (October to
+December 2017, in ``tests/data/real/lgtc-councils/councils.zip``, OGL; see tests/data/README.md): its
+first lines, re-laid out as publishers do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from graphflows.ingest import SourceRules, read_flows
+from graphflows.model import InputError
+from tests.data import COUNCILS_ZIP, zip_member
+from tests.helpers import FLOWS_HEADER
+
+OXFORD = "Oxford City Council"
+OXFORD_PAYER = SourceRules.from_options(payers=[f"*={OXFORD}"])
+
+
+def oxford_rows(count: int = 40) -> tuple[list[str], list[list[str]]]:
+    """The header and the first ``count`` payment lines of Oxford's real file (read by the csv module)."""
+    data = zip_member(COUNCILS_ZIP, "oxford_city/expenditure-over-500-oct-dec-2017.csv")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    return rows[0], rows[1 : count + 1]
+
+
+def pence(rows: list[list[str]], header: list[str]) -> int:
+    """The rows' money in pence, by Decimal (an independent reading)."""
+    at = header.index("Amount")
+    return int(sum(Decimal(r[at].replace(",", "")) for r in rows) * 100)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    return path
+
+
+# ------------------------------------------------------------------------------- summary sheets, no dates
+
+
+def summary_workbook(path: Path, header: list[str], rows: list[list[str]]) -> tuple[Path, int]:
+    """A council workbook: a 'Summary by supplier' sheet of supplier totals first, then the payments under
+    title rows, then a notes sheet. Returns the path and the summary's money in pence."""
+    book = Workbook()
+    summary = book.active
+    summary.title = "Summary by supplier"
+    summary.append(["Supplier Name", "Amount"])
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        name = row[header.index("Supplier Name")] or "(blank)"
+        totals[name] = totals.get(name, Decimal(0)) + Decimal(row[header.index("Amount")])
+    for name, total in sorted(totals.items(), key=lambda kv: -kv[1])[:5]:
+        summary.append([name, float(total)])
+    data = book.create_sheet("Oct-Dec 2017")
+    data.append([OXFORD])
+    data.append(["Expenditure over £500"])
+    data.append([])
+    data.append(header)
+    for row in rows:
+        data.append(row)
+    book.create_sheet("Notes").append(["Published under the Open Government Licence"])
+    book.save(path)
+    return path, int(sum(sorted(totals.values(), reverse=True)[:5]) * 100)
+
+
+def test_a_summary_sheet_beside_the_payments_is_not_read_as_more_payments(tmp_path):
+    header, rows = oxford_rows(40)
+    path, summary_money = summary_workbook(tmp_path / "oxford.xlsx", header, rows)
+    result = read_flows([path], sources=OXFORD_PAYER)
+    assert int(result.flows["amount_minor"].sum()) == pence(rows, header)
+    assert result.flows.height == 40 and set(result.flows["line"].str.split("!").list.first()) == {
+        "Oct-Dec 2017"
+    }
+    assert f"{path}: 1 workbook sheet(s) read: Oct-Dec 2017 (40 rows); other sheets (not read): Notes" in (
+        result.notes
+    )
+    aside = next(n for n in result.notes if "NOT read" in n)
+    assert aside.startswith(f"{path}: sheet(s) NOT read: Summary by supplier (5 rows, ")
+    assert f"{Decimal(summary_money) / 100} GBP; columns: Supplier Name, Amount)" in aside
+
+
+def test_a_workbook_whose_only_spend_sheet_has_no_dates_is_read_with_notes(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Totals"
+    sheet.append(["Supplier Name", "Amount"])
+    sheet.append(["UK GAS CONNECTION LTD", 834.29])
+    book.save(tmp_path / "totals.xlsx")
+    result = read_flows([tmp_path / "totals.xlsx"], sources=OXFORD_PAYER)
+    assert result.flows["amount_minor"].to_list() == [83429]
+    source = str(tmp_path / "totals.xlsx")
+    assert f"{source}: 1 workbook sheet(s) read: Totals (1 rows)" in result.notes
+    assert any(
+        n.startswith(f"{source}: 1 flow(s) undated: the file has no date column") for n in result.notes
+    )
+
+
+def test_a_spend_file_without_a_date_column_says_its_flows_are_undated(tmp_path):
+    header, rows = oxford_rows(12)
+    at = header.index("Paid Date")
+    path = write_csv(
+        tmp_path / "nodate.csv", header[:at] + header[at + 1 :], [r[:at] + r[at + 1 :] for r in rows]
+    )
+    result = read_flows([path], sources=OXFORD_PAYER)
+    assert result.flows["date"].null_count() == 12
+    assert f"{path}: 12 flow(s) undated: the file has no date column" in " ".join(result.notes)
+    dated = read_flows([write_csv(tmp_path / "dated.csv", header, rows)], sources=OXFORD_PAYER)
+    assert not any("undated" in n for n in dated.notes)
+
+
+def test_a_360giving_workbook_says_which_sheet_it_read():
+    from tests.data import ALWF_XLSX
+
+    result = read_flows([ALWF_XLSX])
+    assert any(n.startswith(f"{ALWF_XLSX}: 1 workbook sheet(s) read: ") for n in result.notes)
+
+
+# ------------------------------------------------------------------------ columns named like graphflows'
+
+
+@pytest.mark.parametrize(
+    ("title", "kept_as"),
+    [
+        ("Payee Name", "payee_name_in_file"),
+        ("Payer Name", "payer_name_in_file"),
+        ("Payer ID", "payer_id_in_file"),
+        ("Payee ID", "payee_id_in_file"),
+        ("payer_kind", "payer_kind_in_file"),
+        ("amount_minor", "amount_minor_in_file"),
+        ("line", "line_in_file"),
+        ("payee_name_given", "payee_name_given_in_file"),
+    ],
+)
+def test_a_column_titled_like_one_of_graphflows_own_is_kept_under_another_name(tmp_path, title, kept_as):
+    path = tmp_path / "hu.csv"
+    path.write_text(
+        f"Date,Supplier Name,Amount,Entity,{title}\n2020-04-01,ACME LTD,100.00,Whittington Health,X1\n"
+    )
+    result = read_flows([path])
+    row = result.flows.row(0, named=True)
+    assert (row["payee_name"], row["payer_name"], row["amount_minor"], row["line"]) == (
+        "ACME LTD",
+        "Whittington Health",
+        10000,
+        "2",
+    )
+    assert row[kept_as] == "X1"
+    assert f"{path}: column(s) {title!r} kept as {kept_as}: graphflows uses these names" in " ".join(
+        result.notes
+    )
+
+
+def test_a_paying_body_column_named_like_ours_is_kept_when_payer_is_given(tmp_path):
+    path = tmp_path / "pid.csv"
+    path.write_text("Date,Supplier,Amount,Payer Name\n2020-04-01,ACME LTD,5.00,WHITTINGTON\n")
+    rules = SourceRules.from_options(payers=["pid.csv=Whittington Health NHS Trust|GB-NHS-RKE"])
+    row = read_flows([path], sources=rules).flows.row(0, named=True)
+    assert (row["payer_id"], row["payer_name"], row["payer_name_in_file"]) == (
+        "GB-NHS-RKE",
+        "Whittington Health NHS Trust",
+        "WHITTINGTON",
+    )
+
+
+@pytest.mark.parametrize("payer", [False, True])
+def test_a_flows_header_below_title_lines_is_recognised_and_named(tmp_path, payer):
+    path = tmp_path / "flows-title.csv"
+    path.write_text(f"Leicester demo flows\n\n{FLOWS_HEADER}\nccg,CCG,,p1,P1,,10.00,GBP,2020-04-01,,\n")
+    rules = SourceRules.from_options(payers=["*=Leicester"]) if payer else None
+    with pytest.raises(InputError) as caught:
+        read_flows([path], sources=rules)
+    assert str(caught.value) == (
+        f"{path}:3: a flows header (payer_id, payee_id, amount...) on line 3: remove the 2 line(s) above it "
+        "(a flows CSV starts with its header row)"
+    )
