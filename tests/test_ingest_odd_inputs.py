@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -182,3 +183,126 @@ def test_a_flows_header_below_title_lines_is_recognised_and_named(tmp_path, paye
         f"{path}:3: a flows header (payer_id, payee_id, amount...) on line 3: remove the 2 line(s) above it "
         "(a flows CSV starts with its header row)"
     )
+
+
+# ------------------------------------------------------------------ documentation beside the data files
+
+
+@pytest.mark.parametrize(
+    "member", ["README.txt", "notes.txt", "Licence.txt", "LICENSE.md", "docs/read-me.txt"]
+)
+def test_a_readme_or_licence_in_a_zip_is_skipped_with_a_note(tmp_path, member):
+    header, rows = oxford_rows(5)
+    data = write_csv(tmp_path / "oxford.csv", header, rows).read_bytes()
+    archive = tmp_path / "oxford.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("oxford.csv", data)
+        z.writestr(member, "Expenditure over 500, October to December 2017.\n")
+    result = read_flows([archive], sources=OXFORD_PAYER)
+    assert int(result.flows["amount_minor"].sum()) == pence(rows, header)
+    assert f"{archive}: skipped 1 non-data member(s): {member}" in result.notes
+
+
+def test_a_readme_a_sources_glob_catches_on_disk_is_skipped_with_a_note(tmp_path):
+    header, rows = oxford_rows(5)
+    (tmp_path / "rf").mkdir()
+    write_csv(tmp_path / "rf" / "oxford.csv", header, rows)
+    for name in ("README.md", "notes.txt"):
+        (tmp_path / "rf" / name).write_text("About these files.\n")
+    manifest = tmp_path / "sources.csv"
+    manifest.write_text(f"path,payer_name\nrf/*,{OXFORD}\n")
+    result = read_flows([], sources=SourceRules.from_options(manifest=manifest))
+    assert int(result.flows["amount_minor"].sum()) == pence(rows, header)
+    assert (
+        f"{manifest}:2: skipped 2 file(s) path 'rf/*' matches that document data rather than hold it: "
+        "README.md, notes.txt"
+    ) in result.notes
+
+
+def test_a_data_file_with_a_txt_ending_is_still_read(tmp_path):
+    header, rows = oxford_rows(5)
+    path = write_csv(tmp_path / "oxford.txt", header, rows)
+    assert read_flows([path], sources=OXFORD_PAYER).flows.height == 5
+
+
+# ------------------------------------------------------------------------ why a file is not recognised
+
+
+def _oxford_text(tmp_path: Path) -> str:
+    header, rows = oxford_rows(5)
+    return write_csv(tmp_path / "oxford.csv", header, rows).read_text()
+
+
+def _semicolons(tmp_path: Path) -> Path:
+    (tmp_path / "semi.csv").write_text(_oxford_text(tmp_path).replace(",", ";"))
+    return tmp_path / "semi.csv"
+
+
+def _tabs(tmp_path: Path) -> Path:
+    (tmp_path / "tab.tsv").write_text(_oxford_text(tmp_path).replace(",", "\t"))
+    return tmp_path / "tab.tsv"
+
+
+def _header_on_line_21(tmp_path: Path) -> Path:
+    (tmp_path / "pre20.csv").write_text("Oxford City Council\n" * 20 + _oxford_text(tmp_path))
+    return tmp_path / "pre20.csv"
+
+
+def _xls(tmp_path: Path) -> Path:
+    (tmp_path / "spend.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    return tmp_path / "spend.xls"
+
+
+def _renamed_xlsx(tmp_path: Path) -> Path:
+    book = Workbook()
+    book.active.append(["Supplier Name", "Amount", "Date"])
+    book.save(tmp_path / "renamed.xls")
+    return tmp_path / "renamed.xls"
+
+
+def _ods(tmp_path: Path) -> Path:
+    with zipfile.ZipFile(tmp_path / "spend.ods", "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
+    return tmp_path / "spend.ods"
+
+
+def _manifest(tmp_path: Path) -> Path:
+    (tmp_path / "sources.csv").write_text("path,format,payer_name\ndata/*.csv,spend,X\n")
+    return tmp_path / "sources.csv"
+
+
+def _readme(tmp_path: Path) -> Path:
+    (tmp_path / "README.txt").write_text("Spend over 500 for 2017.\n")
+    return tmp_path / "README.txt"
+
+
+SAVE_AS = "save it as .xlsx (Excel Workbook) or CSV UTF-8 and try again"
+COMMAS = "not commas: save it as comma-separated CSV ('CSV UTF-8' in Excel) and try again"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_semicolons, "{path}: columns are separated by semicolons (;), " + COMMAS),
+        (_tabs, "{path}: columns are separated by tabs, " + COMMAS),
+        (
+            _header_on_line_21,
+            "{path}:21: the header row is on line 21, below the first 20 lines where graphflows looks for "
+            "it: remove the 20 line(s) above it and try again",
+        ),
+        (_xls, "{path}: an Excel 97-2003 workbook (.xls), which graphflows does not read: " + SAVE_AS),
+        (_renamed_xlsx, "{path}: an Excel .xlsx workbook named .xls: rename it to .xlsx and try again"),
+        (_ods, "{path}: an OpenDocument spreadsheet (.ods), which graphflows does not read: " + SAVE_AS),
+        (
+            _manifest,
+            "{path}: a sources manifest (path, format, payer_name...): give it with --sources {path}",
+        ),
+        (_readme, "{path}: a documentation file (README, notes, licence...), not data: leave it out"),
+    ],
+)
+def test_a_file_no_format_reads_is_told_why(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(InputError) as caught:
+        read_flows([path], sources=OXFORD_PAYER)
+    assert str(caught.value) == message.format(path=path)

@@ -11,7 +11,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
@@ -92,6 +92,26 @@ def empty_rejects() -> pl.DataFrame:
 
 #: The description file that marks a folder written by ``graphflows convert`` (read by the Spark engine).
 CONVERTED_MARK = "graphflows-flows.json"
+
+
+#: Files that document data rather than hold it: skipped in a zip or a --sources glob, with a note.
+DOC_SUFFIXES = (".md", ".pdf", ".doc", ".docx", ".rtf", ".htm", ".html", ".odt")
+#: ``.txt`` files named like these are documentation too (``README.txt``, ``Licence.txt``, ``notes.txt``).
+_DOC_NAME = re.compile(
+    r"^(read[ _.-]?me|licen[cs]e|notes?|about|change[ _.-]?log|changes|metadata|copying|terms|guidance)\b",
+    re.IGNORECASE,
+)
+
+
+def is_documentation(name: str) -> bool:
+    """A README, licence, notes or PDF file (by its name; inside a zip, the member's name).
+
+    >>> is_documentation("spend.zip!Readme.txt"), is_documentation("LICENCE.md"), is_documentation("oxf.txt")
+    (True, True, False)
+    """
+    base = PurePosixPath(name.rpartition("!")[2]).name
+    lower = base.lower()
+    return lower.endswith(DOC_SUFFIXES) or (lower.endswith(".txt") and bool(_DOC_NAME.match(base)))
 
 
 def check_readable(path: Path) -> None:

@@ -22,19 +22,28 @@ from pathlib import Path, PurePosixPath
 import polars as pl
 
 from graphflows.ingest import native
-from graphflows.ingest.base import FileRead, check_member_size, check_readable, empty_rejects, refuse_utf16
+from graphflows.ingest.base import (
+    FileRead,
+    check_member_size,
+    check_readable,
+    empty_rejects,
+    is_documentation,
+    refuse_utf16,
+)
 from graphflows.ingest.formats import IMPORTERS
 from graphflows.ingest.importer import NO_SETTINGS, Sample, SourceSettings
 from graphflows.ingest.organisations import OrgMap, Resolution, read_org_map, resolve
 from graphflows.ingest.repeats import SeenBytes, drop_repeated_grants, drop_repeated_releases
 from graphflows.ingest.sources import SourceRules
+from graphflows.ingest.unrecognised import is_ods, why_not_recognised
 from graphflows.model import InputError, NoPayerError, RowProblem, UnnamedPayer
 from graphflows.model.schema import empty_flows
 
 #: Importers by format name (:mod:`graphflows.ingest.formats`); the first whose ``sniff`` says yes reads
 #: a file.
 FORMATS = IMPORTERS
-#: Zip members with these endings are data; others (README, PDF...) are skipped with a note.
+#: Zip members with these endings are data; others, and documentation (README.md, Licence.txt, a PDF:
+#: see :func:`~graphflows.ingest.unrecognised.is_documentation`), are skipped with a note.
 DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
 
 #: How many bad records an error message shows before it just counts the rest.
@@ -121,7 +130,8 @@ def _detect(
             "spend header (Supplier, Amount...) in its first rows"
         )
     raise InputError(
-        f"{source}: format not recognised (known formats: {', '.join(FORMATS)}); "
+        why_not_recognised(path.name, head, source, settings, FORMATS.detect)
+        or f"{source}: format not recognised (known formats: {', '.join(FORMATS)}); "
         "check the header row, or force one with --format (or name its columns with --column)"
     )
 
@@ -132,6 +142,9 @@ def _is_zip_archive(path: Path) -> bool:
         return False
     if path.suffix.lower() == ".zip":
         return True
+    with path.open("rb") as handle:
+        if is_ods(path.name, handle.read(200)):  # a spreadsheet, not an archive: detection says so
+            return False
     try:
         with zipfile.ZipFile(path) as archive:
             return "xl/workbook.xml" not in archive.namelist()
@@ -217,7 +230,7 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules, seen: SeenByte
             base = PurePosixPath(member).name
             if info.is_dir() or member.startswith("__MACOSX/") or base.startswith((".", "~$")):
                 continue
-            if not member.lower().endswith(DATA_SUFFIXES):
+            if not member.lower().endswith(DATA_SUFFIXES) or is_documentation(member):
                 skipped.append(member)
                 continue
             source = f"{path}!{member}"
@@ -313,7 +326,7 @@ def read_flows(
         identities=resolution.identities if resolution else None,
         org_notes=resolution.notes if resolution else [],
         org_candidates=resolution.candidates if resolution else [],
-        setting_notes=sources.unmatched(r.source for r in reads),
+        setting_notes=[*sources.skipped, *sources.unmatched(r.source for r in reads)],
     )
 
 
