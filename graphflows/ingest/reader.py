@@ -37,6 +37,7 @@ from graphflows.ingest.repeats import SeenBytes, drop_repeated_grants, drop_repe
 from graphflows.ingest.sources import SourceRules
 from graphflows.ingest.unrecognised import is_ods, why_not_recognised
 from graphflows.model import InputError, NoPayerError, RowProblem, UnnamedPayer
+from graphflows.model.notes import FileNote
 from graphflows.model.schema import empty_flows
 
 #: Importers by format name (:mod:`graphflows.ingest.formats`); the first whose ``sniff`` says yes reads
@@ -45,6 +46,11 @@ FORMATS = IMPORTERS
 #: Zip members with these endings are data; others, and documentation (README.md, Licence.txt, a PDF:
 #: see :func:`~graphflows.ingest.unrecognised.is_documentation`), are skipped with a note.
 DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
+
+#: What the note on lines repeated within a file counts (the same words for every file, so notes combine).
+REPEATED_LINES = "line(s) repeating an earlier line of their file exactly"
+#: What the note on a zip's skipped members counts.
+SKIPPED_MEMBERS = "non-data member(s) of zips skipped"
 
 #: How many bad records an error message shows before it just counts the rest.
 SHOWN_PROBLEMS = 20
@@ -211,7 +217,10 @@ def _read_bytes(name: str, data: bytes, source: str, settings: SourceSettings) -
     refuse_utf16(data, source)  # also when --format skipped detection
     if settings and not importer.uses_settings:
         read = importer.read(data, source, NO_SETTINGS)
-        read.notes.append(f"{source}: --payer/--column settings ignored: {name} files name their own payer")
+        text = f"{source}: --payer/--column settings ignored: {name} files name their own payer"
+        read.notes.append(
+            FileNote(text, source, f"{name} file(s) whose --payer/--column settings were ignored", 1)
+        )
         return read
     return importer.read(data, source, settings)
 
@@ -248,7 +257,8 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules, seen: SeenByte
     if not reads:
         raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx)")
     if skipped:
-        reads[0].notes.append(f"{path}: skipped {len(skipped)} non-data member(s): {', '.join(skipped[:5])}")
+        text = f"{path}: skipped {len(skipped)} non-data member(s): {', '.join(skipped[:5])}"
+        reads[0].notes.append(FileNote(text, str(path), SKIPPED_MEMBERS, len(skipped)))
     return reads
 
 
@@ -347,10 +357,9 @@ def _note_repeated_lines(reads: list[FileRead]) -> None:
         count = int(again.sum())
         if count:
             line = read.flows.filter(maybe).filter(again)["line"][0]
-            read.notes.append(
-                f"{read.source}: {count} line(s) repeat an earlier line exactly (e.g. line {line}); kept: "
-                "check whether they are separate payments or listed twice"
-            )
+            detail = "; kept: check whether they are separate payments or listed twice"
+            text = f"{read.source}: {count} line(s) repeat an earlier line exactly (e.g. line {line}){detail}"
+            read.notes.append(FileNote(text, read.source, REPEATED_LINES, count, detail=detail))
 
 
 def _expand(paths: Iterable[str | Path]) -> Sequence[Path]:

@@ -28,7 +28,11 @@ from graphflows.ingest import giving360, ocds
 from graphflows.ingest.base import FileRead, empty_rejects
 from graphflows.ingest.importer import SourceSettings
 from graphflows.model.money import format_minor
+from graphflows.model.notes import FileNote
 from graphflows.model.schema import FLOW_COLUMNS, empty_flows
+
+#: What the note on a file with the same bytes as one read before counts (the same words for every file).
+SAME_BYTES = "file(s) with the same bytes as a file already read (each read once)"
 
 
 class SeenBytes:
@@ -64,7 +68,11 @@ class SeenBytes:
             empty_flows(),
             empty_rejects(),
             records_read=0,
-            notes=[f"{source}: the same bytes as {first_source} (read once{unused})"],
+            notes=[
+                FileNote(
+                    f"{source}: the same bytes as {first_source} (read once{unused})", source, SAME_BYTES, 1
+                )
+            ],
         )
 
 

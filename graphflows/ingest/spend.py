@@ -329,6 +329,10 @@ def _redacted(names: pl.Series) -> pl.Series:
     )
 
 
+#: What the note on a file whose payer --payer/--sources named, beside its own payer column, counts.
+PAYER_NAMED = "file(s) whose paying body --payer/--sources named, their own paying-body column kept as extra"
+#: What the note on columns titled like graphflows' own counts.
+RENAMED_COLUMNS = "column(s) titled like graphflows' own, kept as <name>_in_file"
 #: The note for a file with no date column (the same words for every file).
 UNDATED = "flow(s) undated: the file has no date column"
 UNDATED_DETAIL = " (--financial-year leaves them out; name its date column with --column 'GLOB=date:TITLE')"
@@ -432,11 +436,12 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     if given_payer:
         own = [c for c in (chosen["payer_name"], chosen["payer_id"]) if c]
         if own:
-            notes.append(
-                f"{source}: paying body named by --payer/--sources "
-                f"({settings.payer_name or settings.payer_id}); "
+            named = settings.payer_name or settings.payer_id
+            text = (
+                f"{source}: paying body named by --payer/--sources ({named}); "
                 f"the file's own {', '.join(own)} column(s) are kept as extra columns"
             )
+            notes.append(FileNote(text, source, PAYER_NAMED, 1))
         chosen["payer_name"] = chosen["payer_id"] = None
     used = {c for c in chosen.values() if c}
     original = raw.columns
@@ -526,10 +531,9 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     ref = col["reference"]
     extras, renamed = _extra_names(original, used)
     if renamed:
-        notes.append(
-            f"{source}: column(s) {', '.join(f'{t!r} kept as {n}' for t, n in renamed.items())}: "
-            "graphflows uses these names for its own columns"
-        )
+        kept = ", ".join(f"{t!r} kept as {n}" for t, n in renamed.items())
+        text = f"{source}: column(s) {kept}: graphflows uses these names for its own columns"
+        notes.append(FileNote(text, source, RENAMED_COLUMNS, len(renamed)))
     flows = conform(
         good.select(
             "payer_id",
