@@ -306,3 +306,55 @@ def test_a_file_no_format_reads_is_told_why(tmp_path, make, message):
     with pytest.raises(InputError) as caught:
         read_flows([path], sources=OXFORD_PAYER)
     assert str(caught.value) == message.format(path=path)
+
+
+# ------------------------------------------------------------------------------------- a folder as input
+
+
+def _folder(tmp_path: Path, names: list[str]) -> Path:
+    (tmp_path / "data").mkdir()
+    for number, name in enumerate(names):
+        header, rows = oxford_rows(40)
+        (tmp_path / "data" / name).parent.mkdir(parents=True, exist_ok=True)
+        write_csv(tmp_path / "data" / name, header, rows[3 * number : 3 * number + 3])
+    (tmp_path / "data" / "README.md").write_text("About these files.\n")
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize(
+    ("names", "hint"),
+    [
+        (
+            ["nhs/april.csv", "nhs/may.csv", "gla/p01.csv"],
+            "give the files in it, e.g. {folder}/*/*.csv (3 file(s)), or a --sources manifest saved in it "
+            "with the path '*/*.csv'",
+        ),
+        (
+            ["april.csv", "2020/may.csv"],
+            "its 2 file(s) are in several levels of subfolders: give a --sources manifest saved in it with "
+            "the path '**/*.csv', or the files themselves",
+        ),
+        (
+            [],
+            "it holds no data files (.csv, .json, .jsonl, .xlsx, .xlsm, .zip, .txt); give the files "
+            "themselves",
+        ),
+    ],
+)
+def test_a_folder_given_as_a_file_is_told_what_to_give(tmp_path, names, hint):
+    folder = _folder(tmp_path, names)
+    with pytest.raises(InputError) as caught:
+        read_flows([folder])
+    assert str(caught.value) == f"{folder}: is a folder, not a file: " + hint.format(folder=folder)
+
+
+def test_the_hints_glob_reads_the_files_and_a_readme_it_catches_is_skipped(tmp_path):
+    folder = _folder(tmp_path, ["nhs/april.csv", "nhs/may.csv"])
+    (folder / "nhs" / "notes.txt").write_text("Spend over 500.\n")
+    given = sorted(folder.glob("*/*"))  # what the shell gives for DIR/*/*
+    result = read_flows(given, sources=OXFORD_PAYER)
+    assert result.flows.height == 6
+    assert (
+        f"skipped 1 file(s) given that document data rather than hold it: {folder}/nhs/notes.txt"
+        in result.notes
+    )

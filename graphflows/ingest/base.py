@@ -121,9 +121,46 @@ def check_readable(path: Path) -> None:
     if path.is_dir():
         if (path / CONVERTED_MARK).is_file():
             raise InputError(f"{path} is a `graphflows convert` folder: analyse it with `--engine spark`")
-        raise InputError(f"{path}: is a folder, not a file")
+        raise InputError(f"{path}: is a folder, not a file: {folder_hint(path)}")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: file is empty")
+
+
+#: File endings a folder's data files have (for the hint on a folder given as a file).
+DATA_ENDINGS = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".zip", ".txt")
+#: A folder's entries looked at for the hint (a huge tree is not walked to the end).
+FOLDER_LOOK = 10_000
+
+
+def folder_hint(folder: Path) -> str:
+    """What to give instead of a folder: a glob matching its data files (as deep as they are), or a
+    sources manifest.
+
+    ``give the files in it, e.g. DIR/*/*.csv (36 file(s)), or a --sources manifest saved in it with the
+    path '*/*.csv'``.
+    """
+    found: list[Path] = []
+    for number, entry in enumerate(folder.rglob("*")):
+        if number >= FOLDER_LOOK:
+            break
+        if entry.suffix.lower() in DATA_ENDINGS and not is_documentation(entry.name) and entry.is_file():
+            found.append(entry.relative_to(folder))
+    if not found:
+        return f"it holds no data files ({', '.join(DATA_ENDINGS)}); give the files themselves"
+    depths = {len(f.parts) for f in found}
+    endings = {f.suffix.lower() for f in found}
+    name = f"*{endings.pop()}" if len(endings) == 1 else "*"
+    count = f"{len(found):,}{'+' if number >= FOLDER_LOOK else ''} file(s)"
+    if len(depths) > 1:
+        return (
+            f"its {count} are in several levels of subfolders: give a --sources manifest saved in it with "
+            f"the path '**/{name}', or the files themselves"
+        )
+    pattern = "/".join(["*"] * (depths.pop() - 1) + [name])
+    return (
+        f"give the files in it, e.g. {folder}/{pattern} ({count}), or a --sources manifest saved in it with "
+        f"the path '{pattern}'"
+    )
 
 
 def refuse_utf16(data: bytes, source: str | Path) -> None:

@@ -295,6 +295,11 @@ def read_flows(
     reads: list[FileRead] = []
     sources = sources or SourceRules()
     files = list(_expand([*paths, *sources.files]))
+    documents = [f for f in files if is_documentation(f.name) and f.is_file()]
+    if len(documents) < len(files):  # README.md caught by a shell glob: skipped (alone, it is refused)
+        files = [f for f in files if f not in documents]
+    else:
+        documents = []
     seen = SeenBytes() if len(files) > 1 else None  # one file (a zip's members are compared in it)
     unnamed: list[UnnamedPayer] = []  # files naming no payer: every one is listed in one error
     for path in files:
@@ -336,8 +341,16 @@ def read_flows(
         identities=resolution.identities if resolution else None,
         org_notes=resolution.notes if resolution else [],
         org_candidates=resolution.candidates if resolution else [],
-        setting_notes=[*sources.skipped, *sources.unmatched(r.source for r in reads)],
+        setting_notes=[*_skipped(documents), *sources.skipped, *sources.unmatched(r.source for r in reads)],
     )
+
+
+def _skipped(documents: list[Path]) -> list[str]:
+    """The note on documentation files given with the data (README.md, notes.txt): not read."""
+    if not documents:
+        return []
+    shown = ", ".join(map(str, documents[:5])) + (", ..." if len(documents) > 5 else "")
+    return [f"skipped {len(documents)} file(s) given that document data rather than hold it: {shown}"]
 
 
 def _note_repeated_lines(reads: list[FileRead]) -> None:
