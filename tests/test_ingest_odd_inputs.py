@@ -81,11 +81,11 @@ def test_a_summary_sheet_beside_the_payments_is_not_read_as_more_payments(tmp_pa
     assert result.flows.height == 40 and set(result.flows["line"].str.split("!").list.first()) == {
         "Oct-Dec 2017"
     }
-    assert f"{path}: 1 workbook sheet(s) read: Oct-Dec 2017 (40 rows); other sheets (not read): Notes" in (
+    assert f"{path}: 1 workbook sheet(s) read: Oct-Dec 2017 (40 row(s)); other sheets (not read): Notes" in (
         result.notes
     )
     aside = next(n for n in result.notes if "NOT read" in n)
-    assert aside.startswith(f"{path}: sheet(s) NOT read: Summary by supplier (5 rows, ")
+    assert aside.startswith(f"{path}: sheet(s) NOT read: Summary by supplier (5 row(s), ")
     assert f"{Decimal(summary_money) / 100} GBP; columns: Supplier Name, Amount)" in aside
 
 
@@ -99,7 +99,7 @@ def test_a_workbook_whose_only_spend_sheet_has_no_dates_is_read_with_notes(tmp_p
     result = read_flows([tmp_path / "totals.xlsx"], sources=OXFORD_PAYER)
     assert result.flows["amount_minor"].to_list() == [83429]
     source = str(tmp_path / "totals.xlsx")
-    assert f"{source}: 1 workbook sheet(s) read: Totals (1 rows)" in result.notes
+    assert f"{source}: 1 workbook sheet(s) read: Totals (1 row(s))" in result.notes
     assert any(
         n.startswith(f"{source}: 1 flow(s) undated: the file has no date column") for n in result.notes
     )
@@ -358,3 +358,31 @@ def test_the_hints_glob_reads_the_files_and_a_readme_it_catches_is_skipped(tmp_p
         f"skipped 1 file(s) given that document data rather than hold it: {folder}/nhs/notes.txt"
         in result.notes
     )
+
+
+def test_a_360giving_csv_under_a_title_line_names_its_header_line(tmp_path):
+    path = tmp_path / "grants.csv"
+    path.write_text(
+        "Trafford Council grants 2019\nIdentifier,Title,Amount Awarded,Funding Org:Identifier\n"
+        "360G-TRF-1,Grant,500,GB-LAE-TRF\n"
+    )
+    with pytest.raises(InputError) as caught:
+        read_flows([path])
+    assert (
+        str(caught.value)
+        == f"{path}:2: the header row is on line 2: remove the 1 line(s) above it and try again"
+    )
+
+
+def test_an_xls_member_of_a_zip_is_named_in_the_skip_note(tmp_path):
+    header, rows = oxford_rows(3)
+    archive = tmp_path / "oxford.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("oxford.csv", write_csv(tmp_path / "o.csv", header, rows).read_bytes())
+        z.writestr("oxford.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    result = read_flows([archive], sources=OXFORD_PAYER)
+    assert result.flows.height == 3
+    assert (
+        f"{archive}: skipped 1 non-data member(s): oxford.xls; 1 of them .xls/.ods spreadsheets, which "
+        "graphflows does not read: save them as .xlsx or CSV UTF-8 if they hold data the other members do not"
+    ) in result.notes

@@ -258,6 +258,12 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules, seen: SeenByte
         raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx)")
     if skipped:
         text = f"{path}: skipped {len(skipped)} non-data member(s): {', '.join(skipped[:5])}"
+        sheets = [m for m in skipped if m.lower().endswith((".xls", ".ods"))]
+        if sheets:
+            text += (
+                f"; {len(sheets)} of them .xls/.ods spreadsheets, which graphflows does not read: save them "
+                "as .xlsx or CSV UTF-8 if they hold data the other members do not"
+            )
         reads[0].notes.append(FileNote(text, str(path), SKIPPED_MEMBERS, len(skipped)))
     return reads
 

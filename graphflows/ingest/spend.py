@@ -372,7 +372,7 @@ def _sheet_summary(sheet: Sheet, settings: SourceSettings) -> str:
     if amount:
         minor, _ = parse_amounts(sheet.frame[amount])
         money = f", {format_minor(int(minor.sum() or 0))} GBP"
-    return f"{sheet.name} ({sheet.frame.height:,} rows{money}; columns: {', '.join(sheet.frame.columns)})"
+    return f"{sheet.name} ({sheet.frame.height:,} row(s){money}; columns: {', '.join(sheet.frame.columns)})"
 
 
 def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:

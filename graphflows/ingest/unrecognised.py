@@ -52,10 +52,11 @@ def why_not_recognised(
                 f"{source}: columns are separated by {called}, not commas: save it as comma-separated CSV "
                 "('CSV UTF-8' in Excel) and try again"
             )
-    for number, line in enumerate(lines[20:DEEP_SEARCH], start=21):
+    for number, line in enumerate(lines[1:DEEP_SEARCH], start=2):
         if detect(Sample(name, (line + "\n").encode(), None, source, settings)):
+            where = ", below the first 20 lines where graphflows looks for it" if number > 20 else ""
             return (
-                f"{source}:{number}: the header row is on line {number}, below the first 20 lines where "
-                f"graphflows looks for it: remove the {number - 1} line(s) above it and try again"
+                f"{source}:{number}: the header row is on line {number}{where}: remove the {number - 1} "
+                "line(s) above it and try again"
             )
     return ""

@@ -189,7 +189,7 @@ SHEETS_READ = "workbook sheet(s) read"
 
 def sheets_note(source: str, read: list[Sheet], others: list[str]) -> FileNote:
     """``book.xlsx: 1 workbook sheet(s) read: Oct-Dec 2017 (3,855 rows); other sheets (not read): Notes``."""
-    shown = ", ".join(f"{s.name} ({s.frame.height:,} rows)" for s in read)
+    shown = ", ".join(f"{s.name} ({s.frame.height:,} row(s))" for s in read)
     rest = f"; other sheets (not read): {', '.join(others)}" if others else ""
     return FileNote(f"{source}: {len(read)} {SHEETS_READ}: {shown}{rest}", source, SHEETS_READ, len(read))
 
