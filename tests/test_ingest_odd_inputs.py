@@ -272,6 +272,13 @@ def _manifest(tmp_path: Path) -> Path:
     return tmp_path / "sources.csv"
 
 
+def _manifest_written_from_the_help(tmp_path: Path) -> Path:
+    (tmp_path / "sources.csv").write_text(
+        "path,payer,payee,amount\noxford.csv,Oxford City Council,Trader,Value\n"
+    )
+    return tmp_path / "sources.csv"
+
+
 def _readme(tmp_path: Path) -> Path:
     (tmp_path / "README.txt").write_text("Spend over 500 for 2017.\n")
     return tmp_path / "README.txt"
@@ -298,13 +305,17 @@ COMMAS = "not commas: save it as comma-separated CSV ('CSV UTF-8' in Excel) and 
             _manifest,
             "{path}: a sources manifest (path, format, payer_name...): give it with --sources {path}",
         ),
+        (
+            _manifest_written_from_the_help,
+            "{path}: a sources manifest (path, format, payer_name...): give it with --sources {path}",
+        ),
         (_readme, "{path}: a documentation file (README, notes, licence...), not data: leave it out"),
     ],
 )
 def test_a_file_no_format_reads_is_told_why(tmp_path, make, message):
     path = make(tmp_path)
     with pytest.raises(InputError) as caught:
-        read_flows([path], sources=OXFORD_PAYER)
+        read_flows([path])
     assert str(caught.value) == message.format(path=path)
 
 

@@ -43,7 +43,7 @@ def why_not_recognised(
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     lines = text.splitlines()
     titles = [t.strip() for t in split_csv_line(lines[0])] if lines else []
-    if "path" in titles and all(t in MANIFEST_COLUMNS for t in titles if t):
+    if titles[:1] == ["path"] or ("path" in titles and all(t in MANIFEST_COLUMNS for t in titles if t)):
         return f"{source}: a sources manifest (path, format, payer_name...): give it with --sources {source}"
     for separator, called in ((";", "semicolons (;)"), ("\t", "tabs")):
         commas = "\n".join(lines[:20]).replace(separator, ",").encode()
