@@ -366,7 +366,7 @@ def _has_field(titles: Iterable[str], settings: SourceSettings, *fields: str) ->
 
 
 def _sheet_summary(sheet: Sheet, settings: SourceSettings) -> str:
-    """``Summary by supplier (20 rows, GBP 9,735,148.81; columns: Supplier Name, Amount)``."""
+    """``Summary by supplier (20 row(s), 9735148.81 GBP; columns: Supplier Name, Amount)``."""
     amount = _choose(sheet.frame, settings, sheet.name)["amount"]
     money = ""
     if amount:
