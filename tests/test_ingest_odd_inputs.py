@@ -86,7 +86,7 @@ def test_a_summary_sheet_beside_the_payments_is_not_read_as_more_payments(tmp_pa
     )
     aside = next(n for n in result.notes if "NOT read" in n)
     assert aside.startswith(f"{path}: sheet(s) NOT read: Summary by supplier (5 row(s), ")
-    assert f"{Decimal(summary_money) / 100} GBP; columns: Supplier Name, Amount)" in aside
+    assert f"GBP {Decimal(summary_money) / 100:,.2f}; columns: Supplier Name, Amount)" in aside
 
 
 def test_a_workbook_whose_only_spend_sheet_has_no_dates_is_read_with_notes(tmp_path):

@@ -49,7 +49,7 @@ from graphflows.ingest.workbook import (
     stacked,
 )
 from graphflows.model import FLOW_COLUMNS, InputError, Kind, NoPayerError, UnnamedPayer
-from graphflows.model.money import format_minor
+from graphflows.model.money import DEFAULT_CURRENCY, money_words
 from graphflows.model.notes import FileNote
 
 FORMAT = "spend"
@@ -366,12 +366,12 @@ def _has_field(titles: Iterable[str], settings: SourceSettings, *fields: str) ->
 
 
 def _sheet_summary(sheet: Sheet, settings: SourceSettings) -> str:
-    """``Summary by supplier (20 row(s), 9735148.81 GBP; columns: Supplier Name, Amount)``."""
+    """``Summary by supplier (20 row(s), GBP 9,735,148.81; columns: Supplier Name, Amount)``."""
     amount = _choose(sheet.frame, settings, sheet.name)["amount"]
     money = ""
     if amount:
         minor, _ = parse_amounts(sheet.frame[amount])
-        money = f", {format_minor(int(minor.sum() or 0))} GBP"
+        money = f", {money_words(int(minor.sum() or 0), DEFAULT_CURRENCY)}"
     return f"{sheet.name} ({sheet.frame.height:,} row(s){money}; columns: {', '.join(sheet.frame.columns)})"
 
 
