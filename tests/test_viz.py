@@ -576,3 +576,29 @@ def test_large_view_counts_a_channel_at_exactly_the_threshold_like_the_table():
     assert table.filter(pl.col("recipient_id") == "r")["channel_count"].item() == 2
     keys = convergence_keys(result, "channel", 0.01)
     assert keys.filter(pl.col("recipient_id") == "r")["count"].item() == 2
+
+
+def test_a_self_payment_is_left_out_of_money_in_as_in_the_convergence_table():
+    """The trust pays itself £840 (an internal transfer): its card's money in, its channel mix and
+    convergence.csv all give what the CCG and the council paid; the card and the notes say what was left out."""
+    from graphflows.analysis import attribute, convergence
+
+    graph = graph_of([
+        ("ccg", "commissioner", "trust", "provider", 15_000),
+        ("council", "commissioner", "trust", "provider", 5_000),
+        ("trust", "provider", "trust", "provider", 840),
+        ("trust", "provider", "mutual", "provider", 1_000),
+    ], channels=CHANNELS)  # fmt: skip
+    result = attribute(graph)
+    data = embedded_data(view_html(graph, attribution=result))
+    trust = next(n for n in data["nodes"] if n["id"] == "trust")
+    total_in = convergence(result).filter(pl.col("recipient_id") == "trust")["total_in_minor"].item()
+    assert trust["in_text"] == money_text(total_in, "GBP") == "£20,000.00"
+    assert (
+        sum(int(m[1].strip("£").replace(",", "").replace(".", "")) for m in trust["channel_mix"]) == total_in
+    )
+    assert trust["self_text"] == "£840.00" and trust["out_text"] == "£1,000.00"
+    assert not any(n["self_text"] for n in data["nodes"] if n["id"] != "trust")
+    assert any("1 self-payment (1 organisation paying itself: £840.00)" in t for t in data["notes"])
+    assert not any("netting to zero" in t for t in data["notes"])  # not counted as a credit
+    assert not any(e["from"] == e["to"] for e in data["edges"])

@@ -600,7 +600,7 @@ def _possible_duplicates(organisations: pl.DataFrame, candidates: list[tuple[str
 
 def self_payment_notes(flows: pl.DataFrame) -> list[str]:
     """Flows whose payer and payee are one node (a funder granting to its own id, a council paying
-    itself), counted per file: kept, and reported."""
+    itself), counted per file: kept in the flows, and reported (an analysis leaves them out of income)."""
     same = flows.filter(pl.col("payer_id") == pl.col("payee_id"))
     if same.is_empty():
         return []
@@ -608,8 +608,9 @@ def self_payment_notes(flows: pl.DataFrame) -> list[str]:
         pl.len(), pl.col("line").first(), pl.col("payer_name").first()
     )
     return [
-        f"{source}: {count} flow(s) paid by an organisation to itself (e.g. line {line}, {name!r}); kept: "
-        "check whether they are internal transfers or a slip in the publisher's ids"
+        f"{source}: {count} flow(s) paid by an organisation to itself (e.g. line {line}, {name!r}); kept in "
+        "the flows but not counted as income: check whether they are internal transfers or a slip in the "
+        "publisher's ids"
         for source, count, line, name in per_file.iter_rows()
     ]
 

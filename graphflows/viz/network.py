@@ -142,6 +142,9 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 "border": darker(colour),
                 "in_text": money_text(int(n["total_in_minor"]), cur),
                 "out_text": money_text(int(n["total_out_minor"]), cur),
+                "self_text": (
+                    money_text(int(n["self_paid_minor"]), cur) if n.get("self_paid_minor") else None
+                ),
                 "payers": payers.get(n["id"], 0),
                 "payees": payees.get(n["id"], 0),
                 "conv": bool(n["is_convergence_point"]),

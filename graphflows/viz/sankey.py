@@ -36,7 +36,6 @@ from graphflows.viz.prepare import (
     money_pairs,
     node_totals,
     only_currency,
-    plural,
 )
 
 if TYPE_CHECKING:
@@ -104,7 +103,7 @@ def prepare_sankey(
         attribution = attribute(graph)
     currency, notes = choose_currency(graph.flows, currency)
     flows = graph.flows.filter(pl.col("currency") == currency)
-    pairs, netted = money_pairs(flows)
+    pairs, pair_notes = money_pairs(flows)
     totals = node_totals(graph.nodes, pairs)
     title = "Flow of funds"
     if focus is not None:
@@ -115,10 +114,7 @@ def prepare_sankey(
     pairs = pairs.filter(pl.col("from").is_in(ids) & pl.col("to").is_in(ids)).select(
         pl.col("from").alias("payer_id"), pl.col("to").alias("payee_id"), "amount_minor"
     )
-    if netted:
-        notes.append(
-            f"{plural(netted, 'payer-payee pair')} netting to zero or less (credits, refunds): not drawn."
-        )
+    notes += pair_notes
     ranked = totals.sort(["money_minor", "id"], descending=[True, False])
     keep = set(ranked["id"].to_list()) if top_n is None else set(ranked.head(top_n)["id"].to_list())
     if focus is not None:

@@ -52,6 +52,7 @@
     var table = el("table");
     row(table, "Money in", n.in_text, true);
     row(table, "Money out", n.out_text, true);
+    if (n.self_text) row(table, "Paid to itself (not in money in or out)", n.self_text, true);
     if (n.payers) row(table, "Payers shown", n.payers, true);
     if (n.payees) row(table, "Payees shown", n.payees, true);
     card.appendChild(table);
