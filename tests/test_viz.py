@@ -580,7 +580,8 @@ def test_large_view_counts_a_channel_at_exactly_the_threshold_like_the_table():
 
 def test_a_self_payment_is_left_out_of_money_in_as_in_the_convergence_table():
     """The trust pays itself £840 (an internal transfer): its card's money in, its channel mix and
-    convergence.csv all give what the CCG and the council paid; the card and the notes say what was left out."""
+    convergence.csv all give what the CCG and the council paid; the card and the notes say what is left out
+    """
     from graphflows.analysis import attribute, convergence
 
     graph = graph_of([
