@@ -603,3 +603,13 @@ def test_a_self_payment_is_left_out_of_money_in_as_in_the_convergence_table():
     assert any("1 self-payment (1 organisation paying itself: £840.00)" in t for t in data["notes"])
     assert not any("netting to zero" in t for t in data["notes"])  # not counted as a credit
     assert not any(e["from"] == e["to"] for e in data["edges"])
+
+
+def test_view_help_and_readme_state_the_cap_of_top_0(capsys: pytest.CaptureFixture[str]):
+    from graphflows.viz.prepare import MAX_NODES
+
+    assert main(["view", "--help"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"0 keeps all of a graph of up to {MAX_NODES:,}" in said
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert f"`--top 0` keeps all of a graph of up to {MAX_NODES:,} nodes" in readme
