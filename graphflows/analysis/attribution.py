@@ -88,6 +88,25 @@ class Attribution:
         return _totals(self.recipients)
 
 
+def expect_attribution(result: object, function: str, node_id: object = None) -> str | None:
+    """Refuse, in one line, anything but an :class:`Attribution` given to ``function``, and a ``node_id``
+    that is no node of its graph; return the id as text (a networkx node ``2`` is ``"2"``).
+
+    >>> expect_attribution("flows.csv", "convergence")
+    Traceback (most recent call last):
+    TypeError: convergence expects an Attribution (from gf.attribute(graph)), not str
+    """
+    if not isinstance(result, Attribution):
+        raise TypeError(
+            f"{function} expects an Attribution (from gf.attribute(graph)), not {type(result).__name__}"
+        )
+    if node_id is None:
+        return None
+    if not result.graph.nodes["id"].is_in([str(node_id)]).any():
+        raise ValueError(f"no organisation or stream with id {str(node_id)!r} in this graph")
+    return str(node_id)
+
+
 def _totals(recipients: pl.DataFrame) -> dict[str, int]:
     grouped = recipients.group_by("currency").agg(pl.col("total_in_minor").cast(pl.Int128).sum())
     return {currency: int(total) for currency, total in grouped.sort("currency").iter_rows()}
