@@ -414,8 +414,9 @@ def test_sankey_split_keeps_exact_pennies_when_shares_do_not_divide():
     assert sankey_money(data, "pool", "p") == {"education": 34, "nhs": 33, "transport": 33}
 
 
-def large_graph() -> FlowGraph:
-    """Big single-channel money (streams, commissioners, big providers) and three small convergence points."""
+def large_graph(extra: tuple[tuple, ...] = ()) -> FlowGraph:
+    """Big single-channel money (streams, commissioners, big providers) and three small convergence points
+    (and the ``extra`` rows)."""
     rows = [("nhse", "stream", f"ccg{i}", "commissioner", 1_000_000) for i in range(6)]
     rows += [(f"ccg{i}", "commissioner", f"trust{i}", "provider", 900_000) for i in range(6)]
     rows += [
@@ -429,6 +430,7 @@ def large_graph() -> FlowGraph:
     rows += [
         ("nhse", "stream", "pool", "commissioner", 500_000),
         ("moj", "stream", "pool", "commissioner", 500_000),
+        *extra,
     ]
     channels = {"nhse": "nhs", "moj": "police_justice", "pcc": "police_justice", "dluhc": "local_government",
                 "council": "local_government"} | {f"ccg{i}": "nhs" for i in range(6)}  # fmt: skip
@@ -613,3 +615,42 @@ def test_view_help_and_readme_state_the_cap_of_top_0(capsys: pytest.CaptureFixtu
     assert f"0 keeps all of a graph of up to {MAX_NODES:,}" in said
     readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
     assert f"`--top 0` keeps all of a graph of up to {MAX_NODES:,} nodes" in readme
+
+
+def test_a_large_view_counts_every_convergence_point_shown_in_its_header_and_note():
+    """A body paid from two channels (like the GLA) is kept as a refuge's payer: it is a convergence point
+    too, so the header, the note and the marked nodes all count it, out of every point in the graph."""
+    from graphflows.analysis import attribute, convergence
+
+    gla = (
+        ("nhse", "stream", "gla", "commissioner", 300_000),
+        ("moj", "stream", "gla", "commissioner", 300_000),
+        ("gla", "commissioner", "refuge0", "provider", 5_000),
+    )
+    graph = large_graph(gla)
+    result = attribute(graph)
+    points = convergence(result).filter("is_convergence_point")["recipient_id"].to_list()
+    assert "gla" in points
+    data = embedded_data(view_html(graph, attribution=result, top_n=12))
+    shown = [n["id"] for n in data["nodes"] if n["conv"]]
+    assert "gla" in shown and set(shown) <= set(points)
+    assert data["subtitle"].endswith(f"; {len(shown)} of {len(points)} convergence points shown")
+    note = data["notes"][0]
+    assert f"{len(shown) - 1} top convergence points of {len(points)} " in note
+    assert (
+        f"1 more convergence point among the payers, origins and others: {len(shown)} of {len(points)} "
+        in note
+    )
+    small = embedded_data(view_html(small_graph()))  # nothing cut: every point is shown
+    marked = sum(n["conv"] for n in small["nodes"])
+    assert small["subtitle"].endswith(f"; {marked} of {marked} convergence points shown") and marked > 0
+
+
+def test_labels_are_capped_on_screen_and_the_ring_leaves_the_fill_visible():
+    from graphflows.viz import network
+
+    data = embedded_data(view_html(large_graph(), top_n=12))
+    assert data["label_max_px"] <= network.FONT_MAX and data["headline_max_px"] < network.HEADLINE_FONT / 2
+    points = [n for n in data["nodes"] if n["conv"]]
+    assert points and all(n["ring"] <= network.SIZE_MIN / 4 for n in points)
+    assert all(n["halo"] > 0 for n in points) and not any(n["halo"] for n in data["nodes"] if not n["conv"])

@@ -80,6 +80,8 @@ class ViewData:
     min_share: float = DEFAULT_MIN_SHARE
     min_count: int = MIN_COUNT
     selection: str = "all"
+    #: Convergence points among every node in scope (the whole graph, or the focus), drawn or not.
+    total_points: int = 0
 
 
 def plural(count: int, noun: str) -> str:
@@ -351,6 +353,7 @@ def prepare_view(
         min_share=min_share,
         min_count=min_count,
         selection="convergence" if chosen is not None else ("money" if cut else "all"),
+        total_points=analysis.point_count(totals["id"]) if analysis is not None else 0,
     )
 
 
@@ -618,6 +621,9 @@ class Selection:
     by_money: int
     #: Convergence points among all the nodes in scope (``points`` of them are shown).
     of_points: int = 0
+    #: Convergence points kept as someone's payer or origin, or for their money (shown, but not among
+    #: the ``points`` chosen as such).
+    also_points: int = 0
 
     def describe(self, kept: int, total: int, count_by: str) -> str:
         """One sentence for the page: what was chosen."""
@@ -629,7 +635,13 @@ class Selection:
         ]
         if self.by_money:
             parts.append(f"{self.by_money:,} more with the most money")
-        return f"Showing {kept:,} of {total:,} organisations and streams: {'; '.join(parts)}."
+        shown = f"Showing {kept:,} of {total:,} organisations and streams: {'; '.join(parts)}."
+        if self.also_points:
+            shown += (
+                f" {plural(self.also_points, 'more convergence point')} among the payers, origins and "
+                f"others: {self.points + self.also_points:,} of {self.of_points:,} are shown."
+            )
+        return shown
 
 
 #: Direct payers and origins kept with each convergence point in a large view.
@@ -697,11 +709,15 @@ def convergence_selection(
             chosen.popitem()
         chosen[focus] = "focus"
     roles = list(chosen.values())
+    ids = list(chosen)
     return Selection(
-        list(chosen),
+        ids,
         roles.count("point"),
         roles.count("payer"),
         roles.count("origin"),
         roles.count("money") + roles.count("focus"),
         analysis.point_count(ranked["id"]),
+        analysis.point_count(
+            pl.Series([i for i, role in chosen.items() if role != "point"], dtype=pl.String)
+        ),
     )
