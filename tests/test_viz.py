@@ -654,3 +654,35 @@ def test_labels_are_capped_on_screen_and_the_ring_leaves_the_fill_visible():
     points = [n for n in data["nodes"] if n["conv"]]
     assert points and all(n["ring"] <= network.SIZE_MIN / 4 for n in points)
     assert all(n["halo"] > 0 for n in points) and not any(n["halo"] for n in data["nodes"] if not n["conv"])
+
+
+def loop_graph() -> FlowGraph:
+    """The GLA funds TfL, which pays some back; a CCG funds a trust, which pays some back (two loops)."""
+    return graph_of([
+        ("gla", "commissioner", "tfl", "commissioner", 900_000),
+        ("tfl", "commissioner", "gla", "commissioner", 2_603),
+        ("tfl", "commissioner", "bus", "provider", 500_000),
+        ("ccg", "commissioner", "trust", "provider", 40_000),
+        ("trust", "provider", "ccg", "commissioner", 8_100),
+        ("trust", "provider", "lab", "provider", 1_000),
+    ], channels={"gla": "local_government", "tfl": "transport", "ccg": "nhs", "trust": "nhs"})  # fmt: skip
+
+
+def test_sankey_leaves_out_money_going_back_round_a_loop_and_names_it():
+    import networkx as nx
+
+    from graphflows.viz.sankey import LABEL_HALO, sankey_figure
+
+    data = prepare_sankey(loop_graph(), top_n=None)
+    ids = [n["id"] for n in data.nodes]
+    drawn = nx.DiGraph([(ids[link["source"]], ids[link["target"]]) for link in data.links])
+    assert nx.is_directed_acyclic_graph(drawn)  # plotly draws no empty loops
+    assert ("tfl", "gla") not in drawn.edges and ("trust", "ccg") not in drawn.edges
+    assert ("gla", "tfl") in drawn.edges and ("ccg", "trust") in drawn.edges  # the larger way is drawn
+    note = next(t for t in data.notes if t.startswith("Money going back round a loop"))
+    assert "Trust \u2192 Ccg £8,100.00; Tfl \u2192 Gla £2,603.00; £10,703.00 in all" in note
+    every_pair = 900_000_00 + 2_603_00 + 500_000_00 + 40_000_00 + 8_100_00 + 1_000_00
+    assert data.total_minor + 10_703_00 == every_pair  # every penny is drawn or in the note
+    figure = sankey_figure(data)["data"][0]
+    assert figure["textfont"]["shadow"] == LABEL_HALO and "#fff" in LABEL_HALO
+    assert not any(t.startswith("Money going back") for t in prepare_sankey(small_graph()).notes)

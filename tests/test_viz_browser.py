@@ -366,3 +366,27 @@ def test_labels_stay_small_on_screen_when_zooming_in_and_rings_are_thin(tmp_path
     assert f"{len(points)} of " in page.page.locator("#gf-subtitle").inner_text()
     page.screenshot("network-zoomed.png")
     assert page.problems() == []
+
+
+def test_sankey_names_sit_on_a_pale_box_and_no_loop_is_drawn(tmp_path: Path, open_offline):
+    from tests.test_viz import loop_graph
+
+    path = write_sankey(loop_graph(), tmp_path / "loops.html", top_n=None)
+    expected = prepare_sankey(loop_graph(), top_n=None)
+    page = open_offline(path, width=1200, height=700)
+    page.wait_ready()
+    p = page.page
+    assert p.locator("path.sankey-link").count() == len(expected.links)
+    covered = p.evaluate(
+        """() => Array.from(document.querySelectorAll("text.node-label")).map(text => {
+          const box = text.getBoundingClientRect(), rect = text.previousElementSibling;
+          if (!rect || rect.getAttribute("class") !== "gf-label-bg") return false;
+          const back = rect.getBoundingClientRect();
+          return back.left <= box.left && back.right >= box.right && back.top <= box.top + 1 &&
+            back.bottom >= box.bottom - 1 && getComputedStyle(rect).fill === "rgb(255, 255, 255)";
+        })"""
+    )
+    assert len(covered) == len(expected.nodes) and all(covered)
+    assert "Money going back round a loop is not drawn" in p.locator("#gf-notes").inner_text()
+    page.screenshot("sankey-loops.png")
+    assert page.problems() == []
