@@ -1,7 +1,7 @@
 // Question: Which commissioners co-fund the same providers?
 // Parameters:
-//   min_shared (integer, default 1): only pairs sharing at least this many providers
-//   limit (integer, default 25): how many pairs to return
+//   min_shared (count, default 1): only pairs sharing at least this many providers
+//   limit (count, default 25): how many pairs to return
 // Example: graphflows query co_funding_commissioners --param min_shared=2
 // Pairs of commissioners that both pay a provider directly, with how many providers they share.
 MATCH (c:Commissioner)-[:FLOWS_TO]->(p:Provider)

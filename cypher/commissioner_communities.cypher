@@ -1,7 +1,7 @@
 // Question: Which groups of commissioners co-fund the same providers (Louvain communities)?
 // Parameters:
-//   min_size (integer, default 2): only communities of at least this many commissioners
-//   limit (integer, default 25): how many communities to return
+//   min_size (count, default 2): only communities of at least this many commissioners
+//   limit (count, default 25): how many communities to return
 // Example: graphflows query commissioner_communities --param min_size=3
 // Needs Neo4j Graph Data Science (`graphflows neo4j start --gds`; GDS Community edition, GPLv3). Two
 // commissioners are linked when both pay a provider directly, weighted by how many providers they share;
@@ -18,6 +18,7 @@ WITH c1, c2, count(*) AS shared
 WITH gds.graph.project('graphflows-louvain-' + randomUUID(), c1, c2,
                        {relationshipProperties: {shared: toFloat(shared)}},
                        {undirectedRelationshipTypes: ['*']}) AS projected
+WHERE projected.graphName IS NOT NULL  // no commissioners co-fund a provider: nothing projected, no rows
 CALL gds.louvain.stream(projected.graphName, {relationshipWeightProperty: 'shared'}) YIELD nodeId, communityId
 WITH projected.graphName AS graph, collect([nodeId, communityId]) AS assigned
 CALL gds.graph.drop(graph, false) YIELD graphName

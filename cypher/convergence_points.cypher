@@ -1,6 +1,6 @@
 // Question: Which recipients are convergence points, in the order of `graphflows analyse`'s convergence table?
 // Parameters:
-//   limit (integer, default 25): how many rows to return
+//   limit (count, default 25): how many rows to return
 // Example: graphflows query convergence_points --param limit=10
 // Reads the analysis written back by `graphflows load`: the ConvergencePoint label (counted as the load's --count-by, --min-count and --min-share say: by channel, 2+, 1% by default) and convergence_rank (the row in convergence.csv).
 MATCH (r:ConvergencePoint)

@@ -1,7 +1,7 @@
 // Question: How much money flowed in each UK financial year (1 April to 31 March)?
 // Parameters:
-//   payer_id (string, default null): only flows paid by this organisation (all payers when not given)
-//   payee_id (string, default null): only flows received by this organisation (all payees when not given)
+//   payer_id (id, default null): only flows paid by this organisation (all payers when not given)
+//   payee_id (id, default null): only flows received by this organisation (all payees when not given)
 // Example: graphflows query flows_by_financial_year --param payer_id=leicester-city-council
 // Undated flows are counted under financial_year null. Totals are per currency, in exact minor units.
 MATCH (payer:Entity)-[f:FLOWS_TO]->(payee:Entity)

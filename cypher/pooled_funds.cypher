@@ -1,7 +1,7 @@
 // Question: Which pooled funds are there, and who pays into them?
 // Parameters:
-//   min_payers (integer, default 2): a pooled fund receives from at least this many payers and pays out onward
-//   limit (integer, default 25): how many funds to return
+//   min_payers (count, default 2): a pooled fund receives from at least this many payers and pays out onward
+//   limit (count, default 25): how many funds to return
 // Example: graphflows query pooled_funds --param min_payers=2
 // One row per fund and currency: its payers with what each paid in, the total in and the total paid out.
 MATCH (payer:Entity)-[f:FLOWS_TO]->(fund:Entity)

@@ -1,7 +1,7 @@
 // Question: Which providers depend most on a single stovepipe?
 // Parameters:
-//   min_share (float, default 0.5): only providers whose top stovepipe brings at least this share of their income
-//   limit (integer, default 25): how many providers to return
+//   min_share (share, default 0.5): only providers whose top stovepipe brings at least this share of their income
+//   limit (count, default 25): how many providers to return
 // Example: graphflows query provider_dependency --param min_share=0.8
 // Reads the analysis written back by `graphflows load` (top_share, top_stovepipe_id, hhi).
 MATCH (p:Provider)

@@ -1,7 +1,7 @@
 // Question: Which providers does the money flow towards most, ranked by money-weighted PageRank?
 // Parameters:
-//   currency (string, default GBP): the currency whose flows weigh the links (amounts of two currencies never mix)
-//   limit (integer, default 25): how many providers to return
+//   currency (currency, default GBP): the currency whose flows weigh the links (amounts of two currencies never mix)
+//   limit (count, default 25): how many providers to return
 // Example: graphflows query provider_pagerank --param limit=10
 // Needs Neo4j Graph Data Science (`graphflows neo4j start --gds`; GDS Community edition, GPLv3). PageRank over
 // the FLOWS_TO graph, each payer -> payee link weighted by the money it carried in `currency` (its flows summed,
@@ -11,6 +11,7 @@ WHERE f.currency = $currency
 WITH s, t, sum(f.amount_minor) AS minor
 WITH gds.graph.project('graphflows-pagerank-' + randomUUID(), s, t,
                        {relationshipProperties: {minor: toFloat(minor)}}) AS projected
+WHERE projected.graphName IS NOT NULL  // no flows in the currency: nothing projected, no rows
 CALL gds.pageRank.stream(projected.graphName, {relationshipWeightProperty: 'minor'}) YIELD nodeId, score
 WITH projected.graphName AS graph, collect([nodeId, score]) AS scores
 CALL gds.graph.drop(graph, false) YIELD graphName

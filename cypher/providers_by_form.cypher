@@ -1,12 +1,12 @@
 // Question: Which kinds of provider (charity, CIC, mutual society, company, public body ...) do channels converge on?
 // Parameters:
-//   currency (string, default GBP): the currency of the money counted
+//   currency (currency, default GBP): the currency of the money counted
 // Example: graphflows query providers_by_form --param currency=GBP
 // Reads the analysis written back by `graphflows load` (form on nodes, the ConvergencePoint label).
 MATCH (p:Provider)
 WHERE p.currency = $currency
 WITH coalesce(p.form, 'unknown') AS form, p
-RETURN form,
+RETURN form, $currency AS currency,
        count(p) AS providers,
        count(CASE WHEN p:ConvergencePoint THEN 1 END) AS convergence_points,
        round(1000.0 * count(CASE WHEN p:ConvergencePoint THEN 1 END) / count(p)) / 10.0 AS convergence_rate_percent,

@@ -1,8 +1,8 @@
 // Question: By which routes does money from a stovepipe reach a provider?
 // Parameters:
-//   stovepipe_id (string): the id of the stovepipe (a funding stream or commissioner)
-//   provider_id (string): the id of the provider
-//   limit (integer, default 25): how many routes to return
+//   stovepipe_id (id): the id of the stovepipe (a funding stream or commissioner)
+//   provider_id (id): the id of the provider
+//   limit (count, default 25): how many routes to return
 // Example: graphflows query stovepipe_paths --param stovepipe_id=dhsc-public-health-grant --param provider_id=turning-point
 // One route per direct payer of the provider: the shortest chain of organisations (at most 6 hops) from the
 // stovepipe to that payer, then the last hop. Shortest-path search per payer keeps this bounded however many

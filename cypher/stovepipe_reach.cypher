@@ -1,6 +1,6 @@
 // Question: Which stovepipes reach the most providers?
 // Parameters:
-//   limit (integer, default 25): how many stovepipes to return
+//   limit (count, default 25): how many stovepipes to return
 // Example: graphflows query stovepipe_reach --param limit=10
 // A stovepipe reaches a provider when some of the provider's income originated with it (through any number of
 // hops, pooled funds and cycles), as written back by `graphflows load` in ATTRIBUTED_TO relationships: at least

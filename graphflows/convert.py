@@ -6,9 +6,10 @@ any engine reading Parquet, takes directly::
     OUT/flows/part-00000.parquet     one part per input file: the standard flow columns, provenance
                                      (source, line) and the order columns _file and _seq
     OUT/organisations.parquet        how records were matched into organisations (when any were)
-    OUT/graphflows-flows.json        counts that reconcile (records_read = flows + rejected + non_money),
-                                     the parts with their rows, whether organisations.parquet was written,
-                                     and the reading notes (repeated lines, date order...)
+    OUT/graphflows-flows.json        counts that reconcile (records_read = flows + rejected + non_money
+                                     + repeated), the parts with their rows, whether
+                                     organisations.parquet was written, and the reading notes (repeated
+                                     lines, date order...)
     OUT/rejects.csv                  rejected records, with --skip-invalid
 
 ``_seq`` is each flow's position in the in-memory engine's flow table, so both engines see "the first
@@ -51,6 +52,8 @@ def write_converted(
         "flows": ingest.flows.height,
         "rejected": ingest.rejects.height,
         "non_money": ingest.non_money,
+        "repeated": ingest.repeated,
+        "repeated_amount": ingest.repeated_amount(),
         "files": ingest.file_counts(),
         "parts": len(parts),
         "part_rows": {name: part.height for name, part in zip(names, parts, strict=True)},

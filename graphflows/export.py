@@ -33,6 +33,7 @@ from graphflows.analysis.convergence import (
     RecipientFacts,
     convergence_of,
     gather_facts,
+    points_at_default_share,
 )
 from graphflows.graph import FlowGraph
 from graphflows.ingest import IngestResult
@@ -231,7 +232,7 @@ def summary(
     facts: RecipientFacts | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
-    """Counts and totals that reconcile: records_read = flows + rejected + non_money."""
+    """Counts and totals that reconcile: records_read = flows + rejected + non_money + repeated."""
     if facts is None:
         if not isinstance(result, Attribution):
             raise ValueError("summary of an attribution in blocks needs the facts gathered from them")
@@ -242,6 +243,8 @@ def summary(
         "flows": ingest.flows.height,
         "rejected": ingest.rejects.height,
         "non_money": ingest.non_money,
+        "repeated": ingest.repeated,
+        "repeated_amount": {c: format_minor(v) for c, v in ingest.repeated_amount().items()},
         "nodes": {"total": graph.node_count, **graph.kind_counts()},
         "total_amount": {c: format_minor(v) for c, v in ingest.totals().items()},
         "attributed_amount": {c: format_minor(v) for c, v in result.totals().items()},
@@ -268,6 +271,7 @@ def summary(
                 period_totals=result.graph.totals(),
             ),
             **settings,
+            **_at_default_share(facts, settings),
         },
         "files": ingest.file_counts(),
         "notes": ingest.notes + result.notes,
@@ -282,6 +286,19 @@ def self_payment_summary(table: pl.DataFrame) -> dict[str, Any]:
         "self_payment_amount": {
             c: format_minor(v) for c, v in table.select("currency", "amount_minor").iter_rows()
         },
+    }
+
+
+def _at_default_share(facts: RecipientFacts, settings: dict[str, Any]) -> dict[str, int]:
+    """Below the default ``min_share``: how many convergence points the default (1%) would give, so that a
+    run at ``--min-share 0`` can say how many points rest on crumbs."""
+    if settings.get("min_share", DEFAULT_MIN_SHARE) >= DEFAULT_MIN_SHARE:
+        return {}
+    count_by, min_count = settings.get("count_by", "channel"), settings.get("min_count", 2)
+    return {
+        "convergence_points_at_default_min_share": points_at_default_share(
+            facts, count_by=count_by, min_count=min_count
+        )
     }
 
 

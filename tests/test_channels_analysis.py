@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphflows.analysis import attribute, channel_mix, convergence
+from graphflows.analysis.convergence import gather_facts, points_at_default_share
 
 
 def channel_graph(*edges: tuple[str, str, int], channels: dict[str, str]) -> nx.MultiDiGraph:
@@ -187,6 +188,32 @@ def test_channel_totals_reconcile_and_counts_respect_the_threshold(edges, min_sh
         below = int(mine["amount_minor"].sum()) - int(material["amount_minor"].sum())
         assert recipient["below_min_share_minor"] == below
         assert recipient["is_convergence_point"] == (material.height >= 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ccg-a", "ccg-b", "ccg-c", "phe", "pcc", "council"]),
+            st.sampled_from(["ccg-b", "council", "p1", "p2"]),
+            st.integers(1, 10**7),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.sampled_from(["channel", "stovepipe", "payer_channel"]),
+    st.integers(1, 3),
+)
+def test_the_count_at_the_default_share_is_what_min_share_001_finds(edges, count_by, min_count):
+    """What a run at --min-share 0 says --min-share 0.01 would find is what that run finds."""
+    edges = [(a, b, n) for a, b, n in edges if a != b]
+    if not edges:
+        return
+    result = attribute(channel_graph(*edges, channels=CHANNELS))
+    expected = convergence(result, count_by=count_by, min_count=min_count, min_share=0.01)
+    facts = gather_facts(result, min_share=0)
+    found = points_at_default_share(facts, count_by=count_by, min_count=min_count)
+    assert found == int(expected["is_convergence_point"].sum())
 
 
 def test_payer_channels_come_from_netted_payments_so_a_credit_elsewhere_hides_nothing():

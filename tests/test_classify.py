@@ -104,7 +104,6 @@ def test_parse_channel_names_the_allowed_values():
         ("The National Lottery Community Fund", "charitable", "name-pattern"),
         ("Big Lottery Fund", "charitable", "register-name"),  # a DCMS body, but a lottery distributor
         # Spellings from the GLA and NEL CCG payee lists.
-        ("MID AND SOUTH ESSEX FOUNDATION TRUST", "nhs", "name-pattern"),  # no "NHS" in the name
         ("MAYORS OFFICE OF POLICING AND CRIME", "police_justice", "name-pattern"),
         ("LONDON BOROUGH HAMMERSMITH & FULHAM", "local_government", "name-pattern"),
         ("LONDON FIRE & EMERGENCY PLANNING", "fire_rescue", "name-pattern"),  # the authority, cut off
@@ -352,6 +351,11 @@ def test_a_redacted_payee_is_not_classified_by_its_placeholder_name():
         ("University Hospitals of Anytown", "name-pattern"),
         ("Anytown Ambulance Service", "name-pattern"),
         ("East Midlands Ambulance Service", "register-name"),  # the register's trust, without "NHS Trust"
+        ("MID AND SOUTH ESSEX FOUNDATION TRUST", "register-name"),  # nel (NEHV): the register's NHS FT
+        ("Royal Free London Foundation Trust", "register-name"),
+        ("Oxleas FT", "register-name"),
+        ("Countess Of Chester Hosp Nhs Ft", "register-name"),  # "Hosp" is "Hospital"
+        ("Whittington Hosp Nhs Trust", "name-pattern"),  # london nhs.zip (the trust's name before 2011)
     ],
 )
 def test_nhs_trusts_written_without_nhs(name, method):
@@ -370,6 +374,10 @@ def test_nhs_trusts_written_without_nhs(name, method):
         ("Sheffield Hospitals Charity", "charitable", "charity"),
         ("Nhs Providers", "charitable", "unknown"),  # london nhs.zip: a membership charity
         ("NHS Confederation", "charitable", "unknown"),
+        ("The Rayne Foundation Trust", "charitable", "unknown"),  # a grant-making charity, no NHS trust
+        ("The Lindley Foundation Trust", "charitable", "unknown"),
+        ("Wellcome Trust", "charitable", "unknown"),
+        ("Anytown Foundation Trust", "charitable", "unknown"),  # no NHS FT of that name in the register
     ],
 )
 def test_hospital_and_nhs_look_alikes(name, channel, form):

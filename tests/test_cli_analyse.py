@@ -13,6 +13,7 @@ import pytest
 from graphflows.cli.main import main
 from graphflows.demo import demo_path
 from graphflows.ingest.base import CONVERTED_MARK
+from tests.data import CCG_ZIPS
 from tests.helpers import write_flows
 
 
@@ -427,3 +428,22 @@ def test_self_payments_are_left_out_of_income_in_every_output_and_the_money_reco
         notes
     )
     assert "left out of income" in " ".join(out.split())
+
+
+def test_the_note_after_min_share_0_counts_what_min_share_001_leaves_out(tmp_path, capsys):
+    """The NEL CCGs pay each other: at --min-share 0 every recipient converges; the note says how many
+    points --min-share 0.01 leaves out, and that run finds exactly the rest."""
+    zips = [str(z) for z in CCG_ZIPS.values()]
+    points = {}
+    for share in ("0", "0.01"):
+        out = tmp_path / share
+        assert (
+            main(["analyse", *zips, "--out", str(out), "--count-by", "stovepipe", "--min-share", share]) == 0
+        )
+        points[share] = json.loads((out / "summary.json").read_text())
+    said = " ".join(capsys.readouterr().out.split())
+    everything, kept = points["0"]["convergence_points"], points["0.01"]["convergence_points"]
+    assert points["0"]["analysis"]["convergence_points_at_default_min_share"] == kept < everything
+    assert f"Note: {everything - kept} of the {everything} convergence point(s) rest on stovepipes" in said
+    assert f"and finds {kept}." in said
+    assert "convergence_points_at_default_min_share" not in points["0.01"]["analysis"]

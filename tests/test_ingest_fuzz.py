@@ -49,9 +49,10 @@ def check(name: str, data: bytes, fmt: str | None = None) -> None:
         except InputError as exc:
             assert str(exc) and "Traceback" not in str(exc)
             return
-    assert result.records_read == result.flows.height + result.rejects.height + result.non_money
+    parts = result.flows.height + result.rejects.height + result.non_money + result.repeated
+    assert result.records_read == parts
     for f in result.files:
-        assert f.records_read == f.flows.height + f.rejects.height + f.non_money
+        assert f.records_read == f.flows.height + f.rejects.height + f.non_money + f.repeated
     flows = result.flows
     assert flows["amount_minor"].dtype == pl.Int64 and flows["amount_minor"].null_count() == 0
     assert flows["payer_id"].null_count() == 0 and flows["payee_id"].null_count() == 0

@@ -1,5 +1,6 @@
 """The same money read twice across files is counted once, with a note: byte-identical files, OCDS releases
-read again, and 360Giving grants read again (identical or disagreeing)."""
+read again, 360Giving grants read again (identical or disagreeing), and spend transactions read again (a
+quarter's file with one of its months, a month published twice)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,13 @@ def gbp(result) -> Decimal:
 
 
 def reconciles(result) -> bool:
-    files = all(f.records_read == f.flows.height + f.rejects.height + f.non_money for f in result.files)
-    total = result.records_read == result.flows.height + result.rejects.height + result.non_money
+    files = all(
+        f.records_read == f.flows.height + f.rejects.height + f.non_money + f.repeated for f in result.files
+    )
+    total = (
+        result.records_read
+        == result.flows.height + result.rejects.height + result.non_money + result.repeated
+    )
     return files and total and result.records_read == sum(f.records_read for f in result.files)
 
 
@@ -135,7 +141,8 @@ def test_a_release_in_two_overlapping_downloads_is_counted_once(tmp_path):
     assert supplier_values(shared) == Decimal("5806276")
     assert gbp(result) == expected and reconciles(result)
     assert result.flows.filter(result.flows["ocid"] == shared["ocid"]).height == 3
-    assert result.files[1].non_money == 3
+    assert (result.files[1].repeated, result.files[1].non_money) == (3, 0)
+    assert result.repeated_amount() == {"GBP": int(supplier_values(shared) * 100)}
     assert any(
         n.startswith(f"{tuesday}: 1 release(s) already read (same ocid, release id and content")
         and shared["ocid"] in n
@@ -239,7 +246,8 @@ def test_a_grant_read_again_with_another_amount_is_noted_with_both_files_and_amo
     forward, backward = read_flows([TRAFFORD_CSV, revised]), read_flows([revised, TRAFFORD_CSV])
     assert gbp(forward) == trafford_total(TRAFFORD_CSV)
     assert gbp(backward) == trafford_total(revised) == trafford_total(TRAFFORD_CSV) - Decimal(before) + 999999
-    assert reconciles(forward) and forward.files[1].non_money == forward.files[0].flows.height
+    assert reconciles(forward) and forward.files[1].repeated == forward.files[0].flows.height
+    assert forward.repeated_amount() == {"GBP": int(trafford_total(revised) * 100)}
     same = next(n for n in forward.notes if "already read (same 360Giving identifier" in n)
     assert same.startswith(f"{revised}: {forward.files[0].flows.height - 1} grant(s) already read")
     differ = next(n for n in forward.notes if "DIFFER" in n)
@@ -258,7 +266,7 @@ def test_a_grant_read_again_with_another_recipient_or_date_is_noted(tmp_path):
     a.write_text(header + "g1,10,GBP,2020-01-02,GB-CHC-1015648,F,GB-CHC-1146179,R\n", encoding="utf-8")
     b.write_text(header + "g1,10,GBP,2021-01-02,GB-CHC-1015648,F,GB-CHC-1000000,S\n", encoding="utf-8")
     result = read_flows([a, b])
-    assert (result.flows.height, gbp(result), result.non_money) == (1, Decimal("10"), 1)
+    assert (result.flows.height, gbp(result), result.repeated, result.non_money) == (1, Decimal("10"), 1, 0)
     note = next(n for n in result.notes if "DIFFER" in n)
     assert "g1 (different recipient, award date): 10.00 GBP in" in note
     assert not any("already read (same 360Giving identifier" in n for n in result.notes)
@@ -268,3 +276,134 @@ def test_identical_grants_keep_the_one_note():
     result = read_flows([TRAFFORD_CSV, TRAFFORD_JSON])
     assert not any("DIFFER" in n for n in result.notes)
     assert sum("already read (same 360Giving identifier" in n for n in result.notes) == 1
+
+
+# ------------------------------------------------------------------------------------ spend transactions
+
+MONTHS = ("NEBD/NEBD 01 - April.csv", "NEBD/NEBD 02 - May.csv", "NEBD/NEBD 03 - June.csv")
+
+
+def spend_rows(name: str) -> tuple[list[str], list[list[str]]]:
+    """The header and lines of one real NEL CCG spend file (Barking and Dagenham, 2020/21)."""
+    rows = list(csv.reader(io.StringIO(zip_member(CCG_ZIPS["NEBD"], name).decode("utf-8-sig"))))
+    return rows[0], [r for r in rows[1:] if any(r)]
+
+
+def write_spend(path: Path, header: list[str], rows: list[list[str]], drop: str | None = None) -> Path:
+    keep = [i for i, title in enumerate(header) if title != drop]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([[row[i] for i in keep] for row in [header, *rows]])
+    return path
+
+
+def money_of(rows: list[list[str]], header: list[str]) -> Decimal:
+    """The money of spend lines, summed here from their text."""
+    amount = [t.strip().lower() for t in header].index("amount")
+    return sum((Decimal(r[amount].replace(",", "")) for r in rows), Decimal(0))
+
+
+@pytest.fixture
+def quarter(tmp_path) -> tuple[Path, list[str], list[list[str]]]:
+    """April to June of one CCG in one file (as a quarter's publication), and its lines."""
+    header, rows = spend_rows(MONTHS[0])
+    for name in MONTHS[1:]:
+        rows += spend_rows(name)[1]
+    return write_spend(tmp_path / "Q1 2020-21.csv", header, rows), header, rows
+
+
+def test_a_month_read_with_its_quarter_is_counted_once_with_one_note_naming_both(quarter, tmp_path):
+    path, header, rows = quarter
+    _, april_rows = spend_rows(MONTHS[0])
+    april = write_spend(tmp_path / "April.csv", header, april_rows)
+    result = read_flows([path, april])
+    assert gbp(result) == money_of(rows, header) == gbp(read_flows([path])) and reconciles(result)
+    assert [(f.flows.height, f.repeated) for f in result.files] == [(len(rows), 0), (0, len(april_rows))]
+    assert result.repeated_amount() == {"GBP": int(money_of(april_rows, header) * 100)}
+    notes = [n for n in result.notes if "repeat transactions" in n]
+    assert notes == [
+        f"{april}: {len(april_rows)} line(s) repeat transactions already read in {path} (same payer, "
+        f"supplier, date, amount and transaction number; e.g. line 2): {money_of(april_rows, header):.2f} "
+        "GBP in all, not counted again; 0 other line(s) here are counted; each transaction is counted once"
+    ]
+
+
+def test_the_month_read_first_keeps_its_lines_and_the_quarter_adds_only_the_others(quarter, tmp_path):
+    path, header, rows = quarter
+    _, april_rows = spend_rows(MONTHS[0])
+    april = write_spend(tmp_path / "April.csv", header, april_rows)
+    result = read_flows([april, path])
+    assert gbp(result) == money_of(rows, header) and reconciles(result)
+    assert [f.repeated for f in result.files] == [0, len(april_rows)]
+    assert result.files[1].flows.height == len(rows) - len(april_rows)
+
+
+def test_a_month_published_twice_with_a_corrected_line_counts_the_correction_and_says_so(tmp_path):
+    header, rows = spend_rows(MONTHS[0])
+    first = write_spend(tmp_path / "April.csv", header, rows)
+    amount = [t.lower() for t in header].index("amount")
+    revised = [list(r) for r in rows[:-1]]  # the last line withdrawn, one amount corrected
+    revised[5][amount] = "1,000.00"
+    second = write_spend(tmp_path / "April v2.csv", header, revised)
+    result = read_flows([first, second])
+    assert result.files[1].repeated == len(rows) - 2 and result.files[1].flows.height == 1
+    assert gbp(result) == money_of(rows, header) + Decimal("1000.00") and reconciles(result)
+    assert any(n.startswith(f"{second}: {len(rows) - 2} line(s) repeat") and "1 other line(s) here" in n
+               for n in result.notes)  # fmt: skip
+
+
+def test_equal_payments_within_one_file_stay_and_only_as_many_as_the_earlier_file_holds_are_repeats(tmp_path):
+    header, rows = spend_rows(MONTHS[0])
+    twice = [*rows, rows[0]]  # two equal payments on one day: a real possibility
+    alone = read_flows([write_spend(tmp_path / "a.csv", header, twice)])
+    assert alone.flows.height == len(rows) + 1 and alone.repeated == 0
+    thrice = [*rows, rows[0], rows[0]]
+    result = read_flows([tmp_path / "a.csv", write_spend(tmp_path / "b.csv", header, thrice)])
+    assert [(f.flows.height, f.repeated) for f in result.files] == [(len(rows) + 1, 0), (1, len(rows) + 1)]
+    assert gbp(result) == money_of(thrice, header) and reconciles(result)
+
+
+def test_without_a_transaction_number_in_one_file_lines_are_compared_on_the_rest(quarter, tmp_path):
+    path, header, rows = quarter
+    _, april_rows = spend_rows(MONTHS[0])
+    april = write_spend(tmp_path / "April.csv", header, april_rows, drop="Transaction number")
+    result = read_flows([path, april])
+    assert result.files[1].repeated == len(april_rows) and gbp(result) == money_of(rows, header)
+    assert any("(same payer, supplier, date, amount; e.g." in n for n in result.notes)
+
+
+def test_the_same_lines_from_two_payers_are_two_payers_money(tmp_path):
+    lines = "Date,Supplier,Amount\n2020-04-30,Acme Care Ltd,100.00\n"
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    one.write_text(lines)
+    two.write_text(lines + "\n")  # not the same bytes
+    rules = SourceRules([Rule("one.csv", SourceSettings(payer_name="Trafford Council")),
+                         Rule("two.csv", SourceSettings(payer_name="Stockport Council"))])  # fmt: skip
+    result = read_flows([one, two], sources=rules)
+    assert result.flows.height == 2 and result.repeated == 0 and gbp(result) == Decimal("200")
+
+
+def test_analyse_reports_repeated_records_and_money_in_summary_and_terminal(quarter, tmp_path, capsys):
+    path, header, rows = quarter
+    _, april_rows = spend_rows(MONTHS[0])
+    april = write_spend(tmp_path / "April.csv", header, april_rows)
+    assert main(["analyse", str(path), str(april), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    parts = summary["flows"] + summary["rejected"] + summary["non_money"] + summary["repeated"]
+    assert summary["records_read"] == parts == len(rows) + len(april_rows)
+    assert summary["repeated"] == len(april_rows)
+    assert summary["repeated_amount"] == {"GBP": f"{money_of(april_rows, header):.2f}"}
+    assert [f["repeated"] for f in summary["files"]] == [0, len(april_rows)]
+    assert Decimal(summary["total_amount"]["GBP"]) == money_of(rows, header)
+    assert f"{len(april_rows)} repeated (GBP " in " ".join(out.split())
+
+
+def test_convert_counts_repeated_records_in_its_description(quarter, tmp_path):
+    path, header, rows = quarter
+    _, april_rows = spend_rows(MONTHS[0])
+    april = write_spend(tmp_path / "April.csv", header, april_rows)
+    assert main(["convert", str(path), str(april), "--out", str(tmp_path / "conv")]) == 0
+    info = json.loads((tmp_path / "conv" / "graphflows-flows.json").read_text())
+    assert (info["flows"], info["repeated"]) == (len(rows), len(april_rows))
+    assert info["records_read"] == info["flows"] + info["rejected"] + info["non_money"] + info["repeated"]
+    assert info["repeated_amount"] == {"GBP": int(money_of(april_rows, header) * 100)}

@@ -119,10 +119,13 @@ def test_the_cli_says_which_method_ran_and_why(local, neo4j_runner: BoltRunner, 
     assert main(["load", str(demo), "--method", "bulk"]) == 0  # the empty database, found by itself
     out = capsys.readouterr().out
     assert "Method: bulk" in out and "the database is empty" in out and "steps: analysis" in out
-    assert "Loaded 25 nodes and 47 flows" in out and "GBP 22,197,000.00" in out
+    assert "Loaded 25 nodes and 47 flows (all new) worth GBP 22,197,000.00" in out
+    assert main(["load", str(demo), "--method", "bulk", "--replace"]) == 0
+    assert "Method: bulk (asked for with --method bulk; asked to replace" in capsys.readouterr().out
     assert main(["load", str(demo)]) == 0
     out = capsys.readouterr().out
-    assert "Method: bolt (the database already holds data" in out
+    assert "Method: bolt (the database already holds data" in out and "((" not in out
+    assert "47 flows (0 new, 47 already in the database)" in out
     assert "The database now holds flows worth GBP 22,197,000.00" in out
     assert main(["load", str(demo), "--method", "bulk"]) == 2  # would replace data: needs --replace
     assert "--replace" in capsys.readouterr().err

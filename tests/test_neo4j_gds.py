@@ -17,6 +17,7 @@ from graphflows.cli.main import main
 from graphflows.graph import read_graph
 from graphflows.neo4j import BoltRunner, load_graph, run_named
 from graphflows.neo4j import server as local_server
+from graphflows.neo4j.library import LibraryError, load_query
 from tests.helpers import write_flows
 
 ALL = 1000
@@ -100,3 +101,16 @@ def test_commissioner_communities_find_the_co_funding_groups(
         "North 1",
         "North 2",
     ]
+
+
+def test_nothing_to_project_gives_no_rows_not_a_java_error(gds_server, neo4j_runner, tmp_path) -> None:
+    load(neo4j_runner, tmp_path, ["c1,North CCG,commissioner,p1,Big Trust,provider,6000.00,GBP,,,"])
+    # no flows in EUR, no provider paid by two commissioners: nothing to project, so no rows
+    pagerank = load_query("provider_pagerank").text
+    assert neo4j_runner.run(pagerank, {"currency": "EUR", "limit": ALL}).rows == []
+    communities = load_query("commissioner_communities").text
+    assert neo4j_runner.run(communities, {"min_size": 2, "limit": ALL}).rows == []
+    assert run_named(neo4j_runner, "commissioner_communities").rows == []
+    # through the library, a currency without flows is one line naming the currencies there are
+    with pytest.raises(LibraryError, match=r"no flows in EUR in the database \(its currencies: GBP\)"):
+        run_named(neo4j_runner, "provider_pagerank", {"currency": "eur"})

@@ -101,6 +101,25 @@ def test_demo_loads_to_the_penny(neo4j_runner: BoltRunner, demo: FlowGraph) -> N
     assert labels == {r["id"]: {names[k] for k in r["kinds"]} for r in demo.nodes.iter_rows(named=True)}
 
 
+def test_convergence_by_channel_counts_origins_and_flags_the_loads_own_points(
+    neo4j_runner: BoltRunner, demo: FlowGraph
+) -> None:
+    """Loaded with --count-by payer_channel, the query still lists recipients by channel of origin (its
+    question says so), and convergence_point is the load's own count (8 of the demo's 13)."""
+    from graphflows.analysis import convergence
+    from graphflows.neo4j import run_named
+
+    load_graph(neo4j_runner, demo, count_by="payer_channel")
+    got = run_named(neo4j_runner, "convergence_by_channel", {"limit": 1000}).rows
+    table = convergence(attribute(demo, by="origin"), count_by="payer_channel")
+    by_origin = table.filter(pl.col("channel_count") >= 2)
+    assert sorted(r["recipient_id"] for r in got) == sorted(by_origin["recipient_id"])
+    flagged = {r["recipient_id"] for r in got if r["convergence_point"]}
+    assert flagged == set(table.filter(pl.col("is_convergence_point"))["recipient_id"])
+    assert 0 < len(flagged) < len(got)  # the two counts differ on the demo
+    assert "whatever the load's --count-by" in load_query("convergence_by_channel").question
+
+
 def test_loading_twice_adds_nothing(neo4j_runner: BoltRunner, demo: FlowGraph) -> None:
     load_graph(neo4j_runner, demo)
     first = snapshot(neo4j_runner)
@@ -439,9 +458,9 @@ def test_cli_start_stop_status_and_load(
     uri = neo4j_server.uri
     assert main(["load", str(DEMO), "--neo4j-uri", uri]) == 0
     out = capsys.readouterr().out
-    assert "Loaded 25 nodes and 47 flows" in out and "GBP 22,197,000.00" in out
+    assert "Loaded 25 nodes and 47 flows (all new) worth GBP 22,197,000.00" in out
     assert main(["load", str(DEMO), "--neo4j-uri", uri, "--workers", "3", "--batch-size", "4"]) == 0
-    assert "Loaded 25 nodes and 47 flows" in capsys.readouterr().out  # idempotent through the CLI too
+    assert "Loaded 25 nodes and 47 flows (0 new, 47 already in the database)" in capsys.readouterr().out
     assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}
     assert (
         main(
@@ -491,13 +510,21 @@ def test_cli_start_stop_status_and_load(
         main(["cypher", "CREATE (:Entity {id: 'x'})", "--neo4j-uri", uri]) == 2
     )  # read-only without --write
     assert "ran read-only" in capsys.readouterr().err
+    # with --write: the changes on one line, no empty table
+    assert main(["cypher", "CREATE (:Entity {id: 'x'})", "--write", "--neo4j-uri", uri]) == 0
+    written = capsys.readouterr()
+    assert (
+        written.out == "" and written.err == "Changes: labels added: 1, nodes created: 1, properties set: 1\n"
+    )
+    assert main(["cypher", "MATCH (n:Entity {id: 'x'}) DELETE n", "--write", "--neo4j-uri", uri]) == 0
+    assert capsys.readouterr().err == "Changes: nodes deleted: 1\n"
     assert main(["cypher", "MATCH (n RETURN n", "--neo4j-uri", uri]) == 2
     assert "SyntaxError" in capsys.readouterr().err
     # a Graph Data Science query on a server without GDS says how to get it
     if not local_server.status(neo4j_server.data_dir).gds:
         assert main(["query", "provider_pagerank", "--neo4j-uri", uri]) == 2
         err = capsys.readouterr().err
-        assert "does not have: restart graphflows' local server with it" in err
+        assert err.startswith("graphflows: provider_pagerank needs Neo4j Graph Data Science, which")
         assert "`graphflows neo4j start --gds`" in err and "java" not in err.lower()
     if not neo4j_server.managed:
         return

@@ -20,6 +20,8 @@ from graphflows.analysis import Attribution, attribute, convergence
 from graphflows.analysis.convergence import as_ranked
 from graphflows.graph import FlowGraph, read_graph
 from graphflows.neo4j import BoltRunner, connect, load_graph, run_named
+from graphflows.neo4j.library import LibraryError
+from graphflows.neo4j.parameters import CHECK_QUERY, KNOWN_LIMIT
 from tests.helpers import material as is_material
 from tests.helpers import write_flows
 
@@ -358,6 +360,7 @@ def test_convergence_by_channel_query(loaded) -> None:
     by_id = {r["recipient_id"]: r for r in got}
     for expected in table.iter_rows(named=True):
         assert by_id[expected["recipient_id"]]["channels"] == expected["channels"].split(";")
+        assert by_id[expected["recipient_id"]]["convergence_point"] == expected["is_convergence_point"]
 
 
 def test_providers_by_form_query(loaded) -> None:
@@ -369,3 +372,25 @@ def test_providers_by_form_query(loaded) -> None:
         assert got[form]["providers"] == part.height
         assert got[form]["convergence_points"] == int(part["is_convergence_point"].sum())
         assert got[form]["total_in_minor"] == int(part["total_in_minor"].sum())
+
+
+def test_the_parameter_check_finds_every_node_and_currency_and_only_those(loaded) -> None:
+    runner, graph, _result = loaded
+    ids = graph.nodes["id"].to_list()
+    currencies = sorted(graph.totals())
+    asked = {"ids": [*ids, "no-such-org"], "currencies": [*currencies, "XYZ"], "known_limit": KNOWN_LIMIT}
+    row = runner.run(CHECK_QUERY, asked).rows[0]
+    assert row["missing_ids"] == ["no-such-org"] and row["missing_currencies"] == ["XYZ"]
+    assert sorted(row["held"]) == currencies
+    assert sorted(map(tuple, row["known"])) == sorted(graph.nodes.select("id", "name").rows())
+    # nothing missing: nothing else is fetched
+    row = runner.run(CHECK_QUERY, {**asked, "ids": ids, "currencies": currencies}).rows[0]
+    assert row == {"missing_ids": [], "missing_currencies": [], "known": [], "held": []}
+    # an id with a typo is refused, naming the node it resembles; a known id runs
+    longest = max(ids, key=len)
+    with pytest.raises(LibraryError, match=f"no organisation with id '{longest}x' in the database") as caught:
+        run_named(runner, "provider_funding_mix", {"provider_id": longest + "x"})
+    assert f"did you mean {longest!r}" in str(caught.value)
+    run_named(runner, "flows_by_financial_year", {"payer_id": longest})
+    with pytest.raises(LibraryError, match="no flows in XYZ in the database"):
+        run_named(runner, "providers_by_form", {"currency": "xyz"})

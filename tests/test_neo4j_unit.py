@@ -391,7 +391,7 @@ def test_library_converts_and_checks_parameters() -> None:
         q.bind({"stovepipe_id": "S"})
     with pytest.raises(LibraryError, match="unknown parameter colour"):
         q.bind({"stovepipe_id": "S", "provider_id": "P", "colour": "red"})
-    with pytest.raises(LibraryError, match="limit: 'ten' is not a integer"):
+    with pytest.raises(LibraryError, match="limit: 'ten' is not a whole number, 0 or more"):
         q.bind({"stovepipe_id": "S", "provider_id": "P", "limit": "ten"})
     with pytest.raises(LibraryError, match="no query called 'nope'"):
         load_query("nope")
@@ -539,3 +539,59 @@ def test_with_no_server_running_the_error_says_so_and_how_to_start_one(
     # a server named by the user is reported as unreachable at its address
     assert main(["query", "convergence_points", "--neo4j-uri", "bolt://127.0.0.1:1"]) == 2
     assert "cannot reach Neo4j at bolt://127.0.0.1:1" in capsys.readouterr().err
+
+
+class HoldingRunner(RecordingRunner):
+    """A database that already holds the flows ``held`` (their flow_ids, from one file)."""
+
+    def __init__(self, held: list[str], **kwargs: Any):
+        super().__init__(has_flows=bool(held), **kwargs)
+        self.held = held
+
+    def run(self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False):
+        if query == STORED_FLOWS_QUERY:
+            self.calls.append((query, {}, write))
+            rows = [{"source": str(DEMO), "flow_ids": self.held}] if self.held else []
+            return QueryResult(["source", "flow_ids"], rows)
+        return super().run(query, parameters, write=write)
+
+
+def test_a_reload_says_how_many_flows_are_new_and_how_many_were_there(
+    demo_graph, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from contextlib import contextmanager
+
+    from graphflows.cli import neo4j_cmds
+
+    keys = flow_keys(demo_graph.flows)
+    assert load_graph(HoldingRunner(keys[:20]), demo_graph, write_back=False).already == 20
+    assert load_graph(HoldingRunner([]), demo_graph, write_back=False).already == 0
+    replaced = HoldingRunner(keys)
+    assert load_graph(replaced, demo_graph, write_back=False, replace=True).already == 0
+    assert STORED_FLOWS_QUERY not in [q for q, _, _ in replaced.calls]
+    # through the CLI, with counts as people read them
+    monkeypatch.setenv("GRAPHFLOWS_NEO4J_DATA", str(tmp_path))  # no local server: the Bolt loader
+    monkeypatch.setattr(neo4j_cmds.console, "width", 300)
+    outputs = {}
+    for held in ([], keys[:20], keys):
+
+        @contextmanager
+        def connected(_uri, held=held):
+            yield HoldingRunner(held)
+
+        monkeypatch.setattr(neo4j_cmds, "_runner", connected)
+        result = CliRunner().invoke(cli, ["load", str(DEMO), "--no-write-back"], catch_exceptions=False)
+        assert result.exit_code == 0
+        outputs[len(held)] = next(line for line in result.output.splitlines() if line.startswith("Loaded"))
+    assert outputs[0].startswith("Loaded 25 nodes and 47 flows (all new) worth GBP 22,197,000.00 in ")
+    assert outputs[20].startswith("Loaded 25 nodes and 47 flows (27 new, 20 already in the database) worth")
+    assert outputs[47].startswith("Loaded 25 nodes and 47 flows (0 new, 47 already in the database) worth")
+    assert "((" not in result.output and "))" not in result.output
+
+
+def test_counts_in_the_load_output_have_thousands_separators() -> None:
+    from graphflows.cli.neo4j_cmds import _new_flows
+    from graphflows.neo4j.loader import LoadReport
+
+    assert _new_flows(LoadReport(flows=9411, already=9411)) == "0 new, 9,411 already in the database"
+    assert _new_flows(LoadReport(flows=29923, already=0)) == "all new"

@@ -148,9 +148,10 @@ def test_at_ordinary_widths_names_stay_readable_and_whole_columns_are_left_out()
         assert not left_out or left_out == drawable[-len(left_out) :]  # whole columns, from the right
         if "total_in_minor" not in left_out:
             assert "GBP 151,198,369.00" in text
-        note = fitted.note()
-        assert (note is None) == (not fitted.left_out)
-        if note:
+        notes = fitted.notes()
+        assert len(notes) == bool(fitted.left_out)  # every amount has its currency: no note on that
+        if notes:
+            (note,) = notes
             assert ", ".join(fitted.left_out) in note and "--csv" in note and "--json" in note
     assert fit_table(CONVERGENCE_COLUMNS, CONVERGENCE_ROWS, 120).left_out  # 120 cannot show all 15
     assert not fit_table(CONVERGENCE_COLUMNS, CONVERGENCE_ROWS, 250).left_out
@@ -211,3 +212,54 @@ def test_a_list_of_payers_reads_as_one_line_per_cell() -> None:
     cell = readable_cell("payers", payers, {"currency": "GBP"})
     assert cell == "NHS Havering CCG: GBP 5,855,358.37; London Borough of Havering: GBP 1.00"
     assert "\\x0a" not in render(["fund_name", "payers"], [{"fund_name": "BCF", "payers": payers}], 200)
+
+
+def test_money_without_a_currency_column_says_so_and_expressions_keep_their_text() -> None:
+    columns = ["p.name", "sum(f.amount_minor)"]
+    rows = [{"p.name": "Turning Point", "sum(f.amount_minor)": 111_500_000}]
+    fitted = fit_table(columns, rows, 120)
+    text = render(columns, rows, 120)
+    assert "1,115,000.00" in text and "111,500,000" not in text  # an unnamed sum of amounts is money
+    assert "p.name" in text and "P.name" not in text  # an expression is its own heading
+    assert fitted.notes() == [
+        "sum(f.amount_minor): money in major units without its currency (return a `currency` column "
+        "beside it to show it; never add two currencies)."
+    ]
+    with_currency = [{**rows[0], "currency": "GBP"}]
+    assert fit_table([*columns, "currency"], with_currency, 120).notes() == []
+
+
+def test_providers_by_form_shows_its_money_with_the_currency() -> None:
+    from graphflows.neo4j.library import load_query
+
+    text = load_query("providers_by_form").text
+    assert "$currency AS currency" in text  # the row carries it, so the amounts are shown with it
+    row = {"form": "charity", "currency": "GBP", "providers": 3, "total_in_minor": 361_400_000}
+    assert "GBP 3,614,000.00" in render(list(row), [row], 120)
+
+
+def test_cypher_write_prints_the_changes_on_one_line_without_an_empty_table(monkeypatch) -> None:
+    from graphflows.neo4j.runner import changes
+
+    class Counters:  # as the driver's SummaryCounters: private flags, zeros, counts
+        def __init__(self) -> None:
+            self._contains_updates = True
+            self._contains_system_updates = False
+            self.nodes_created = 1
+            self.properties_set = 2
+            self.labels_added = 0
+
+    assert changes(Counters()) == {"nodes_created": 1, "properties_set": 2}
+
+    class WritingRunner:
+        def run(self, query: str, parameters: dict | None = None, *, write: bool = False) -> QueryResult:
+            return QueryResult([], [], changes(Counters()) if write else {})
+
+    @contextmanager
+    def connected(_uri):
+        yield WritingRunner()
+
+    monkeypatch.setattr(neo4j_cmds, "_runner", connected)
+    result = CliRunner().invoke(cli, ["cypher", "CREATE (:Entity {id: 'x'})", "--write"])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert result.stderr == "Changes: nodes created: 1, properties set: 2\n"

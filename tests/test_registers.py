@@ -139,6 +139,10 @@ def test_name_keys_fold_publisher_spellings():
     # "FT" alone, or a Foundation Trust that is not the NHS's, is left as written
     assert name_key("The Smith Foundation Trust") == "SMITH FOUNDATION TRUST"
     assert name_key("FT Group") == "FT GROUP"
+    # "Hosp" as finance systems cut it; "Hospice" is another word
+    assert name_key("Whittington Hosp Nhs Trust") == "WHITTINGTON HOSPITAL NHS TRUST"
+    assert name_key("St Marys Hosps") == "ST MARYS HOSPITALS"
+    assert name_key("St Luke's Hospice") == "ST LUKES HOSPICE"
 
 
 @pytest.mark.parametrize(
@@ -146,6 +150,8 @@ def test_name_keys_fold_publisher_spellings():
     [
         ("Royal Free London Nhs Ft", "GB-NHS-RAL"),  # London: North Middlesex's spend
         ("United Kingdom Atomic Energy Authority", "GB-GOR-PB137"),  # the register says "UK ..."
+        ("Countess Of Chester Hosp Nhs Ft", "GB-NHS-RJR"),
+        ("Ealing Hosp NHS Trust", "GB-NHS-RC3"),
     ],
 )
 def test_abbreviated_and_spelt_out_forms_find_the_body(name, org_id):

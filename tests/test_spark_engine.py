@@ -192,18 +192,39 @@ def test_a_file_read_in_many_pieces_gives_the_same_results(spark, small_splits, 
     assert_same(memory, fast)
 
 
-def test_a_bad_record_deep_in_a_split_file_is_named_by_its_number(spark, small_splits, tmp_path, capsys):
+def errors_of_both_engines(flows: Path, out: Path, capsys) -> tuple[str, str]:
+    """What each engine prints about a file with bad records (both stop with exit 2)."""
+    said = []
+    for engine in ("memory", "spark"):
+        assert main(["analyse", str(flows), "--out", str(out / engine), "--engine", engine]) == 2
+        said.append(capsys.readouterr().err)
+    return said[0], said[1]
+
+
+def test_a_bad_record_deep_in_a_split_file_is_named_by_its_line(spark, small_splits, tmp_path, capsys):
     flows = generated(tmp_path / "flows.csv", 3000, seed=5)
     lines = flows.read_text().splitlines()
     assert flows.stat().st_size > 5 * 16384
     header = lines[0].split(",")
     cells = dict.fromkeys(header, "") | {"payer_id": "org-1", "payee_id": "org-60", "amount": "12.345"}
-    lines.insert(2500, ",".join(cells[c] for c in header))
+    lines.insert(2500, ",".join(cells[c] for c in header))  # file line 2501
+    lines[1200:1200] = ["", "   ", ",,,"]  # an empty, a blank and a spacer line before it: not records
     flows.write_text("\n".join(lines) + "\n")
-    code = main(["analyse", str(flows), "--out", str(tmp_path / "out"), "--engine", "spark"])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert "record 2500:" in err and "more than 2 decimal places" in err
+    memory, fast = errors_of_both_engines(flows, tmp_path, capsys)
+    assert f"{flows}:2504: amount 12.345 has more than 2 decimal places" in memory
+    assert f"{flows}:2504: amount 12.345 has more than 2 decimal places" in fast
+    assert ": record " not in fast
+
+
+def test_a_bad_record_after_a_name_over_two_lines_is_named_by_its_line(spark, tmp_path, capsys):
+    flows = tmp_path / "flows.csv"
+    flows.write_text(
+        'payer_id,payee_id,payee_name,amount\nA,B,"Two\nLines Trust",10.00\n\nA,C,C Ltd,12,5O.00\nA,D,,x\n'
+    )
+    memory, fast = errors_of_both_engines(flows, tmp_path, capsys)
+    for line, problem in ((5, "its fields do not match"), (6, "amount x is not a number")):
+        assert f"{flows}:{line}: {problem}" in fast
+        assert f"{flows}:{line}: " in memory
 
 
 def test_a_name_over_two_lines_is_read_whole(spark, small_splits, tmp_path):
@@ -254,7 +275,7 @@ def test_spark_names_a_bad_record(spark, tmp_path, capsys):
     code = main(["analyse", str(bad), "--out", str(tmp_path / "out"), "--engine", "spark"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "record 2" in err and "more than 2 decimal places" in err
+    assert f"{bad}:3: amount 12.345 has more than 2 decimal places" in err
     assert not (tmp_path / "out").exists()
 
 
@@ -367,3 +388,56 @@ def test_skip_invalid_on_spark_writes_the_rejects_file_of_the_memory_engine(spar
     assert rejects == (memory / "rejects.csv").read_text()
     assert f"{bad},5,amount 12O.00 is not a number" in rejects
     assert_same(memory, fast)
+
+
+def quarter_and_its_first_month(folder: Path) -> tuple[Path, Path]:
+    """NHS Barking and Dagenham CCG's spend for April to June 2020 (real lines) as one file, and April's."""
+    import zipfile
+
+    with zipfile.ZipFile(CCG[0]) as archive:
+        months = [
+            archive.read(f"NEBD/NEBD 0{n}.csv").decode("utf-8-sig").splitlines()
+            for n in ("1 - April", "2 - May", "3 - June")
+        ]
+    quarter, april = folder / "Q1.csv", folder / "April.csv"
+    quarter.write_text("\n".join([months[0][0], *(line for m in months for line in m[1:])]) + "\n")
+    april.write_text("\n".join(months[0]) + "\n")
+    return quarter, april
+
+
+def test_spend_repeated_across_files_converted_together_is_counted_as_in_memory(spark, tmp_path):
+    quarter, april = quarter_and_its_first_month(tmp_path)
+    assert main(["convert", str(quarter), str(april), "--out", str(tmp_path / "conv")]) == 0
+    memory = analyse(tmp_path / "memory", [quarter, april])
+    fast = analyse(tmp_path / "spark", [tmp_path / "conv"], "--engine", "spark")
+    left, right = (json.loads((out / "summary.json").read_text()) for out in (memory, fast))
+    assert left["repeated"] == right["repeated"] == len(april.read_text().splitlines()) - 1
+    for key in ("records_read", "flows", "non_money", "repeated", "repeated_amount", "total_amount", "notes"):
+        assert right[key] == left[key], key
+    assert_same(memory, fast)
+
+
+def test_converted_folders_holding_the_same_spend_transactions_are_refused(spark, tmp_path, capsys):
+    quarter, april = quarter_and_its_first_month(tmp_path)
+    for name, path in (("q", quarter), ("a", april)):
+        assert main(["convert", str(path), "--out", str(tmp_path / name)]) == 0
+    capsys.readouterr()
+    code = main(
+        [
+            "analyse",
+            str(tmp_path / "q"),
+            str(tmp_path / "a"),
+            "--engine",
+            "spark",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    rows = len(april.read_text().splitlines()) - 1
+    assert (
+        f"{tmp_path / 'q'} and {tmp_path / 'a'}: {rows} spend line(s) repeat transactions of another "
+        "converted folder" in err
+    )
+    assert "run one `graphflows convert` on all their files" in err and not (tmp_path / "o").exists()

@@ -22,7 +22,7 @@ recipient when it brings at least ``min_share`` of the recipient's income (mater
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -124,6 +124,9 @@ class RecipientFacts:
     #: ``"origin"``: gathered from origin-level rows; ``"channel"``: from money per channel only (then
     #: ``stovepipes`` and ``origins`` are empty and convergence leaves the stovepipe columns empty).
     level: str = "origin"
+    #: When gathered below :data:`DEFAULT_MIN_SHARE`: ``recipient_id, currency, stovepipe_count`` counted at
+    #: the default share, so :func:`points_at_default_share` can say what the default would leave out.
+    default_counts: pl.DataFrame | None = None
 
 
 class FactGatherer:
@@ -154,6 +157,7 @@ class FactGatherer:
         self.level = "origin"
         self._stovepipes: list[pl.DataFrame] = []
         self._mixes: list[pl.DataFrame] = []
+        self._default_counts: list[pl.DataFrame] = []  # stovepipes counted at DEFAULT_MIN_SHARE, if below
         self._origins: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # currency -> (high, low) sums
 
     def add(self, block: CodedBlock) -> None:
@@ -182,6 +186,13 @@ class FactGatherer:
                 }
             )
         )
+        if self.min_share < DEFAULT_MIN_SHARE:
+            at_default = at_least_share_array(amount, block.total, DEFAULT_MIN_SHARE).astype(np.int64)
+            self._default_counts.append(
+                self._stovepipes[-1]
+                .select("recipient_id", "currency")
+                .with_columns(stovepipe_count=np.add.reduceat(at_default, starts))
+            )
         # money per recipient and channel: exact integer sums into one cell per (recipient, channel)
         width = max(self.channel_names.len(), 1)
         per_channel = np.zeros(starts.size * width, dtype=np.int64)
@@ -264,6 +275,7 @@ class FactGatherer:
             ).sort("currency", "stovepipe_id"),
             payments=self.payments,
             level=self.level,
+            default_counts=pl.concat(self._default_counts) if self._default_counts else None,
         )
 
 
@@ -362,6 +374,26 @@ def check_thresholds(min_share: object, min_count: object, count_name: str = "mi
         raise ValueError(f"min_share must be a number from 0 to 1 (0.01 is 1%), not {min_share!r}")
     if isinstance(min_count, bool) or not isinstance(min_count, Integral) or min_count < 1:
         raise ValueError(f"{count_name} must be a whole number of at least 1, not {min_count!r}")
+
+
+def points_at_default_share(
+    facts: RecipientFacts, *, count_by: CountBy = "channel", min_count: int = 2
+) -> int:
+    """How many convergence points the same facts give at :data:`DEFAULT_MIN_SHARE` (each channel or
+    stovepipe bringing at least 1% of a recipient's income), e.g. to say what ``--min-share 0.01`` would
+    leave out of a run at ``--min-share 0``. Facts gathered at the default share or above: their own count.
+    """
+    if facts.min_share >= DEFAULT_MIN_SHARE:
+        table = convergence_of(facts, count_by=count_by, min_count=min_count)
+        return int(table["is_convergence_point"].sum())
+    stovepipes = facts.stovepipes
+    if facts.default_counts is not None:
+        keys = ["recipient_id", "currency"]
+        stovepipes = stovepipes.drop("stovepipe_count").join(facts.default_counts, on=keys, how="left")
+        stovepipes = stovepipes.select(facts.stovepipes.columns)
+    at_default = replace(facts, min_share=DEFAULT_MIN_SHARE, stovepipes=stovepipes)
+    table = convergence_of(at_default, count_by=count_by, min_count=min_count)
+    return int(table["is_convergence_point"].sum())
 
 
 def as_ranked(effective: pl.Expr) -> pl.Expr:

@@ -74,6 +74,9 @@ _FORM_CHANNEL = {
 #: The suffix of an NHS trust's name, and the words that make the rest of it (its stem) a hospital's name.
 _TRUST_SUFFIX = r"( NHS)?( FOUNDATION)? (TRUST|FT)$"
 _HOSPITAL_STEM = r"\b(HOSPITALS?|HEALTHCARE|AMBULANCE SERVICE|INFIRMARY)\b"
+#: A foundation trust's name written without "NHS" ("Mid and South Essex Foundation Trust"): the register is
+#: asked about its stem, as "The Rayne Foundation Trust" (a charity) is no NHS body.
+_FOUNDATION_SUFFIX = r" (FOUNDATION TRUST|FT)$"
 #: Register names that are only a place (a council's short name: "TRAFFORD") are not tried for "<name> Ltd".
 _BODY_WORDS = r"\b(COUNCIL|AUTHORITY|CORPORATION|BOROUGH)\b"
 
@@ -198,7 +201,8 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     as finance systems write it: "EXETER CITY COUNCIL (FINANCE)", "PLYMOUTH CITY COUNCIL (RADIUS ACCOUNT";
     registers also on a company's name without "Ltd"/"PLC", on a legal name without "The Corporation of"
     ("The Corporation of Trinity House") and on an NHS trust's name without "NHS (Foundation) Trust"
-    ("Countess Of Chester Hospital").
+    ("Countess Of Chester Hospital"), and on a foundation trust's name written without "NHS" ("Mid and South
+    Essex Foundation Trust" is the register's "Mid and South Essex NHS FT").
     """
     distinct = names.cast(pl.String).unique()
     legal = distinct.str.replace(TRADING_AS, "")
@@ -222,6 +226,9 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
             pl.col("core").str.replace(LEGAL_FORM_TAIL, "").str.replace(LEGAL_NAME_HEAD, "")
         ),
         stem=pl.col("core").str.replace(_TRUST_SUFFIX, ""),
+        foundation_stem=pl.when(
+            pl.col("core").str.contains(_FOUNDATION_SUFFIX) & ~pl.col("core").str.contains(r"\bNHS\b")
+        ).then(pl.col("core").str.replace(_FOUNDATION_SUFFIX, "")),
         charitable_name=_rule(CHARITABLE_COMPANY, "core").is_not_null(),
     )
     form_channel = pl.col("name_form").replace_strict(_FORM_CHANNEL, default=None, return_dtype=pl.String)
@@ -240,9 +247,14 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
         .join(_renamed(_register_full_name_channels(), "core"), on="core", how="left")
         .join(_renamed(_register_company_channels(), "company_core"), on="company_core", how="left")
         .join(_renamed(_register_stem_channels(), "stem"), on="stem", how="left")
+        .join(_renamed(_register_foundation_stems(), "foundation_stem"), on="foundation_stem", how="left")
         .with_columns(
             register_name=pl.coalesce(
-                "register_name", "register_core", "register_company_core", "register_stem"
+                "register_name",
+                "register_core",
+                "register_company_core",
+                "register_stem",
+                "register_foundation_stem",
             ),
             pattern=pl.when(pl.col("key") != "").then(pl.coalesce([e for e, _ in tiers])),
             pattern_public=pl.coalesce([pl.when(e.is_not_null()).then(pl.lit(p)) for e, p in tiers]),
@@ -312,6 +324,17 @@ def _register_stem_channels() -> pl.DataFrame:
         (pl.col("register") == "nhs") & pl.col("key").str.contains(_TRUST_SUFFIX)
     ).with_columns(key=pl.col("key").str.replace(_TRUST_SUFFIX, ""))
     trusts = trusts.filter(pl.col("key").str.contains(_HOSPITAL_STEM))
+    taken = names.filter(pl.col("register") != "nhs").select("key")
+    return _unanimous(trusts.join(taken, on="key", how="anti"))
+
+
+def _register_foundation_stems() -> pl.DataFrame:
+    """NHS foundation trusts' names without "NHS FT" ("MID AND SOUTH ESSEX"), tried only on names ending in
+    "Foundation Trust" or "FT" without "NHS". A stem that is also another register name is not used."""
+    names = _register_names(abbreviations=False)
+    trusts = names.filter(
+        (pl.col("register") == "nhs") & pl.col("key").str.ends_with(" NHS FT")
+    ).with_columns(key=pl.col("key").str.strip_suffix(" NHS FT"))
     taken = names.filter(pl.col("register") != "nhs").select("key")
     return _unanimous(trusts.join(taken, on="key", how="anti"))
 

@@ -86,7 +86,7 @@ BODIES: tuple[Rule, ...] = (
     (
         "nhs",
         r"\bNHS\b|\bCCG\b|\bICB\b|\bINTEGRATED CARE SYSTEM\b|\bDHSC\b|\bDEPARTMENT OF HEALTH\b"
-        r"|\bCOMMISSIONING SUPPORT UNIT\b|\bFOUNDATION TRUST$|\bNHS FT$",
+        r"|\bCOMMISSIONING SUPPORT UNIT\b|\bNHS FT$",  # a bare "... Foundation Trust" may be a charity
         r"\bCHARIT(Y|IES|ABLE)\b|\bRETIREMENT FELLOWSHIP\b|^NHS (PROVIDERS|CONFEDERATION)\b",
     ),
     (

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import polars as pl
 
-from graphflows.cli.display import console, convergence_table, money, print_findings, steps
+from graphflows.cli.display import console, convergence_table, money, print_findings, repeated_words, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.demo import demo_path
 from graphflows.graph.build import financial_year_bounds
@@ -183,7 +183,7 @@ def run_analysis(
     totals = ", ".join(money(to_minor(v), c) for c, v in info["total_amount"].items()) or "nothing"
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
-        f"({totals}), {info['rejected']} rejected. {info['recipients']} recipients, "
+        f"({totals}), {info['rejected']} rejected{repeated_words(info)}. {info['recipients']} recipients, "
         f"{info['convergence_points']} convergence points ({_counted(count_by, min_count, min_share)}).",
         markup=False,
     )
@@ -197,13 +197,14 @@ def run_analysis(
             "counts the channels of the contracts each recipient holds.",
             markup=False,
         )
-    top_share = "top_channel_share" if count_by == "channel" else "top_share"
-    crumbs = table.filter(pl.col("is_convergence_point") & (pl.col(top_share) > 0.99)).height
-    if min_share == 0 and crumbs:
+    at_default = info["analysis"].get("convergence_points_at_default_min_share")
+    if at_default is not None and at_default < info["convergence_points"]:
+        gone = info["convergence_points"] - at_default
         console.print(
-            f"Note: {crumbs} convergence point(s) get less than 1% of their income from all other "
-            f"{count_by}s together (money passed on through transfers between commissioners); "
-            f"--min-share 0.01 counts only {count_by}s that bring at least 1% each.",
+            f"Note: {gone} of the {info['convergence_points']} convergence point(s) rest on {count_by}s that "
+            f"bring less than 1% of a recipient's income each (often money passed on between "
+            f"commissioners): --min-share 0.01 counts only {count_by}s that bring at least 1% each, and "
+            f"finds {at_default}.",
             markup=False,
         )
     console.print(f"Results written to {out}/ ({', '.join(info['files_written'])})", markup=False)

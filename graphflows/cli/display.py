@@ -63,6 +63,15 @@ def money(minor: int, currency: str) -> str:
 COMBINE_FROM = 3
 
 
+def repeated_words(info: dict[str, Any]) -> str:
+    """``, 12 repeated (GBP 1,234.00 already read in another file)`` when records were set aside as
+    repeats, else nothing."""
+    if not info.get("repeated"):
+        return ""
+    amounts = ", ".join(money(to_minor(v), c) for c, v in info.get("repeated_amount", {}).items())
+    return f", {info['repeated']} repeated ({amounts} already read in another file, not counted again)"
+
+
 def shown_notes(notes: Iterable[str]) -> list[str]:
     """The notes to print: those of one kind (:class:`~graphflows.model.notes.FileNote`) from
     :data:`COMBINE_FROM` files or more become one line, where the first of them was, with the total count,

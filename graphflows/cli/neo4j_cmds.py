@@ -298,26 +298,33 @@ def load(
     how = (
         "steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.steps.items())
         if report.method == "bulk"
-        else f"{report.batches} batches, {report.retries} retries"
+        else f"{report.batches:,} batches, {report.retries:,} retries"
     )
     console.print(
-        f"Loaded {report.nodes} nodes and {report.flows} flows ({totals}) in {report.seconds:.1f} s ({how}).",
+        f"Loaded {report.nodes:,} nodes and {report.flows:,} flows ({_new_flows(report)}) worth {totals} "
+        f"in {report.seconds:.1f} s ({how}).",
         markup=False,
     )
     if report.write_back is not None:
         wb = report.write_back
         console.print(
-            f"Analysis written back: {wb.recipients} recipients, {wb.convergence_points} convergence points "
-            f"(by {count_by}), {wb.attributions} ATTRIBUTED_TO (stovepipes at or above "
-            f"{min_share * 100:g}% of a "
-            f"recipient's income) plus {wb.remainders} remainders, and {wb.channel_attributions} "
-            "ATTRIBUTED_TO_CHANNEL relationships.",
+            f"Analysis written back: {wb.recipients:,} recipients, {wb.convergence_points:,} convergence "
+            f"points (by {count_by}), {wb.attributions:,} ATTRIBUTED_TO (stovepipes at or above "
+            f"{min_share * 100:g}% of a recipient's income) plus {wb.remainders:,} remainders, and "
+            f"{wb.channel_attributions:,} ATTRIBUTED_TO_CHANNEL relationships.",
             markup=False,
         )
     in_db = ", ".join(money(v, c) for c, v in db_totals.items()) or "nothing"
     console.print(f"The database now holds flows worth {in_db}.", markup=False)
     if skip_invalid and ingest.rejects.height:
-        console.print(f"{ingest.rejects.height} record(s) rejected and not loaded.", markup=False)
+        console.print(f"{ingest.rejects.height:,} record(s) rejected and not loaded.", markup=False)
+
+
+def _new_flows(report: Any) -> str:
+    """``all new``, or ``0 new, 9,411 already in the database`` (loading a flow again adds nothing)."""
+    if not report.already:
+        return "all new"
+    return f"{report.flows - report.already:,} new, {report.already:,} already in the database"
 
 
 def _database_totals(runner: Any) -> dict[str, int]:
@@ -379,7 +386,7 @@ def query(
     bound = library_query.bind(parse_params(params, typed=False))
     _check_outputs(csv_path, json_path)
     with _runner(neo4j_uri) as runner:
-        result = runner.run(library_query.text, bound)
+        result = library_query.run(runner, bound)
     _output(result.columns, result.rows, csv_path, json_path, raw_csv)
 
 
@@ -405,10 +412,17 @@ def cypher(
     _check_outputs(csv_path, json_path)
     with _runner(neo4j_uri) as runner:
         result = runner.run(text, values, write=write)
-    _output(result.columns, result.rows, csv_path, json_path, raw_csv)
-    if write and result.counters:
-        changes = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(result.counters.items()))
-        err_console.print(changes, markup=False)
+    if result.columns or not write:
+        _output(result.columns, result.rows, csv_path, json_path, raw_csv)
+    if write:
+        err_console.print(changes_line(result.counters), markup=False)
+
+
+def changes_line(counters: dict[str, int]) -> str:
+    """``Changes: nodes created: 1, properties set: 2`` (or ``No changes.``) after ``cypher --write``."""
+    if not counters:
+        return "No changes."
+    return "Changes: " + ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in sorted(counters.items()))
 
 
 def parse_params(items: tuple[str, ...], *, typed: bool) -> dict[str, Any]:
@@ -431,12 +445,10 @@ def parse_params(items: tuple[str, ...], *, typed: bool) -> dict[str, Any]:
     return values
 
 
-#: Neo4j integers are 64-bit.
-INT64 = (-(2**63), 2**63 - 1)
-
-
 def _check_integers(item: str, value: Any) -> None:
     """Refuse an integer Neo4j cannot hold (anywhere in a list or map), naming the parameter."""
+    from graphflows.neo4j.parameters import INT64
+
     stack = [value]
     while stack:
         v = stack.pop()
@@ -498,7 +510,7 @@ def _output(
         fitted = query_output.fit_table(columns, rows, console.width)
         console.print(fitted.table)
         console.print(f"{len(rows)} row(s)", markup=False)
-        if note := fitted.note():
+        for note in fitted.notes():
             console.print(note, markup=False, soft_wrap=True)
 
 

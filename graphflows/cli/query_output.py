@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,8 @@ MONEY_SUFFIX = "_minor"
 
 
 def is_money(column: str) -> bool:
-    return column.endswith(MONEY_SUFFIX)
+    """``total_minor``, and an unnamed ``sum(f.amount_minor)``."""
+    return column.rstrip(")").endswith(MONEY_SUFFIX)
 
 
 def is_share(column: str) -> bool:
@@ -78,7 +79,9 @@ ACRONYMS = {"hhi": "HHI", "id": "id", "ids": "ids"}
 
 
 def heading(column: str) -> str:
-    """``total_in_minor`` -> ``Total in``; ``hhi`` -> ``HHI``."""
+    """``total_in_minor`` -> ``Total in``; ``hhi`` -> ``HHI``; an expression (``p.name``) as it is."""
+    if not column.isidentifier():
+        return column
     words = [ACRONYMS.get(w, w) for w in column.removesuffix(MONEY_SUFFIX).split("_") if w]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
@@ -96,15 +99,23 @@ class FittedTable:
 
     table: Table
     left_out: list[str]
+    #: Money columns shown without a currency (no ``currency`` column beside them).
+    no_currency: list[str] = field(default_factory=list)
 
-    def note(self) -> str | None:
-        """One line naming the columns left out, or None when every column is shown."""
-        if not self.left_out:
-            return None
-        return (
-            f"Left out to fit the terminal: {', '.join(self.left_out)} "
-            "(--csv FILE or --json - give every column)."
-        )
+    def notes(self) -> list[str]:
+        """A line naming the columns left out, and one naming money shown without its currency."""
+        lines = []
+        if self.left_out:
+            lines.append(
+                f"Left out to fit the terminal: {', '.join(self.left_out)} "
+                "(--csv FILE or --json - give every column)."
+            )
+        if self.no_currency:
+            lines.append(
+                f"{', '.join(self.no_currency)}: money in major units without its currency (return a "
+                "`currency` column beside it to show it; never add two currencies)."
+            )
+        return lines
 
 
 def readable_table(columns: list[str], rows: list[dict[str, Any]], width: int | None = None) -> Table:
@@ -124,15 +135,21 @@ def fit_table(columns: list[str], rows: list[dict[str, Any]], width: int | None 
 
     shown = [c for c in columns if not (c == "currency" and any(is_money(m) for m in columns))]
     cells = {c: [safe_text(readable_cell(c, row.get(c), row)) for row in rows] for c in shown}
+    no_currency = [c for c in columns if is_money(c) and _without_currency(c, rows)]
     if width is None:
-        return FittedTable(_table(shown, rows, cells), [])
+        return FittedTable(_table(shown, rows, cells), [], no_currency)
     named_ids = [c for c in shown if c.endswith("_id") and _name_of(c, shown)]
     if named_ids and Console(width=100_000).measure(_table(shown, rows, cells)).maximum > width:
         shown = [c for c in shown if c not in named_ids]
     left_out: list[str] = []
     while len(shown) > 1 and sum(_min_width(c, rows, cells) + COLUMN_OVERHEAD for c in shown) + 1 > width:
         left_out.insert(0, shown.pop())
-    return FittedTable(_table(shown, rows, cells, width), left_out)
+    return FittedTable(_table(shown, rows, cells, width), left_out, no_currency)
+
+
+def _without_currency(column: str, rows: list[dict[str, Any]]) -> bool:
+    """Whether some amount of ``column`` has no currency in its row to be shown with."""
+    return any(isinstance(row.get(column), int) and not isinstance(row.get("currency"), str) for row in rows)
 
 
 def _name_of(id_column: str, columns: list[str]) -> str | None:

@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from graphflows.cli.display import console, convergence_table, print_findings, shown_notes, steps
+from graphflows.cli.display import (
+    console,
+    convergence_table,
+    print_findings,
+    repeated_words,
+    shown_notes,
+    steps,
+)
 from graphflows.cli.inputs import input_options, input_paths, read_inputs, read_paths
 from graphflows.model import InputError
 
@@ -39,6 +46,7 @@ def convert(
     with steps(f"Writing Parquet to {out}"):
         info = write_converted(out, ingest, write_rejects=skip_invalid, inputs=named + read_paths(ingest))
     without_money = f", {info['non_money']} without money" if info["non_money"] else ""
+    without_money += f", {info['repeated']} repeated" if info["repeated"] else ""
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows, "
         f"{info['rejected']} rejected{without_money}. Parquet written to {out}/flows/ ({info['parts']} "
@@ -127,7 +135,8 @@ def run_spark(
         console.print(convergence_table(shown, options["top"], count_by=count_by, points=points))
     console.print(
         f"Spark: read {info['records_read']} records from {len(files)} input(s), "
-        f"{info['rejected']} rejected; {info['recipients']} recipients, {points} convergence points. "
+        f"{info['rejected']} rejected{repeated_words(info)}; {info['recipients']} recipients, "
+        f"{points} convergence points. "
         f"Results written to {out}/ ({', '.join(info['files_written'])})",
         markup=False,
     )

@@ -146,6 +146,7 @@ def _report(ingest: Any, prepared: Any, out: Path, png: Path | None, sankey: Pat
         f"{ingest.rejects.height:,} rejected"
         + (f" (listed in {rejects})" if rejects else "")
         + (f", {ingest.non_money:,} without money" if ingest.non_money else "")
+        + (f", {ingest.repeated:,} repeated (already read in another file)" if ingest.repeated else "")
         + ".",
         markup=False,
     )

@@ -2,7 +2,7 @@
 
 An importer reads one file and returns a :class:`FileRead`: accepted flows in the standard flow table
 (:data:`graphflows.model.FLOW_COLUMNS` plus extra columns as text), rejected records with reasons, and counts
-that reconcile: ``records_read == len(flows) + len(rejects) + non_money``.
+that reconcile: ``records_read == len(flows) + len(rejects) + non_money + repeated``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ class FileRead:
     records_read: int
     non_money: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Records of transactions already read in another file (not counted; see
+    #: :mod:`graphflows.ingest.repeats`), and their money per currency in minor units.
+    repeated: int = 0
+    repeated_amount: dict[str, int] = field(default_factory=dict)
     #: Which version of each record the file holds, so that one found in several files is counted once.
     versions: Versions = field(default_factory=lambda: Versions())
 

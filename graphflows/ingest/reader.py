@@ -26,7 +26,12 @@ from graphflows.ingest.base import FileRead, check_member_size, check_readable, 
 from graphflows.ingest.formats import IMPORTERS
 from graphflows.ingest.importer import NO_SETTINGS, Sample, SourceSettings
 from graphflows.ingest.organisations import OrgMap, Resolution, read_org_map, resolve
-from graphflows.ingest.repeats import SeenBytes, drop_repeated_grants, drop_repeated_releases
+from graphflows.ingest.repeats import (
+    SeenBytes,
+    drop_repeated_grants,
+    drop_repeated_releases,
+    drop_repeated_transactions,
+)
 from graphflows.ingest.sources import SourceRules
 from graphflows.model import InputError, NoPayerError, RowProblem, UnnamedPayer
 from graphflows.model.schema import empty_flows
@@ -45,7 +50,7 @@ SHOWN_PROBLEMS = 20
 class IngestResult:
     """Flows from every file read, the records rejected, and counts that reconcile.
 
-    ``records_read == flows.height + rejects.height + non_money``.
+    ``records_read == flows.height + rejects.height + non_money + repeated``.
     """
 
     flows: pl.DataFrame
@@ -66,11 +71,25 @@ class IngestResult:
     setting_notes: list[str] = field(default_factory=list)
 
     @property
+    def repeated(self) -> int:
+        """Records of transactions already read in another file, not counted (see FileRead.repeated)."""
+        return sum(f.repeated for f in self.files)
+
+    def repeated_amount(self) -> dict[str, int]:
+        """The money of the repeated records per currency, in minor units (never adds two currencies)."""
+        totals: dict[str, int] = {}
+        for f in self.files:
+            for currency, minor in f.repeated_amount.items():
+                totals[currency] = totals.get(currency, 0) + minor
+        return dict(sorted(totals.items()))
+
+    @property
     def notes(self) -> list[str]:
         return [note for f in self.files for note in f.notes] + self.setting_notes + self.org_notes
 
     def file_counts(self) -> list[dict[str, object]]:
-        """Per file read: ``path, format, records_read, flows, rejected, non_money`` (as summaries say)."""
+        """Per file read: ``path, format, records_read, flows, rejected, non_money, repeated`` (as summaries
+        say)."""
         return [
             {
                 "path": f.source,
@@ -79,6 +98,7 @@ class IngestResult:
                 "flows": f.flows.height,
                 "rejected": f.rejects.height,
                 "non_money": f.non_money,
+                "repeated": f.repeated,
             }
             for f in self.files
         ]
@@ -287,6 +307,7 @@ def read_flows(
         raise InputError("no input files given")
     drop_repeated_grants(reads)
     drop_repeated_releases(reads)
+    drop_repeated_transactions(reads)
     _note_repeated_lines(reads)
     rejects = pl.concat([r.rejects for r in reads] or [empty_rejects()], how="vertical")
     if rejects.height and not skip_invalid:

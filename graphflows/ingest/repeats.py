@@ -1,19 +1,26 @@
 """The same money read twice across files is counted once, and every time it happens a note says so.
 
-Three kinds of repeat, from the coarsest:
+Four kinds of repeat, from the coarsest:
 
 * **the same bytes** (a download saved twice, ``April (1).csv``): the later file is not parsed at all
   (:class:`SeenBytes`); it is listed with 0 records and a note naming the file read;
 * **a 360Giving grant identifier read again** (the same dataset as CSV and JSON, overlapping downloads):
-  later copies are non-money records; copies that disagree with the one kept (amount, currency,
-  recipient, funder or award date) get a note of their own (:func:`drop_repeated_grants`);
+  later copies are repeated records (non-money records when in the same file); copies that disagree with
+  the one kept (amount, currency, recipient, funder or award date) get a note of their own
+  (:func:`drop_repeated_grants`);
 * **an OCDS release read again** (same ``ocid`` and release ``id``, from overlapping bulk downloads): the
-  other copies are non-money records; a copy with different content gets a note of its own; and an award
-  updated by a later release in another file is counted from the latest only
-  (:func:`drop_repeated_releases`).
+  other copies are repeated records; a copy with different content gets a note of its own; and an award
+  updated by a later release in another file is counted from the latest only, the older version's records
+  being non-money records (:func:`drop_repeated_releases`);
+* **a spend transaction read again** (a quarter's file and one of its months, a month published twice): a
+  line of a spend file with the same payer, supplier, date, amount and currency (and transaction number,
+  when both files give one) as a line of an earlier file is a repeated record, not counted
+  (:func:`drop_repeated_transactions`); lines repeated *within* one file are kept (two equal payments on
+  one day happen).
 
-One copy is kept (the one read first, or the latest OCDS release), so a total never counts one payment
-twice.
+Repeated records (``FileRead.repeated``, with their money in ``repeated_amount``) are neither flows nor
+non-money records: ``records_read = flows + rejected + non_money + repeated``. One copy is kept (the one
+read first, or the latest OCDS release), so a total never counts one payment twice.
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from graphflows.ingest import giving360, ocds
+from graphflows.ingest import giving360, ocds, spend
 from graphflows.ingest.base import FileRead, empty_rejects
 from graphflows.ingest.importer import SourceSettings
 from graphflows.model.money import format_minor
+from graphflows.model.notes import FileNote
 from graphflows.model.schema import FLOW_COLUMNS, empty_flows
 
 
@@ -80,7 +88,8 @@ GRANT_FIELDS = {
 
 def drop_repeated_grants(reads: list[FileRead]) -> None:
     """A 360Giving grant identifier is globally unique: a grant read again is counted once (the copy read
-    first); later copies become non-money records, and those that disagree with it are noted apart."""
+    first); later copies become repeated records (non-money records within one file), and those that
+    disagree with it are noted apart."""
     first = pl.DataFrame(
         schema={"reference": pl.String, "first_source": pl.String}
         | {f"{name}_first": FLOW_COLUMNS[name] for name in GRANT_FIELDS}
@@ -108,7 +117,9 @@ def drop_repeated_grants(reads: list[FileRead]) -> None:
         repeats = repeats.with_columns(pl.any_horizontal(differs).alias("_differs"))
         same, other = repeats.filter(~pl.col("_differs")), repeats.filter(pl.col("_differs"))
         read.flows = kept
-        read.non_money += repeats.height
+        elsewhere = repeats.filter(pl.col("first_source") != read.source)
+        read.non_money += repeats.height - elsewhere.height
+        count_repeated(read, elsewhere)
         if same.height:
             example = same.row(0, named=True)
             read.notes.append(
@@ -149,7 +160,7 @@ class _Copy:
 
 def drop_repeated_releases(reads: list[FileRead]) -> None:
     """An OCDS release (``ocid`` + release ``id``) found in several files is counted once; the other copies'
-    award-supplier records become non-money records.
+    award-supplier records become repeated records.
 
     Identical copies: the copy read first is kept. Copies whose content differs: as with several
     versions of an award in one file, the one with the latest release ``date`` is kept (the copy read
@@ -206,13 +217,13 @@ def _drop_superseded_awards(reads: list[FileRead]) -> None:
 
 
 def _set_aside(read: FileRead, repeats: list[tuple[tuple[str, str], _Copy, _Copy]]) -> None:
-    """Move the flows of ``read``'s copies of repeated releases to non-money records, with notes."""
+    """Move the flows of ``read``'s copies of repeated releases to its repeated records, with notes."""
     same = [r for r in repeats if r[1].digest == r[2].digest]
     other = [r for r in repeats if r[1].digest != r[2].digest]
     repeated = _keys(read.flows).is_in([_joined(key) for key, _, _ in repeats])
     moved = read.flows.filter(repeated)
     read.flows = read.flows.filter(~repeated)
-    read.non_money += moved.height
+    count_repeated(read, moved)
     if same:
         (ocid, release_id), _, kept = same[0]
         read.notes.append(
@@ -257,3 +268,84 @@ def _money(flows: pl.DataFrame, key: tuple[str, str]) -> str:
     totals = mine.group_by("currency").agg(pl.col("amount_minor").sum()).sort("currency")
     money = [f"{format_minor(total)} {currency}" for currency, total in totals.iter_rows()]
     return ", ".join(money) or "no money"
+
+
+#: What makes two lines of spend files one transaction (with ``reference``, the transaction number, when
+#: both files give one).
+TRANSACTION = ("payer_id", "payee_id", "date", "amount_minor", "currency")
+#: The words of the note on transactions read again (the same for every file, so the notes combine).
+REPEATED_TRANSACTIONS = "line(s) repeat transactions already read in another file"
+
+
+def drop_repeated_transactions(reads: list[FileRead]) -> None:
+    """A spend line that repeats a transaction of an earlier spend file from the same payer is counted once.
+
+    Files are compared in the order read, each with the lines kept from every earlier file: a transaction
+    found ``n`` times in an earlier file takes the first ``n`` equal lines of a later file as repeats
+    (``FileRead.repeated``), so equal payments listed twice in both files stay two payments. One note per
+    pair of files names both, the lines repeated and their money.
+    """
+    spend_reads = [r for r in reads if r.format == spend.FORMAT and r.flows.height]
+    for later, earlier in _sharing_pairs(spend_reads):
+        if spend_reads[later].flows.height:
+            _drop_transactions_of(spend_reads[later], spend_reads[earlier])
+
+
+def _sharing_pairs(reads: list[FileRead]) -> list[tuple[int, int]]:
+    """``(later, earlier)`` positions of the files that share at least one transaction key (found by one
+    hash of every line, so files that share none, such as the months of one payer, are never compared),
+    in reading order."""
+    if len(reads) < 2:
+        return []
+    keys = pl.concat(
+        [r.flows.select(*TRANSACTION).with_columns(_file=pl.lit(n, pl.Int32)) for n, r in enumerate(reads)]
+    )
+    files = (
+        keys.select(pl.struct(*TRANSACTION).hash().alias("_key"), "_file")
+        .unique()
+        .filter(pl.col("_key").is_duplicated())
+        .group_by("_key")
+        .agg(pl.col("_file").sort())
+    )
+    pairs = {(b, a) for shared in files["_file"] for i, a in enumerate(shared) for b in shared[i + 1 :]}
+    return sorted(pairs)
+
+
+def _drop_transactions_of(read: FileRead, before: FileRead) -> None:
+    """Move ``read``'s lines repeating transactions ``before`` holds to ``read.repeated``, with a note."""
+    numbered = _has_references(read.flows) and _has_references(before.flows)
+    key = [*TRANSACTION, "reference"] if numbered else list(TRANSACTION)
+    theirs = before.flows.group_by(key).agg(pl.len().alias("_there"))
+    mine = read.flows.select(key).with_columns(_nth=pl.int_range(pl.len()).over(key))
+    found = mine.join(theirs, on=key, how="left", nulls_equal=True, maintain_order="left")
+    repeated = found.select(pl.col("_nth") < pl.col("_there").fill_null(0)).to_series()
+    count = int(repeated.sum())
+    if not count:
+        return
+    moved = read.flows.filter(repeated)
+    read.flows = read.flows.filter(~repeated)
+    amounts = count_repeated(read, moved)
+    money = ", ".join(f"{format_minor(v)} {c}" for c, v in amounts.items())
+    same = "supplier, date, amount" + (" and transaction number" if numbered else "")
+    detail = "; each transaction is counted once"
+    text = (
+        f"{read.source}: {count} line(s) repeat transactions already read in {before.source} (same payer, "
+        f"{same}; e.g. line {moved['line'][0]}): {money} in all, not counted again; {read.flows.height} "
+        f"other line(s) here are counted{detail}"
+    )
+    read.notes.append(FileNote(text, read.source, REPEATED_TRANSACTIONS, count, amounts, detail))
+
+
+def count_repeated(read: FileRead, moved: pl.DataFrame) -> dict[str, int]:
+    """Count ``moved`` (flows taken out of ``read`` as read in another file) in ``read.repeated`` and its
+    money per currency in ``read.repeated_amount``; returns that money (never adds two currencies)."""
+    totals = moved.group_by("currency").agg(pl.col("amount_minor").cast(pl.Int128).sum()).sort("currency")
+    amounts = {currency: int(total) for currency, total in totals.iter_rows()}
+    read.repeated += moved.height
+    for currency, minor in amounts.items():
+        read.repeated_amount[currency] = read.repeated_amount.get(currency, 0) + minor
+    return amounts
+
+
+def _has_references(flows: pl.DataFrame) -> bool:
+    return "reference" in flows.columns and flows["reference"].is_not_null().any()

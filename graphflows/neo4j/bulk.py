@@ -566,7 +566,7 @@ def choose_method(
     data_dir = Path(local.data_dir)
     state = "asked to replace the database" if replace and not empty else "the database is empty"
     if requested == "bulk":
-        return Method("bulk", f"asked for (--method bulk); {state}", data_dir)
+        return Method("bulk", f"asked for with --method bulk; {state}", data_dir)
     if flows < BULK_MIN_FLOWS and not replace:
         return Method(
             "bolt", f"{state}, but {flows:,} flows load faster over Bolt than a server restart takes"

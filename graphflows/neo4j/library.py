@@ -4,12 +4,14 @@ Each file starts with a header of ``//`` comments::
 
     // Question: Which recipients do the most stovepipes converge on?
     // Parameters:
-    //   limit (integer, default 25): how many rows to return
-    //   provider_id (string): the provider's id
+    //   limit (count, default 25): how many rows to return
+    //   provider_id (id): the provider's id
     // Example: graphflows query convergence_points --param limit=10
 
-Parameter values given as text (``--param limit=10``) are converted to the declared type; a missing or
-unknown parameter is a :class:`LibraryError` naming it.
+Parameter values given as text (``--param limit=10``) are converted to the declared type and checked
+(:mod:`.parameters`: ``share`` 0 to 1, ``count`` 0 or more, ``currency`` an ISO 4217 code with flows in the
+database, ``id`` a node in the database); a missing, unknown or wrong parameter is a :class:`LibraryError`
+naming it, in one line.
 
 >>> [q.name for q in list_queries()][:2]                   # doctest: +SKIP
 ['co_funding_commissioners', 'convergence_points']
@@ -22,54 +24,17 @@ import re
 import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from graphflows.model import GraphflowsError
-
-from .runner import CypherRunner, QueryResult
+from .parameters import TYPES, LibraryError, Parameter, check_in_database
+from .runner import CypherRunner, NeedsGds, QueryResult
 
 _PARAM_LINE = re.compile(
     r"^//\s+\$?(?P<name>[A-Za-z_]\w*)\s*\((?P<type>\w+)(?:\s*,\s*default\s+(?P<default>[^)]*))?\)\s*:\s*(?P<help>.*)$"
 )
 _PARAM_USE = re.compile(r"\$([A-Za-z_]\w*)")
-TYPES = ("string", "integer", "float", "boolean", "date")
-
-
-class LibraryError(GraphflowsError):
-    """An unknown query name, a missing or unknown parameter, or a value of the wrong type."""
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One declared parameter: its name, type, default (None = required unless ``optional``) and help."""
-
-    name: str
-    type: str
-    help: str
-    default: Any = None
-    optional: bool = False
-
-    def convert(self, text: Any) -> Any:
-        """Text from the command line to this parameter's type (values of the right type pass through)."""
-        if not isinstance(text, str):
-            return text
-        try:
-            if self.type == "integer":
-                return int(text)
-            if self.type == "float":
-                return float(text)
-            if self.type == "boolean":
-                if text.strip().lower() not in ("true", "false", "yes", "no", "1", "0"):
-                    raise ValueError(text)
-                return text.strip().lower() in ("true", "yes", "1")
-            if self.type == "date":
-                return date.fromisoformat(text.strip())
-        except ValueError:
-            raise LibraryError(f"parameter {self.name}: {text!r} is not a {self.type}") from None
-        return text
 
 
 @dataclass(frozen=True)
@@ -104,6 +69,15 @@ class LibraryQuery:
                     f"give it as --param {param.name}=VALUE"
                 )
         return bound
+
+    def run(self, runner: CypherRunner, bound: Mapping[str, Any]) -> QueryResult:
+        """Run with parameters from :meth:`bind` (read-only), once the database has confirmed its ids and
+        currencies (:func:`~.parameters.check_in_database`)."""
+        check_in_database(runner, self.parameters, bound)
+        try:
+            return runner.run(self.text, bound)
+        except NeedsGds as exc:
+            raise NeedsGds(exc.where, self.name) from None
 
 
 def cypher_dir() -> Path:
@@ -182,7 +156,7 @@ def run_named(
 ) -> QueryResult:
     """Run library query ``name`` (read-only) with ``values`` for its parameters."""
     query = load_query(name, directory)
-    return runner.run(query.text, query.bind(values or {}))
+    return query.run(runner, query.bind(values or {}))
 
 
 def used_parameters(text: str) -> set[str]:

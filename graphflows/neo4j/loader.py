@@ -112,10 +112,14 @@ class OtherFlowsInDatabase(GraphflowsError):
 
 @dataclass
 class LoadReport:
-    """What a load did: counts in the input, batches sent, retries needed, and the input's totals."""
+    """What a load did: counts in the input, batches sent, retries needed, and the input's totals.
+
+    ``already``: the input's flows the database held before the load (loading them again adds nothing).
+    """
 
     nodes: int = 0
     flows: int = 0
+    already: int = 0
     batches: int = 0
     retries: int = 0
     seconds: float = 0.0
@@ -228,7 +232,7 @@ def load_graph(
     if replace:
         send.call(empty_database, runner, batch_size=batch_size)
     else:
-        send.call(check_no_other_flows, runner, keys)
+        report.already = send.call(check_no_other_flows, runner, keys)
     if schema:
         send.call(apply_schema, runner)
     _load_nodes(send, graph.nodes, batch_size, progress)
@@ -263,20 +267,23 @@ def load_graph(
     return report
 
 
-def check_no_other_flows(runner: CypherRunner, keys: Sequence[str]) -> None:
-    """Refuse (:class:`OtherFlowsInDatabase`) when the database holds flows whose ids are not in ``keys``.
+def check_no_other_flows(runner: CypherRunner, keys: Sequence[str]) -> int:
+    """Refuse (:class:`OtherFlowsInDatabase`) when the database holds flows whose ids are not in ``keys``;
+    else return how many of ``keys`` it already holds.
 
     The message names the files those flows came from (a zip's members by the zip) and what to do instead.
     """
     wanted = set(keys)
     others: dict[str, int] = {}
+    held = 0
     for row in runner.run(STORED_FLOWS_QUERY).rows:
         missing = sum(1 for flow_id in row["flow_ids"] if flow_id not in wanted)
+        held += len(row["flow_ids"]) - missing
         if missing:
             name = PurePath(row["source"].split("!")[0]).name if row["source"] else "(no source)"
             others[name] = others.get(name, 0) + missing
     if not others:
-        return
+        return held
     shown = sorted(others.items(), key=lambda item: (-item[1], item[0]))
     files = ", ".join(f"{name} ({count:,} flows)" for name, count in shown[:5])
     if len(shown) > 5:

@@ -38,6 +38,17 @@ class CypherError(Neo4jError):
     """The query is wrong: a syntax error, a missing parameter, a type error..."""
 
 
+class NeedsGds(CypherError):
+    """The query calls Graph Data Science (``gds.*``), which the server does not have."""
+
+    def __init__(self, where: str, who: str = "the query"):
+        self.where = where
+        super().__init__(
+            f"{who} needs Neo4j Graph Data Science, which the server at {where} does not have: restart "
+            "graphflows' local server with it (`graphflows neo4j stop`, then `graphflows neo4j start --gds`)"
+        )
+
+
 @dataclass(frozen=True)
 class QueryResult:
     """Column names and rows (each a dict) of one query."""
@@ -156,7 +167,7 @@ class BoltRunner:
             result = tx.run(query, params)
             rows = [record.data() for record in result]
             summary = result.consume()
-            counters = {k: v for k, v in vars(summary.counters).items() if isinstance(v, int) and v}
+            counters = changes(summary.counters)
             return QueryResult(list(result.keys()), rows, counters)
 
         with translate_errors(self.settings):
@@ -245,11 +256,7 @@ class translate_errors:
                     "(graphflows cypher --write allows writes)"
                 ) from None
             if needs_gds(code, _one_line(exc)):
-                raise CypherError(
-                    f"the query calls Neo4j Graph Data Science, which the server at {where} does not have: "
-                    "restart graphflows' local server with it (`graphflows neo4j stop`, then "
-                    "`graphflows neo4j start --gds`)"
-                ) from None
+                raise NeedsGds(where) from None
             raise CypherError(f"Neo4j rejected the query ({code}): {_one_line(exc)}") from None
         if isinstance(exc, nx.DriverError):
             raise Neo4jError(f"Neo4j driver error talking to {where}: {_one_line(exc)}") from None
@@ -268,6 +275,16 @@ def needs_gds(code: str, message: str) -> bool:
     """
     missing = code == "ProcedureNotFound" or "unknown function" in message.lower()
     return missing and bool(re.search(r"[`'\"]gds\.", message))
+
+
+def changes(counters: Any) -> dict[str, int]:
+    """The non-zero counts of a query's summary (``nodes_created``...), without the driver's private
+    attributes and yes/no flags (``_contains_updates``)."""
+    return {
+        name: value
+        for name, value in vars(counters).items()
+        if not name.startswith("_") and isinstance(value, int) and not isinstance(value, bool) and value
+    }
 
 
 def same_server(uri: str, local_uri: str) -> bool:

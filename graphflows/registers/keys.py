@@ -1,11 +1,14 @@
 """Name keys for matching organisation names against the public-body registers.
 
-A key ignores case, punctuation, ``&``/``and``, a leading "The" and the long forms of common NHS words
-(``NHS Foundation Trust`` is ``NHS FT``) and of "United Kingdom", so spellings from different publishers meet:
+A key ignores case, punctuation, ``&``/``and``, a leading "The", the long forms of common NHS words
+(``NHS Foundation Trust`` is ``NHS FT``) and of "United Kingdom", and the short form ``Hosp`` of "Hospital"
+(finance systems cut long names: "Whittington Hosp Nhs Trust"), so spellings from different publishers meet:
 
 >>> name_key("NHS Leicester City Clinical Commissioning Group") == name_key("NHS LEICESTER CITY CCG")
 True
 >>> name_key("Royal Free London NHS Foundation Trust") == name_key("Royal Free London Nhs Ft")
+True
+>>> name_key("Whittington Hosp Nhs Trust") == name_key("The Whittington Hospital NHS Trust")
 True
 >>> name_key("The Mayor's Office for Policing & Crime")
 'MAYORS OFFICE FOR POLICING AND CRIME'
@@ -25,7 +28,9 @@ _FOLDS = (
     (r"\bSAINT\b", "ST"),
     (r"\bN H S\b|\bNATIONAL HEALTH SERVICE\b", "NHS"),  # "N.H.S.", as some finance systems spell it
     (r"\bNHS FOUNDATION TRUST\b", "NHS FT"),  # "Royal Free London Nhs Ft" in a trust's spend file
-    (r"\bUNITED KINGDOM\b", "UK"),  # "United Kingdom Atomic Energy Authority" is the register's "UK ..."
+    (r"\bUNITED KINGDOM\b", "UK"),
+    (r"\bHOSP\b", "HOSPITAL"),  # no register name has the word HOSP: "Whittington Hosp Nhs Trust"
+    (r"\bHOSPS\b", "HOSPITALS"),  # "United Kingdom Atomic Energy Authority" is the register's "UK ..."
 )
 
 

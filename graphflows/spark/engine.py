@@ -37,6 +37,9 @@ class SparkAnalysis:
     flows_used: int
     #: Records that are not money (blank and 'Total' lines), counted by ``convert``.
     non_money: int = 0
+    #: Records of transactions already read in another file, counted by ``convert``, and their money.
+    repeated: int = 0
+    repeated_amount: dict[str, int] = field(default_factory=dict)
     #: The reading notes ``convert`` kept, then the analysis's.
     notes: list[str] = field(default_factory=list)
     #: Records set aside by ``skip_invalid`` in flows CSV files (a Spark frame), or None.
@@ -93,6 +96,8 @@ def analyse_spark(
         period_totals=period_totals,
         flows_used=flows_used,
         non_money=read.non_money,
+        repeated=read.repeated,
+        repeated_amount=read.repeated_amount,
         notes=list(read.notes),
         rejects=read.rejects,
         financial_year=financial_year,

@@ -140,7 +140,7 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
         entry = by_form.setdefault(row["form"], {"convergence_points": 0, "total_in": {}})
         entry["convergence_points"] += row["n"]
         entry["total_in"][row["currency"]] = format_minor(int(row["t"]))
-    flows = analysis.records_read - analysis.rejected - analysis.non_money
+    flows = analysis.records_read - analysis.rejected - analysis.non_money - analysis.repeated
     negative_money = (
         negatives.groupBy("currency").agg(F.sum(F.col("net_minor").cast(wide)).alias("t")).collect()
     )
@@ -150,6 +150,8 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
         "flows": flows,
         "rejected": analysis.rejected,
         "non_money": analysis.non_money,
+        "repeated": analysis.repeated,
+        "repeated_amount": {c: format_minor(v) for c, v in analysis.repeated_amount.items()},
         "nodes": {"total": analysis.nodes.count(), **{k.value: kinds.get(k.value, 0) for k in Kind}},
         "total_amount": {c: format_minor(v) for c, v in analysis.totals.items()},
         "attributed_amount": {c: format_minor(v) for c, v in by_currency},

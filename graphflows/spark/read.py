@@ -6,7 +6,8 @@ in its file), so "the first name seen for an id" is the same as in the in-memory
 
 The native CSV is checked as the in-memory reader checks it (required columns, plain decimal amounts with
 at most two decimal places and 15 digits, ISO dates, three-letter currencies, known kinds and channels).
-A bad record stops the run naming file and record, unless ``skip_invalid`` drops it (and counts it).
+A bad record stops the run naming file and line (``flows.csv:5: amount 12,5O.00 is not a number``, the
+line the record starts on, as the in-memory engine says), unless ``skip_invalid`` drops it (and counts it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from graphflows.classify import CHANNELS
 from graphflows.convert import CONVERTED_MARK, converted_notes, part_name
 from graphflows.ingest.native import CHANNEL_COLUMNS, KNOWN, MAX_DIGITS, REQUIRED
-from graphflows.model import InputError, Kind
+from graphflows.model import InputError, Kind, RowProblem, format_minor
 from graphflows.outputs import read_manifest
 from graphflows.spark.positions import positioned
 
@@ -40,6 +41,10 @@ class SparkFlows:
     rejected: int
     files: list[dict[str, object]]
     non_money: int = 0
+    #: Records of transactions already read in another file (set aside by ``convert``), and their money
+    #: per currency in minor units.
+    repeated: int = 0
+    repeated_amount: dict[str, int] = field(default_factory=dict)
     #: Flows the inputs hold by their own counts (a converted folder's description): checked against the
     #: rows Spark reads.
     flows_expected: int = 0
@@ -64,7 +69,9 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
     from pyspark.sql import functions as F
 
     parts, files, organisations, notes, rejects = [], [], [], [], []
-    figures = {"records_read": 0, "flows": 0, "rejected": 0, "non_money": 0}
+    spend: dict[int, list[str]] = {}  # input -> the spend files its converted folder holds
+    figures = {"records_read": 0, "flows": 0, "rejected": 0, "non_money": 0, "repeated": 0}
+    repeated_amount: dict[str, int] = {}
     for index, path in enumerate(paths):
         if isinstance(path, str):  # a URL (s3a://, hdfs://, file://...): every look at it goes through Spark
             frame, counts, matched = _url(spark, path, index, skip_invalid)
@@ -83,11 +90,17 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
         files.append({"path": str(path), "format": counts["format"], **counts["figures"]})
         figures = {key: figures[key] + counts["figures"][key] for key in figures}
         notes += counts.get("notes", [])
+        if counts.get("spend"):
+            spend[index] = counts["spend"]
+        for currency, minor in counts.get("repeated_amount", {}).items():
+            repeated_amount[currency] = repeated_amount.get(currency, 0) + int(minor)
         if counts.get("rejects") is not None:
             rejects.append(counts["rejects"])
     if not parts:
         raise InputError("no input files given")
     flows = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), parts)
+    if len(spend) > 1:
+        refuse_repeats_across_folders(flows, paths, spend)
     orgs = None
     if organisations:  # the first folder that matched an id wins
         every = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), organisations)
@@ -100,9 +113,52 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
         figures["rejected"],
         files,
         non_money=figures["non_money"],
+        repeated=figures["repeated"],
+        repeated_amount=dict(sorted(repeated_amount.items())),
         flows_expected=figures["flows"],
         notes=notes,
         rejects=reduce(lambda a, b: a.unionByName(b), rejects) if rejects else None,
+    )
+
+
+#: What makes two spend lines one transaction (graphflows.ingest.repeats.TRANSACTION, without the
+#: transaction number: a folder may hold a file that gives none).
+TRANSACTION = ("payer_id", "payee_id", "date", "amount_minor", "currency")
+
+
+def refuse_repeats_across_folders(flows, paths: list[Path | str], spend: dict[int, list[str]]) -> None:
+    """Refuse converted folders whose spend files hold the same transactions: ``convert`` counts a
+    transaction found in two files once, but only among the files it read together, and Spark does not
+    compare folders. The error names both folders and tells to convert their files together."""
+    from pyspark.sql import functions as F
+
+    sources = sorted({source for files in spend.values() for source in files})
+    rows = flows.filter(F.col("source").isin(sources)).withColumn("_folder", F.shiftright(F.col("_file"), 20))
+    per_folder = rows.groupBy(*TRANSACTION, "_folder").agg(F.count("*").alias("_lines"))
+    shared = (
+        per_folder.groupBy(*TRANSACTION)
+        .agg(
+            F.count("*").alias("_folders"),
+            F.min("_folder").alias("_a"),
+            F.max("_folder").alias("_b"),
+            (F.sum("_lines") - F.max("_lines")).alias("_again"),  # lines beyond one folder's copy
+        )
+        .filter(F.col("_folders") > 1)
+    )
+    found = shared.agg(
+        F.sum("_again").alias("n"), F.min(F.struct("_a", "_b", *TRANSACTION)).alias("e")
+    ).first()
+    if not found or not found["n"]:
+        return
+    example = found["e"]
+    first, second = paths[example["_a"]], paths[example["_b"]]
+    raise InputError(
+        f"{first} and {second}: {found['n']} spend line(s) repeat transactions of another converted "
+        f"folder (same payer, supplier, date and amount, e.g. {example['payer_id']} to "
+        f"{example['payee_id']} on {example['date']}, "
+        f"{format_minor(example['amount_minor'])} {example['currency']}); a transaction in two files is "
+        "counted once only among files converted together: run one `graphflows convert` on all their files "
+        "and analyse that folder; nothing was analysed"
     )
 
 
@@ -195,7 +251,14 @@ def _converted(spark, folder: Path | str, index: int, mark: str):
     # the folder's files keep their order through _file (within the folder) and _seq
     frame = frame.withColumn("_file", F.lit(index).cast("long") * (1 << 20) + F.col("_file"))
     figures = {k: info[k] for k in ("records_read", "flows", "rejected", "non_money")}
-    return frame, {"format": "parquet", "figures": figures, "notes": converted_notes(info)}
+    figures["repeated"] = int(info.get("repeated", 0))  # folders converted before repeats were counted: 0
+    return frame, {
+        "format": "parquet",
+        "figures": figures,
+        "notes": converted_notes(info),
+        "repeated_amount": info.get("repeated_amount", {}),
+        "spend": [f["path"] for f in info.get("files", []) if f.get("format") == "spend"],
+    }
 
 
 def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: str | None = None):
@@ -209,7 +272,8 @@ def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: st
     missing = [c for c in REQUIRED if c not in titles]
     if missing:
         raise InputError(f"{path}:1: wrong header: missing column(s) {', '.join(missing)}")
-    raw = _numbered(spark, path, titles).withColumn("_file", F.lit(index).cast("long"))
+    raw, spans_lines = _numbered(spark, path, titles)
+    raw = raw.withColumn("_file", F.lit(index).cast("long"))
     given = [c for c in raw.columns if not c.startswith("_")]
     raw = raw.filter(
         F.concat_ws("", *(F.trim(c) for c in given)) != ""
@@ -224,17 +288,20 @@ def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: st
     bad = checked.filter(F.col("_problem").isNotNull())
     rejected = bad.count()
     if rejected and not skip_invalid:
-        shown = bad.orderBy("_seq").select("_seq", "_problem").limit(SHOWN).collect()
-        lines = "; ".join(f"{path}: record {row['_seq'] + 1}: {row['_problem']}" for row in shown)
-        raise InputError(
-            f"{rejected} invalid record(s); nothing was written (fix them, or use --skip-invalid): {lines}"
+        shown = bad.orderBy("_seq").select("_seq", "_problem").limit(SHOWN)
+        shown = shown.join(_record_lines(spark, path, spans_lines), "_seq", "left").orderBy("_seq").collect()
+        raise InputError(  # as the in-memory engine words it: the file's line of each record
+            f"{rejected} invalid record(s); nothing was written (fix them, or use --skip-invalid to set them "
+            "aside with their reasons and go on)",
+            [RowProblem(str(path), row["_line"], row["_problem"]) for row in shown],
+            rejected,
         )
     extra = [c for c in raw.columns if c not in KNOWN and not c.startswith("_")]
     rejects = None
     if skip_invalid:  # as the in-memory rejects table; to_json leaves out the columns a record lacks
-        rejects = bad.select(
+        rejects = bad.join(_record_lines(spark, path, spans_lines), "_seq", "left").select(
             F.lit(str(path)).alias("source"),
-            (F.col("_seq") + 2).cast("string").alias("line"),
+            F.col("_line").cast("string").alias("line"),
             F.col("_problem").alias("reason"),
             F.to_json(F.struct(*(F.col(c) for c in given))).alias("record"),
             "_file",
@@ -257,11 +324,13 @@ def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: st
         "_seq",
     )
     figures = {"records_read": total, "flows": total - rejected, "rejected": rejected, "non_money": 0}
+    figures["repeated"] = 0
     return flows, {"format": "flows", "figures": figures, "rejects": rejects}
 
 
 def _numbered(spark, path: Path | str, titles: list[str]):
-    """The records of one CSV file as text columns, with ``_seq``: the record's position in the file.
+    """The records of one CSV file as text columns, with ``_seq``: the record's position in the file; and
+    whether a quoted value runs over a line break (then the file is read whole).
 
     Spark splits a large file into byte ranges read in parallel. Within a range, records come in file
     order; counting the records of each range (one small row per range) gives every range its first
@@ -290,7 +359,42 @@ def _numbered(spark, path: Path | str, titles: list[str]):
         .csv(str(path))
         .select("*", F.input_file_block_start().alias("_block"), F.monotonically_increasing_id().alias("_at"))
     )  # read twice (counted, then numbered): the same splits in the same order both times
-    return positioned(text, "_block", "_at", "_seq")
+    return positioned(text, "_block", "_at", "_seq"), spans_lines
+
+
+def _record_lines(spark, path: Path | str, spans_lines: bool):
+    """``_seq, _line``: the line of the file (1 = the header) each record of :func:`_numbered` starts on.
+
+    Spark's CSV reader skips the header, empty lines and (unless a quoted value spans lines) lines of
+    only spaces; a record starts on a line outside quotes. Computed from the file's text lines, only for
+    the records joined to it (the bad ones). A file whose values span lines is read by one task anyway,
+    so the quotes before each line are counted in one ordered window.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    text = spark.read.text(str(path)).select(
+        "value",
+        F.input_file_block_start().alias("_block"),
+        F.input_file_block_start().alias("_piece"),  # kept: positioned() drops _block
+        F.monotonically_increasing_id().alias("_at"),
+    )
+    lines = positioned(text, "_block", "_at", "_index")  # 0 = the header
+    starts = (F.col("_index") > 0) & F.col("value").rlike(r"[^\x00-\x20]")
+    if spans_lines:
+        quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
+        before = F.sum(quotes).over(Window.orderBy("_index").rowsBetween(Window.unboundedPreceding, -1))
+        outside = F.coalesce(before, F.lit(0)) % 2 == 0
+        starts = (F.col("_index") > 0) & (F.length("value") > 0) & outside
+        lines = lines.withColumn("_start", starts).filter("_start")
+    else:
+        lines = lines.filter(starts)
+    records = lines.select(
+        (F.col("_index") + 1).alias("_line"),
+        F.col("_piece").alias("_block"),
+        F.monotonically_increasing_id().alias("_at"),
+    )
+    return positioned(records, "_block", "_at", "_seq")
 
 
 def _checked(raw):
