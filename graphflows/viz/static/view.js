@@ -159,22 +159,31 @@
   };
   var network = new vis.Network(container, { nodes: nodes, edges: edges }, options);
 
-  var styledAt = 1;
+  // Only the nodes on screen (with a margin) are styled for a new zoom, so a step of the wheel costs the
+  // same in a view of 3,000 nodes as in one of 250; the others are styled when they come into view.
+  var lastScale = 1;
+  data.nodes.forEach(function (n) { n.styledAt = 1; });
   function fitToZoom() {
     var scale = network.getScale();
-    if (scale === styledAt) return;
-    styledAt = scale;
-    var changed = [];
+    var sameZoom = scale === lastScale;
+    lastScale = scale;
+    if (sameZoom && !data.nodes.some(function (n) { return n.styledAt !== scale; })) return;
+    var w = container.clientWidth, h = container.clientHeight;
+    var low = network.DOMtoCanvas({ x: -w / 2, y: -h / 2 }), high = network.DOMtoCanvas({ x: 1.5 * w, y: 1.5 * h });
+    var where = network.body.nodes;
     data.nodes.forEach(function (n) {
+      var at = where[n.id];
+      if (n.styledAt === scale || !at || at.x < low.x || at.x > high.x || at.y < low.y || at.y > high.y) return;
+      n.styledAt = scale;
       var style = zoomed(n, scale);
       if (!sameStyle(n.shown, style)) {
         n.shown = style;
-        changed.push(style);
+        // straight on the drawn node, before this frame is drawn ("initRedraw" comes first): an update of
+        // the DataSet would recompute every node's size from its value, ~70 ms in a view of 3,000 nodes
+        at.setOptions({ font: style.font, borderWidth: style.borderWidth,
+                        borderWidthSelected: style.borderWidthSelected, shadow: style.shadow || false });
       }
     });
-    // before the frame at this zoom is drawn ("initRedraw" comes before vis-network sets the canvas up; the
-    // update draws the frame once more, so this runs only when the zoom has changed)
-    if (changed.length) nodes.update(changed);
   }
   network.on("initRedraw", fitToZoom);
   window.network = network;
