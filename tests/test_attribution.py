@@ -188,3 +188,18 @@ def test_a_self_payment_is_left_out_of_income_and_payers_and_said_in_the_notes()
     only_itself = attribute(graph_of(("A", "A", 50)))  # an organisation paying only itself receives nothing
     assert only_itself.recipients.is_empty() and only_itself.rows.is_empty()
     assert attribute(graph_of(("S", "A", 100))).notes == []
+
+
+def test_by_stream_without_funding_streams_says_it_gives_the_origin_answer():
+    """Spend files declare no streams: --by stream then gives --by origin's rows, and a note says why."""
+    G = graph_of(("CCG", "Trust", 70), ("Council", "Trust", 30), ("Trust", "GP", 10))
+    by_stream, by_origin = attribute(G, by="stream"), attribute(G, by="origin")
+    assert by_stream.rows.sort("recipient_id", "stovepipe_id").equals(
+        by_origin.rows.sort("recipient_id", "stovepipe_id")
+    )
+    assert any(
+        note.startswith("--by stream: the files declare no funding streams") for note in by_stream.notes
+    )
+    assert not any("funding streams" in note for note in by_origin.notes)
+    streams = graph_of(("BCF", "Council", 50), ("Council", "P", 40, "BCF"), streams=("BCF",))
+    assert not any("funding streams" in note for note in attribute(streams, by="stream").notes)

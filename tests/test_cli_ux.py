@@ -37,7 +37,8 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
         ),
         (
             ["view", str(demo_path()), "--min-share", "2"],
-            "graphflows view: Invalid value for '--min-share': 2.0 is not in the range 0<=x<=1. "
+            "graphflows view: Invalid value for '--min-share': 2 would be the whole income or more; did you "
+            "mean 0.02 (2%)? Give a share between 0 and 1 or a percentage (the whole income is 100%) "
             "See 'graphflows view --help'.",
         ),
         (["nosuch"], "graphflows: No such command 'nosuch'. See 'graphflows --help'."),
@@ -48,6 +49,34 @@ def test_a_usage_mistake_is_one_line_naming_the_command(tmp_path, capsys, args, 
     assert code == 2
     assert err.strip() == line and out == ""
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "points"), [("1%", 1), ("0.01", 1), ("0.5%", 2), ("0.0099", 2), ("100%", 0), ("0", 2)]
+)
+def test_min_share_takes_a_share_or_a_percentage(tmp_path, capsys, given, points):
+    """p1 gets exactly 1% from its second channel, p2 0.9999%: 1% and 0.01 are the same threshold."""
+    flows = tmp_path / "share.csv"
+    flows.write_text(
+        "payer_id,payer_name,payee_id,payee_name,amount,payer_channel\n"
+        "ccg,CCG,p1,Exactly one percent,9900.00,nhs\npcc,PCC,p1,Exactly one percent,100.00,police_justice\n"
+        "ccg,CCG,p2,A hair under,9900.01,nhs\npcc,PCC,p2,A hair under,99.99,police_justice\n"
+    )
+    code, _out, err = run(capsys, "analyse", str(flows), "--min-share", given, "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["convergence_points"] == points
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"), [("1", "0.01 (1%)"), ("5", "0.05 (5%)"), ("2.5", "0.025 (2.5%)")]
+)
+def test_a_min_share_above_one_is_refused_with_the_share_it_may_mean(tmp_path, capsys, given, meant):
+    code, out, err = run(
+        capsys, "analyse", str(demo_path()), "--min-share", given, "--out", str(tmp_path / "o")
+    )
+    assert code == 2 and out == "" and not (tmp_path / "o").exists()
+    assert f"'--min-share': {given} would be the whole income or more; did you mean {meant}?" in err
 
 
 @pytest.mark.parametrize("command", ["analyse", "view"])

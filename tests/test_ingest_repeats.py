@@ -187,7 +187,7 @@ def test_a_release_repeated_with_different_content_keeps_the_first_copy_and_name
     note = next(n for n in forward.notes if "DIFFERENT content" in n)
     assert note.startswith(f"{b}: 1 release(s) have the same ocid and release id as one in another file")
     kept, dropped = supplier_values(shared), supplier_values(changed)
-    assert f"{kept:.2f} GBP in {a} (kept), {dropped:.2f} GBP in {b} (not counted)" in note
+    assert f"GBP {kept:,.2f} in {a} (kept), GBP {dropped:,.2f} in {b} (not counted)" in note
     assert "release dates are equal, so the copy read first is kept" in note
 
 
@@ -253,7 +253,7 @@ def test_a_grant_read_again_with_another_amount_is_noted_with_both_files_and_amo
     differ = next(n for n in forward.notes if "DIFFER" in n)
     assert differ.startswith(f"{revised}: 1 grant(s)")
     assert "360G-traffordmbc-VSG1342 (different amount)" in differ
-    assert f"{Decimal(before):.2f} GBP in {TRAFFORD_CSV}, 999999.00 GBP in {revised}" in differ
+    assert f"GBP {Decimal(before):,.2f} in {TRAFFORD_CSV}, GBP 999,999.00 in {revised}" in differ
     assert f"({TRAFFORD_CSV}) is kept" in differ
 
 
@@ -268,7 +268,7 @@ def test_a_grant_read_again_with_another_recipient_or_date_is_noted(tmp_path):
     result = read_flows([a, b])
     assert (result.flows.height, gbp(result), result.repeated, result.non_money) == (1, Decimal("10"), 1, 0)
     note = next(n for n in result.notes if "DIFFER" in n)
-    assert "g1 (different recipient, award date): 10.00 GBP in" in note
+    assert "g1 (different recipient, award date): GBP 10.00 in" in note
     assert not any("already read (same 360Giving identifier" in n for n in result.notes)
 
 
@@ -322,8 +322,9 @@ def test_a_month_read_with_its_quarter_is_counted_once_with_one_note_naming_both
     notes = [n for n in result.notes if "repeat transactions" in n]
     assert notes == [
         f"{april}: {len(april_rows)} line(s) repeat transactions already read in {path} (same payer, "
-        f"supplier, date, amount and transaction number; e.g. line 2): {money_of(april_rows, header):.2f} "
-        "GBP in all, not counted again; 0 other line(s) here are counted; each transaction is counted once"
+        "supplier, date, amount and transaction number; e.g. line 2): "
+        f"GBP {money_of(april_rows, header):,.2f} in all, not counted again; 0 other line(s) here are "
+        "counted; each transaction is counted once"
     ]
 
 

@@ -262,6 +262,23 @@ def test_spark_connect_gives_the_same_results(spark, tmp_path):
     assert_same(memory, tmp_path / "connect")
 
 
+def test_a_local_spark_run_prints_its_results_and_no_spark_logging(tmp_path):
+    """Only the JVM's own incubator warning may reach stderr: no log4j lines, no "Setting default log
+    level" from PySpark's gateway, no progress bars."""
+    command = ["analyse", str(demo_path()), "--out", str(tmp_path / "out"), "--engine", "spark"]
+    done = subprocess.run(
+        [sys.executable, "-m", "graphflows.cli.main", *command, "--spark-master", "local[1]"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Results written to" in done.stdout
+    spoken = [line for line in done.stderr.splitlines() if "Using incubator modules" not in line]
+    assert spoken == []
+
+
 def test_spark_refuses_formats_parsed_in_python(tmp_path, capsys):
     code = main(["analyse", str(CCG[0]), "--out", str(tmp_path / "out"), "--engine", "spark"])
     assert code == 2

@@ -315,6 +315,14 @@ class AttributionStream:
             yield _frame(block.currency, ids, block.node, block.origin, block.amount, block.total)
 
 
+#: The note when ``by="stream"`` finds no funding stream to start from.
+NO_STREAMS = (
+    "--by stream: the files declare no funding streams (spend files and OCDS have none; 360Giving grant "
+    "programmes, and a flows CSV's stream_id or payer_kind 'stream', give them), so the results are those "
+    "of --by origin"
+)
+
+
 def attribute_in_blocks(
     graph: FlowGraph | nx.Graph,
     *,
@@ -339,8 +347,11 @@ def attribute_in_blocks(
     nodes = graph.nodes.sort("id")  # a fixed order, so results never depend on the order of input lines
     ids = nodes["id"]
     forced = np.zeros(ids.len(), dtype=bool)
+    notes = []
     if by == "stream":
         forced = nodes["kinds"].list.contains(Kind.STREAM.value).to_numpy()
+        if not forced.any():
+            notes.append(NO_STREAMS)
     channel_names, channel_of = channel_codes(graph)
     own = self_payments(flows)
     positive, negative = net_pairs(_coded(flows, ids))
@@ -367,7 +378,7 @@ def attribute_in_blocks(
         financial_year=financial_year,
         flows_used=flows.height,
         undated_excluded=undated,
-        notes=self_payment_income_notes(own),
+        notes=[*self_payment_income_notes(own), *notes],
         _positive=positive.sort("currency"),
         _forced=forced,
         _codes=recipients.select("recipient_code", "currency", "total_in_minor"),

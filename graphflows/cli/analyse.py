@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,42 @@ def _check_year(_ctx: click.Context, _param: click.Parameter, value: str | None)
     return value
 
 
+class Share(click.ParamType):
+    """A share of income: ``0.01`` or ``1%``. A number from 1 to 100 is refused with the share it may mean
+    (``--min-share 1`` is most often meant as 1%; the whole income is written ``100%``).
+
+    >>> [Share().convert(given, None, None) for given in ("1%", "0.05", "0.5%", "100%")]
+    [0.01, 0.05, 0.005, 1.0]
+    """
+
+    name = "share"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):  # the default
+            return value
+        text = str(value).strip()
+        percent = text.endswith("%")
+        try:
+            number = Decimal(text.removesuffix("%").strip())
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if not number.is_finite():
+            self.fail(
+                f"{text!r} is not a share: give one between 0 and 1 (0.01) or a percentage (1%)", param, ctx
+            )
+        if not percent and 1 <= number <= 100:
+            self.fail(
+                f"{text} would be the whole income or more; did you mean {number / 100} ({number}%)? Give a "
+                "share between 0 and 1 or a percentage (the whole income is 100%)",
+                param,
+                ctx,
+            )
+        share = number / 100 if percent else number
+        if not 0 <= share <= 1:
+            self.fail(f"{text!r}: give a share between 0 and 1 (0.01) or a percentage (1%)", param, ctx)
+        return float(share)
+
+
 def convergence_options(command: Any) -> Any:
     """What makes a convergence point: shared by analyse, demo and load."""
     for option in reversed(
@@ -57,11 +94,12 @@ def convergence_options(command: Any) -> Any:
             ),
             click.option(
                 "--min-share",
-                type=click.FloatRange(0, 1),
+                type=Share(),
+                metavar="SHARE",
                 default=DEFAULT_MIN_SHARE,
                 show_default=True,
                 help="Materiality: a channel or stovepipe counts when it brings at least this share of a "
-                "recipient's income (0 counts every penny).",
+                "recipient's income, as a share (0.01) or a percentage (1%); 0 counts every penny.",
             ),
         ]
     ):

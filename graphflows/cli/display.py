@@ -14,7 +14,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from graphflows.model import format_minor, to_minor
+from graphflows.model import money_words as money
+from graphflows.model import to_minor
 from graphflows.model.notes import FileNote
 
 #: Control characters (C0, DEL, C1) and bidirectional overrides: never sent raw to a terminal.
@@ -50,12 +51,6 @@ class SafeConsole(Console):
 
 #: Piped output gets a fixed width so tables stay readable in files and logs.
 console = SafeConsole(highlight=False, width=None if sys.stdout.isatty() else 120)
-
-
-def money(minor: int, currency: str) -> str:
-    """``1234567`` pence -> ``GBP 12,345.67``."""
-    whole, _, pence = format_minor(abs(minor)).partition(".")
-    return f"{'-' if minor < 0 else ''}{currency} {int(whole):,}.{pence}"
 
 
 #: Notes of one kind from at least this many files are shown as one line (each file's note stays in

@@ -11,7 +11,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
@@ -98,6 +98,26 @@ def empty_rejects() -> pl.DataFrame:
 CONVERTED_MARK = "graphflows-flows.json"
 
 
+#: Files that document data rather than hold it: skipped in a zip or a --sources glob, with a note.
+DOC_SUFFIXES = (".md", ".pdf", ".doc", ".docx", ".rtf", ".htm", ".html", ".odt")
+#: ``.txt`` files named like these are documentation too (``README.txt``, ``Licence.txt``, ``notes.txt``).
+_DOC_NAME = re.compile(
+    r"^(read[ _.-]?me|licen[cs]e|notes?|about|change[ _.-]?log|changes|metadata|copying|terms|guidance)\b",
+    re.IGNORECASE,
+)
+
+
+def is_documentation(name: str) -> bool:
+    """A README, licence, notes or PDF file (by its name; inside a zip, the member's name).
+
+    >>> is_documentation("spend.zip!Readme.txt"), is_documentation("LICENCE.md"), is_documentation("oxf.txt")
+    (True, True, False)
+    """
+    base = PurePosixPath(name.rpartition("!")[2]).name
+    lower = base.lower()
+    return lower.endswith(DOC_SUFFIXES) or (lower.endswith(".txt") and bool(_DOC_NAME.match(base)))
+
+
 def check_readable(path: Path) -> None:
     """Raise InputError with one clear line if ``path`` is not a readable, non-empty file."""
     if not path.exists():
@@ -105,9 +125,46 @@ def check_readable(path: Path) -> None:
     if path.is_dir():
         if (path / CONVERTED_MARK).is_file():
             raise InputError(f"{path} is a `graphflows convert` folder: analyse it with `--engine spark`")
-        raise InputError(f"{path}: is a folder, not a file")
+        raise InputError(f"{path}: is a folder, not a file: {folder_hint(path)}")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: file is empty")
+
+
+#: File endings a folder's data files have (for the hint on a folder given as a file).
+DATA_ENDINGS = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".zip", ".txt")
+#: A folder's entries looked at for the hint (a huge tree is not walked to the end).
+FOLDER_LOOK = 10_000
+
+
+def folder_hint(folder: Path) -> str:
+    """What to give instead of a folder: a glob matching its data files (as deep as they are), or a
+    sources manifest.
+
+    ``give the files in it, e.g. DIR/*/*.csv (36 file(s)), or a --sources manifest saved in it with the
+    path '*/*.csv'``.
+    """
+    found: list[Path] = []
+    for number, entry in enumerate(folder.rglob("*")):
+        if number >= FOLDER_LOOK:
+            break
+        if entry.suffix.lower() in DATA_ENDINGS and not is_documentation(entry.name) and entry.is_file():
+            found.append(entry.relative_to(folder))
+    if not found:
+        return f"it holds no data files ({', '.join(DATA_ENDINGS)}); give the files themselves"
+    depths = {len(f.parts) for f in found}
+    endings = {f.suffix.lower() for f in found}
+    name = f"*{endings.pop()}" if len(endings) == 1 else "*"
+    count = f"{len(found):,}{'+' if number >= FOLDER_LOOK else ''} file(s)"
+    if len(depths) > 1:
+        return (
+            f"its {count} are in several levels of subfolders: give a --sources manifest saved in it with "
+            f"the path '**/{name}', or the files themselves"
+        )
+    pattern = "/".join(["*"] * (depths.pop() - 1) + [name])
+    return (
+        f"give the files in it, e.g. {folder}/{pattern} ({count}), or a --sources manifest saved in it with "
+        f"the path '{pattern}'"
+    )
 
 
 def refuse_utf16(data: bytes, source: str | Path) -> None:

@@ -34,7 +34,7 @@ from graphflows.ingest.parsing import (
     title_index,
 )
 from graphflows.ingest.sides import canonical_ids, funder_and_recipient, provisional_id, registered_ids
-from graphflows.ingest.workbook import read_sheet
+from graphflows.ingest.workbook import read_sheets, sheets_note, stacked
 from graphflows.model import InputError
 from graphflows.model.notes import FileNote
 
@@ -95,8 +95,15 @@ def read(path: Path) -> FileRead:
 def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
     """Read 360Giving bytes; ``source`` names the file in flows and errors."""
     if data[:2] == b"PK":
-        frame, lines, records = _xlsx_table(data, source)
-        return _grants(frame, lines, records, source, [])
+        sheets = read_sheets(
+            data,
+            source,
+            lambda titles: AMOUNT in {title_index(t)[0] for t in titles},
+            date_titles=lambda title: title_index(title)[0] == AWARD_DATE,
+            what="an 'Amount Awarded' column (not 360Giving data)",
+        )
+        frame, lines = stacked(sheets.read)
+        return _grants(frame, lines, frame, source, [sheets_note(source, sheets.read, sheets.others)])
     text, note = decode_text(source, data)
     stripped = text.lstrip()
     if not stripped:
@@ -111,18 +118,6 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
 
 
 # ---------------------------------------------------------------------------------------------- tables
-
-
-def _xlsx_table(data: bytes, source: str) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
-    """The first sheet with an ``Amount Awarded`` column, as text columns, with ``Sheet!row`` positions."""
-    frame, positions = read_sheet(
-        data,
-        source,
-        lambda titles: AMOUNT in {title_index(t)[0] for t in titles},
-        date_titles=lambda title: title_index(title)[0] == AWARD_DATE,
-        what="an 'Amount Awarded' column (not 360Giving data)",
-    )
-    return frame, positions, frame
 
 
 def _flatten(value: object, prefix: str, out: dict[str, str]) -> None:

@@ -61,11 +61,20 @@ MAX_DIGITS = 15
 
 
 def sniff(sample: Sample) -> bool:
-    """True when the first line looks like a native flows header."""
-    head = sample.head
-    first = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head else ""
-    names = {_norm(c) for c in first.split(",")}
-    return set(REQUIRED) <= names
+    """True when the first line looks like a native flows header (or a line below title lines does:
+    :func:`read_bytes` then says to remove them)."""
+    return _header_line(sample.head) is not None
+
+
+def _header_line(head: bytes, search: int = 20) -> int | None:
+    """The 0-based line of the first of the first ``search`` lines that is a flows header, or None.
+
+    >>> _header_line(b"Leicester demo flows\\n\\npayer_id,payee_id,amount\\n"), _header_line(b"a,b\\n")
+    (2, None)
+    """
+    lines = head.decode("utf-8-sig", errors="replace").splitlines()[:search]
+    found = (i for i, line in enumerate(lines) if set(REQUIRED) <= {_norm(c) for c in line.split(",")})
+    return next(found, None)
 
 
 def _norm(title: str) -> str:
@@ -83,6 +92,12 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     text = decode_utf8(Path(source), data)
     if not text or text.isspace():  # stops at the first character that is not a space
         raise InputError(f"{source}: file is empty")
+    below = _header_line(data[:65536]) or 0
+    if below:
+        raise InputError(
+            f"{source}:{below + 1}: a flows header ({', '.join(REQUIRED)}...) on line {below + 1}: remove "
+            f"the {below} line(s) above it (a flows CSV starts with its header row)"
+        )
     table = read_csv_bytes(source, data)
     _check_header(source, table.frame.columns)
     raw = table.frame.rename({c: _norm(c) for c in table.frame.columns})

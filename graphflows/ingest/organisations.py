@@ -70,6 +70,7 @@ from graphflows.ingest.orgids import (
     org_id_problem,
 )
 from graphflows.model import InputError
+from graphflows.model.notes import FileNote
 from graphflows.registers import PublicBody, lookup_codes, lookup_id, names_matches
 
 CONFIDENCE = {
@@ -607,12 +608,24 @@ def self_payment_notes(flows: pl.DataFrame) -> list[str]:
     per_file = same.group_by("source", maintain_order=True).agg(
         pl.len(), pl.col("line").first(), pl.col("payer_name").first()
     )
+    detail = (
+        "; kept in the flows but not counted as income: check whether they are internal transfers or a slip "
+        "in the publisher's ids"
+    )
     return [
-        f"{source}: {count} flow(s) paid by an organisation to itself (e.g. line {line}, {name!r}); kept in "
-        "the flows but not counted as income: check whether they are internal transfers or a slip in the "
-        "publisher's ids"
+        FileNote(
+            f"{source}: {count} {SELF_PAYMENTS} (e.g. line {line}, {name!r}){detail}",
+            source,
+            SELF_PAYMENTS,
+            count,
+            detail=detail,
+        )
         for source, count, line, name in per_file.iter_rows()
     ]
+
+
+#: What the note on flows from an organisation to itself counts (the same words for every file).
+SELF_PAYMENTS = "flow(s) paid by an organisation to itself"
 
 
 class _IdChecks:

@@ -25,6 +25,7 @@ import polars as pl
 
 from graphflows.ingest.base import decode_utf8, refuse_utf16
 from graphflows.model import MAX_MINOR, InputError
+from graphflows.model.notes import FileNote
 
 _SPACES = re.compile(r"\s+")
 _INDEX = re.compile(r":\d+(?=:|$)")
@@ -522,6 +523,10 @@ def read_csv_bytes(source: str, data: bytes, *, header_line: int = 0) -> CsvTabl
     return CsvTable(frame, table.lines + header_line)
 
 
+#: What the note on a file read as Windows-1252 counts (the same words for every file).
+CP1252 = "file(s) not UTF-8, read as Windows-1252"
+
+
 def decode_text(source: str, data: bytes) -> tuple[str, str | None]:
     """UTF-8 text (byte-order mark dropped), else Windows-1252 (common in council spend files) with a note.
 
@@ -532,7 +537,9 @@ def decode_text(source: str, data: bytes) -> tuple[str, str | None]:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
         try:
-            return data.decode("cp1252"), f"{source}: not UTF-8; read as Windows-1252"
+            return data.decode("cp1252"), FileNote(
+                f"{source}: not UTF-8; read as Windows-1252", source, CP1252, 1
+            )
         except UnicodeDecodeError:
             decode_utf8(Path(source), data)
             raise

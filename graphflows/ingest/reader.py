@@ -22,7 +22,14 @@ from pathlib import Path, PurePosixPath
 import polars as pl
 
 from graphflows.ingest import native
-from graphflows.ingest.base import FileRead, check_member_size, check_readable, empty_rejects, refuse_utf16
+from graphflows.ingest.base import (
+    FileRead,
+    check_member_size,
+    check_readable,
+    empty_rejects,
+    is_documentation,
+    refuse_utf16,
+)
 from graphflows.ingest.formats import IMPORTERS
 from graphflows.ingest.importer import NO_SETTINGS, Sample, SourceSettings
 from graphflows.ingest.organisations import OrgMap, Resolution, read_org_map, resolve
@@ -33,14 +40,22 @@ from graphflows.ingest.repeats import (
     drop_repeated_transactions,
 )
 from graphflows.ingest.sources import SourceRules
+from graphflows.ingest.unrecognised import is_ods, why_not_recognised
 from graphflows.model import InputError, NoPayerError, RowProblem, UnnamedPayer
+from graphflows.model.notes import FileNote
 from graphflows.model.schema import empty_flows
 
 #: Importers by format name (:mod:`graphflows.ingest.formats`); the first whose ``sniff`` says yes reads
 #: a file.
 FORMATS = IMPORTERS
-#: Zip members with these endings are data; others (README, PDF...) are skipped with a note.
+#: Zip members with these endings are data; others, and documentation (README.md, Licence.txt, a PDF:
+#: see :func:`~graphflows.ingest.unrecognised.is_documentation`), are skipped with a note.
 DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
+
+#: What the note on lines repeated within a file counts (the same words for every file, so notes combine).
+REPEATED_LINES = "line(s) repeating an earlier line of their file exactly"
+#: What the note on a zip's skipped members counts.
+SKIPPED_MEMBERS = "non-data member(s) of zips skipped"
 
 #: How many bad records an error message shows before it just counts the rest.
 SHOWN_PROBLEMS = 20
@@ -141,7 +156,8 @@ def _detect(
             "spend header (Supplier, Amount...) in its first rows"
         )
     raise InputError(
-        f"{source}: format not recognised (known formats: {', '.join(FORMATS)}); "
+        why_not_recognised(path.name, head, source, settings, FORMATS.detect)
+        or f"{source}: format not recognised (known formats: {', '.join(FORMATS)}); "
         "check the header row, or force one with --format (or name its columns with --column)"
     )
 
@@ -152,6 +168,9 @@ def _is_zip_archive(path: Path) -> bool:
         return False
     if path.suffix.lower() == ".zip":
         return True
+    with path.open("rb") as handle:
+        if is_ods(path.name, handle.read(200)):  # a spreadsheet, not an archive: detection says so
+            return False
     try:
         with zipfile.ZipFile(path) as archive:
             return "xl/workbook.xml" not in archive.namelist()
@@ -218,7 +237,10 @@ def _read_bytes(name: str, data: bytes, source: str, settings: SourceSettings) -
     refuse_utf16(data, source)  # also when --format skipped detection
     if settings and not importer.uses_settings:
         read = importer.read(data, source, NO_SETTINGS)
-        read.notes.append(f"{source}: --payer/--column settings ignored: {name} files name their own payer")
+        text = f"{source}: --payer/--column settings ignored: {name} files name their own payer"
+        read.notes.append(
+            FileNote(text, source, f"{name} file(s) whose --payer/--column settings were ignored", 1)
+        )
         return read
     return importer.read(data, source, settings)
 
@@ -237,7 +259,7 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules, seen: SeenByte
             base = PurePosixPath(member).name
             if info.is_dir() or member.startswith("__MACOSX/") or base.startswith((".", "~$")):
                 continue
-            if not member.lower().endswith(DATA_SUFFIXES):
+            if not member.lower().endswith(DATA_SUFFIXES) or is_documentation(member):
                 skipped.append(member)
                 continue
             source = f"{path}!{member}"
@@ -255,7 +277,14 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules, seen: SeenByte
     if not reads:
         raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx)")
     if skipped:
-        reads[0].notes.append(f"{path}: skipped {len(skipped)} non-data member(s): {', '.join(skipped[:5])}")
+        text = f"{path}: skipped {len(skipped)} non-data member(s): {', '.join(skipped[:5])}"
+        sheets = [m for m in skipped if m.lower().endswith((".xls", ".ods"))]
+        if sheets:
+            text += (
+                f"; {len(sheets)} of them .xls/.ods spreadsheets, which graphflows does not read: save them "
+                "as .xlsx or CSV UTF-8 if they hold data the other members do not"
+            )
+        reads[0].notes.append(FileNote(text, str(path), SKIPPED_MEMBERS, len(skipped)))
     return reads
 
 
@@ -292,6 +321,11 @@ def read_flows(
     reads: list[FileRead] = []
     sources = sources or SourceRules()
     files = list(_expand([*paths, *sources.files]))
+    documents = [f for f in files if is_documentation(f.name) and f.is_file()]
+    if len(documents) < len(files):  # README.md caught by a shell glob: skipped (alone, it is refused)
+        files = [f for f in files if f not in documents]
+    else:
+        documents = []
     seen = SeenBytes() if len(files) > 1 else None  # one file (a zip's members are compared in it)
     unnamed: list[UnnamedPayer] = []  # files naming no payer: every one is listed in one error
     for path in files:
@@ -334,8 +368,16 @@ def read_flows(
         identities=resolution.identities if resolution else None,
         org_notes=resolution.notes if resolution else [],
         org_candidates=resolution.candidates if resolution else [],
-        setting_notes=sources.unmatched(r.source for r in reads),
+        setting_notes=[*_skipped(documents), *sources.skipped, *sources.unmatched(r.source for r in reads)],
     )
+
+
+def _skipped(documents: list[Path]) -> list[str]:
+    """The note on documentation files given with the data (README.md, notes.txt): not read."""
+    if not documents:
+        return []
+    shown = ", ".join(map(str, documents[:5])) + (", ..." if len(documents) > 5 else "")
+    return [f"skipped {len(documents)} file(s) given that document data rather than hold it: {shown}"]
 
 
 def _note_repeated_lines(reads: list[FileRead]) -> None:
@@ -355,10 +397,9 @@ def _note_repeated_lines(reads: list[FileRead]) -> None:
         count = int(again.sum())
         if count:
             line = read.flows.filter(maybe).filter(again)["line"][0]
-            read.notes.append(
-                f"{read.source}: {count} line(s) repeat an earlier line exactly (e.g. line {line}); kept: "
-                "check whether they are separate payments or listed twice"
-            )
+            detail = "; kept: check whether they are separate payments or listed twice"
+            text = f"{read.source}: {count} line(s) repeat an earlier line exactly (e.g. line {line}){detail}"
+            read.notes.append(FileNote(text, read.source, REPEATED_LINES, count, detail=detail))
 
 
 def _expand(paths: Iterable[str | Path]) -> Sequence[Path]:

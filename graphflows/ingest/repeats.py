@@ -34,9 +34,12 @@ import polars as pl
 from graphflows.ingest import giving360, ocds, spend
 from graphflows.ingest.base import FileRead, empty_rejects
 from graphflows.ingest.importer import SourceSettings
-from graphflows.model.money import format_minor
+from graphflows.model.money import money_words
 from graphflows.model.notes import FileNote
 from graphflows.model.schema import FLOW_COLUMNS, empty_flows
+
+#: What the note on a file with the same bytes as one read before counts (the same words for every file).
+SAME_BYTES = "file(s) with the same bytes as a file already read (each read once)"
 
 
 class SeenBytes:
@@ -72,7 +75,11 @@ class SeenBytes:
             empty_flows(),
             empty_rejects(),
             records_read=0,
-            notes=[f"{source}: the same bytes as {first_source} (read once{unused})"],
+            notes=[
+                FileNote(
+                    f"{source}: the same bytes as {first_source} (read once{unused})", source, SAME_BYTES, 1
+                )
+            ],
         )
 
 
@@ -137,7 +144,7 @@ def _disagreeing_grants(source: str, other: pl.DataFrame) -> str:
     earlier = example["first_source"]
 
     def amount(suffix: str) -> str:
-        return f"{format_minor(example['amount_minor' + suffix])} {example['currency' + suffix]}"
+        return money_words(example["amount_minor" + suffix], example["currency" + suffix])
 
     return (
         f"{source}: {other.height} grant(s) already read with the same 360Giving identifier DIFFER from the "
@@ -266,7 +273,7 @@ def _money(flows: pl.DataFrame, key: tuple[str, str]) -> str:
     """The money a release's flows carry, per currency (``no money`` when none was counted)."""
     mine = flows.filter(_keys(flows) == _joined(key))
     totals = mine.group_by("currency").agg(pl.col("amount_minor").sum()).sort("currency")
-    money = [f"{format_minor(total)} {currency}" for currency, total in totals.iter_rows()]
+    money = [money_words(total, currency) for currency, total in totals.iter_rows()]
     return ", ".join(money) or "no money"
 
 
@@ -325,7 +332,7 @@ def _drop_transactions_of(read: FileRead, before: FileRead) -> None:
     moved = read.flows.filter(repeated)
     read.flows = read.flows.filter(~repeated)
     amounts = count_repeated(read, moved)
-    money = ", ".join(f"{format_minor(v)} {c}" for c, v in amounts.items())
+    money = ", ".join(money_words(v, c) for c, v in amounts.items())
     same = "supplier, date, amount" + (" and transaction number" if numbered else "")
     detail = "; each transaction is counted once"
     text = (

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
-from graphflows.ingest.base import check_readable, decode_utf8
+from graphflows.ingest.base import check_readable, decode_utf8, is_documentation
 from graphflows.ingest.importer import NO_SETTINGS, OVERRIDE_FIELDS, SourceSettings
 from graphflows.model import InputError
 
@@ -72,6 +72,8 @@ class SourceRules:
     rules: list[Rule] = field(default_factory=list)
     #: Files the manifest's globs matched on disk (read in addition to the files given).
     files: list[Path] = field(default_factory=list)
+    #: Notes on files the manifest's globs matched that were not read (README.md, notes.txt...).
+    skipped: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -116,6 +118,7 @@ class SourceRules:
             loaded = read_manifest(manifest, formats)
             found.rules += loaded.rules
             found.files += loaded.files
+            found.skipped += loaded.skipped
         return found
 
 
@@ -180,8 +183,17 @@ def read_manifest(path: str | Path, formats: Sequence[str] | None = None) -> Sou
         )
         found.rules.append(Rule(pattern, settings, folder, origin=f"{path}:{line}"))
         target = pattern if Path(pattern).is_absolute() else str(folder / pattern)
+        documents = []
         for match in sorted(glob.glob(target, recursive=True)):
             file = Path(match)
-            if file.is_file() and file not in found.files:
+            if file.is_file() and is_documentation(file.name):
+                documents.append(file.name)
+            elif file.is_file() and file not in found.files:
                 found.files.append(file)
+        if documents:
+            shown = ", ".join(documents[:5]) + (", ..." if len(documents) > 5 else "")
+            found.skipped.append(
+                f"{path}:{line}: skipped {len(documents)} file(s) path {pattern!r} matches that document "
+                f"data rather than hold it: {shown}"
+            )
     return found

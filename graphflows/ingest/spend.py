@@ -39,8 +39,17 @@ from graphflows.ingest.parsing import (
     split_csv_line,
 )
 from graphflows.ingest.sides import REDACTED_NAME, provisional_id, registered_ids
-from graphflows.ingest.workbook import HEADER_SEARCH, header_rows, read_sheet
-from graphflows.model import InputError, Kind, NoPayerError, UnnamedPayer
+from graphflows.ingest.workbook import (
+    HEADER_SEARCH,
+    Sheet,
+    Sheets,
+    header_rows,
+    read_sheets,
+    sheets_note,
+    stacked,
+)
+from graphflows.model import FLOW_COLUMNS, InputError, Kind, NoPayerError, UnnamedPayer
+from graphflows.model.money import DEFAULT_CURRENCY, money_words
 from graphflows.model.notes import FileNote
 
 FORMAT = "spend"
@@ -218,16 +227,49 @@ def snake(title: str) -> str:
     return header_key(title).replace(" ", "_") or "column"
 
 
-def _given_id(column: str | None) -> pl.Expr:
-    """An id column as given; an NHS ODS code column's codes (``07L``, ``RJZ``) become ``GB-NHS-07L``."""
-    if column is None:
+def _given_id(column: str | None, title: str | None) -> pl.Expr:
+    """An id column (its ``title`` as printed) as given; an NHS ODS code column's codes (``07L``, ``RJZ``)
+    become ``GB-NHS-07L``."""
+    if column is None or title is None:
         return pl.lit(None, pl.String)
     value = pl.col(column).str.strip_chars()
     value = pl.when(value == "").then(None).otherwise(value)
-    if "ods" in header_key(column).split():
+    if "ods" in header_key(title).split():
         code = value.str.to_uppercase()
         return pl.when(code.str.contains(r"^[A-Z0-9]{3,5}$")).then(pl.lit("GB-NHS-") + code).otherwise(value)
     return value
+
+
+#: Columns a spend file's flows carry besides :data:`FLOW_COLUMNS`: a file's own column of one of these
+#: names (or of a flow column's name) is kept as ``<name>_in_file``.
+OWN_COLUMNS = ("expense_area", "expense_type", "date_order", "payee_redacted", "payer_id_given",
+               "payer_name_given", "payee_id_given", "payee_name_given", "payee_other_ids",
+               "transaction_lines")  # fmt: skip
+
+
+def _extra_names(titles: Iterable[str], used: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The name each column not ``used`` is kept under (``Supplier Postcode`` -> ``supplier_postcode``),
+    and those renamed because graphflows has a column of that name (``Payee Name`` -> ``payee_name_in_file``).
+
+    >>> _extra_names(["Supplier", "Payee Name", "Post Code"], {"Supplier"})
+    ({'Payee Name': 'payee_name_in_file', 'Post Code': 'post_code'}, {'Payee Name': 'payee_name_in_file'})
+    """
+    taken = {*FLOW_COLUMNS, *OWN_COLUMNS}
+    extras: dict[str, str] = {}
+    renamed: dict[str, str] = {}
+    for title in titles:
+        if title in used:
+            continue
+        name = snake(title)
+        clash = name in taken
+        if clash:
+            name += "_in_file"
+        while name in taken or name in extras.values():
+            name += "_"
+        extras[title] = name
+        if clash:
+            renamed[title] = name
+    return extras, renamed
 
 
 #: Cell text marking a summary line ("Total", "Grand total"...) rather than a payment.
@@ -287,6 +329,52 @@ def _redacted(names: pl.Series) -> pl.Series:
     )
 
 
+#: What the note on a file whose payer --payer/--sources named, beside its own payer column, counts.
+PAYER_NAMED = "file(s) whose paying body --payer/--sources named, their own paying-body column kept as extra"
+#: What the note on columns titled like graphflows' own counts.
+RENAMED_COLUMNS = "column(s) titled like graphflows' own, kept as <name>_in_file"
+#: The note for a file with no date column (the same words for every file).
+UNDATED = "flow(s) undated: the file has no date column"
+UNDATED_DETAIL = " (--financial-year leaves them out; name its date column with --column 'GLOB=date:TITLE')"
+
+
+def _payment_sheets(sheets: Sheets, source: str, settings: SourceSettings) -> tuple[list[Sheet], list[str]]:
+    """The sheets read as payments, and notes naming them (and those set aside).
+
+    A sheet with a spend header but no date or transaction-number column, beside sheets that have one,
+    is a summary ('Summary by supplier': supplier totals), not payments: it is set aside with a note.
+    """
+    dated = [s for s in sheets.read if _has_field(s.titles, settings, "date", "reference")]
+    kept = dated or sheets.read
+    aside = [s for s in sheets.read if s not in kept]
+    notes: list[str] = [sheets_note(source, kept, sheets.others)]
+    if aside:
+        payments = ", ".join(s.name for s in kept)
+        notes.append(
+            f"{source}: sheet(s) NOT read: {'; '.join(_sheet_summary(s, settings) for s in aside)}: no date "
+            f"or transaction number column, as a summary beside the payments ({payments}) has, so its money "
+            "is not counted again; to read such a sheet, save it as a CSV file of its own"
+        )
+    return kept, notes
+
+
+def _has_field(titles: Iterable[str], settings: SourceSettings, *fields: str) -> bool:
+    """Whether a header has a column for any of ``fields`` (by the user's --column titles or ours)."""
+    keys = {header_key(t) for t in titles}
+    named = _override_keys(settings)
+    return any(named[f] in keys if f in named else bool(keys & _KEYS[f]) for f in fields)
+
+
+def _sheet_summary(sheet: Sheet, settings: SourceSettings) -> str:
+    """``Summary by supplier (20 row(s), GBP 9,735,148.81; columns: Supplier Name, Amount)``."""
+    amount = _choose(sheet.frame, settings, sheet.name)["amount"]
+    money = ""
+    if amount:
+        minor, _ = parse_amounts(sheet.frame[amount])
+        money = f", {money_words(int(minor.sum() or 0), DEFAULT_CURRENCY)}"
+    return f"{sheet.name} ({sheet.frame.height:,} row(s){money}; columns: {', '.join(sheet.frame.columns)})"
+
+
 def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
     """Read spend-file bytes; ``source`` names the file (or ``archive.zip!member``) in flows and errors.
 
@@ -302,7 +390,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     if data[:2] == b"PK":  # a workbook: every sheet with a spend header (one sheet per month is common)
         date_keys = {_override_keys(settings).get("date")} - {None} or _KEYS["date"]
         try:
-            raw, lines = read_sheet(
+            sheets = read_sheets(
                 data,
                 source,
                 is_header,
@@ -314,8 +402,11 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             if settings.columns:  # the named titles are what is missing: say which, and what is there
                 _missing_named_columns(source, map(sorted, header_rows(data, source)), settings)
             raise
+        chosen_sheets, sheet_notes = _payment_sheets(sheets, source, settings)
+        raw, lines = stacked(chosen_sheets)
         encoding_note, header_at, csv_problems = None, "1", None
     else:
+        sheet_notes = []
         head = data[:65536].decode("utf-8-sig", errors="replace")
         header = find_header_line(head, is_header, normalise=False)
         if header is None and settings.columns:
@@ -341,19 +432,23 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         )
     if not chosen["payer_name"] and not chosen["payer_id"] and not given_payer:
         raise NoPayerError([UnnamedPayer(source, header_at, tuple(raw.columns))])
-    notes: list[str] = []
+    notes: list[str] = list(sheet_notes)
     if given_payer:
         own = [c for c in (chosen["payer_name"], chosen["payer_id"]) if c]
         if own:
-            notes.append(
-                f"{source}: paying body named by --payer/--sources "
-                f"({settings.payer_name or settings.payer_id}); "
+            named = settings.payer_name or settings.payer_id
+            text = (
+                f"{source}: paying body named by --payer/--sources ({named}); "
                 f"the file's own {', '.join(own)} column(s) are kept as extra columns"
             )
+            notes.append(FileNote(text, source, PAYER_NAMED, 1))
         chosen["payer_name"] = chosen["payer_id"] = None
     used = {c for c in chosen.values() if c}
     original = raw.columns
-    frame = raw.with_columns(
+    # the file's columns under private names, so no title ('Payee Name', 'amount_minor') meets ours
+    private = {title: f"_column_{i}" for i, title in enumerate(original)}
+    col = {field: private[title] if title else None for field, title in chosen.items()}
+    frame = raw.rename(private).with_columns(
         pl.Series("_line", lines),
         (csv_problems if csv_problems is not None else pl.lit(None, pl.String)).alias("_csv_problem"),
     )
@@ -373,19 +468,21 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         frame = frame.filter(~blank)
         kept_raw = raw.filter(~blank)
 
-    minor, amount_problem = parse_amounts(frame[chosen["amount"]])
+    minor, amount_problem = parse_amounts(frame[col["amount"]])
     dates = (
-        parse_dates(frame[chosen["date"]], label="date")
+        parse_dates(frame[col["date"]], label="date")
         if chosen["date"]
         else parse_dates(pl.Series([None] * frame.height, dtype=pl.String))
     )
     payer_name = (
-        pl.col(chosen["payer_name"]).str.strip_chars()
+        pl.col(col["payer_name"]).str.strip_chars()
         if chosen["payer_name"]
         else pl.lit(settings.payer_name, pl.String)
     )
-    payer_id = _given_id(chosen["payer_id"]) if not given_payer else pl.lit(settings.payer_id, pl.String)
-    payee_name = pl.col(chosen["payee_name"]).str.strip_chars()
+    payer_id = _given_id(col["payer_id"], chosen["payer_id"])
+    if given_payer:
+        payer_id = pl.lit(settings.payer_id, pl.String)
+    payee_name = pl.col(col["payee_name"]).str.strip_chars()
     frame = frame.with_columns(
         minor.alias("amount_minor"),
         amount_problem.alias("_amount_problem"),
@@ -395,11 +492,11 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         payer_name.alias("payer_name_given"),
         payee_name.alias("payee_name_given"),
         payer_id.alias("payer_id_given"),
-        _given_id(chosen["payee_id"]).alias("payee_id_given"),
+        _given_id(col["payee_id"], chosen["payee_id"]).alias("payee_id_given"),
     )
     if chosen["company_number"] or chosen["charity_number"]:
         nothing = pl.Series([None] * frame.height, dtype=pl.String)
-        numbers = [frame[c] if c else nothing for c in (chosen["charity_number"], chosen["company_number"])]
+        numbers = [frame[c] if c else nothing for c in (col["charity_number"], col["company_number"])]
         frame = frame.with_columns(registered_ids(*numbers).alias("payee_other_ids"))
     else:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("payee_other_ids"))
@@ -431,15 +528,12 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     good = frame
     if bad_mask.any():
         good = frame.filter(~bad_mask)
-    ref = chosen["reference"]
-    extras = {}
-    for col in original:
-        if col in used:
-            continue
-        name = snake(col)
-        while name in extras.values() or name in ("expense_area", "expense_type", "source", "line"):
-            name += "_"
-        extras[col] = name
+    ref = col["reference"]
+    extras, renamed = _extra_names(original, used)
+    if renamed:
+        kept = ", ".join(f"{t!r} kept as {n}" for t, n in renamed.items())
+        text = f"{source}: column(s) {kept}: graphflows uses these names for its own columns"
+        notes.append(FileNote(text, source, RENAMED_COLUMNS, len(renamed)))
     flows = conform(
         good.select(
             "payer_id",
@@ -456,7 +550,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             pl.lit(source).alias("source"),
             pl.col("_line").cast(pl.String).alias("line"),
             *[
-                pl.col(chosen[f]).str.strip_chars().alias(f)
+                pl.col(col[f]).str.strip_chars().alias(f)
                 for f in ("expense_area", "expense_type")
                 if chosen[f]
             ],
@@ -467,7 +561,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             "payee_id_given",
             "payee_name_given",
             "payee_other_ids",
-            *[pl.col(c).alias(n) for c, n in extras.items()],
+            *[pl.col(private[c]).alias(n) for c, n in extras.items()],
         )
     )
     if ref:
@@ -499,6 +593,8 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             reason.alias("reason"),
         ).with_columns(records_as_json(kept_raw.filter(bad_mask)))
     notes += [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
+    if not chosen["date"] and good.height:
+        notes.append(FileNote.of(source, good.height, UNDATED, detail=UNDATED_DETAIL))
     notes += [FileNote.of(source, count, kind) for kind, count in without_money.items() if count]
     redacted = int(good["_redacted"].sum()) if good.height else 0
     if redacted:

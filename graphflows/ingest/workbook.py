@@ -14,6 +14,7 @@ import io
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from xml.etree.ElementTree import ParseError
 
@@ -23,6 +24,7 @@ from graphflows.ingest.base import check_member_size
 from graphflows.ingest.parsing import number_to_minor
 from graphflows.model import InputError
 from graphflows.model.money import format_minor
+from graphflows.model.notes import FileNote
 
 #: How many rows at the top of a sheet are searched for the header row.
 HEADER_SEARCH = 20
@@ -122,7 +124,26 @@ def header_rows(data: bytes, source: str) -> list[set[str]]:
         book.close()
 
 
-def read_sheet(
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet read as a table: its name, its header's titles, its rows as text columns and each row's
+    position (``Sheet1!5``)."""
+
+    name: str
+    titles: set[str]
+    frame: pl.DataFrame
+    positions: pl.Series
+
+
+@dataclass(frozen=True)
+class Sheets:
+    """The sheets of a workbook with a header row, in order, and the names of the others."""
+
+    read: list[Sheet]
+    others: list[str]
+
+
+def read_sheets(
     data: bytes,
     source: str,
     is_header: Callable[[set[str]], bool],
@@ -130,34 +151,54 @@ def read_sheet(
     date_titles: Callable[[str], bool] = lambda title: False,
     what: str = "a header row",
     every_sheet: bool = False,
-) -> tuple[pl.DataFrame, pl.Series]:
-    """The first sheet with a header row ``is_header`` accepts (among its first rows), as text columns.
+) -> Sheets:
+    """The first sheet with a header row ``is_header`` accepts (among its first rows), as text columns;
+    ``every_sheet``: every sheet with such a header (a workbook with one sheet per month).
 
-    Returns the table (one text column per title) and each row's position (``Sheet1!5``). Titles are
-    given to ``is_header`` and ``date_titles`` as printed. Columns whose title ``date_titles`` accepts
-    read bare numbers as Excel date serials. ``every_sheet``: every sheet with such a header (a workbook
-    with one sheet per month), stacked (columns matched by title).
+    Titles are given to ``is_header`` and ``date_titles`` as printed. Columns whose title ``date_titles``
+    accepts read bare numbers as Excel date serials. InputError when no sheet has such a header.
     """
     book = _open(data, source)
-    tables: list[tuple[pl.DataFrame, pl.Series]] = []
+    tables: list[Sheet] = []
+    others: list[str] = []
     try:
         for sheet in _sheets(book):
+            if tables and not every_sheet:
+                others.append(sheet.title)
+                continue
             for number, header in enumerate(sheet.iter_rows(values_only=True, max_row=HEADER_SEARCH), 1):
                 titles_seen = {cell_text(v).strip() for v in header or () if v is not None}
                 if is_header(titles_seen):
-                    tables.append(_table(sheet, number, header, source, date_titles))
+                    frame, positions = _table(sheet, number, header, source, date_titles)
+                    tables.append(Sheet(sheet.title, titles_seen, frame, positions))
                     break
-            if tables and not every_sheet:
-                break
+            else:
+                others.append(sheet.title)
     except BROKEN as exc:
         raise InputError(f"{source}: cannot read the workbook ({_why(exc)})") from None
     finally:
         book.close()
     if not tables:
         raise InputError(f"{source}: no sheet has {what} in its first {HEADER_SEARCH} rows")
-    if len(tables) == 1:
-        return tables[0]
-    return pl.concat([t for t, _ in tables], how="diagonal"), pl.concat([p for _, p in tables])
+    return Sheets(tables, others)
+
+
+#: What the note naming the sheets read counts (the same words for every file, so notes combine).
+SHEETS_READ = "workbook sheet(s) read"
+
+
+def sheets_note(source: str, read: list[Sheet], others: list[str]) -> FileNote:
+    """``book.xlsx: 1 workbook sheet(s) read: Oct-Dec 2017 (3,855 rows); other sheets (not read): Notes``."""
+    shown = ", ".join(f"{s.name} ({s.frame.height:,} row(s))" for s in read)
+    rest = f"; other sheets (not read): {', '.join(others)}" if others else ""
+    return FileNote(f"{source}: {len(read)} {SHEETS_READ}: {shown}{rest}", source, SHEETS_READ, len(read))
+
+
+def stacked(sheets: list[Sheet]) -> tuple[pl.DataFrame, pl.Series]:
+    """Sheets as one table (columns matched by title) and each row's position."""
+    if len(sheets) == 1:
+        return sheets[0].frame, sheets[0].positions
+    return pl.concat([s.frame for s in sheets], how="diagonal"), pl.concat([s.positions for s in sheets])
 
 
 def _table(

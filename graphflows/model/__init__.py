@@ -8,6 +8,7 @@ from graphflows.model.money import (
     MAX_MINOR,
     format_minor,
     minor_to_decimal,
+    money_words,
     parse_currency,
     to_minor,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "UnnamedPayer",
     "format_minor",
     "minor_to_decimal",
+    "money_words",
     "parse_currency",
     "parse_kind",
     "to_minor",

@@ -67,3 +67,12 @@ def minor_to_decimal(minor: int) -> Decimal:
 def format_minor(minor: int) -> str:
     """Minor units as plain text with two places, for CSV and JSON (no thousands separators)."""
     return str(minor_to_decimal(minor))
+
+
+def money_words(minor: int, currency: str) -> str:
+    """Minor units as people read them in messages and notes: code, thousands separators, two places.
+
+    >>> money_words(123456789, "GBP"), money_words(-5, "EUR")
+    ('GBP 1,234,567.89', '-EUR 0.05')
+    """
+    return f"{'-' if minor < 0 else ''}{currency} {abs(minor_to_decimal(minor)):,}"

@@ -6,14 +6,14 @@ also carries its file, its kind and its figures.
 
 >>> note = FileNote.of("a.json", 2, "shared award(s)", {"GBP": 150}, "; not counted per supplier")
 >>> note, note.kind, note.count, note.amounts
-('a.json: 2 shared award(s): 1.50 GBP in all; not counted per supplier', 'shared award(s)', 2, {'GBP': 150})
+('a.json: 2 shared award(s): GBP 1.50 in all; not counted per supplier', 'shared award(s)', 2, {'GBP': 150})
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from graphflows.model.money import format_minor
+from graphflows.model.money import money_words
 
 
 class FileNote(str):
@@ -48,7 +48,7 @@ class FileNote(str):
     def of(
         cls, source: str, count: int, kind: str, amounts: Mapping[str, int] | None = None, detail: str = ""
     ) -> FileNote:
-        """``SOURCE: COUNT KIND``, then the amounts if any (``: 150.00 GBP in all``), then ``detail``."""
-        money = ", ".join(f"{format_minor(v)} {c}" for c, v in sorted((amounts or {}).items()))
+        """``SOURCE: COUNT KIND``, then the amounts if any (``: GBP 150.00 in all``), then ``detail``."""
+        money = ", ".join(money_words(v, c) for c, v in sorted((amounts or {}).items()))
         text = f"{source}: {count} {kind}" + (f": {money} in all" if money else "") + detail
         return cls(text, source, kind, count, amounts, detail)

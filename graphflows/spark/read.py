@@ -18,7 +18,7 @@ from pathlib import Path
 from graphflows.classify import CHANNELS
 from graphflows.convert import CONVERTED_MARK, converted_notes, part_name
 from graphflows.ingest.native import CHANNEL_COLUMNS, KNOWN, MAX_DIGITS, REQUIRED
-from graphflows.model import InputError, Kind, RowProblem, format_minor
+from graphflows.model import InputError, Kind, RowProblem, money_words
 from graphflows.outputs import read_manifest
 from graphflows.spark.positions import positioned
 
@@ -156,7 +156,7 @@ def refuse_repeats_across_folders(flows, paths: list[Path | str], spend: dict[in
         f"{first} and {second}: {found['n']} spend line(s) repeat transactions of another converted "
         f"folder (same payer, supplier, date and amount, e.g. {example['payer_id']} to "
         f"{example['payee_id']} on {example['date']}, "
-        f"{format_minor(example['amount_minor'])} {example['currency']}); a transaction in two files is "
+        f"{money_words(example['amount_minor'], example['currency'])}); a transaction in two files is "
         "counted once only among files converted together: run one `graphflows convert` on all their files "
         "and analyse that folder; nothing was analysed"
     )
