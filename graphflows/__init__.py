@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from graphflows.analysis import Attribution, attribute, channel_mix, convergence, funding_mix
     from graphflows.demo import demo_path
     from graphflows.graph import FlowGraph, build_graph, from_networkx, read_graph
-    from graphflows.ingest import IngestResult, read_flows
+    from graphflows.ingest import IngestResult, SourceRules, read_flows, read_manifest
     from graphflows.model import Kind
 
 #: Public names and the module each comes from; imported on first use, so ``graphflows.cli`` starts
@@ -35,6 +35,8 @@ _PUBLIC = {
     "read_graph": "graphflows.graph",
     "IngestResult": "graphflows.ingest",
     "read_flows": "graphflows.ingest",
+    "SourceRules": "graphflows.ingest",
+    "read_manifest": "graphflows.ingest",
     "Kind": "graphflows.model",
 }
 
@@ -54,6 +56,7 @@ __all__ = [
     "FlowGraph",
     "IngestResult",
     "Kind",
+    "SourceRules",
     "attribute",
     "build_graph",
     "channel_mix",
@@ -63,5 +66,6 @@ __all__ = [
     "funding_mix",
     "read_flows",
     "read_graph",
+    "read_manifest",
 ]
 __version__ = "0.1.0"

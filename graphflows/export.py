@@ -256,6 +256,7 @@ def summary(
             .sort("currency")
             .iter_rows()
         },
+        **self_payment_summary(result.self_payments),
         "recipients": table.height,
         "convergence_points": int(table["is_convergence_point"].sum()),
         **channel_summary(facts, table),
@@ -274,6 +275,17 @@ def summary(
         },
         "files": ingest.file_counts(),
         "notes": ingest.notes + result.notes,
+    }
+
+
+def self_payment_summary(table: pl.DataFrame) -> dict[str, Any]:
+    """``self_payments`` (lines) and ``self_payment_amount`` (per currency) of summary.json: the money an
+    organisation paid itself, left out of income (see :func:`graphflows.analysis.netting.self_payments`)."""
+    return {
+        "self_payments": int(table["lines"].sum()),
+        "self_payment_amount": {
+            c: format_minor(v) for c, v in table.select("currency", "amount_minor").iter_rows()
+        },
     }
 
 
@@ -301,7 +313,8 @@ def period_summary(
 ) -> dict[str, Any]:
     """The flows and money of a ``--financial-year`` and of the flows left out (dated outside it or undated),
     so that ``total_amount = amount_in_period + amount_outside_period`` and ``amount_in_period =
-    attributed_amount + negative_net_amount``, per currency. Without a year every flow is in the period."""
+    attributed_amount + negative_net_amount + self_payment_amount``, per currency. Without a year every
+    flow is in the period."""
     kept = {c: period_totals.get(c, 0) for c in sorted(totals)}
     return {
         "financial_year": financial_year,

@@ -168,6 +168,28 @@ def test_totals_too_large_for_exact_integers_are_refused_not_wrapped():
         attribute(G)
 
 
+def test_a_self_payment_is_left_out_of_income_and_payers_and_said_in_the_notes():
+    """S pays A £100, A pays itself £50 and P £100: A's income is £100, all from S, from one payer."""
+    from graphflows.analysis import channel_mix
+
+    result = attribute(graph_of(("S", "A", 100), ("A", "A", 50), ("A", "P", 100), ("A", "A", -20)))
+    assert mix(result, "A") == {"S": 10000} and mix(result, "P") == {"S": 10000}
+    assert result.recipients.select("recipient_id", "total_in_minor", "payer_count").rows() == [
+        ("A", 10000, 1),
+        ("P", 10000, 1),
+    ]
+    assert result.self_payments.rows() == [("GBP", 2, 3000)]
+    assert result.notes == [
+        "2 self-payment(s) (an organisation paying itself: GBP 30.00) left out of income and payer counts"
+    ]
+    table = convergence(result, min_count=1).filter(pl.col("recipient_id") == "A")
+    assert table.select("total_in_minor", "payer_count").row(0) == (10000, 1)
+    assert channel_mix(result, "A")["amount_minor"].sum() == 10000
+    only_itself = attribute(graph_of(("A", "A", 50)))  # an organisation paying only itself receives nothing
+    assert only_itself.recipients.is_empty() and only_itself.rows.is_empty()
+    assert attribute(graph_of(("S", "A", 100))).notes == []
+
+
 def test_by_stream_without_funding_streams_says_it_gives_the_origin_answer():
     """Spend files declare no streams: --by stream then gives --by origin's rows, and a note says why."""
     G = graph_of(("CCG", "Trust", 70), ("Council", "Trust", 30), ("Trust", "GP", 10))

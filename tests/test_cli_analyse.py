@@ -398,6 +398,38 @@ def test_notes_of_one_kind_from_many_files_are_one_line_and_each_stays_in_the_su
     assert "GBP 100.50 in all" in summary["notes"][0]
 
 
+def test_self_payments_are_left_out_of_income_in_every_output_and_the_money_reconciles(tmp_path, capsys):
+    """A trust paid by two CCGs pays itself twice (an internal transfer): its income in convergence.csv,
+    channels.csv and attribution.csv is what the CCGs paid, and summary.json reconciles to the penny."""
+    flows = write_flows(
+        tmp_path / "flows.csv",
+        [
+            "ccg-a,CCG A,commissioner,trust,Royal Trust,provider,1000.00,GBP",
+            "pcc,PCC,commissioner,trust,Royal Trust,provider,500.01,GBP",
+            "trust,Royal Trust,provider,trust,Royal Trust,provider,250.50,GBP",
+            "trust,Royal Trust,provider,trust,Royal Trust,provider,-0.50,GBP",
+            "trust,Royal Trust,provider,lab,Lab Ltd,provider,300.00,GBP",
+        ],
+    )
+    code, out, _ = run(capsys, "analyse", str(flows), "--out", str(tmp_path / "o"), "--min-count", "1")
+    assert code == 0
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["self_payments"] == 2 and summary["self_payment_amount"] == {"GBP": "250.00"}
+    total = Decimal(summary["total_amount"]["GBP"])
+    negative = Decimal(summary["negative_net_amount"].get("GBP", "0"))
+    assert total == Decimal(summary["attributed_amount"]["GBP"]) + negative + Decimal("250.00")
+    trust = next(r for r in read_csv(tmp_path / "o" / "convergence.csv") if r["recipient_id"] == "trust")
+    assert (trust["total_in"], trust["payer_count"]) == ("1500.01", "2")
+    for name in ("channels.csv", "attribution.csv"):
+        rows = read_csv(tmp_path / "o" / name)
+        assert sum(Decimal(r["amount"]) for r in rows if r["recipient_id"] == "trust") == Decimal("1500.01")
+    notes = summary["notes"]
+    assert "2 self-payment(s) (an organisation paying itself: GBP 250.00) left out of income" in " ".join(
+        notes
+    )
+    assert "left out of income" in " ".join(out.split())
+
+
 def test_the_note_after_min_share_0_counts_what_min_share_001_leaves_out(tmp_path, capsys):
     """The NEL CCGs pay each other: at --min-share 0 every recipient converges; the note says how many
     points --min-share 0.01 leaves out, and that run finds exactly the rest."""

@@ -132,6 +132,16 @@ def test_a_file_naming_no_paying_body_stops_with_the_payer_option_named():
         read_flows([COUNCILS_ZIP])
     message = str(caught.value)  # both files at once, so the user gives every --payer in one go
     assert message.startswith("2 files name no paying body") and "--payer" in message
+    assert message.endswith(  # and the Python way, with names graphflows exports
+        "(in Python: read_flows(paths, sources=graphflows.SourceRules.from_options(payers=['GLOB=NAME'])) "
+        "or sources=graphflows.read_manifest('sources.csv'))"
+    )
+    import graphflows
+
+    rules = graphflows.SourceRules.from_options(
+        payers=["northtyneside*=North Tyneside Council", "expenditure-over-500*=Oxford City Council"]
+    )
+    assert graphflows.read_flows([COUNCILS_ZIP], sources=rules).flows.height > 0
     listed = [str(problem) for problem in caught.value.problems]
     assert [p.split(":1: ")[0].split("!")[1] for p in listed] == [
         "north_tyneside/northtyneside_2021-09_p.csv",

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import polars as pl
 import pytest
 
@@ -307,6 +308,57 @@ def test_from_networkx_is_public():
 
 def test_attribute_of_something_that_is_not_a_graph_says_what_it_expects():
     with pytest.raises(
-        InputError, match=r"^expected a FlowGraph \(from gf.read_graph\) or a networkx graph, not str$"
+        TypeError,
+        match=r"^expected a FlowGraph \(from gf.read_graph\) or a networkx graph, not str "
+        r"\(read a file first: gf.read_graph\('flows.csv'\)\)$",
     ):
         attribute("flows.csv")
+    with pytest.raises(TypeError, match=r"^expected a FlowGraph .* not DataFrame$"):
+        attribute(gf.read_graph(gf.demo_path()).flows)
+
+
+@pytest.mark.parametrize("function", ["convergence", "channel_mix", "funding_mix"])
+def test_the_analysis_functions_of_an_attribution_say_what_they_expect(function):
+    graph = gf.read_graph(gf.demo_path())
+    call = getattr(gf, function)
+    arguments = ("inclusion-healthcare",) if function == "funding_mix" else ()
+    for wrong in (graph, "flows.csv"):
+        with pytest.raises(TypeError) as caught:
+            call(wrong, *arguments)
+        assert str(caught.value) == (
+            f"{function} expects an Attribution (from gf.attribute(graph)), not {type(wrong).__name__}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"min_share": "0.01"}, "min_share must be a number from 0 to 1 (0.01 is 1%), not '0.01'"),
+        ({"min_share": None}, "min_share must be a number from 0 to 1 (0.01 is 1%), not None"),
+        ({"min_share": True}, "min_share must be a number from 0 to 1 (0.01 is 1%), not True"),
+        ({"min_share": 1.5}, "min_share must be a number from 0 to 1 (0.01 is 1%), not 1.5"),
+        ({"min_count": 0}, "min_count must be a whole number of at least 1, not 0"),
+        ({"min_count": -1}, "min_count must be a whole number of at least 1, not -1"),
+        ({"min_count": 1.5}, "min_count must be a whole number of at least 1, not 1.5"),
+        ({"min_stovepipes": "2"}, "min_stovepipes must be a whole number of at least 1, not '2'"),
+    ],
+)
+def test_convergence_checks_its_thresholds_and_names_the_argument(options, message):
+    result = attribute(gf.read_graph(gf.demo_path()))
+    with pytest.raises(ValueError) as caught:
+        gf.convergence(result, **options)
+    assert str(caught.value) == message
+    assert gf.convergence(result, min_share=np.float32(0.5), min_count=np.int64(1)).height > 0
+
+
+def test_a_mix_of_an_id_the_graph_does_not_have_is_refused_and_a_number_id_is_taken_as_given():
+    G = nx.MultiDiGraph()
+    G.add_edge(1, 2, amount="10")
+    G.add_edge(3, 2, amount="5")
+    result = gf.attribute(G)
+    assert gf.funding_mix(result, 2)["amount_minor"].to_list() == [1000, 500]
+    assert gf.channel_mix(result, 2)["amount_minor"].sum() == 1500
+    assert gf.channel_mix(result, "2").equals(gf.channel_mix(result, 2))
+    for function in (gf.funding_mix, gf.channel_mix):
+        with pytest.raises(ValueError, match=r"^no organisation or stream with id '7' in this graph$"):
+            function(result, 7)

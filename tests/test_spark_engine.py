@@ -18,6 +18,7 @@ from polars.testing import assert_frame_equal
 
 from graphflows.cli.main import main
 from graphflows.demo import demo_path
+from tests.helpers import write_flows
 
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,30 @@ def test_by_stream_and_financial_year(spark, tmp_path):
     memory = analyse(tmp_path / "memory", [flows], *options)
     fast = analyse(tmp_path / "spark", [flows], *options, "--engine", "spark")
     assert_same(memory, fast)
+
+
+def test_self_payments_are_left_out_of_income_by_both_engines(spark, tmp_path):
+    """A trust paying itself (and a credit back to itself): the same rows, payer counts, note and
+    reconciling summary figures from both engines."""
+    flows = write_flows(
+        tmp_path / "flows.csv",
+        [
+            "ccg,CCG,commissioner,trust,Trust,provider,1000.00,GBP,2020-05-01",
+            "council,Council,commissioner,trust,Trust,provider,400.00,GBP,2020-05-01",
+            "trust,Trust,provider,trust,Trust,provider,250.50,GBP,2020-06-01",
+            "trust,Trust,provider,trust,Trust,provider,-0.50,GBP,2020-06-02",
+            "trust,Trust,provider,lab,Lab,provider,300.00,GBP,2020-07-01",
+            "council,Council,commissioner,lab,Lab,provider,30.00,GBP,2020-07-01",
+        ],
+    )
+    memory = analyse(tmp_path / "memory", [flows], "--min-share", "0")
+    fast = analyse(tmp_path / "spark", [flows], "--min-share", "0", "--engine", "spark")
+    assert_same(memory, fast)
+    left, right = (json.loads((out / "summary.json").read_text()) for out in (memory, fast))
+    for key in ("self_payments", "self_payment_amount", "attributed_amount", "negative_net_amount", "notes"):
+        assert left[key] == right[key], key
+    assert right["self_payment_amount"] == {"GBP": "250.00"}
+    assert any("left out of income" in note for note in right["notes"])
 
 
 def test_real_ccg_files_through_convert(spark, tmp_path):

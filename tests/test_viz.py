@@ -414,8 +414,9 @@ def test_sankey_split_keeps_exact_pennies_when_shares_do_not_divide():
     assert sankey_money(data, "pool", "p") == {"education": 34, "nhs": 33, "transport": 33}
 
 
-def large_graph() -> FlowGraph:
-    """Big single-channel money (streams, commissioners, big providers) and three small convergence points."""
+def large_graph(extra: tuple[tuple, ...] = ()) -> FlowGraph:
+    """Big single-channel money (streams, commissioners, big providers) and three small convergence points
+    (and the ``extra`` rows)."""
     rows = [("nhse", "stream", f"ccg{i}", "commissioner", 1_000_000) for i in range(6)]
     rows += [(f"ccg{i}", "commissioner", f"trust{i}", "provider", 900_000) for i in range(6)]
     rows += [
@@ -429,6 +430,7 @@ def large_graph() -> FlowGraph:
     rows += [
         ("nhse", "stream", "pool", "commissioner", 500_000),
         ("moj", "stream", "pool", "commissioner", 500_000),
+        *extra,
     ]
     channels = {"nhse": "nhs", "moj": "police_justice", "pcc": "police_justice", "dluhc": "local_government",
                 "council": "local_government"} | {f"ccg{i}": "nhs" for i in range(6)}  # fmt: skip
@@ -576,3 +578,111 @@ def test_large_view_counts_a_channel_at_exactly_the_threshold_like_the_table():
     assert table.filter(pl.col("recipient_id") == "r")["channel_count"].item() == 2
     keys = convergence_keys(result, "channel", 0.01)
     assert keys.filter(pl.col("recipient_id") == "r")["count"].item() == 2
+
+
+def test_a_self_payment_is_left_out_of_money_in_as_in_the_convergence_table():
+    """The trust pays itself £840 (an internal transfer): its card's money in, its channel mix and
+    convergence.csv all give what the CCG and the council paid; the card and the notes say what is left out
+    """
+    from graphflows.analysis import attribute, convergence
+
+    graph = graph_of([
+        ("ccg", "commissioner", "trust", "provider", 15_000),
+        ("council", "commissioner", "trust", "provider", 5_000),
+        ("trust", "provider", "trust", "provider", 840),
+        ("trust", "provider", "mutual", "provider", 1_000),
+    ], channels=CHANNELS)  # fmt: skip
+    result = attribute(graph)
+    data = embedded_data(view_html(graph, attribution=result))
+    trust = next(n for n in data["nodes"] if n["id"] == "trust")
+    total_in = convergence(result).filter(pl.col("recipient_id") == "trust")["total_in_minor"].item()
+    assert trust["in_text"] == money_text(total_in, "GBP") == "£20,000.00"
+    assert (
+        sum(int(m[1].strip("£").replace(",", "").replace(".", "")) for m in trust["channel_mix"]) == total_in
+    )
+    assert trust["self_text"] == "£840.00" and trust["out_text"] == "£1,000.00"
+    assert not any(n["self_text"] for n in data["nodes"] if n["id"] != "trust")
+    assert any("1 self-payment (1 organisation paying itself: £840.00)" in t for t in data["notes"])
+    assert not any("netting to zero" in t for t in data["notes"])  # not counted as a credit
+    assert not any(e["from"] == e["to"] for e in data["edges"])
+
+
+def test_view_help_and_readme_state_the_cap_of_top_0(capsys: pytest.CaptureFixture[str]):
+    from graphflows.viz.prepare import MAX_NODES
+
+    assert main(["view", "--help"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"0 keeps all of a graph of up to {MAX_NODES:,}" in said
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert f"`--top 0` keeps all of a graph of up to {MAX_NODES:,} nodes" in readme
+
+
+def test_a_large_view_counts_every_convergence_point_shown_in_its_header_and_note():
+    """A body paid from two channels (like the GLA) is kept as a refuge's payer: it is a convergence point
+    too, so the header, the note and the marked nodes all count it, out of every point in the graph."""
+    from graphflows.analysis import attribute, convergence
+
+    gla = (
+        ("nhse", "stream", "gla", "commissioner", 300_000),
+        ("moj", "stream", "gla", "commissioner", 300_000),
+        ("gla", "commissioner", "refuge0", "provider", 5_000),
+    )
+    graph = large_graph(gla)
+    result = attribute(graph)
+    points = convergence(result).filter("is_convergence_point")["recipient_id"].to_list()
+    assert "gla" in points
+    data = embedded_data(view_html(graph, attribution=result, top_n=12))
+    shown = [n["id"] for n in data["nodes"] if n["conv"]]
+    assert "gla" in shown and set(shown) <= set(points)
+    assert data["subtitle"].endswith(f"; {len(shown)} of {len(points)} convergence points shown")
+    note = data["notes"][0]
+    assert f"{len(shown) - 1} top convergence points of {len(points)} " in note
+    assert (
+        f"1 more convergence point among the payers, origins and others: {len(shown)} of {len(points)} "
+        in note
+    )
+    small = embedded_data(view_html(small_graph()))  # nothing cut: every point is shown
+    marked = sum(n["conv"] for n in small["nodes"])
+    assert small["subtitle"].endswith(f"; {marked} of {marked} convergence points shown") and marked > 0
+
+
+def test_labels_are_capped_on_screen_and_the_ring_leaves_the_fill_visible():
+    from graphflows.viz import network
+
+    data = embedded_data(view_html(large_graph(), top_n=12))
+    assert data["label_max_px"] <= network.FONT_MAX and data["headline_max_px"] < network.HEADLINE_FONT / 2
+    points = [n for n in data["nodes"] if n["conv"]]
+    assert points and all(n["ring"] <= network.SIZE_MIN / 4 for n in points)
+    assert all(n["halo"] > 0 for n in points) and not any(n["halo"] for n in data["nodes"] if not n["conv"])
+
+
+def loop_graph() -> FlowGraph:
+    """The GLA funds TfL, which pays some back; a CCG funds a trust, which pays some back (two loops)."""
+    return graph_of([
+        ("gla", "commissioner", "tfl", "commissioner", 900_000),
+        ("tfl", "commissioner", "gla", "commissioner", 2_603),
+        ("tfl", "commissioner", "bus", "provider", 500_000),
+        ("ccg", "commissioner", "trust", "provider", 40_000),
+        ("trust", "provider", "ccg", "commissioner", 8_100),
+        ("trust", "provider", "lab", "provider", 1_000),
+    ], channels={"gla": "local_government", "tfl": "transport", "ccg": "nhs", "trust": "nhs"})  # fmt: skip
+
+
+def test_sankey_leaves_out_money_going_back_round_a_loop_and_names_it():
+    import networkx as nx
+
+    from graphflows.viz.sankey import LABEL_HALO, sankey_figure
+
+    data = prepare_sankey(loop_graph(), top_n=None)
+    ids = [n["id"] for n in data.nodes]
+    drawn = nx.DiGraph([(ids[link["source"]], ids[link["target"]]) for link in data.links])
+    assert nx.is_directed_acyclic_graph(drawn)  # plotly draws no empty loops
+    assert ("tfl", "gla") not in drawn.edges and ("trust", "ccg") not in drawn.edges
+    assert ("gla", "tfl") in drawn.edges and ("ccg", "trust") in drawn.edges  # the larger way is drawn
+    note = next(t for t in data.notes if t.startswith("Money going back round a loop"))
+    assert "Trust \u2192 Ccg £8,100.00; Tfl \u2192 Gla £2,603.00; £10,703.00 in all" in note
+    every_pair = 900_000_00 + 2_603_00 + 500_000_00 + 40_000_00 + 8_100_00 + 1_000_00
+    assert data.total_minor + 10_703_00 == every_pair  # every penny is drawn or in the note
+    figure = sankey_figure(data)["data"][0]
+    assert figure["textfont"]["shadow"] == LABEL_HALO and "#fff" in LABEL_HALO
+    assert not any(t.startswith("Money going back") for t in prepare_sankey(small_graph()).notes)

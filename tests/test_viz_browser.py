@@ -315,3 +315,88 @@ def test_png_of_a_broken_page_fails_fast_and_writes_nothing(tmp_path: Path, brow
     with pytest.raises(GraphflowsError, match=r"cannot take the picture: .*no vis here"):
         write_png(broken, tmp_path / "b.png", timeout_s=30)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.html"]
+
+
+def test_labels_stay_small_on_screen_when_zooming_in_and_rings_are_thin(tmp_path: Path, open_offline):
+    """Measured on the canvas: every name drawn (ordinary and headline) at several zooms is at most the
+    view's cap in screen pixels; convergence points keep a thin ring; the header counts points of all."""
+    graph = layered_graph(providers=150, channels=True)
+    path = write_view(graph, tmp_path / "zoom.html", top_n=100)
+    data = embedded_data(path.read_text())
+    headline = next(n["id"] for n in data["nodes"] if n["headline"])
+    page = open_offline(path, width=1400, height=900)
+    page.wait_ready(timeout_ms=30_000)
+    largest = page.page.evaluate(
+        """(id) => {
+        const sizes = [];
+        const proto = CanvasRenderingContext2D.prototype, fillText = proto.fillText;
+        proto.fillText = function (text) {
+          const px = /([0-9.]+)px/.exec(this.font);
+          if (px) sizes.push(parseFloat(px[1]) * this.getTransform().a / window.devicePixelRatio);
+          return fillText.apply(this, arguments);
+        };
+        const largest = {};
+        for (const scale of [0.25, 1, 3, 8]) {
+          network.moveTo({ position: network.getPositions([id])[id], scale: scale, animation: false });
+          network.redraw();
+          largest[scale] = Math.max(0, ...sizes);
+          sizes.length = 0;
+        }
+        // then pan, at the same zoom, to the node farthest away: styled as it comes into view
+        const at = network.getPositions(), here = at[id];
+        const far = Object.keys(at).sort((a, b) =>
+          Math.hypot(at[b].x - here.x, at[b].y - here.y) - Math.hypot(at[a].x - here.x, at[a].y - here.y))[0];
+        network.moveTo({ position: at[far], scale: 8, animation: false });
+        network.redraw();
+        largest["panned"] = Math.max(0, ...sizes);
+        proto.fillText = fillText;
+        return largest;
+      }""",
+        headline,
+    )
+    assert all(0 < px <= data["headline_max_px"] + 0.01 for px in largest.values()), largest
+    # the whole view: every convergence point's ring is at most a quarter of its radius on screen
+    page.page.evaluate("network.fit({ animation: false }); network.redraw()")
+    points = [n for n in data["nodes"] if n["conv"]]
+    scale, rings = page.page.evaluate(
+        "ids => [network.getScale(), ids.map(id => network.body.nodes[id].options.borderWidth)]",
+        [n["id"] for n in points],
+    )
+    assert scale < 0.5 and points
+    assert all(
+        ring <= max(0.5, n["radius"] * scale / 4) + 0.01 for n, ring in zip(points, rings, strict=True)
+    )
+    sizes = page.page.evaluate(
+        "ids => ids.map(id => network.body.nodes[id].options.size)", [n["id"] for n in points]
+    )
+    assert sizes == pytest.approx([n["radius"] for n in points], abs=0.01)  # restyling keeps each node's size
+    page.page.evaluate("network.moveTo({ scale: 4, animation: false }); network.redraw()")
+    zoomed = page.page.evaluate("id => network.body.nodes[id].options.borderWidth", points[0]["id"])
+    assert zoomed == points[0]["ring"] == 2  # zoomed in, the full ring
+    assert f"{len(points)} of " in page.page.locator("#gf-subtitle").inner_text()
+    page.screenshot("network-zoomed.png")
+    assert page.problems() == []
+
+
+def test_sankey_names_sit_on_a_pale_box_and_no_loop_is_drawn(tmp_path: Path, open_offline):
+    from tests.test_viz import loop_graph
+
+    path = write_sankey(loop_graph(), tmp_path / "loops.html", top_n=None)
+    expected = prepare_sankey(loop_graph(), top_n=None)
+    page = open_offline(path, width=1200, height=700)
+    page.wait_ready()
+    p = page.page
+    assert p.locator("path.sankey-link").count() == len(expected.links)
+    covered = p.evaluate(
+        """() => Array.from(document.querySelectorAll("text.node-label")).map(text => {
+          const box = text.getBoundingClientRect(), rect = text.previousElementSibling;
+          if (!rect || rect.getAttribute("class") !== "gf-label-bg") return false;
+          const back = rect.getBoundingClientRect();
+          return back.left <= box.left && back.right >= box.right && back.top <= box.top + 1 &&
+            back.bottom >= box.bottom - 1 && getComputedStyle(rect).fill === "rgb(255, 255, 255)";
+        })"""
+    )
+    assert len(covered) == len(expected.nodes) and all(covered)
+    assert "Money going back round a loop is not drawn" in p.locator("#gf-notes").inner_text()
+    page.screenshot("sankey-loops.png")
+    assert page.problems() == []

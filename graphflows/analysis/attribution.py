@@ -26,7 +26,13 @@ import scipy.sparse as sp
 
 from graphflows.analysis.channels import channel_codes
 from graphflows.analysis.mixing import MixSolver
-from graphflows.analysis.netting import check_fits, net_pairs
+from graphflows.analysis.netting import (
+    SELF_PAYMENT_SCHEMA,
+    check_fits,
+    net_pairs,
+    self_payment_income_notes,
+    self_payments,
+)
 from graphflows.graph import FlowGraph, from_networkx
 from graphflows.model import Kind
 
@@ -59,6 +65,8 @@ class Attribution:
     so each recipient's rows add up exactly to its total in.
     ``recipients``: total in (net of credits) and number of distinct direct payers.
     ``negative_pairs``: payer, payee, stream and currency whose lines net below zero (not attributed).
+    ``self_payments``: lines paid by an organisation to itself and their sum per currency: left out of
+    income and of the payer count, and said in ``notes``.
     """
 
     graph: FlowGraph
@@ -73,10 +81,30 @@ class Attribution:
     #: The netted payments attributed (``payer_id, payee_id, currency, net_minor``, ids as positions in the
     #: sorted node ids), so convergence counts the payers' channels without netting the flows again.
     payments: pl.DataFrame | None = None
+    self_payments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SELF_PAYMENT_SCHEMA))
 
     def totals(self) -> dict[str, int]:
         """Attributed money per currency (net positive inflows), in minor units."""
         return _totals(self.recipients)
+
+
+def expect_attribution(result: object, function: str, node_id: object = None) -> str | None:
+    """Refuse, in one line, anything but an :class:`Attribution` given to ``function``, and a ``node_id``
+    that is no node of its graph; return the id as text (a networkx node ``2`` is ``"2"``).
+
+    >>> expect_attribution("flows.csv", "convergence")
+    Traceback (most recent call last):
+    TypeError: convergence expects an Attribution (from gf.attribute(graph)), not str
+    """
+    if not isinstance(result, Attribution):
+        raise TypeError(
+            f"{function} expects an Attribution (from gf.attribute(graph)), not {type(result).__name__}"
+        )
+    if node_id is None:
+        return None
+    if not result.graph.nodes["id"].is_in([str(node_id)]).any():
+        raise ValueError(f"no organisation or stream with id {str(node_id)!r} in this graph")
+    return str(node_id)
 
 
 def _totals(recipients: pl.DataFrame) -> dict[str, int]:
@@ -127,6 +155,7 @@ def attribute(
         undated_excluded=stream.undated_excluded,
         notes=stream.notes,
         payments=stream.payments,
+        self_payments=stream.self_payments,
     )
 
 
@@ -167,6 +196,8 @@ class AttributionStream:
     #: The graph's channel names (sorted) and each node's channel as an index into them (nodes in id order).
     channel_names: pl.Series = field(default_factory=lambda: pl.Series("channel", [], pl.String))
     _channel_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: As :attr:`Attribution.self_payments`.
+    self_payments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SELF_PAYMENT_SCHEMA))
 
     def totals(self) -> dict[str, int]:
         """Attributed money per currency (net positive inflows), in minor units."""
@@ -322,6 +353,7 @@ def attribute_in_blocks(
         if not forced.any():
             notes.append(NO_STREAMS)
     channel_names, channel_of = channel_codes(graph)
+    own = self_payments(flows)
     positive, negative = net_pairs(_coded(flows, ids))
     totals = positive.group_by("payee_id", "currency").agg(
         pl.col("net_minor").cast(pl.Int128).sum().alias("total_in_minor"),
@@ -346,12 +378,13 @@ def attribute_in_blocks(
         financial_year=financial_year,
         flows_used=flows.height,
         undated_excluded=undated,
-        notes=notes,
+        notes=[*self_payment_income_notes(own), *notes],
         _positive=positive.sort("currency"),
         _forced=forced,
         _codes=recipients.select("recipient_code", "currency", "total_in_minor"),
         channel_names=channel_names,
         _channel_of=channel_of,
+        self_payments=own,
     )
 
 

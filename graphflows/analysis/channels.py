@@ -69,11 +69,14 @@ def channel_mix(result: Attribution, recipient_id: str | None = None) -> pl.Data
 
     Largest first within each recipient and currency; amounts are sums of the exact origin-level rows, so
     they add up to each recipient's total in. ``recipient_id`` (text, or a networkx node such as ``2``,
-    whose id is ``"2"``) keeps one recipient.
+    whose id is ``"2"``) keeps one recipient; an id that is no node of the graph is refused.
     """
+    from graphflows.analysis.attribution import expect_attribution
+
+    recipient_id = expect_attribution(result, "channel_mix", recipient_id)
     rows = result.rows
     if recipient_id is not None:
-        rows = rows.filter(pl.col("recipient_id") == str(recipient_id))
+        rows = rows.filter(pl.col("recipient_id") == recipient_id)
     return sort_channel_mix(mix_by_channel(rows, node_channels(result.graph), result.recipients))
 
 

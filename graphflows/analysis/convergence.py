@@ -23,11 +23,12 @@ recipient when it brings at least ``min_share`` of the recipient's income (mater
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from numbers import Integral, Real
 
 import numpy as np
 import polars as pl
 
-from graphflows.analysis.attribution import Attribution, CodedBlock, coded_rows
+from graphflows.analysis.attribution import Attribution, CodedBlock, coded_rows, expect_attribution
 from graphflows.analysis.channels import (
     CHANNEL_MIX_SCHEMA,
     UNCLASSIFIED,
@@ -95,9 +96,11 @@ def convergence(
     recipient's own ``channel`` and ``form``. Ranked by the counted number, then the effective number at
     that level, then money.
     """
+    expect_attribution(result, "convergence")
     _check_level(count_by)
     if min_stovepipes is not None:
         min_count = min_stovepipes
+    check_thresholds(min_share, min_count, "min_stovepipes" if min_stovepipes is not None else "min_count")
     return convergence_of(gather_facts(result, min_share=min_share), count_by=count_by, min_count=min_count)
 
 
@@ -359,6 +362,20 @@ def convergence_of(
     ).select(CONVERGENCE_COLUMNS)
 
 
+def check_thresholds(min_share: object, min_count: object, count_name: str = "min_count") -> None:
+    """Refuse a ``min_share`` that is not a number from 0 to 1, or a ``min_count`` that is not a whole
+    number of at least 1, with a ValueError naming the argument.
+
+    >>> check_thresholds("0.01", 2)
+    Traceback (most recent call last):
+    ValueError: min_share must be a number from 0 to 1 (0.01 is 1%), not '0.01'
+    """
+    if isinstance(min_share, bool) or not isinstance(min_share, Real) or not 0 <= min_share <= 1:
+        raise ValueError(f"min_share must be a number from 0 to 1 (0.01 is 1%), not {min_share!r}")
+    if isinstance(min_count, bool) or not isinstance(min_count, Integral) or min_count < 1:
+        raise ValueError(f"{count_name} must be a whole number of at least 1, not {min_count!r}")
+
+
 def points_at_default_share(
     facts: RecipientFacts, *, count_by: CountBy = "channel", min_count: int = 2
 ) -> int:
@@ -501,13 +518,12 @@ def funding_mix(result: Attribution, recipient_id: str) -> pl.DataFrame:
     Node ids are text, so a networkx graph's node ``2`` is ``"2"``; either may be given. An id that is no
     node of the graph is refused (a node that received nothing has an empty mix).
     """
-    if not result.graph.nodes["id"].is_in([str(recipient_id)]).any():
-        raise ValueError(f"no organisation or stream with id {str(recipient_id)!r} in this graph")
+    recipient_id = expect_attribution(result, "funding_mix", recipient_id)
     names = result.graph.nodes.select(
         pl.col("id").alias("stovepipe_id"), pl.col("name").alias("stovepipe_name")
     ).join(node_channels(result.graph).rename({"id": "stovepipe_id"}), on="stovepipe_id", how="left")
     return (
-        result.rows.filter(pl.col("recipient_id") == str(recipient_id))
+        result.rows.filter(pl.col("recipient_id") == recipient_id)
         .join(names, on="stovepipe_id", how="left")
         .sort(["currency", "amount_minor", "stovepipe_id"], descending=[False, True, False])
         .select("stovepipe_id", "stovepipe_name", "channel", "currency", "amount_minor", "share")

@@ -1,7 +1,9 @@
 """Net flows per payer, payee, declared stream and currency before attribution.
 
 Credits and refunds (negative lines) cancel against payments between the same two parties from the
-same stream. A pair whose lines add up to less than zero is reported, not attributed.
+same stream. A pair whose lines add up to less than zero is reported, not attributed. A payment an
+organisation makes to itself (a *self-payment*: an internal transfer, or a slip in the publisher's ids) is
+no one else's money: it is left out of income and counted (:func:`self_payments`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphflows.model import GraphflowsError
+from graphflows.model.money import money_words
 
 PAIR_KEYS = ["payer_id", "payee_id", "stream_id", "currency"]
 
@@ -19,7 +22,8 @@ def net_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     Ids may be text or integer codes; positive pairs come in no particular order.
 
     A ``stream_id`` equal to the payer is the payer's own money, and one equal to the payee is a payment
-    *into* that stream (a contribution to a pooled fund), so both are dropped before netting.
+    *into* that stream (a contribution to a pooled fund), so both are dropped before netting. Lines whose
+    payer is the payee (self-payments) are left out: see :func:`self_payments`.
     Sums are exact: totals too large to keep in 64 bits raise GraphflowsError.
 
     >>> f = pl.DataFrame({"payer_id": ["A", "A", "A"], "payee_id": ["B", "B", "C"],
@@ -28,7 +32,7 @@ def net_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     >>> pos.select("payee_id", "net_minor").rows(), neg.select("payee_id", "net_minor").rows()
     ([('B', 300)], [('C', -10)])
     """
-    keyed = flows.select(
+    keyed = flows.filter(pl.col("payer_id") != pl.col("payee_id")).select(
         "payer_id",
         "payee_id",
         pl.when((pl.col("stream_id") == pl.col("payer_id")) | (pl.col("stream_id") == pl.col("payee_id")))
@@ -59,3 +63,44 @@ def check_fits(totals: pl.Series) -> None:
             "amounts add up to more than £46,000 trillion between two organisations; "
             "check for amounts in the wrong units (pence written as pounds?)"
         )
+
+
+SELF_PAYMENT_SCHEMA = {"currency": pl.String(), "lines": pl.Int64(), "amount_minor": pl.Int64()}
+
+
+def self_payments(flows: pl.DataFrame) -> pl.DataFrame:
+    """``currency, lines, amount_minor``: the lines paid by an organisation to itself, and their sum, per
+    currency. They are left out of income (A paid £100 by S and paying itself £50 has £100 in, all from
+    S, and one payer), so ``read = attributed + negative nets + self-payments`` to the penny.
+
+    >>> f = pl.DataFrame({"payer_id": ["A", "S"], "payee_id": ["A", "A"], "currency": ["GBP"] * 2,
+    ...     "amount_minor": [5000, 10000]})
+    >>> self_payments(f).rows()
+    [('GBP', 1, 5000)]
+    """
+    own = flows.filter(pl.col("payer_id") == pl.col("payee_id"))
+    sums = own.group_by("currency").agg(
+        pl.len().cast(pl.Int64).alias("lines"),
+        pl.col("amount_minor").cast(pl.Int128).sum().alias("amount_minor"),
+    )
+    check_fits(sums["amount_minor"])
+    return sums.select(
+        pl.col("currency").cast(pl.String), "lines", pl.col("amount_minor").cast(pl.Int64)
+    ).sort("currency")
+
+
+def self_payment_income_notes(table: pl.DataFrame) -> list[str]:
+    """The note an analysis gives about self-payments (:func:`self_payments`'s table), if there are any.
+
+    >>> own = pl.DataFrame({"currency": ["GBP"], "lines": [15], "amount_minor": [84038831]})
+    >>> print(*self_payment_income_notes(own))
+    15 self-payment(s) (an organisation paying itself: GBP 840,388.31) left out of income and payer counts
+    """
+    if table.is_empty():
+        return []
+    lines = int(table["lines"].sum())
+    money = ", ".join(money_words(v, c) for c, v in table.select("currency", "amount_minor").iter_rows())
+    return [
+        f"{lines:,} self-payment(s) (an organisation paying itself: {money}) "
+        "left out of income and payer counts"
+    ]

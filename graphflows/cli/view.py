@@ -27,6 +27,7 @@ from graphflows.viz import (
     render_view,
 )
 from graphflows.viz.chromium import screenshot
+from graphflows.viz.prepare import MAX_NODES
 
 
 def register(group: click.Group) -> None:
@@ -79,7 +80,8 @@ Examples:
     type=click.IntRange(min=0),
     default=DEFAULT_TOP_N,
     show_default=True,
-    help="Draw at most N organisations and streams (0 keeps all, up to 3,000): in a larger graph, the top "
+    help=f"Draw at most N organisations and streams (0 keeps all of a graph of up to {MAX_NODES:,}; a larger "
+    "one needs N or --focus): in a larger graph, the top "
     "convergence points with their payers and origins, then the most money; the page says what was left out. "
     f"The Sankey keeps the min(N, {SANKEY_TOP_N}) with most money.",
 )

@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable
 from datetime import date, datetime
 from decimal import Decimal
 from numbers import Integral
+from os import PathLike
 from typing import Any
 
 import networkx as nx
@@ -76,11 +77,13 @@ def from_networkx(G: nx.Graph) -> FlowGraph:
     float or text such as ``"£1,234.50"``) or ``amount_minor`` (int pence); when it has both (as
     :func:`to_networkx` writes) they must agree. ``currency`` (default GBP), ``date`` (a date,
     datetime or ISO text), ``stream_id`` and ``reference`` are optional. Nodes may have ``name``,
-    ``kinds`` (or ``kind``) and ``channel``. Raises InputError naming the first bad edge or node.
+    ``kinds`` (or ``kind``) and ``channel``. Raises InputError naming the first bad edge or node, and
+    TypeError for something that is not a graph.
     """
     if not isinstance(G, nx.Graph):
-        raise InputError(
-            f"expected a FlowGraph (from gf.read_graph) or a networkx graph, not {type(G).__name__}"
+        hint = " (read a file first: gf.read_graph('flows.csv'))" if isinstance(G, (str, PathLike)) else ""
+        raise TypeError(
+            f"expected a FlowGraph (from gf.read_graph) or a networkx graph, not {type(G).__name__}{hint}"
         )
     if not G.is_directed():
         raise InputError(

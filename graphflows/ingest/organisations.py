@@ -601,14 +601,17 @@ def _possible_duplicates(organisations: pl.DataFrame, candidates: list[tuple[str
 
 def self_payment_notes(flows: pl.DataFrame) -> list[str]:
     """Flows whose payer and payee are one node (a funder granting to its own id, a council paying
-    itself), counted per file: kept, and reported."""
+    itself), counted per file: kept in the flows, and reported (an analysis leaves them out of income)."""
     same = flows.filter(pl.col("payer_id") == pl.col("payee_id"))
     if same.is_empty():
         return []
     per_file = same.group_by("source", maintain_order=True).agg(
         pl.len(), pl.col("line").first(), pl.col("payer_name").first()
     )
-    detail = "; kept: check whether they are internal transfers or a slip in the publisher's ids"
+    detail = (
+        "; kept in the flows but not counted as income: check whether they are internal transfers or a slip "
+        "in the publisher's ids"
+    )
     return [
         FileNote(
             f"{source}: {count} {SELF_PAYMENTS} (e.g. line {line}, {name!r}){detail}",

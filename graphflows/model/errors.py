@@ -58,36 +58,47 @@ class NoPayerError(InputError):
     """Files that name no paying body. Readers gather every such file before raising, so that one message
     lists them all and the user gives every ``--payer`` at once.
 
-    >>> str(NoPayerError([UnnamedPayer("a/x 01.csv", 1, ("Date",)), UnnamedPayer("a/x 02.csv", 1, ())]))
+    >>> error = NoPayerError([UnnamedPayer("a/x 01.csv", 1, ("Date",)), UnnamedPayer("a/x 02.csv", 1, ())])
+    >>> error.command_line_message
     "2 files name no paying body (no Entity / Body Name / Organisation Name column): say who paid with \
 --payer 'GLOB=NAME' for each, e.g. --payer 'x 0*=Name of the body', or a --sources manifest"
+    >>> str(error).endswith("sources=graphflows.read_manifest('sources.csv'))")
+    True
     """
 
     #: How many of the files are listed one per line before the rest are just counted.
     SHOWN = 20
     WHY = "no Entity / Body Name / Organisation Name column"
 
+    #: How a Python caller says who paid (the command line's ``--payer`` and ``--sources``).
+    IN_PYTHON = (
+        " (in Python: read_flows(paths, sources=graphflows.SourceRules.from_options(payers=['GLOB=NAME'])) "
+        "or sources=graphflows.read_manifest('sources.csv'))"
+    )
+
     def __init__(self, files: list[UnnamedPayer]):
         self.files = files
         examples = " ".join(f"--payer '{glob}=Name of the body'" for glob in _payer_globs(files)[:4])
+        problems: list[RowProblem] = []
         if len(files) == 1:
             only = files[0]
-            super().__init__(
+            message = (
                 f"{only.source}:{only.line}: the file names no paying body ({self.WHY}; found: "
                 f"{shown_titles(only.found)}); say who paid with --payer 'GLOB=NAME' (e.g. {examples}) "
                 "or a --sources manifest"
             )
-            return
-        problems = [
-            RowProblem(f.source, f.line, f"names no paying body (found: {shown_titles(f.found)})")
-            for f in files[: self.SHOWN]
-        ]
-        super().__init__(
-            f"{len(files)} files name no paying body ({self.WHY}): say who paid with --payer 'GLOB=NAME' "
-            f"for each, e.g. {examples}, or a --sources manifest",
-            problems,
-            len(files),
-        )
+        else:
+            problems = [
+                RowProblem(f.source, f.line, f"names no paying body (found: {shown_titles(f.found)})")
+                for f in files[: self.SHOWN]
+            ]
+            message = (
+                f"{len(files)} files name no paying body ({self.WHY}): say who paid with --payer 'GLOB=NAME' "
+                f"for each, e.g. {examples}, or a --sources manifest"
+            )
+        #: The message without the Python way, for the command line.
+        self.command_line_message = message
+        super().__init__(message + self.IN_PYTHON, problems, len(files) if problems else None)
 
 
 def _payer_globs(files: list[UnnamedPayer]) -> list[str]:

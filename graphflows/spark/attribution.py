@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from graphflows.analysis.attribution import round_to_pennies
 from graphflows.analysis.channels import UNCLASSIFIED
 from graphflows.analysis.mixing import PRUNE, CycleError, DenseCycle, dense_fits, sparse_mix
-from graphflows.analysis.netting import LIMIT
+from graphflows.analysis.netting import LIMIT, SELF_PAYMENT_SCHEMA, self_payment_income_notes
 from graphflows.model import GraphflowsError, Kind
 
 #: The cyclic core (edges between nodes that both receive and pass on money, after trimming) is solved for
@@ -56,6 +56,8 @@ class SparkAttribution:
     cycles: int = 0
     levels: int = 0
     core_edges: int = 0
+    #: Lines paid by an organisation to itself, per currency (left out of income), as the in-memory engine's.
+    self_payments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SELF_PAYMENT_SCHEMA))
 
 
 def net_pairs_spark(flows):
@@ -67,7 +69,8 @@ def net_pairs_spark(flows):
     ).otherwise(F.col("stream_id"))
     keys = ["payer_id", "payee_id", "stream_id", "currency"]
     nets = (
-        flows.select("payer_id", "payee_id", stream.alias("stream_id"), "currency", "amount_minor")
+        flows.filter(F.col("payer_id") != F.col("payee_id"))
+        .select("payer_id", "payee_id", stream.alias("stream_id"), "currency", "amount_minor")
         .groupBy(keys)
         .agg(F.sum(F.col("amount_minor").cast("decimal(38,0)")).alias("net"), F.count("*").alias("lines"))
         .cache()
@@ -77,6 +80,22 @@ def net_pairs_spark(flows):
         raise _too_large()
     nets = nets.withColumn("net_minor", F.col("net").cast("long")).drop("net")
     return nets.filter(F.col("net_minor") > 0), nets.filter(F.col("net_minor") < 0)
+
+
+def self_payments_spark(flows) -> pl.DataFrame:
+    """:func:`graphflows.analysis.netting.self_payments` of Spark flows (a row per currency, collected)."""
+    from pyspark.sql import functions as F
+
+    sums = (
+        flows.filter(F.col("payer_id") == F.col("payee_id"))
+        .groupBy("currency")
+        .agg(F.count("*").alias("lines"), F.sum(F.col("amount_minor").cast("decimal(38,0)")).alias("amount"))
+        .collect()
+    )
+    if any(abs(int(r["amount"])) >= LIMIT for r in sums):
+        raise _too_large()
+    rows = sorted((r["currency"], int(r["lines"]), int(r["amount"])) for r in sums)
+    return pl.DataFrame(rows, schema=SELF_PAYMENT_SCHEMA, orient="row")
 
 
 def _too_large() -> GraphflowsError:
@@ -98,6 +117,7 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
         raise ValueError(f"by must be 'origin' or 'stream', not {by!r}")
     forced = F.array_contains("kinds", Kind.STREAM.value) if by == "stream" else F.lit(False)
     index = nodes.select("id", "idx", forced.alias("forced"))
+    own = self_payments_spark(flows)
     positive, negative = net_pairs_spark(flows)
     coded = (
         positive.join(
@@ -170,10 +190,11 @@ def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribut
         solving_order=(
             _union(orders) if orders else spark.createDataFrame([], ORDER_SCHEMA)
         ).localCheckpoint(),
-        notes=state.notes,
+        notes=[*self_payment_income_notes(own), *state.notes],
         cycles=state.cycles,
         levels=state.levels,
         core_edges=state.core_edges,
+        self_payments=own,
     )
 
 

@@ -28,6 +28,7 @@ from graphflows.export import (
     money_text,
     organisations_table,
     period_summary,
+    self_payment_summary,
     write_all,
 )
 from graphflows.graph import FlowGraph
@@ -156,6 +157,7 @@ def spark_summary(analysis: SparkAnalysis) -> dict[str, Any]:
         "attributed_amount": {c: format_minor(v) for c, v in by_currency},
         "negative_net_pairs": negatives.count(),
         "negative_net_amount": {r["currency"]: format_minor(int(r["t"])) for r in sorted(negative_money)},
+        **self_payment_summary(analysis.attribution.self_payments),
         "recipients": table.count(),
         "convergence_points": sum(e["convergence_points"] for e in by_form.values()),
         "attributed_income_by_origin_channel": by_channel,

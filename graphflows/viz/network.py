@@ -55,13 +55,21 @@ FORM_LABELS = {
     "unknown": "form unknown",
 }
 CONVERGENCE_COLOR = "#D62728"
-CONVERGENCE_GLOW = "rgba(214,39,40,0.45)"
+CONVERGENCE_GLOW = "rgba(214,39,40,0.3)"
 #: Smallest and largest node half-size in pixels (vis-network ``nodes.scaling``).
 SIZE_MIN, SIZE_MAX = 8.0, 46.0
 #: Smallest and largest label font in pixels (vis-network ``nodes.scaling.label``).
 FONT_MIN, FONT_MAX = 11.0, 20.0
 #: Views with more nodes than this give their largest nodes bigger names, readable in the overview.
 HEADLINE_FROM, HEADLINES, HEADLINE_FONT = 60, 12, 44.0
+#: Largest label on screen, in pixels, however far one zooms in: names grow with the zoom only up to this,
+#: so they never swamp the nodes and links. (vis-network 9.1's ``scaling.label.maxVisible`` does not cap
+#: the drawn text, so the page sets each label's size as the zoom changes.)
+LABEL_MAX_PX, HEADLINE_MAX_PX = 15.0, 17.0
+#: A convergence point's red ring, in screen pixels (the page narrows it to a quarter of the node's radius
+#: on screen, so that the channel's colour fills even the smallest node); the halo around it grows with the
+#: number meeting there.
+RING_WIDTH = 2.0
 #: Longest name drawn on the canvas; the tooltip always has the full name.
 LABEL_CHARS = 32
 
@@ -109,6 +117,8 @@ def page_data(view: ViewData) -> dict[str, Any]:
         ["count", "money_minor", "id"], descending=[True, True, False]
     )["id"]
     headlines = headline_ids(values, points.to_list())
+    fonts = label_fonts(values, headlines)
+    radii = drawn_sizes(values)
     pos = positions(
         nodes["id"].to_list(),
         edges,
@@ -132,6 +142,9 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 or n["kind"],
                 "label": labels[len(node_rows)],
                 "headline": n["id"] in headlines,
+                "font": round(fonts[n["id"]], 2),
+                "radius": round(radii[n["id"]], 2),
+                "font_cap": HEADLINE_MAX_PX if n["id"] in headlines else LABEL_MAX_PX,
                 "value": values[n["id"]],
                 "x": x,
                 "y": y,
@@ -142,9 +155,14 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 "border": darker(colour),
                 "in_text": money_text(int(n["total_in_minor"]), cur),
                 "out_text": money_text(int(n["total_out_minor"]), cur),
+                "self_text": (
+                    money_text(int(n["self_paid_minor"]), cur) if n.get("self_paid_minor") else None
+                ),
                 "payers": payers.get(n["id"], 0),
                 "payees": payees.get(n["id"], 0),
                 "conv": bool(n["is_convergence_point"]),
+                "ring": RING_WIDTH if n["is_convergence_point"] else 1.5,
+                "halo": min(16.0, 2 + 2 * int(n["count"])) if n["is_convergence_point"] else 0,
                 "count": int(n["count"]),
                 "channel_count": int(n["channel_count"]),
                 "stovepipes": int(n["stovepipe_count"]),
@@ -195,7 +213,7 @@ def page_data(view: ViewData) -> dict[str, Any]:
     subtitle = (
         f"{len(node_rows):,} organisations and streams, {len(edge_rows):,} links; {cur}; "
         f"{money_text(view.total_money_minor, cur)} paid in all (net per payer and payee)"
-        + (f"; {conv_count:,} convergence points shown" if view.has_analysis else "")
+        + (f"; {conv_count:,} of {view.total_points:,} convergence points shown" if view.has_analysis else "")
     )
     if view.has_analysis:
         conv_rule = (
@@ -219,9 +237,8 @@ def page_data(view: ViewData) -> dict[str, Any]:
         "convergence_rule": conv_rule,
         "size_min": SIZE_MIN,
         "size_max": SIZE_MAX,
-        "font_min": FONT_MIN,
-        "font_max": FONT_MAX,
-        "headline_font": HEADLINE_FONT,
+        "label_max_px": LABEL_MAX_PX,
+        "headline_max_px": HEADLINE_MAX_PX,
         "convergence_color": CONVERGENCE_COLOR,
         "convergence_glow": CONVERGENCE_GLOW,
     }
@@ -260,15 +277,26 @@ def headline_ids(values: dict[str, float], first: list[str] | None = None) -> se
     return set(list(ranked)[:HEADLINES])
 
 
+def label_fonts(values: dict[str, float], headlines: set[str] = frozenset()) -> dict[str, float]:
+    """Each label's font size in canvas units: from :data:`FONT_MIN` to :data:`FONT_MAX` by money, and
+    :data:`HEADLINE_FONT` for the headlines (the page caps them on screen as one zooms in).
+
+    >>> label_fonts({"a": 0.0, "b": 10.0}, {"a"})
+    {'a': 44.0, 'b': 20.0}
+    """
+    font = drawn_sizes(values, FONT_MIN, FONT_MAX)
+    return {key: HEADLINE_FONT if key in headlines else size for key, size in font.items()}
+
+
 def drawn_boxes(
     values: dict[str, float], labels: dict[str, str], headlines: set[str] = frozenset()
 ) -> dict[str, tuple[float, float, float]]:
     """Width, height and downward offset of the box each node and its label take on the canvas."""
     sizes = drawn_sizes(values)
-    font = drawn_sizes(values, FONT_MIN, FONT_MAX)
+    font = label_fonts(values, headlines)
     boxes = {}
     for key, r in sizes.items():
-        size = HEADLINE_FONT if key in headlines else font[key]
+        size = font[key]
         lines = labels[key].split("\n")
         width = max(2 * r, 0.56 * size * max(len(line) for line in lines))
         label_height = 1.25 * size * len(lines)

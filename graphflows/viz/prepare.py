@@ -56,7 +56,8 @@ class ViewData:
     """The part of a graph one view draws, and what was left out of it.
 
     ``nodes``: id, name, kinds, kind (the one that sets the shape), channel (sets the colour), form,
-    total_in_minor, total_out_minor, money_minor (larger of in and out), is_convergence_point, count (the
+    total_in_minor, total_out_minor, money_minor (larger of in and out), self_paid_minor (paid to itself,
+    left out of in and out; null if nothing), is_convergence_point, count (the
     number counted: channels or stovepipes, as ``count_by``), channel_count, stovepipe_count, channels
     (counted, largest first), effective_channels, effective_stovepipes, hhi, mix and channel_mix (lists of
     ``[stovepipe name or channel, amount text, share]``). ``edges``: from, to, amount_minor, flow_count,
@@ -79,6 +80,8 @@ class ViewData:
     min_share: float = DEFAULT_MIN_SHARE
     min_count: int = MIN_COUNT
     selection: str = "all"
+    #: Convergence points among every node in scope (the whole graph, or the focus), drawn or not.
+    total_points: int = 0
 
 
 def plural(count: int, noun: str) -> str:
@@ -107,13 +110,42 @@ def choose_currency(flows: pl.DataFrame, currency: str | None) -> tuple[str, lis
     return currency, notes
 
 
-def money_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Flows summed per payer and payee; pairs netting to zero or less (credits) are dropped and counted."""
-    pairs = flows.group_by("payer_id", "payee_id").agg(
-        pl.col("amount_minor").sum().alias("amount_minor"), pl.len().alias("flow_count")
+def money_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Flows summed per payer and payee, and notes on what is not drawn: pairs netting to zero or less
+    (credits) and self-payments (an organisation paying itself: left out of money in and out, as the
+    analysis leaves them out of income)."""
+    currency = str(flows["currency"][0]) if flows.height else "GBP"
+    own = flows.filter(pl.col("payer_id") == pl.col("payee_id"))
+    pairs = (
+        flows.filter(pl.col("payer_id") != pl.col("payee_id"))
+        .group_by("payer_id", "payee_id")
+        .agg(pl.col("amount_minor").sum().alias("amount_minor"), pl.len().alias("flow_count"))
     )
-    kept = pairs.filter((pl.col("amount_minor") > 0) & (pl.col("payer_id") != pl.col("payee_id")))
-    return kept.rename({"payer_id": "from", "payee_id": "to"}), pairs.height - kept.height
+    kept = pairs.filter(pl.col("amount_minor") > 0)
+    notes = []
+    if pairs.height > kept.height:
+        notes.append(
+            f"{plural(pairs.height - kept.height, 'payer-payee pair')} netting to zero or less "
+            "(credits, refunds): not drawn."
+        )
+    if own.height:
+        payers = own["payer_id"].n_unique()
+        money = money_text(int(own["amount_minor"].sum()), currency)
+        notes.append(
+            f"{plural(own.height, 'self-payment')} ({plural(payers, 'organisation')} paying "
+            f"{'itself' if payers == 1 else 'themselves'}: {money}):"
+            " not drawn and not counted as money in or out, as the analysis leaves them out of income."
+        )
+    return kept.rename({"payer_id": "from", "payee_id": "to"}), notes
+
+
+def self_paid(flows: pl.DataFrame) -> pl.DataFrame:
+    """``id, self_paid_minor``: what each organisation paid itself (left out of its money in and out)."""
+    return (
+        flows.filter(pl.col("payer_id") == pl.col("payee_id"))
+        .group_by(pl.col("payer_id").alias("id"))
+        .agg(pl.col("amount_minor").sum().alias("self_paid_minor"))
+    )
 
 
 def declared_links(flows: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -221,13 +253,10 @@ def prepare_view(
         raise GraphflowsError("--top must be at least 1")
     currency, notes = choose_currency(graph.flows, currency)
     flows = graph.flows.filter(pl.col("currency") == currency)
-    pairs, netted = money_pairs(flows)
-    if netted:
-        notes.append(
-            f"{plural(netted, 'payer-payee pair')} netting to zero or less (credits, refunds): not drawn."
-        )
+    pairs, pair_notes = money_pairs(flows)
+    notes += pair_notes
     declared = declared_links(flows, pairs)
-    totals = node_totals(graph.nodes, pairs)
+    totals = node_totals(graph.nodes, pairs).join(self_paid(flows), on="id", how="left")
     title, focus_name = "Funding network", None
     if focus is not None:
         shown, how = focus_set(totals, pairs, declared, flows, focus)
@@ -324,6 +353,7 @@ def prepare_view(
         min_share=min_share,
         min_count=min_count,
         selection="convergence" if chosen is not None else ("money" if cut else "all"),
+        total_points=analysis.point_count(totals["id"]) if analysis is not None else 0,
     )
 
 
@@ -591,6 +621,9 @@ class Selection:
     by_money: int
     #: Convergence points among all the nodes in scope (``points`` of them are shown).
     of_points: int = 0
+    #: Convergence points kept as someone's payer or origin, or for their money (shown, but not among
+    #: the ``points`` chosen as such).
+    also_points: int = 0
 
     def describe(self, kept: int, total: int, count_by: str) -> str:
         """One sentence for the page: what was chosen."""
@@ -602,7 +635,13 @@ class Selection:
         ]
         if self.by_money:
             parts.append(f"{self.by_money:,} more with the most money")
-        return f"Showing {kept:,} of {total:,} organisations and streams: {'; '.join(parts)}."
+        shown = f"Showing {kept:,} of {total:,} organisations and streams: {'; '.join(parts)}."
+        if self.also_points:
+            shown += (
+                f" {plural(self.also_points, 'more convergence point')} among the payers, origins and "
+                f"others: {self.points + self.also_points:,} of {self.of_points:,} are shown."
+            )
+        return shown
 
 
 #: Direct payers and origins kept with each convergence point in a large view.
@@ -670,11 +709,15 @@ def convergence_selection(
             chosen.popitem()
         chosen[focus] = "focus"
     roles = list(chosen.values())
+    ids = list(chosen)
     return Selection(
-        list(chosen),
+        ids,
         roles.count("point"),
         roles.count("payer"),
         roles.count("origin"),
         roles.count("money") + roles.count("focus"),
         analysis.point_count(ranked["id"]),
+        analysis.point_count(
+            pl.Series([i for i, role in chosen.items() if role != "point"], dtype=pl.String)
+        ),
     )

@@ -2,7 +2,8 @@
 
 Links are coloured by the origin channel of the money: each payer's payments are split over the channels
 of government its own income came from (its channel mix), in whole pence that add up exactly; nodes beyond
-the top N by money are gathered into one "Other ..." node per kind, so every penny in scope still shows.
+the top N by money are gathered into one "Other ..." node per kind, so every penny in scope still shows,
+except money going back round a loop (drawn by plotly as empty loops), which a note lists instead.
 
 >>> from graphflows.viz import write_sankey                   # doctest: +SKIP
 >>> write_sankey(graph, "flows.html", focus="inclusion-healthcare")   # doctest: +SKIP
@@ -36,7 +37,6 @@ from graphflows.viz.prepare import (
     money_pairs,
     node_totals,
     only_currency,
-    plural,
 )
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def prepare_sankey(
         attribution = attribute(graph)
     currency, notes = choose_currency(graph.flows, currency)
     flows = graph.flows.filter(pl.col("currency") == currency)
-    pairs, netted = money_pairs(flows)
+    pairs, pair_notes = money_pairs(flows)
     totals = node_totals(graph.nodes, pairs)
     title = "Flow of funds"
     if focus is not None:
@@ -115,10 +115,7 @@ def prepare_sankey(
     pairs = pairs.filter(pl.col("from").is_in(ids) & pl.col("to").is_in(ids)).select(
         pl.col("from").alias("payer_id"), pl.col("to").alias("payee_id"), "amount_minor"
     )
-    if netted:
-        notes.append(
-            f"{plural(netted, 'payer-payee pair')} netting to zero or less (credits, refunds): not drawn."
-        )
+    notes += pair_notes
     ranked = totals.sort(["money_minor", "id"], descending=[True, False])
     keep = set(ranked["id"].to_list()) if top_n is None else set(ranked.head(top_n)["id"].to_list())
     if focus is not None:
@@ -150,6 +147,7 @@ def prepare_sankey(
     links = links.filter(pl.col("source") != pl.col("target")).sort(
         ["amount_minor", "source", "target", "channel"], descending=[True, False, False, False]
     )
+    links, returned = without_loops(links)
     if hidden:
         parts = ", ".join(f"{n:,} {KIND_NOUNS[k][n != 1]}" for k, n in sorted(hidden.items()))
         notes.insert(
@@ -166,6 +164,8 @@ def prepare_sankey(
     for kind, count in hidden.items():
         names[OTHER_PREFIX + kind] = f"Other {KIND_NOUNS[kind][1]} ({count:,})"
         kinds[OTHER_PREFIX + kind] = kind
+    if returned.height:
+        notes.append(loop_note(returned, names, currency))
     used = sorted(set(links["source"].to_list()) | set(links["target"].to_list()))
     order = {node: i for i, node in enumerate(used)}
     money_in = dict(links.group_by("target").agg(pl.col("amount_minor").sum()).iter_rows())
@@ -198,6 +198,63 @@ def prepare_sankey(
         currency, node_rows, link_rows, channels, title, notes, int(links["amount_minor"].sum()),
         by_origin=attribution is not False,
     )  # fmt: skip
+
+
+def without_loops(links: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(links drawn, links left out) so that the drawn links have no loop: money that goes back round a
+    loop (TfL paying the GLA that funds it, a trust paying back its CCG) would be drawn by plotly as an
+    empty loop over the nodes. Payer-payee pairs are taken largest first; a pair that would close a loop
+    is left out (and listed in a note), so the smaller payments going back are the ones left out.
+
+    >>> links = pl.DataFrame({"source": ["gla", "tfl", "gla"], "target": ["tfl", "gla", "bus"],
+    ...                       "channel": ["lg"] * 3, "amount_minor": [900, 40, 500]})
+    >>> [frame.select("source", "target").rows() for frame in without_loops(links)]
+    [[('gla', 'tfl'), ('gla', 'bus')], [('tfl', 'gla')]]
+    """
+    import networkx as nx
+
+    pairs = (
+        links.group_by("source", "target")
+        .agg(pl.col("amount_minor").sum())
+        .sort(["amount_minor", "source", "target"], descending=[True, False, False])
+    )
+    drawn = nx.DiGraph()
+    closing = []
+    for source, target in pairs.select("source", "target").iter_rows():
+        if drawn.has_node(target) and drawn.has_node(source) and nx.has_path(drawn, target, source):
+            closing.append((source, target))
+        else:
+            drawn.add_edge(source, target)
+    if not closing:
+        return links, links.clear()
+    left_out = pl.DataFrame(closing, schema={"source": pl.String, "target": pl.String}, orient="row")
+    return (
+        links.join(left_out, on=["source", "target"], how="anti", maintain_order="left"),
+        links.join(left_out, on=["source", "target"], how="semi", maintain_order="left"),
+    )
+
+
+def loop_note(returned: pl.DataFrame, names: dict[str, str], currency: str) -> str:
+    """The note listing the payments left out of the drawing because they go back round a loop."""
+    pairs = (
+        returned.group_by("source", "target")
+        .agg(pl.col("amount_minor").sum())
+        .sort(["amount_minor", "source", "target"], descending=[True, False, False])
+    )
+    shown = [
+        f"{names[s]} → {names[t]} {money_text(int(a), currency)}"
+        for s, t, a in pairs.head(LOOPS_LISTED).iter_rows()
+    ]
+    more = f" and {pairs.height - LOOPS_LISTED:,} more" if pairs.height > LOOPS_LISTED else ""
+    return (
+        f"Money going back round a loop is not drawn (a Sankey draws it as an empty loop): "
+        f"{'; '.join(shown)}{more}; {money_text(int(pairs['amount_minor'].sum()), currency)} in all. "
+        "The network view and the analysis count it."
+    )
+
+
+#: Payments going back round a loop named in the Sankey's note (the rest are counted).
+LOOPS_LISTED = 5
 
 
 def payer_channels(
@@ -316,6 +373,8 @@ def sankey_figure(data: SankeyData) -> dict[str, Any]:
         "type": "sankey",
         "arrangement": "snap",
         "valueformat": ",.2f",
+        # a white halo round every name, so the links passing behind a label never strike through it
+        "textfont": {"color": "#1f2933", "shadow": LABEL_HALO},
         "node": {
             "label": [plotly_text(n["name"]) for n in data.nodes],
             "color": [NODE_COLOURS[n["kind"]] for n in data.nodes],
@@ -360,6 +419,10 @@ def sankey_figure(data: SankeyData) -> dict[str, Any]:
         "paper_bgcolor": "#ffffff",
     }
     return {"data": [trace], "layout": layout}
+
+
+#: CSS text-shadow drawn behind the Sankey's names (plotly ``textfont.shadow``).
+LABEL_HALO = "0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff"
 
 
 @cache

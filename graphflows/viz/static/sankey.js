@@ -25,7 +25,30 @@
   target.style.height = data.height + "px";
   var config = { displaylogo: false, responsive: true, showLink: false, showSendToCloud: false,
     showEditInChartStudio: false, modeBarButtonsToRemove: ["sendDataToCloud", "editInChartStudio"] };
+  // A pale box behind every name (plotly has no label background), so that the links entering a node never
+  // strike through its name; set again after every redraw. Only boxes are added: the names stay plotly's.
+  var svgNS = "http://www.w3.org/2000/svg";
+  function labelBackgrounds() {
+    target.querySelectorAll("text.node-label").forEach(function (text) {
+      var box = text.getBBox();
+      var rect = text.previousElementSibling;
+      if (!rect || rect.getAttribute("class") !== "gf-label-bg") {
+        rect = document.createElementNS(svgNS, "rect");
+        rect.setAttribute("class", "gf-label-bg");
+        text.parentNode.insertBefore(rect, text);
+      }
+      rect.setAttribute("x", box.x - 3);
+      rect.setAttribute("y", box.y - 1);
+      rect.setAttribute("width", box.width + 6);
+      rect.setAttribute("height", box.height + 2);
+      rect.setAttribute("rx", 2);
+      var transform = text.getAttribute("transform");
+      if (transform) rect.setAttribute("transform", transform); else rect.removeAttribute("transform");
+    });
+  }
   Plotly.newPlot(target, data.figure.data, data.figure.layout, config).then(function () {
+    labelBackgrounds();
+    target.on("plotly_afterplot", labelBackgrounds);
     window.graphflowsReadyAt = performance.now();
     window.graphflowsReady = true;
     document.body.setAttribute("data-ready", "1");
