@@ -413,7 +413,7 @@ def cypher(
     with _runner(neo4j_uri) as runner:
         result = runner.run(text, values, write=write)
     if result.columns or not write:
-        _output(result.columns, result.rows, csv_path, json_path, raw_csv)
+        _output(result.columns, result.rows, csv_path, json_path, raw_csv, query=text)
     if write:
         err_console.print(changes_line(result.counters), markup=False)
 
@@ -490,8 +490,10 @@ def _output(
     csv_path: Path | None,
     json_path: Path | None,
     raw_csv: bool = False,
+    query: str = "",
 ) -> None:
-    """A readable table on the terminal, or exact values in CSV / JSON files."""
+    """A readable table on the terminal, or exact values in CSV / JSON files (``query``: the Cypher text,
+    whose ``AS`` names tell which columns are money)."""
     from graphflows.cli import query_output
 
     if csv_path is not None:
@@ -507,7 +509,7 @@ def _output(
         if str(json_path) != "-":
             err_console.print(f"{len(rows)} row(s) written to {json_path}", markup=False)
     else:
-        fitted = query_output.fit_table(columns, rows, console.width)
+        fitted = query_output.fit_table(columns, rows, console.width, query)
         console.print(fitted.table)
         console.print(f"{len(rows)} row(s)", markup=False)
         for note in fitted.notes():
