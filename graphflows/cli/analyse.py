@@ -11,10 +11,9 @@ import polars as pl
 from graphflows.cli.display import (
     console,
     convergence_table,
-    money_totals,
     plural,
     print_findings,
-    repeated_words,
+    reading_line,
     steps,
 )
 from graphflows.cli.inputs import (
@@ -216,11 +215,9 @@ def run_analysis(
         )
     if top:
         console.print(convergence_table(table, top, count_by=count_by))
-    totals = money_totals({c: to_minor(v) for c, v in info["total_amount"].items()})
+    totals = {c: to_minor(v) for c, v in info["total_amount"].items()}
     console.print(
-        f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
-        f"({totals}), {info['rejected']} rejected{repeated_words(info)}. "
-        f"{plural(info['recipients'], 'recipient')}, "
+        f"{reading_line(info, len(info['files']), totals)} {plural(info['recipients'], 'recipient')}, "
         f"{plural(info['convergence_points'], 'convergence point')} "
         f"({_counted(count_by, min_count, min_share)}).",
         markup=False,

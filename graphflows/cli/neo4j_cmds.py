@@ -22,7 +22,7 @@ from rich.text import Text
 
 from graphflows.analysis.convergence import CountBy
 from graphflows.cli.analyse import convergence_options
-from graphflows.cli.display import SafeConsole, console, money, steps
+from graphflows.cli.display import SafeConsole, console, money, print_notes, reading_line, steps
 from graphflows.cli.inputs import input_options, raw_csv_option, read_input_graph
 from graphflows.model import GraphflowsError
 from graphflows.outputs import OutputFiles, neutralise, rows_frame, write_csv
@@ -263,11 +263,14 @@ def load(
     A large first load into graphflows' own local server goes through Neo4j's offline importer (the server
     restarts); anything else through the idempotent Bolt loader. The output says which ran and why.
     """
+    from graphflows.export import reading_counts
     from graphflows.neo4j import Neo4jSettings, load_graph
     from graphflows.neo4j.bulk import bulk_load, choose_method
 
     with steps("Reading input files and building the graph"):
         ingest, graph = read_input_graph(files, format_, skip_invalid, **input_extras)
+    console.print(reading_line(reading_counts(ingest), len(ingest.files), ingest.totals()), markup=False)
+    print_notes(ingest.notes)
     settings = Neo4jSettings.resolve(neo4j_uri)
     with _runner(neo4j_uri) as runner:
         chosen = choose_method(settings, runner, graph.flow_count, requested=method, replace=replace)
