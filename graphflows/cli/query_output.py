@@ -39,16 +39,22 @@ def is_money(column: str) -> bool:
 
 def money_columns(columns: list[str], query: str = "") -> set[str]:
     """The money columns: ``*_minor`` ones, and those the query names with ``AS`` after an expression
-    that ends in ``*_minor`` (``sum(f.amount_minor) AS total``).
+    that ends in ``*_minor`` (``sum(f.amount_minor) AS total``; a count of amounts is not money).
 
-    >>> sorted(money_columns(["total", "n"], "RETURN sum(f.amount_minor) AS total, count(f) AS n"))
-    ['total']
+    >>> query = "RETURN sum(f.amount_minor) AS total, count(f.amount_minor) AS n, f.amount_minor AS paid"
+    >>> sorted(money_columns(["total", "n", "paid"], query))
+    ['paid', 'total']
     """
     aliased = {
-        found.group(1).strip("`")
-        for found in re.finditer(r"_minor\s*\)*\s+AS\s+(`[^`]+`|\w+)", query, flags=re.IGNORECASE)
+        found.group(2).strip("`")
+        for found in re.finditer(ALIASED_MINOR, query, flags=re.IGNORECASE)
+        if (found.group(1) or "").lower() != "count"
     }
     return {c for c in columns if is_money(c) or c in aliased}
+
+
+#: ``sum(f.amount_minor) AS total``: the function (if any) and the name given.
+ALIASED_MINOR = r"(?:(\w+)\s*\(\s*(?:DISTINCT\s+)?)?[\w.`]*_minor`?\s*\)*\s+AS\s+(`[^`]+`|\w+)"
 
 
 def currency_column(columns: list[str]) -> str | None:
