@@ -297,3 +297,19 @@ def test_a_currency_column_by_its_expression_shows_the_money_and_no_note() -> No
     assert "GBP 2,674,248,180.44" in render(columns, rows, 120)
     aliased = fit_table(["total"], [{"total": 5}], 120, "RETURN sum(f.amount_minor) AS total")
     assert aliased.notes()[0].startswith("total: money in major units without its currency")
+
+
+def test_a_count_of_amounts_is_a_number_not_money_named_or_not() -> None:
+    # 29,923 payments of the London 2020-21 files: shown as "GBP 299.23" it would read as money.
+    columns = ["currency", "count(f.amount_minor)", "n", "total"]
+    rows = [{"currency": "GBP", "count(f.amount_minor)": 29_923, "n": 29_923, "total": 267_424_818_044}]
+    query = (
+        "MATCH ()-[f:FUNDS]->() RETURN f.currency AS currency, count(f.amount_minor), "
+        "size(collect(f.amount_minor)) AS n, sum(f.amount_minor) AS total"
+    )
+    fitted = fit_table(columns, rows, 200, query)
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(fitted.table)
+    text = console.export_text()
+    assert "GBP 299.23" not in text and text.count("29,923") == 2
+    assert "GBP 2,674,248,180.44" in text

@@ -33,8 +33,8 @@ MONEY_SUFFIX = "_minor"
 
 
 def is_money(column: str) -> bool:
-    """``total_minor``, and an unnamed ``sum(f.amount_minor)``."""
-    return column.rstrip(")").endswith(MONEY_SUFFIX)
+    """``total_minor``, and an unnamed ``sum(f.amount_minor)`` (the column's name is its expression)."""
+    return _minor_expression(column)
 
 
 def money_columns(columns: list[str], query: str = "") -> set[str]:
@@ -44,17 +44,53 @@ def money_columns(columns: list[str], query: str = "") -> set[str]:
     >>> query = "RETURN sum(f.amount_minor) AS total, count(f.amount_minor) AS n, f.amount_minor AS paid"
     >>> sorted(money_columns(["total", "n", "paid"], query))
     ['paid', 'total']
+    >>> sorted(money_columns(["count(f.amount_minor)", "n"], "RETURN size(collect(f.amount_minor)) AS n"))
+    []
     """
     aliased = {
-        found.group(2).strip("`")
-        for found in re.finditer(ALIASED_MINOR, query, flags=re.IGNORECASE)
-        if (found.group(1) or "").lower() != "count"
+        found.group(1).strip("`")
+        for found in re.finditer(ALIAS, query, flags=re.IGNORECASE)
+        if _minor_expression(query[: found.start()])
     }
     return {c for c in columns if is_money(c) or c in aliased}
 
 
-#: ``sum(f.amount_minor) AS total``: the function (if any) and the name given.
-ALIASED_MINOR = r"(?:(\w+)\s*\(\s*(?:DISTINCT\s+)?)?[\w.`]*_minor`?\s*\)*\s+AS\s+(`[^`]+`|\w+)"
+#: `` AS total``: the name a query gives the expression before it.
+ALIAS = r"\s+AS\s+(`[^`]+`|\w+)"
+
+#: Functions of amounts whose value is not an amount (a number of them, or a list).
+NOT_MONEY_FUNCTIONS = frozenset({"count", "size", "collect", "length"})
+
+
+def _minor_expression(text: str) -> bool:
+    """Whether the expression ``text`` ends with is an amount: it ends in ``*_minor`` and its outermost
+    function (if any) is not a count, a size or a list (:data:`NOT_MONEY_FUNCTIONS`).
+
+    >>> [_minor_expression(t) for t in ("total_minor", "sum(DISTINCT f.amount_minor)", "count(f.paid_minor)")]
+    [True, True, False]
+    """
+    found = re.search(r"_minor`?((?:\s*\))*)\s*$", text)
+    if found is None:
+        return False
+    closing = found.group(1).count(")")
+    return closing == 0 or _function_around(text[: found.start()], closing) not in NOT_MONEY_FUNCTIONS
+
+
+def _function_around(before: str, depth: int) -> str:
+    """The function (lower case) whose ``(`` is the ``depth``-th still open one at the end of ``before``;
+    ``""`` when there is none (a bracket without a name)."""
+    nested = 0
+    for i in range(len(before) - 1, -1, -1):
+        if before[i] == ")":
+            nested += 1
+        elif before[i] == "(" and nested:
+            nested -= 1
+        elif before[i] == "(":
+            depth -= 1
+            if depth == 0:
+                name = re.search(r"(\w*)\s*$", before[:i])
+                return name.group(1).lower() if name else ""
+    return ""
 
 
 def currency_column(columns: list[str]) -> str | None:
