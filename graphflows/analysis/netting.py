@@ -12,6 +12,7 @@ import polars as pl
 
 from graphflows.model import GraphflowsError
 from graphflows.model.money import money_words
+from graphflows.model.schema import SELF_PAYMENT
 
 PAIR_KEYS = ["payer_id", "payee_id", "stream_id", "currency"]
 
@@ -32,7 +33,7 @@ def net_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     >>> pos.select("payee_id", "net_minor").rows(), neg.select("payee_id", "net_minor").rows()
     ([('B', 300)], [('C', -10)])
     """
-    keyed = flows.filter(pl.col("payer_id") != pl.col("payee_id")).select(
+    keyed = flows.filter(~SELF_PAYMENT).select(
         "payer_id",
         "payee_id",
         pl.when((pl.col("stream_id") == pl.col("payer_id")) | (pl.col("stream_id") == pl.col("payee_id")))
@@ -59,10 +60,15 @@ LIMIT = 2**62
 def check_fits(totals: pl.Series) -> None:
     """Refuse totals (Int128 sums) too large to keep exactly in 64-bit integers."""
     if totals.len() and totals.abs().max() >= LIMIT:  # type: ignore[operator]
-        raise GraphflowsError(
-            "amounts add up to more than £46,000 trillion between two organisations; "
-            "check for amounts in the wrong units (pence written as pounds?)"
-        )
+        raise too_large()
+
+
+def too_large() -> GraphflowsError:
+    """The refusal of a total past :data:`LIMIT` (here and in the Spark engine)."""
+    return GraphflowsError(
+        "amounts add up to more than £46,000 trillion between two organisations; "
+        "check for amounts in the wrong units (pence written as pounds?)"
+    )
 
 
 SELF_PAYMENT_SCHEMA = {"currency": pl.String(), "lines": pl.Int64(), "amount_minor": pl.Int64()}
@@ -78,7 +84,7 @@ def self_payments(flows: pl.DataFrame) -> pl.DataFrame:
     >>> self_payments(f).rows()
     [('GBP', 1, 5000)]
     """
-    own = flows.filter(pl.col("payer_id") == pl.col("payee_id"))
+    own = flows.filter(SELF_PAYMENT)
     sums = own.group_by("currency").agg(
         pl.len().cast(pl.Int64).alias("lines"),
         pl.col("amount_minor").cast(pl.Int128).sum().alias("amount_minor"),

@@ -71,6 +71,7 @@ from graphflows.ingest.orgids import (
 )
 from graphflows.model import InputError
 from graphflows.model.notes import FileNote
+from graphflows.model.schema import SELF_PAYMENT
 from graphflows.registers import PublicBody, lookup_codes, lookup_id, names_matches
 
 CONFIDENCE = {
@@ -602,7 +603,7 @@ def _possible_duplicates(organisations: pl.DataFrame, candidates: list[tuple[str
 def self_payment_notes(flows: pl.DataFrame) -> list[str]:
     """Flows whose payer and payee are one node (a funder granting to its own id, a council paying
     itself), counted per file: kept in the flows, and reported (an analysis leaves them out of income)."""
-    same = flows.filter(pl.col("payer_id") == pl.col("payee_id"))
+    same = flows.filter(SELF_PAYMENT)
     if same.is_empty():
         return []
     per_file = same.group_by("source", maintain_order=True).agg(

@@ -31,6 +31,11 @@ NODE_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
+#: A flow whose payer is its payee (an organisation paying itself): ``flows.filter(SELF_PAYMENT)``, and
+#: ``~SELF_PAYMENT`` for the others. The Spark engine writes its own (a different expression type).
+SELF_PAYMENT = pl.col("payer_id") == pl.col("payee_id")
+
+
 def empty_flows() -> pl.DataFrame:
     """A flow table with no rows and the standard columns."""
     return pl.DataFrame(schema=FLOW_COLUMNS)

@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from graphflows.analysis.attribution import round_to_pennies
 from graphflows.analysis.channels import UNCLASSIFIED
 from graphflows.analysis.mixing import PRUNE, CycleError, DenseCycle, dense_fits, sparse_mix
-from graphflows.analysis.netting import LIMIT, SELF_PAYMENT_SCHEMA, self_payment_income_notes
+from graphflows.analysis.netting import LIMIT, SELF_PAYMENT_SCHEMA, self_payment_income_notes, too_large
 from graphflows.model import GraphflowsError, Kind
 
 #: The cyclic core (edges between nodes that both receive and pass on money, after trimming) is solved for
@@ -77,7 +77,7 @@ def net_pairs_spark(flows):
     )
     largest = nets.agg(F.max(F.abs("net"))).first()[0]
     if largest is not None and int(largest) >= LIMIT:
-        raise _too_large()
+        raise too_large()
     nets = nets.withColumn("net_minor", F.col("net").cast("long")).drop("net")
     return nets.filter(F.col("net_minor") > 0), nets.filter(F.col("net_minor") < 0)
 
@@ -93,16 +93,9 @@ def self_payments_spark(flows) -> pl.DataFrame:
         .collect()
     )
     if any(abs(int(r["amount"])) >= LIMIT for r in sums):
-        raise _too_large()
+        raise too_large()
     rows = sorted((r["currency"], int(r["lines"]), int(r["amount"])) for r in sums)
     return pl.DataFrame(rows, schema=SELF_PAYMENT_SCHEMA, orient="row")
-
-
-def _too_large() -> GraphflowsError:
-    return GraphflowsError(
-        "amounts add up to more than £46,000 trillion between two organisations; "
-        "check for amounts in the wrong units (pence written as pounds?)"
-    )
 
 
 def attribute_spark(spark, flows, nodes, *, by: str = "origin") -> SparkAttribution:
@@ -244,7 +237,7 @@ class _Run:
         )
         largest = totals.agg(F.max("total")).first()[0]
         if largest is not None and int(largest) >= LIMIT:
-            raise _too_large()
+            raise too_large()
         totals = totals.withColumn("total", F.col("total").cast("long")).localCheckpoint()
         inflow = edges.groupBy("payee", "src").agg(F.sum("net").alias("amt")).localCheckpoint()
         carve = (

@@ -33,6 +33,7 @@ from graphflows.analysis.channels import UNCLASSIFIED
 from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, as_ranked
 from graphflows.graph import FlowGraph
 from graphflows.model import GraphflowsError, Kind
+from graphflows.model.schema import SELF_PAYMENT
 from graphflows.viz.money_text import money_text
 
 if TYPE_CHECKING:
@@ -57,11 +58,11 @@ class ViewData:
 
     ``nodes``: id, name, kinds, kind (the one that sets the shape), channel (sets the colour), form,
     total_in_minor, total_out_minor, money_minor (larger of in and out), self_paid_minor (paid to itself,
-    left out of in and out; null if nothing), is_convergence_point, count (the
-    number counted: channels or stovepipes, as ``count_by``), channel_count, stovepipe_count, channels
-    (counted, largest first), effective_channels, effective_stovepipes, hhi, mix and channel_mix (lists of
-    ``[stovepipe name or channel, amount text, share]``). ``edges``: from, to, amount_minor, flow_count,
-    declared (a stream named on the payer's flows rather than a payment by the stream itself).
+    left out of in and out; null if nothing) and self_paid_lines (in how many lines), is_convergence_point,
+    count (the number counted: channels or stovepipes, as ``count_by``), channel_count, stovepipe_count,
+    channels (counted, largest first), effective_channels, effective_stovepipes, hhi, mix and channel_mix
+    (lists of ``[stovepipe name or channel, amount text, share]``). ``edges``: from, to, amount_minor,
+    flow_count, declared (a stream named on the payer's flows rather than a payment by the stream itself).
     ``selection``: how the nodes were chosen (``all``, ``convergence`` or ``money``).
     """
 
@@ -115,9 +116,9 @@ def money_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     (credits) and self-payments (an organisation paying itself: left out of money in and out, as the
     analysis leaves them out of income)."""
     currency = str(flows["currency"][0]) if flows.height else "GBP"
-    own = flows.filter(pl.col("payer_id") == pl.col("payee_id"))
+    own = self_paid(flows)
     pairs = (
-        flows.filter(pl.col("payer_id") != pl.col("payee_id"))
+        flows.filter(~SELF_PAYMENT)
         .group_by("payer_id", "payee_id")
         .agg(pl.col("amount_minor").sum().alias("amount_minor"), pl.len().alias("flow_count"))
     )
@@ -129,22 +130,23 @@ def money_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
             "(credits, refunds): not drawn."
         )
     if own.height:
-        payers = own["payer_id"].n_unique()
-        money = money_text(int(own["amount_minor"].sum()), currency)
+        lines = int(own["self_paid_lines"].sum())
+        money = money_text(int(own["self_paid_minor"].sum()), currency)
         notes.append(
-            f"{plural(own.height, 'self-payment')} ({plural(payers, 'organisation')} paying "
-            f"{'itself' if payers == 1 else 'themselves'}: {money}):"
+            f"{plural(lines, 'self-payment')} ({plural(own.height, 'organisation')} paying "
+            f"{'itself' if own.height == 1 else 'themselves'}: {money}):"
             " not drawn and not counted as money in or out, as the analysis leaves them out of income."
         )
     return kept.rename({"payer_id": "from", "payee_id": "to"}), notes
 
 
 def self_paid(flows: pl.DataFrame) -> pl.DataFrame:
-    """``id, self_paid_minor``: what each organisation paid itself (left out of its money in and out)."""
+    """``id, self_paid_minor, self_paid_lines``: what each organisation paid itself (left out of its money in
+    and out), in how many lines."""
     return (
-        flows.filter(pl.col("payer_id") == pl.col("payee_id"))
+        flows.filter(SELF_PAYMENT)
         .group_by(pl.col("payer_id").alias("id"))
-        .agg(pl.col("amount_minor").sum().alias("self_paid_minor"))
+        .agg(pl.col("amount_minor").sum().alias("self_paid_minor"), pl.len().alias("self_paid_lines"))
     )
 
 
