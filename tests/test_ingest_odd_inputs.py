@@ -180,8 +180,8 @@ def test_a_flows_header_below_title_lines_is_recognised_and_named(tmp_path, paye
     with pytest.raises(InputError) as caught:
         read_flows([path], sources=rules)
     assert str(caught.value) == (
-        f"{path}:3: a flows header (payer_id, payee_id, amount...) on line 3: remove the 2 line(s) above it "
-        "(a flows CSV starts with its header row)"
+        f"{path}:3: a flows header (payer_id, payee_id, amount...) is on line 3: remove the 2 line(s) above "
+        "it and try again"
     )
 
 

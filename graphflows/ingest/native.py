@@ -18,6 +18,7 @@ from graphflows.classify import CHANNELS
 from graphflows.ingest.base import FileRead, check_readable, conform, decode_utf8, records_as_json
 from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.parsing import all_blank, parse_amounts, parse_dates, read_csv_bytes
+from graphflows.ingest.unrecognised import header_below
 from graphflows.model import CURRENCY_CODE, DEFAULT_CURRENCY, InputError, Kind
 
 FORMAT = "flows"
@@ -92,12 +93,8 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     text = decode_utf8(Path(source), data)
     if not text or text.isspace():  # stops at the first character that is not a space
         raise InputError(f"{source}: file is empty")
-    below = _header_line(data[:65536]) or 0
-    if below:
-        raise InputError(
-            f"{source}:{below + 1}: a flows header ({', '.join(REQUIRED)}...) on line {below + 1}: remove "
-            f"the {below} line(s) above it (a flows CSV starts with its header row)"
-        )
+    if below := _header_line(data[:65536]):
+        raise InputError(header_below(source, below + 1, f"a flows header ({', '.join(REQUIRED)}...)"))
     table = read_csv_bytes(source, data)
     _check_header(source, table.frame.columns)
     raw = table.frame.rename({c: _norm(c) for c in table.frame.columns})
@@ -107,10 +104,8 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         (table.problems if table.problems is not None else pl.lit(None, pl.String)).alias("_shape"),
         _field_counts(text, raw.height, width).alias("_fields"),
     )
-    if _may_have_blank_lines(data):
-        original = original.filter(
-            ~all_blank(raw)
-        )  # spacer lines (a spreadsheet's trailing line) are not records
+    if _may_have_blank_lines(data):  # spacer lines (a spreadsheet's trailing line) are not records
+        original = original.filter(~all_blank(raw))
     if original.is_empty():
         raise InputError(f"{source}: has a header row but no data rows")
     original = original.with_row_index("_row")

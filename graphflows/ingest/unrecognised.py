@@ -55,8 +55,15 @@ def why_not_recognised(
     for number, line in enumerate(lines[1:DEEP_SEARCH], start=2):
         if detect(Sample(name, (line + "\n").encode(), None, source, settings)):
             where = ", below the first 20 lines where graphflows looks for it" if number > 20 else ""
-            return (
-                f"{source}:{number}: the header row is on line {number}{where}: remove the {number - 1} "
-                "line(s) above it and try again"
-            )
+            return header_below(source, number, where=where)
     return ""
+
+
+def header_below(source: str, number: int, what: str = "the header row", where: str = "") -> str:
+    """Why a file whose header row is on line ``number`` (below title lines) is not read.
+
+    >>> header_below("q1.csv", 3)
+    'q1.csv:3: the header row is on line 3: remove the 2 line(s) above it and try again'
+    """
+    above = f"remove the {number - 1} line(s) above it and try again"
+    return f"{source}:{number}: {what} is on line {number}{where}: {above}"
