@@ -17,6 +17,7 @@ from rich.text import Text
 from graphflows.model import money_words as money
 from graphflows.model import to_minor
 from graphflows.model.notes import FileNote
+from graphflows.model.words import plural as plural  # for the commands
 
 #: Control characters (C0, DEL, C1) and bidirectional overrides: never sent raw to a terminal.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -51,11 +52,6 @@ class SafeConsole(Console):
 
 #: Piped output gets a fixed width so tables stay readable in files and logs.
 console = SafeConsole(highlight=False, width=None if sys.stdout.isatty() else 120)
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 convergence point``, ``2 convergence points``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def money_totals(totals: dict[str, int]) -> str:

@@ -34,6 +34,7 @@ from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, as_ranked
 from graphflows.graph import FlowGraph
 from graphflows.model import GraphflowsError, Kind
 from graphflows.model.schema import SELF_PAYMENT
+from graphflows.model.words import plural
 from graphflows.viz.money_text import money_text
 
 if TYPE_CHECKING:
@@ -83,11 +84,6 @@ class ViewData:
     selection: str = "all"
     #: Convergence points among every node in scope (the whole graph, or the focus), drawn or not.
     total_points: int = 0
-
-
-def plural(count: int, noun: str) -> str:
-    """``plural(1, "flow")`` -> ``'1 flow'``; ``plural(2_000, "flow")`` -> ``'2,000 flows'``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def choose_currency(flows: pl.DataFrame, currency: str | None) -> tuple[str, list[str]]:
