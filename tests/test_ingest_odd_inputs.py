@@ -347,7 +347,7 @@ def _folder(tmp_path: Path, names: list[str]) -> Path:
         ),
         (
             [],
-            "it holds no data files (.csv, .json, .jsonl, .xlsx, .xlsm, .zip, .txt); give the files "
+            "it holds no data files (.csv, .json, .jsonl, .xlsx, .xlsm, .txt, .zip); give the files "
             "themselves",
         ),
     ],

@@ -130,8 +130,11 @@ def check_readable(path: Path) -> None:
         raise InputError(f"{path}: file is empty")
 
 
+#: Zip members with these endings are data; others, and documentation (README.md, Licence.txt, a PDF:
+#: see :func:`is_documentation`), are skipped with a note.
+DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
 #: File endings a folder's data files have (for the hint on a folder given as a file).
-DATA_ENDINGS = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".zip", ".txt")
+DATA_ENDINGS = (*DATA_SUFFIXES, ".zip")
 #: A folder's entries looked at for the hint (a huge tree is not walked to the end).
 FOLDER_LOOK = 10_000
 

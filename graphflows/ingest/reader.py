@@ -23,6 +23,7 @@ import polars as pl
 
 from graphflows.ingest import native
 from graphflows.ingest.base import (
+    DATA_SUFFIXES,
     FileRead,
     check_member_size,
     check_readable,
@@ -48,10 +49,6 @@ from graphflows.model.schema import empty_flows
 #: Importers by format name (:mod:`graphflows.ingest.formats`); the first whose ``sniff`` says yes reads
 #: a file.
 FORMATS = IMPORTERS
-#: Zip members with these endings are data; others, and documentation (README.md, Licence.txt, a PDF:
-#: see :func:`~graphflows.ingest.unrecognised.is_documentation`), are skipped with a note.
-DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
-
 #: What the note on lines repeated within a file counts (the same words for every file, so notes combine).
 REPEATED_LINES = "line(s) repeating an earlier line of their file exactly"
 #: What the note on a zip's skipped members counts.
