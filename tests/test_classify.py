@@ -685,7 +685,7 @@ def test_a_mapping_names_its_lines_that_match_no_node_and_survives_being_kept_as
         }
     )
     assert channel_map.matched_lines(nodes) == {2, 4, 6}
-    assert channel_map.unmatched(channel_map.matched_lines(nodes)) == [
+    assert channel_map.unused_notes(nodes) == [
         f"{path}:3: GB-NHS-07X matches no organisation read: the line was not used",
         f"{path}:5: name:*Polise* matches no name read: the line was not used",
     ]
@@ -693,6 +693,8 @@ def test_a_mapping_names_its_lines_that_match_no_node_and_survives_being_kept_as
     assert kept == channel_map
     with pytest.raises(InputError, match=r"channels\.csv:3: unknown channel 'policing'"):
         ChannelMap.from_lines([(3, "x", "policing")], "channels.csv")
+    with pytest.raises(InputError, match=r"channels\.csv:three: invalid literal"):
+        ChannelMap.from_lines([("three", "x", "transport")], "channels.csv")
 
 
 def test_spark_classifies_with_the_mapping_given_to_analyse_else_the_one_convert_kept():

@@ -83,8 +83,8 @@ class ChannelMap:
         for number, match, channel in lines:
             try:
                 rows.append((int(number), str(match), parse_channel(str(channel))))
-            except ValueError as exc:
-                _fail(source, int(number), str(exc))
+            except ValueError as exc:  # a bad channel, or a line number that is not one
+                _fail(source, number, str(exc))
         return _build(rows, source)
 
     def matched_lines(self, nodes: pl.DataFrame) -> set[int]:
@@ -103,6 +103,10 @@ class ChannelMap:
             ):
                 found.add(number)
         return found
+
+    def unused_notes(self, nodes: pl.DataFrame) -> list[str]:
+        """The :meth:`unmatched` notes of the lines matching no node of ``nodes`` (:meth:`matched_lines`)."""
+        return self.unmatched(self.matched_lines(nodes))
 
     def unmatched(self, matched: set[int]) -> list[str]:
         """A note for each line not in ``matched`` (a typo in an id, a pattern no name fits): unused.
@@ -228,5 +232,5 @@ def _glob_regex(glob: str) -> str:
     return "(?i)^" + ".*".join(re.escape(part) for part in glob.split("*")) + "$"
 
 
-def _fail(source: str, line: int, reason: str):
+def _fail(source: str, line: int | str, reason: str):
     raise InputError(str(RowProblem(source, line, reason)))  # one line: the CLI prints the message once

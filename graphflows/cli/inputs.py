@@ -208,5 +208,5 @@ def read_input_graph(
     ingest = read_inputs(files, format_, skip_invalid, **extras)
     graph = graph_from_ingest(ingest, channel_map)
     if channel_map is not None:
-        ingest.setting_notes.extend(channel_map.unmatched(channel_map.matched_lines(graph.nodes)))
+        ingest.setting_notes.extend(channel_map.unused_notes(graph.nodes))
     return ingest, graph
