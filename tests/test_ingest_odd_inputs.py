@@ -48,9 +48,12 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 # ------------------------------------------------------------------------------- summary sheets, no dates
 
 
-def summary_workbook(path: Path, header: list[str], rows: list[list[str]]) -> tuple[Path, int]:
-    """A council workbook: a 'Summary by supplier' sheet of supplier totals first, then the payments under
-    title rows, then a notes sheet. Returns the path and the summary's money in pence."""
+def summary_workbook(
+    path: Path, header: list[str], rows: list[list[str]], total_row: bool = False
+) -> tuple[Path, int]:
+    """A council workbook: a 'Summary by supplier' sheet of supplier totals first (ending in a Total line
+    with ``total_row``), then the payments under title rows, then a notes sheet. Returns the path and the
+    summary's money in pence (its Total line not counted)."""
     book = Workbook()
     summary = book.active
     summary.title = "Summary by supplier"
@@ -61,6 +64,8 @@ def summary_workbook(path: Path, header: list[str], rows: list[list[str]]) -> tu
         totals[name] = totals.get(name, Decimal(0)) + Decimal(row[header.index("Amount")])
     for name, total in sorted(totals.items(), key=lambda kv: -kv[1])[:5]:
         summary.append([name, float(total)])
+    if total_row:
+        summary.append([None, float(sum(sorted(totals.values(), reverse=True)[:5]))])
     data = book.create_sheet("Oct-Dec 2017")
     data.append([OXFORD])
     data.append(["Expenditure over £500"])
@@ -86,6 +91,16 @@ def test_a_summary_sheet_beside_the_payments_is_not_read_as_more_payments(tmp_pa
     )
     aside = next(n for n in result.notes if "NOT read" in n)
     assert aside.startswith(f"{path}: sheet(s) NOT read: Summary by supplier (5 row(s), ")
+    assert f"GBP {Decimal(summary_money) / 100:,.2f}; columns: Supplier Name, Amount)" in aside
+
+
+def test_the_note_on_a_summary_sheet_leaves_out_its_total_line(tmp_path):
+    header, rows = oxford_rows(40)
+    path, summary_money = summary_workbook(tmp_path / "oxford.xlsx", header, rows, total_row=True)
+    result = read_flows([path], sources=OXFORD_PAYER)
+    assert int(result.flows["amount_minor"].sum()) == pence(rows, header)
+    aside = next(n for n in result.notes if "NOT read" in n)
+    assert aside.startswith(f"{path}: sheet(s) NOT read: Summary by supplier (6 row(s), ")
     assert f"GBP {Decimal(summary_money) / 100:,.2f}; columns: Supplier Name, Amount)" in aside
 
 

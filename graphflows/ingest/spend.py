@@ -366,11 +366,15 @@ def _has_field(titles: Iterable[str], settings: SourceSettings, *fields: str) ->
 
 
 def _sheet_summary(sheet: Sheet, settings: SourceSettings) -> str:
-    """``Summary by supplier (20 row(s), GBP 9,735,148.81; columns: Supplier Name, Amount)``."""
-    amount = _choose(sheet.frame, settings, sheet.name)["amount"]
+    """``Summary by supplier (20 row(s), GBP 9,735,148.81; columns: Supplier Name, Amount)``: the money
+    of its lines, its Total lines left out (:func:`_total_lines`, as in the payments)."""
+    chosen = _choose(sheet.frame, settings, sheet.name)
+    amount, payee = chosen["amount"], chosen["payee_name"]
     money = ""
     if amount:
         minor, _ = parse_amounts(sheet.frame[amount])
+        if payee:
+            minor = minor.filter(~_total_lines(sheet.frame, payee, amount))
         money = f", {money_words(int(minor.sum() or 0), DEFAULT_CURRENCY)}"
     return f"{sheet.name} ({sheet.frame.height:,} row(s){money}; columns: {', '.join(sheet.frame.columns)})"
 
@@ -543,7 +547,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             "payee_name",
             pl.lit(Kind.PROVIDER.value).alias("payee_kind"),
             "amount_minor",
-            pl.lit("GBP").alias("currency"),
+            pl.lit(DEFAULT_CURRENCY).alias("currency"),
             "date",
             pl.lit(None, pl.String).alias("stream_id"),
             (pl.col(ref).str.strip_chars() if ref else pl.lit(None, pl.String)).alias("reference"),

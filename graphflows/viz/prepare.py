@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import breadth_first_order
 from graphflows.analysis.channels import UNCLASSIFIED
 from graphflows.analysis.convergence import DEFAULT_MIN_SHARE, as_ranked
 from graphflows.graph import FlowGraph
-from graphflows.model import GraphflowsError, Kind
+from graphflows.model import DEFAULT_CURRENCY, GraphflowsError, Kind
 from graphflows.model.schema import SELF_PAYMENT
 from graphflows.model.words import plural
 from graphflows.viz.money_text import money_text
@@ -108,10 +108,10 @@ def choose_currency(flows: pl.DataFrame, currency: str | None) -> tuple[str, lis
 
 
 def money_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Flows summed per payer and payee, and notes on what is not drawn: pairs netting to zero or less
-    (credits) and self-payments (an organisation paying itself: left out of money in and out, as the
-    analysis leaves them out of income)."""
-    currency = str(flows["currency"][0]) if flows.height else "GBP"
+    """Flows of one currency (the callers keep one: :func:`choose_currency`) summed per payer and payee,
+    and notes on what is not drawn: pairs netting to zero or less (credits) and self-payments (an
+    organisation paying itself: left out of money in and out, as the analysis leaves them out of income)."""
+    currency = str(flows["currency"][0]) if flows.height else DEFAULT_CURRENCY
     own = self_paid(flows)
     pairs = (
         flows.filter(~SELF_PAYMENT)
