@@ -70,5 +70,5 @@ def report_input_error(exc: InputError) -> None:
     hidden = exc.total - len(exc.problems)
     if hidden > 0:
         err_console.print(f"... and {hidden} more", markup=False)
-    message = getattr(exc, "command_line_message", None) or str(exc)  # a NoPayerError names its options
+    message = exc.command_line_message or str(exc)  # a NoPayerError names its options
     err_console.print(f"graphflows: {message}", markup=False)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -26,6 +26,9 @@ from graphflows.cli.display import SafeConsole, console, money, print_notes, rea
 from graphflows.cli.inputs import input_options, raw_csv_option, read_input_graph
 from graphflows.model import GraphflowsError
 from graphflows.outputs import OutputFiles, neutralise, rows_frame, write_csv
+
+if TYPE_CHECKING:
+    from graphflows.neo4j.loader import LoadReport
 
 err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
@@ -323,7 +326,7 @@ def load(
         console.print(f"{ingest.rejects.height:,} record(s) rejected and not loaded.", markup=False)
 
 
-def _new_flows(report: Any) -> str:
+def _new_flows(report: LoadReport) -> str:
     """``all new``, or ``0 new, 9,411 already in the database`` (loading a flow again adds nothing)."""
     if not report.already:
         return "all new"

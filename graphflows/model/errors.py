@@ -28,6 +28,9 @@ class InputError(GraphflowsError):
     ``problems`` lists every bad record found (possibly more than are shown); ``total`` counts them.
     """
 
+    #: The message for the command line when it differs from the library's (:class:`NoPayerError`).
+    command_line_message: str | None = None
+
     def __init__(self, message: str, problems: list[RowProblem] | None = None, total: int | None = None):
         super().__init__(message)
         self.problems = problems or []

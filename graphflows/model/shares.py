@@ -8,6 +8,10 @@ Traceback (most recent call last):
 ...
 ValueError: 80 would be the whole income or more; did you mean 0.8 (80%)? Give a share between 0 and 1 or \
 a percentage (the whole income is 100%).
+>>> parse_share("1")
+Traceback (most recent call last):
+...
+ValueError: 1 means the whole income; did you mean 0.01 (1%)? Write 100% for the whole income.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ def parse_share(value: str | float) -> float:
         raise ValueError(f"{text!r} is not a share: give one between 0 and 1 (0.01) or a percentage (1%).")
     if not percent and 1 <= number <= 100:
         meant = f"{(number / 100).normalize():f} ({number}%)"
+        if number == 1:
+            raise ValueError(
+                f"{text} means the whole income; did you mean {meant}? Write 100% for the whole income."
+            )
         raise ValueError(
             f"{text} would be the whole income or more; did you mean {meant}? Give a share between 0 and 1 "
             "or a percentage (the whole income is 100%)."

@@ -70,6 +70,11 @@ LABEL_MAX_PX, HEADLINE_MAX_PX = 15.0, 17.0
 #: on screen, so that the channel's colour fills even the smallest node); the halo around it grows with the
 #: number meeting there.
 RING_WIDTH = 2.0
+#: The ring of every other node, in screen pixels.
+PLAIN_RING_WIDTH = 1.5
+#: A convergence point's halo: HALO_STEP pixels, and as many more for each channel or stovepipe meeting
+#: there, up to HALO_MAX.
+HALO_STEP, HALO_MAX = 2, 16.0
 #: Longest name drawn on the canvas; the tooltip always has the full name.
 LABEL_CHARS = 32
 
@@ -161,8 +166,8 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 "payers": payers.get(n["id"], 0),
                 "payees": payees.get(n["id"], 0),
                 "conv": bool(n["is_convergence_point"]),
-                "ring": RING_WIDTH if n["is_convergence_point"] else 1.5,
-                "halo": min(16.0, 2 + 2 * int(n["count"])) if n["is_convergence_point"] else 0,
+                "ring": RING_WIDTH if n["is_convergence_point"] else PLAIN_RING_WIDTH,
+                "halo": min(HALO_MAX, HALO_STEP * (1 + int(n["count"]))) if n["is_convergence_point"] else 0,
                 "count": int(n["count"]),
                 "channel_count": int(n["channel_count"]),
                 "stovepipes": int(n["stovepipe_count"]),
