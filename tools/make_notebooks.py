@@ -279,8 +279,8 @@ specialist.select("recipient_name", "total_in_minor", "top_stovepipe_name", "top
 """),
     md(
         "The three London boroughs: `top_share` is the share of each borough's income that started at its "
-        "largest CCG, `paid_directly` the share that CCG pays it directly. The difference is money of the "
-        "other CCGs that reached the borough's own CCG first and came on in its payments."
+        "largest CCG, `paid_directly` the share its largest direct payer pays it. The difference is money of "
+        "the other CCGs that reached the borough's own CCG first and came on in its payments."
     ),
     code("""
 boroughs = table.filter(pl.col("recipient_name").str.starts_with("LONDON BOROUGH OF"))
@@ -328,8 +328,8 @@ non_providers.select("recipient_name", "stovepipe_count", "top_share", "payer_co
   (`payer_count` 3), and some more of their money reaches it through the CCGs' payments to each other (its own
   CCG pays it a larger share directly than the share that started there). These payments look like pooled
   budgets or section 75 transfers (the NHS Act 2006 lets the NHS and councils pool money), though nothing in
-  the files labels them so; here money crosses from the NHS channel into local government; Barking & Dagenham, whose income started more than 99% at its own CCG,
-  drops out at the 1% threshold.
+  the files labels them so; here money crosses from the NHS channel into local government. Barking &
+  Dagenham, whose income started more than 99% at its own CCG, drops out at the 1% threshold.
 - Not every payee is a provider: HMRC, NHS Property Services, KPMG, neighbouring CCGs and the local medical
   committees appear because spend files list all payments. An analyst would filter these before drawing
   conclusions about services.
