@@ -72,10 +72,19 @@ COMBINE_FROM = 3
 def repeated_words(info: dict[str, Any]) -> str:
     """``, 12 repeated (GBP 1,234.00 already read in another file)`` when records were set aside as
     repeats, else nothing."""
-    if not info.get("repeated"):
+    amounts = {c: to_minor(v) for c, v in info.get("repeated_amount", {}).items()}
+    return repeated_minor_words(info.get("repeated", 0), amounts)
+
+
+def repeated_minor_words(count: int, amounts: dict[str, int]) -> str:
+    """:func:`repeated_words` from the count and the money per currency in minor units.
+
+    >>> repeated_minor_words(9, {"GBP": 200335028})
+    ', 9 repeated (GBP 2,003,350.28 already read in another file, not counted again)'
+    """
+    if not count:
         return ""
-    amounts = ", ".join(money(to_minor(v), c) for c, v in info.get("repeated_amount", {}).items())
-    return f", {info['repeated']} repeated ({amounts} already read in another file, not counted again)"
+    return f", {count} repeated ({money_totals(amounts)} already read in another file, not counted again)"
 
 
 def shown_notes(notes: Iterable[str]) -> list[str]:

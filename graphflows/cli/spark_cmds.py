@@ -14,6 +14,7 @@ from graphflows.cli.display import (
     money_totals,
     plural,
     print_findings,
+    repeated_minor_words,
     repeated_words,
     shown_notes,
     steps,
@@ -72,7 +73,7 @@ def convert(
             channel_map=channel_map,
         )
     without_money = f", {info['non_money']} without money" if info["non_money"] else ""
-    without_money += f", {info['repeated']} repeated" if info["repeated"] else ""
+    without_money += repeated_minor_words(info["repeated"], info.get("repeated_amount", {}))
     console.print(
         f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
         f"({money_totals(info['totals'])}), {info['rejected']} rejected{without_money}. Parquet written to "
