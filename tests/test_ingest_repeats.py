@@ -504,6 +504,23 @@ def test_a_repeat_across_london_ccg_months_is_counted_once():
     ncl = [f for f in result.files if f.source.endswith(tuple(names))]
     assert [f.repeated for f in ncl] == [0, 1] and b"33021731" in texts[0] and b"33021731" in texts[1]
     assert ncl[1].repeated_amount == {"GBP": 16654285} and reconciles(result)
+    assert result.repeated == 1  # and nothing else in the 33 NHS files
+
+
+def test_a_blank_transaction_number_is_no_number(tmp_path):
+    """Whittington Health leaves the number blank on its monthly NHS Resolution (NHSLA) payment; the
+    May and October lines are two payments, not one transaction numbered ''."""
+    paths = []
+    for month in ("02 - May", "07 - October", "08 - November"):
+        paths.append(tmp_path / f"WHIT {month}.csv")
+        paths[-1].write_bytes(zip_member(LONDON_ZIPS["nhs"], f"nhs_whittington_health/WHIT {month}.csv"))
+    assert all(b"NHS Litigation Authority,," in p.read_bytes() for p in paths)
+    rules = SourceRules([Rule("WHIT *", SourceSettings(payer_name="Whittington Health NHS Trust"))])
+    result = read_flows(paths, sources=rules)
+    assert result.repeated == 0 and reconciles(result)
+    amounts = result.flows["amount_minor"].to_list()
+    assert (amounts.count(101464250), amounts.count(101637475)) == (1, 2)  # October's and November's
+    assert not any("carry a transaction number" in n for n in result.notes)
 
 
 # --------------------------------------------------- without transaction numbers: only overlapping files

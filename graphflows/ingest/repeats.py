@@ -326,7 +326,7 @@ def _sharing_pairs(reads: list[FileRead]) -> list[tuple[int, int]]:
     for n, read in enumerate(reads):
         keys.append(read.flows.select(dated.alias("_key"), _file=pl.lit(n, pl.Int32)))
         if "reference" in read.flows.columns:
-            refs = read.flows.filter(pl.col("reference").is_not_null())
+            refs = read.flows.filter(_number().is_not_null())
             keys.append(refs.select(numbered.alias("_key"), _file=pl.lit(n, pl.Int32)))
     files = (
         pl.concat(keys)
@@ -339,10 +339,15 @@ def _sharing_pairs(reads: list[FileRead]) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
+def _number() -> pl.Expr:
+    """A line's transaction number; none when blank (a file may leave the column empty on some lines)."""
+    return pl.when(pl.col("reference").str.strip_chars() != "").then(pl.col("reference"))
+
+
 def _keyed(flows: pl.DataFrame, numbered: bool) -> pl.DataFrame:
     """The lines of ``flows`` with their matching key (:data:`_KEY`) and ``_nth``, their rank among the
     lines of the file with that key."""
-    ref = pl.col("reference") if numbered else pl.lit(None, pl.String)
+    ref = _number() if numbered else pl.lit(None, pl.String)
     keyed = flows.select(
         "payer_id", "payee_id", "amount_minor", "currency", "date", "line", ref.alias("_ref")
     ).with_columns(_when=pl.when(pl.col("_ref").is_null()).then(pl.col("date")))
@@ -482,4 +487,4 @@ def count_repeated(read: FileRead, moved: pl.DataFrame) -> dict[str, int]:
 
 
 def _has_references(flows: pl.DataFrame) -> bool:
-    return "reference" in flows.columns and flows["reference"].is_not_null().any()
+    return "reference" in flows.columns and flows.select(_number().is_not_null().any()).item()

@@ -141,7 +141,7 @@ def refuse_repeats_across_folders(flows, paths: list[Path | str], spend: dict[in
     sources = sorted({source for files in spend.values() for source in files})
     rows = flows.filter(F.col("source").isin(sources)).withColumn("_folder", F.shiftright(F.col("_file"), 20))
     dated = rows.select(*TRANSACTION[:-1], F.lit(None).cast("string").alias("reference"), "_folder")
-    numbered = rows.filter(F.col("reference").isNotNull()).select(
+    numbered = rows.filter(F.trim(F.col("reference")) != "").select(
         *TRANSACTION[:-2],
         F.lit(None).cast(rows.schema["date"].dataType).alias("date"),
         "reference",
