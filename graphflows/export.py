@@ -239,12 +239,7 @@ def summary(
         facts = gather_facts(result)
     negatives = result.negative_pairs
     return {
-        "records_read": ingest.records_read,
-        "flows": ingest.flows.height,
-        "rejected": ingest.rejects.height,
-        "non_money": ingest.non_money,
-        "repeated": ingest.repeated,
-        "repeated_amount": {c: format_minor(v) for c, v in ingest.repeated_amount().items()},
+        **reading_counts(ingest),
         "nodes": {"total": graph.node_count, **graph.kind_counts()},
         "total_amount": {c: format_minor(v) for c, v in ingest.totals().items()},
         "attributed_amount": {c: format_minor(v) for c, v in result.totals().items()},
@@ -275,6 +270,19 @@ def summary(
         },
         "files": ingest.file_counts(),
         "notes": ingest.notes + result.notes,
+    }
+
+
+def reading_counts(ingest: IngestResult) -> dict[str, Any]:
+    """What reading the files gave, as summary.json says it (records_read = flows + rejected + non_money +
+    repeated; repeated_amount per currency, exact text)."""
+    return {
+        "records_read": ingest.records_read,
+        "flows": ingest.flows.height,
+        "rejected": ingest.rejects.height,
+        "non_money": ingest.non_money,
+        "repeated": ingest.repeated,
+        "repeated_amount": {c: format_minor(v) for c, v in ingest.repeated_amount().items()},
     }
 
 

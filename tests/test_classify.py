@@ -722,7 +722,7 @@ def test_mapping_file_precedence(tmp_path):
         "leicester-city-ccg,Public_Health\n"
         "gb-nhs-07l,police_justice\n"
         "name:*,private\n"
-        "GB-NHS-07L,education\n",
+        "GB-NHS-07L,police_justice\n",  # the same id again with the same channel: harmless
     )
     channel_map = read_channel_map(path)
     frame = pl.DataFrame(
@@ -732,7 +732,7 @@ def test_mapping_file_precedence(tmp_path):
                 "Kent Police and Crime Commissioner",  # id line beats the earlier pattern line
                 "Kent Police and Crime Commissioner",  # first pattern
                 "Hot Toddi",  # catch-all pattern
-                "NHS Barking and Dagenham CCG",  # org-id line: first of the two GB-NHS-07L lines
+                "NHS Barking and Dagenham CCG",  # org-id line
                 "Barts Health NHS Trust",
             ],
             "kinds": [["commissioner"]] * 5,
@@ -761,6 +761,22 @@ def test_mapping_from_rows():
         ("match,channel\nname:  ,nhs\n", r"channels\.csv:2: empty match"),
         ("match,channel\n# fine\nGB-NHS-07L,policing\n", r"channels\.csv:3: unknown channel 'policing'.*nhs"),
         ("match,channel\nGB-NHS-07L\n", r"channels\.csv:2: expected 2 fields"),
+        (
+            "match,channel\nGB-LAE-GLA,nhs\n# later\ngb-lae-gla,transport\n",
+            r"channels\.csv:4: gb-lae-gla is given channel transport here but nhs on .*channels\.csv:2: "
+            r"give one",
+        ),
+        (
+            "match,channel\nname:*Police*,police_justice\nname:*POLICE*,central_other\n",
+            r"channels\.csv:3: name:\*POLICE\* is given channel central_other here but police_justice on "
+            r".*channels\.csv:2",
+        ),
+        (
+            "match;channel\nGB-LAE-GLA;nhs\n",
+            r"channels\.csv:1: the first line must be the header match,channel \(the file seems to use ';' "
+            r"separators: separate the two columns with a comma\)",
+        ),
+        ("match\tchannel\nGB-LAE-GLA\tnhs\n", r"channels\.csv:1: .*seems to use tab separators"),
     ],
 )
 def test_mapping_file_errors_name_file_and_line(tmp_path, text, message):

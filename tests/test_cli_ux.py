@@ -40,7 +40,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
         (
             ["view", str(demo_path()), "--min-share", "2"],
             "graphflows view: Invalid value for '--min-share': 2 would be the whole income or more; did you "
-            "mean 0.02 (2%)? Give a share between 0 and 1 or a percentage (the whole income is 100%) "
+            "mean 0.02 (2%)? Give a share between 0 and 1 or a percentage (the whole income is 100%). "
             "See 'graphflows view --help'.",
         ),
         (["nosuch"], "graphflows: No such command 'nosuch'. See 'graphflows --help'."),

@@ -546,3 +546,23 @@ def test_cli_start_stop_status_and_load(
     )
     assert capsys.readouterr().out.strip().splitlines()[-1] == uri
     assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}  # the data survived the restart
+
+
+def test_load_prints_what_reading_gave_as_analyse_does_repeats_and_notes(
+    neo4j_server, tmp_path: Path, capsys
+) -> None:
+    """NEHV's September file repeats 9 lines of October's (GBP 2,003,350.28): load says so, in the words of
+    analyse, so that the database's total can be compared with the files'."""
+    nehv = Path(__file__).parent / "data" / "real" / "nhs-ccg-spend-nel" / "NEHV.zip"
+    assert main(["analyse", str(nehv), "--out", str(tmp_path / "a")]) == 0
+    analysed = " ".join(capsys.readouterr().out.split())  # as one line, however the terminal wrapped it
+    assert main(["load", str(nehv), "--neo4j-uri", neo4j_server.uri, "--replace"]) == 0
+    loaded = " ".join(capsys.readouterr().out.split())
+    sentence = (
+        "Read 3217 records from 12 file(s): 3208 flows (GBP 336,233,995.55), 0 rejected, 9 repeated "
+        "(GBP 2,003,350.28 already read in another file, not counted again)."
+    )
+    assert sentence in analysed and sentence in loaded
+    notes = loaded[loaded.index("Note: ") : loaded.index(" Method: ")]  # printed before loading
+    assert "NEHV 07 - October.csv: 9 line(s) repeat transactions already read in " in notes
+    assert notes in analysed

@@ -56,7 +56,7 @@ class CheckingRunner:
     [
         ("share", "0.8", 0.8),
         ("share", "0", 0.0),
-        ("share", "1", 1.0),
+        ("share", "100%", 1.0),
         ("count", "0", 0),
         ("count", "25", 25),
         ("integer", "-3", -3),
@@ -66,6 +66,9 @@ class CheckingRunner:
         ("id", 2, "2"),  # a networkx node 2 is the id "2"
         ("boolean", "yes", True),
         ("float", "1e3", 1000.0),
+        ("share", "80%", 0.8),  # as analyse --min-share 80%
+        ("share", "0.5%", 0.005),
+        ("share", 0.8, 0.8),
     ],
 )
 def test_parameters_convert_to_their_type(kind: str, text: Any, value: Any) -> None:
@@ -75,11 +78,26 @@ def test_parameters_convert_to_their_type(kind: str, text: Any, value: Any) -> N
 @pytest.mark.parametrize(
     ("kind", "text", "message"),
     [
-        ("share", "80", "parameter p: '80' is not a share from 0 to 1 (for 80% give 0.8)"),
-        ("share", 2.5, "parameter p: 2.5 is not a share from 0 to 1 (for 2.5% give 0.025)"),
-        ("share", "-0.1", "parameter p: '-0.1' is not a share from 0 to 1"),
-        ("share", "nan", "parameter p: 'nan' is not a share from 0 to 1"),
-        ("share", "250", "parameter p: '250' is not a share from 0 to 1"),
+        (
+            "share",
+            "80",
+            "parameter p: 80 would be the whole income or more; did you mean 0.8 (80%)? Give a share between "
+            "0 and 1 or a percentage (the whole income is 100%).",
+        ),
+        (
+            "share",
+            2.5,
+            "parameter p: 2.5 would be the whole income or more; did you mean 0.025 (2.5%)? Give a "
+            "share between 0 and 1 or a percentage (the whole income is 100%).",
+        ),
+        ("share", "-0.1", "parameter p: '-0.1': give a share between 0 and 1 (0.01) or a percentage (1%)."),
+        (
+            "share",
+            "nan",
+            "parameter p: 'nan' is not a share: give one between 0 and 1 (0.01) or a percentage (1%).",
+        ),
+        ("share", "250", "parameter p: '250': give a share between 0 and 1 (0.01) or a percentage (1%)."),
+        ("share", "180%", "parameter p: '180%': give a share between 0 and 1 (0.01) or a percentage (1%)."),
         ("count", "-1", "parameter p: '-1' is not a whole number, 0 or more"),
         ("count", "2.5", "parameter p: '2.5' is not a whole number, 0 or more"),
         ("count", str(2**63), f"parameter p: '{2**63}' is not a whole number, 0 or more"),
@@ -111,7 +129,9 @@ def test_share_count_currency_and_id_parameters_are_declared_in_the_headers() ->
 
 def test_the_checks_happen_before_any_query_is_sent() -> None:
     runner = CheckingRunner()
-    with pytest.raises(LibraryError, match=r"min_share: '80' is not a share .* give 0.8"):
+    with pytest.raises(
+        LibraryError, match=r"min_share: 80 would be the whole income or more; did you mean 0.8 \(80%\)\?"
+    ):
         run_named(runner, "provider_dependency", {"min_share": "80"})
     with pytest.raises(LibraryError, match="limit: -1 is not a whole number"):
         run_named(runner, "convergence_points", {"limit": -1})  # from Python, typed values are checked too
@@ -196,7 +216,7 @@ def test_the_command_line_gives_one_line_and_exit_2(monkeypatch, capsys) -> None
 
     monkeypatch.setattr(neo4j_cmds, "_runner", connected)
     cases = {
-        ("provider_dependency", "min_share=80"): "give 0.8",
+        ("provider_dependency", "min_share=80"): "did you mean 0.8 (80%)?",
         ("provider_funding_mix", "provider_id=no-such-org"): "no organisation with id 'no-such-org'",
         ("providers_by_form", "currency=EUR"): "no flows in EUR in the database",
         ("convergence_points", "limit=-1"): "'-1' is not a whole number, 0 or more",
@@ -205,3 +225,6 @@ def test_the_command_line_gives_one_line_and_exit_2(monkeypatch, capsys) -> None
         assert main(["query", name, "--param", param]) == 2
         captured = capsys.readouterr()
         assert captured.out == "" and expected in captured.err and len(captured.err.splitlines()) == 1
+    # a percentage, as analyse --min-share 80% takes it
+    assert main(["query", "provider_dependency", "--param", "min_share=80%"]) == 0
+    assert runner.calls[-1][1]["min_share"] == 0.8

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,12 @@ def test_notebooks_use_the_public_api_only(path):
     private = [line for line in source.splitlines() if "graphflows." in line and "import" in line]
     allowed = ("from graphflows import viz", "from graphflows import neo4j")
     assert all(line.strip().startswith(allowed) for line in private), private
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_never_turn_amounts_into_floats(path):
+    """Money is exact in the teaching notebooks too: pence are never divided (``minor / 100``) for show."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    source = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    divided = [line for line in source.splitlines() if re.search(r"(minor|amount\w*)\s*/\s*100\b", line)]
+    assert divided == [], divided

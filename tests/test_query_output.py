@@ -263,3 +263,37 @@ def test_cypher_write_prints_the_changes_on_one_line_without_an_empty_table(monk
     result = CliRunner().invoke(cli, ["cypher", "CREATE (:Entity {id: 'x'})", "--write"])
     assert result.exit_code == 0 and result.stdout == ""
     assert result.stderr == "Changes: nodes created: 1, properties set: 2\n"
+
+
+def test_a_sum_of_amounts_named_without_minor_is_money_with_the_rows_currency(monkeypatch) -> None:
+    # London 2020-21 as the review saw it: "GBP | 29,923 | 267,424,818,044" read as GBP 267 billion.
+    query = (
+        "MATCH ()-[f:FUNDS]->() RETURN f.currency AS currency, count(f) AS n, sum(f.amount_minor) AS total"
+    )
+    row = {"currency": "GBP", "n": 29_923, "total": 267_424_818_044}
+
+    class Runner:
+        def run(self, text: str, parameters: dict | None = None, *, write: bool = False) -> QueryResult:
+            assert text == query
+            return QueryResult(list(row), [row], {})
+
+    @contextmanager
+    def connected(_uri):
+        yield Runner()
+
+    monkeypatch.setattr(neo4j_cmds, "_runner", connected)
+    monkeypatch.setattr(neo4j_cmds.console, "width", 120)
+    result = CliRunner().invoke(cli, ["cypher", query], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "GBP 2,674,248,180.44" in result.output and "267,424,818,044" not in result.output
+    assert "29,923" in result.output and "without its currency" not in result.output
+
+
+def test_a_currency_column_by_its_expression_shows_the_money_and_no_note() -> None:
+    columns = ["f.currency", "sum(f.amount_minor)"]
+    rows = [{"f.currency": "GBP", "sum(f.amount_minor)": 267_424_818_044}]
+    fitted = fit_table(columns, rows, 120)
+    assert fitted.notes() == []
+    assert "GBP 2,674,248,180.44" in render(columns, rows, 120)
+    aliased = fit_table(["total"], [{"total": 5}], 120, "RETURN sum(f.amount_minor) AS total")
+    assert aliased.notes()[0].startswith("total: money in major units without its currency")

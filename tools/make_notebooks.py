@@ -148,10 +148,18 @@ gf.funding_mix(gf.attribute(graph, by="stream"), "inclusion-healthcare")
 """),
     md("Restrict to one UK financial year (1 April to 31 March):"),
     code("""
-gf.convergence(gf.attribute(graph, financial_year="2020/21")).select(
-    "recipient_name", "channel_count", "channels", "total_in_minor"
-)
+in_year = gf.convergence(gf.attribute(graph, financial_year="2020/21"))
+inclusion_in_year = in_year.filter(pl.col("recipient_id") == "inclusion-healthcare").row(0, named=True)
+assert inclusion_in_year["channels"] == "nhs;local_government"
+in_year.select("recipient_name", "channel_count", "channels", "total_in_minor")
 """),
+    md(
+        "Inclusion Healthcare's channels change here, and not because the year's money is different money: a "
+        "financial year cuts the chains at its edges. In 2020/21 it is paid by its CCG and by the city "
+        "council, but the grants that funded the council are dated 2019/20, outside the year, so within the "
+        "year the council is where its payment starts and it counts as `local_government` rather than as the "
+        "channels upstream of the council. Analyse the whole period to follow money that arrived earlier."
+    ),
     md(
         "## 4. The network, inline\n\nThe view is self-contained (nothing loads from the internet). Hover a node "
         "for its totals and stovepipe mix; convergence points have a ring."
@@ -187,6 +195,7 @@ counts once a transaction a CCG lists in two of its monthly files (a note names 
 supplier across the three CCGs by normalised name.
 """),
     code("""
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -203,7 +212,7 @@ ingest = gf.read_flows(files)
 print(ingest.records_read, "lines read:", ingest.flows.height, "flows,", ingest.rejects.height, "rejected,",
       ingest.non_money, "without money,", ingest.repeated, "repeating a transaction of another file")
 assert ingest.records_read == ingest.flows.height + ingest.rejects.height + ingest.non_money + ingest.repeated
-print({currency: f"£{minor / 100:,.2f}" for currency, minor in ingest.totals().items()})
+print({currency: f"{Decimal(minor).scaleb(-2):,}" for currency, minor in ingest.totals().items()})  # pence, exact
 for note in ingest.notes:
     print("Note:", note)
 """),
@@ -257,8 +266,9 @@ assert all(any(n.startswith(p) for n in biggest["recipient_name"].head(4)) for p
 biggest.select("recipient_name", "stovepipe_count", "total_in_minor", "top_stovepipe_name", "top_share", "payer_count")
 """),
     md(
-        "Specialist London providers and an independent-sector provider: paid by all three CCGs, with no "
-        "CCG paying much more than half (`top_share`)."
+        "Specialist London providers and an independent-sector provider: paid by all three CCGs, and no "
+        "CCG's money is much more than half of their income (`top_share`: the share of a recipient's income "
+        "that started at its largest CCG, which is not the same as what that CCG pays it)."
     ),
     code("""
 specialist = points.filter(pl.col("recipient_name").str.contains(
@@ -311,14 +321,14 @@ non_providers.select("recipient_name", "stovepipe_count", "top_share", "payer_co
   same providers is the pattern that led to their merger into one north-east London commissioner, and these
   are the organisations where no single CCG's spend file shows the whole contract.
 - Specialist London providers (Moorfields, UCLH, Great Ormond Street, the Royal Free) and independent-sector
-  providers (such as InHealth) are paid directly by all three CCGs too, usually in smaller sums, and no CCG
-  pays much more than half (`top_share`): the three share them.
+  providers (such as InHealth) are paid directly by all three CCGs too, usually in smaller sums, and no CCG's
+  money is much more than half of their income (`top_share`): the three share them.
 - The London boroughs of Redbridge and Havering are convergence points in a different sense: each is paid
   mostly by its own CCG (`top_share` above 90%). The other two CCGs pay it directly too, in small sums
   (`payer_count` 3), and some more of their money reaches it through the CCGs' payments to each other (its own
-  CCG pays it a larger share directly than the share that started there). These are pooled budgets and
-  section 75 transfers (the NHS Act 2006 lets the NHS and councils pool money), where money crosses from the
-  NHS channel into local government; Barking & Dagenham, whose income started more than 99% at its own CCG,
+  CCG pays it a larger share directly than the share that started there). These payments look like pooled
+  budgets or section 75 transfers (the NHS Act 2006 lets the NHS and councils pool money), though nothing in
+  the files labels them so; here money crosses from the NHS channel into local government; Barking & Dagenham, whose income started more than 99% at its own CCG,
   drops out at the 1% threshold.
 - Not every payee is a provider: HMRC, NHS Property Services, KPMG, neighbouring CCGs and the local medical
   committees appear because spend files list all payments. An analyst would filter these before drawing

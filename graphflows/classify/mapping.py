@@ -9,7 +9,8 @@ The file is a CSV with the header ``match,channel``; lines starting with ``#`` a
     # name patterns: * matches anything, case is ignored
     name:*Police and Crime Commissioner*,police_justice
 
-Exact ids are tried before patterns; among each, the first matching line wins.
+Exact ids are tried before patterns; among each, the first matching line wins. The same id (in any case, for
+an org-id) or pattern (in any case) on two lines with different channels is refused, naming both lines.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def read_channel_map(path: str | Path) -> ChannelMap:
     lines = [(n, cells) for n, cells in lines if not cells[0].lstrip().startswith("#")]
     if not lines or [c.strip().lower() for c in lines[0][1]] != ["match", "channel"]:
         line = lines[0][0] if lines else 1
-        _fail(source, line, "the first line must be the header match,channel")
+        _fail(source, line, "the first line must be the header match,channel" + _separator_hint(lines))
     rows = []
     for number, cells in lines[1:]:
         if len(cells) != 2:
@@ -147,7 +148,45 @@ def read_channel_map(path: str | Path) -> ChannelMap:
     return _build(rows, source)
 
 
+def _separator_hint(lines: list[tuple[int, list[str]]]) -> str:
+    """`` (the file seems to use ';' separators: ...)`` when the header is one cell split by ``;`` or a tab.
+
+    >>> _separator_hint([(1, ["match;channel"])])
+    " (the file seems to use ';' separators: separate the two columns with a comma)"
+    """
+    if not lines or len(lines[0][1]) != 1:
+        return ""
+    for separator, shown in ((";", "';'"), ("\t", "tab")):
+        if separator in lines[0][1][0]:
+            return f" (the file seems to use {shown} separators: separate the two columns with a comma)"
+    return ""
+
+
+def _refuse_contradictions(rows: list[tuple[int, str, str]], source: str) -> None:
+    """The same id or pattern on two lines with different channels: one line naming both.
+
+    >>> _refuse_contradictions([(2, "GB-LAE-GLA", "nhs"), (3, "gb-lae-gla", "transport")], "ch.csv")
+    Traceback (most recent call last):
+    ...
+    graphflows.model.errors.InputError: ch.csv:3: gb-lae-gla is given channel transport here but nhs on \
+ch.csv:2: give one channel per id or pattern
+    """
+    first: dict[str, tuple[int, str]] = {}
+    for number, match, channel in rows:
+        key = match[len(NAME_PREFIX) :].strip().lower() if _is_pattern(match) else _id_key(match)
+        key = ("name:" if _is_pattern(match) else "id:") + key
+        earlier = first.setdefault(key, (number, channel))
+        if earlier[1] != channel:
+            _fail(
+                source,
+                number,
+                f"{match} is given channel {channel} here but {earlier[1]} on {source}:{earlier[0]}: "
+                "give one channel per id or pattern",
+            )
+
+
 def _build(rows: list[tuple[int, str, str]], source: str) -> ChannelMap:
+    _refuse_contradictions(rows, source)
     ids = [(_id_key(m), c, n) for n, m, c in rows if not _is_pattern(m)]
     patterns = [(m[len(NAME_PREFIX) :].strip(), c, n) for n, m, c in rows if _is_pattern(m)]
     return ChannelMap(tuple(ids), tuple(patterns), source)

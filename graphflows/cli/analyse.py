@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,10 +11,9 @@ import polars as pl
 from graphflows.cli.display import (
     console,
     convergence_table,
-    money_totals,
     plural,
     print_findings,
-    repeated_words,
+    reading_line,
     steps,
 )
 from graphflows.cli.inputs import (
@@ -30,6 +28,7 @@ from graphflows.demo import demo_path
 from graphflows.graph.build import financial_year_bounds
 from graphflows.model import GraphflowsError, to_minor
 from graphflows.model.levels import COUNT_LEVELS, DEFAULT_MIN_SHARE, LEVELS, CountBy, ResultsFormat
+from graphflows.model.shares import parse_share
 
 if TYPE_CHECKING:
     from graphflows.analysis import Attribution
@@ -49,8 +48,8 @@ def _check_year(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 class Share(click.ParamType):
-    """A share of income: ``0.01`` or ``1%``. A number from 1 to 100 is refused with the share it may mean
-    (``--min-share 1`` is most often meant as 1%; the whole income is written ``100%``).
+    """A share of income: ``0.01`` or ``1%`` (:func:`graphflows.model.shares.parse_share`, as the Cypher
+    library's share parameters). A number from 1 to 100 is refused with the share it may mean.
 
     >>> [Share().convert(given, None, None) for given in ("1%", "0.05", "0.5%", "100%")]
     [0.01, 0.05, 0.005, 1.0]
@@ -59,29 +58,10 @@ class Share(click.ParamType):
     name = "share"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        if isinstance(value, float):  # the default
-            return value
-        text = str(value).strip()
-        percent = text.endswith("%")
         try:
-            number = Decimal(text.removesuffix("%").strip())
-        except InvalidOperation:
-            number = Decimal("NaN")
-        if not number.is_finite():
-            self.fail(
-                f"{text!r} is not a share: give one between 0 and 1 (0.01) or a percentage (1%)", param, ctx
-            )
-        if not percent and 1 <= number <= 100:
-            self.fail(
-                f"{text} would be the whole income or more; did you mean {number / 100} ({number}%)? Give a "
-                "share between 0 and 1 or a percentage (the whole income is 100%)",
-                param,
-                ctx,
-            )
-        share = number / 100 if percent else number
-        if not 0 <= share <= 1:
-            self.fail(f"{text!r}: give a share between 0 and 1 (0.01) or a percentage (1%)", param, ctx)
-        return float(share)
+            return parse_share(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def convergence_options(command: Any) -> Any:
@@ -235,11 +215,9 @@ def run_analysis(
         )
     if top:
         console.print(convergence_table(table, top, count_by=count_by))
-    totals = money_totals({c: to_minor(v) for c, v in info["total_amount"].items()})
+    totals = {c: to_minor(v) for c, v in info["total_amount"].items()}
     console.print(
-        f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
-        f"({totals}), {info['rejected']} rejected{repeated_words(info)}. "
-        f"{plural(info['recipients'], 'recipient')}, "
+        f"{reading_line(info, len(info['files']), totals)} {plural(info['recipients'], 'recipient')}, "
         f"{plural(info['convergence_points'], 'convergence point')} "
         f"({_counted(count_by, min_count, min_share)}).",
         markup=False,

@@ -87,6 +87,23 @@ def repeated_minor_words(count: int, amounts: dict[str, int]) -> str:
     return f", {count} repeated ({money_totals(amounts)} already read in another file, not counted again)"
 
 
+def reading_line(info: dict[str, Any], files: int, totals: dict[str, int]) -> str:
+    """``Read 9411 records from 36 file(s): 9402 flows (GBP ...), 0 rejected, 9 repeated (GBP ...).``: what
+    reading gave (``info`` as :func:`graphflows.export.reading_counts`; ``totals`` in minor units), as
+    analyse and load print it."""
+    without_money = f", {info['non_money']} without money" if info.get("non_money") else ""
+    return (
+        f"Read {info['records_read']} records from {files} file(s): {info['flows']} flows "
+        f"({money_totals(totals)}), {info['rejected']} rejected{without_money}{repeated_words(info)}."
+    )
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    """Each note (:func:`shown_notes`) on its own ``Note:`` line."""
+    for note in shown_notes(notes):
+        console.print(f"Note: {note}", markup=False)
+
+
 def shown_notes(notes: Iterable[str]) -> list[str]:
     """The notes to print: those of one kind (:class:`~graphflows.model.notes.FileNote`) from
     :data:`COMBINE_FROM` files or more become one line, where the first of them was, with the total count,
@@ -231,5 +248,4 @@ def print_findings(info: dict[str, Any], results_format: str = "csv") -> None:
             f"negative_net.{results_format}, not attributed.",
             markup=False,
         )
-    for note in shown_notes(info["notes"]):
-        console.print(f"Note: {note}", markup=False)
+    print_notes(info["notes"])

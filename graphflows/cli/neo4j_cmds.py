@@ -22,7 +22,7 @@ from rich.text import Text
 
 from graphflows.analysis.convergence import CountBy
 from graphflows.cli.analyse import convergence_options
-from graphflows.cli.display import SafeConsole, console, money, steps
+from graphflows.cli.display import SafeConsole, console, money, print_notes, reading_line, steps
 from graphflows.cli.inputs import input_options, raw_csv_option, read_input_graph
 from graphflows.model import GraphflowsError
 from graphflows.outputs import OutputFiles, neutralise, rows_frame, write_csv
@@ -263,11 +263,14 @@ def load(
     A large first load into graphflows' own local server goes through Neo4j's offline importer (the server
     restarts); anything else through the idempotent Bolt loader. The output says which ran and why.
     """
+    from graphflows.export import reading_counts
     from graphflows.neo4j import Neo4jSettings, load_graph
     from graphflows.neo4j.bulk import bulk_load, choose_method
 
     with steps("Reading input files and building the graph"):
         ingest, graph = read_input_graph(files, format_, skip_invalid, **input_extras)
+    console.print(reading_line(reading_counts(ingest), len(ingest.files), ingest.totals()), markup=False)
+    print_notes(ingest.notes)
     settings = Neo4jSettings.resolve(neo4j_uri)
     with _runner(neo4j_uri) as runner:
         chosen = choose_method(settings, runner, graph.flow_count, requested=method, replace=replace)
@@ -413,7 +416,7 @@ def cypher(
     with _runner(neo4j_uri) as runner:
         result = runner.run(text, values, write=write)
     if result.columns or not write:
-        _output(result.columns, result.rows, csv_path, json_path, raw_csv)
+        _output(result.columns, result.rows, csv_path, json_path, raw_csv, query=text)
     if write:
         err_console.print(changes_line(result.counters), markup=False)
 
@@ -490,8 +493,10 @@ def _output(
     csv_path: Path | None,
     json_path: Path | None,
     raw_csv: bool = False,
+    query: str = "",
 ) -> None:
-    """A readable table on the terminal, or exact values in CSV / JSON files."""
+    """A readable table on the terminal, or exact values in CSV / JSON files (``query``: the Cypher text,
+    whose ``AS`` names tell which columns are money)."""
     from graphflows.cli import query_output
 
     if csv_path is not None:
@@ -507,7 +512,7 @@ def _output(
         if str(json_path) != "-":
             err_console.print(f"{len(rows)} row(s) written to {json_path}", markup=False)
     else:
-        fitted = query_output.fit_table(columns, rows, console.width)
+        fitted = query_output.fit_table(columns, rows, console.width, query)
         console.print(fitted.table)
         console.print(f"{len(rows)} row(s)", markup=False)
         for note in fitted.notes():

@@ -14,6 +14,7 @@ precision, lists and maps as JSON.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,15 +37,47 @@ def is_money(column: str) -> bool:
     return column.rstrip(")").endswith(MONEY_SUFFIX)
 
 
+def money_columns(columns: list[str], query: str = "") -> set[str]:
+    """The money columns: ``*_minor`` ones, and those the query names with ``AS`` after an expression
+    that ends in ``*_minor`` (``sum(f.amount_minor) AS total``; a count of amounts is not money).
+
+    >>> query = "RETURN sum(f.amount_minor) AS total, count(f.amount_minor) AS n, f.amount_minor AS paid"
+    >>> sorted(money_columns(["total", "n", "paid"], query))
+    ['paid', 'total']
+    """
+    aliased = {
+        found.group(2).strip("`")
+        for found in re.finditer(ALIASED_MINOR, query, flags=re.IGNORECASE)
+        if (found.group(1) or "").lower() != "count"
+    }
+    return {c for c in columns if is_money(c) or c in aliased}
+
+
+#: ``sum(f.amount_minor) AS total``: the function (if any) and the name given.
+ALIASED_MINOR = r"(?:(\w+)\s*\(\s*(?:DISTINCT\s+)?)?[\w.`]*_minor`?\s*\)*\s+AS\s+(`[^`]+`|\w+)"
+
+
+def currency_column(columns: list[str]) -> str | None:
+    """The column holding each row's currency: ``currency``, or one ending in ``.currency``
+    (``f.currency``)."""
+    if "currency" in columns:
+        return "currency"
+    return next((c for c in columns if c.endswith(".currency")), None)
+
+
 def is_share(column: str) -> bool:
     return column == "share" or column.endswith("_share")
 
 
-def readable_cell(column: str, value: Any, row: dict[str, Any]) -> str:
-    """One value as a person reads it (see the module docstring)."""
+def readable_cell(column: str, value: Any, row: dict[str, Any], as_money: bool | None = None) -> str:
+    """One value as a person reads it (see the module docstring); ``as_money`` overrides the column's name."""
     if value is None:
         return ""
-    if is_money(column) and isinstance(value, int) and not isinstance(value, bool):
+    if (
+        (is_money(column) if as_money is None else as_money)
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+    ):
         currency = row.get("currency")
         return money(value, currency) if isinstance(currency, str) else f"{minor_to_decimal(value):,.2f}"
     if is_share(column) and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -123,19 +156,27 @@ def readable_table(columns: list[str], rows: list[dict[str, Any]], width: int | 
     return fit_table(columns, rows, width).table
 
 
-def fit_table(columns: list[str], rows: list[dict[str, Any]], width: int | None = None) -> FittedTable:
+def fit_table(
+    columns: list[str], rows: list[dict[str, Any]], width: int | None = None, query: str = ""
+) -> FittedTable:
     """A table that fits ``width``: numbers right-aligned and whole, text wrapped at spaces.
 
-    The ``currency`` column is left out when money columns show it. When the table is wider than ``width``,
+    Money columns are those of :func:`money_columns` (``query`` is the Cypher text, for its aliases), shown
+    with the row's currency (:func:`currency_column`), which is then left out as a column. When the table
+    is wider than ``width``,
     ``X_id`` columns that have an ``X_name`` (or ``X``) beside them are left out; then, while the columns
     cannot all be drawn at a readable width (numbers whole, text at least :data:`TEXT_MIN_WIDTH`), whole
     columns from the right (``left_out``; --csv and --json keep everything).
     """
     from rich.console import Console
 
-    shown = [c for c in columns if not (c == "currency" and any(is_money(m) for m in columns))]
-    cells = {c: [safe_text(readable_cell(c, row.get(c), row)) for row in rows] for c in shown}
-    no_currency = [c for c in columns if is_money(c) and _without_currency(c, rows)]
+    money_in = money_columns(columns, query)
+    currency = currency_column(columns)
+    if currency is not None and currency != "currency":
+        rows = [{**row, "currency": row.get(currency)} for row in rows]
+    shown = [c for c in columns if not (c == currency and money_in)]
+    cells = {c: [safe_text(readable_cell(c, row.get(c), row, c in money_in)) for row in rows] for c in shown}
+    no_currency = [c for c in columns if c in money_in and _without_currency(c, rows)]
     if width is None:
         return FittedTable(_table(shown, rows, cells), [], no_currency)
     named_ids = [c for c in shown if c.endswith("_id") and _name_of(c, shown)]

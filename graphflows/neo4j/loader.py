@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePath
@@ -232,7 +232,8 @@ def load_graph(
     if replace:
         send.call(empty_database, runner, batch_size=batch_size)
     else:
-        report.already = send.call(check_no_other_flows, runner, keys)
+        loading = graph.flows["source"].unique().to_list()
+        report.already = send.call(check_no_other_flows, runner, keys, loading)
     if schema:
         send.call(apply_schema, runner)
     _load_nodes(send, graph.nodes, batch_size, progress)
@@ -267,11 +268,13 @@ def load_graph(
     return report
 
 
-def check_no_other_flows(runner: CypherRunner, keys: Sequence[str]) -> int:
+def check_no_other_flows(runner: CypherRunner, keys: Sequence[str], loading: Iterable[str] = ()) -> int:
     """Refuse (:class:`OtherFlowsInDatabase`) when the database holds flows whose ids are not in ``keys``;
     else return how many of ``keys`` it already holds.
 
-    The message names the files those flows came from (a zip's members by the zip) and what to do instead.
+    The message names the files those flows came from (a zip's members by the zip) and what to do instead;
+    when some of them are among the files of this load (``loading``: its flows' sources), it also says why
+    their flows can differ: organisations matched by name get ids that depend on the files read with them.
     """
     wanted = set(keys)
     others: dict[str, int] = {}
@@ -280,7 +283,7 @@ def check_no_other_flows(runner: CypherRunner, keys: Sequence[str]) -> int:
         missing = sum(1 for flow_id in row["flow_ids"] if flow_id not in wanted)
         held += len(row["flow_ids"]) - missing
         if missing:
-            name = PurePath(row["source"].split("!")[0]).name if row["source"] else "(no source)"
+            name = _file_name(row["source"])
             others[name] = others.get(name, 0) + missing
     if not others:
         return held
@@ -288,11 +291,26 @@ def check_no_other_flows(runner: CypherRunner, keys: Sequence[str]) -> int:
     files = ", ".join(f"{name} ({count:,} flows)" for name, count in shown[:5])
     if len(shown) > 5:
         files += f" and {len(shown) - 5:,} more files"
+    loaded_again = sorted(set(others) & {_file_name(source) for source in loading})
+    why = ""
+    if loaded_again:
+        why = (
+            f" ({', '.join(loaded_again)} {'is' if len(loaded_again) == 1 else 'are'} in this load too, but "
+            "read with other files: an organisation matched by name gets an id that depends on the other "
+            "files loaded with it (one file's 'X LLP' is the 'X' of another only when both are read), so "
+            "some of its flows have other ids now)"
+        )
     raise OtherFlowsInDatabase(
         f"the database already holds {sum(others.values()):,} flows that this load does not contain, from "
-        f"{files}; the analysis written back covers the files of one load only, so nothing was loaded: "
-        "load every file together in one `graphflows load`, or add --replace to empty the database first"
+        f"{files}{why}; the analysis written back covers the files of one load only, so nothing was loaded: "
+        "load every file together in one `graphflows load` (the same set of files as before), or add "
+        "--replace to empty the database first"
     )
+
+
+def _file_name(source: str | None) -> str:
+    """A flow's source as the refusal names it: the file's name, a zip member's by its zip."""
+    return PurePath(source.split("!")[0]).name if source else "(no source)"
 
 
 def empty_database(runner: CypherRunner, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:

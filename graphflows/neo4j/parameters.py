@@ -4,7 +4,7 @@ only the database can answer (does this id name a node, does this currency have 
 Each query's header declares its parameters with one of :data:`TYPES`; the types carry the checks, so no
 query needs code of its own::
 
-    //   min_share (share, default 0.5): ...     a fraction from 0 to 1 (80 is refused: "give 0.8")
+    //   min_share (share, default 0.5): ...     0.8 or 80% (80 is refused: "did you mean 0.8 (80%)?")
     //   limit (count, default 25): ...          a whole number, 0 or more
     //   currency (currency, default GBP): ...   an ISO 4217 code, upper-cased; must have flows
     //   provider_id (id): ...                   must be the id of a node in the database
@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from graphflows.model import GraphflowsError, parse_currency
+from graphflows.model.shares import parse_share
 
 from .runner import CypherRunner
 
@@ -65,13 +66,15 @@ class Parameter:
         ...
         graphflows.neo4j.parameters.LibraryError: parameter limit: '-1' is not a whole number, 0 or more
         """
+        if self.type == "share":
+            try:
+                return parse_share(value)
+            except ValueError as exc:
+                raise LibraryError(f"parameter {self.name}: {exc}") from None
         try:
             converted = _CONVERTERS[self.type](value)
         except (ValueError, TypeError, OverflowError):
             raise LibraryError(f"parameter {self.name}: {value!r} is not {TYPES[self.type]}") from None
-        if self.type == "share" and not 0 <= converted <= 1:
-            hint = f" (for {converted:g}% give {converted / 100:g})" if 1 < converted <= 100 else ""
-            raise LibraryError(f"parameter {self.name}: {value!r} is not {TYPES['share']}{hint}")
         return converted
 
 
@@ -131,7 +134,6 @@ _CONVERTERS = {
     "integer": _integer,
     "count": lambda v: _integer(v, 0),
     "float": _number,
-    "share": _number,
     "boolean": _boolean,
     "date": _date,
     "currency": lambda v: parse_currency(_text(v)),
