@@ -88,7 +88,7 @@ def repeated_minor_words(count: int, amounts: dict[str, int]) -> str:
 
 
 def reading_line(info: dict[str, Any], files: int, totals: dict[str, int]) -> str:
-    """``Read 9411 records from 36 file(s): 9402 flows (GBP ...), 0 rejected, 9 repeated (GBP ...).``: what
+    """``Read 9411 records from 36 file(s): 9397 flows (GBP ...), 0 rejected, 14 repeated (GBP ...).``: what
     reading gave (``info`` as :func:`graphflows.export.reading_counts`; ``totals`` in minor units), as
     analyse and load print it."""
     without_money = f", {info['non_money']} without money" if info.get("non_money") else ""
