@@ -502,3 +502,21 @@ def test_converted_folders_holding_the_same_spend_transactions_are_refused(
     assert f"{folders[0]} and {folders[1]}: spend lines repeat transactions of another converted" in err
     assert example in err and "run one `graphflows convert` on all their files" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_equal_lines_of_files_that_do_not_repeat_each_other_are_counted_by_both_engines(spark, tmp_path):
+    """TfL's period file split by its Entity column, without document numbers, read as one payer: the
+    equal lines of two bodies' files are two payments (both engines count them, with the same notes)."""
+    from tests.test_ingest_repeats import tfl_by_entity
+
+    paths, total = tfl_by_entity(tmp_path)
+    payer = ["--payer", "tfl_*=Transport for London"]
+    assert main(["convert", *map(str, paths), *payer, "--out", str(tmp_path / "conv")]) == 0
+    memory = analyse(tmp_path / "memory", paths, *payer)
+    fast = analyse(tmp_path / "spark", [tmp_path / "conv"], "--engine", "spark")
+    left, right = (json.loads((out / "summary.json").read_text()) for out in (memory, fast))
+    assert left["repeated"] == 0 and left["total_amount"] == {"GBP": f"{total:.2f}"}
+    assert any("do not repeat each other" in n for n in left["notes"])
+    for key in ("records_read", "flows", "non_money", "repeated", "total_amount", "notes"):
+        assert right[key] == left[key], key
+    assert_same(memory, fast)

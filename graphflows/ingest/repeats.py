@@ -309,9 +309,11 @@ def drop_repeated_transactions(reads: list[FileRead]) -> None:
     twice in both files stay two payments.
     """
     spend_reads = [r for r in reads if r.format == spend.FORMAT and r.flows.height]
+    noted: dict[int, set[str]] = {}  # per file, the lines already noted as equal to lines of another file
     for later, earlier in _sharing_pairs(spend_reads):
         if spend_reads[later].flows.height:
-            _drop_transactions_of(spend_reads[later], spend_reads[earlier])
+            seen = noted.setdefault(later, set())
+            _drop_transactions_of(spend_reads[later], spend_reads[earlier], seen)
 
 
 def _sharing_pairs(reads: list[FileRead]) -> list[tuple[int, int]]:
@@ -354,8 +356,9 @@ def _keyed(flows: pl.DataFrame, numbered: bool) -> pl.DataFrame:
     return keyed.with_columns(_nth=pl.int_range(pl.len()).over(_KEY))
 
 
-def _drop_transactions_of(read: FileRead, before: FileRead) -> None:
-    """Move ``read``'s lines repeating transactions ``before`` holds to ``read.repeated``, with notes."""
+def _drop_transactions_of(read: FileRead, before: FileRead, noted: set[str]) -> None:
+    """Move ``read``'s lines repeating transactions ``before`` holds to ``read.repeated``, with notes
+    (``noted``: ``read``'s lines already noted as equal to lines of a file it does not repeat, noted once)."""
     numbered = _has_references(read.flows) and _has_references(before.flows)
     theirs = _keyed(before.flows, numbered).select(
         *_KEY, "_nth", pl.col("date").alias("_date_there"), pl.col("line").alias("_line_there")
@@ -366,7 +369,10 @@ def _drop_transactions_of(read: FileRead, before: FileRead) -> None:
     found = found.with_columns(_equal=pl.col("_line_there").is_not_null())
     loose = found.filter(pl.col("_equal") & pl.col("_ref").is_null())
     if loose.height and not _overlapping(read.flows, before.flows, found, loose.height):
-        _note_equal_not_repeated(read, before, loose)
+        unnoted = loose.filter(~pl.col("line").is_in(list(noted)))
+        noted.update(unnoted["line"])
+        if unnoted.height:
+            _note_equal_not_repeated(read, before, unnoted)
         found = found.with_columns(_equal=pl.col("_equal") & pl.col("_ref").is_not_null())
     if numbered:
         _note_other_amounts(read, before, found)
