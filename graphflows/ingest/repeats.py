@@ -12,11 +12,12 @@ Four kinds of repeat, from the coarsest:
   other copies are repeated records; a copy with different content gets a note of its own; and an award
   updated by a later release in another file is counted from the latest only, the older version's records
   being non-money records (:func:`drop_repeated_releases`);
-* **a spend transaction read again** (a quarter's file and one of its months, a month published twice): a
-  line of a spend file with the same payer, supplier, date, amount and currency (and transaction number,
-  when both files give one) as a line of an earlier file is a repeated record, not counted
-  (:func:`drop_repeated_transactions`); lines repeated *within* one file are kept (two equal payments on
-  one day happen).
+* **a spend transaction read again** (a quarter's file and one of its months, a month published twice, a
+  payment listed in two months' files): a line of a spend file with the same payer, supplier, transaction
+  number, amount and currency as a line of an earlier file is a repeated record whatever its date; without
+  transaction numbers, the same payer, supplier, date, amount and currency, where the two files overlap as
+  publications do (:func:`drop_repeated_transactions`); lines repeated *within* one file are kept (two
+  equal payments on one day happen).
 
 Repeated records (``FileRead.repeated``, with their money in ``repeated_amount``) are neither flows nor
 non-money records: ``records_read = flows + rejected + non_money + repeated``. One copy is kept (the one
