@@ -560,7 +560,7 @@ def test_load_prints_what_reading_gave_as_analyse_does_repeats_and_notes(
     assert main(["load", str(nehv), "--neo4j-uri", neo4j_server.uri, "--replace"]) == 0
     loaded = " ".join(capsys.readouterr().out.split())
     sentence = (
-        "Read 3217 records from 12 file(s): 3207 flows (GBP 336,180,228.40), 0 rejected, 10 repeated "
+        "Read 3,217 records from 12 file(s): 3,207 flows (GBP 336,180,228.40), 0 rejected, 10 repeated "
         "(GBP 2,057,117.43 already read in another file, not counted again)."
     )
     assert sentence in analysed and sentence in loaded
