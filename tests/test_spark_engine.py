@@ -453,39 +453,70 @@ def quarter_and_its_first_month(folder: Path) -> tuple[Path, Path]:
     return quarter, april
 
 
-def test_spend_repeated_across_files_converted_together_is_counted_as_in_memory(spark, tmp_path):
-    quarter, april = quarter_and_its_first_month(tmp_path)
-    assert main(["convert", str(quarter), str(april), "--out", str(tmp_path / "conv")]) == 0
-    memory = analyse(tmp_path / "memory", [quarter, april])
+def two_months_sharing_a_transaction(folder: Path) -> tuple[Path, Path]:
+    """NHS Barking and Dagenham CCG's August and September 2020 spend (real files): KCOM's transaction
+    33624846 is in both, dated at each month's end."""
+    import zipfile
+
+    paths = []
+    with zipfile.ZipFile(CCG[0]) as archive:
+        for name in ("NEBD 05 - August.csv", "NEBD 06 - September.csv"):
+            paths.append(folder / name)
+            paths[-1].write_bytes(archive.read(f"NEBD/{name}"))
+    return paths[0], paths[1]
+
+
+#: Files holding the same spend transactions, with what is set aside as repeated: all of April's lines
+#: (132, GBP 79,683,973.99), or KCOM's transaction 33624846 (GBP 29,520.97, the only one in both months).
+SHARING = [
+    (quarter_and_its_first_month, 132, "79683973.99", "transaction 31863771, GBP 36,121.63"),
+    (two_months_sharing_a_transaction, 1, "29520.97", "transaction 33624846, GBP 29,520.97"),
+]
+
+
+@pytest.mark.parametrize(("files", "repeated", "money", "example"), SHARING)
+def test_spend_repeated_across_files_converted_together_is_counted_as_in_memory(
+    spark, tmp_path, files, repeated, money, example
+):
+    paths = files(tmp_path)
+    assert main(["convert", *map(str, paths), "--out", str(tmp_path / "conv")]) == 0
+    memory = analyse(tmp_path / "memory", list(paths))
     fast = analyse(tmp_path / "spark", [tmp_path / "conv"], "--engine", "spark")
     left, right = (json.loads((out / "summary.json").read_text()) for out in (memory, fast))
-    assert left["repeated"] == right["repeated"] == len(april.read_text().splitlines()) - 1
+    assert (left["repeated"], left["repeated_amount"]) == (repeated, {"GBP": money})
     for key in ("records_read", "flows", "non_money", "repeated", "repeated_amount", "total_amount", "notes"):
         assert right[key] == left[key], key
     assert_same(memory, fast)
 
 
-def test_converted_folders_holding_the_same_spend_transactions_are_refused(spark, tmp_path, capsys):
-    quarter, april = quarter_and_its_first_month(tmp_path)
-    for name, path in (("q", quarter), ("a", april)):
-        assert main(["convert", str(path), "--out", str(tmp_path / name)]) == 0
+@pytest.mark.parametrize(("files", "repeated", "money", "example"), SHARING)
+def test_converted_folders_holding_the_same_spend_transactions_are_refused(
+    spark, tmp_path, capsys, files, repeated, money, example
+):
+    folders = [str(tmp_path / name) for name in ("first", "second")]
+    for folder, path in zip(folders, files(tmp_path), strict=True):
+        assert main(["convert", str(path), "--out", folder]) == 0
     capsys.readouterr()
-    code = main(
-        [
-            "analyse",
-            str(tmp_path / "q"),
-            str(tmp_path / "a"),
-            "--engine",
-            "spark",
-            "--out",
-            str(tmp_path / "o"),
-        ]
-    )
-    assert code == 2
+    assert main(["analyse", *folders, "--engine", "spark", "--out", str(tmp_path / "o")]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    rows = len(april.read_text().splitlines()) - 1
-    assert (
-        f"{tmp_path / 'q'} and {tmp_path / 'a'}: {rows} spend line(s) repeat transactions of another "
-        "converted folder" in err
-    )
-    assert "run one `graphflows convert` on all their files" in err and not (tmp_path / "o").exists()
+    assert f"{folders[0]} and {folders[1]}: spend lines repeat transactions of another converted" in err
+    assert example in err and "run one `graphflows convert` on all their files" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_equal_lines_of_files_that_do_not_repeat_each_other_are_counted_by_both_engines(spark, tmp_path):
+    """TfL's period file split by its Entity column, without document numbers, read as one payer: the
+    equal lines of two bodies' files are two payments (both engines count them, with the same notes)."""
+    from tests.test_ingest_repeats import tfl_by_entity
+
+    paths, total = tfl_by_entity(tmp_path)
+    payer = ["--payer", "tfl_*=Transport for London"]
+    assert main(["convert", *map(str, paths), *payer, "--out", str(tmp_path / "conv")]) == 0
+    memory = analyse(tmp_path / "memory", paths, *payer)
+    fast = analyse(tmp_path / "spark", [tmp_path / "conv"], "--engine", "spark")
+    left, right = (json.loads((out / "summary.json").read_text()) for out in (memory, fast))
+    assert left["repeated"] == 0 and left["total_amount"] == {"GBP": f"{total:.2f}"}
+    assert any("do not repeat each other" in n for n in left["notes"])
+    for key in ("records_read", "flows", "non_money", "repeated", "total_amount", "notes"):
+        assert right[key] == left[key], key
+    assert_same(memory, fast)

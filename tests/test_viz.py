@@ -269,7 +269,8 @@ def test_cli_skip_invalid_lists_rejects_next_to_the_view(tmp_path: Path, capsys:
     assert main(["view", str(bad), "--out", str(tmp_path / "v.html"), "--skip-invalid", "--no-analysis"]) == 0
     rejects = pl.read_csv(tmp_path / "v.rejects.csv")
     assert rejects.height == 1 and rejects["line"].to_list() == [3]
-    assert "2 records: 1 flows, 1 rejected" in capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Read 2 records from 1 file(s): 1 flows (GBP 10.00), 1 rejected; rejected records in " in out
 
 
 def test_funding_mix_lists_the_five_largest_stovepipes_and_sums_the_rest():

@@ -11,6 +11,7 @@ import polars as pl
 from graphflows.cli.display import (
     console,
     convergence_table,
+    minor_amounts,
     plural,
     print_findings,
     reading_line,
@@ -26,7 +27,7 @@ from graphflows.cli.inputs import (
 )
 from graphflows.demo import demo_path
 from graphflows.graph.build import financial_year_bounds
-from graphflows.model import GraphflowsError, to_minor
+from graphflows.model import GraphflowsError
 from graphflows.model.levels import COUNT_LEVELS, DEFAULT_MIN_SHARE, LEVELS, CountBy, ResultsFormat
 from graphflows.model.shares import parse_share
 
@@ -215,9 +216,11 @@ def run_analysis(
         )
     if top:
         console.print(convergence_table(table, top, count_by=count_by))
-    totals = {c: to_minor(v) for c, v in info["total_amount"].items()}
+    read = reading_line(
+        info, len(info["files"]), minor_amounts(info["total_amount"]), minor_amounts(info["repeated_amount"])
+    )
     console.print(
-        f"{reading_line(info, len(info['files']), totals)} {plural(info['recipients'], 'recipient')}, "
+        f"{read}. {plural(info['recipients'], 'recipient')}, "
         f"{plural(info['convergence_points'], 'convergence point')} "
         f"({_counted(count_by, min_count, min_share)}).",
         markup=False,

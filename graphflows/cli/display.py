@@ -65,23 +65,39 @@ def money_totals(totals: dict[str, int]) -> str:
 COMBINE_FROM = 3
 
 
-def repeated_words(info: dict[str, Any]) -> str:
-    """``, 12 repeated (GBP 1,234.00 already read in another file)`` when records were set aside as
-    repeats, else nothing."""
-    if not info.get("repeated"):
-        return ""
-    amounts = ", ".join(money(to_minor(v), c) for c, v in info.get("repeated_amount", {}).items())
-    return f", {info['repeated']} repeated ({amounts} already read in another file, not counted again)"
+def minor_amounts(amounts: dict[str, str]) -> dict[str, int]:
+    """Money per currency as summary.json writes it (exact text) back in minor units."""
+    return {currency: to_minor(text) for currency, text in amounts.items()}
 
 
-def reading_line(info: dict[str, Any], files: int, totals: dict[str, int]) -> str:
-    """``Read 9411 records from 36 file(s): 9402 flows (GBP ...), 0 rejected, 9 repeated (GBP ...).``: what
-    reading gave (``info`` as :func:`graphflows.export.reading_counts`; ``totals`` in minor units), as
-    analyse and load print it."""
-    without_money = f", {info['non_money']} without money" if info.get("non_money") else ""
+def reading_line(
+    counts: dict[str, Any],
+    files: int,
+    totals: dict[str, int],
+    repeated_amount: dict[str, int],
+    *,
+    lead: str = "Read",
+    inputs: str = "file(s)",
+) -> str:
+    """What reading gave, as every command prints it (``counts``: records_read, flows, rejected, non_money and
+    repeated, as in summary.json; ``totals`` and ``repeated_amount`` in minor units per currency).
+
+    >>> counts = {"records_read": 9411, "flows": 9397, "rejected": 0, "non_money": 0, "repeated": 14}
+    >>> reading_line(counts, 36, {"GBP": 112743326858}, {"GBP": 216978907})
+    'Read 9,411 records from 36 file(s): 9,397 flows (GBP 1,127,433,268.58), 0 rejected, 14 repeated (GBP \
+2,169,789.07 already read in another file, not counted again)'
+    """
+    without_money = f", {counts['non_money']:,} without money" if counts.get("non_money") else ""
+    repeated = counts.get("repeated", 0)
+    again = (
+        f", {repeated:,} repeated ({money_totals(repeated_amount)} already read in another file, not counted "
+        "again)"
+        if repeated
+        else ""
+    )
     return (
-        f"Read {info['records_read']} records from {files} file(s): {info['flows']} flows "
-        f"({money_totals(totals)}), {info['rejected']} rejected{without_money}{repeated_words(info)}."
+        f"{lead} {counts['records_read']:,} records from {files:,} {inputs}: {counts['flows']:,} flows "
+        f"({money_totals(totals)}), {counts['rejected']:,} rejected{without_money}{again}"
     )
 
 

@@ -272,7 +272,8 @@ def load(
 
     with steps("Reading input files and building the graph"):
         ingest, graph = read_input_graph(files, format_, skip_invalid, **input_extras)
-    console.print(reading_line(reading_counts(ingest), len(ingest.files), ingest.totals()), markup=False)
+    read = reading_line(reading_counts(ingest), len(ingest.files), ingest.totals(), ingest.repeated_amount())
+    console.print(f"{read}.", markup=False)
     print_notes(ingest.notes)
     settings = Neo4jSettings.resolve(neo4j_uri)
     with _runner(neo4j_uri) as runner:

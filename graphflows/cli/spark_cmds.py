@@ -11,15 +11,15 @@ import click
 from graphflows.cli.display import (
     console,
     convergence_table,
-    money_totals,
+    minor_amounts,
     plural,
     print_findings,
-    repeated_words,
+    reading_line,
     shown_notes,
     steps,
 )
 from graphflows.cli.inputs import input_options, input_paths, out_folder_option, read_inputs, read_paths
-from graphflows.model import InputError, to_minor
+from graphflows.model import InputError
 
 if TYPE_CHECKING:
     from graphflows.classify import ChannelMap
@@ -71,11 +71,9 @@ def convert(
             inputs=named + read_paths(ingest),
             channel_map=channel_map,
         )
-    without_money = f", {info['non_money']} without money" if info["non_money"] else ""
-    without_money += f", {info['repeated']} repeated" if info["repeated"] else ""
+    read = reading_line(info, len(info["files"]), info["totals"], info.get("repeated_amount", {}))
     console.print(
-        f"Read {info['records_read']} records from {len(info['files'])} file(s): {info['flows']} flows "
-        f"({money_totals(info['totals'])}), {info['rejected']} rejected{without_money}. Parquet written to "
+        f"{read}. Parquet written to "
         f"{out}/flows/ ({info['parts']} part(s)); analyse it with: graphflows analyse {out} --engine spark "
         "--out RESULTS",
         markup=False,
@@ -176,10 +174,16 @@ def run_spark(
     points = info["convergence_points"]
     if shown is not None:
         console.print(convergence_table(shown, options["top"], count_by=count_by, points=points))
-    totals = money_totals({c: to_minor(v) for c, v in info["total_amount"].items()})
+    read = reading_line(
+        info,
+        len(files),
+        minor_amounts(info["total_amount"]),
+        minor_amounts(info.get("repeated_amount", {})),
+        lead="Spark: read",
+        inputs="input(s)",
+    )
     console.print(
-        f"Spark: read {info['records_read']} records from {len(files)} input(s): {info['flows']} flows "
-        f"({totals}), {info['rejected']} rejected{repeated_words(info)}; "
+        f"{read}; "
         f"{plural(info['recipients'], 'recipient')}, {plural(points, 'convergence point')}. "
         f"Results written to {out}/ ({', '.join(info['files_written'])})",
         markup=False,

@@ -14,8 +14,9 @@ import click
 
 from graphflows.analysis.convergence import CountBy
 from graphflows.cli.analyse import convergence_options
-from graphflows.cli.display import console, shown_notes, steps
+from graphflows.cli.display import console, reading_line, shown_notes, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
+from graphflows.export import reading_counts
 from graphflows.model import GraphflowsError
 from graphflows.outputs import OutputFiles, write_csv_to
 from graphflows.viz import (
@@ -148,15 +149,8 @@ def view(
 
 def _report(ingest: Any, prepared: Any, out: Path, png: Path | None, sankey: Path | None,
             rejects: Path | None) -> None:  # fmt: skip
-    console.print(
-        f"Read {ingest.records_read:,} records: {ingest.flows.height:,} flows, "
-        f"{ingest.rejects.height:,} rejected"
-        + (f" (listed in {rejects})" if rejects else "")
-        + (f", {ingest.non_money:,} without money" if ingest.non_money else "")
-        + (f", {ingest.repeated:,} repeated (already read in another file)" if ingest.repeated else "")
-        + ".",
-        markup=False,
-    )
+    read = reading_line(reading_counts(ingest), len(ingest.files), ingest.totals(), ingest.repeated_amount())
+    console.print(read + (f"; rejected records in {rejects}." if rejects else "."), markup=False)
     console.print(
         f"{prepared.title}: {prepared.nodes.height:,} of {prepared.total_nodes:,} nodes, "
         f"{prepared.edges.height:,} links ({prepared.currency}).",

@@ -12,11 +12,12 @@ Four kinds of repeat, from the coarsest:
   other copies are repeated records; a copy with different content gets a note of its own; and an award
   updated by a later release in another file is counted from the latest only, the older version's records
   being non-money records (:func:`drop_repeated_releases`);
-* **a spend transaction read again** (a quarter's file and one of its months, a month published twice): a
-  line of a spend file with the same payer, supplier, date, amount and currency (and transaction number,
-  when both files give one) as a line of an earlier file is a repeated record, not counted
-  (:func:`drop_repeated_transactions`); lines repeated *within* one file are kept (two equal payments on
-  one day happen).
+* **a spend transaction read again** (a quarter's file and one of its months, a month published twice, a
+  payment listed in two months' files): a line of a spend file with the same payer, supplier, transaction
+  number, amount and currency as a line of an earlier file is a repeated record whatever its date; without
+  transaction numbers, the same payer, supplier, date, amount and currency, where the two files overlap as
+  publications do (:func:`drop_repeated_transactions`); lines repeated *within* one file are kept (two
+  equal payments on one day happen).
 
 Repeated records (``FileRead.repeated``, with their money in ``repeated_amount``) are neither flows nor
 non-money records: ``records_read = flows + rejected + non_money + repeated``. One copy is kept (the one
@@ -28,6 +29,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -277,38 +279,60 @@ def _money(flows: pl.DataFrame, key: tuple[str, str]) -> str:
     return ", ".join(money) or "no money"
 
 
-#: What makes two lines of spend files one transaction (with ``reference``, the transaction number, when
-#: both files give one).
+#: What makes two lines of spend files one transaction when either file gives no transaction number.
 TRANSACTION = ("payer_id", "payee_id", "date", "amount_minor", "currency")
+#: ... when both give one: the date may differ (CCG files date every line at its month's end, so a
+#: transaction listed in two months' files carries two dates).
+NUMBERED = ("payer_id", "payee_id", "reference", "amount_minor", "currency")
 #: The words of the note on transactions read again (the same for every file, so the notes combine).
 REPEATED_TRANSACTIONS = "line(s) repeat transactions already read in another file"
+#: ... on a transaction number read before that comes back with another amount (both counted).
+OTHER_AMOUNT = "line(s) carry a transaction number read in another file with another amount"
+#: ... on lines equal to lines of a file that the file does not repeat (counted).
+EQUAL_NOT_REPEATED = "line(s) without transaction number equal lines of a file this file does not repeat"
+#: The columns two lines are matched on (``_ref``: the transaction number where both files give them;
+#: ``_when``: the date where a line has no transaction number).
+_KEY = ["payer_id", "payee_id", "amount_minor", "currency", "_ref", "_when"]
 
 
 def drop_repeated_transactions(reads: list[FileRead]) -> None:
     """A spend line that repeats a transaction of an earlier spend file from the same payer is counted once.
 
-    Files are compared in the order read, each with the lines kept from every earlier file: a transaction
-    found ``n`` times in an earlier file takes the first ``n`` equal lines of a later file as repeats
-    (``FileRead.repeated``), so equal payments listed twice in both files stay two payments. One note per
-    pair of files names both, the lines repeated and their money.
+    Files are compared in the order read, each with the lines kept from every earlier file. When both
+    files give transaction numbers, a line with the payer, supplier, transaction number and amount of a
+    line of the earlier file is a repeat, whatever its date (a note says how many carry another date); a
+    transaction number that comes back with another amount is counted, with a note naming both lines.
+    Without transaction numbers, equal lines (payer, supplier, date, amount) are repeats only when the
+    files overlap as publications do (a quarter and its month, a month published twice): at least half
+    the later file's lines dated within the dates both files cover equal lines of the earlier file;
+    otherwise they are counted, with a note. A transaction found ``n`` times in an earlier file takes at
+    most the first ``n`` equal lines of a later file (``FileRead.repeated``), so equal payments listed
+    twice in both files stay two payments.
     """
     spend_reads = [r for r in reads if r.format == spend.FORMAT and r.flows.height]
+    noted: dict[int, set[str]] = {}  # per file, the lines already noted as equal to lines of another file
     for later, earlier in _sharing_pairs(spend_reads):
         if spend_reads[later].flows.height:
-            _drop_transactions_of(spend_reads[later], spend_reads[earlier])
+            seen = noted.setdefault(later, set())
+            _drop_transactions_of(spend_reads[later], spend_reads[earlier], seen)
 
 
 def _sharing_pairs(reads: list[FileRead]) -> list[tuple[int, int]]:
-    """``(later, earlier)`` positions of the files that share at least one transaction key (found by one
-    hash of every line, so files that share none, such as the months of one payer, are never compared),
-    in reading order."""
+    """``(later, earlier)`` positions of the files that share a transaction key (payer, supplier, date
+    and amount; or payer, supplier and transaction number), found by hashes of every line, so files
+    that share none, such as the months of one payer, are never compared; in reading order."""
     if len(reads) < 2:
         return []
-    keys = pl.concat(
-        [r.flows.select(*TRANSACTION).with_columns(_file=pl.lit(n, pl.Int32)) for n, r in enumerate(reads)]
-    )
+    dated = pl.struct(*TRANSACTION).hash()
+    numbered = pl.struct(pl.lit("#").alias("_numbered"), "payer_id", "payee_id", "reference").hash()
+    keys = []
+    for n, read in enumerate(reads):
+        keys.append(read.flows.select(dated.alias("_key"), _file=pl.lit(n, pl.Int32)))
+        if "reference" in read.flows.columns:
+            refs = read.flows.filter(_number().is_not_null())
+            keys.append(refs.select(numbered.alias("_key"), _file=pl.lit(n, pl.Int32)))
     files = (
-        keys.select(pl.struct(*TRANSACTION).hash().alias("_key"), "_file")
+        pl.concat(keys)
         .unique()
         .filter(pl.col("_key").is_duplicated())
         .group_by("_key")
@@ -318,36 +342,151 @@ def _sharing_pairs(reads: list[FileRead]) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
-def _drop_transactions_of(read: FileRead, before: FileRead) -> None:
-    """Move ``read``'s lines repeating transactions ``before`` holds to ``read.repeated``, with a note."""
+def _number() -> pl.Expr:
+    """A line's transaction number; none when blank (a file may leave the column empty on some lines)."""
+    return pl.when(pl.col("reference").str.strip_chars() != "").then(pl.col("reference"))
+
+
+def _keyed(flows: pl.DataFrame, numbered: bool) -> pl.DataFrame:
+    """The lines of ``flows`` with their matching key (:data:`_KEY`) and ``_nth``, their rank among the
+    lines of the file with that key."""
+    ref = _number() if numbered else pl.lit(None, pl.String)
+    keyed = flows.select(
+        "payer_id", "payee_id", "amount_minor", "currency", "date", "line", ref.alias("_ref")
+    ).with_columns(_when=pl.when(pl.col("_ref").is_null()).then(pl.col("date")))
+    return keyed.with_columns(_nth=pl.int_range(pl.len()).over(_KEY))
+
+
+def _drop_transactions_of(read: FileRead, before: FileRead, noted: set[str]) -> None:
+    """Move ``read``'s lines repeating transactions ``before`` holds to ``read.repeated``, with notes
+    (``noted``: ``read``'s lines already noted as equal to lines of a file it does not repeat, noted once)."""
     numbered = _has_references(read.flows) and _has_references(before.flows)
-    key = [*TRANSACTION, "reference"] if numbered else list(TRANSACTION)
-    theirs = before.flows.group_by(key).agg(pl.len().alias("_there"))
-    mine = read.flows.select(key).with_columns(_nth=pl.int_range(pl.len()).over(key))
-    found = mine.join(theirs, on=key, how="left", nulls_equal=True, maintain_order="left")
-    repeated = found.select(pl.col("_nth") < pl.col("_there").fill_null(0)).to_series()
+    theirs = _keyed(before.flows, numbered).select(
+        *_KEY, "_nth", pl.col("date").alias("_date_there"), pl.col("line").alias("_line_there")
+    )
+    found = _keyed(read.flows, numbered).join(
+        theirs, on=[*_KEY, "_nth"], how="left", nulls_equal=True, maintain_order="left"
+    )
+    found = found.with_columns(_equal=pl.col("_line_there").is_not_null())
+    loose = found.filter(pl.col("_equal") & pl.col("_ref").is_null())
+    if loose.height and not _overlapping(read.flows, before.flows, found, loose.height):
+        unnoted = loose.filter(~pl.col("line").is_in(list(noted)))
+        noted.update(unnoted["line"])
+        if unnoted.height:
+            _note_equal_not_repeated(read, before, unnoted)
+        found = found.with_columns(_equal=pl.col("_equal") & pl.col("_ref").is_not_null())
+    if numbered:
+        _note_other_amounts(read, before, found)
+    repeated = found["_equal"]
     count = int(repeated.sum())
     if not count:
         return
+    matched = found.filter(repeated)
     moved = read.flows.filter(repeated)
     read.flows = read.flows.filter(~repeated)
     amounts = count_repeated(read, moved)
     money = ", ".join(money_words(v, c) for c, v in amounts.items())
-    same = "supplier, date, amount" + (" and transaction number" if numbered else "")
+    same = "supplier, transaction number and amount" if numbered else "supplier, date, amount"
+    example = matched.row(0, named=True)
+    redated = matched.filter(pl.col("date").ne_missing(pl.col("_date_there")))
+    if redated.height:
+        other = redated.row(0, named=True)
+        same += (
+            f"; {redated.height} of them with another date, e.g. line {other['line']} dated "
+            f"{other['date']} here, {other['_date_there']} on line {other['_line_there']} there"
+        )
+    else:
+        same += f"; e.g. line {example['line']} = line {example['_line_there']} there"
     detail = "; each transaction is counted once"
     text = (
         f"{read.source}: {count} line(s) repeat transactions already read in {before.source} (same payer, "
-        f"{same}; e.g. line {moved['line'][0]}): {money} in all, not counted again; {read.flows.height} "
-        f"other line(s) here are counted{detail}"
+        f"{same}): {money} in all, not counted again; {read.flows.height} other line(s) here are "
+        f"counted{detail}"
     )
     read.notes.append(FileNote(text, read.source, REPEATED_TRANSACTIONS, count, amounts, detail))
+
+
+def _overlapping(flows: pl.DataFrame, earlier: pl.DataFrame, found: pl.DataFrame, equal: int) -> bool:
+    """Whether two files without transaction numbers repeat each other as publications do: at least half
+    of ``flows``' lines without a number dated within the dates both files cover (or undated) are
+    ``equal`` to lines of ``earlier``."""
+    low = max(flows["date"].min() or _NEVER, earlier["date"].min() or _NEVER)
+    high = min(flows["date"].max() or _NEVER, earlier["date"].max() or _NEVER)
+    within = pl.col("date").is_null() | pl.col("date").is_between(low, high)
+    compared = found.filter(pl.col("_ref").is_null() & within).height
+    return 2 * equal >= compared
+
+
+_NEVER = date.min
+
+
+def _note_equal_not_repeated(read: FileRead, before: FileRead, loose: pl.DataFrame) -> None:
+    example = loose.row(0, named=True)
+    says = (
+        f"line(s) equal lines of {before.source} (same payer, supplier, date and amount, no transaction "
+        f"number; e.g. line {example['line']} = line {example['_line_there']} there), but fewer than half "
+        "of the lines here dated within the dates both files cover do"
+    )
+    _append_note(read, EQUAL_NOT_REPEATED, loose, says, "; counted, as the files do not repeat each other")
+
+
+def _note_other_amounts(read: FileRead, before: FileRead, found: pl.DataFrame) -> None:
+    """A note on ``read``'s lines whose transaction number (with payer and supplier) ``before`` gives with
+    other amounts: both are counted, since which is current cannot be known."""
+    number = ["payer_id", "payee_id", "_ref"]
+    there = (
+        _keyed(before.flows, True)
+        .filter(pl.col("_ref").is_not_null())
+        .group_by(number)
+        .agg(
+            pl.col("line").first().alias("_line_there"),
+            pl.col("amount_minor").first().alias("_there"),
+            pl.col("amount_minor").alias("_amounts"),
+        )
+    )
+    other = found.filter(~pl.col("_equal") & pl.col("_ref").is_not_null()).drop("_line_there")
+    other = other.join(there, on=number, how="inner", maintain_order="left").filter(
+        ~pl.col("_amounts").list.contains(pl.col("amount_minor"))
+    )
+    if not other.height:
+        return
+    e = other.row(0, named=True)
+    here, earlier = (money_words(e[name], e["currency"]) for name in ("amount_minor", "_there"))
+    says = (
+        f"line(s) carry a transaction number of {before.source} with another amount (same payer and "
+        f"supplier; e.g. transaction {e['_ref']}: {here} on line {e['line']} here, {earlier} on line "
+        f"{e['_line_there']} of {before.source})"
+    )
+    _append_note(
+        read,
+        OTHER_AMOUNT,
+        other,
+        says,
+        "; counted, as which is right cannot be known: check which is current",
+    )
+
+
+def _append_note(read: FileRead, kind: str, lines: pl.DataFrame, says: str, detail: str) -> None:
+    """Note ``SOURCE: N SAYS: MONEY in all DETAIL`` on ``read`` about ``lines`` (of the kind ``kind``)."""
+    amounts = _money_of(lines)
+    text = f"{read.source}: {lines.height} {says}: {_words(amounts)} in all{detail}"
+    read.notes.append(FileNote(text, read.source, kind, lines.height, amounts, detail))
+
+
+def _money_of(lines: pl.DataFrame) -> dict[str, int]:
+    """The money of ``lines`` per currency, in minor units."""
+    totals = lines.group_by("currency").agg(pl.col("amount_minor").cast(pl.Int128).sum()).sort("currency")
+    return {currency: int(total) for currency, total in totals.iter_rows()}
+
+
+def _words(amounts: dict[str, int]) -> str:
+    return ", ".join(money_words(v, c) for c, v in amounts.items())
 
 
 def count_repeated(read: FileRead, moved: pl.DataFrame) -> dict[str, int]:
     """Count ``moved`` (flows taken out of ``read`` as read in another file) in ``read.repeated`` and its
     money per currency in ``read.repeated_amount``; returns that money (never adds two currencies)."""
-    totals = moved.group_by("currency").agg(pl.col("amount_minor").cast(pl.Int128).sum()).sort("currency")
-    amounts = {currency: int(total) for currency, total in totals.iter_rows()}
+    amounts = _money_of(moved)
     read.repeated += moved.height
     for currency, minor in amounts.items():
         read.repeated_amount[currency] = read.repeated_amount.get(currency, 0) + minor
@@ -355,4 +494,4 @@ def count_repeated(read: FileRead, moved: pl.DataFrame) -> dict[str, int]:
 
 
 def _has_references(flows: pl.DataFrame) -> bool:
-    return "reference" in flows.columns and flows["reference"].is_not_null().any()
+    return "reference" in flows.columns and flows.select(_number().is_not_null().any()).item()

@@ -126,20 +126,30 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
     )
 
 
-#: What makes two spend lines one transaction (graphflows.ingest.repeats.TRANSACTION, without the
-#: transaction number: a folder may hold a file that gives none).
-TRANSACTION = ("payer_id", "payee_id", "date", "amount_minor", "currency")
+#: What makes two spend lines one transaction: graphflows.ingest.repeats.TRANSACTION (payer, supplier,
+#: date, amount), and its NUMBERED (payer, supplier, transaction number, amount: lines with a number).
+TRANSACTION = ("payer_id", "payee_id", "amount_minor", "currency", "date", "reference")
 
 
 def refuse_repeats_across_folders(flows, paths: list[Path | str], spend: dict[int, list[str]]) -> None:
-    """Refuse converted folders whose spend files hold the same transactions: ``convert`` counts a
-    transaction found in two files once, but only among the files it read together, and Spark does not
-    compare folders. The error names both folders and tells to convert their files together."""
+    """Refuse converted folders whose spend files hold the same transactions (the same payer, supplier,
+    date and amount; or payer, supplier, transaction number and amount): ``convert`` counts a transaction
+    found in two files once, but only among the files it read together, and Spark does not compare
+    folders. The error names both folders and tells to convert their files together."""
     from pyspark.sql import functions as F
 
     sources = sorted({source for files in spend.values() for source in files})
     rows = flows.filter(F.col("source").isin(sources)).withColumn("_folder", F.shiftright(F.col("_file"), 20))
-    per_folder = rows.groupBy(*TRANSACTION, "_folder").agg(F.count("*").alias("_lines"))
+    dated = rows.select(*TRANSACTION[:-1], F.lit(None).cast("string").alias("reference"), "_folder")
+    numbered = rows.filter(F.trim(F.col("reference")) != "").select(
+        *TRANSACTION[:-2],
+        F.lit(None).cast(rows.schema["date"].dataType).alias("date"),
+        "reference",
+        "_folder",
+    )
+    per_folder = (
+        dated.unionByName(numbered).groupBy(*TRANSACTION, "_folder").agg(F.count("*").alias("_lines"))
+    )
     shared = (
         per_folder.groupBy(*TRANSACTION)
         .agg(
@@ -151,19 +161,19 @@ def refuse_repeats_across_folders(flows, paths: list[Path | str], spend: dict[in
         .filter(F.col("_folders") > 1)
     )
     found = shared.agg(
-        F.sum("_again").alias("n"), F.min(F.struct("_a", "_b", *TRANSACTION)).alias("e")
+        F.max("_again").alias("n"), F.min(F.struct("_a", "_b", *TRANSACTION)).alias("e")
     ).first()
     if not found or not found["n"]:
         return
     example = found["e"]
     first, second = paths[example["_a"]], paths[example["_b"]]
+    when = f"on {example['date']}" if example["date"] is not None else f"transaction {example['reference']}"
     raise InputError(
-        f"{first} and {second}: {found['n']} spend line(s) repeat transactions of another converted "
-        f"folder (same payer, supplier, date and amount, e.g. {example['payer_id']} to "
-        f"{example['payee_id']} on {example['date']}, "
-        f"{money_words(example['amount_minor'], example['currency'])}); a transaction in two files is "
-        "counted once only among files converted together: run one `graphflows convert` on all their files "
-        "and analyse that folder; nothing was analysed"
+        f"{first} and {second}: spend lines repeat transactions of another converted folder (same payer, "
+        f"supplier, date and amount, or transaction number and amount, e.g. {example['payer_id']} to "
+        f"{example['payee_id']} {when}, {money_words(example['amount_minor'], example['currency'])}); a "
+        "transaction in two files is counted once only among files converted together: run one "
+        "`graphflows convert` on all their files and analyse that folder; nothing was analysed"
     )
 
 
