@@ -713,6 +713,14 @@ def test_spark_classifies_with_the_mapping_given_to_analyse_else_the_one_convert
     )
     with pytest.raises(InputError, match="a and b were converted with different channel mappings"):
         _channel_map(None, [("a", kept), ("b", other)])
+    # a folder converted without a mapping is classified with the other folder's, and told so
+    assert _channel_map(None, [("a", kept)], ["a", "b"]) == (
+        kept,
+        [
+            "b: read without a channel mapping of its own; the mapping ch1.csv kept in a classifies its "
+            "organisations too (give --channels to choose the mapping for every input)"
+        ],
+    )
 
 
 def test_mapping_file_precedence(tmp_path):

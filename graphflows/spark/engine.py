@@ -69,7 +69,8 @@ def analyse_spark(
     read = read_flows_spark(spark, [as_location(p) for p in paths], skip_invalid=skip_invalid)
     flows = read.flows.cache()
     check_rows(flows.count(), read, paths)
-    channel_map, map_notes = _channel_map(channel_map, read.channel_maps)
+    inputs = [str(entry["path"]) for entry in read.files]
+    channel_map, map_notes = _channel_map(channel_map, read.channel_maps, inputs)
     nodes = node_frame(flows, channel_map, read.organisations)
     if channel_map is not None:
         map_notes += channel_map.unmatched(matched_map_lines(nodes, channel_map))
@@ -110,15 +111,19 @@ def analyse_spark(
 
 
 def _channel_map(
-    given: ChannelMap | None, kept: list[tuple[str, ChannelMap]]
+    given: ChannelMap | None, kept: list[tuple[str, ChannelMap]], inputs: list[str] | None = None
 ) -> tuple[ChannelMap | None, list[str]]:
     """The ``--channels`` mapping to classify with: the one given to ``analyse``, else the one ``convert``
-    kept in the folders (folders kept with different mappings are refused); and a note when the mapping
-    given replaces a kept one."""
+    kept in the folders (folders kept with different mappings are refused); and notes when the mapping
+    given replaces a kept one, or when a kept one classifies ``inputs`` that were converted without it."""
     if given is not None:
-        replaced = [f"{folder}: the channel mapping {kept_map.source} given to `graphflows convert` is not "
-                    f"used: --channels {given.source} replaces it" for folder, kept_map in kept
-                    if kept_map.lines() != given.lines()]  # fmt: skip
+        replaced = []
+        for folder, kept_map in kept:
+            if kept_map.lines() != given.lines():
+                replaced.append(
+                    f"{folder}: the channel mapping {kept_map.source} given to `graphflows convert` is not "
+                    f"used: --channels {given.source} replaces it"
+                )
         return given, replaced
     distinct = {tuple(kept_map.lines()): (folder, kept_map) for folder, kept_map in kept}
     if len(distinct) > 1:
@@ -127,7 +132,17 @@ def _channel_map(
             f"{first} and {second} were converted with different channel mappings ({a.source}, {b.source}): "
             "give the one to use with --channels"
         )
-    return (kept[0][1] if kept else None), []
+    if not kept:
+        return None, []
+    folder, kept_map = kept[0]
+    mapped = {name for name, _ in kept}
+    without = [name for name in inputs or [] if name not in mapped]
+    notes = [
+        f"{name}: read without a channel mapping of its own; the mapping {kept_map.source} kept in {folder} "
+        "classifies its organisations too (give --channels to choose the mapping for every input)"
+        for name in without
+    ]
+    return kept_map, notes
 
 
 def check_rows(counted: int, read: SparkFlows, paths: list[Path] | list[str]) -> None:
