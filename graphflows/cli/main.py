@@ -6,16 +6,15 @@ nothing else reaches a user as a traceback (unexpected errors are reported in on
 
 from __future__ import annotations
 
-import _thread
 import importlib
 import os
 import signal
 import sys
-import threading
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
+from graphflows.cli import interrupt_again
 from graphflows.cli.errors import run_safely
 
 #: Each command and the module that defines it (with ``register(group)``); add a line to give the CLI a new
@@ -90,22 +89,8 @@ def _ignore_interrupts() -> None:
 def run_script(argv: list[str] | None = None) -> NoReturn:
     """The console script: run the CLI, then :func:`leave` with its exit status."""
     _quick_exit["script"] = True
-    sys.unraisablehook = _interrupt_again
+    sys.unraisablehook = interrupt_again  # as run() set it (run_script may be called on its own)
     leave(main(argv))
-
-
-def _interrupt_again(unraisable: Any) -> None:
-    """A Ctrl-C that lands in an object's ``__del__`` (a ``ZipFile`` freed by the garbage collector) cannot
-    stop the command there: Python would print "Exception ignored in ... KeyboardInterrupt" and go on.
-    The interrupt is delivered again a moment later, from a timer thread, to whatever the command is doing
-    then (delivered now, it would land in this hook; once Ctrl-C is ignored, see :func:`leave`, it does
-    nothing); any other such exception is printed as Python does."""
-    if issubclass(unraisable.exc_type, KeyboardInterrupt):
-        again = threading.Timer(0.05, _thread.interrupt_main)
-        again.daemon = True
-        again.start()
-        return
-    sys.__unraisablehook__(unraisable)
 
 
 def leave(code: int) -> NoReturn:
