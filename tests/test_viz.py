@@ -141,7 +141,36 @@ def test_credits_netting_to_nothing_are_not_drawn_but_noted():
     ])  # fmt: skip
     view = prepare_view(graph, attribution=False)
     assert view.edges.select("from", "to").rows() == [("ccg", "mutual")]
-    assert "1 payer-payee pair netting to zero or less (credits, refunds): not drawn." in view.notes
+    assert "2 lines cancelling out to zero between the same payer and payee: not drawn." in view.notes
+    assert not any("below zero" in n for n in view.notes)
+
+
+def test_money_in_is_netted_per_pair_and_stream_as_the_attribution_nets_it():
+    from graphflows.analysis import attribute
+
+    # the CCG pays the trust £1,000 from one stream and takes back £400 on another: netted per pair the
+    # trust got £600 from it, netted per pair and stream (as attribution does) £1,000, the credit left out
+    graph = graph_of([
+        ("ccg", "commissioner", "trust", "provider", 1_000, "nhse"),
+        ("ccg", "commissioner", "trust", "provider", -400, "ph"),
+        ("council", "commissioner", "trust", "provider", 500),
+        ("nhse", "stream", "ccg", "commissioner", 2_000),
+        ("ph", "stream", "ccg", "commissioner", 300),
+    ], channels=CHANNELS)  # fmt: skip
+    result = attribute(graph)
+    income = result.recipients.filter(pl.col("recipient_id") == "trust")["total_in_minor"].item()
+    per_pair = int(graph.flows.filter(pl.col("payee_id") == "trust")["amount_minor"].sum())
+    assert per_pair == 1_100_00 != income == 1_500_00  # the two rules differ here
+    view = prepare_view(graph, attribution=result, top_n=None)
+    trust = view.nodes.filter(pl.col("id") == "trust").row(0, named=True)
+    assert trust["total_in_minor"] == income
+    assert view.edges.filter(pl.col("to") == "trust")["amount_minor"].sum() == income
+    card = next(n for n in embedded_data(view_html(graph, attribution=result))["nodes"] if n["id"] == "trust")
+    assert card["in_text"] == money_text(income, "GBP")
+    assert any(n.startswith("1 payer-payee pair netting below zero on a stream") and "£400.00" in n
+               for n in view.notes)  # fmt: skip
+    sankey = prepare_sankey(graph, attribution=result, top_n=None)
+    assert sum(link["amount_minor"] for link in sankey.links if link["to_name"] == "Trust") == income
 
 
 def test_convergence_points_and_mixes_come_from_the_attribution():
@@ -604,7 +633,7 @@ def test_a_self_payment_is_left_out_of_money_in_as_in_the_convergence_table():
     assert trust["self_text"] == "£840.00" and trust["out_text"] == "£1,000.00"
     assert not any(n["self_text"] for n in data["nodes"] if n["id"] != "trust")
     assert any("1 self-payment (1 organisation paying itself: £840.00)" in t for t in data["notes"])
-    assert not any("netting to zero" in t for t in data["notes"])  # not counted as a credit
+    assert not any("below zero" in t or "cancelling" in t for t in data["notes"])  # not counted as a credit
     assert not any(e["from"] == e["to"] for e in data["edges"])
 
 

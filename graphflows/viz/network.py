@@ -217,7 +217,8 @@ def page_data(view: ViewData) -> dict[str, Any]:
     counted = "channels" if view.count_by == "channel" else "stovepipes"
     subtitle = (
         f"{len(node_rows):,} organisations and streams, {len(edge_rows):,} links; {cur}; "
-        f"{money_text(view.total_money_minor, cur)} paid in all (net per payer and payee)"
+        f"{money_text(view.total_money_minor, cur)} paid in all "
+        "(netted per payer, payee and stream, as the analysis does)"
         + (f"; {conv_count:,} of {view.total_points:,} convergence points shown" if view.has_analysis else "")
     )
     if view.has_analysis:
