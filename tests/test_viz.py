@@ -686,6 +686,29 @@ def test_labels_are_capped_on_screen_and_the_ring_leaves_the_fill_visible():
     assert all(n["halo"] > 0 for n in points) and not any(n["halo"] for n in data["nodes"] if not n["conv"])
 
 
+def test_a_large_view_names_its_hubs_in_the_overview_as_well_as_its_top_points():
+    """As in London (TfL, the GLA, the CCG paying hundreds of suppliers): with more convergence points than
+    headline names, the nodes with most money still get theirs, so one can tell which hub is which."""
+    from graphflows.viz import network
+
+    rows = [("nhse", "stream", "ccg", "commissioner", 9_000_000),
+            ("dluhc", "stream", "council", "commissioner", 8_000_000)]  # fmt: skip
+    for i in range(70):
+        rows += [("ccg", "commissioner", f"p{i}", "provider", 1_000 + i),
+                 ("council", "commissioner", f"p{i}", "provider", 900 + i)]  # fmt: skip
+    graph = graph_of(rows, channels={"nhse": "nhs", "ccg": "nhs", "dluhc": "local_government",
+                                     "council": "local_government"})  # fmt: skip
+    data = embedded_data(view_html(graph, top_n=None))
+    assert len(data["nodes"]) > network.HEADLINE_FROM
+    headlines = {n["id"] for n in data["nodes"] if n["headline"]}
+    points = [n for n in data["nodes"] if n["conv"]]
+    assert len(points) > network.HEADLINES == len(headlines)
+    by_money = sorted(data["nodes"], key=lambda n: (-n["value"], n["id"]))[: network.HUB_HEADLINES]
+    assert {n["id"] for n in by_money} == {"nhse", "ccg", "dluhc", "council"} <= headlines
+    richest_points = sorted(points, key=lambda n: -n["value"])[: network.HEADLINES - network.HUB_HEADLINES]
+    assert headlines - {n["id"] for n in by_money} == {n["id"] for n in richest_points}
+
+
 def loop_graph() -> FlowGraph:
     """The GLA funds TfL, which pays some back; a CCG funds a trust, which pays some back (two loops)."""
     return graph_of([

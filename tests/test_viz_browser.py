@@ -77,6 +77,35 @@ def test_demo_view_and_picture(tmp_path: Path, open_offline):
     assert page.problems() == []
 
 
+def test_every_name_of_a_small_view_is_readable_when_the_whole_view_is_shown(tmp_path: Path, open_offline):
+    """The demo (25 nodes) as it opens at 1400 x 1000: every name is drawn, at 10 pixels or more on screen
+    (measured on the canvas), never faded (vis-network fades a name below its drawThreshold of 7 pixels)."""
+    from graphflows.graph import read_graph
+
+    path = write_view(read_graph([DEMO]), tmp_path / "demo.html")
+    page = open_offline(path, width=1400, height=1000)
+    page.wait_ready()
+    drawn = page.page.evaluate(
+        """() => {
+        const drawn = {};
+        const proto = CanvasRenderingContext2D.prototype, fillText = proto.fillText;
+        proto.fillText = function (text) {
+          const px = /([0-9.]+)px/.exec(this.font);
+          if (px) drawn[text] = parseFloat(px[1]) * this.getTransform().a / window.devicePixelRatio;
+          return fillText.apply(this, arguments);
+        };
+        network.redraw();
+        proto.fillText = fillText;
+        return drawn;
+      }"""
+    )
+    names = [n["label"].split("\n")[0] for n in embedded_data(path.read_text())["nodes"]]
+    assert all(name in drawn for name in names), sorted(set(names) - set(drawn))
+    assert min(drawn[name] for name in names) >= 10, sorted((drawn[n], n) for n in names)[:3]
+    page.screenshot("network-demo-overview.png")
+    assert page.problems() == []
+
+
 def test_hostile_name_is_text_everywhere_and_never_runs(tmp_path: Path, open_offline):
     path = write_view(small_graph(), tmp_path / "hostile.html", focus="mutual")
     page = open_offline(path)

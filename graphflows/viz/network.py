@@ -60,8 +60,14 @@ CONVERGENCE_GLOW = "rgba(214,39,40,0.3)"
 SIZE_MIN, SIZE_MAX = 8.0, 46.0
 #: Smallest and largest label font in pixels (vis-network ``nodes.scaling.label``).
 FONT_MIN, FONT_MAX = 11.0, 20.0
+#: The same in a view of at most :data:`HEADLINE_FROM` nodes, which is read whole: every name about 10 to
+#: 14 pixels on screen when the whole view is shown (with 11 to 20, most were 6 to 8 pixels, faded).
+SMALL_FONT_MIN, SMALL_FONT_MAX = 20.0, 28.0
 #: Views with more nodes than this give their largest nodes bigger names, readable in the overview.
 HEADLINE_FROM, HEADLINES, HEADLINE_FONT = 60, 12, 44.0
+#: Of the headlines, those always given to the nodes with most money (the hubs the eye starts from: a
+#: council, a CCG, TfL), whatever the convergence points.
+HUB_HEADLINES = 4
 #: Largest label on screen, in pixels, however far one zooms in: names grow with the zoom only up to this,
 #: so they never swamp the nodes and links. (vis-network 9.1's ``scaling.label.maxVisible`` does not cap
 #: the drawn text, so the page sets each label's size as the zoom changes.)
@@ -267,30 +273,36 @@ def drawn_sizes(values: dict[str, float], low_px: float = 0.0, high_px: float = 
 
 
 def headline_ids(values: dict[str, float], first: list[str] | None = None) -> set[str]:
-    """In a big view, the nodes whose names stay readable when the whole view is shown: ``first`` (the top
-    convergence points), then those with most money.
+    """In a big view, the nodes whose names stay readable when the whole view is shown: the
+    :data:`HUB_HEADLINES` with most money (the hubs), then ``first`` (the top convergence points), then
+    those with most money.
 
     >>> sorted(headline_ids({f"n{i}": float(i) for i in range(100)}))[:3]
     ['n88', 'n89', 'n90']
-    >>> sorted(headline_ids({f"n{i}": float(i) for i in range(100)}, ["n1"]))[:3]
-    ['n1', 'n89', 'n90']
+    >>> sorted(headline_ids({f"n{i}": float(i) for i in range(100)}, [f"n{i}" for i in range(20)]))
+    ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n96', 'n97', 'n98', 'n99']
     >>> headline_ids({"a": 1.0})
     set()
     """
     if len(values) <= HEADLINE_FROM:
         return set()
-    ranked = dict.fromkeys([*(first or []), *sorted(values, key=lambda k: (-values[k], k))])
+    by_money = sorted(values, key=lambda k: (-values[k], k))
+    ranked = dict.fromkeys([*by_money[:HUB_HEADLINES], *(first or []), *by_money])
     return set(list(ranked)[:HEADLINES])
 
 
 def label_fonts(values: dict[str, float], headlines: set[str] = frozenset()) -> dict[str, float]:
-    """Each label's font size in canvas units: from :data:`FONT_MIN` to :data:`FONT_MAX` by money, and
-    :data:`HEADLINE_FONT` for the headlines (the page caps them on screen as one zooms in).
+    """Each label's font size in canvas units: from :data:`FONT_MIN` to :data:`FONT_MAX` by money
+    (:data:`SMALL_FONT_MIN` to :data:`SMALL_FONT_MAX` in a small view), and :data:`HEADLINE_FONT` for the
+    headlines (the page caps them on screen as one zooms in).
 
     >>> label_fonts({"a": 0.0, "b": 10.0}, {"a"})
-    {'a': 44.0, 'b': 20.0}
+    {'a': 44.0, 'b': 28.0}
+    >>> max(label_fonts({f"n{i}": float(i) for i in range(100)}).values())
+    20.0
     """
-    font = drawn_sizes(values, FONT_MIN, FONT_MAX)
+    small = len(values) <= HEADLINE_FROM
+    font = drawn_sizes(values, *((SMALL_FONT_MIN, SMALL_FONT_MAX) if small else (FONT_MIN, FONT_MAX)))
     return {key: HEADLINE_FONT if key in headlines else size for key, size in font.items()}
 
 
