@@ -429,3 +429,30 @@ def test_sankey_names_sit_on_a_pale_box_and_no_loop_is_drawn(tmp_path: Path, ope
     assert "Money going back round a loop is not drawn" in p.locator("#gf-notes").inner_text()
     page.screenshot("sankey-loops.png")
     assert page.problems() == []
+
+
+def test_the_sankey_toolbar_never_covers_a_name(tmp_path: Path, open_offline):
+    """plotly's toolbar appears on hover at the top right, where the demo's first provider has its name
+    ("Action Homeless" was under it): it sits above the nodes."""
+    from graphflows.graph import read_graph
+
+    path = write_sankey(read_graph([DEMO]), tmp_path / "demo-sankey.html")
+    page = open_offline(path, width=1400, height=1000)
+    page.wait_ready()
+    p = page.page
+    p.hover("#gf-sankey")
+    toolbar = p.locator(".modebar").bounding_box()
+    names = p.evaluate(
+        """() => Array.from(document.querySelectorAll("text.node-label")).map(t => {
+          const b = t.getBoundingClientRect();
+          return [t.textContent, b.left, b.top, b.right, b.bottom];
+        })"""
+    )
+    assert toolbar and toolbar["height"] > 0 and len(names) > 20
+    right, bottom = toolbar["x"] + toolbar["width"], toolbar["y"] + toolbar["height"]
+    covered = [
+        n[0] for n in names if n[1] < right and n[3] > toolbar["x"] and n[2] < bottom and n[4] > toolbar["y"]
+    ]
+    assert covered == []
+    page.screenshot("sankey-demo-toolbar.png")
+    assert page.problems() == []

@@ -415,11 +415,15 @@ def sankey_figure(data: SankeyData) -> dict[str, Any]:
     }
     layout = {
         "font": {"size": 12, "family": "system-ui, Arial, sans-serif"},
-        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        # room above the nodes for plotly's toolbar (shown on hover), so it never covers the top names
+        "margin": {"l": 10, "r": 10, "t": MODEBAR_ROOM, "b": 10},
         "paper_bgcolor": "#ffffff",
     }
     return {"data": [trace], "layout": layout}
 
+
+#: Pixels above the Sankey's nodes kept for plotly's toolbar (its buttons are about 28 pixels high).
+MODEBAR_ROOM = 36
 
 #: CSS text-shadow drawn behind the Sankey's names (plotly ``textfont.shadow``).
 LABEL_HALO = "0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff"
