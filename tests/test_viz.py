@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -739,3 +740,26 @@ def test_sankey_leaves_out_money_going_back_round_a_loop_and_names_it():
     figure = sankey_figure(data)["data"][0]
     assert figure["textfont"]["shadow"] == LABEL_HALO and "#fff" in LABEL_HALO
     assert not any(t.startswith("Money going back") for t in prepare_sankey(small_graph()).notes)
+
+
+def test_every_two_channel_colours_are_clearly_apart():
+    """CIE76 distance in CIELAB between every two channel colours is at least 20 (transport's teal was 18.6
+    from local government's green: London's GLA and TfL money looked alike)."""
+    from itertools import combinations
+
+    from graphflows.viz.colours import CHANNEL_STYLE
+
+    def lab(hex_colour: str) -> tuple[float, float, float]:  # sRGB (D65) -> CIELAB
+        srgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (((c + 0.055) / 1.055) ** 2.4 if c > 0.04045 else c / 12.92 for c in srgb)
+        xyz = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b,
+               (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883)  # fmt: skip
+        fx, fy, fz = (t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116 for t in xyz)
+        return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+    assert lab("#ffffff") == pytest.approx((100, 0, 0), abs=0.1)
+    distance = {
+        (a, b): math.dist(lab(CHANNEL_STYLE[a][0]), lab(CHANNEL_STYLE[b][0]))
+        for a, b in combinations(CHANNEL_STYLE, 2)
+    }
+    assert min(distance.values()) >= 20, min(distance.items(), key=lambda item: item[1])
