@@ -763,3 +763,29 @@ def test_every_two_channel_colours_are_clearly_apart():
         for a, b in combinations(CHANNEL_STYLE, 2)
     }
     assert min(distance.values()) >= 20, min(distance.items(), key=lambda item: item[1])
+
+
+def test_no_two_names_overlap_in_the_london_view():
+    """The real London set (NHS, GLA, TfL; tests/data/real/london-2020-21): its boroughs and suppliers paid
+    by all three sit in a dense band between the hubs, where names used to be drawn over one another. The
+    box of every node and its name (as the layout reserves it) overlaps no other."""
+    import graphflows
+    from graphflows.graph import read_graph
+    from graphflows.viz import network
+    from tests.data import LONDON_SOURCES
+
+    graph = read_graph([], sources=graphflows.read_manifest(LONDON_SOURCES), skip_invalid=True)
+    nodes = embedded_data(view_html(graph))["nodes"]
+    assert len(nodes) == 250 and sum(n["headline"] for n in nodes) == network.HEADLINES
+    values = {n["id"]: n["value"] for n in nodes}
+    boxes = network.drawn_boxes(
+        values, {n["id"]: n["label"] for n in nodes}, {n["id"] for n in nodes if n["headline"]}
+    )
+    placed = [(n["x"], n["y"] + boxes[n["id"]][2], *boxes[n["id"]][:2], n["name"]) for n in nodes]
+    overlapping = [
+        (a[4], b[4])
+        for k, a in enumerate(placed)
+        for b in placed[k + 1 :]
+        if abs(a[0] - b[0]) < (a[2] + b[2]) / 2 and abs(a[1] - b[1]) < (a[3] + b[3]) / 2
+    ]
+    assert overlapping == []
