@@ -79,7 +79,8 @@ def test_demo_view_and_picture(tmp_path: Path, open_offline):
 
 def test_every_name_of_a_small_view_is_readable_when_the_whole_view_is_shown(tmp_path: Path, open_offline):
     """The demo (25 nodes) as it opens at 1400 x 1000: every name is drawn, at 10 pixels or more on screen
-    (measured on the canvas), never faded (vis-network fades a name below its drawThreshold of 7 pixels)."""
+    (measured on the canvas), never faded (vis-network fades a name below its drawThreshold of 7 pixels),
+    and none is cut at the edges."""
     from graphflows.graph import read_graph
 
     path = write_view(read_graph([DEMO]), tmp_path / "demo.html")
@@ -102,6 +103,19 @@ def test_every_name_of_a_small_view_is_readable_when_the_whole_view_is_shown(tmp
     names = [n["label"].split("\n")[0] for n in embedded_data(path.read_text())["nodes"]]
     assert all(name in drawn for name in names), sorted(set(names) - set(drawn))
     assert min(drawn[name] for name in names) >= 10, sorted((drawn[n], n) for n in names)[:3]
+    # and nothing is cut at the edges: every node's box with its name lies inside the canvas
+    outside = page.page.evaluate(
+        """() => {
+        const frame = document.getElementById("gf-network"), w = frame.clientWidth, h = frame.clientHeight;
+        return Object.values(network.body.nodes).filter(n => {
+          const b = n.shape.boundingBox;
+          const low = network.canvasToDOM({ x: b.left, y: b.top });
+          const high = network.canvasToDOM({ x: b.right, y: b.bottom });
+          return low.x < 0 || low.y < 0 || high.x > w || high.y > h;
+        }).map(n => n.id);
+      }"""
+    )
+    assert outside == []
     page.screenshot("network-demo-overview.png")
     assert page.problems() == []
 
