@@ -115,12 +115,43 @@ def short_label(name: str, money: str) -> str:
 
 def page_data(view: ViewData) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-ready values (text is escaped later)."""
-    cur = view.currency
+    node_rows = placed_nodes(view)
+    edge_rows = link_rows(view)
+    counted = "channels" if view.count_by == "channel" else "stovepipes"
+    return {
+        "focus": view.focus,
+        "title": view.title,
+        "subtitle": subtitle(view, len(node_rows), len(edge_rows), sum(1 for r in node_rows if r["conv"])),
+        "nodes": node_rows,
+        "edges": edge_rows,
+        "notes": view.notes,
+        "style": KIND_STYLE,
+        **legend(view.nodes),
+        "has_analysis": view.has_analysis,
+        "counted": counted,
+        "convergence_rule": (
+            f"money from {view.min_count} or more {counted}, each bringing at least "
+            f"{100 * view.min_share:g}% of its income"
+            if view.has_analysis
+            else ""
+        ),
+        "size_min": SIZE_MIN,
+        "size_max": SIZE_MAX,
+        "label_max_px": LABEL_MAX_PX,
+        "headline_max_px": HEADLINE_MAX_PX,
+        "convergence_color": CONVERGENCE_COLOR,
+        "convergence_glow": CONVERGENCE_GLOW,
+    }
+
+
+def placed_nodes(view: ViewData) -> list[dict[str, Any]]:
+    """One row per node for the page: where it is drawn (the seeded layout, with room for its name), its
+    label, size and style, and the text of its card."""
     nodes, edges = view.nodes, view.edges
-    labels = [
-        short_label(name, money_short(int(m), cur))
-        for name, m in nodes.select("name", "money_minor").iter_rows()
-    ]
+    labels = {
+        i: short_label(name, money_short(int(m), view.currency))
+        for i, name, m in nodes.select("id", "name", "money_minor").iter_rows()
+    }
     values = {
         i: round(math.sqrt(max(int(m), 0) / 100), 2) for i, m in nodes.select("id", "money_minor").iter_rows()
     }
@@ -130,68 +161,85 @@ def page_data(view: ViewData) -> dict[str, Any]:
     headlines = headline_ids(values, points.to_list())
     fonts = label_fonts(values, headlines)
     radii = drawn_sizes(values)
-    pos = positions(
-        nodes["id"].to_list(),
-        edges,
-        drawn_boxes(values, dict(zip(nodes["id"], labels, strict=True)), headlines),
-    )
-    names = dict(zip(nodes["id"].to_list(), nodes["name"].to_list(), strict=True))
+    pos = positions(nodes["id"].to_list(), edges, drawn_boxes(values, labels, headlines))
     real = edges.filter(~pl.col("declared"))
     payers = dict(real.group_by("to").len().iter_rows())
     payees = dict(real.group_by("from").len().iter_rows())
-    max_edge = max(int(edges["amount_minor"].max() or 1), 1) if edges.height else 1
-    node_rows = []
+    rows = []
     for n in nodes.iter_rows(named=True):
-        x, y = pos[n["id"]]
-        colour = channel_colour(n["channel"])
-        node_rows.append(
+        key = n["id"]
+        x, y = pos[key]
+        rows.append(
             {
-                "id": n["id"],
+                "id": key,
                 "name": n["name"],
                 "kind": n["kind"],
                 "kinds": ", ".join(KIND_STYLE[k]["label"] for k in n["kinds"] if k in KIND_STYLE)
                 or n["kind"],
-                "label": labels[len(node_rows)],
-                "headline": n["id"] in headlines,
-                "font": round(fonts[n["id"]], 2),
-                "radius": round(radii[n["id"]], 2),
-                "font_cap": HEADLINE_MAX_PX if n["id"] in headlines else LABEL_MAX_PX,
-                "value": values[n["id"]],
+                "label": labels[key],
+                "headline": key in headlines,
+                "font": round(fonts[key], 2),
+                "radius": round(radii[key], 2),
+                "font_cap": HEADLINE_MAX_PX if key in headlines else LABEL_MAX_PX,
+                "value": values[key],
                 "x": x,
                 "y": y,
-                "channel": n["channel"],
-                "channel_label": channel_label(n["channel"]),
-                "form": FORM_LABELS.get(n["form"], n["form"].replace("_", " ")),
-                "color": colour,
-                "border": darker(colour),
-                "in_text": money_text(int(n["total_in_minor"]), cur),
-                "out_text": money_text(int(n["total_out_minor"]), cur),
-                "self_text": (
-                    money_text(int(n["self_paid_minor"]), cur) if n.get("self_paid_minor") else None
-                ),
-                "payers": payers.get(n["id"], 0),
-                "payees": payees.get(n["id"], 0),
-                "conv": bool(n["is_convergence_point"]),
-                "ring": RING_WIDTH if n["is_convergence_point"] else PLAIN_RING_WIDTH,
-                "halo": min(HALO_MAX, HALO_STEP * (1 + int(n["count"]))) if n["is_convergence_point"] else 0,
-                "count": int(n["count"]),
-                "channel_count": int(n["channel_count"]),
-                "stovepipes": int(n["stovepipe_count"]),
-                "channels": [channel_label(c) for c in n["channels"]],
-                "effective_channels": _number(n["effective_channels"]),
-                "effective_stovepipes": _number(n["effective_stovepipes"]),
-                "hhi": _number(n["hhi"]),
-                "mix": n["mix"],
-                "channel_mix": [
-                    [channel_label(c), amount, share, channel_colour(c)]
-                    for c, amount, share in n["channel_mix"]
-                ],
+                **node_card(n, view.currency),
+                "payers": payers.get(key, 0),
+                "payees": payees.get(key, 0),
+                **convergence_style(n),
             }
         )
-    edge_rows = []
+    return rows
+
+
+def node_card(n: dict[str, Any], cur: str) -> dict[str, Any]:
+    """A node's channel, colour, form and money, as its card and fill show them."""
+    colour = channel_colour(n["channel"])
+    return {
+        "channel": n["channel"],
+        "channel_label": channel_label(n["channel"]),
+        "form": FORM_LABELS.get(n["form"], n["form"].replace("_", " ")),
+        "color": colour,
+        "border": darker(colour),
+        "in_text": money_text(int(n["total_in_minor"]), cur),
+        "out_text": money_text(int(n["total_out_minor"]), cur),
+        "self_text": money_text(int(n["self_paid_minor"]), cur) if n.get("self_paid_minor") else None,
+    }
+
+
+def convergence_style(n: dict[str, Any]) -> dict[str, Any]:
+    """A node's convergence facts and mixes, and the ring and halo that mark a convergence point."""
+    conv = bool(n["is_convergence_point"])
+    return {
+        "conv": conv,
+        "ring": RING_WIDTH if conv else PLAIN_RING_WIDTH,
+        "halo": min(HALO_MAX, HALO_STEP * (1 + int(n["count"]))) if conv else 0,
+        "count": int(n["count"]),
+        "channel_count": int(n["channel_count"]),
+        "stovepipes": int(n["stovepipe_count"]),
+        "channels": [channel_label(c) for c in n["channels"]],
+        "effective_channels": _number(n["effective_channels"]),
+        "effective_stovepipes": _number(n["effective_stovepipes"]),
+        "hhi": _number(n["hhi"]),
+        "mix": n["mix"],
+        "channel_mix": [
+            [channel_label(c), amount, share, channel_colour(c)] for c, amount, share in n["channel_mix"]
+        ],
+    }
+
+
+def link_rows(view: ViewData) -> list[dict[str, Any]]:
+    """One row per link: its ends, amount, number of flows, width by amount and colour by the payer's
+    channel (a dashed grey for a stream named on the payer's flows)."""
+    nodes, edges, cur = view.nodes, view.edges, view.currency
+    names = dict(zip(nodes["id"].to_list(), nodes["name"].to_list(), strict=True))
+    channel_of = dict(zip(nodes["id"].to_list(), nodes["channel"].to_list(), strict=True))
+    max_edge = max(int(edges["amount_minor"].max() or 1), 1) if edges.height else 1
+    rows = []
     for e in edges.iter_rows(named=True):
         amount = int(e["amount_minor"])
-        edge_rows.append(
+        rows.append(
             {
                 "from": e["from"],
                 "to": e["to"],
@@ -201,59 +249,38 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 "flows": f"{int(e['flow_count']):,}",
                 "declared": bool(e["declared"]),
                 "width": round(0.6 + 11 * math.sqrt(amount / max_edge), 2),
+                "color": (
+                    "rgba(120,120,120,0.55)"
+                    if e["declared"]
+                    else faded(darker(channel_colour(channel_of[e["from"]]), 0.85))
+                ),
             }
         )
-    channel_of = dict(zip(nodes["id"].to_list(), nodes["channel"].to_list(), strict=True))
-    for row in edge_rows:  # a link takes the colour of the payer's channel
-        row["color"] = (
-            "rgba(120,120,120,0.55)"
-            if row["declared"]
-            else faded(darker(channel_colour(channel_of[row["from"]]), 0.85))
-        )
-    shown = [
-        k
-        for k in (Kind.STREAM.value, Kind.COMMISSIONER.value, Kind.PROVIDER.value)
-        if k in set(nodes["kind"].to_list())
-    ]
-    conv_count = sum(1 for r in node_rows if r["conv"])
+    return rows
+
+
+def legend(nodes: pl.DataFrame) -> dict[str, Any]:
+    """The kinds (shapes) and channels (colours, with how many nodes each) present, in legend order."""
+    present = set(nodes["kind"].to_list())
     per_channel = dict(nodes.group_by("channel").len().iter_rows())
-    channels_shown = [
-        [channel_label(c), channel_colour(c), int(per_channel[c])] for c in channel_order(set(per_channel))
-    ]
-    counted = "channels" if view.count_by == "channel" else "stovepipes"
-    subtitle = (
-        f"{len(node_rows):,} organisations and streams, {len(edge_rows):,} links; {cur}; "
+    channels = channel_order(set(per_channel))
+    return {
+        "kinds_shown": [
+            k for k in (Kind.STREAM.value, Kind.COMMISSIONER.value, Kind.PROVIDER.value) if k in present
+        ],
+        "channels_shown": [[channel_label(c), channel_colour(c), int(per_channel[c])] for c in channels],
+    }
+
+
+def subtitle(view: ViewData, nodes: int, links: int, points: int) -> str:
+    """The header line: what is drawn, the money in all and how many convergence points are shown."""
+    cur = view.currency
+    return (
+        f"{nodes:,} organisations and streams, {links:,} links; {cur}; "
         f"{money_text(view.total_money_minor, cur)} paid in all "
         "(netted per payer, payee and stream, as the analysis does)"
-        + (f"; {conv_count:,} of {view.total_points:,} convergence points shown" if view.has_analysis else "")
+        + (f"; {points:,} of {view.total_points:,} convergence points shown" if view.has_analysis else "")
     )
-    if view.has_analysis:
-        conv_rule = (
-            f"money from {view.min_count} or more {counted}, each bringing at least "
-            f"{100 * view.min_share:g}% of its income"
-        )
-    else:
-        conv_rule = ""
-    return {
-        "focus": view.focus,
-        "title": view.title,
-        "subtitle": subtitle,
-        "nodes": node_rows,
-        "edges": edge_rows,
-        "notes": view.notes,
-        "style": KIND_STYLE,
-        "kinds_shown": shown,
-        "channels_shown": channels_shown,
-        "has_analysis": view.has_analysis,
-        "counted": counted,
-        "convergence_rule": conv_rule,
-        "size_min": SIZE_MIN,
-        "size_max": SIZE_MAX,
-        "label_max_px": LABEL_MAX_PX,
-        "headline_max_px": HEADLINE_MAX_PX,
-        "convergence_color": CONVERGENCE_COLOR,
-        "convergence_glow": CONVERGENCE_GLOW,
-    }
 
 
 def drawn_sizes(values: dict[str, float], low_px: float = 0.0, high_px: float = 0.0) -> dict[str, float]:
