@@ -189,7 +189,8 @@ def test_legend_shows_the_channels_and_tooltips_their_mix(tmp_path: Path, open_o
     page.wait_ready()
     p = page.page
     legend = p.locator("#gf-legend")
-    assert "Colour: channel of government" in legend.inner_text()
+    # the node's own channel, not where its money came from (a provider paid by the NHS is often grey)
+    assert "Colour: the organisation's own channel of government" in legend.inner_text()
     for label, colour, count in data["channels_shown"]:
         row = legend.locator(".gf-legend-row", has_text=f"{label} ({count})")
         assert row.count() == 1

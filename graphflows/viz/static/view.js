@@ -253,7 +253,7 @@
   var legend = document.getElementById("gf-legend");
   legend.appendChild(el("h2", "Legend"));
   var channelBox = el("div", null, "gf-legend-channels");
-  channelBox.appendChild(el("div", "Colour: channel of government", "gf-sub"));
+  channelBox.appendChild(el("div", "Colour: the organisation's own channel of government", "gf-sub"));
   data.channels_shown.forEach(function (c) {
     legendRow(channelBox, swatch({ shape: "dot", color: c[1], border: "#52606d" }), c[0] + " (" + c[2] + ")");
   });
@@ -265,7 +265,8 @@
       "Convergence point (" + data.convergence_rule + ")");
   }
   legend.appendChild(el("p", "Node size: money in or out (the larger). Line: amount paid, coloured by the " +
-    "payer's channel; dashed: a stream named on the payer's flows. Hover for details; click to pin them.",
+    "payer's channel; dashed: a stream named on the payer's flows. Hover for details (the channels its money " +
+    "came from); click to pin them.",
     "gf-muted"));
 
   var conv = data.nodes.filter(function (n) { return n.conv; })
