@@ -147,6 +147,9 @@ def sniff(sample: Sample) -> bool:
         return False
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     found = find_header(text, lambda t: _looks_like_header(t, sample.settings), normalise=False)
+    if found is not None and found[1] != ",":  # graphflows' own flows CSV saved with ; is told to use commas
+        titles = {t.strip().lower() for t in split_csv_line(text.splitlines()[found[0]], found[1])}
+        return not {"payer_id", "payee_id", "amount"} <= titles
     return found is not None
 
 
