@@ -120,7 +120,6 @@ class _Book:
     """An open workbook, whichever library reads it: its sheets' names, each sheet's rows of cell values
     (``rows(name, min_row, max_row, max_col)``, 1-based as in Excel, blank cells None) and ``close``."""
 
-    kind: str
     names: list[str]
     rows: Callable[[str, int, int | None, int | None], Iterator[tuple]]
     close: Callable[[], None]
@@ -148,38 +147,38 @@ def _open(data: bytes, source: str) -> _Book:
     return _openpyxl_book(data, source)
 
 
-_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
-_ODS_VALUE_TYPE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}value-type"
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
+_VALUE_TYPE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0 value-type"
 
 
 def _check_ods_size(archive: zipfile.ZipFile, source: str) -> None:
     """Refuse an OpenDocument spreadsheet with more than MAX_CELLS cells holding a value, counting repeats
     (``number-rows-repeated``: a few bytes of XML can stand for millions of cells, all of which calamine
     would hold in memory). Blank repeated cells, which LibreOffice writes to the sheet's end, are free."""
-    from xml.etree.ElementTree import iterparse
+    from xml.parsers import expat
 
-    cells, row_repeat = 0, 1
+    state = {"cells": 0, "row_repeat": 1}
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        if tag == f"{_TABLE}table-row":
+            state["row_repeat"] = int(attributes.get(f"{_TABLE}number-rows-repeated", "1"))
+        elif tag == f"{_TABLE}table-cell" and _VALUE_TYPE in attributes:
+            state["cells"] += state["row_repeat"] * int(
+                attributes.get(f"{_TABLE}number-columns-repeated", "1")
+            )
+            if state["cells"] > MAX_CELLS:
+                raise InputError(
+                    f"{source}: too large to read (over {MAX_CELLS:,} cells with a value); split it or "
+                    "save it as CSV"
+                )
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
     try:
         with archive.open("content.xml") as content:
-            for event, element in iterparse(content, events=("start", "end")):
-                if element.tag == f"{_ODS_TABLE}table-row" and event == "start":
-                    row_repeat = int(element.get(f"{_ODS_TABLE}number-rows-repeated", "1"))
-                elif element.tag == f"{_ODS_TABLE}table-cell" and event == "end" and _has_value(element):
-                    cells += row_repeat * int(element.get(f"{_ODS_TABLE}number-columns-repeated", "1"))
-                    if cells > MAX_CELLS:
-                        raise InputError(
-                            f"{source}: too large to read (over {MAX_CELLS:,} cells with a value); split it "
-                            "or save it as CSV"
-                        )
-                if event == "end" and element.tag == f"{_ODS_TABLE}table-row":
-                    element.clear()
-    except (ParseError, ValueError, zlib.error, OSError, EOFError) as exc:
+            parser.ParseFile(content)
+    except (expat.ExpatError, ValueError, zlib.error, OSError, EOFError) as exc:
         raise InputError(f"{source}: not a readable {KINDS['ods']} ({_why(exc)})") from None
-
-
-def _has_value(cell) -> bool:
-    """An ODS cell with a value or text (a styled blank cell has neither)."""
-    return cell.get(_ODS_VALUE_TYPE) is not None or len(cell) > 0
 
 
 def _openpyxl_book(data: bytes, source: str) -> _Book:
@@ -194,7 +193,7 @@ def _openpyxl_book(data: bytes, source: str) -> _Book:
     def rows(name: str, min_row: int = 1, max_row: int | None = None, max_col: int | None = None) -> Iterator:
         return sheets[name].iter_rows(min_row=min_row, max_row=max_row, max_col=max_col, values_only=True)
 
-    return _Book("xlsx", list(sheets), rows, book.close)
+    return _Book(list(sheets), rows, book.close)
 
 
 def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
@@ -207,7 +206,8 @@ def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
 
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 
-    copy = tempfile.NamedTemporaryFile(prefix="graphflows-", suffix=f".{kind}")  # noqa: SIM115 (closed with the book)
+    # closed with the book (or at once when it cannot be read)
+    copy = tempfile.NamedTemporaryFile(prefix="graphflows-", suffix=f".{kind}")  # noqa: SIM115
     try:
         copy.write(data)
         copy.flush()
@@ -232,7 +232,7 @@ def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
         book.close()
         copy.close()
 
-    return _Book(kind, names, rows, close)
+    return _Book(names, rows, close)
 
 
 def _calamine_rows(sheet, min_row: int, max_row: int | None, max_col: int | None) -> Iterator[tuple]:
