@@ -318,3 +318,25 @@ def test_a_360giving_workbook_saved_as_xls_or_ods_gives_the_grants_of_the_xlsx(t
     assert {f.format for f in result.files} == {"360giving"}
     assert same_columns(result.flows).equals(same_columns(reference.flows))
     assert result.totals() == reference.totals()
+
+
+def test_an_ods_whose_repeated_rows_stand_for_too_many_cells_is_refused_before_it_is_loaded(tmp_path):
+    """A few bytes of ``number-rows-repeated`` would have calamine hold every repeated cell in memory."""
+    small = write_ods(tmp_path / "small.ods", {"Spend": [["Paid Date", "Supplier Name", "Amount"]]})
+    bomb = tmp_path / "oxford.ods"
+    row = (
+        '<table:table-row table:number-rows-repeated="20000000"><table:table-cell office:value-type="string">'
+        '<text:p>STOWE SCHOOL</text:p></table:table-cell><table:table-cell office:value-type="float" '
+        'office:value="500"><text:p>500</text:p></table:table-cell></table:table-row>'
+    )
+    with zipfile.ZipFile(small) as given, zipfile.ZipFile(bomb, "w") as out:
+        for info in given.infolist():
+            data = given.read(info)
+            if info.filename == "content.xml":
+                data = data.replace(b"</table:table>", row.encode() + b"</table:table>")
+            out.writestr(info, data, compress_type=info.compress_type)
+    with pytest.raises(InputError) as caught:
+        read_flows([bomb], sources=OXFORD_PAYER)
+    assert str(caught.value) == (
+        f"{bomb}: too large to read (over 30,000,000 cells with a value); split it or save it as CSV"
+    )
