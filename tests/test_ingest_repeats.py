@@ -644,6 +644,33 @@ def test_a_file_and_the_larger_file_holding_its_lines_count_the_same_money_in_ei
     assert kept(results[0]) == kept(results[1])
 
 
+def test_the_three_months_and_their_quarter_count_the_quarter_once_in_either_order(tmp_path, capsys):
+    """Oxford's October, November and December (December with the payments of 3 October) and the quarter,
+    the months read first or last: the quarter's money once, to the penny, and summary.json reconciles
+    per file and in total."""
+    quarter, rows = oxford_file(tmp_path / "Q3 2017-18.csv")
+    picks = {"October": in_month("10"), "November": in_month("11")}
+    picks["December"] = PART_OF_THE_QUARTER["December and 3 October"]
+    months = [oxford_file(tmp_path / f"{month}.csv", pick)[0] for month, pick in picks.items()]
+    flows = []
+    for name, order in (("months-first", [*months, quarter]), ("quarter-first", [quarter, *months])):
+        out = tmp_path / name
+        assert (
+            main(["analyse", *map(str, order), "--payer", "*.csv=Oxford City Council", "--out", str(out)])
+            == 0
+        )
+        summary = json.loads((out / "summary.json").read_text())
+        assert Decimal(summary["total_amount"]["GBP"]) == oxford_money(rows) and summary["flows"] == len(rows)
+        for counts in (summary, *summary["files"]):
+            parts = counts["flows"] + counts["rejected"] + counts["non_money"] + counts["repeated"]
+            assert counts["records_read"] == parts
+        assert summary["records_read"] == sum(f["records_read"] for f in summary["files"])
+        assert not any("equal lines of" in n for n in summary["notes"])
+        flows.append(kept(read_flows(order, sources=OXFORD_PAYER)))
+    assert flows[0] == flows[1]
+    capsys.readouterr()
+
+
 def shared_lines(one: list[list[str]], other: list[list[str]]) -> tuple[int, Decimal]:
     """How many of Oxford's lines ``one`` and ``other`` share (supplier, day and amount), each line of one
     paired with at most one of the other, and their money: counted here from the text."""
