@@ -172,6 +172,11 @@ def test_money_in_is_netted_per_pair_and_stream_as_the_attribution_nets_it():
                for n in view.notes)  # fmt: skip
     sankey = prepare_sankey(graph, attribution=result, top_n=None)
     assert sum(link["amount_minor"] for link in sankey.links if link["to_name"] == "Trust") == income
+    # a focus on the council, which took no part in the credit: the note says it counts every flow read
+    for focused in (prepare_view(graph, attribution=result, focus="council"),
+                    prepare_sankey(graph, attribution=result, focus="council")):  # fmt: skip
+        said = "Of all the flows read (not only those drawn): 1 payer-payee pair netting below zero"
+        assert any(n.startswith(said) for n in focused.notes)
 
 
 def test_convergence_points_and_mixes_come_from_the_attribution():

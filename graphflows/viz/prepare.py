@@ -157,6 +157,18 @@ def money_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     return pairs, notes
 
 
+def of_all_flows(notes: list[str], focus: str | None) -> list[str]:
+    """:func:`money_pairs`' notes, saying in a focused view that they count every flow read, not only the
+    focus's.
+
+    >>> of_all_flows(["2 lines cancelling out to zero ..."], "camden")
+    ['Of all the flows read (not only those drawn): 2 lines cancelling out to zero ...']
+    """
+    if focus is None:
+        return notes
+    return [f"Of all the flows read (not only those drawn): {note}" for note in notes]
+
+
 def self_paid(flows: pl.DataFrame) -> pl.DataFrame:
     """``id, self_paid_minor, self_paid_lines``: what each organisation paid itself (left out of its money in
     and out), in how many lines."""
@@ -273,7 +285,7 @@ def prepare_view(
     currency, notes = choose_currency(graph.flows, currency)
     flows = graph.flows.filter(pl.col("currency") == currency)
     pairs, pair_notes = money_pairs(flows)
-    notes += pair_notes
+    notes += of_all_flows(pair_notes, focus)
     declared = declared_links(flows, pairs)
     totals = node_totals(graph.nodes, pairs).join(self_paid(flows), on="id", how="left")
     title, focus_name = "Funding network", None

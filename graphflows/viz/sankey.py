@@ -36,6 +36,7 @@ from graphflows.viz.prepare import (
     focus_set,
     money_pairs,
     node_totals,
+    of_all_flows,
     only_currency,
 )
 
@@ -115,7 +116,7 @@ def prepare_sankey(
     pairs = pairs.filter(pl.col("from").is_in(ids) & pl.col("to").is_in(ids)).select(
         pl.col("from").alias("payer_id"), pl.col("to").alias("payee_id"), "amount_minor"
     )
-    notes += pair_notes
+    notes += of_all_flows(pair_notes, focus)
     ranked = totals.sort(["money_minor", "id"], descending=[True, False])
     keep = set(ranked["id"].to_list()) if top_n is None else set(ranked.head(top_n)["id"].to_list())
     if focus is not None:
