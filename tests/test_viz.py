@@ -747,6 +747,20 @@ def test_sankey_leaves_out_money_going_back_round_a_loop_and_names_it():
     assert not any(t.startswith("Money going back") for t in prepare_sankey(small_graph()).notes)
 
 
+def test_a_selected_nodes_links_keep_their_channel_colour():
+    """A --focus view opens with the focus selected: its links are drawn in their highlight colour, the
+    payer's channel at full strength (they were all near-black, #111, the channel lost)."""
+    from graphflows.viz.colours import channel_colour, darker, faded
+
+    data = embedded_data(view_html(small_graph(), focus="mutual"))
+    channel = {n["id"]: n["channel"] for n in data["nodes"]}
+    into = [e for e in data["edges"] if e["to"] == "mutual"]
+    assert {channel[e["from"]] for e in into} == {"nhs", "local_government"}
+    for e in into:
+        strong = darker(channel_colour(channel[e["from"]]), 0.85)
+        assert e["highlight"] == strong and e["color"] == faded(strong)
+
+
 def test_every_two_channel_colours_are_clearly_apart():
     """CIE76 distance in CIELAB between every two channel colours is at least 20 (transport's teal was 18.6
     from local government's green: London's GLA and TfL money looked alike)."""

@@ -471,3 +471,21 @@ def test_the_sankey_toolbar_never_covers_a_name(tmp_path: Path, open_offline):
     assert covered == []
     page.screenshot("sankey-demo-toolbar.png")
     assert page.problems() == []
+
+
+def test_the_focus_is_selected_and_its_links_keep_their_channel_colour(tmp_path: Path, open_offline):
+    path = write_view(small_graph(), tmp_path / "focus.html", focus="mutual")
+    data = embedded_data(path.read_text())
+    page = open_offline(path)
+    page.wait_ready()
+    p = page.page
+    assert p.evaluate("network.getSelectedNodes()") == ["mutual"]
+    drawn = p.evaluate(
+        """() => Object.values(network.body.edges).filter(e => e.toId === "mutual")
+          .map(e => [e.fromId, e.options.color.highlight])"""
+    )
+    wanted = {e["from"]: e["highlight"] for e in data["edges"] if e["to"] == "mutual"}
+    assert len(drawn) == len(wanted) == 2 and dict(drawn) == wanted
+    assert "#111" not in wanted.values()
+    page.screenshot("network-focus-links.png")
+    assert page.problems() == []

@@ -231,7 +231,9 @@ def convergence_style(n: dict[str, Any]) -> dict[str, Any]:
 
 def link_rows(view: ViewData) -> list[dict[str, Any]]:
     """One row per link: its ends, amount, number of flows, width by amount and colour by the payer's
-    channel (a dashed grey for a stream named on the payer's flows)."""
+    channel (a dashed grey for a stream named on the payer's flows), and the colour it takes when one of
+    its nodes is selected: the same channel's colour at full strength, so a selected node's links (the focus
+    of a ``--focus`` view) keep their channel."""
     nodes, edges, cur = view.nodes, view.edges, view.currency
     names = dict(zip(nodes["id"].to_list(), nodes["name"].to_list(), strict=True))
     channel_of = dict(zip(nodes["id"].to_list(), nodes["channel"].to_list(), strict=True))
@@ -239,6 +241,7 @@ def link_rows(view: ViewData) -> list[dict[str, Any]]:
     rows = []
     for e in edges.iter_rows(named=True):
         amount = int(e["amount_minor"])
+        strong = darker(channel_colour(channel_of[e["from"]]), 0.85)
         rows.append(
             {
                 "from": e["from"],
@@ -249,11 +252,8 @@ def link_rows(view: ViewData) -> list[dict[str, Any]]:
                 "flows": f"{int(e['flow_count']):,}",
                 "declared": bool(e["declared"]),
                 "width": round(0.6 + 11 * math.sqrt(amount / max_edge), 2),
-                "color": (
-                    "rgba(120,120,120,0.55)"
-                    if e["declared"]
-                    else faded(darker(channel_colour(channel_of[e["from"]]), 0.85))
-                ),
+                "color": "rgba(120,120,120,0.55)" if e["declared"] else faded(strong),
+                "highlight": "#555555" if e["declared"] else strong,
             }
         )
     return rows

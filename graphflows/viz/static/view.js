@@ -132,7 +132,7 @@
     return {
       id: "e" + i, from: e.from, to: e.to, width: e.width, title: edgeCard(e),
       dashes: e.declared ? [6, 5] : false,
-      color: { color: e.color, highlight: "#111", hover: "#333", opacity: 1 }
+      color: { color: e.color, highlight: e.highlight, hover: e.highlight, opacity: 1 }
     };
   });
 
