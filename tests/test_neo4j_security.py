@@ -63,6 +63,8 @@ def test_load_csv_cannot_read_files_on_the_machine(neo4j_runner) -> None:
         with pytest.raises(CypherError) as refused:
             neo4j_runner.run(f"LOAD CSV FROM '{url}' AS line RETURN line LIMIT 1")
         assert "root:" not in str(refused.value)
+        assert "allow_csv_import_from_file_urls' is false" in str(refused.value)
+        assert not str(refused.value).endswith("()")  # Neo4j's empty brackets are left out
 
 
 def test_password_file_and_data_folder_are_private(managed) -> None:

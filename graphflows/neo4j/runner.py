@@ -300,4 +300,4 @@ def same_server(uri: str, local_uri: str) -> bool:
 def _one_line(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     first = " ".join(str(text).split("\n")[0].split())
-    return first[:300]
+    return first.removesuffix(" ()")[:300]  # Neo4j ends some messages with empty brackets
