@@ -539,6 +539,10 @@ def test_with_no_server_running_the_error_says_so_and_how_to_start_one(
     err = capsys.readouterr().err
     assert f"no Neo4j server is running on {tmp_path / 'neo4j'}" in err
     assert "`graphflows neo4j start`" in err and "7687" not in err and len(err.strip().splitlines()) == 1
+    # a load says so before it reads the files (which takes minutes for large ones)
+    assert main(["load", str(DEMO)]) == 2
+    captured = capsys.readouterr()
+    assert f"no Neo4j server is running on {tmp_path / 'neo4j'}" in captured.err and captured.out == ""
     # a server named by the user is reported as unreachable at its address
     assert main(["query", "convergence_points", "--neo4j-uri", "bolt://127.0.0.1:1"]) == 2
     assert "cannot reach Neo4j at bolt://127.0.0.1:1" in capsys.readouterr().err

@@ -67,4 +67,5 @@ def test_notebook_03_stops_at_the_load_on_a_database_holding_other_data(
     held = f"already holds {nebd.flows.height:,} flows that this load does not contain, from NEBD.zip"
     assert held in str(stopped.value)
     assert "neo4j.load_graph(runner, graph)" in str(stopped.value)  # the load cell, not a later one
+    assert "replace=True from Python" in str(stopped.value)  # the reader's way, beside the command's
     assert snapshot(neo4j_runner) == before

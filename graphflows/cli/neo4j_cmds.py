@@ -271,6 +271,8 @@ def load(
     from graphflows.neo4j import Neo4jSettings, load_graph
     from graphflows.neo4j.bulk import bulk_load, choose_method
 
+    with _runner(neo4j_uri):
+        pass  # a server that does not answer is said before the files are read (minutes, for large ones)
     with steps("Reading input files and building the graph"):
         ingest, graph = read_input_graph(files, format_, skip_invalid, **input_extras)
     read = reading_line(reading_counts(ingest), len(ingest.files), ingest.totals(), ingest.repeated_amount())

@@ -310,7 +310,7 @@ def check_no_other_flows(runner: CypherRunner, keys: Sequence[str], loading: Ite
         f"the database already holds {sum(others.values()):,} flows that this load does not contain, from "
         f"{files}{why}; the analysis written back covers the files of one load only, so nothing was loaded: "
         "load every file together in one `graphflows load` (the same set of files as before), or add "
-        "--replace to empty the database first"
+        "--replace (replace=True from Python) to empty the database first"
     )
 
 
