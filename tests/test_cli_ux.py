@@ -355,6 +355,31 @@ def test_convert_checks_the_channels_file_and_keeps_it_for_spark(tmp_path, capsy
     assert f"47 flows (GBP {total:,.2f})" in printed
 
 
+def test_convert_and_analyse_note_the_same_unused_channels_lines(tmp_path, capsys):
+    """Both commands note the lines of one --channels file that match nothing with the same words, in the
+    same order (one shared rule, :meth:`ChannelMap.unused_notes`), and only those lines."""
+    channels = tmp_path / "ch.csv"
+    channels.write_text(
+        "match,channel\n"
+        "name:*Polise*,police_justice\n"  # no name fits
+        "uhl-trust,nhs\n"  # matches
+        "leicester-city-councill,transport\n"  # a typo
+        "name:*Inclusion Health*,charitable\n"  # matches Inclusion Healthcare
+    )
+    code, _, _ = run(
+        capsys, "analyse", str(demo_path()), "--channels", str(channels), "--out", str(tmp_path / "r")
+    )
+    assert code == 0
+    noted = [" ".join(n.split()) for n in notes_of(tmp_path / "r") if n.startswith(str(channels))]
+    assert [n.split(": ", 1)[0] for n in noted] == [f"{channels}:2", f"{channels}:4"]
+    code, printed, _ = run(
+        capsys, "convert", str(demo_path()), "--channels", str(channels), "--out", str(tmp_path / "p")
+    )
+    assert code == 0
+    said = [part.strip() for part in " ".join(printed.split()).split("Note: ")[1:]]
+    assert [n for n in said if n.startswith(str(channels))] == noted
+
+
 def test_the_command_list_describes_each_command_in_a_whole_sentence(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0

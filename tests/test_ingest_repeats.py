@@ -5,13 +5,17 @@ quarter's file with one of its months, a month published twice)."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import zipfile
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from graphflows.cli.main import main
 from graphflows.ingest import read_flows
@@ -20,6 +24,7 @@ from graphflows.ingest.sources import Rule, SourceRules, read_manifest
 from graphflows.model.money import money_words, to_minor
 from tests.data import (
     CCG_ZIPS,
+    COUNCILS_ZIP,
     LONDON_SOURCES,
     LONDON_ZIPS,
     OCDS_ZIP,
@@ -560,6 +565,161 @@ def test_without_transaction_numbers_a_month_and_its_quarter_still_repeat(quarte
         result = read_flows(order)
         assert result.repeated == len(april_rows) and gbp(result) == money_of(rows, header)
         assert reconciles(result) and not any("equal lines of" in n for n in result.notes)
+
+
+# -------------------------- without transaction numbers, in either order: Oxford City Council's Q3 2017/18
+
+OXFORD = "oxford_city/expenditure-over-500-oct-dec-2017.csv"
+#: The council's files read as one payer (its own file gives the client code ``OCC`` only).
+OXFORD_PAYER = SourceRules([Rule("*.csv", SourceSettings(payer_name="Oxford City Council"))])
+
+
+@functools.cache
+def oxford_rows() -> tuple[list[str], list[list[str]]]:
+    """The header and lines of Oxford City Council's real October-December 2017 spend file."""
+    rows = list(csv.reader(io.StringIO(zip_member(COUNCILS_ZIP, OXFORD).decode("utf-8-sig"))))
+    return rows[0], [r for r in rows[1:] if any(r)]
+
+
+def oxford_file(path: Path, pick=lambda row, header: True) -> tuple[Path, list[list[str]]]:
+    """Oxford's lines that ``pick`` keeps, without their transaction numbers, written to ``path``."""
+    header, rows = oxford_rows()
+    mine = [r for r in rows if pick(r, header)]
+    return write_spend(path, header, mine, drop="Trans No"), mine
+
+
+def oxford_money(rows: list[list[str]]) -> Decimal:
+    """The money of Oxford's lines, summed here from their text."""
+    amount = oxford_rows()[0].index("Amount")
+    return sum((Decimal(r[amount]) for r in rows), Decimal(0))
+
+
+def in_month(month: str):
+    return lambda row, header: row[header.index("Paid Date")][3:5] == month
+
+
+def in_area(area: str):
+    return lambda row, header: row[header.index("Service Area")] == area
+
+
+def kept(result) -> list[tuple]:
+    """The flows counted, as payer, supplier, date and amount, sorted (whichever file each came from)."""
+    columns = ["payer_id", "payee_id", "date", "amount_minor"]
+    return sorted(result.flows.select(columns).iter_rows())
+
+
+#: Files holding some of the quarter's transactions, without numbers: its December; December with the
+#: payments of 3 October (a month's file listing payments of an earlier month, as NHS Havering's September
+#: 2020 file lists October's: the dates both files cover are then the whole quarter); and the lines of its
+#: Housing Services (a body's own file beside its group's, read as the same payer).
+PART_OF_THE_QUARTER = {
+    "December": in_month("12"),
+    "December and 3 October": lambda row, header: (
+        in_month("12")(row, header) or row[header.index("Paid Date")] == "03/10/2017"
+    ),
+    "Housing Services": in_area("Housing Services"),
+}
+
+
+@pytest.mark.parametrize("part", PART_OF_THE_QUARTER)
+def test_a_file_and_the_larger_file_holding_its_lines_count_the_same_money_in_either_order(part, tmp_path):
+    """The smaller file read first or last: its lines are repeats of the quarter's, counted once, and the
+    flows counted are the same (to the penny, against the sum of the quarter's text)."""
+    quarter, rows = oxford_file(tmp_path / "Q3 2017-18.csv")
+    smaller, lines = oxford_file(tmp_path / f"{part}.csv", PART_OF_THE_QUARTER[part])
+    assert 0 < 2 * len(lines) < len(rows)  # fewer than half of the quarter's lines
+    results = [read_flows(order, sources=OXFORD_PAYER) for order in ([quarter, smaller], [smaller, quarter])]
+    for result, later in zip(results, (smaller, quarter), strict=True):
+        assert gbp(result) == oxford_money(rows) and result.flows.height == len(rows) and reconciles(result)
+        assert result.repeated == len(lines) and result.repeated_amount() == {
+            "GBP": int(oxford_money(lines) * 100)
+        }
+        assert [f.repeated for f in result.files if f.source == str(later)] == [len(lines)]
+        assert not any("equal lines of" in n for n in result.notes)
+        earlier = quarter if later == smaller else smaller
+        assert next(n for n in result.notes if "repeat transactions" in n).startswith(
+            f"{later}: {len(lines)} line(s) repeat transactions already read in {earlier} (same payer, "
+            "supplier, date, amount; e.g. line"
+        )
+    assert kept(results[0]) == kept(results[1])
+
+
+def test_the_three_months_and_their_quarter_count_the_quarter_once_in_either_order(tmp_path, capsys):
+    """Oxford's October, November and December (December with the payments of 3 October) and the quarter,
+    the months read first or last: the quarter's money once, to the penny, and summary.json reconciles
+    per file and in total."""
+    quarter, rows = oxford_file(tmp_path / "Q3 2017-18.csv")
+    picks = {"October": in_month("10"), "November": in_month("11")}
+    picks["December"] = PART_OF_THE_QUARTER["December and 3 October"]
+    months = [oxford_file(tmp_path / f"{month}.csv", pick)[0] for month, pick in picks.items()]
+    flows = []
+    for name, order in (("months-first", [*months, quarter]), ("quarter-first", [quarter, *months])):
+        out = tmp_path / name
+        assert (
+            main(["analyse", *map(str, order), "--payer", "*.csv=Oxford City Council", "--out", str(out)])
+            == 0
+        )
+        summary = json.loads((out / "summary.json").read_text())
+        assert Decimal(summary["total_amount"]["GBP"]) == oxford_money(rows) and summary["flows"] == len(rows)
+        for counts in (summary, *summary["files"]):
+            parts = counts["flows"] + counts["rejected"] + counts["non_money"] + counts["repeated"]
+            assert counts["records_read"] == parts
+        assert summary["records_read"] == sum(f["records_read"] for f in summary["files"])
+        assert not any("equal lines of" in n for n in summary["notes"])
+        flows.append(kept(read_flows(order, sources=OXFORD_PAYER)))
+    assert flows[0] == flows[1]
+    capsys.readouterr()
+
+
+def shared_lines(one: list[list[str]], other: list[list[str]]) -> tuple[int, Decimal]:
+    """How many of Oxford's lines ``one`` and ``other`` share (supplier, day and amount), each line of one
+    paired with at most one of the other, and their money: counted here from the text."""
+    header = oxford_rows()[0]
+    where = [header.index(t) for t in ("Supplier Name", "Paid Date")]
+
+    def counts(rows):
+        return Counter((*(r[i] for i in where), Decimal(r[header.index("Amount")])) for r in rows)
+
+    common = counts(one) & counts(other)
+    return common.total(), sum((key[-1] * n for key, n in common.items()), Decimal(0))
+
+
+def test_two_files_sharing_a_few_equal_lines_are_both_counted_in_either_order(tmp_path):
+    """Oxford's Community Services and Direct Services lines as two files of one payer: a few payments of
+    each equal one of the other (same supplier, day and amount), but they are not one publication twice,
+    so every line is counted, with a note, whichever file is read first."""
+    community, first = oxford_file(tmp_path / "Community Services.csv", in_area("Community Services"))
+    direct, second = oxford_file(tmp_path / "Direct Services.csv", in_area("Direct Services"))
+    shared, money = shared_lines(first, second)
+    assert 0 < 2 * shared < len(first) < len(second)
+    for order in ([community, direct], [direct, community]):
+        result = read_flows(order, sources=OXFORD_PAYER)
+        assert result.repeated == 0 and result.flows.height == len(first) + len(second)
+        assert gbp(result) == oxford_money(first) + oxford_money(second) and reconciles(result)
+        notes = [n for n in result.notes if "equal lines of" in n]
+        assert len(notes) == 1 and notes[0].startswith(
+            f"{order[1]}: {shared} line(s) equal lines of {order[0]}"
+        )
+        assert notes[0].endswith(
+            "but in neither file do half of the lines dated within the dates both files cover equal lines "
+            f"of the other: GBP {money:,.2f} in all; counted, as the files do not repeat each other"
+        )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), smaller_first=st.booleans())
+def test_any_part_of_a_file_read_with_it_is_counted_once_in_either_order(tmp_path, data, smaller_first):
+    """Property: any lines of Oxford's quarter, as a file of their own read before or after the quarter,
+    repeat it: the money is the quarter's, to the penny, and the counts reconcile."""
+    header, rows = oxford_rows()
+    picked = data.draw(st.sets(st.integers(0, len(rows) - 1), min_size=1, max_size=400))
+    quarter = write_spend(tmp_path / "Q3.csv", header, rows, drop="Trans No")
+    lines = [rows[n] for n in sorted(picked)]
+    part = write_spend(tmp_path / "part.csv", header, lines, drop="Trans No")
+    result = read_flows([part, quarter] if smaller_first else [quarter, part], sources=OXFORD_PAYER)
+    assert gbp(result) == oxford_money(rows) and result.flows.height == len(rows)
+    assert result.repeated == len(lines) and reconciles(result)
+    assert result.repeated_amount() == {"GBP": int(oxford_money(lines) * 100)}
 
 
 def test_convert_says_the_money_of_the_repeated_lines(quarter, tmp_path, capsys):

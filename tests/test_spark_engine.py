@@ -504,6 +504,30 @@ def test_converted_folders_holding_the_same_spend_transactions_are_refused(
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("group_first", [True, False], ids=["group-first", "body-first"])
+def test_a_body_and_its_group_without_numbers_are_counted_once_by_both_engines_in_either_order(
+    spark, tmp_path, group_first
+):
+    """Oxford City Council's real Q3 2017/18 file and its Housing Services lines as a file of their own
+    (fewer than half of the quarter's), without transaction numbers, read as one payer: converted together
+    and analysed with Spark, the Housing Services lines are repeats in either order, as in memory."""
+    from tests.test_ingest_repeats import in_area, oxford_file, oxford_money
+
+    quarter, rows = oxford_file(tmp_path / "Q3 2017-18.csv")
+    housing, lines = oxford_file(tmp_path / "Housing Services.csv", in_area("Housing Services"))
+    paths = [quarter, housing] if group_first else [housing, quarter]
+    payer = ["--payer", "*.csv=Oxford City Council"]
+    assert main(["convert", *map(str, paths), *payer, "--out", str(tmp_path / "conv")]) == 0
+    memory = analyse(tmp_path / "memory", paths, *payer)
+    fast = analyse(tmp_path / "spark", [tmp_path / "conv"], "--engine", "spark")
+    left, right = (json.loads((out / "summary.json").read_text()) for out in (memory, fast))
+    assert (left["repeated"], left["repeated_amount"]) == (len(lines), {"GBP": f"{oxford_money(lines):.2f}"})
+    assert left["total_amount"] == {"GBP": f"{oxford_money(rows):.2f}"} and left["flows"] == len(rows)
+    for key in ("records_read", "flows", "non_money", "repeated", "repeated_amount", "total_amount", "notes"):
+        assert right[key] == left[key], key
+    assert_same(memory, fast)
+
+
 def test_equal_lines_of_files_that_do_not_repeat_each_other_are_counted_by_both_engines(spark, tmp_path):
     """TfL's period file split by its Entity column, without document numbers, read as one payer: the
     equal lines of two bodies' files are two payments (both engines count them, with the same notes)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -14,16 +14,12 @@ from graphflows.cli.display import (
     minor_amounts,
     plural,
     print_findings,
+    print_notes,
     reading_line,
-    shown_notes,
     steps,
 )
 from graphflows.cli.inputs import input_options, input_paths, out_folder_option, read_inputs, read_paths
 from graphflows.model import InputError
-
-if TYPE_CHECKING:
-    from graphflows.classify import ChannelMap
-    from graphflows.ingest import IngestResult
 
 #: Options that shape how files are read in Python: give them to ``convert`` instead.
 PYTHON_READING = ("org_map", "payers", "columns", "sources", "format_")
@@ -57,6 +53,7 @@ def convert(
     'graphflows[spark]', and Java 17). The in-memory engine reads FILES themselves: analyse them directly."""
     from graphflows.classify import read_channel_map
     from graphflows.convert import write_converted
+    from graphflows.graph import graph_from_ingest
 
     channels = extras.pop("channels", None)
     channel_map = read_channel_map(channels) if channels is not None else None  # checked before reading
@@ -84,20 +81,11 @@ def convert(
             "engine classifies with it",
             markup=False,
         )
-        for note in unmatched_channel_lines(ingest, channel_map):  # the Spark run notes them again
-            console.print(f"Note: {note}", markup=False)
+        nodes = graph_from_ingest(ingest, channel_map).nodes  # the graph `analyse` builds
+        print_notes(channel_map.unused_notes(nodes))  # the Spark run notes them again
     if skip_invalid and info["rejected"]:
         console.print(f"Rejected records, with their reason: {out}/rejects.csv", markup=False)
-    for note in shown_notes(ingest.notes):
-        console.print(f"Note: {note}", markup=False)
-
-
-def unmatched_channel_lines(ingest: IngestResult, channel_map: ChannelMap) -> list[str]:
-    """The notes for the lines of ``channel_map`` that match no node of the files read."""
-    from graphflows.graph import graph_from_ingest
-
-    nodes = graph_from_ingest(ingest).nodes
-    return channel_map.unmatched(channel_map.matched_lines(nodes))
+    print_notes(ingest.notes)
 
 
 def check_spark_inputs(files: tuple[Path, ...], options: dict[str, Any]) -> None:

@@ -16,8 +16,8 @@ Four kinds of repeat, from the coarsest:
   payment listed in two months' files): a line of a spend file with the same payer, supplier, transaction
   number, amount and currency as a line of an earlier file is a repeated record whatever its date; without
   transaction numbers, the same payer, supplier, date, amount and currency, where the two files overlap as
-  publications do (:func:`drop_repeated_transactions`); lines repeated *within* one file are kept (two
-  equal payments on one day happen).
+  publications do, whichever was read first (:func:`drop_repeated_transactions`); lines repeated *within*
+  one file are kept (two equal payments on one day happen).
 
 Repeated records (``FileRead.repeated``, with their money in ``repeated_amount``) are neither flows nor
 non-money records: ``records_read = flows + rejected + non_money + repeated``. One copy is kept (the one
@@ -303,9 +303,11 @@ def drop_repeated_transactions(reads: list[FileRead]) -> None:
     line of the earlier file is a repeat, whatever its date (a note says how many carry another date); a
     transaction number that comes back with another amount is counted, with a note naming both lines.
     Without transaction numbers, equal lines (payer, supplier, date, amount) are repeats only when the
-    files overlap as publications do (a quarter and its month, a month published twice): at least half
-    the later file's lines dated within the dates both files cover equal lines of the earlier file;
-    otherwise they are counted, with a note. A transaction found ``n`` times in an earlier file takes at
+    files overlap as publications do (a quarter and its month, a month published twice, a body's file and
+    its group's), in either order: at least half of the lines of *either* file dated within the dates
+    both files cover equal lines of the other (:func:`_overlapping`); the later file's equal lines are
+    then the repeats, so each transaction is counted once whatever the order of the files. Otherwise
+    they are counted, with a note. A transaction found ``n`` times in an earlier file takes at
     most the first ``n`` equal lines of a later file (``FileRead.repeated``), so equal payments listed
     twice in both files stay two payments.
     """
@@ -369,7 +371,7 @@ def _drop_transactions_of(read: FileRead, before: FileRead, noted: set[str]) -> 
     )
     found = found.with_columns(_equal=pl.col("_line_there").is_not_null())
     loose = found.filter(pl.col("_equal") & pl.col("_ref").is_null())
-    if loose.height and not _overlapping(read.flows, before.flows, found, loose.height):
+    if loose.height and not _overlapping(read.flows, before.flows, found, loose.height, numbered):
         unnoted = loose.filter(~pl.col("line").is_in(list(noted)))
         noted.update(unnoted["line"])
         if unnoted.height:
@@ -406,15 +408,22 @@ def _drop_transactions_of(read: FileRead, before: FileRead, noted: set[str]) -> 
     read.notes.append(FileNote(text, read.source, REPEATED_TRANSACTIONS, count, amounts, detail))
 
 
-def _overlapping(flows: pl.DataFrame, earlier: pl.DataFrame, found: pl.DataFrame, equal: int) -> bool:
-    """Whether two files without transaction numbers repeat each other as publications do: at least half
-    of ``flows``' lines without a number dated within the dates both files cover (or undated) are
-    ``equal`` to lines of ``earlier``."""
+def _overlapping(
+    flows: pl.DataFrame, earlier: pl.DataFrame, found: pl.DataFrame, equal: int, numbered: bool
+) -> bool:
+    """Whether two files without transaction numbers repeat each other as publications do, whichever was
+    read first (a month and its quarter, a month published twice, a body's file and its group's): of
+    either file's lines without a number dated within the dates both files cover (or undated), at least
+    half are among the ``equal`` lines (each line of one file paired with at most one of the other).
+
+    ``found``: ``flows``' lines keyed as :func:`_keyed` keys them (with ``numbered``), ``earlier``'s are
+    keyed the same way here."""
     low = max(flows["date"].min() or _NEVER, earlier["date"].min() or _NEVER)
     high = min(flows["date"].max() or _NEVER, earlier["date"].max() or _NEVER)
-    within = pl.col("date").is_null() | pl.col("date").is_between(low, high)
-    compared = found.filter(pl.col("_ref").is_null() & within).height
-    return 2 * equal >= compared
+    compared = pl.col("_ref").is_null() & (pl.col("date").is_null() | pl.col("date").is_between(low, high))
+    here = found.filter(compared).height
+    there = _keyed(earlier, numbered).filter(compared).height
+    return 2 * equal >= min(here, there)
 
 
 _NEVER = date.min
@@ -424,8 +433,8 @@ def _note_equal_not_repeated(read: FileRead, before: FileRead, loose: pl.DataFra
     example = loose.row(0, named=True)
     says = (
         f"line(s) equal lines of {before.source} (same payer, supplier, date and amount, no transaction "
-        f"number; e.g. line {example['line']} = line {example['_line_there']} there), but fewer than half "
-        "of the lines here dated within the dates both files cover do"
+        f"number; e.g. line {example['line']} = line {example['_line_there']} there), but in neither file do "
+        "half of the lines dated within the dates both files cover equal lines of the other"
     )
     _append_note(read, EQUAL_NOT_REPEATED, loose, says, "; counted, as the files do not repeat each other")
 
