@@ -117,14 +117,7 @@ class Neo4jSettings:
         database = database or os.environ.get("NEO4J_DATABASE") or None
         folder = (data_dir or server.default_data_dir()).expanduser() if guessed else None
         elsewhere = local.bolt_uri if local is not None and not same_server(uri, local.bolt_uri) else None
-        return cls(
-            uri=uri,
-            user=user,
-            password=password,
-            database=database,
-            no_local_server=folder,
-            local_elsewhere=elsewhere,
-        )
+        return cls(uri, user, password, database, no_local_server=folder, local_elsewhere=elsewhere)
 
     @classmethod
     def from_env(cls, uri: str | None = None, database: str | None = None) -> Neo4jSettings:
