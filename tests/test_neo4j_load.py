@@ -544,10 +544,10 @@ def test_cli_start_stop_status_and_load(
     assert local_server.status(neo4j_server.data_dir) is None
     with pytest.raises(Neo4jUnavailable):
         BoltRunner(neo4j_server.settings()).verify()
-    assert (
-        main(["neo4j", "start", "--data", str(neo4j_server.data_dir), "--port", str(neo4j_server.port)]) == 0
-    )
-    assert capsys.readouterr().out.strip().splitlines()[-1] == uri
+    assert main(["neo4j", "start", "--data", str(neo4j_server.data_dir)]) == 0  # the last start's ports
+    restarted = capsys.readouterr()
+    assert restarted.out.strip().splitlines()[-1] == uri
+    assert f"Neo4j Browser: {neo4j_server.browser_url}?dbms=" in restarted.err
     assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}  # the data survived the restart
 
 

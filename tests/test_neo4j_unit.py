@@ -451,6 +451,27 @@ def test_status_ignores_a_stale_state_file(tmp_path: Path) -> None:
     assert not (tmp_path / local_server.STATE_FILE).exists()
 
 
+def test_a_start_takes_the_last_starts_ports_again_when_they_are_free(tmp_path: Path) -> None:
+    """So NEO4J_URI from `neo4j env` and an open Browser tab stay valid across a restart."""
+    import socket
+
+    port = local_server.free_port()
+    assert local_server.reuse_port(port) == port
+    assert local_server.reuse_port(port, avoid={port}) != port  # the Browser never takes Bolt's port
+    with socket.socket() as busy:  # taken by another program meanwhile: a free one instead
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        assert not local_server.port_is_free(port) and local_server.reuse_port(port) != port
+    assert local_server.reuse_port(None) > 0
+    ports = tmp_path / local_server.PORTS_FILE
+    assert local_server.last_ports(tmp_path) == {}  # never started here
+    ports.write_text('{"bolt": 43117, "http": null}')  # started with --no-browser
+    assert local_server.last_ports(tmp_path) == {"bolt": 43117}
+    for broken in ("not json", "[43117]", '{"bolt": "43117", "http": 70000}'):
+        ports.write_text(broken)
+        assert local_server.last_ports(tmp_path) == {}, broken
+
+
 def test_unreachable_server_is_a_one_line_error() -> None:
     from graphflows.cli.main import main
 

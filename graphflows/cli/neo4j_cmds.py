@@ -107,7 +107,12 @@ def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @neo4j_group.command("start")
 @data_option
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Bolt port (default: a free one).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Bolt port (default: the last start's when free, else a free one).",
+)
 @click.option("--browser/--no-browser", default=True, show_default=True, help="Also serve Neo4j Browser.")
 @click.option("--heap", default="1g", show_default=True, help="JVM heap size.")
 @click.option("--pagecache", default="256m", show_default=True, help="Neo4j page cache size.")

@@ -84,7 +84,7 @@ class Neo4jSettings:
     no_local_server: Path | None = None
     #: Set by :meth:`resolve` when graphflows' local server runs but ``uri`` (given, or ``NEO4J_URI``) is
     #: another: its Bolt URI, for the error when nothing answers at ``uri`` (a URI left from an earlier
-    #: start: the port changes at each start).
+    #: start, when the restart could not have the same port).
     local_elsewhere: str | None = None
 
     @classmethod
@@ -244,7 +244,7 @@ class translate_errors:
                 f"cannot reach Neo4j at {where}: {_one_line(exc)}; graphflows' local server runs at "
                 f"{self.settings.local_elsewhere}, not there: is NEO4J_URI (or --neo4j-uri) left from an "
                 "earlier start? Unset it (graphflows then finds the local server by itself), or run "
-                'eval "$(graphflows neo4j env)" again: the port changes at each start'
+                'eval "$(graphflows neo4j env)" again'
             ) from exc
         if isinstance(exc, (nx.ServiceUnavailable, nx.SessionExpired)):
             raise Neo4jUnavailable(
