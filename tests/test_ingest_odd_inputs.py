@@ -248,14 +248,16 @@ def _oxford_text(tmp_path: Path) -> str:
     return write_csv(tmp_path / "oxford.csv", header, rows).read_text()
 
 
-def _semicolons(tmp_path: Path) -> Path:
-    (tmp_path / "semi.csv").write_text(_oxford_text(tmp_path).replace(",", ";"))
-    return tmp_path / "semi.csv"
+def _flows_semicolons(tmp_path: Path) -> Path:
+    """graphflows' own flows CSV saved with semicolons (only spend files are read so separated)."""
+    line = "E38000001;NHS Oxfordshire;;GB-COH-01;Oxford Health;;10.00;GBP;2020-04-01;;"
+    (tmp_path / "flows.csv").write_text(FLOWS_HEADER.replace(",", ";") + "\n" + line + "\n")
+    return tmp_path / "flows.csv"
 
 
-def _tabs(tmp_path: Path) -> Path:
-    (tmp_path / "tab.tsv").write_text(_oxford_text(tmp_path).replace(",", "\t"))
-    return tmp_path / "tab.tsv"
+def _flows_tabs(tmp_path: Path) -> Path:
+    (tmp_path / "flows.tsv").write_text(_flows_semicolons(tmp_path).read_text().replace(";", "\t"))
+    return tmp_path / "flows.tsv"
 
 
 def _header_on_line_21(tmp_path: Path) -> Path:
@@ -263,23 +265,10 @@ def _header_on_line_21(tmp_path: Path) -> Path:
     return tmp_path / "pre20.csv"
 
 
-def _xls(tmp_path: Path) -> Path:
-    (tmp_path / "spend.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+def _web_page_named_xls(tmp_path: Path) -> Path:
+    """What some publishers' "Excel" download is: an HTML table named .xls."""
+    (tmp_path / "spend.xls").write_text("<html><body><table><tr><td>Supplier</td></tr></table></body></html>")
     return tmp_path / "spend.xls"
-
-
-def _renamed_xlsx(tmp_path: Path) -> Path:
-    book = Workbook()
-    book.active.append(["Supplier Name", "Amount", "Date"])
-    book.save(tmp_path / "renamed.xls")
-    return tmp_path / "renamed.xls"
-
-
-def _ods(tmp_path: Path) -> Path:
-    with zipfile.ZipFile(tmp_path / "spend.ods", "w") as z:
-        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-        z.writestr("content.xml", "<office:document-content/>")
-    return tmp_path / "spend.ods"
 
 
 def _manifest(tmp_path: Path) -> Path:
@@ -306,16 +295,17 @@ COMMAS = "not commas: save it as comma-separated CSV ('CSV UTF-8' in Excel) and 
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (_semicolons, "{path}: columns are separated by semicolons (;), " + COMMAS),
-        (_tabs, "{path}: columns are separated by tabs, " + COMMAS),
+        (_flows_semicolons, "{path}: columns are separated by semicolons (;), " + COMMAS),
+        (_flows_tabs, "{path}: columns are separated by tabs, " + COMMAS),
         (
             _header_on_line_21,
             "{path}:21: the header row is on line 21, below the first 20 lines where graphflows looks for "
             "it: remove the 20 line(s) above it and try again",
         ),
-        (_xls, "{path}: an Excel 97-2003 workbook (.xls), which graphflows does not read: " + SAVE_AS),
-        (_renamed_xlsx, "{path}: an Excel .xlsx workbook named .xls: rename it to .xlsx and try again"),
-        (_ods, "{path}: an OpenDocument spreadsheet (.ods), which graphflows does not read: " + SAVE_AS),
+        (
+            _web_page_named_xls,
+            "{path}: a web page or XML file named .xls, not a workbook: open it in Excel and " + SAVE_AS,
+        ),
         (
             _manifest,
             "{path}: a sources manifest (path, format, payer_name...): give it with --sources {path}",
@@ -362,8 +352,8 @@ def _folder(tmp_path: Path, names: list[str]) -> Path:
         ),
         (
             [],
-            "it holds no data files (.csv, .json, .jsonl, .xlsx, .xlsm, .txt, .zip); give the files "
-            "themselves",
+            "it holds no data files (.csv, .tsv, .json, .jsonl, .xlsx, .xlsm, .xls, .ods, .txt, .zip); give "
+            "the files themselves",
         ),
     ],
 )
@@ -400,15 +390,14 @@ def test_a_360giving_csv_under_a_title_line_names_its_header_line(tmp_path):
     )
 
 
-def test_an_xls_member_of_a_zip_is_named_in_the_skip_note(tmp_path):
+def test_a_broken_xls_member_of_a_zip_is_named_and_nothing_is_read(tmp_path):
     header, rows = oxford_rows(3)
     archive = tmp_path / "oxford.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("oxford.csv", write_csv(tmp_path / "o.csv", header, rows).read_bytes())
         z.writestr("oxford.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
-    result = read_flows([archive], sources=OXFORD_PAYER)
-    assert result.flows.height == 3
-    assert (
-        f"{archive}: skipped 1 non-data member(s): oxford.xls; 1 of them .xls/.ods spreadsheets, which "
-        "graphflows does not read: save them as .xlsx or CSV UTF-8 if they hold data the other members do not"
-    ) in result.notes
+    with pytest.raises(InputError) as caught:
+        read_flows([archive], sources=OXFORD_PAYER)
+    assert str(caught.value).startswith(
+        f"{archive}!oxford.xls: not a readable Excel 97-2003 workbook (.xls) ("
+    )

@@ -164,7 +164,7 @@ def london_expected() -> dict[str, tuple[int, int]]:
     for name in zip_members(archive):
         data = zip_member(archive, name)
         if name.endswith(".xlsx"):
-            sheet = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object)
+            sheet = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
             amounts = [number_pence(v) for v in sheet["Amount"] if not pd.isna(v)]
             add("Royal Free" if name.startswith("nhs_royal_free") else "North Middlesex", amounts)
             continue

@@ -132,7 +132,7 @@ def check_readable(path: Path) -> None:
 
 #: Zip members with these endings are data; others, and documentation (README.md, Licence.txt, a PDF:
 #: see :func:`is_documentation`), are skipped with a note.
-DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".xlsm", ".txt")
+DATA_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".xlsx", ".xlsm", ".xls", ".ods", ".txt")
 #: File endings a folder's data files have (for the hint on a folder given as a file).
 DATA_ENDINGS = (*DATA_SUFFIXES, ".zip")
 #: A folder's entries looked at for the hint (a huge tree is not walked to the end).

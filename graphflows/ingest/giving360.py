@@ -1,4 +1,4 @@
-"""360Giving grants data (https://standard.threesixtygiving.org) as CSV, XLSX or JSON.
+"""360Giving grants data (https://standard.threesixtygiving.org) as CSV, workbooks (XLSX, XLS, ODS) or JSON.
 
 Each grant is one flow: ``Funding Org`` (commissioner) -> ``Recipient Org`` (provider), ``Amount
 Awarded`` in ``Currency`` on ``Award Date``, ``Identifier`` as the reference. ``Grant Programme`` is the
@@ -34,7 +34,7 @@ from graphflows.ingest.parsing import (
     title_index,
 )
 from graphflows.ingest.sides import canonical_ids, funder_and_recipient, provisional_id, registered_ids
-from graphflows.ingest.workbook import read_sheets, sheets_note, stacked
+from graphflows.ingest.workbook import is_workbook_data, read_sheets, sheets_note, stacked
 from graphflows.model import InputError
 from graphflows.model.notes import FileNote
 
@@ -71,10 +71,10 @@ _JSON_TITLES = {
 
 
 def sniff(sample: Sample) -> bool:
-    """360Giving CSV or XLSX (an ``Amount Awarded`` title) or JSON (a ``grants`` array)."""
+    """360Giving CSV or workbook (an ``Amount Awarded`` title) or JSON (a ``grants`` array)."""
     if sample.is_workbook:
         return any(AMOUNT in {title_index(t)[0] for t in titles} for titles in sample.header_rows)
-    if sample.head[:2] == b"PK":
+    if is_workbook_data(sample.head):
         return False
     text = sample.head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
     if text[:1] in ("{", "["):
@@ -87,14 +87,14 @@ def sniff(sample: Sample) -> bool:
 
 
 def read(path: Path) -> FileRead:
-    """Read a 360Giving file from disk (CSV, XLSX or JSON, by content)."""
+    """Read a 360Giving file from disk (CSV, workbook or JSON, by content)."""
     check_readable(path)
     return read_bytes(path.read_bytes(), str(path))
 
 
 def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
     """Read 360Giving bytes; ``source`` names the file in flows and errors."""
-    if data[:2] == b"PK":
+    if is_workbook_data(data):
         sheets = read_sheets(
             data,
             source,
@@ -359,4 +359,4 @@ def _joined(parts: list[pl.Expr]) -> pl.Expr:
     return pl.when(joined != "").then(joined)
 
 
-IMPORTER = Importer(FORMAT, sniff, read_bytes, "360Giving grants (CSV, XLSX, JSON)")
+IMPORTER = Importer(FORMAT, sniff, read_bytes, "360Giving grants (CSV, XLSX, XLS, ODS, JSON)")

@@ -69,7 +69,10 @@ class Sample:
 
     @property
     def is_workbook(self) -> bool:
-        return self.head[:2] == b"PK" and self.name.lower().endswith((".xlsx", ".xlsm"))
+        """An Excel (``.xlsx``, ``.xls``) or OpenDocument (``.ods``) workbook, by content and name."""
+        from graphflows.ingest.workbook import looks_like_workbook
+
+        return looks_like_workbook(self.name, self.head)
 
     @cached_property
     def header_rows(self) -> list[set[str]]:

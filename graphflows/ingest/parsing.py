@@ -58,13 +58,14 @@ _PLAIN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 
 
 def parse_amounts(
-    values: pl.Series, *, plain: bool = False, max_digits: int = 16
+    values: pl.Series, *, plain: bool = False, max_digits: int = 16, decimal_comma: bool = False
 ) -> tuple[pl.Series, pl.Series]:
     """Exact minor units from amount text, and a problem text per row (null when fine).
 
     Accepts thousands separators (``53,000.00``), a currency sign (``£``), a sign before or a minus after
     the number, and accounting brackets for negatives (``(12.50)``); with ``plain`` only a plain decimal
-    (``-1234.5``, as in graphflows' own flows CSV). More than two non-zero decimal places is refused,
+    (``-1234.5``, as in graphflows' own flows CSV); with ``decimal_comma`` amounts written ``1.234,56``
+    (see :func:`uses_decimal_commas`). More than two non-zero decimal places is refused,
     never rounded; so is an amount with more than ``max_digits`` digits before the point. Computed in
     stages (each distinct value once) so a million rows take a fraction of a second.
     """
@@ -77,6 +78,8 @@ def parse_amounts(
         text = pl.when(shown.str.contains(_PLAIN)).then(shown).otherwise(pl.lit("x"))
     else:
         text = shown.str.replace_all(r"[£$€\s]|GBP|EUR|USD", "")
+    if decimal_comma:  # 1.234,56 -> 1234.56 (problems still show the amount as written)
+        text = text.str.replace_all(".", "", literal=True).str.replace_all(",", ".", literal=True)
     frame = frame.with_columns(text.alias("t"))
     t = pl.col("t")
     frame = frame.with_columns(
@@ -128,6 +131,25 @@ def parse_amounts(
     )
     out = given.join(parsed, on="shown", how="left", maintain_order="left")
     return out["minor"], out["problem"]
+
+
+_SIGNS = r"[£$€\s()+\-]|GBP|EUR|USD"
+
+
+def uses_decimal_commas(values: pl.Series) -> bool:
+    """Whether amounts are written with a decimal comma (``1.234,56``, ``12,5``): some amount ends in a
+    comma and one or two digits, and none in a point and one or two digits. Then ``1.234`` is a thousand
+    and more, not a number with three decimal places; a column mixing both ways is not read this way
+    (:func:`parse_amounts` then refuses the amounts with a decimal comma, row by row).
+
+    >>> uses_decimal_commas(pl.Series(["1.234,56", "-12,5", "1.000"]))
+    True
+    >>> uses_decimal_commas(pl.Series(["1,234"])), uses_decimal_commas(pl.Series(["1.234,56", "7.50"]))
+    (False, False)
+    """
+    text = values.cast(pl.String).fill_null("").str.replace_all(_SIGNS, "")
+    comma = text.str.contains(r"^[0-9.]*[0-9],[0-9]{1,2}$").any()
+    return bool(comma) and not text.str.contains(r"^[0-9,]*[0-9]?\.[0-9]{1,2}$").any()
 
 
 def _plain_amounts(shown: pl.Series, max_digits: int) -> tuple[pl.Series, pl.Series] | None:
@@ -395,10 +417,10 @@ class CsvTable:
 MAX_COLUMNS = 5_000
 
 
-def check_width(source: str, header: bytes | str, header_line: int = 0) -> None:
-    """Refuse a header row with more than MAX_COLUMNS columns (counting commas: cheap, never quadratic)."""
+def check_width(source: str, header: bytes | str, header_line: int = 0, separator: str = ",") -> None:
+    """Refuse a header row with more than MAX_COLUMNS columns (counting separators: cheap, not quadratic)."""
     newline = "\n" if isinstance(header, str) else b"\n"
-    comma = "," if isinstance(header, str) else b","
+    comma = separator if isinstance(header, str) else separator.encode()
     end = header.find(newline)  # type: ignore[arg-type]
     columns = header.count(comma, 0, end if end >= 0 else len(header)) + 1  # type: ignore[arg-type]
     if columns > MAX_COLUMNS:
@@ -408,28 +430,30 @@ def check_width(source: str, header: bytes | str, header_line: int = 0) -> None:
         )
 
 
-def read_csv_text(source: str, text: str, *, header_line: int = 0) -> CsvTable:
+def read_csv_text(source: str, text: str, *, header_line: int = 0, separator: str = ",") -> CsvTable:
     """All columns of a CSV as text, and each record's first physical line number (1-based).
 
     ``header_line`` (0-based) skips title lines above the header. Quoted fields that contain line
     breaks are one record; line numbers account for them, so ``source:line`` points at the record.
     A record with more fields than the header is kept with a problem (the importer rejects it).
+    ``separator``: the column separator (``;`` or a tab: see :func:`line_separator`).
     """
     if header_line:
         start = 0
         for _ in range(header_line):
             start = text.index("\n", start) + 1
         text = text[start:]
-    check_width(source, text, header_line)
+    check_width(source, text, header_line, separator)
     try:
         frame = pl.read_csv(
             io.BytesIO(text.encode("utf-8")),
             infer_schema=False,
             empty_string_is_null=False,
             truncate_ragged_lines=False,
+            separator=separator,
         )
     except pl.exceptions.PolarsError:
-        return _read_csv_python(source, text, header_line)
+        return _read_csv_python(source, text, header_line, separator)
     # physical line of each record: header lines + 1, plus line breaks held inside earlier records
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     first = 2 + header_line
@@ -449,11 +473,11 @@ def read_csv_text(source: str, text: str, *, header_line: int = 0) -> CsvTable:
     return CsvTable(frame, lines)
 
 
-def _read_csv_python(source: str, text: str, header_line: int) -> CsvTable:
+def _read_csv_python(source: str, text: str, header_line: int, separator: str = ",") -> CsvTable:
     """The slow, careful reading used only when polars refuses a file: finds the record at fault."""
     import csv
 
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=separator)
     rows: list[list[str]] = []
     lines: list[int] = []
     problems: list[str | None] = []
@@ -499,7 +523,7 @@ def _unique(titles: list[str]) -> list[str]:
     return out
 
 
-def read_csv_bytes(source: str, data: bytes, *, header_line: int = 0) -> CsvTable:
+def read_csv_bytes(source: str, data: bytes, *, header_line: int = 0, separator: str = ",") -> CsvTable:
     """:func:`read_csv_text` straight from bytes when they are UTF-8 (no decoding copy), else via
     Windows-1252 text with a note."""
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
@@ -507,19 +531,25 @@ def read_csv_bytes(source: str, data: bytes, *, header_line: int = 0) -> CsvTabl
     for _ in range(header_line):
         start = body.index(b"\n", start) + 1
     body = body[start:] if start else body
-    check_width(source, body, header_line)
+    check_width(source, body, header_line, separator)
     try:
-        frame = pl.read_csv(body, infer_schema=False, empty_string_is_null=False, truncate_ragged_lines=False)
+        frame = pl.read_csv(
+            body,
+            infer_schema=False,
+            empty_string_is_null=False,
+            truncate_ragged_lines=False,
+            separator=separator,
+        )
     except pl.exceptions.PolarsError:
         text, note = decode_text(source, data)
-        table = read_csv_text(source, text, header_line=header_line)
+        table = read_csv_text(source, text, header_line=header_line, separator=separator)
         return CsvTable(table.frame, table.lines, table.problems, note)
     physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
     first = 2 + header_line
     if physical == frame.height + 1:
         lines = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True).alias("line")
         return CsvTable(frame, lines)
-    table = read_csv_text(source, body.decode("utf-8"), header_line=0)
+    table = read_csv_text(source, body.decode("utf-8"), header_line=0, separator=separator)
     return CsvTable(frame, table.lines + header_line)
 
 
@@ -562,19 +592,49 @@ def _header_breaks(text: str) -> int:
 def find_header_line(text: str, looks_like_header, *, search: int = 20, normalise: bool = True) -> int | None:
     """The 0-based index of the first of the first ``search`` lines that ``looks_like_header`` accepts
     (given the line's titles, normalised by :func:`normalise_title` unless ``normalise`` is False)."""
+    found = find_header(text, looks_like_header, search=search, normalise=normalise, separators=False)
+    return found[0] if found else None
+
+
+def find_header(
+    text: str, looks_like_header, *, search: int = 20, normalise: bool = True, separators: bool = True
+) -> tuple[int, str] | None:
+    """The 0-based index of the header line among the first ``search`` lines (see :func:`find_header_line`)
+    and its column separator: a comma, or (with ``separators``) what :func:`line_separator` finds."""
     for i, line in enumerate(text[:65536].splitlines()[:search]):
-        cells = split_csv_line(line)
+        separator = line_separator(line) if separators else ","
+        cells = split_csv_line(line, separator)
         titles = {normalise_title(t) for t in cells} if normalise else {t.strip() for t in cells}
         if looks_like_header(titles):
-            return i
+            return i, separator
     return None
 
 
-def split_csv_line(line: str) -> list[str]:
+#: Column separators read besides the comma, as notes name them.
+SEPARATORS = {";": "semicolon", "\t": "tab"}
+
+
+def line_separator(line: str) -> str:
+    """A header line's column separator: ``;`` or a tab when the line has no comma but two or more of them
+    (the commoner if both), else a comma; a comma file stays a comma file.
+
+    >>> line_separator("Date;Supplier;Amount"), line_separator("Date\\tSupplier\\tAmount")
+    (';', '\\t')
+    >>> line_separator("Date,Supplier;Amount;VAT"), line_separator("Supplier;Amount")
+    (',', ',')
+    """
+    if "," in line:
+        return ","
+    counts = {separator: line.count(separator) for separator in SEPARATORS}
+    best = max(counts, key=lambda separator: counts[separator])
+    return best if counts[best] >= 2 else ","
+
+
+def split_csv_line(line: str, separator: str = ",") -> list[str]:
     import csv
 
     try:
-        return next(csv.reader([line]))
+        return next(csv.reader([line], delimiter=separator))
     except (StopIteration, csv.Error):
         return []
 

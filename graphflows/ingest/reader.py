@@ -1,8 +1,9 @@
 """Format detection and reading many files into one :class:`IngestResult`.
 
-Formats: ``flows`` (native CSV), ``360giving`` (CSV/XLSX/JSON), ``ocds`` (JSON packages, records,
-releases) and ``spend`` (transparency spend CSVs). A ``.zip`` is read member by member without
-unpacking it to disk (members are named ``archive.zip!member.csv`` in flows and errors).
+Formats: ``flows`` (native CSV), ``360giving`` (CSV/XLSX/XLS/ODS/JSON), ``ocds`` (JSON packages,
+records, releases) and ``spend`` (transparency spend CSVs separated by commas, semicolons or tabs, and
+workbooks). A ``.zip`` is read member by member without unpacking it to disk (members are named
+``archive.zip!member.csv`` in flows and errors).
 
 When any file is not in the native format (or an organisation map is given), payers and payees are
 matched across all files so one organisation is one node (:mod:`graphflows.ingest.organisations`);
@@ -41,7 +42,8 @@ from graphflows.ingest.repeats import (
     drop_repeated_transactions,
 )
 from graphflows.ingest.sources import SourceRules
-from graphflows.ingest.unrecognised import is_ods, why_not_recognised
+from graphflows.ingest.unrecognised import why_not_recognised
+from graphflows.ingest.workbook import is_ods
 from graphflows.model import InputError, NoPayerError, RowProblem, UnnamedPayer
 from graphflows.model.notes import FileNote
 from graphflows.model.schema import empty_flows
@@ -272,15 +274,9 @@ def _read_zip(path: Path, format: str | None, rules: SourceRules, seen: SeenByte
     if unnamed:
         raise NoPayerError(unnamed)
     if not reads:
-        raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx)")
+        raise InputError(f"{path}: zip archive holds no data files (.csv, .json, .xlsx, .xls, .ods)")
     if skipped:
         text = f"{path}: skipped {len(skipped)} non-data member(s): {', '.join(skipped[:5])}"
-        sheets = [m for m in skipped if m.lower().endswith((".xls", ".ods"))]
-        if sheets:
-            text += (
-                f"; {len(sheets)} of them .xls/.ods spreadsheets, which graphflows does not read: save them "
-                "as .xlsx or CSV UTF-8 if they hold data the other members do not"
-            )
         reads[0].notes.append(FileNote(text, str(path), SKIPPED_MEMBERS, len(skipped)))
     return reads
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -31,12 +32,15 @@ import polars as pl
 from graphflows.ingest.base import FileRead, check_readable, conform, empty_rejects, records_as_json
 from graphflows.ingest.importer import NO_SETTINGS, Importer, Sample, SourceSettings
 from graphflows.ingest.parsing import (
+    SEPARATORS,
     all_blank,
-    find_header_line,
+    find_header,
+    line_separator,
     parse_amounts,
     parse_dates,
     read_csv_bytes,
     split_csv_line,
+    uses_decimal_commas,
 )
 from graphflows.ingest.sides import REDACTED_NAME, provisional_id, registered_ids
 from graphflows.ingest.workbook import (
@@ -44,6 +48,7 @@ from graphflows.ingest.workbook import (
     Sheet,
     Sheets,
     header_rows,
+    is_workbook_data,
     read_sheets,
     sheets_note,
     stacked,
@@ -133,15 +138,18 @@ def _looks_like_header(titles: Iterable[str], settings: SourceSettings = NO_SETT
 
 
 def sniff(sample: Sample) -> bool:
-    """True for a CSV or workbook whose header (within its first lines or rows) has a supplier and an
-    amount column."""
+    """True for a CSV (separated by commas, semicolons or tabs) or workbook whose header (within its first
+    lines or rows) has a supplier and an amount column."""
     if sample.is_workbook:
         return any(_looks_like_header(titles, sample.settings) for titles in sample.header_rows)
     head = sample.head
-    if head[:1] in (b"{", b"[") or head[:2] == b"PK":
+    if head[:1] in (b"{", b"[") or is_workbook_data(head):
         return False
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    found = find_header_line(text, lambda t: _looks_like_header(t, sample.settings), normalise=False)
+    found = find_header(text, lambda t: _looks_like_header(t, sample.settings), normalise=False)
+    if found is not None and found[1] != ",":  # graphflows' own flows CSV saved with ; is told to use commas
+        titles = {t.strip().lower() for t in split_csv_line(text.splitlines()[found[0]], found[1])}
+        return not {"payer_id", "payee_id", "amount"} <= titles
     return found is not None
 
 
@@ -379,6 +387,85 @@ def _sheet_summary(sheet: Sheet, settings: SourceSettings) -> str:
     return f"{sheet.name} ({sheet.frame.height:,} row(s){money}; columns: {', '.join(sheet.frame.columns)})"
 
 
+@dataclass(frozen=True)
+class _Table:
+    """A spend file's records as text columns, before any field is read: each record's position (line or
+    ``Sheet!row``), the header's line, per-record CSV problems, the notes on how it was read, and the
+    column separator of a CSV (``,``, ``;`` or a tab; None for a workbook)."""
+
+    frame: pl.DataFrame
+    lines: pl.Series
+    header_at: str
+    notes: list[str]
+    problems: pl.Series | None = None
+    encoding_note: str | None = None
+    separator: str | None = None
+
+
+def _workbook_table(data: bytes, source: str, settings: SourceSettings) -> _Table:
+    """Every sheet of a workbook with a spend header (one sheet per month is common), summaries set aside."""
+    date_keys = {_override_keys(settings).get("date")} - {None} or _KEYS["date"]
+    try:
+        sheets = read_sheets(
+            data,
+            source,
+            lambda titles: _looks_like_header(titles, settings),
+            date_titles=lambda title: header_key(title) in date_keys,
+            what="a spend header row (a supplier and an amount column)",
+            every_sheet=True,
+        )
+    except InputError:
+        if settings.columns:  # the named titles are what is missing: say which, and what is there
+            _missing_named_columns(source, map(sorted, header_rows(data, source)), settings)
+        raise
+    chosen, notes = _payment_sheets(sheets, source, settings)
+    frame, lines = stacked(chosen)
+    return _Table(frame, lines, "1", notes)
+
+
+#: What the note on a CSV separated by semicolons or tabs counts (``file(s) read as semicolon-separated``).
+SEPARATED = "file(s) read as {}-separated"
+
+
+def _csv_table(data: bytes, source: str, settings: SourceSettings) -> _Table:
+    """A spend CSV below its header line (found among the first lines), separated by commas, or by
+    semicolons or tabs when its header line says so (:func:`parsing.line_separator`), with a note."""
+    head = data[:65536].decode("utf-8-sig", errors="replace")
+    found = find_header(head, lambda titles: _looks_like_header(titles, settings), normalise=False)
+    if found is None and settings.columns:
+        rows = [split_csv_line(line, line_separator(line)) for line in head.splitlines()[:HEADER_SEARCH]]
+        _missing_named_columns(source, rows, settings)
+    if found is None:
+        raise InputError(
+            f"{source}:1: not a spend file: no header row with a supplier and an amount column "
+            "(e.g. Date, Supplier, Amount) in the first 20 lines"
+            + (f" (named: {', '.join(settings.columns.values())})" if settings.columns else "")
+        )
+    header, separator = found
+    table = read_csv_bytes(source, data, header_line=header, separator=separator)
+    notes: list[str] = []
+    if separator != ",":
+        called = SEPARATORS[separator]
+        text = f"{source}: columns separated by {called}s, not commas: read as {called}-separated"
+        notes.append(FileNote(text, source, SEPARATED.format(called), 1))
+    return _Table(table.frame, table.lines, str(header + 1), notes, table.problems, table.note, separator)
+
+
+#: What the note on amounts written with decimal commas counts (the same words for every file).
+DECIMAL_COMMAS = "file(s) whose amounts have decimal commas (1.234,56), read as such"
+
+
+def _amounts(values: pl.Series, table: _Table, source: str, notes: list[str]) -> tuple[pl.Series, pl.Series]:
+    """Exact minor units and problems (:func:`parsing.parse_amounts`). In a CSV separated by semicolons
+    or tabs whose amounts are written ``1.234,56`` (:func:`parsing.uses_decimal_commas`) they are read so,
+    with a note; in any other file such an amount is refused, never misread."""
+    if table.separator not in (None, ",") and uses_decimal_commas(values):
+        text = f"{source}: amounts written with decimal commas (1.234,56): read as such"
+        notes.append(FileNote(text, source, DECIMAL_COMMAS, 1))
+        return parse_amounts(values, decimal_comma=True)
+    return parse_amounts(values)
+
+
 def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
     """Read spend-file bytes; ``source`` names the file (or ``archive.zip!member``) in flows and errors.
 
@@ -388,43 +475,12 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     if not data.strip():
         raise InputError(f"{source}: file is empty")
 
-    def is_header(titles: Iterable[str]) -> bool:
-        return _looks_like_header(titles, settings)
-
-    if data[:2] == b"PK":  # a workbook: every sheet with a spend header (one sheet per month is common)
-        date_keys = {_override_keys(settings).get("date")} - {None} or _KEYS["date"]
-        try:
-            sheets = read_sheets(
-                data,
-                source,
-                is_header,
-                date_titles=lambda title: header_key(title) in date_keys,
-                what="a spend header row (a supplier and an amount column)",
-                every_sheet=True,
-            )
-        except InputError:
-            if settings.columns:  # the named titles are what is missing: say which, and what is there
-                _missing_named_columns(source, map(sorted, header_rows(data, source)), settings)
-            raise
-        chosen_sheets, sheet_notes = _payment_sheets(sheets, source, settings)
-        raw, lines = stacked(chosen_sheets)
-        encoding_note, header_at, csv_problems = None, "1", None
-    else:
-        sheet_notes = []
-        head = data[:65536].decode("utf-8-sig", errors="replace")
-        header = find_header_line(head, is_header, normalise=False)
-        if header is None and settings.columns:
-            rows = map(split_csv_line, head.splitlines()[:HEADER_SEARCH])
-            _missing_named_columns(source, rows, settings)
-        if header is None:
-            raise InputError(
-                f"{source}:1: not a spend file: no header row with a supplier and an amount column "
-                "(e.g. Date, Supplier, Amount) in the first 20 lines"
-                + (f" (named: {', '.join(settings.columns.values())})" if settings.columns else "")
-            )
-        table = read_csv_bytes(source, data, header_line=header)
-        raw, lines, encoding_note, csv_problems = table.frame, table.lines, table.note, table.problems
-        header_at = str(header + 1)
+    table = (
+        _workbook_table(data, source, settings)
+        if is_workbook_data(data)
+        else _csv_table(data, source, settings)
+    )
+    raw, lines, header_at, csv_problems = table.frame, table.lines, table.header_at, table.problems
     where = f"{source}:{header_at}"
     chosen = _choose(raw, settings, where)
     given_payer = bool(settings.payer_name or settings.payer_id)
@@ -436,7 +492,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         )
     if not chosen["payer_name"] and not chosen["payer_id"] and not given_payer:
         raise NoPayerError([UnnamedPayer(source, header_at, tuple(raw.columns))])
-    notes: list[str] = list(sheet_notes)
+    notes: list[str] = list(table.notes)
     if given_payer:
         own = [c for c in (chosen["payer_name"], chosen["payer_id"]) if c]
         if own:
@@ -472,7 +528,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         frame = frame.filter(~blank)
         kept_raw = raw.filter(~blank)
 
-    minor, amount_problem = parse_amounts(frame[col["amount"]])
+    minor, amount_problem = _amounts(frame[col["amount"]], table, source, notes)
     dates = (
         parse_dates(frame[col["date"]], label="date")
         if chosen["date"]
@@ -596,7 +652,7 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
             pl.col("_line").cast(pl.String).alias("line"),
             reason.alias("reason"),
         ).with_columns(records_as_json(kept_raw.filter(bad_mask)))
-    notes += [n for n in (encoding_note, dates.note and f"{source}: {dates.note}") if n]
+    notes += [n for n in (table.encoding_note, dates.note and f"{source}: {dates.note}") if n]
     if not chosen["date"] and good.height:
         notes.append(FileNote.of(source, good.height, UNDATED, detail=UNDATED_DETAIL))
     notes += [FileNote.of(source, count, kind) for kind, count in without_money.items() if count]
@@ -610,6 +666,6 @@ IMPORTER = Importer(
     FORMAT,
     sniff,
     read_bytes,
-    "transparency spend files (CSV, XLSX): NHS, councils (LGTC), GLA, TfL, departments",
+    "transparency spend files (CSV, TSV, XLSX, XLS, ODS): NHS, councils (LGTC), GLA, TfL, departments",
     uses_settings=True,
 )

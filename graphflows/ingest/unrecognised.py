@@ -1,9 +1,10 @@
 """Why no format reads a file, in one sentence the analyst can act on.
 
-A file no importer recognises is usually one of a few things: a spreadsheet in a format graphflows does
-not read (Excel 97-2003 ``.xls``, OpenDocument ``.ods``), a CSV separated by semicolons or tabs, a header
-further down than the first 20 lines, a sources manifest given as a data file, or a README. Each gets its
-own message; anything else the general one.
+A file no importer recognises is usually one of a few things: a web page or XML file named like a
+workbook (``.xls``), a flows or 360Giving CSV separated by semicolons or tabs (spend files so separated
+are read), a header further down than the first 20 lines, a sources manifest given as a data file, or a
+README. Each gets its own message; anything else the general one. (Workbooks, ``.xlsx``, ``.xls`` and
+``.ods``, are read: :mod:`graphflows.ingest.workbook` says why one cannot be.)
 """
 
 from __future__ import annotations
@@ -14,30 +15,23 @@ from graphflows.ingest.base import is_documentation
 from graphflows.ingest.importer import Sample, SourceSettings
 from graphflows.ingest.parsing import split_csv_line
 from graphflows.ingest.sources import MANIFEST_COLUMNS
+from graphflows.ingest.workbook import looks_like_workbook
 
-#: The first bytes of an Excel 97-2003 workbook (an OLE2 compound file).
-OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: Lines below the first 20 searched for a header that a title block pushed down.
 DEEP_SEARCH = 200
 SAVE_AS = "save it as .xlsx (Excel Workbook) or CSV UTF-8 and try again"
-
-
-def is_ods(name: str, head: bytes) -> bool:
-    """An OpenDocument spreadsheet (its first member, ``mimetype``, says so; or its name)."""
-    return name.lower().endswith(".ods") or (head[:2] == b"PK" and b"opendocument.spreadsheet" in head[:200])
 
 
 def why_not_recognised(
     name: str, head: bytes, source: str, settings: SourceSettings, detect: Callable[[Sample], str | None]
 ) -> str:
     """The reason no importer reads the file ``name`` starting with ``head`` (``detect``: the registry's)."""
-    lower = name.lower()
-    if head.startswith(OLE2) or lower.endswith(".xls"):
-        if head[:2] == b"PK":
-            return f"{source}: an Excel .xlsx workbook named .xls: rename it to .xlsx and try again"
-        return f"{source}: an Excel 97-2003 workbook (.xls), which graphflows does not read: {SAVE_AS}"
-    if is_ods(name, head):
-        return f"{source}: an OpenDocument spreadsheet (.ods), which graphflows does not read: {SAVE_AS}"
+    suffix = name.lower().rpartition(".")[2]
+    if suffix in ("xls", "xlsx", "ods") and not looks_like_workbook(name, head):
+        markup = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+        if markup or b"\0" in head[:512]:  # a CSV named .xls is told what else is wrong with it, below
+            what = "a web page or XML file" if markup else "a file"
+            return f"{source}: {what} named .{suffix}, not a workbook: open it in Excel and {SAVE_AS}"
     if is_documentation(name):
         return f"{source}: a documentation file (README, notes, licence...), not data: leave it out"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")

@@ -1,4 +1,7 @@
-"""Excel workbooks (XLSX, read with openpyxl in read-only mode) as text tables.
+"""Spreadsheets as text tables: Excel ``.xlsx`` (openpyxl, read-only), Excel 97-2003 ``.xls`` and
+OpenDocument ``.ods`` (python-calamine). Which library reads a workbook is decided by its content (an OLE2
+compound file is ``.xls``, a zip with ``content.xml`` is ``.ods``), so a workbook with the wrong ending
+is still read; every kind gives the same text, so the importers apply one set of rules.
 
 Cells become text the way a CSV export would show them: dates as ISO ``2020-11-03``, whole numbers
 without ``.0``, amounts exact to the penny (``41133.770000000004`` -> ``41133.77``). Positions are
@@ -26,6 +29,19 @@ from graphflows.model import InputError
 from graphflows.model.money import format_minor
 from graphflows.model.notes import FileNote
 
+#: The first bytes of an Excel 97-2003 workbook (an OLE2 compound file).
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: What each kind of workbook is called in messages.
+KINDS = {
+    "xlsx": "XLSX workbook",
+    "xls": "Excel 97-2003 workbook (.xls)",
+    "ods": "OpenDocument spreadsheet (.ods)",
+}
+#: Why a password-protected workbook is not read, and what to do.
+PASSWORD = (
+    "a password-protected (encrypted) workbook, which graphflows does not read: open it in Excel, remove the "
+    "password (File > Info > Protect Workbook) and save it again, or save it as CSV UTF-8"
+)
 #: How many rows at the top of a sheet are searched for the header row.
 HEADER_SEARCH = 20
 #: A sheet with more cells than this (rows x header columns) is refused rather than read into memory.
@@ -33,6 +49,28 @@ MAX_CELLS = 30_000_000
 #: What openpyxl raises on a broken workbook (bad zip, bad XML, corrupt deflate data, missing parts).
 BROKEN = (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError, ParseError, zlib.error,
           IndexError, AttributeError)  # fmt: skip
+
+
+def is_ods(name: str, head: bytes) -> bool:
+    """An OpenDocument spreadsheet (its first member, ``mimetype``, says so; or its name)."""
+    return name.lower().endswith(".ods") or (head[:2] == b"PK" and b"opendocument.spreadsheet" in head[:200])
+
+
+def looks_like_workbook(name: str, head: bytes) -> bool:
+    """A workbook the importers read: an OLE2 file (``.xls``), or a zip named ``.xlsx``/``.xlsm``/``.xls``
+    or that is an OpenDocument spreadsheet (a zip of CSVs named ``.zip`` is an archive, not a workbook).
+
+    >>> [looks_like_workbook(name, head) for name, head in (("a", OLE2), ("b.xls", b"PK"), ("c.csv", b"x"))]
+    [True, True, False]
+    """
+    if head.startswith(OLE2):
+        return True
+    return head[:2] == b"PK" and (name.lower().endswith((".xlsx", ".xlsm", ".xls")) or is_ods(name, head))
+
+
+def is_workbook_data(data: bytes) -> bool:
+    """Bytes a workbook reader takes (a zip or an OLE2 file), not CSV or JSON text."""
+    return data[:2] == b"PK" or data.startswith(OLE2)
 
 
 def cell_text(value: object, serial_date: bool = False) -> str:
@@ -77,19 +115,136 @@ def unique_titles(titles: list[str]) -> list[str]:
     return out
 
 
-def _open(data: bytes, source: str):
-    from openpyxl import load_workbook
+@dataclass(frozen=True)
+class _Book:
+    """An open workbook, whichever library reads it: its sheets' names, each sheet's rows of cell values
+    (``rows(name, min_row, max_row, max_col)``, 1-based as in Excel, blank cells None) and ``close``."""
 
+    names: list[str]
+    rows: Callable[[str, int, int | None, int | None], Iterator[tuple]]
+    close: Callable[[], None]
+
+
+def _open(data: bytes, source: str) -> _Book:
+    """The workbook in ``data``: ``.xls`` and ``.ods`` by calamine, ``.xlsx`` by openpyxl (by content)."""
+    if data.startswith(OLE2):
+        if "EncryptedPackage".encode("utf-16-le") in data:  # an encrypted .xlsx is an OLE2 container
+            raise InputError(f"{source}: {PASSWORD}")
+        return _calamine_book(data, source, "xls")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for info in archive.infolist():
                 check_member_size(info, f"{source}!{info.filename}")
+            names = set(archive.namelist())
+            ods = "content.xml" in names and "xl/workbook.xml" not in names
+            if ods:
+                _check_ods_size(archive, source)
     except zipfile.BadZipFile as exc:
-        raise InputError(f"{source}: not a readable XLSX workbook ({exc})") from None
+        kind = "ods" if is_ods(source, data[:200]) else "xlsx"
+        raise InputError(f"{source}: not a readable {KINDS[kind]} ({exc})") from None
+    if ods:
+        return _calamine_book(data, source, "ods")
+    return _openpyxl_book(data, source)
+
+
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
+_VALUE_TYPE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0 value-type"
+
+
+def _check_ods_size(archive: zipfile.ZipFile, source: str) -> None:
+    """Refuse an OpenDocument spreadsheet with more than MAX_CELLS cells holding a value, counting repeats
+    (``number-rows-repeated``: a few bytes of XML can stand for millions of cells, all of which calamine
+    would hold in memory). Blank repeated cells, which LibreOffice writes to the sheet's end, are free."""
+    from xml.parsers import expat
+
+    state = {"cells": 0, "row_repeat": 1}
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        if tag == f"{_TABLE}table-row":
+            state["row_repeat"] = int(attributes.get(f"{_TABLE}number-rows-repeated", "1"))
+        elif tag == f"{_TABLE}table-cell" and _VALUE_TYPE in attributes:
+            state["cells"] += state["row_repeat"] * int(
+                attributes.get(f"{_TABLE}number-columns-repeated", "1")
+            )
+            if state["cells"] > MAX_CELLS:
+                raise InputError(
+                    f"{source}: too large to read (over {MAX_CELLS:,} cells with a value); split it or "
+                    "save it as CSV"
+                )
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
     try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        with archive.open("content.xml") as content:
+            parser.ParseFile(content)
+    except (expat.ExpatError, ValueError, zlib.error, OSError, EOFError) as exc:
+        raise InputError(f"{source}: not a readable {KINDS['ods']} ({_why(exc)})") from None
+
+
+def _openpyxl_book(data: bytes, source: str) -> _Book:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheets = {sheet.title: sheet for sheet in _sheets(book)}
     except BROKEN as exc:
         raise InputError(f"{source}: not a readable XLSX workbook ({_why(exc)})") from None
+
+    def rows(name: str, min_row: int = 1, max_row: int | None = None, max_col: int | None = None) -> Iterator:
+        return sheets[name].iter_rows(min_row=min_row, max_row=max_row, max_col=max_col, values_only=True)
+
+    return _Book(list(sheets), rows, book.close)
+
+
+def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
+    """An ``.xls`` or ``.ods`` workbook read by calamine: cells as Python values (numbers as int or float,
+    dates as date/datetime), blank cells None, rows and columns numbered from A1 as openpyxl numbers them.
+
+    Calamine is given a temporary copy named ``.xls``/``.ods``: so it reads the file as that kind and says
+    what is wrong with a broken one (from bytes alone it only says it cannot detect the format)."""
+    import tempfile
+
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
+
+    # closed with the book (or at once when it cannot be read)
+    copy = tempfile.NamedTemporaryFile(prefix="graphflows-", suffix=f".{kind}")  # noqa: SIM115
+    try:
+        copy.write(data)
+        copy.flush()
+        book = CalamineWorkbook.from_path(copy.name)
+        names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+    except (CalamineError, *BROKEN) as exc:
+        copy.close()
+        if isinstance(exc, PasswordError) or "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+            raise InputError(f"{source}: {PASSWORD}") from None
+        raise InputError(f"{source}: not a readable {KINDS[kind]} ({_why(exc)})") from None
+    loaded: dict[str, object] = {}
+
+    def rows(name: str, min_row: int = 1, max_row: int | None = None, max_col: int | None = None) -> Iterator:
+        if name not in loaded:
+            try:
+                loaded[name] = book.get_sheet_by_name(name)
+            except CalamineError as exc:
+                raise InputError(f"{source}: cannot read the workbook ({_why(exc)})") from None
+        return _calamine_rows(loaded[name], min_row, max_row, max_col)
+
+    def close() -> None:
+        book.close()
+        copy.close()
+
+    return _Book(names, rows, close)
+
+
+def _calamine_rows(sheet, min_row: int, max_row: int | None, max_col: int | None) -> Iterator[tuple]:
+    """A calamine sheet's rows from ``min_row`` (1-based; calamine yields rows from the first row but
+    columns from the first used one, so blank columns before it are put back)."""
+    before = (None,) * (sheet.start[1] if sheet.height else 0)
+    for number, row in enumerate(sheet.iter_rows(), start=1):
+        if max_row is not None and number > max_row:
+            return
+        if number >= min_row:
+            cells = before + tuple(None if value == "" else value for value in row)
+            yield cells[:max_col] if max_col is not None else cells
 
 
 def _why(exc: BaseException) -> str:
@@ -97,6 +252,8 @@ def _why(exc: BaseException) -> str:
         return f"malformed XML: {exc}"
     if isinstance(exc, zlib.error):
         return f"corrupt compressed data: {exc}"
+    if str(exc) == "Cannot detect file format":  # calamine, on a damaged or cut-short file
+        return "damaged or incomplete: its parts cannot be found"
     return str(exc) or type(exc).__name__
 
 
@@ -114,8 +271,8 @@ def header_rows(data: bytes, source: str) -> list[set[str]]:
     book = _open(data, source)
     try:
         found = []
-        for sheet in _sheets(book):
-            for row in sheet.iter_rows(values_only=True, max_row=HEADER_SEARCH):
+        for name in book.names:
+            for row in book.rows(name, 1, HEADER_SEARCH, None):
                 found.append({cell_text(v).strip() for v in row or () if v is not None})
         return found
     except BROKEN as exc:
@@ -162,18 +319,18 @@ def read_sheets(
     tables: list[Sheet] = []
     others: list[str] = []
     try:
-        for sheet in _sheets(book):
+        for name in book.names:
             if tables and not every_sheet:
-                others.append(sheet.title)
+                others.append(name)
                 continue
-            for number, header in enumerate(sheet.iter_rows(values_only=True, max_row=HEADER_SEARCH), 1):
+            for number, header in enumerate(book.rows(name, 1, HEADER_SEARCH, None), 1):
                 titles_seen = {cell_text(v).strip() for v in header or () if v is not None}
                 if is_header(titles_seen):
-                    frame, positions = _table(sheet, number, header, source, date_titles)
-                    tables.append(Sheet(sheet.title, titles_seen, frame, positions))
+                    frame, positions = _table(book, name, number, header, source, date_titles)
+                    tables.append(Sheet(name, titles_seen, frame, positions))
                     break
             else:
-                others.append(sheet.title)
+                others.append(name)
     except BROKEN as exc:
         raise InputError(f"{source}: cannot read the workbook ({_why(exc)})") from None
     finally:
@@ -202,7 +359,7 @@ def stacked(sheets: list[Sheet]) -> tuple[pl.DataFrame, pl.Series]:
 
 
 def _table(
-    sheet, number: int, header: tuple, source: str, date_titles: Callable[[str], bool]
+    book: _Book, name: str, number: int, header: tuple, source: str, date_titles: Callable[[str], bool]
 ) -> tuple[pl.DataFrame, pl.Series]:
     """The rows below the header row ``number``, as text columns (trailing blank rows are not records)."""
     cells_in_header = [cell_text(h).strip() for h in header]
@@ -214,20 +371,18 @@ def _table(
     columns: list[list[str]] = [[] for _ in titles]
     positions: list[str] = []
     blank_run: list[int] = []  # blank rows kept only when a row with data follows them
-    for row_number, row in enumerate(
-        sheet.iter_rows(min_row=number + 1, max_col=max(width, 1), values_only=True), start=number + 1
-    ):
+    for row_number, row in enumerate(book.rows(name, number + 1, None, max(width, 1)), start=number + 1):
         cells = row or ()
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
             blank_run.append(row_number)
             continue
         for blank in blank_run:
-            _append(columns, positions, (), dated, f"{sheet.title}!{blank}")
+            _append(columns, positions, (), dated, f"{name}!{blank}")
         blank_run.clear()
-        _append(columns, positions, cells, dated, f"{sheet.title}!{row_number}")
+        _append(columns, positions, cells, dated, f"{name}!{row_number}")
         if len(positions) * width > MAX_CELLS:
             raise InputError(
-                f"{source}: sheet {sheet.title} is too large to read ({len(positions):,} rows x {width:,} "
+                f"{source}: sheet {name} is too large to read ({len(positions):,} rows x {width:,} "
                 f"columns is over {MAX_CELLS:,} cells); split it or save it as CSV"
             )
     frame = pl.DataFrame({t: pl.Series(t, c, dtype=pl.String) for t, c in zip(titles, columns, strict=True)})
