@@ -467,7 +467,7 @@ def test_a_start_takes_the_last_starts_ports_again_when_they_are_free(tmp_path: 
     assert local_server.last_ports(tmp_path) == {}  # never started here
     ports.write_text('{"bolt": 43117, "http": null}')  # started with --no-browser
     assert local_server.last_ports(tmp_path) == {"bolt": 43117}
-    for broken in ("not json", "[43117]", '{"bolt": "43117", "http": 70000}'):
+    for broken in ("not json", "[43117]", '{"bolt": "43117", "http": 70000}', '{"bolt": true}'):
         ports.write_text(broken)
         assert local_server.last_ports(tmp_path) == {}, broken
 

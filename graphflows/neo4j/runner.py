@@ -312,6 +312,5 @@ def same_server(uri: str, local_uri: str) -> bool:
 def _one_line(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     first = " ".join(str(text).split("\n")[0].split())
-    return first.removesuffix(" ()").rstrip(":")[
-        :300
-    ]  # Neo4j ends some with empty brackets, the driver a colon
+    # Neo4j ends some messages with empty brackets, the driver some with a colon (details on later lines)
+    return first.removesuffix(" ()").rstrip(":")[:300]

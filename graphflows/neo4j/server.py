@@ -415,7 +415,7 @@ def last_ports(data_dir: Path) -> dict[str, int]:
         return {}
     if not isinstance(saved, dict):
         return {}
-    return {k: v for k, v in saved.items() if isinstance(v, int) and 0 < v < 65536}
+    return {k: v for k, v in saved.items() if type(v) is int and 0 < v < 65536}
 
 
 def reuse_port(previous: int | None, avoid: set[int] | frozenset[int] = frozenset()) -> int:
