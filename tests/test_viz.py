@@ -808,3 +808,15 @@ def test_no_two_names_overlap_in_the_london_view():
         if abs(a[0] - b[0]) < (a[2] + b[2]) / 2 and abs(a[1] - b[1]) < (a[3] + b[3]) / 2
     ]
     assert overlapping == []
+
+
+def test_the_legend_names_the_shape_a_pooled_budget_is_drawn_with():
+    """The demo's Better Care Fund pool is a stream (as the README's graph table defines pooled budgets):
+    the legend entry of the shape it is drawn with must say so, and no other shape may claim pools."""
+    from graphflows.graph import graph_from_ingest
+    from graphflows.ingest import read_flows
+
+    data = embedded_data(view_html(graph_from_ingest(read_flows([str(DEMO)]))))
+    pool = next(n for n in data["nodes"] if n["id"] == "bcf-leicester")
+    claims = [k for k, style in data["style"].items() if "pooled budget" in style["label"].lower()]
+    assert claims == [pool["kind"]]

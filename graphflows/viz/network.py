@@ -33,13 +33,13 @@ KIND_STYLE: dict[str, dict[str, str]] = {
         "shape": "diamond",
         "color": "#9AA5B1",
         "border": "#52606D",
-        "label": "Funding stream",
+        "label": "Funding stream or pooled budget",
     },
     Kind.COMMISSIONER.value: {
         "shape": "square",
         "color": "#9AA5B1",
         "border": "#52606D",
-        "label": "Commissioner or pooled budget",
+        "label": "Commissioner",
     },
     Kind.PROVIDER.value: {"shape": "dot", "color": "#9AA5B1", "border": "#52606D", "label": "Provider"},
 }

@@ -55,8 +55,8 @@ NODE_COLOURS = {
 OTHER_PREFIX = "other:"
 #: Singular and plural of each kind, for notes and "Other ..." nodes.
 KIND_NOUNS = {
-    Kind.STREAM.value: ("funding stream", "funding streams"),
-    Kind.COMMISSIONER.value: ("commissioner or pooled budget", "commissioners or pooled budgets"),
+    Kind.STREAM.value: ("funding stream or pooled budget", "funding streams or pooled budgets"),
+    Kind.COMMISSIONER.value: ("commissioner", "commissioners"),
     Kind.PROVIDER.value: ("provider", "providers"),
 }
 
