@@ -127,11 +127,9 @@ def money_pairs(flows: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     own = self_paid(flows)
     columns = ("payer_id", "payee_id", "stream_id", "currency", "amount_minor")
     positive, negative = net_pairs(flows.select(*columns))
-    pairs = (
-        positive.group_by(pl.col("payer_id").alias("from"), pl.col("payee_id").alias("to"))
-        .agg(pl.col("net_minor").sum().alias("amount_minor"), pl.col("lines").sum().alias("flow_count"))
-        .sort("from", "to")
-    )
+    pairs = positive.group_by(pl.col("payer_id").alias("from"), pl.col("payee_id").alias("to")).agg(
+        pl.col("net_minor").sum().alias("amount_minor"), pl.col("lines").sum().alias("flow_count")
+    )  # in no particular order (sorting 1M flows' pairs by name took 0.4 s; the views order what they draw)
     notes = []
     if negative.height:
         money = money_text(-int(negative["net_minor"].sum()), currency)
