@@ -325,11 +325,57 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
     if flows.is_empty():
         return Resolution(flows, pl.DataFrame(schema=ORG_COLUMNS), pl.DataFrame(), [])
     mentions = pl.concat([_side_mentions(flows, "payer"), _side_mentions(flows, "payee")])
+    identities = _identities(mentions)
+    notes = _undecided_note(org_map)
+    candidates: list[tuple[str, str, str]] = []  # (key, other key, evidence): near misses for --suggest
+    uf = _UnionFind()
+    evidence = _gather_evidence(identities, uf)
+    notes.extend(evidence.checks.notes())
+    notes.extend(_payer_code_note(flows))
+    notes.extend(_register_ambiguity_notes(evidence.register_ambiguous))
+
+    ordered = _ordered_merges(org_map, evidence, notes, candidates)
+    automatic = ordered[len(org_map.same) :]
+    notes.extend(
+        unmatched_map_keys(org_map, {*evidence.anchors, *(k for a, b, *_ in automatic for k in (a, b))})
+    )
+    reasons = _merge(uf, ordered, org_map.different, notes)
+    _add_name_reasons(evidence, reasons)
+
+    roots = [uf.find(a) for a in evidence.anchors]
+    organisations, node_of_root = _organisations(uf, roots, identities, reasons, org_map)
+    notes.extend(_possible_duplicates(organisations, candidates))
+    table = _identity_table(identities, [node_of_root[r] for r in roots], evidence.matched_by, organisations)
+    resolved = _apply(flows, mentions, table)
+    organisations = pl.concat([organisations, redacted_nodes(resolved)])
+    notes.extend(self_payment_notes(resolved))
+    return Resolution(resolved, organisations, table, notes, _candidate_pairs(uf, node_of_root, candidates))
+
+
+def _identity_table(
+    identities: pl.DataFrame, nodes: list[str], matched_by: list[str], organisations: pl.DataFrame
+) -> pl.DataFrame:
+    """Each identity with its node id, how it was matched, and its node's name and match method."""
+    return (
+        identities.drop("fixed")
+        .with_columns(
+            pl.Series("id", nodes, dtype=pl.String),
+            pl.Series("matched_by", matched_by, dtype=pl.String),
+        )
+        .join(
+            organisations.select("id", pl.col("name").alias("node_name"), "match_method", "match_confidence"),
+            on="id",
+        )
+    )
+
+
+def _identities(mentions: pl.DataFrame) -> pl.DataFrame:
+    """One row per distinct unredacted (given id, other ids, name), with its record count and name keys."""
     live = mentions.filter(~pl.col("redacted"))
     identities = live.group_by("id_given", "other_ids", "name_given", maintain_order=True).agg(
         pl.len().alias("records"), pl.col("fixed").all()
     )
-    identities = identities.with_columns(
+    return identities.with_columns(
         pl.Series("name_key", normalise_names(identities["name_given"])),
         pl.col("name_given")
         .str.to_uppercase()
@@ -337,103 +383,152 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
         .str.strip_chars()
         .alias("exact_key"),
     )
-    forms = legal_form_keys(identities["name_key"])
-    bodies = names_matches(identities["name_given"])
-    register_ambiguous: dict[str, tuple[PublicBody, ...]] = {}
-    uf = _UnionFind()
-    reasons: dict[str, list[tuple[str, str]]] = defaultdict(list)  # key -> [(method, why)]
-    forbidden = [(a, b) for a, b in org_map.different]
-    notes: list[str] = []
-    if org_map.undecided:
-        notes.append(
-            f"org map {org_map.source}: {len(org_map.undecided)} row(s) still 'maybe' (no effect until "
-            "changed to 'same' or 'different')"
-        )
-    edges: list[tuple[str, str, str, str]] = []  # (a, b, method, why)
-    candidates: list[tuple[str, str, str]] = []  # (key, other key, evidence): near misses for --suggest
-    checks = _IdChecks()
 
-    rows = identities.select("id_given", "other_ids", "name_given", "name_key", "exact_key", "records").rows()
-    fixed_flags = identities["fixed"].to_list()
-    anchors: list[str] = []
-    matched_by: list[str] = []
-    extra_links: list[tuple[str, str, str, str]] = []  # (own id, other number's id, name key, name)
-    primary_names: dict[str, set[str]] = defaultdict(set)
-    strong_by_name: dict[str, set[str]] = defaultdict(set)
-    strong_by_base: dict[str, set[str]] = defaultdict(set)
-    strong_forms: dict[str, set[str]] = defaultdict(set)
-    register_by_name: dict[str, dict[str, PublicBody]] = defaultdict(dict)
-    base_of: dict[str, tuple[str, str]] = {}
-    exact_by_name_key: dict[str, set[str]] = defaultdict(set)
-    name_records: Counter = Counter()
-    nameable: dict[str, None] = {}  # ordered set
-    for (id_given, other_ids, name_given, name_key, exact_key, _records), fixed, base_key, form, body in zip(
-        rows, fixed_flags, forms["base_key"], forms["form"], bodies, strict=True
-    ):
+
+def _undecided_note(org_map: OrgMap) -> list[str]:
+    """The note on org-map rows still marked 'maybe' (none when there are none)."""
+    if not org_map.undecided:
+        return []
+    return [
+        f"org map {org_map.source}: {len(org_map.undecided)} row(s) still 'maybe' (no effect until "
+        "changed to 'same' or 'different')"
+    ]
+
+
+@dataclass
+class _Evidence:
+    """What the identities say, gathered in one pass: each one's anchor key, and the indexes the merge
+    rules read (registered ids by name, by name without legal form, register bodies by name, ...)."""
+
+    checks: _IdChecks = field(default_factory=lambda: _IdChecks())
+    anchors: list[str] = field(default_factory=list)
+    matched_by: list[str] = field(default_factory=list)
+    edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # (a, b, method, why)
+    #: (own id, other number's id, name key, name)
+    extra_links: list[tuple[str, str, str, str]] = field(default_factory=list)
+    primary_names: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    strong_by_name: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    strong_by_base: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    strong_forms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    register_by_name: dict[str, dict[str, PublicBody]] = field(default_factory=lambda: defaultdict(dict))
+    register_ambiguous: dict[str, tuple[PublicBody, ...]] = field(default_factory=dict)
+    base_of: dict[str, tuple[str, str]] = field(default_factory=dict)
+    exact_by_name_key: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    name_records: Counter = field(default_factory=Counter)
+    nameable: dict[str, None] = field(default_factory=dict)  # ordered set
+
+    def add(self, row: tuple, fixed: bool, base_key: str, form: str, body: tuple[PublicBody, ...]) -> str:
+        """Record one identity (a row of ids, names and count) and return its anchor key."""
+        id_given, other_ids, name_given, name_key, exact_key, records = row
         given = normalise_org_id(id_given) if id_given else None
         others = [normalise_org_id(x) for x in (other_ids or "").split(";") if x.strip()]
-        given, others, dropped = checks.check(given, others, name_given, _records)
+        given, others, dropped = self.checks.check(given, others, name_given, records)
         strong = [x for x in [given, *others] if x and is_registered(x)]
         strong = list(dict.fromkeys(strong))
         weak = given if given and not is_registered(given) else None
+        anchor = self._anchor(given, strong, weak, fixed, name_key, name_given, base_key, form)
+        if name_key and not strong and not fixed:
+            self._add_nameable(name_key, exact_key, records, base_key, form, body)
+        self.anchors.append(anchor)
+        self.matched_by.append(_matched_by(anchor, name_key, dropped))
+        return anchor
+
+    def _anchor(
+        self,
+        given: str | None,
+        strong: list[str],
+        weak: str | None,
+        fixed: bool,
+        name_key: str | None,
+        name_given: str | None,
+        base_key: str,
+        form: str,
+    ) -> str:
+        """The key an identity starts from (its own id, first registered id, local id or name), noting
+        the links and indexes that key brings."""
         name_node = f"name:{name_key}" if name_key else None
         if fixed:
             anchor = f"id:{given}" if given else "name:"
             if given and is_registered(given) and name_key:
-                strong_by_name[name_key].add(anchor)
-        elif strong:
+                self.strong_by_name[name_key].add(anchor)
+            return anchor
+        if strong:
             anchor = f"id:{strong[0]}"
             if given and is_registered(given) and name_key:
-                primary_names[f"id:{given}"].add(name_key)
+                self.primary_names[f"id:{given}"].add(name_key)
             for other in strong[1:]:
-                extra_links.append((anchor, f"id:{other}", name_key, name_given))
+                self.extra_links.append((anchor, f"id:{other}", name_key, name_given))
             if name_key:
-                strong_by_name[name_key].add(anchor)
-                strong_by_base[base_key].add(anchor)
-                strong_forms[base_key].add(form)
-        elif weak:
+                self.strong_by_name[name_key].add(anchor)
+                self.strong_by_base[base_key].add(anchor)
+                self.strong_forms[base_key].add(form)
+            return anchor
+        if weak:
             anchor = f"id:{weak}"
             if name_node:
-                edges.append((anchor, name_node, "local-id", f"local id {weak} is named {name_given!r}"))
-        elif name_node:
-            anchor = name_node
-        else:
-            anchor = "name:"
-        if name_key and not strong and not fixed:
-            nameable[name_key] = None
-            base_of[name_key] = (base_key, form)
-            exact_by_name_key[name_key].add(exact_key or "")
-            name_records[name_key] += _records
-            if len(body) == 1:
-                register_by_name[name_key][f"id:{body[0].org_id}"] = body[0]
-            elif body:
-                register_ambiguous[name_key] = body
-        uf.find(anchor)
-        anchors.append(anchor)
-        matched_by.append(
-            (
-                f"org-id {anchor[3:]}"
-                if anchor.startswith("id:") and is_registered(anchor[3:])
-                else f"id {anchor[3:]}"
-                if anchor.startswith("id:")
-                else f"name {name_key!r}"
-            )
-            + "".join(f" ({bad} ignored: {why})" for bad, why in dropped)
-        )
-    notes.extend(checks.notes())
-    notes.extend(_payer_code_note(flows))
-    for name_key, several in register_ambiguous.items():
-        notes.append(
-            f"name {name_key!r} is several public bodies in the registers "
-            f"({', '.join(f'{b.org_id} {b.name}' for b in several)}); not merged (use --org-map to decide)"
-        )
+                self.edges.append((anchor, name_node, "local-id", f"local id {weak} is named {name_given!r}"))
+            return anchor
+        return name_node or "name:"
 
-    # a charity or company number given beside a record's own id links the two, unless one of the
-    # record's numbers belongs to an organisation known under an unrelated name (a publisher's slip:
-    # then none of that record's extra numbers is trusted)
+    def _add_nameable(
+        self, name_key: str, exact_key: str | None, records: int, base_key: str, form: str, body: tuple
+    ) -> None:
+        """Index a name given without a registered id, for the name and legal-form merges."""
+        self.nameable[name_key] = None
+        self.base_of[name_key] = (base_key, form)
+        self.exact_by_name_key[name_key].add(exact_key or "")
+        self.name_records[name_key] += records
+        if len(body) == 1:
+            self.register_by_name[name_key][f"id:{body[0].org_id}"] = body[0]
+        elif body:
+            self.register_ambiguous[name_key] = body
+
+
+def _matched_by(anchor: str, name_key: str | None, dropped: list[tuple[str, str]]) -> str:
+    """How an identity was matched: ``org-id GB-CHC-1``, ``id 123`` or ``name 'X'``, with ids ignored."""
+    how = (
+        f"org-id {anchor[3:]}"
+        if anchor.startswith("id:") and is_registered(anchor[3:])
+        else f"id {anchor[3:]}"
+        if anchor.startswith("id:")
+        else f"name {name_key!r}"
+    )
+    return how + "".join(f" ({bad} ignored: {why})" for bad, why in dropped)
+
+
+def _gather_evidence(identities: pl.DataFrame, uf: _UnionFind) -> _Evidence:
+    """Anchor every identity (adding each anchor to ``uf`` in order) and index what the merge rules need."""
+    rows = identities.select("id_given", "other_ids", "name_given", "name_key", "exact_key", "records").rows()
+    forms = legal_form_keys(identities["name_key"])
+    bodies = names_matches(identities["name_given"])
+    evidence = _Evidence()
+    for row, fixed, base_key, form, body in zip(
+        rows, identities["fixed"].to_list(), forms["base_key"], forms["form"], bodies, strict=True
+    ):
+        uf.find(evidence.add(row, fixed, base_key, form, body))
+    return evidence
+
+
+def _register_ambiguity_notes(register_ambiguous: dict[str, tuple[PublicBody, ...]]) -> list[str]:
+    """Notes on names that are several public bodies in the shipped registers."""
+    return [
+        f"name {name_key!r} is several public bodies in the registers "
+        f"({', '.join(f'{b.org_id} {b.name}' for b in several)}); not merged (use --org-map to decide)"
+        for name_key, several in register_ambiguous.items()
+    ]
+
+
+def _extra_number_links(
+    evidence: _Evidence, notes: list[str], candidates: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str, str]]:
+    """Links from a record's own id to a charity or company number given beside it, unless one of the
+    record's numbers belongs to an organisation known under an unrelated name (a publisher's slip: then
+    none of that record's extra numbers is trusted, and the clash is noted)."""
     by_record: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for anchor, other, name_key, name_given in extra_links:
+    for anchor, other, name_key, name_given in evidence.extra_links:
         by_record[(anchor, name_key or "", name_given)].append(other)
+    primary_names = evidence.primary_names
+    edges = []
     for (anchor, name_key, name_given), others in by_record.items():
         clash = next(
             (
@@ -457,15 +552,43 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
             edges.append(
                 (anchor, other, "charity+company", f"one record gives both {anchor[3:]} and {other[3:]}")
             )
+    return edges
 
-    # user-forced merges first, then the automatic ones (a forbidden pair stops any merge joining it)
-    ordered = [(a, b, "user-map", f"org map {org_map.source}: same") for a, b, _ in org_map.same] + edges
-    ordered += _name_merges(nameable, strong_by_name, register_by_name, notes, candidates)
-    ordered += _legal_form_merges(
-        nameable, base_of, strong_by_base, strong_forms, strong_by_name, register_by_name, notes, candidates
+
+def _ordered_merges(
+    org_map: OrgMap, evidence: _Evidence, notes: list[str], candidates: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str, str]]:
+    """Every merge to try, in order: the user's forced ones first, then local ids, extra numbers, names
+    and legal forms (a forbidden pair later stops any merge joining it)."""
+    ordered = [
+        (a, b, "user-map", f"org map {org_map.source}: same") for a, b, _ in org_map.same
+    ] + evidence.edges
+    ordered += _extra_number_links(evidence, notes, candidates)
+    ordered += _name_merges(
+        evidence.nameable, evidence.strong_by_name, evidence.register_by_name, notes, candidates
     )
-    automatic = ordered[len(org_map.same) :]
-    notes.extend(unmatched_map_keys(org_map, {*anchors, *(k for a, b, *_ in automatic for k in (a, b))}))
+    ordered += _legal_form_merges(
+        evidence.nameable,
+        evidence.base_of,
+        evidence.strong_by_base,
+        evidence.strong_forms,
+        evidence.strong_by_name,
+        evidence.register_by_name,
+        notes,
+        candidates,
+    )
+    return ordered
+
+
+def _merge(
+    uf: _UnionFind,
+    ordered: list[tuple[str, str, str, str]],
+    forbidden: list[tuple[str, str]],
+    notes: list[str],
+) -> dict[str, list[tuple[str, str]]]:
+    """Apply the merges in order, skipping any that would join a pair the org map calls different;
+    returns key -> [(method, why)] for the merges made."""
+    reasons: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for a, b, method, why in ordered:
         ra, rb = uf.find(a), uf.find(b)
         if ra == rb:
@@ -481,16 +604,29 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
             continue
         uf.union(a, b)
         reasons[a].append((method, why))
-    for name_key, exacts in exact_by_name_key.items():
+    return reasons
+
+
+def _add_name_reasons(evidence: _Evidence, reasons: dict[str, list[tuple[str, str]]]) -> None:
+    """Add the reason records share a name node: names that normalise alike, or one exact name repeated."""
+    for name_key, exacts in evidence.exact_by_name_key.items():
         if len(exacts) > 1:
             reasons[f"name:{name_key}"].append(
                 ("name", f"names {' / '.join(sorted(exacts))} normalise to {name_key!r}")
             )
-        elif name_records[name_key] > 1:
+        elif evidence.name_records[name_key] > 1:
             reasons[f"name:{name_key}"].append(("exact-name", f"same name {name_key!r}"))
 
-    # clusters -> node ids, names, methods
-    roots = [uf.find(a) for a in anchors]
+
+def _organisations(
+    uf: _UnionFind,
+    roots: list[str],
+    identities: pl.DataFrame,
+    reasons: dict[str, list[tuple[str, str]]],
+    org_map: OrgMap,
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """One organisation row per cluster (``roots`` holds each identity's cluster), and each cluster
+    root's node id."""
     members: dict[str, set[str]] = defaultdict(set)
     seen_roots = set(roots)  # keys named only in the org map make no node of their own
     for key in list(uf.parent):
@@ -502,70 +638,79 @@ def resolve(flows: pl.DataFrame, org_map: OrgMap | None = None) -> Resolution:
             display_override[uf.find(a)] = name
     name_counts: dict[str, Counter] = defaultdict(Counter)
     record_counts: Counter = Counter()
-    for root, (_, _, name_given, _, _, records) in zip(roots, rows, strict=True):
+    for root, name_given, records in zip(
+        roots, identities["name_given"].to_list(), identities["records"].to_list(), strict=True
+    ):
         if name_given:
             name_counts[root][name_given.strip()] += records
         record_counts[root] += records
     node_of_root: dict[str, str] = {}
     org_rows = []
     for root, keys in members.items():
-        ids = sorted((k[3:] for k in keys if k.startswith("id:") and k != "id:"), key=id_rank)
-        names = [k[5:] for k in keys if k.startswith("name:") and k != "name:"]
-        if ids:
-            node = ids[0]
-        elif names:
-            node = "name:" + sorted(names)[0]
-        else:
-            node = "name:"
-        node_of_root[root] = node
-        merges = [m for k in sorted(keys) for m in reasons.get(k, [])]  # the same order on every run
-        if merges:
-            weakest = min(merges, key=lambda m: CONFIDENCE[m[0]])
-            method, confidence = weakest[0], CONFIDENCE[weakest[0]]
-        else:
-            method, confidence = (
-                ("org-id" if ids and is_registered(ids[0]) else "local-id" if ids else "single"),
-                1.0,
-            )
-        counted = name_counts.get(root) or Counter()
-        display = display_override.get(root) or (
-            sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counted else node
+        row = _organisation_row(
+            keys,
+            reasons,
+            name_counts.get(root) or Counter(),
+            record_counts.get(root, 0),
+            display_override.get(root),
         )
-        org_rows.append(
-            {
-                "id": node,
-                "name": display,
-                "match_method": method,
-                "match_confidence": confidence,
-                "match_reasons": "; ".join(dict.fromkeys(f"{m}: {w}" for m, w in merges)) or None,
-                "org_ids": ";".join(ids) or None,
-                "names_seen": ";".join(sorted(counted)) or None,
-                "records": int(record_counts.get(root, 0)),
-            }
+        node_of_root[root] = row["id"]
+        org_rows.append(row)
+    return pl.DataFrame(org_rows, schema=ORG_COLUMNS), node_of_root
+
+
+def _organisation_row(
+    keys: set[str],
+    reasons: dict[str, list[tuple[str, str]]],
+    counted: Counter,
+    records: int,
+    display_override: str | None,
+) -> dict:
+    """The organisation row for one cluster of keys: node id (best org-id, else first name), name shown
+    (the map's, else the most used), and the weakest merge as its method."""
+    ids = sorted((k[3:] for k in keys if k.startswith("id:") and k != "id:"), key=id_rank)
+    names = [k[5:] for k in keys if k.startswith("name:") and k != "name:"]
+    if ids:
+        node = ids[0]
+    elif names:
+        node = "name:" + sorted(names)[0]
+    else:
+        node = "name:"
+    merges = [m for k in sorted(keys) for m in reasons.get(k, [])]  # the same order on every run
+    if merges:
+        weakest = min(merges, key=lambda m: CONFIDENCE[m[0]])
+        method, confidence = weakest[0], CONFIDENCE[weakest[0]]
+    else:
+        method, confidence = (
+            ("org-id" if ids and is_registered(ids[0]) else "local-id" if ids else "single"),
+            1.0,
         )
-    organisations = pl.DataFrame(org_rows, schema=ORG_COLUMNS)
-    notes.extend(_possible_duplicates(organisations, candidates))
-    table = (
-        identities.drop("fixed")
-        .with_columns(
-            pl.Series("id", [node_of_root[r] for r in roots], dtype=pl.String),
-            pl.Series("matched_by", matched_by, dtype=pl.String),
-        )
-        .join(
-            organisations.select("id", pl.col("name").alias("node_name"), "match_method", "match_confidence"),
-            on="id",
-        )
+    display = display_override or (
+        sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counted else node
     )
-    resolved = _apply(flows, mentions, table)
-    organisations = pl.concat([organisations, redacted_nodes(resolved)])
-    notes.extend(self_payment_notes(resolved))
+    return {
+        "id": node,
+        "name": display,
+        "match_method": method,
+        "match_confidence": confidence,
+        "match_reasons": "; ".join(dict.fromkeys(f"{m}: {w}" for m, w in merges)) or None,
+        "org_ids": ";".join(ids) or None,
+        "names_seen": ";".join(sorted(counted)) or None,
+        "records": int(records),
+    }
+
+
+def _candidate_pairs(
+    uf: _UnionFind, node_of_root: dict[str, str], candidates: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """The near misses as pairs of distinct node ids (first evidence kept for each pair)."""
     node_of = {key: node_of_root[uf.find(key)] for key in uf.parent if uf.find(key) in node_of_root}
     pairs = {}
     for a, b, evidence in candidates:
         na, nb = (k[5:] if k.startswith("node:") else node_of.get(k) for k in (a, b))
         if na and nb and na != nb:
             pairs.setdefault(tuple(sorted((na, nb))), evidence)
-    return Resolution(resolved, organisations, table, notes, [(a, b, e) for (a, b), e in pairs.items()])
+    return [(a, b, e) for (a, b), e in pairs.items()]
 
 
 def _possible_duplicates(organisations: pl.DataFrame, candidates: list[tuple[str, str, str]]) -> list[str]:
