@@ -33,7 +33,7 @@ import hashlib
 import html
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -213,26 +213,49 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     text, note = decode_text(source, data)
     if not text.strip():
         raise InputError(f"{source}: file is empty")
+    releases, linked_only = _parse(text, source)
+    versions = Versions(releases=_release_versions(releases))
+    latest = _latest_awards(releases, versions)
+    tally = _Tally(non_money=linked_only)
+    for rel in releases:
+        _read_release(rel, latest, tally)
+    notes = [note] if note else []
+    notes += [FileNote.of(source, *counted) for counted in tally.counts() if counted[0]]
+    flows = _flows(tally.rows, source)
+    reject_frame = _reject_frame(tally.rejects, source)
+    return FileRead(
+        source,
+        FORMAT,
+        flows,
+        reject_frame,
+        records_read=flows.height + reject_frame.height + tally.non_money,
+        non_money=tally.non_money,
+        notes=notes,
+        versions=versions,
+    )
+
+
+def _parse(text: str, source: str) -> tuple[list[_Release], int]:
+    """The releases in a JSON document or JSON Lines text, and how many records had only linked releases."""
     try:
         doc = json.loads(text, parse_float=Decimal)
-        releases, linked_only = _releases(doc, source)
+        return _releases(doc, source)
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
             raise InputError(
                 f"{source}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})"
             ) from None
         try:
-            releases, linked_only = _json_lines(text, source)
+            return _json_lines(text, source)
         except RecursionError:
             raise InputError(f"{source}: JSON nested too deeply") from None
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply") from None
-    notes = [note] if note else []
-    rows: list[dict] = []
-    rejects: list[dict] = []
-    non_money = linked_only
+
+
+def _latest_awards(releases: list[_Release], versions: Versions) -> dict[tuple[str, str], tuple[str, int]]:
+    """(release date, order) of the latest release of each (ocid, award id); records it in ``versions``."""
     latest: dict[tuple[str, str], tuple[str, int]] = {}
-    versions = Versions(releases=_release_versions(releases))
     for rel in releases:
         r = rel.release
         for award in r.get("awards") or []:
@@ -242,172 +265,233 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
                 if key not in latest or stamp >= latest[key]:
                     latest[key] = stamp
                     versions.awards[key] = (stamp[0], str(r["id"]) if r.get("id") is not None else None)
-    superseded = shared_awards = shared_zero = 0
-    shared_totals: dict[str, int] = {}
-    for rel in releases:
-        r = rel.release
-        awards = r.get("awards")
-        if not isinstance(awards, list) or not awards:
-            non_money += 1
-            continue
-        parties = {str(p.get("id")): p for p in r.get("parties") or [] if isinstance(p, dict)}
-        buyer_ref = r.get("buyer") if isinstance(r.get("buyer"), dict) else None
-        buyer_party = parties.get(str(buyer_ref.get("id"))) if buyer_ref else None
-        if buyer_party is None:
-            buyer_party = next(
-                (
-                    p
-                    for role in PAYER_ROLES
-                    for p in parties.values()
-                    if isinstance(p.get("roles"), list) and role in p["roles"]
-                ),
-                None,
-            )
-        buyer_name = _text((buyer_ref or {}).get("name")) or _text((buyer_party or {}).get("name"))
-        buyer_ids = _party_ids(buyer_party) if buyer_party else []
-        items = ((r.get("tender") or {}).get("items") or []) if isinstance(r.get("tender"), dict) else []
-        cpv = next(
+    return latest
+
+
+@dataclass
+class _Tally:
+    """Flow rows, rejects and the counts behind a file's notes, gathered release by release."""
+
+    non_money: int = 0
+    superseded: int = 0
+    shared_awards: int = 0
+    shared_zero: int = 0
+    shared_totals: dict[str, int] = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
+    rejects: list[dict] = field(default_factory=list)
+
+    def count_shared(self, minor: int, currency: str | None) -> None:
+        """Count an award whose one value several suppliers share (a ceiling, or 0 when none is stated)."""
+        if minor:
+            self.shared_awards += 1
+            self.shared_totals[currency or "?"] = self.shared_totals.get(currency or "?", 0) + minor
+        else:
+            self.shared_zero += 1
+
+    def counts(self) -> tuple[tuple[int, str, dict[str, int] | None, str], ...]:
+        """(count, what, totals, detail) for each note the file may get."""
+        undated = sum(1 for row in self.rows if row["date_basis"] is None)
+        return (
+            (undated, UNDATED, None, ""),
+            (self.superseded, SUPERSEDED, None, ""),
+            (self.shared_awards, SHARED, self.shared_totals, SHARED_DETAIL),
+            (self.shared_zero, SHARED_ZERO, None, "; their flows have amount 0 and shared_award_value=yes"),
+            (self.non_money - self.superseded, NO_MONEY, None, ""),
+        )
+
+
+@dataclass
+class _Context:
+    """What every award of one release shares: its parties, buyer, CPV code and tender title."""
+
+    rel: _Release
+    parties: dict[str, dict]
+    buyer_name: str | None
+    buyer_ids: list[str]
+    cpv: str | None
+    tender_title: str | None
+
+
+def _context(rel: _Release) -> _Context:
+    """The parties, buyer (by reference, else the first party in a payer role), CPV and tender title."""
+    r = rel.release
+    parties = {str(p.get("id")): p for p in r.get("parties") or [] if isinstance(p, dict)}
+    buyer_ref = r.get("buyer") if isinstance(r.get("buyer"), dict) else None
+    buyer_party = parties.get(str(buyer_ref.get("id"))) if buyer_ref else None
+    if buyer_party is None:
+        buyer_party = next(
             (
-                str(i["classification"].get("id"))
-                for i in items
-                if isinstance(i, dict)
-                and isinstance(i.get("classification"), dict)
-                and i["classification"].get("id")
+                p
+                for role in PAYER_ROLES
+                for p in parties.values()
+                if isinstance(p.get("roles"), list) and role in p["roles"]
             ),
             None,
         )
-        tender_title = (
-            _text((r.get("tender") or {}).get("title")) if isinstance(r.get("tender"), dict) else None
-        )
-        for a_index, award in enumerate(awards):
-            apath = f"{rel.path}.awards[{a_index}]"
-            if not isinstance(award, dict):
-                rejects.append({"line": apath, "reason": "award is not a JSON object", "record": award})
-                continue
-            suppliers = award.get("suppliers") if isinstance(award.get("suppliers"), list) else []
-            key = (str(r.get("ocid")), str(award.get("id")))
-            if award.get("id") is not None and latest.get(key) != (str(r.get("date") or ""), rel.order):
-                superseded += max(len(suppliers), 1)
-                non_money += max(len(suppliers), 1)
-                continue
-            status = str(award.get("status") or "").lower()
-            award_date = _award_date(award, r)
-            minor, currency, problem = _money(award.get("value"))
-            if not suppliers or status in NO_MONEY_STATUSES:
-                non_money += max(len(suppliers), 1)
-                continue
-            per_supplier = []
-            for s in suppliers:
-                party = parties.get(str(s.get("id"))) if isinstance(s, dict) else None
-                per_supplier.append(
-                    _money((party or {}).get("x_awardValue")) if party else (None, None, None)
-                )
-            shared = len(suppliers) > 1
-            if minor is None and problem is None and all(v[0] is None and v[2] is None for v in per_supplier):
-                non_money += len(suppliers)
-                continue
-            if shared and minor is not None and any(v[0] is None for v in per_supplier):
-                if minor:
-                    shared_awards += 1
-                    shared_totals[currency or "?"] = shared_totals.get(currency or "?", 0) + minor
-                else:
-                    shared_zero += 1
-            for s_index, (supplier, own) in enumerate(zip(suppliers, per_supplier, strict=True)):
-                spath = f"{apath}.suppliers[{s_index}]"
-                record = {
-                    "award": {k: award.get(k) for k in ("id", "status", "date", "value")},
-                    "supplier": supplier,
-                }
-                if not isinstance(supplier, dict):
-                    rejects.append(
-                        {"line": spath, "reason": "supplier is not a JSON object", "record": record}
-                    )
-                    continue
-                party = parties.get(str(supplier.get("id")))
-                name = _text(supplier.get("name")) or _text((party or {}).get("name"))
-                ids = _party_ids(party) if party else []
-                own_minor, own_currency, own_problem = own
-                reasons = []
-                if not name and not ids:
-                    reasons.append(
-                        f"supplier {supplier.get('id')!r} has no name and is not among the release's parties"
-                    )
-                if not buyer_name and not buyer_ids:
-                    reasons.append(
-                        "release has no buyer (no 'buyer', and no party with role buyer or procuringEntity)"
-                    )
-                if own_minor is not None or own_problem:
-                    amount, cur, why, basis = own_minor, own_currency, own_problem, "supplier"
-                elif not shared:
-                    amount, cur, why, basis = minor, currency, problem, "award"
-                else:
-                    amount, cur, why, basis = 0, currency, problem, "shared"
-                if why:
-                    reasons.append(why)
-                if reasons:
-                    rejects.append({"line": spath, "reason": "; ".join(reasons), "record": record})
-                    continue
-                rows.append(
-                    {
-                        "payer_id_given": buyer_ids[0] if buyer_ids else None,
-                        "payer_name_given": buyer_name,
-                        "payer_other_ids": ";".join(buyer_ids[1:]) or None,
-                        "payee_id_given": ids[0] if ids else None,
-                        "payee_name_given": name,
-                        "payee_other_ids": ";".join(ids[1:]) or None,
-                        "amount_minor": amount,
-                        "currency": cur or "GBP",
-                        "date_text": award_date[0],
-                        "date_basis": award_date[1],
-                        "reference": str(award.get("id")) if award.get("id") is not None else None,
-                        "line": spath,
-                        "ocid": str(r.get("ocid")) if r.get("ocid") is not None else None,
-                        "release_id": str(r.get("id")) if r.get("id") is not None else None,
-                        "award_title": _text(award.get("title")),
-                        "tender_title": tender_title,
-                        "cpv": cpv,
-                        "cpv_division": cpv[:2] if cpv else None,
-                        "award_status": status or None,
-                        "value_basis": basis,
-                        "award_value": format_minor(minor) if minor is not None else None,
-                        "award_suppliers": str(len(suppliers)),
-                        "shared_award_value": "yes" if basis == "shared" else None,
-                        "supplier_sme": _flag((party or {}).get("sme")),
-                        "supplier_vco": _flag((party or {}).get("vco")),
-                    }
-                )
-    undated = sum(1 for row in rows if row["date_basis"] is None)
-    unexplained = non_money - superseded
-    counted = (
-        (undated, UNDATED, None, ""),
-        (superseded, SUPERSEDED, None, ""),
-        (shared_awards, SHARED, shared_totals, SHARED_DETAIL),
-        (shared_zero, SHARED_ZERO, None, "; their flows have amount 0 and shared_award_value=yes"),
-        (unexplained, NO_MONEY, None, ""),
+    tender = r.get("tender") if isinstance(r.get("tender"), dict) else None
+    items = (tender.get("items") or []) if tender else []
+    cpv = next(
+        (
+            str(i["classification"].get("id"))
+            for i in items
+            if isinstance(i, dict)
+            and isinstance(i.get("classification"), dict)
+            and i["classification"].get("id")
+        ),
+        None,
     )
-    notes += [FileNote.of(source, *note) for note in counted if note[0]]
-    flows = _flows(rows, source)
+    return _Context(
+        rel,
+        parties,
+        _text((buyer_ref or {}).get("name")) or _text((buyer_party or {}).get("name")),
+        _party_ids(buyer_party) if buyer_party else [],
+        cpv,
+        _text(tender.get("title")) if tender else None,
+    )
+
+
+def _read_release(rel: _Release, latest: dict[tuple[str, str], tuple[str, int]], tally: _Tally) -> None:
+    """Add one release's award-supplier flows and rejects to ``tally`` (a release without awards is
+    counted as non-money)."""
+    awards = rel.release.get("awards")
+    if not isinstance(awards, list) or not awards:
+        tally.non_money += 1
+        return
+    context = _context(rel)
+    for a_index, award in enumerate(awards):
+        apath = f"{rel.path}.awards[{a_index}]"
+        if not isinstance(award, dict):
+            tally.rejects.append({"line": apath, "reason": "award is not a JSON object", "record": award})
+            continue
+        _read_award(context, award, apath, latest, tally)
+
+
+def _read_award(
+    context: _Context, award: dict, apath: str, latest: dict[tuple[str, str], tuple[str, int]], tally: _Tally
+) -> None:
+    """Add one award's flows (one per supplier) to ``tally``, or count it as superseded or non-money."""
+    r, rel = context.rel.release, context.rel
+    suppliers = award.get("suppliers") if isinstance(award.get("suppliers"), list) else []
+    key = (str(r.get("ocid")), str(award.get("id")))
+    if award.get("id") is not None and latest.get(key) != (str(r.get("date") or ""), rel.order):
+        tally.superseded += max(len(suppliers), 1)
+        tally.non_money += max(len(suppliers), 1)
+        return
+    status = str(award.get("status") or "").lower()
+    award_date = _award_date(award, r)
+    minor, currency, problem = _money(award.get("value"))
+    if not suppliers or status in NO_MONEY_STATUSES:
+        tally.non_money += max(len(suppliers), 1)
+        return
+    per_supplier = []
+    for s in suppliers:
+        party = context.parties.get(str(s.get("id"))) if isinstance(s, dict) else None
+        per_supplier.append(_money((party or {}).get("x_awardValue")) if party else (None, None, None))
+    shared = len(suppliers) > 1
+    if minor is None and problem is None and all(v[0] is None and v[2] is None for v in per_supplier):
+        tally.non_money += len(suppliers)
+        return
+    if shared and minor is not None and any(v[0] is None for v in per_supplier):
+        tally.count_shared(minor, currency)
+    award_fields = _award_fields(context, award, status, award_date, minor, len(suppliers))
+    for s_index, (supplier, own) in enumerate(zip(suppliers, per_supplier, strict=True)):
+        spath = f"{apath}.suppliers[{s_index}]"
+        record = {"award": {k: award.get(k) for k in ("id", "status", "date", "value")}, "supplier": supplier}
+        if not isinstance(supplier, dict):
+            tally.rejects.append({"line": spath, "reason": "supplier is not a JSON object", "record": record})
+            continue
+        row, reasons = _supplier_flow(context, supplier, own, (minor, currency, problem), shared)
+        if reasons:
+            tally.rejects.append({"line": spath, "reason": "; ".join(reasons), "record": record})
+            continue
+        tally.rows.append(award_fields | row | {"line": spath})
+
+
+def _award_fields(
+    context: _Context,
+    award: dict,
+    status: str,
+    award_date: tuple[str, str | None],
+    minor: int | None,
+    suppliers: int,
+) -> dict:
+    """The columns every supplier's flow of one award shares: buyer, date, ids, titles, CPV, award value."""
+    r = context.rel.release
+    return {
+        "payer_id_given": context.buyer_ids[0] if context.buyer_ids else None,
+        "payer_name_given": context.buyer_name,
+        "payer_other_ids": ";".join(context.buyer_ids[1:]) or None,
+        "date_text": award_date[0],
+        "date_basis": award_date[1],
+        "reference": str(award.get("id")) if award.get("id") is not None else None,
+        "ocid": str(r.get("ocid")) if r.get("ocid") is not None else None,
+        "release_id": str(r.get("id")) if r.get("id") is not None else None,
+        "award_title": _text(award.get("title")),
+        "tender_title": context.tender_title,
+        "cpv": context.cpv,
+        "cpv_division": context.cpv[:2] if context.cpv else None,
+        "award_status": status or None,
+        "award_value": format_minor(minor) if minor is not None else None,
+        "award_suppliers": str(suppliers),
+    }
+
+
+def _supplier_flow(
+    context: _Context,
+    supplier: dict,
+    own: tuple[int | None, str | None, str | None],
+    award_money: tuple[int | None, str | None, str | None],
+    shared: bool,
+) -> tuple[dict, list[str]]:
+    """A supplier's own columns of a flow, and the reasons to reject it (none when it is a flow).
+
+    The amount is the supplier's own value, else the award's (one supplier), else 0 (a shared award).
+    """
+    party = context.parties.get(str(supplier.get("id")))
+    name = _text(supplier.get("name")) or _text((party or {}).get("name"))
+    ids = _party_ids(party) if party else []
+    reasons = []
+    if not name and not ids:
+        reasons.append(f"supplier {supplier.get('id')!r} has no name and is not among the release's parties")
+    if not context.buyer_name and not context.buyer_ids:
+        reasons.append("release has no buyer (no 'buyer', and no party with role buyer or procuringEntity)")
+    own_minor, own_currency, own_problem = own
+    minor, currency, problem = award_money
+    if own_minor is not None or own_problem:
+        amount, cur, why, basis = own_minor, own_currency, own_problem, "supplier"
+    elif not shared:
+        amount, cur, why, basis = minor, currency, problem, "award"
+    else:
+        amount, cur, why, basis = 0, currency, problem, "shared"
+    if why:
+        reasons.append(why)
+    row = {
+        "payee_id_given": ids[0] if ids else None,
+        "payee_name_given": name,
+        "payee_other_ids": ";".join(ids[1:]) or None,
+        "amount_minor": amount,
+        "currency": cur or "GBP",
+        "value_basis": basis,
+        "shared_award_value": "yes" if basis == "shared" else None,
+        "supplier_sme": _flag((party or {}).get("sme")),
+        "supplier_vco": _flag((party or {}).get("vco")),
+    }
+    return row, reasons
+
+
+def _reject_frame(rejects: list[dict], source: str) -> pl.DataFrame:
+    """The rejects as a frame (the record as JSON text)."""
     reject_frame = empty_rejects()
-    if rejects:
-        reject_frame = pl.DataFrame(
-            {
-                "source": [source] * len(rejects),
-                "line": [r["line"] for r in rejects],
-                "reason": [r["reason"] for r in rejects],
-                "record": [json.dumps(r["record"], ensure_ascii=False, default=str) for r in rejects],
-            },
-            schema=reject_frame.schema,
-        )
-    records_read = flows.height + reject_frame.height + non_money
-    return FileRead(
-        source,
-        FORMAT,
-        flows,
-        reject_frame,
-        records_read=records_read,
-        non_money=non_money,
-        notes=notes,
-        versions=versions,
+    if not rejects:
+        return reject_frame
+    return pl.DataFrame(
+        {
+            "source": [source] * len(rejects),
+            "line": [r["line"] for r in rejects],
+            "reason": [r["reason"] for r in rejects],
+            "record": [json.dumps(r["record"], ensure_ascii=False, default=str) for r in rejects],
+        },
+        schema=reject_frame.schema,
     )
 
 
