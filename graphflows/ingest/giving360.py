@@ -213,6 +213,33 @@ def _grants(
     notes: list[str],
     problems: pl.Series | None = None,
 ) -> FileRead:
+    by_title = _columns_by_title(raw, source)
+    blank = raw.select(all_blank(raw).alias("b"))["b"]
+    if problems is not None:
+        blank = blank & problems.is_null()
+    frame = raw.with_columns(
+        lines.alias("_line"),
+        (problems if problems is not None else pl.lit(None, pl.String)).alias("_csv_problem"),
+    ).filter(~blank)
+    kept_records = records.filter(~blank)
+    frame, optional = _sides(frame, by_title, source, notes)
+    frame = _checked(frame, by_title, source, notes)
+    bad_mask = frame["_reason"].is_not_null()
+    extras = [col for col in raw.columns if title_index(col)[0] not in USED or title_index(col)[1] > 0]
+    flows = _grant_flows(frame.filter(~bad_mask), source, [*optional, *extras])
+    rejects = empty_rejects()
+    if bad_mask.any():
+        rejects = _grant_rejects(frame.filter(bad_mask), kept_records.filter(bad_mask), raw, source)
+    if blank.any():  # every non-money record is accounted for in a note
+        notes.append(FileNote.of(source, int(blank.sum()), BLANK_RECORDS))
+    return FileRead(
+        source, FORMAT, flows, rejects, records_read=raw.height, non_money=int(blank.sum()), notes=notes
+    )
+
+
+def _columns_by_title(raw: pl.DataFrame, source: str) -> dict[tuple[str, int], str]:
+    """Each (standard title, repeat index) -> the first column with it; refuses a file without an amount or
+    a funder column."""
     by_title: dict[tuple[str, int], str] = {}
     for col in raw.columns:
         by_title.setdefault(title_index(col), col)
@@ -225,14 +252,14 @@ def _grants(
         raise InputError(
             f"{source}:1: 360Giving data without a 'Funding Org:Identifier' or 'Funding Org:Name' column"
         )
-    blank = raw.select(all_blank(raw).alias("b"))["b"]
-    if problems is not None:
-        blank = blank & problems.is_null()
-    frame = raw.with_columns(
-        lines.alias("_line"),
-        (problems if problems is not None else pl.lit(None, pl.String)).alias("_csv_problem"),
-    ).filter(~blank)
-    kept_records = records.filter(~blank)
+    return by_title
+
+
+def _sides(
+    frame: pl.DataFrame, by_title: dict[tuple[str, int], str], source: str, notes: list[str]
+) -> tuple[pl.DataFrame, list[str]]:
+    """Funder and recipient ids and names (given and provisional), programme, reference, recipient type,
+    co-funders; and the optional columns added (``co_funders``, ``grant_programmes``)."""
     c = lambda title, index=0: _column(frame, by_title, title, index)  # noqa: E731
     frame = frame.with_columns(
         c(FUNDER_ID).alias("payer_id_given"),
@@ -248,6 +275,7 @@ def _grants(
         .then(pl.lit("individual"))
         .alias("recipient_type"),
     )
+    optional = []
     co_funders = [i for (t, i) in by_title if t == FUNDER_ID and i > 0]
     programmes = sorted(i for (t, i) in by_title if t == PROGRAMME_TITLE)
     if co_funders:
@@ -255,10 +283,12 @@ def _grants(
         notes.append(
             f"{source}: some grants name co-funders; the first funder is the payer, the others are kept"
         )
+        optional.append("co_funders")
     if len(programmes) > 1:
         frame = frame.with_columns(
             _joined([c(PROGRAMME_TITLE, i) for i in programmes]).alias("grant_programmes")
         )
+        optional.append("grant_programmes")
     frame = frame.with_columns(
         pl.Series("payer_id_given", canonical_ids(frame["payer_id_given"])),
         pl.Series("payee_id_given", canonical_ids(frame["payee_id_given"])),
@@ -268,6 +298,13 @@ def _grants(
         provisional_id(frame, "payer_id_given", "payer_name_given").alias("payer_id"),
         provisional_id(frame, "payee_id_given", "payee_name_given").alias("payee_id"),
     )
+    return frame, optional
+
+
+def _checked(
+    frame: pl.DataFrame, by_title: dict[tuple[str, int], str], source: str, notes: list[str]
+) -> pl.DataFrame:
+    """Amount, date and currency parsed, and ``_reason`` (null for a good grant) naming every problem."""
     minor, amount_problem = parse_amounts(frame[by_title[(AMOUNT, 0)]])
     dated = by_title.get((AWARD_DATE, 0))
     dates = parse_dates(
@@ -298,16 +335,17 @@ def _grants(
         separator="; ",
         ignore_nulls=True,
     )
-    frame = frame.with_columns(
+    return frame.with_columns(
         minor.alias("amount_minor"),
         pl.lit(dates.date).alias("date"),
         currency.alias("currency"),
         pl.when(reason != "").then(reason).alias("_reason"),
     )
-    bad_mask = frame["_reason"].is_not_null()
-    good = frame.filter(~bad_mask)
-    extras = [col for col in raw.columns if title_index(col)[0] not in USED or title_index(col)[1] > 0]
-    flows = conform(
+
+
+def _grant_flows(good: pl.DataFrame, source: str, kept: list[str]) -> pl.DataFrame:
+    """The good grants as flows, keeping the ``kept`` columns (co-funders, programmes, the file's extras)."""
+    return conform(
         good.select(
             *funder_and_recipient(),
             "amount_minor",
@@ -326,31 +364,26 @@ def _grants(
             "payer_name_given",
             "payee_id_given",
             "payee_name_given",
-            *(["co_funders"] if co_funders else []),
-            *(["grant_programmes"] if len(programmes) > 1 else []),
-            *[pl.col(col) for col in extras],
+            *[pl.col(col) for col in kept],
         )
     )
-    rejects = empty_rejects()
-    if bad_mask.any():
-        bad = frame.filter(bad_mask)
-        bad_records = kept_records.filter(bad_mask)
-        if "record" in bad_records.columns and bad_records.width == 1 and "record" not in raw.columns:
-            record = bad_records["record"]
-        else:
-            from graphflows.ingest.base import records_as_json
 
-            record = records_as_json(bad_records.select(raw.columns))
-        rejects = bad.select(
-            pl.lit(source).alias("source"),
-            pl.col("_line").cast(pl.String).alias("line"),
-            pl.col("_reason").alias("reason"),
-        ).with_columns(record.alias("record"))
-    if blank.any():  # every non-money record is accounted for in a note
-        notes.append(FileNote.of(source, int(blank.sum()), BLANK_RECORDS))
-    return FileRead(
-        source, FORMAT, flows, rejects, records_read=raw.height, non_money=int(blank.sum()), notes=notes
-    )
+
+def _grant_rejects(
+    bad: pl.DataFrame, bad_records: pl.DataFrame, raw: pl.DataFrame, source: str
+) -> pl.DataFrame:
+    """The rejected grants with their reasons and records (as given, else the row as JSON)."""
+    if "record" in bad_records.columns and bad_records.width == 1 and "record" not in raw.columns:
+        record = bad_records["record"]
+    else:
+        from graphflows.ingest.base import records_as_json
+
+        record = records_as_json(bad_records.select(raw.columns))
+    return bad.select(
+        pl.lit(source).alias("source"),
+        pl.col("_line").cast(pl.String).alias("line"),
+        pl.col("_reason").alias("reason"),
+    ).with_columns(record.alias("record"))
 
 
 def _joined(parts: list[pl.Expr]) -> pl.Expr:
