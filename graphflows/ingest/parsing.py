@@ -271,30 +271,7 @@ def parse_dates(values: pl.Series, *, label: str = "date", iso_only: bool = Fals
     as text (``45019``). ``iso_only`` accepts ISO dates alone (graphflows' own flows CSV).
     """
     given = pl.DataFrame({"v": values.cast(pl.String).fill_null("").str.strip_chars()})
-    frame = given.group_by("v").agg(pl.len().alias("n"))
-    v = pl.col("v")
-    num = v.str.extract_groups(_NUMERIC)
-    iso = v.str.extract_groups(_ISO)
-    named = v.str.extract_groups(_NAMED)
-    named_mf = v.str.extract_groups(_NAMED_MONTH_FIRST)
-
-    def month(name: pl.Expr) -> pl.Expr:
-        return name.str.to_lowercase().replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
-
-    parts = frame.select(
-        v,
-        "n",
-        num.struct.field("1").cast(pl.Int32).alias("a"),
-        num.struct.field("2").cast(pl.Int32).alias("b"),
-        num.struct.field("3").alias("ny"),
-        iso.struct.field("1").cast(pl.Int32).alias("iy"),
-        iso.struct.field("2").cast(pl.Int32).alias("im"),
-        iso.struct.field("3").cast(pl.Int32).alias("id"),
-        pl.coalesce(named.struct.field("1"), named_mf.struct.field("2")).cast(pl.Int32).alias("xd"),
-        pl.coalesce(month(named.struct.field("2")), month(named_mf.struct.field("1"))).alias("xm"),
-        pl.coalesce(named.struct.field("3"), named_mf.struct.field("3")).alias("xy"),
-        v.str.extract(_SERIAL, 1).cast(pl.Int32).alias("serial"),
-    )  # fmt: skip
+    parts = _date_parts(given.group_by("v").agg(pl.len().alias("n")))
 
     def rows(condition: pl.Expr) -> int:
         return int(parts.select(pl.col("n").filter(condition).sum()).item() or 0)
@@ -307,55 +284,103 @@ def parse_dates(values: pl.Series, *, label: str = "date", iso_only: bool = Fals
     shown_default = (
         f"{default_order} (assumed: {'file' if day_first_rows or month_first_rows else 'UK'} default)"
     )
-
-    def year(col: str) -> pl.Expr:
-        text = pl.col(col)
-        y = text.cast(pl.Int32, strict=False)
-        return (
-            pl.when(text.str.len_chars() == 2)
-            .then(pl.when(y < 70).then(2000 + y).otherwise(1900 + y))
-            .otherwise(y)
+    parsed = _checked_dates(_dated_parts(parts, default_day_first, shown_default), label, iso_only)
+    out = given.join(parsed, on="v", how="left", maintain_order="left")
+    note = None
+    if day_first_rows and month_first_rows:
+        note = (
+            f"dates mix day/month order: {day_first_rows} row(s) day first, {month_first_rows} month first; "
+            f"{ambiguous_rows} ambiguous row(s) read as {default_order}"
         )
+    elif ambiguous_rows and not (day_first_rows or month_first_rows):
+        note = f"{ambiguous_rows} date(s) could be day/month or month/day; read as day/month (UK convention)"
+    return DateColumns(out["date"], out["order"], out["problem"], note)
 
+
+def _month(name: pl.Expr) -> pl.Expr:
+    """A month name or abbreviation (any case) as its number; null when not one."""
+    return name.str.to_lowercase().replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+
+
+def _date_parts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each distinct text ``v`` (with its count ``n``) split by every pattern: numeric ``a``/``b``/``ny``,
+    ISO ``iy``/``im``/``id``, month name ``xd``/``xm``/``xy``, and Excel ``serial``."""
+    v = pl.col("v")
+    num = v.str.extract_groups(_NUMERIC)
+    iso = v.str.extract_groups(_ISO)
+    named = v.str.extract_groups(_NAMED)
+    named_mf = v.str.extract_groups(_NAMED_MONTH_FIRST)
+    return frame.select(
+        v,
+        "n",
+        num.struct.field("1").cast(pl.Int32).alias("a"),
+        num.struct.field("2").cast(pl.Int32).alias("b"),
+        num.struct.field("3").alias("ny"),
+        iso.struct.field("1").cast(pl.Int32).alias("iy"),
+        iso.struct.field("2").cast(pl.Int32).alias("im"),
+        iso.struct.field("3").cast(pl.Int32).alias("id"),
+        pl.coalesce(named.struct.field("1"), named_mf.struct.field("2")).cast(pl.Int32).alias("xd"),
+        pl.coalesce(_month(named.struct.field("2")), _month(named_mf.struct.field("1"))).alias("xm"),
+        pl.coalesce(named.struct.field("3"), named_mf.struct.field("3")).alias("xy"),
+        v.str.extract(_SERIAL, 1).cast(pl.Int32).alias("serial"),
+    )  # fmt: skip
+
+
+def _year(col: str) -> pl.Expr:
+    """A year column as a number; two digits are 20xx below 70, else 19xx."""
+    text = pl.col(col)
+    y = text.cast(pl.Int32, strict=False)
+    return (
+        pl.when(text.str.len_chars() == 2)
+        .then(pl.when(y < 70).then(2000 + y).otherwise(1900 + y))
+        .otherwise(y)
+    )
+
+
+def _order_rule(shown_default: str) -> pl.Expr:
+    """Which rule reads each text: ``ISO``, ``Excel serial``, ``month name``, day/month or month/day as the
+    numbers show, else ``shown_default`` for an ambiguous numeric date; null when none applies."""
     a, b = pl.col("a"), pl.col("b")
     is_num = a.is_not_null()
-    day_first = (a > 12) & (b <= 12)
-    month_first = (b > 12) & (a <= 12)
-    use_day_first = day_first | (~month_first & pl.lit(default_day_first))
-    order = (
+    return (
         pl.when(pl.col("iy").is_not_null())
         .then(pl.lit("ISO"))
         .when(pl.col("serial").is_not_null())
         .then(pl.lit("Excel serial"))
         .when(pl.col("xm").is_not_null())
         .then(pl.lit("month name"))
-        .when(is_num & day_first)
+        .when(is_num & (a > 12) & (b <= 12))
         .then(pl.lit(DAY_FIRST))
-        .when(is_num & month_first)
+        .when(is_num & (b > 12) & (a <= 12))
         .then(pl.lit(MONTH_FIRST))
         .when(is_num & (a <= 12) & (b <= 12))
         .then(pl.lit(shown_default))
     )
-    y = (
-        pl.when(pl.col("iy").is_not_null())
-        .then(pl.col("iy"))
-        .when(pl.col("xm").is_not_null())
-        .then(year("xy"))
-        .otherwise(year("ny"))
-    )
+
+
+def _dated_parts(parts: pl.DataFrame, default_day_first: bool, shown_default: str) -> pl.DataFrame:
+    """``v`` with its ``date`` and the rule (``order``) that read it; ambiguous numeric dates follow
+    ``default_day_first`` and are shown as ``shown_default``."""
+    a, b = pl.col("a"), pl.col("b")
+    is_iso, is_named = pl.col("iy").is_not_null(), pl.col("xm").is_not_null()
+    day_first = (a > 12) & (b <= 12)
+    month_first = (b > 12) & (a <= 12)
+    use_day_first = day_first | (~month_first & pl.lit(default_day_first))
+    order = _order_rule(shown_default)
+    y = pl.when(is_iso).then(pl.col("iy")).when(is_named).then(_year("xy")).otherwise(_year("ny"))
     m = (
-        pl.when(pl.col("iy").is_not_null())
+        pl.when(is_iso)
         .then(pl.col("im"))
-        .when(pl.col("xm").is_not_null())
+        .when(is_named)
         .then(pl.col("xm"))
         .when(use_day_first)
         .then(b)
         .otherwise(a)
     )
     d = (
-        pl.when(pl.col("iy").is_not_null())
+        pl.when(is_iso)
         .then(pl.col("id"))
-        .when(pl.col("xm").is_not_null())
+        .when(is_named)
         .then(pl.col("xd"))
         .when(use_day_first)
         .then(a)
@@ -367,7 +392,7 @@ def parse_dates(values: pl.Series, *, label: str = "date", iso_only: bool = Fals
         m.cast(pl.String).str.pad_start(2, "0"),
         d.cast(pl.String).str.pad_start(2, "0"),
     )
-    parsed = parts.select(
+    return parts.select(
         "v",
         pl.when(pl.col("serial").is_not_null() & pl.col("iy").is_null())
         .then(pl.lit(_EXCEL_EPOCH) + pl.duration(days=pl.col("serial")))
@@ -376,6 +401,10 @@ def parse_dates(values: pl.Series, *, label: str = "date", iso_only: bool = Fals
         .alias("date"),
         order.alias("order"),
     )
+
+
+def _checked_dates(parsed: pl.DataFrame, label: str, iso_only: bool) -> pl.DataFrame:
+    """Add ``problem`` for each non-blank text that is not a date (only ISO ones when ``iso_only``)."""
     expected = (
         "an ISO 8601 date (YYYY-MM-DD)"
         if iso_only
@@ -383,21 +412,11 @@ def parse_dates(values: pl.Series, *, label: str = "date", iso_only: bool = Fals
     )
     if iso_only:
         parsed = parsed.with_columns(pl.when(pl.col("order") == "ISO").then(pl.col("date")).alias("date"))
-    parsed = parsed.with_columns(
+    return parsed.with_columns(
         pl.when(pl.col("date").is_null() & (pl.col("v") != ""))
         .then(pl.format("{} {} is not {}", pl.lit(label), "v", pl.lit(expected)))
         .alias("problem")
     )
-    out = given.join(parsed, on="v", how="left", maintain_order="left")
-    note = None
-    if day_first_rows and month_first_rows:
-        note = (
-            f"dates mix day/month order: {day_first_rows} row(s) day first, {month_first_rows} month first; "
-            f"{ambiguous_rows} ambiguous row(s) read as {default_order}"
-        )
-    elif ambiguous_rows and not (day_first_rows or month_first_rows):
-        note = f"{ambiguous_rows} date(s) could be day/month or month/day; read as day/month (UK convention)"
-    return DateColumns(out["date"], out["order"], out["problem"], note)
 
 
 # -------------------------------------------------------------------------------------------- CSV text
