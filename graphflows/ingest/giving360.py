@@ -213,6 +213,7 @@ def _grants(
     notes: list[str],
     problems: pl.Series | None = None,
 ) -> FileRead:
+    """Grants (one row per record, as text) as flows and rejects; blank records are counted in a note."""
     by_title = _columns_by_title(raw, source)
     blank = raw.select(all_blank(raw).alias("b"))["b"]
     if problems is not None:
