@@ -298,12 +298,16 @@ def _xlsx_sheet_parts(data: bytes) -> dict[str, str]:
     return parts
 
 
-#: A cell with content (not ``<c r="B2" s="1"/>``): its column letters, row number and the rest of its tag.
-_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*)>')
-#: An error cell's value: ``<c r="D6" t="e"><f>VLOOKUP(..)</f><v>#N/A</v></c>``.
-_ERROR_CELL = re.compile(
-    rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?\st="e"[^>]*>.*?<(?:\w+:)?v>([^<]*)<', re.DOTALL
-)
+#: Every cell's tag, and a cell reference in a tag (attributes in any order, either quote).
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
+_CELL_REF = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]+)([0-9]+)""")
+#: Every row's tag, and a row number in a tag.
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s/>]")
+_ROW_REF = re.compile(rb"""<(?:\w+:)?row\s[^>]*?\br\s*=\s*["']([0-9]+)""")
+#: An error cell's tag (``<c r="D6" t="e">``), its reference, and its value after it (``<v>#N/A</v>``).
+_ERROR_TAG = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\bt\s*=\s*["']e["'][^>]*>""")
+_TAG_REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]+)([0-9]+)""")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
 #: How much of a sheet's XML is scanned at a time.
 _CHUNK = 16 * 1024 * 1024
 
@@ -311,9 +315,10 @@ _CHUNK = 16 * 1024 * 1024
 def _scan_xlsx_sheet(data: bytes, part: str, where: str) -> dict[tuple[int, int], str]:
     """The error cells of an ``.xlsx`` sheet (``#N/A``, ``#DIV/0!`` by (row, column), 1-based), after
     checking the sheet's extent: calamine holds a sheet as a full grid up to its last row and column, so a
-    cell at ``XFD1048576`` in a few hundred bytes would ask for gigabytes (refused as too large)."""
+    cell at ``XFD1048576`` in a few hundred bytes would ask for gigabytes (refused as too large). Cells and
+    rows without a reference (calamine numbers them in order) count as one more row or column each."""
     errors: dict[tuple[int, int], str] = {}
-    last_row = last_column = 0
+    extent = _Extent()
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part) as xml:
         rest = b""
         while True:
@@ -321,26 +326,52 @@ def _scan_xlsx_sheet(data: bytes, part: str, where: str) -> dict[tuple[int, int]
             text = rest + piece
             cut = text.rfind(b"row>") + 4 if piece else len(text)  # whole rows at a time
             text, rest = text[:cut], text[cut:]
-            cells = [m for m in _CELL.findall(text) if not m[2].endswith(b"/")]
-            if cells:
-                last_row = max(last_row, max(int(row) for _, row, _ in cells))
-                last_column = max(last_column, max(_column(letters) for letters in {c[0] for c in cells}))
-            if last_row * last_column > MAX_CELLS:
+            extent.add(text)
+            if extent.rows * extent.columns > MAX_CELLS:
                 raise InputError(
-                    f"{where}: too large to read (its cells reach row {last_row:,} and column "
-                    f"{last_column:,}: over {MAX_CELLS:,} cells); split it or save it as CSV"
+                    f"{where}: too large to read (its cells reach row {extent.rows:,} and column "
+                    f"{extent.columns:,}: over {MAX_CELLS:,} cells); split it or save it as CSV"
                 )
-            if b't="e"' in text:
-                for letters, row, value in _ERROR_CELL.findall(text):
-                    errors[int(row), _column(letters)] = value.decode("utf-8", "replace")
+            if b"t=" in text:
+                errors.update(_error_cells(text))
             if not piece:
                 return errors
+
+
+class _Extent:
+    """The last row and column a sheet's cells reach, from its XML read in whole rows."""
+
+    def __init__(self) -> None:
+        self.rows = self.columns = self.unnumbered_rows = 0
+
+    def add(self, text: bytes) -> None:
+        refs = _CELL_REF.findall(text)
+        if refs:
+            self.rows = max(self.rows, max(map(int, (row for _, row in refs))))
+            self.columns = max(self.columns, max(_column(letters) for letters in {c for c, _ in refs}))
+        if len(_CELL_TAG.findall(text)) > len(refs):  # cells without a reference: at most all of a row's
+            widest = max(len(_CELL_TAG.findall(row)) for row in text.split(b"row>"))
+            self.columns = max(self.columns, widest)
+        numbered = _ROW_REF.findall(text)
+        self.unnumbered_rows += len(_ROW_TAG.findall(text)) - len(numbered)
+        last = max(map(int, numbered)) if numbered else 0
+        self.rows = max(self.rows, last + self.unnumbered_rows, self.unnumbered_rows)
+
+
+def _error_cells(text: bytes) -> dict[tuple[int, int], str]:
+    errors = {}
+    for tag in _ERROR_TAG.finditer(text):
+        cell_end = text.find(b"c>", tag.end())  # </c>: the value is before it, after any <f>formula</f>
+        ref, value = _TAG_REF.search(tag.group()), _VALUE.search(text, tag.end(), cell_end)
+        if ref and value:
+            errors[int(ref[2]), _column(ref[1])] = value[1].decode("utf-8", "replace")
+    return errors
 
 
 def _column(letters: bytes) -> int:
     """``b"A"`` -> 1, ``b"AB"`` -> 28, ``b"XFD"`` -> 16384."""
     number = 0
-    for letter in letters:
+    for letter in letters.upper():
         number = number * 26 + letter - 64
     return number
 
