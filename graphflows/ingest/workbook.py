@@ -229,7 +229,7 @@ def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
 
     def rows(name: str, min_row: int = 1, max_row: int | None = None, max_col: int | None = None) -> Iterator:
         if name not in loaded:
-            errors = _scan_xlsx_sheet(data, parts[name], f"{source}!{name}") if name in parts else {}
+            errors = _scanned(data, parts[name], f"{source}!{name}") if name in parts else {}
             try:
                 loaded[name] = book.get_sheet_by_name(name), errors
             except BaseException as exc:
@@ -301,6 +301,9 @@ def _xlsx_sheet_parts(data: bytes) -> dict[str, str]:
 #: Every cell's tag, and a cell reference in a tag (attributes in any order, either quote).
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _CELL_REF = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]+)([0-9]+)""")
+#: The row numbers of cells written ``<c r="B12"``, and the columns of those past Z.
+_QUICK_ROW = re.compile(rb'<c r="[A-Z]+([0-9]+)"')
+_QUICK_WIDE = re.compile(rb'<c r="([A-Z]{2,})[0-9]')
 #: Every row's tag, and a row number in a tag.
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s/>]")
 _ROW_REF = re.compile(rb"""<(?:\w+:)?row\s[^>]*?\br\s*=\s*["']([0-9]+)""")
@@ -310,6 +313,23 @@ _TAG_REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]+)([0-9]+)""")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
 #: How much of a sheet's XML is scanned at a time.
 _CHUNK = 16 * 1024 * 1024
+
+
+#: The last sheets scanned: a workbook is opened twice (to know its format, then to read it).
+_SCANS: dict[tuple[bytes, str, str], dict[tuple[int, int], str]] = {}
+
+
+def _scanned(data: bytes, part: str, where: str) -> dict[tuple[int, int], str]:
+    """:func:`_scan_xlsx_sheet`, once per workbook's bytes."""
+    import hashlib
+
+    key = (hashlib.blake2b(data, digest_size=16).digest(), part, where)
+    if key not in _SCANS:
+        errors = _scan_xlsx_sheet(data, part, where)
+        if len(_SCANS) >= 16:
+            _SCANS.clear()
+        _SCANS[key] = errors
+    return _SCANS[key]
 
 
 def _scan_xlsx_sheet(data: bytes, part: str, where: str) -> dict[tuple[int, int], str]:
@@ -332,7 +352,7 @@ def _scan_xlsx_sheet(data: bytes, part: str, where: str) -> dict[tuple[int, int]
                     f"{where}: too large to read (its cells reach row {extent.rows:,} and column "
                     f"{extent.columns:,}: over {MAX_CELLS:,} cells); split it or save it as CSV"
                 )
-            if b"t=" in text:
+            if b'"e"' in text or b"'e'" in text:  # t="e": an error cell
                 errors.update(_error_cells(text))
             if not piece:
                 return errors
@@ -345,6 +365,23 @@ class _Extent:
         self.rows = self.columns = self.unnumbered_rows = 0
 
     def add(self, text: bytes) -> None:
+        if not self._add_numbered(text):
+            self._add_any(text)
+
+    def _add_numbered(self, text: bytes) -> bool:
+        """The common case, fast: every cell written ``<c r="B12"``, as Excel writes them (calamine places a
+        numbered cell by its number, whatever its row says). False when some cell is written otherwise."""
+        rows = _QUICK_ROW.findall(text)
+        if len(rows) != text.count(b"<c ") + text.count(b"<c>") or b":c " in text or b":c>" in text:
+            return False
+        if rows:
+            self.rows = max(self.rows, max(map(int, rows)))
+            wide = _QUICK_WIDE.findall(text)
+            single = next((c for c in range(26, 0, -1) if b'<c r="%c' % (64 + c) in text), 0)
+            self.columns = max(self.columns, single, *(_column(letters) for letters in set(wide)))
+        return True
+
+    def _add_any(self, text: bytes) -> None:
         refs = _CELL_REF.findall(text)
         if refs:
             self.rows = max(self.rows, max(map(int, (row for _, row in refs))))
