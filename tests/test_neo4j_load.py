@@ -460,7 +460,8 @@ def test_cli_start_stop_status_and_load(
     out = capsys.readouterr().out
     assert "Loaded 25 nodes and 47 flows (all new) worth GBP 22,197,000.00" in out
     assert main(["load", str(DEMO), "--neo4j-uri", uri, "--workers", "3", "--batch-size", "4"]) == 0
-    assert "Loaded 25 nodes and 47 flows (0 new, 47 already in the database)" in capsys.readouterr().out
+    again = "25 nodes (0 new, 25 already in the database) and 47 flows (0 new, 47 already in the database)"
+    assert f"Loaded {again} worth GBP 22,197,000.00" in " ".join(capsys.readouterr().out.split())
     assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}
     assert (
         main(
@@ -538,14 +539,37 @@ def test_cli_start_stop_status_and_load(
     # stop, then start again on the same port (the session server lives on)
     assert main(["neo4j", "stop", "--data", str(neo4j_server.data_dir)]) == 0
     assert "Neo4j stopped." in capsys.readouterr().out
+    assert main(["neo4j", "stop", "--data", str(neo4j_server.data_dir)]) == 0
+    assert capsys.readouterr().out == f"No Neo4j server was running on {neo4j_server.data_dir}.\n"
     assert local_server.status(neo4j_server.data_dir) is None
     with pytest.raises(Neo4jUnavailable):
         BoltRunner(neo4j_server.settings()).verify()
-    assert (
-        main(["neo4j", "start", "--data", str(neo4j_server.data_dir), "--port", str(neo4j_server.port)]) == 0
-    )
-    assert capsys.readouterr().out.strip().splitlines()[-1] == uri
+    assert main(["neo4j", "start", "--data", str(neo4j_server.data_dir)]) == 0  # the last start's ports
+    restarted = capsys.readouterr()
+    assert restarted.out.strip().splitlines()[-1] == uri
+    assert f"Neo4j Browser: {neo4j_server.browser_url}?dbms=" in restarted.err
     assert db_totals(neo4j_runner) == {"GBP": 2_219_700_000}  # the data survived the restart
+
+
+def test_a_load_says_how_many_nodes_are_new_and_how_many_were_there(
+    neo4j_server, neo4j_runner: BoltRunner, demo: FlowGraph, capsys
+) -> None:
+    """Nodes are merged on their id: the output counts those the database held before, as for flows."""
+    # Public Health England was already there (an analyst's own node, say), no flow yet
+    neo4j_runner.run("CREATE (:Entity {id: 'phe', name: 'Public Health England'})", write=True)
+    cli = ["load", str(DEMO), "--neo4j-uri", neo4j_server.uri, "--no-write-back"]
+    assert main(cli) == 0
+    first = " ".join(capsys.readouterr().out.split())  # as one line, however the terminal wrapped it
+    assert "Loaded 25 nodes (24 new, 1 already in the database) and 47 flows (all new) worth GBP " in first
+    count = "MATCH (n:Entity) RETURN count(n) AS n"
+    assert neo4j_runner.run(count).rows[0]["n"] == demo.node_count == 25  # merged, not doubled
+    assert main(cli) == 0
+    again = "25 nodes (0 new, 25 already in the database) and 47 flows (0 new, 47 already in the database)"
+    assert f"Loaded {again} worth GBP 22,197,000.00" in " ".join(capsys.readouterr().out.split())
+    report = load_graph(neo4j_runner, demo, write_back=False)
+    assert (report.nodes, report.nodes_already, report.flows, report.already) == (25, 25, 47, 47)
+    assert load_graph(neo4j_runner, demo, write_back=False, replace=True).nodes_already == 0
+    assert neo4j_runner.run(count).rows[0]["n"] == 25
 
 
 def test_load_prints_what_reading_gave_as_analyse_does_repeats_and_notes(

@@ -63,6 +63,8 @@ def test_load_csv_cannot_read_files_on_the_machine(neo4j_runner) -> None:
         with pytest.raises(CypherError) as refused:
             neo4j_runner.run(f"LOAD CSV FROM '{url}' AS line RETURN line LIMIT 1")
         assert "root:" not in str(refused.value)
+        assert "allow_csv_import_from_file_urls' is false" in str(refused.value)
+        assert not str(refused.value).endswith("()")  # Neo4j's empty brackets are left out
 
 
 def test_password_file_and_data_folder_are_private(managed) -> None:
@@ -121,7 +123,8 @@ def test_one_resolution_order(managed, monkeypatch) -> None:
     assert same.password == password
     # the environment wins over the local server, and then the local password is not sent elsewhere
     monkeypatch.setenv("NEO4J_URI", "bolt://db.example.org:7687")
-    assert Neo4jSettings.resolve() == Neo4jSettings(uri="bolt://db.example.org:7687")
+    elsewhere = Neo4jSettings(uri="bolt://db.example.org:7687", local_elsewhere=managed.uri)
+    assert Neo4jSettings.resolve() == elsewhere  # no password: the local one is never sent elsewhere
     monkeypatch.setenv("NEO4J_PASSWORD", "from-env")
     monkeypatch.setenv("NEO4J_URI", managed.uri)
     assert Neo4jSettings.resolve().password == "from-env"
@@ -145,3 +148,21 @@ def test_the_cli_finds_the_local_server_and_its_password(managed, monkeypatch, c
     assert main(["cypher", "RETURN 1 AS x"]) == 2
     err = capsys.readouterr().err
     assert "refused the credentials" in err and "not-the-password" not in err
+
+
+def test_a_uri_left_from_an_earlier_start_is_named_with_where_the_server_runs_now(
+    managed, monkeypatch, capsys
+) -> None:
+    """``eval "$(graphflows neo4j env)"``, then a restart on another port: the error says where it went."""
+    for name in [n for n in os.environ if n.startswith("NEO4J_")]:
+        monkeypatch.delenv(name)
+    stale = f"bolt://127.0.0.1:{local_server.free_port(avoid={managed.port})}"  # nothing listens there
+    monkeypatch.setenv("NEO4J_URI", stale)
+    monkeypatch.setenv("NEO4J_USER", "neo4j")
+    monkeypatch.setenv("NEO4J_PASSWORD", managed.settings().password)
+    assert main(["query", "convergence_points"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"graphflows: cannot reach Neo4j at {stale}: ")
+    assert f"graphflows' local server runs at {managed.uri}, not there" in err
+    assert "Unset it" in err and "start one" not in err and len(err.strip().splitlines()) == 1
+    assert managed.settings().password not in err and "):" not in err

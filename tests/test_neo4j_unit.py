@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from graphflows.neo4j.loader import (
     FLOW_BATCH_COLUMNS,
     FLOWS_QUERY,
     HAS_PROCEDURE_QUERY,
+    HELD_NODES_QUERY,
     STORED_FLOWS_QUERY,
     flow_batch,
     flow_keys,
@@ -107,8 +109,9 @@ def test_loader_creates_schema_first_then_nodes_then_flows(demo_graph) -> None:
     assert queries[0] == STORED_FLOWS_QUERY  # before anything is written: no flows from other files
     assert queries[1] == EXISTING_SCHEMA  # an empty database: every statement is needed
     assert queries[2 : len(SCHEMA_STATEMENTS) + 2] == list(SCHEMA_STATEMENTS)
+    assert queries[len(SCHEMA_STATEMENTS) + 3] == HELD_NODES_QUERY  # once its index is there
     first_flow = queries.index(CREATE_FLOWS_QUERY)
-    between = queries[len(SCHEMA_STATEMENTS) + 3 : first_flow]  # after awaitIndexes, before the flows
+    between = queries[len(SCHEMA_STATEMENTS) + 4 : first_flow]  # after counting nodes, before the flows
     assert all("MERGE (n:Entity" in q for q in between[:-2])
     assert "AS any" in between[-2] and between[-1] == HAS_PROCEDURE_QUERY
     sent_nodes = sum(len(p["rows"]) for q, p, _ in runner.calls if "MERGE (n:Entity" in q)
@@ -448,6 +451,27 @@ def test_status_ignores_a_stale_state_file(tmp_path: Path) -> None:
     assert not (tmp_path / local_server.STATE_FILE).exists()
 
 
+def test_a_start_takes_the_last_starts_ports_again_when_they_are_free(tmp_path: Path) -> None:
+    """So NEO4J_URI from `neo4j env` and an open Browser tab stay valid across a restart."""
+    import socket
+
+    port = local_server.free_port()
+    assert local_server.reuse_port(port) == port
+    assert local_server.reuse_port(port, avoid={port}) != port  # the Browser never takes Bolt's port
+    with socket.socket() as busy:  # taken by another program meanwhile: a free one instead
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        assert not local_server.port_is_free(port) and local_server.reuse_port(port) != port
+    assert local_server.reuse_port(None) > 0
+    ports = tmp_path / local_server.PORTS_FILE
+    assert local_server.last_ports(tmp_path) == {}  # never started here
+    ports.write_text('{"bolt": 43117, "http": null}')  # started with --no-browser
+    assert local_server.last_ports(tmp_path) == {"bolt": 43117}
+    for broken in ("not json", "[43117]", '{"bolt": "43117", "http": 70000}', '{"bolt": true}'):
+        ports.write_text(broken)
+        assert local_server.last_ports(tmp_path) == {}, broken
+
+
 def test_unreachable_server_is_a_one_line_error() -> None:
     from graphflows.cli.main import main
 
@@ -536,23 +560,31 @@ def test_with_no_server_running_the_error_says_so_and_how_to_start_one(
     err = capsys.readouterr().err
     assert f"no Neo4j server is running on {tmp_path / 'neo4j'}" in err
     assert "`graphflows neo4j start`" in err and "7687" not in err and len(err.strip().splitlines()) == 1
+    # a load says so before it reads the files (which takes minutes for large ones)
+    assert main(["load", str(DEMO)]) == 2
+    captured = capsys.readouterr()
+    assert f"no Neo4j server is running on {tmp_path / 'neo4j'}" in captured.err and captured.out == ""
     # a server named by the user is reported as unreachable at its address
     assert main(["query", "convergence_points", "--neo4j-uri", "bolt://127.0.0.1:1"]) == 2
     assert "cannot reach Neo4j at bolt://127.0.0.1:1" in capsys.readouterr().err
 
 
 class HoldingRunner(RecordingRunner):
-    """A database that already holds the flows ``held`` (their flow_ids, from one file)."""
+    """A database that already holds the flows ``held`` (their flow_ids, from one file) and the nodes
+    ``nodes`` (their ids)."""
 
-    def __init__(self, held: list[str], **kwargs: Any):
+    def __init__(self, held: list[str], nodes: Iterable[str] = (), **kwargs: Any):
         super().__init__(has_flows=bool(held), **kwargs)
-        self.held = held
+        self.held, self.nodes = held, set(nodes)
 
     def run(self, query: str, parameters: dict[str, Any] | None = None, *, write: bool = False):
         if query == STORED_FLOWS_QUERY:
             self.calls.append((query, {}, write))
             rows = [{"source": str(DEMO), "flow_ids": self.held}] if self.held else []
             return QueryResult(["source", "flow_ids"], rows)
+        if query == HELD_NODES_QUERY:
+            self.calls.append((query, dict(parameters or {}), write))
+            return QueryResult(["held"], [{"held": len(self.nodes & set(parameters["ids"]))}])
         return super().run(query, parameters, write=write)
 
 
@@ -564,34 +596,45 @@ def test_a_reload_says_how_many_flows_are_new_and_how_many_were_there(
     from graphflows.cli import neo4j_cmds
 
     keys = flow_keys(demo_graph.flows)
-    assert load_graph(HoldingRunner(keys[:20]), demo_graph, write_back=False).already == 20
+    ends = demo_graph.flows.select("payer_id", "payee_id")
+    first_20 = set(ends.head(20).to_series(0)) | set(ends.head(20).to_series(1))  # those flows' nodes
+    loaded = load_graph(HoldingRunner(keys[:20], first_20), demo_graph, write_back=False)
+    assert (loaded.already, loaded.nodes_already) == (20, len(first_20))
     assert load_graph(HoldingRunner([]), demo_graph, write_back=False).already == 0
-    replaced = HoldingRunner(keys)
-    assert load_graph(replaced, demo_graph, write_back=False, replace=True).already == 0
-    assert STORED_FLOWS_QUERY not in [q for q, _, _ in replaced.calls]
+    replaced = HoldingRunner(keys, demo_graph.nodes["id"])
+    assert load_graph(replaced, demo_graph, write_back=False, replace=True).nodes_already == 0
+    assert not {STORED_FLOWS_QUERY, HELD_NODES_QUERY} & {q for q, _, _ in replaced.calls}
     # through the CLI, with counts as people read them
     monkeypatch.setenv("GRAPHFLOWS_NEO4J_DATA", str(tmp_path))  # no local server: the Bolt loader
     monkeypatch.setattr(neo4j_cmds.console, "width", 300)
     outputs = {}
-    for held in ([], keys[:20], keys):
+    for held, nodes in (([], ()), (keys[:20], first_20), (keys, demo_graph.nodes["id"])):
 
         @contextmanager
-        def connected(_uri, held=held):
-            yield HoldingRunner(held)
+        def connected(_uri, held=held, nodes=nodes):
+            yield HoldingRunner(held, nodes)
 
         monkeypatch.setattr(neo4j_cmds, "_runner", connected)
         result = CliRunner().invoke(cli, ["load", str(DEMO), "--no-write-back"], catch_exceptions=False)
         assert result.exit_code == 0
         outputs[len(held)] = next(line for line in result.output.splitlines() if line.startswith("Loaded"))
     assert outputs[0].startswith("Loaded 25 nodes and 47 flows (all new) worth GBP 22,197,000.00 in ")
-    assert outputs[20].startswith("Loaded 25 nodes and 47 flows (27 new, 20 already in the database) worth")
-    assert outputs[47].startswith("Loaded 25 nodes and 47 flows (0 new, 47 already in the database) worth")
+    part = f"25 nodes ({25 - len(first_20)} new, {len(first_20)} already in the database)"
+    assert outputs[20].startswith(f"Loaded {part} and 47 flows (27 new, 20 already in the database) worth")
+    again = "25 nodes (0 new, 25 already in the database) and 47 flows (0 new, 47 already in the database)"
+    assert outputs[47].startswith(f"Loaded {again} worth")
     assert "((" not in result.output and "))" not in result.output
 
 
 def test_counts_in_the_load_output_have_thousands_separators() -> None:
-    from graphflows.cli.neo4j_cmds import _new_flows
+    from graphflows.cli.neo4j_cmds import _loaded
     from graphflows.neo4j.loader import LoadReport
 
-    assert _new_flows(LoadReport(flows=9411, already=9411)) == "0 new, 9,411 already in the database"
-    assert _new_flows(LoadReport(flows=29923, already=0)) == "all new"
+    again = LoadReport(nodes=1245, nodes_already=1245, flows=9411, already=9411)
+    assert _loaded(again) == (
+        "1,245 nodes (0 new, 1,245 already in the database) and "
+        "9,411 flows (0 new, 9,411 already in the database)"
+    )
+    assert _loaded(LoadReport(nodes=1245, flows=29923)) == "1,245 nodes and 29,923 flows (all new)"
+    some = LoadReport(nodes=1245, nodes_already=1000, flows=29923)
+    assert _loaded(some) == "1,245 nodes (245 new, 1,000 already in the database) and 29,923 flows (all new)"

@@ -38,6 +38,7 @@ def test_notebook_runs_against_the_local_server_with_no_neo4j_variables(
         text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
         assert f"Neo4j: {neo4j_server.uri}" in text
         assert "nodes and" in text and "flows loaded" in text
+        assert "of which already in the database: 0 nodes, 0 flows" in text  # an empty database
 
 
 def test_notebook_03_stops_at_the_load_on_a_database_holding_other_data(
@@ -66,4 +67,5 @@ def test_notebook_03_stops_at_the_load_on_a_database_holding_other_data(
     held = f"already holds {nebd.flows.height:,} flows that this load does not contain, from NEBD.zip"
     assert held in str(stopped.value)
     assert "neo4j.load_graph(runner, graph)" in str(stopped.value)  # the load cell, not a later one
+    assert "replace=True from Python" in str(stopped.value)  # the reader's way, beside the command's
     assert snapshot(neo4j_runner) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -141,7 +142,41 @@ def test_credits_netting_to_nothing_are_not_drawn_but_noted():
     ])  # fmt: skip
     view = prepare_view(graph, attribution=False)
     assert view.edges.select("from", "to").rows() == [("ccg", "mutual")]
-    assert "1 payer-payee pair netting to zero or less (credits, refunds): not drawn." in view.notes
+    assert "2 lines cancelling out to zero between the same payer and payee: not drawn." in view.notes
+    assert not any("below zero" in n for n in view.notes)
+
+
+def test_money_in_is_netted_per_pair_and_stream_as_the_attribution_nets_it():
+    from graphflows.analysis import attribute
+
+    # the CCG pays the trust £1,000 from one stream and takes back £400 on another: netted per pair the
+    # trust got £600 from it, netted per pair and stream (as attribution does) £1,000, the credit left out
+    graph = graph_of([
+        ("ccg", "commissioner", "trust", "provider", 1_000, "nhse"),
+        ("ccg", "commissioner", "trust", "provider", -400, "ph"),
+        ("council", "commissioner", "trust", "provider", 500),
+        ("nhse", "stream", "ccg", "commissioner", 2_000),
+        ("ph", "stream", "ccg", "commissioner", 300),
+    ], channels=CHANNELS)  # fmt: skip
+    result = attribute(graph)
+    income = result.recipients.filter(pl.col("recipient_id") == "trust")["total_in_minor"].item()
+    per_pair = int(graph.flows.filter(pl.col("payee_id") == "trust")["amount_minor"].sum())
+    assert per_pair == 1_100_00 != income == 1_500_00  # the two rules differ here
+    view = prepare_view(graph, attribution=result, top_n=None)
+    trust = view.nodes.filter(pl.col("id") == "trust").row(0, named=True)
+    assert trust["total_in_minor"] == income
+    assert view.edges.filter(pl.col("to") == "trust")["amount_minor"].sum() == income
+    card = next(n for n in embedded_data(view_html(graph, attribution=result))["nodes"] if n["id"] == "trust")
+    assert card["in_text"] == money_text(income, "GBP")
+    assert any(n.startswith("1 payer-payee pair netting below zero on a stream") and "£400.00" in n
+               for n in view.notes)  # fmt: skip
+    sankey = prepare_sankey(graph, attribution=result, top_n=None)
+    assert sum(link["amount_minor"] for link in sankey.links if link["to_name"] == "Trust") == income
+    # a focus on the council, which took no part in the credit: the note says it counts every flow read
+    for focused in (prepare_view(graph, attribution=result, focus="council"),
+                    prepare_sankey(graph, attribution=result, focus="council")):  # fmt: skip
+        said = "Of all the flows read (not only those drawn): 1 payer-payee pair netting below zero"
+        assert any(n.startswith(said) for n in focused.notes)
 
 
 def test_convergence_points_and_mixes_come_from_the_attribution():
@@ -604,7 +639,7 @@ def test_a_self_payment_is_left_out_of_money_in_as_in_the_convergence_table():
     assert trust["self_text"] == "£840.00" and trust["out_text"] == "£1,000.00"
     assert not any(n["self_text"] for n in data["nodes"] if n["id"] != "trust")
     assert any("1 self-payment (1 organisation paying itself: £840.00)" in t for t in data["notes"])
-    assert not any("netting to zero" in t for t in data["notes"])  # not counted as a credit
+    assert not any("below zero" in t or "cancelling" in t for t in data["notes"])  # not counted as a credit
     assert not any(e["from"] == e["to"] for e in data["edges"])
 
 
@@ -657,6 +692,29 @@ def test_labels_are_capped_on_screen_and_the_ring_leaves_the_fill_visible():
     assert all(n["halo"] > 0 for n in points) and not any(n["halo"] for n in data["nodes"] if not n["conv"])
 
 
+def test_a_large_view_names_its_hubs_in_the_overview_as_well_as_its_top_points():
+    """As in London (TfL, the GLA, the CCG paying hundreds of suppliers): with more convergence points than
+    headline names, the nodes with most money still get theirs, so one can tell which hub is which."""
+    from graphflows.viz import network
+
+    rows = [("nhse", "stream", "ccg", "commissioner", 9_000_000),
+            ("dluhc", "stream", "council", "commissioner", 8_000_000)]  # fmt: skip
+    for i in range(70):
+        rows += [("ccg", "commissioner", f"p{i}", "provider", 1_000 + i),
+                 ("council", "commissioner", f"p{i}", "provider", 900 + i)]  # fmt: skip
+    graph = graph_of(rows, channels={"nhse": "nhs", "ccg": "nhs", "dluhc": "local_government",
+                                     "council": "local_government"})  # fmt: skip
+    data = embedded_data(view_html(graph, top_n=None))
+    assert len(data["nodes"]) > network.HEADLINE_FROM
+    headlines = {n["id"] for n in data["nodes"] if n["headline"]}
+    points = [n for n in data["nodes"] if n["conv"]]
+    assert len(points) > network.HEADLINES == len(headlines)
+    by_money = sorted(data["nodes"], key=lambda n: (-n["value"], n["id"]))[: network.HUB_HEADLINES]
+    assert {n["id"] for n in by_money} == {"nhse", "ccg", "dluhc", "council"} <= headlines
+    richest_points = sorted(points, key=lambda n: -n["value"])[: network.HEADLINES - network.HUB_HEADLINES]
+    assert headlines - {n["id"] for n in by_money} == {n["id"] for n in richest_points}
+
+
 def loop_graph() -> FlowGraph:
     """The GLA funds TfL, which pays some back; a CCG funds a trust, which pays some back (two loops)."""
     return graph_of([
@@ -687,3 +745,78 @@ def test_sankey_leaves_out_money_going_back_round_a_loop_and_names_it():
     figure = sankey_figure(data)["data"][0]
     assert figure["textfont"]["shadow"] == LABEL_HALO and "#fff" in LABEL_HALO
     assert not any(t.startswith("Money going back") for t in prepare_sankey(small_graph()).notes)
+
+
+def test_a_selected_nodes_links_keep_their_channel_colour():
+    """A --focus view opens with the focus selected: its links are drawn in their highlight colour, the
+    payer's channel at full strength (they were all near-black, #111, the channel lost)."""
+    from graphflows.viz.colours import channel_colour, darker, faded
+
+    data = embedded_data(view_html(small_graph(), focus="mutual"))
+    channel = {n["id"]: n["channel"] for n in data["nodes"]}
+    into = [e for e in data["edges"] if e["to"] == "mutual"]
+    assert {channel[e["from"]] for e in into} == {"nhs", "local_government"}
+    for e in into:
+        strong = darker(channel_colour(channel[e["from"]]), 0.85)
+        assert e["highlight"] == strong and e["color"] == faded(strong)
+
+
+def test_every_two_channel_colours_are_clearly_apart():
+    """CIE76 distance in CIELAB between every two channel colours is at least 20 (transport's teal was 18.6
+    from local government's green: London's GLA and TfL money looked alike)."""
+    from itertools import combinations
+
+    from graphflows.viz.colours import CHANNEL_STYLE
+
+    def lab(hex_colour: str) -> tuple[float, float, float]:  # sRGB (D65) -> CIELAB
+        srgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (((c + 0.055) / 1.055) ** 2.4 if c > 0.04045 else c / 12.92 for c in srgb)
+        xyz = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b,
+               (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883)  # fmt: skip
+        fx, fy, fz = (t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116 for t in xyz)
+        return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+    assert lab("#ffffff") == pytest.approx((100, 0, 0), abs=0.1)
+    distance = {
+        (a, b): math.dist(lab(CHANNEL_STYLE[a][0]), lab(CHANNEL_STYLE[b][0]))
+        for a, b in combinations(CHANNEL_STYLE, 2)
+    }
+    assert min(distance.values()) >= 20, min(distance.items(), key=lambda item: item[1])
+
+
+def test_no_two_names_overlap_in_the_london_view():
+    """The real London set (NHS, GLA, TfL; tests/data/real/london-2020-21): its boroughs and suppliers paid
+    by all three sit in a dense band between the hubs, where names used to be drawn over one another. The
+    box of every node and its name (as the layout reserves it) overlaps no other."""
+    import graphflows
+    from graphflows.graph import read_graph
+    from graphflows.viz import network
+    from tests.data import LONDON_SOURCES
+
+    graph = read_graph([], sources=graphflows.read_manifest(LONDON_SOURCES), skip_invalid=True)
+    nodes = embedded_data(view_html(graph))["nodes"]
+    assert len(nodes) == 250 and sum(n["headline"] for n in nodes) == network.HEADLINES
+    values = {n["id"]: n["value"] for n in nodes}
+    boxes = network.drawn_boxes(
+        values, {n["id"]: n["label"] for n in nodes}, {n["id"] for n in nodes if n["headline"]}
+    )
+    placed = [(n["x"], n["y"] + boxes[n["id"]][2], *boxes[n["id"]][:2], n["name"]) for n in nodes]
+    overlapping = [
+        (a[4], b[4])
+        for k, a in enumerate(placed)
+        for b in placed[k + 1 :]
+        if abs(a[0] - b[0]) < (a[2] + b[2]) / 2 and abs(a[1] - b[1]) < (a[3] + b[3]) / 2
+    ]
+    assert overlapping == []
+
+
+def test_the_legend_names_the_shape_a_pooled_budget_is_drawn_with():
+    """The demo's Better Care Fund pool is a stream (as the README's graph table defines pooled budgets):
+    the legend entry of the shape it is drawn with must say so, and no other shape may claim pools."""
+    from graphflows.graph import graph_from_ingest
+    from graphflows.ingest import read_flows
+
+    data = embedded_data(view_html(graph_from_ingest(read_flows([str(DEMO)]))))
+    pool = next(n for n in data["nodes"] if n["id"] == "bcf-leicester")
+    claims = [k for k, style in data["style"].items() if "pooled budget" in style["label"].lower()]
+    assert claims == [pool["kind"]]

@@ -77,6 +77,49 @@ def test_demo_view_and_picture(tmp_path: Path, open_offline):
     assert page.problems() == []
 
 
+def test_every_name_of_a_small_view_is_readable_when_the_whole_view_is_shown(tmp_path: Path, open_offline):
+    """The demo (25 nodes) as it opens at 1400 x 1000: every name is drawn, at 10 pixels or more on screen
+    (measured on the canvas), never faded (vis-network fades a name below its drawThreshold of 7 pixels),
+    and none is cut at the edges."""
+    from graphflows.graph import read_graph
+
+    path = write_view(read_graph([DEMO]), tmp_path / "demo.html")
+    page = open_offline(path, width=1400, height=1000)
+    page.wait_ready()
+    drawn = page.page.evaluate(
+        """() => {
+        const drawn = {};
+        const proto = CanvasRenderingContext2D.prototype, fillText = proto.fillText;
+        proto.fillText = function (text) {
+          const px = /([0-9.]+)px/.exec(this.font);
+          if (px) drawn[text] = parseFloat(px[1]) * this.getTransform().a / window.devicePixelRatio;
+          return fillText.apply(this, arguments);
+        };
+        network.redraw();
+        proto.fillText = fillText;
+        return drawn;
+      }"""
+    )
+    names = [n["label"].split("\n")[0] for n in embedded_data(path.read_text())["nodes"]]
+    assert all(name in drawn for name in names), sorted(set(names) - set(drawn))
+    assert min(drawn[name] for name in names) >= 10, sorted((drawn[n], n) for n in names)[:3]
+    # and nothing is cut at the edges: every node's box with its name lies inside the canvas
+    outside = page.page.evaluate(
+        """() => {
+        const frame = document.getElementById("gf-network"), w = frame.clientWidth, h = frame.clientHeight;
+        return Object.values(network.body.nodes).filter(n => {
+          const b = n.shape.boundingBox;
+          const low = network.canvasToDOM({ x: b.left, y: b.top });
+          const high = network.canvasToDOM({ x: b.right, y: b.bottom });
+          return low.x < 0 || low.y < 0 || high.x > w || high.y > h;
+        }).map(n => n.id);
+      }"""
+    )
+    assert outside == []
+    page.screenshot("network-demo-overview.png")
+    assert page.problems() == []
+
+
 def test_hostile_name_is_text_everywhere_and_never_runs(tmp_path: Path, open_offline):
     path = write_view(small_graph(), tmp_path / "hostile.html", focus="mutual")
     page = open_offline(path)
@@ -146,7 +189,8 @@ def test_legend_shows_the_channels_and_tooltips_their_mix(tmp_path: Path, open_o
     page.wait_ready()
     p = page.page
     legend = p.locator("#gf-legend")
-    assert "Colour: channel of government" in legend.inner_text()
+    # the node's own channel, not where its money came from (a provider paid by the NHS is often grey)
+    assert "Colour: the organisation's own channel of government" in legend.inner_text()
     for label, colour, count in data["channels_shown"]:
         row = legend.locator(".gf-legend-row", has_text=f"{label} ({count})")
         assert row.count() == 1
@@ -399,4 +443,49 @@ def test_sankey_names_sit_on_a_pale_box_and_no_loop_is_drawn(tmp_path: Path, ope
     assert len(covered) == len(expected.nodes) and all(covered)
     assert "Money going back round a loop is not drawn" in p.locator("#gf-notes").inner_text()
     page.screenshot("sankey-loops.png")
+    assert page.problems() == []
+
+
+def test_the_sankey_toolbar_never_covers_a_name(tmp_path: Path, open_offline):
+    """plotly's toolbar appears on hover at the top right, where the demo's first provider has its name
+    ("Action Homeless" was under it): it sits above the nodes."""
+    from graphflows.graph import read_graph
+
+    path = write_sankey(read_graph([DEMO]), tmp_path / "demo-sankey.html")
+    page = open_offline(path, width=1400, height=1000)
+    page.wait_ready()
+    p = page.page
+    p.hover("#gf-sankey")
+    toolbar = p.locator(".modebar").bounding_box()
+    names = p.evaluate(
+        """() => Array.from(document.querySelectorAll("text.node-label")).map(t => {
+          const b = t.getBoundingClientRect();
+          return [t.textContent, b.left, b.top, b.right, b.bottom];
+        })"""
+    )
+    assert toolbar and toolbar["height"] > 0 and len(names) > 20
+    right, bottom = toolbar["x"] + toolbar["width"], toolbar["y"] + toolbar["height"]
+    covered = [
+        n[0] for n in names if n[1] < right and n[3] > toolbar["x"] and n[2] < bottom and n[4] > toolbar["y"]
+    ]
+    assert covered == []
+    page.screenshot("sankey-demo-toolbar.png")
+    assert page.problems() == []
+
+
+def test_the_focus_is_selected_and_its_links_keep_their_channel_colour(tmp_path: Path, open_offline):
+    path = write_view(small_graph(), tmp_path / "focus.html", focus="mutual")
+    data = embedded_data(path.read_text())
+    page = open_offline(path)
+    page.wait_ready()
+    p = page.page
+    assert p.evaluate("network.getSelectedNodes()") == ["mutual"]
+    drawn = p.evaluate(
+        """() => Object.values(network.body.edges).filter(e => e.toId === "mutual")
+          .map(e => [e.fromId, e.options.color.highlight])"""
+    )
+    wanted = {e["from"]: e["highlight"] for e in data["edges"] if e["to"] == "mutual"}
+    assert len(drawn) == len(wanted) == 2 and dict(drawn) == wanted
+    assert "#111" not in wanted.values()
+    page.screenshot("network-focus-links.png")
     assert page.problems() == []

@@ -380,12 +380,14 @@ print("Neo4j:", runner.settings.uri)
 """),
     md(
         "## 1. Load\n\nNodes first (merged on `id`), then one `FLOWS_TO` relationship per flow, then the "
-        "analysis written back onto the recipients."
+        "analysis written back onto the recipients. Run it again and nothing is added: the report says how "
+        "many nodes and flows the database already held."
     ),
     code("""
 graph = gf.read_graph([gf.demo_path()])
 report = neo4j.load_graph(runner, graph)
 print(report.nodes, "nodes and", report.flows, "flows loaded in", round(report.seconds, 1), "s")
+print("of which already in the database:", report.nodes_already, "nodes,", report.already, "flows")
 """),
     md(
         "Money reconciles to the penny: sum `amount_minor` (integer pence) in Neo4j and compare with the input."

@@ -338,43 +338,20 @@ def attribute_in_blocks(
         raise ValueError(f"by must be 'origin' or 'stream', not {by!r}")
     if not isinstance(graph, FlowGraph):
         graph = from_networkx(graph)
+    graph, undated = _in_year(graph, financial_year)
     flows = graph.flows
-    undated = 0
-    if financial_year:
-        undated = int(flows["date"].null_count())
-        graph = graph.in_financial_year(financial_year)
-        flows = graph.flows
     nodes = graph.nodes.sort("id")  # a fixed order, so results never depend on the order of input lines
     ids = nodes["id"]
-    forced = np.zeros(ids.len(), dtype=bool)
-    notes = []
-    if by == "stream":
-        forced = nodes["kinds"].list.contains(Kind.STREAM.value).to_numpy()
-        if not forced.any():
-            notes.append(NO_STREAMS)
+    forced, notes = _forced_streams(nodes, by)
     channel_names, channel_of = channel_codes(graph)
     own = self_payments(flows)
     positive, negative = net_pairs(_coded(flows, ids))
-    totals = positive.group_by("payee_id", "currency").agg(
-        pl.col("net_minor").cast(pl.Int128).sum().alias("total_in_minor"),
-        pl.col("payer_id").n_unique().cast(pl.UInt32).alias("payer_count"),
-    )
-    check_fits(totals["total_in_minor"])
-    recipients = totals.select(
-        ids.gather(totals["payee_id"]).alias("recipient_id"),
-        pl.col("currency").cast(pl.String),
-        pl.col("total_in_minor").cast(pl.Int64),
-        "payer_count",
-        pl.col("payee_id").alias("recipient_code"),
-    ).sort("recipient_id", "currency")
-    negative = negative.with_columns(
-        ids.gather(negative[c]).alias(c) for c in ("payer_id", "payee_id", "stream_id")
-    ).sort("payer_id", "payee_id", "stream_id", "currency")
+    recipients = _recipients(positive, ids)
     return AttributionStream(
         graph=graph,
         by=by,
         recipients=recipients.drop("recipient_code"),
-        negative_pairs=negative,
+        negative_pairs=_named_pairs(negative, ids),
         financial_year=financial_year,
         flows_used=flows.height,
         undated_excluded=undated,
@@ -386,6 +363,47 @@ def attribute_in_blocks(
         _channel_of=channel_of,
         self_payments=own,
     )
+
+
+def _in_year(graph: FlowGraph, financial_year: str | None) -> tuple[FlowGraph, int]:
+    """The graph of the flows in ``financial_year`` (all flows when None), and how many undated flows
+    that left out."""
+    if not financial_year:
+        return graph, 0
+    return graph.in_financial_year(financial_year), int(graph.flows["date"].null_count())
+
+
+def _forced_streams(nodes: pl.DataFrame, by: str) -> tuple[np.ndarray, list[str]]:
+    """Per node (in ``nodes``' order), whether money is attributed to it as a stream (``by="stream"``);
+    and the note when no node is a stream."""
+    if by != "stream":
+        return np.zeros(nodes.height, dtype=bool), []
+    forced = nodes["kinds"].list.contains(Kind.STREAM.value).to_numpy()
+    return forced, [] if forced.any() else [NO_STREAMS]
+
+
+def _recipients(positive: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """Per recipient and currency: id, total received, number of payers and the recipient's code, in id
+    order; a total too large for 64 bits is refused."""
+    totals = positive.group_by("payee_id", "currency").agg(
+        pl.col("net_minor").cast(pl.Int128).sum().alias("total_in_minor"),
+        pl.col("payer_id").n_unique().cast(pl.UInt32).alias("payer_count"),
+    )
+    check_fits(totals["total_in_minor"])
+    return totals.select(
+        ids.gather(totals["payee_id"]).alias("recipient_id"),
+        pl.col("currency").cast(pl.String),
+        pl.col("total_in_minor").cast(pl.Int64),
+        "payer_count",
+        pl.col("payee_id").alias("recipient_code"),
+    ).sort("recipient_id", "currency")
+
+
+def _named_pairs(negative: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """The pairs whose payments net negative, with node ids instead of codes, in id order."""
+    return negative.with_columns(
+        ids.gather(negative[c]).alias(c) for c in ("payer_id", "payee_id", "stream_id")
+    ).sort("payer_id", "payee_id", "stream_id", "currency")
 
 
 def solved_ahead(blocks: Iterable[T], depth: int = 2) -> Iterator[T]:

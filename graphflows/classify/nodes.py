@@ -204,7 +204,32 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
     ("Countess Of Chester Hospital"), and on a foundation trust's name written without "NHS" ("Mid and South
     Essex Foundation Trust" is the register's "Mid and South Essex NHS FT").
     """
-    distinct = names.cast(pl.String).unique()
+    tiers = _pattern_tiers()
+    return (
+        _with_register_names(_name_variants(names.cast(pl.String).unique(), channel_map))
+        .with_columns(
+            pattern=pl.when(pl.col("key") != "").then(pl.coalesce([e for e, _ in tiers])),
+            pattern_public=pl.coalesce([pl.when(e.is_not_null()).then(pl.lit(p)) for e, p in tiers]),
+            programme=pl.coalesce([_rule(rule, "key") for rule in PROGRAMMES]),
+            programme_worded=pl.col("key").str.contains(PROGRAMME_WORDS),
+        )
+        .select(
+            "name",
+            "name_form",
+            "map_name",
+            "register_name",
+            "pattern",
+            "pattern_public",
+            "programme",
+            "programme_worded",
+            "charitable_name",
+        )
+    )
+
+
+def _name_variants(distinct: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
+    """Per distinct name: its key, the key of its legal body's name without a trailing bracket (``core``)
+    and the shorter names the registers are also asked about, its legal form and its map pattern."""
     legal = distinct.str.replace(TRADING_AS, "")
     keys = name_keys(legal).fill_null("")
     bracketed = legal.str.contains(r"\S\s*\([^()]*\)?\s*$").fill_null(False)
@@ -213,7 +238,7 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
         name_keys(legal.filter(bracketed).str.replace(r"(\S)\s*\([^()]*\)?\s*$", "$1")).fill_null(""),
     )
     forms = pl.Series("name_form", names_forms(legal, keys), dtype=pl.String)
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
             "name": distinct,
             "key": keys,
@@ -231,19 +256,12 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
         ).then(pl.col("core").str.replace(_FOUNDATION_SUFFIX, "")),
         charitable_name=_rule(CHARITABLE_COMPANY, "core").is_not_null(),
     )
-    form_channel = pl.col("name_form").replace_strict(_FORM_CHANNEL, default=None, return_dtype=pl.String)
-    charitable_company = (pl.col("name_form") == "company") & pl.col("charitable_name")
-    # (rules' channel, whether it makes a public body): bodies, a legal form, generic words.
-    tiers = (
-        [(_rule(rule, "key"), True) for rule in BODIES]
-        + [(pl.when(charitable_company).then(pl.lit("charitable")).otherwise(form_channel), False)]
-        + [(_rule(rule, "core"), True) for rule in GENERIC]
-        + [(_rule(rule, "core"), False) for rule in EDUCATION_WORDS + CHARITABLE_WORDS]
-    )
-    register = _register_name_channels()
-    programme = pl.coalesce([_rule(rule, "key") for rule in PROGRAMMES])
+
+
+def _with_register_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``register_name``: the registers' channel of its key, else of its shorter names."""
     return (
-        frame.join(register, on="key", how="left")
+        frame.join(_register_name_channels(), on="key", how="left")
         .join(_renamed(_register_full_name_channels(), "core"), on="core", how="left")
         .join(_renamed(_register_company_channels(), "company_core"), on="company_core", how="left")
         .join(_renamed(_register_stem_channels(), "stem"), on="stem", how="left")
@@ -255,23 +273,21 @@ def _name_facts(names: pl.Series, channel_map: ChannelMap) -> pl.DataFrame:
                 "register_company_core",
                 "register_stem",
                 "register_foundation_stem",
-            ),
-            pattern=pl.when(pl.col("key") != "").then(pl.coalesce([e for e, _ in tiers])),
-            pattern_public=pl.coalesce([pl.when(e.is_not_null()).then(pl.lit(p)) for e, p in tiers]),
-            programme=programme,
-            programme_worded=pl.col("key").str.contains(PROGRAMME_WORDS),
+            )
         )
-        .select(
-            "name",
-            "name_form",
-            "map_name",
-            "register_name",
-            "pattern",
-            "pattern_public",
-            "programme",
-            "programme_worded",
-            "charitable_name",
-        )
+    )
+
+
+def _pattern_tiers() -> list[tuple[pl.Expr, bool]]:
+    """The name patterns in order, each with whether its channel makes a public body: bodies, a legal form
+    (a charitable company is charitable), generic words, then education and charitable words."""
+    form_channel = pl.col("name_form").replace_strict(_FORM_CHANNEL, default=None, return_dtype=pl.String)
+    charitable_company = (pl.col("name_form") == "company") & pl.col("charitable_name")
+    return (
+        [(_rule(rule, "key"), True) for rule in BODIES]
+        + [(pl.when(charitable_company).then(pl.lit("charitable")).otherwise(form_channel), False)]
+        + [(_rule(rule, "core"), True) for rule in GENERIC]
+        + [(_rule(rule, "core"), False) for rule in EDUCATION_WORDS + CHARITABLE_WORDS]
     )
 
 

@@ -19,8 +19,7 @@ def run_safely(group: click.Group, argv: list[str]) -> int:
     try:
         group.main(args=argv, prog_name="graphflows", standalone_mode=False)
     except click.exceptions.Abort as exc:
-        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
-        err_console.print("graphflows: interrupted" if interrupted else "graphflows: aborted")
+        err_console.print("graphflows: interrupted" if came_from_ctrl_c(exc) else "graphflows: aborted")
         return 130
     except click.UsageError as exc:
         err_console.print(usage_line(exc), markup=False)
@@ -42,6 +41,9 @@ def run_safely(group: click.Group, argv: list[str]) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: one line, and how to see more
+        if came_from_ctrl_c(exc):  # e.g. Python's RuntimeError around an interrupted __set_name__
+            err_console.print("graphflows: interrupted")
+            return 130
         if os.environ.get("GRAPHFLOWS_DEBUG"):
             raise
         err_console.print(
@@ -51,6 +53,19 @@ def run_safely(group: click.Group, argv: list[str]) -> int:
         )
         return 1
     return 0
+
+
+def came_from_ctrl_c(exc: BaseException) -> bool:
+    """True when a Ctrl-C caused ``exc``: a ``KeyboardInterrupt`` in its chain of causes, as when Python
+    wraps one that landed in a class's ``__set_name__`` in a ``RuntimeError`` while a module loads."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def usage_line(exc: click.UsageError) -> str:

@@ -29,6 +29,53 @@ REJECTS_IN_OUT = (
 )
 
 
+#: The input options every command words alike (``--format``, ``--org-map``, ``--payer``, ``--column``,
+#: ``--sources``): each use adds a new click parameter.
+_FORMAT_OPTION = click.option(
+    "--format",
+    "format_",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="Read every file in this format instead of detecting each one.",
+)
+_ORG_MAP_OPTION = click.option(
+    "--org-map",
+    "org_map",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    default=None,
+    help="CSV (action,key,other,name) forcing ('same') or forbidding ('different') organisation "
+    "merges across files. See `graphflows orgs --help`.",
+)
+_PAYER_OPTION = click.option(
+    "--payer",
+    "payers",
+    multiple=True,
+    metavar="GLOB=NAME[|ID]",
+    help="The paying body of the files GLOB matches (by file name, inside a zip too), for files that "
+    "leave it implied, e.g. 'WHIT*.csv=Whittington Health NHS Trust'. Repeatable.",
+)
+_COLUMN_OPTION = click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="GLOB=FIELD:TITLE",
+    help="Which header of the files GLOB matches holds FIELD (one of "
+    f"{', '.join(OVERRIDE_FIELDS)}), e.g. 'oxford*.csv=payee:Supplier Name'. Repeatable.",
+)
+_SOURCES_OPTION = click.option(
+    "--sources",
+    "sources",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    default=None,
+    help="A sources manifest: a CSV with the column path (a file or glob) and, as needed, format, "
+    "payer_name, payer_id and FIELD_column for a --column FIELD (payee_column, amount_column, "
+    "date_column...); reads the files it lists with those settings (README section 'Files that name "
+    "no paying body').",
+)
+
+
 def input_options(
     command: Callable[..., Any] | None = None,
     *,
@@ -43,63 +90,26 @@ def input_options(
         return lambda given: input_options(
             given, skip_invalid_help=skip_invalid_help, channels_help=channels_help
         )
-    command = click.option(
-        "--channels",
-        "channels",
-        type=click.Path(path_type=Path),
-        metavar="FILE",
-        default=None,
-        help=channels_help,
-    )(command)
-    command = click.option(
-        "--sources",
-        "sources",
-        type=click.Path(path_type=Path, dir_okay=False),
-        metavar="FILE",
-        default=None,
-        help="A sources manifest: a CSV with the column path (a file or glob) and, as needed, format, "
-        "payer_name, payer_id and FIELD_column for a --column FIELD (payee_column, amount_column, "
-        "date_column...); reads the files it lists with those settings (README section 'Files that name "
-        "no paying body').",
-    )(command)
-    command = click.option(
-        "--column",
-        "columns",
-        multiple=True,
-        metavar="GLOB=FIELD:TITLE",
-        help="Which header of the files GLOB matches holds FIELD (one of "
-        f"{', '.join(OVERRIDE_FIELDS)}), e.g. 'oxford*.csv=payee:Supplier Name'. Repeatable.",
-    )(command)
-    command = click.option(
-        "--payer",
-        "payers",
-        multiple=True,
-        metavar="GLOB=NAME[|ID]",
-        help="The paying body of the files GLOB matches (by file name, inside a zip too), for files that "
-        "leave it implied, e.g. 'WHIT*.csv=Whittington Health NHS Trust'. Repeatable.",
-    )(command)
-    command = click.option(
-        "--org-map",
-        "org_map",
-        type=click.Path(path_type=Path),
-        metavar="FILE",
-        default=None,
-        help="CSV (action,key,other,name) forcing ('same') or forbidding ('different') organisation "
-        "merges across files. See `graphflows orgs --help`.",
-    )(command)
-    command = click.option(
-        "--skip-invalid",
-        is_flag=True,
-        help=skip_invalid_help,
-    )(command)
-    command = click.option(
-        "--format",
-        "format_",
-        type=click.Choice(sorted(FORMATS)),
-        default=None,
-        help="Read every file in this format instead of detecting each one.",
-    )(command)
-    return click.argument("files", nargs=-1, type=InputLocation())(command)
+    in_help_order = [
+        click.argument("files", nargs=-1, type=InputLocation()),
+        _FORMAT_OPTION,
+        click.option("--skip-invalid", is_flag=True, help=skip_invalid_help),
+        _ORG_MAP_OPTION,
+        _PAYER_OPTION,
+        _COLUMN_OPTION,
+        _SOURCES_OPTION,
+        click.option(
+            "--channels",
+            "channels",
+            type=click.Path(path_type=Path),
+            metavar="FILE",
+            default=None,
+            help=channels_help,
+        ),
+    ]
+    for add in reversed(in_help_order):  # a decorator applied last comes first in --help
+        command = add(command)
+    return command
 
 
 class InputLocation(click.ParamType):

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from graphflows.analysis.convergence import CountBy
 from graphflows.cli.analyse import convergence_options
-from graphflows.cli.display import SafeConsole, console, money, print_notes, reading_line, steps
+from graphflows.cli.display import SafeConsole, console, money_totals, print_notes, reading_line, steps
 from graphflows.cli.inputs import input_options, raw_csv_option, read_input_graph
 from graphflows.model import GraphflowsError
 from graphflows.outputs import OutputFiles, neutralise, rows_frame, write_csv
@@ -107,7 +107,12 @@ def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @neo4j_group.command("start")
 @data_option
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Bolt port (default: a free one).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Bolt port (default: the last start's when free, else a free one).",
+)
 @click.option("--browser/--no-browser", default=True, show_default=True, help="Also serve Neo4j Browser.")
 @click.option("--heap", default="1g", show_default=True, help="JVM heap size.")
 @click.option("--pagecache", default="256m", show_default=True, help="Neo4j page cache size.")
@@ -162,7 +167,8 @@ def neo4j_stop(data_dir: Path | None) -> None:
 
     with steps("Stopping Neo4j"):
         stopped = server.stop(data_dir)
-    click.echo("Neo4j stopped." if stopped else "No Neo4j server was running on that folder.")
+    where = (data_dir or server.default_data_dir()).expanduser()
+    click.echo("Neo4j stopped." if stopped else f"No Neo4j server was running on {where}.")
 
 
 @neo4j_group.command("status")
@@ -270,6 +276,8 @@ def load(
     from graphflows.neo4j import Neo4jSettings, load_graph
     from graphflows.neo4j.bulk import bulk_load, choose_method
 
+    with _runner(neo4j_uri):
+        pass  # a server that does not answer is said before the files are read (minutes, for large ones)
     with steps("Reading input files and building the graph"):
         ingest, graph = read_input_graph(files, format_, skip_invalid, **input_extras)
     read = reading_line(reading_counts(ingest), len(ingest.files), ingest.totals(), ingest.repeated_amount())
@@ -301,15 +309,13 @@ def load(
                     **analysis,
                 )
         db_totals = _database_totals(runner)
-    totals = ", ".join(money(v, c) for c, v in report.totals.items()) or "nothing"
     how = (
         "steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.steps.items())
         if report.method == "bulk"
         else f"{report.batches:,} batches, {report.retries:,} retries"
     )
     console.print(
-        f"Loaded {report.nodes:,} nodes and {report.flows:,} flows ({_new_flows(report)}) worth {totals} "
-        f"in {report.seconds:.1f} s ({how}).",
+        f"Loaded {_loaded(report)} worth {money_totals(report.totals)} in {report.seconds:.1f} s ({how}).",
         markup=False,
     )
     if report.write_back is not None:
@@ -321,17 +327,26 @@ def load(
             f"{wb.channel_attributions:,} ATTRIBUTED_TO_CHANNEL relationships.",
             markup=False,
         )
-    in_db = ", ".join(money(v, c) for c, v in db_totals.items()) or "nothing"
-    console.print(f"The database now holds flows worth {in_db}.", markup=False)
+    console.print(f"The database now holds flows worth {money_totals(db_totals)}.", markup=False)
     if skip_invalid and ingest.rejects.height:
         console.print(f"{ingest.rejects.height:,} record(s) rejected and not loaded.", markup=False)
 
 
-def _new_flows(report: LoadReport) -> str:
-    """``all new``, or ``0 new, 9,411 already in the database`` (loading a flow again adds nothing)."""
-    if not report.already:
+def _loaded(report: LoadReport) -> str:
+    """``25 nodes and 47 flows (all new)``, or each with what the database held before the load:
+    ``25 nodes (0 new, 25 already in the database) and 47 flows (0 new, 47 already in the database)``."""
+    if not report.nodes_already and not report.already:
+        return f"{report.nodes:,} nodes and {report.flows:,} flows (all new)"
+    nodes, flows = _new(report.nodes, report.nodes_already), _new(report.flows, report.already)
+    return f"{report.nodes:,} nodes ({nodes}) and {report.flows:,} flows ({flows})"
+
+
+def _new(count: int, already: int) -> str:
+    """``all new``, or ``0 new, 9,411 already in the database`` (loading a node or flow again adds
+    nothing)."""
+    if not already:
         return "all new"
-    return f"{report.flows - report.already:,} new, {report.already:,} already in the database"
+    return f"{count - already:,} new, {already:,} already in the database"
 
 
 def _database_totals(runner: Any) -> dict[str, int]:

@@ -14,7 +14,7 @@ import click
 
 from graphflows.analysis.convergence import CountBy
 from graphflows.cli.analyse import convergence_options
-from graphflows.cli.display import console, reading_line, shown_notes, steps
+from graphflows.cli.display import console, print_notes, reading_line, steps
 from graphflows.cli.inputs import input_options, input_paths, raw_csv_option, read_input_graph, read_paths
 from graphflows.export import reading_counts
 from graphflows.model import GraphflowsError
@@ -156,8 +156,7 @@ def _report(ingest: Any, prepared: Any, out: Path, png: Path | None, sankey: Pat
         f"{prepared.edges.height:,} links ({prepared.currency}).",
         markup=False,
     )
-    for note in shown_notes(prepared.notes):
-        console.print(f"Note: {note}", markup=False)
+    print_notes(prepared.notes)
     written = [str(p) for p in (out, png, sankey) if p is not None]
     console.print(
         f"Written: {', '.join(written)} (open the HTML in any browser; it works offline)", markup=False

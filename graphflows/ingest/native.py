@@ -90,6 +90,21 @@ def read(path: Path) -> FileRead:
 
 def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS) -> FileRead:
     """Read and validate native flows CSV bytes (all rows; nothing is dropped silently)."""
+    original, columns = _records(data, source)
+    checks = _checks(len(columns))
+    flagged = _flagged(original, columns, checks)
+    return FileRead(
+        source,
+        FORMAT,
+        _accepted(flagged, source, columns),
+        _rejected(flagged, original, checks, source, columns),
+        records_read=original.height,
+    )
+
+
+def _records(data: bytes, source: str) -> tuple[pl.DataFrame, list[str]]:
+    """The file's records as read (with ``_line``, ``_shape``, ``_fields`` and ``_row``; spacer lines left
+    out), and its columns' names; an empty file or one without a flows header is refused."""
     text = decode_utf8(Path(source), data)
     if not text or text.isspace():  # stops at the first character that is not a space
         raise InputError(f"{source}: file is empty")
@@ -98,19 +113,25 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
     table = read_csv_bytes(source, data)
     _check_header(source, table.frame.columns)
     raw = table.frame.rename({c: _norm(c) for c in table.frame.columns})
-    width = raw.width
     original = raw.with_columns(
         table.lines.cast(pl.String).alias("_line"),
         (table.problems if table.problems is not None else pl.lit(None, pl.String)).alias("_shape"),
-        _field_counts(text, raw.height, width).alias("_fields"),
+        _field_counts(text, raw.height, raw.width).alias("_fields"),
     )
     if _may_have_blank_lines(data):  # spacer lines (a spreadsheet's trailing line) are not records
         original = original.filter(~all_blank(raw))
     if original.is_empty():
         raise InputError(f"{source}: has a header row but no data rows")
-    original = original.with_row_index("_row")
-    stripped = original.with_columns(pl.col(c).str.strip_chars() for c in KNOWN if c in raw.columns)
-    stripped = stripped.with_columns(pl.lit("").alias(c) for c in KNOWN if c not in raw.columns)
+    return original.with_row_index("_row"), raw.columns
+
+
+def _flagged(
+    original: pl.DataFrame, columns: list[str], checks: list[tuple[pl.Expr, pl.Expr]]
+) -> pl.DataFrame:
+    """The records stripped of surrounding spaces, with their clean values (``_v_<column>``) and ``_bad``:
+    whether they break any of ``checks``."""
+    stripped = original.with_columns(pl.col(c).str.strip_chars() for c in KNOWN if c in columns)
+    stripped = stripped.with_columns(pl.lit("").alias(c) for c in KNOWN if c not in columns)
     minor, amount_problem = parse_amounts(stripped["amount"], plain=True, max_digits=MAX_DIGITS)
     dates = parse_dates(stripped["date"], iso_only=True)
     stripped = stripped.with_columns(
@@ -119,33 +140,44 @@ def read_bytes(data: bytes, source: str, settings: SourceSettings = NO_SETTINGS)
         dates.date.alias("_v_date"),
         dates.problem.alias("_date_problem"),
     )
-    checks = _checks(width)
-    flagged = stripped.with_columns(_values()).with_columns(
+    return stripped.with_columns(_values()).with_columns(
         pl.any_horizontal(bad for bad, _ in checks).alias("_bad")
     )
-    line = pl.col("_line").alias("line")
-    flows = conform(
+
+
+def _accepted(flagged: pl.DataFrame, source: str, columns: list[str]) -> pl.DataFrame:
+    """The flows of the records that break no check (extra columns kept)."""
+    return conform(
         flagged.filter(~pl.col("_bad")).select(
             "payer_id",
             "payee_id",
             *(pl.col(f"_v_{c}").alias(c) for c in CLEANED),
-            *(pl.col(f"_v_{c}").alias(c) for c in CHANNEL_COLUMNS if c in raw.columns),
+            *(pl.col(f"_v_{c}").alias(c) for c in CHANNEL_COLUMNS if c in columns),
             pl.lit(source).alias("source"),
-            line,
-            *(c for c in raw.columns if c not in KNOWN),
+            pl.col("_line").alias("line"),
+            *(c for c in columns if c not in KNOWN),
         )
     )
+
+
+def _rejected(
+    flagged: pl.DataFrame,
+    original: pl.DataFrame,
+    checks: list[tuple[pl.Expr, pl.Expr]],
+    source: str,
+    columns: list[str],
+) -> pl.DataFrame:
+    """The records that break a check: ``source, line, reason`` and the record as the file gave it."""
     bad = flagged.filter(pl.col("_bad"))
-    rejects = bad.select(
+    return bad.select(
         pl.lit(source).alias("source"),
-        line,
+        pl.col("_line").alias("line"),
         pl.concat_str(
             [pl.when(problem).then(reason) for problem, reason in checks], separator="; ", ignore_nulls=True
         ).alias("reason"),
     ).with_columns(
-        records_as_json(original.filter(pl.col("_row").is_in(bad["_row"].implode())).select(raw.columns))
+        records_as_json(original.filter(pl.col("_row").is_in(bad["_row"].implode())).select(columns))
     )
-    return FileRead(source, FORMAT, flows, rejects, records_read=original.height)
 
 
 def _field_counts(text: str, records: int, width: int) -> pl.Series | pl.Expr:

@@ -311,41 +311,14 @@ def read_flows(
         paths = [paths]
     if org_map is not None and not isinstance(org_map, OrgMap):
         org_map = read_org_map(org_map)
-    reads: list[FileRead] = []
     sources = sources or SourceRules()
-    files = list(_expand([*paths, *sources.files]))
-    documents = [f for f in files if is_documentation(f.name) and f.is_file()]
-    if len(documents) < len(files):  # README.md caught by a shell glob: skipped (alone, it is refused)
-        files = [f for f in files if f not in documents]
-    else:
-        documents = []
-    seen = SeenBytes() if len(files) > 1 else None  # one file (a zip's members are compared in it)
-    unnamed: list[UnnamedPayer] = []  # files naming no payer: every one is listed in one error
-    for path in files:
-        if progress is not None:
-            progress(path)
-        try:
-            reads.extend(read_files(path, format, sources, seen))
-        except NoPayerError as exc:
-            unnamed += exc.files
-    if unnamed:
-        raise NoPayerError(unnamed)
-    if not reads:
-        raise InputError("no input files given")
+    files, documents = _data_files(_expand([*paths, *sources.files]))
+    reads = _read_all(files, format, sources, progress)
     drop_repeated_grants(reads)
     drop_repeated_releases(reads)
     drop_repeated_transactions(reads)
     _note_repeated_lines(reads)
-    rejects = pl.concat([r.rejects for r in reads] or [empty_rejects()], how="vertical")
-    if rejects.height and not skip_invalid:
-        problems = [RowProblem(s, ln, why) for s, ln, why in rejects.head(SHOWN_PROBLEMS).select(
-            "source", "line", "reason").iter_rows()]  # fmt: skip
-        raise InputError(
-            f"{rejects.height} invalid record(s); nothing was written "
-            "(fix them, or use --skip-invalid to set them aside with their reasons and go on)",
-            problems,
-            rejects.height,
-        )
+    rejects = _checked_rejects(reads, skip_invalid)
     flows = pl.concat([r.flows for r in reads if r.flows.height] or [empty_flows()], how="diagonal_relaxed")
     resolution: Resolution | None = None
     if org_map is not None or any(r.format != native.FORMAT for r in reads):
@@ -363,6 +336,53 @@ def read_flows(
         org_candidates=resolution.candidates if resolution else [],
         setting_notes=[*_skipped(documents), *sources.skipped, *sources.unmatched(r.source for r in reads)],
     )
+
+
+def _data_files(given: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """The files to read, and the documentation files given with them (README.md caught by a shell glob),
+    which are skipped; documentation given alone is read (and refused there)."""
+    files = list(given)
+    documents = [f for f in files if is_documentation(f.name) and f.is_file()]
+    if len(documents) < len(files):
+        return [f for f in files if f not in documents], documents
+    return files, []
+
+
+def _read_all(
+    files: list[Path], format: str | None, sources: SourceRules, progress: Callable[[Path], None] | None
+) -> list[FileRead]:
+    """Every file read in order; all files naming no payer are listed in one :class:`NoPayerError`."""
+    reads: list[FileRead] = []
+    seen = SeenBytes() if len(files) > 1 else None  # one file (a zip's members are compared in it)
+    unnamed: list[UnnamedPayer] = []
+    for path in files:
+        if progress is not None:
+            progress(path)
+        try:
+            reads.extend(read_files(path, format, sources, seen))
+        except NoPayerError as exc:
+            unnamed += exc.files
+    if unnamed:
+        raise NoPayerError(unnamed)
+    if not reads:
+        raise InputError("no input files given")
+    return reads
+
+
+def _checked_rejects(reads: list[FileRead], skip_invalid: bool) -> pl.DataFrame:
+    """Every file's rejected records; without ``skip_invalid`` any of them raises :class:`InputError`
+    showing the first :data:`SHOWN_PROBLEMS`."""
+    rejects = pl.concat([r.rejects for r in reads] or [empty_rejects()], how="vertical")
+    if rejects.height and not skip_invalid:
+        problems = [RowProblem(s, ln, why) for s, ln, why in rejects.head(SHOWN_PROBLEMS).select(
+            "source", "line", "reason").iter_rows()]  # fmt: skip
+        raise InputError(
+            f"{rejects.height} invalid record(s); nothing was written "
+            "(fix them, or use --skip-invalid to set them aside with their reasons and go on)",
+            problems,
+            rejects.height,
+        )
+    return rejects
 
 
 def _skipped(documents: list[Path]) -> list[str]:

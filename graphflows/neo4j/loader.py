@@ -94,6 +94,8 @@ HAS_FLOWS_QUERY = f"MATCH ()-[f:{FLOWS_TO}]->() RETURN count(f) > 0 AS any LIMIT
 STORED_FLOWS_QUERY = (
     f"MATCH ()-[f:{FLOWS_TO}]->() RETURN f.source AS source, collect(f.flow_id) AS flow_ids ORDER BY source"
 )
+#: How many of the load's node ids the database already holds (asked once the schema's index is there).
+HELD_NODES_QUERY = f"MATCH (n:{ENTITY}) WHERE n.id IN $ids RETURN count(n) AS held"
 #: One batch of :func:`empty_database` (relationships first, then nodes; constraints and indexes stay).
 EMPTY_QUERIES = (
     "MATCH ()-[x]->() WITH x LIMIT $limit DELETE x RETURN count(*) AS deleted",
@@ -114,12 +116,14 @@ class OtherFlowsInDatabase(GraphflowsError):
 class LoadReport:
     """What a load did: counts in the input, batches sent, retries needed, and the input's totals.
 
-    ``already``: the input's flows the database held before the load (loading them again adds nothing).
+    ``already``: the input's flows the database held before the load (loading them again adds nothing);
+    ``nodes_already``: the same for its nodes (their ``id``).
     """
 
     nodes: int = 0
     flows: int = 0
     already: int = 0
+    nodes_already: int = 0
     batches: int = 0
     retries: int = 0
     seconds: float = 0.0
@@ -236,6 +240,8 @@ def load_graph(
         report.already = send.call(check_no_other_flows, runner, keys, loading)
     if schema:
         send.call(apply_schema, runner)
+    if not replace:
+        report.nodes_already = send.call(held_nodes, runner, graph.nodes["id"].to_list())
     _load_nodes(send, graph.nodes, batch_size, progress)
     fresh = not send.call(runner.run, HAS_FLOWS_QUERY).rows[0]["any"]
     create = None  # a database that already holds flows: MERGE every batch
@@ -304,8 +310,14 @@ def check_no_other_flows(runner: CypherRunner, keys: Sequence[str], loading: Ite
         f"the database already holds {sum(others.values()):,} flows that this load does not contain, from "
         f"{files}{why}; the analysis written back covers the files of one load only, so nothing was loaded: "
         "load every file together in one `graphflows load` (the same set of files as before), or add "
-        "--replace to empty the database first"
+        "--replace (replace=True from Python) to empty the database first"
     )
+
+
+def held_nodes(runner: CypherRunner, ids: list[str]) -> int:
+    """How many of the node ``ids`` the database already holds (``Entity`` nodes with that ``id``)."""
+    rows = runner.run(HELD_NODES_QUERY, {"ids": ids}).rows
+    return int(rows[0]["held"]) if rows else 0
 
 
 def _file_name(source: str | None) -> str:

@@ -82,6 +82,10 @@ class Neo4jSettings:
     #: Set by :meth:`resolve` when no URI was given and no local server runs on this data folder: the
     #: default URI is a guess, and "not running" is the likely reason it does not answer.
     no_local_server: Path | None = None
+    #: Set by :meth:`resolve` when graphflows' local server runs but ``uri`` (given, or ``NEO4J_URI``) is
+    #: another: its Bolt URI, for the error when nothing answers at ``uri`` (a URI left from an earlier
+    #: start, when the restart could not have the same port).
+    local_elsewhere: str | None = None
 
     @classmethod
     def resolve(
@@ -112,7 +116,8 @@ class Neo4jSettings:
                 user, password = local_auth
         database = database or os.environ.get("NEO4J_DATABASE") or None
         folder = (data_dir or server.default_data_dir()).expanduser() if guessed else None
-        return cls(uri=uri, user=user, password=password, database=database, no_local_server=folder)
+        elsewhere = local.bolt_uri if local is not None and not same_server(uri, local.bolt_uri) else None
+        return cls(uri, user, password, database, no_local_server=folder, local_elsewhere=elsewhere)
 
     @classmethod
     def from_env(cls, uri: str | None = None, database: str | None = None) -> Neo4jSettings:
@@ -234,6 +239,13 @@ class translate_errors:
                 f"no Neo4j server is running on {self.settings.no_local_server} (start one with "
                 "`graphflows neo4j start`), and NEO4J_URI / --neo4j-uri name no other server"
             ) from exc
+        if isinstance(exc, nx.ServiceUnavailable) and self.settings.local_elsewhere is not None:
+            raise Neo4jUnavailable(
+                f"cannot reach Neo4j at {where}: {_one_line(exc)}; graphflows' local server runs at "
+                f"{self.settings.local_elsewhere}, not there: is NEO4J_URI (or --neo4j-uri) left from an "
+                "earlier start? Unset it (graphflows then finds the local server by itself), or run "
+                'eval "$(graphflows neo4j env)" again'
+            ) from exc
         if isinstance(exc, (nx.ServiceUnavailable, nx.SessionExpired)):
             raise Neo4jUnavailable(
                 f"cannot reach Neo4j at {where}: {_one_line(exc)} "
@@ -300,4 +312,5 @@ def same_server(uri: str, local_uri: str) -> bool:
 def _one_line(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     first = " ".join(str(text).split("\n")[0].split())
-    return first[:300]
+    # Neo4j ends some messages with empty brackets, the driver some with a colon (details on later lines)
+    return first.removesuffix(" ()").rstrip(":")[:300]

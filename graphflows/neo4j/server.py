@@ -39,6 +39,8 @@ LAUNCHER = "GraphflowsNeo4j"
 STATE_FILE = "graphflows-neo4j.json"
 OUTPUT_FILE = "graphflows-neo4j.out"
 PASSWORD_FILE = "graphflows-neo4j.password"
+#: The ports of the last start: the next start takes them again when they are free.
+PORTS_FILE = "graphflows-neo4j.ports"
 #: The compiled launcher and procedures, as a jar (class sharing takes no folders on the class path).
 LAUNCHER_JAR = "graphflows-neo4j.jar"
 #: The JVM's class-sharing archive of Neo4j's classes, written when the first server stops: later starts
@@ -242,9 +244,10 @@ def start(
     runtime = ensure_runtime()
     _private_folder(data_dir)
     password = _ensure_password(data_dir)
-    port = port or free_port()
+    last = last_ports(data_dir)
+    port = port or reuse_port(last.get("bolt"))
     if browser:
-        http_port = http_port or free_port(avoid={port})
+        http_port = http_port or reuse_port(last.get("http"), avoid={port})
     java = shutil.which("java")
     if java is None:
         raise Neo4jServerError(f"cannot run a local Neo4j: java not found; {INSTALL_HINT}")
@@ -272,6 +275,7 @@ def start(
         gds=gds,
     )
     (data_dir / STATE_FILE).write_text(json.dumps(asdict(info)))
+    (data_dir / PORTS_FILE).write_text(json.dumps({"bolt": port, "http": http_port if browser else None}))
     try:
         _wait_for_bolt(process, port, (USER, password), timeout, output)
         if warm:
@@ -401,6 +405,36 @@ def kill(data_dir: Path) -> None:
         os.kill(info.pid, signal.SIGKILL)
         _wait_gone(info.pid, 30)
         (Path(info.data_dir) / STATE_FILE).unlink(missing_ok=True)
+
+
+def last_ports(data_dir: Path) -> dict[str, int]:
+    """``{"bolt": 43117, "http": 40211}``: the ports of the last start on ``data_dir`` (empty if none)."""
+    try:
+        saved = json.loads((data_dir / PORTS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    return {k: v for k, v in saved.items() if type(v) is int and 0 < v < 65536}
+
+
+def reuse_port(previous: int | None, avoid: set[int] | frozenset[int] = frozenset()) -> int:
+    """``previous`` if it is free right now (URIs from the last start stay valid), else :func:`free_port`."""
+    if previous is not None and previous not in avoid and port_is_free(previous):
+        return previous
+    return free_port(avoid)
+
+
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:``port`` (connections closing on it do not count, as for Neo4j,
+    which binds with SO_REUSEADDR)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port(avoid: set[int] | frozenset[int] = frozenset()) -> int:

@@ -67,7 +67,6 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
     (``s3a://``, ``hdfs://``, ``file://``...) that only Spark reads."""
     from functools import reduce
 
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     parts, files, organisations, notes, rejects, maps = [], [], [], [], [], []
@@ -75,19 +74,9 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
     figures = {"records_read": 0, "flows": 0, "rejected": 0, "non_money": 0, "repeated": 0}
     repeated_amount: dict[str, int] = {}
     for index, path in enumerate(paths):
-        if isinstance(path, str):  # a URL (s3a://, hdfs://, file://...): every look at it goes through Spark
-            frame, counts, matched = _url(spark, path, index, skip_invalid)
-            if matched is not None:
-                organisations.append(matched.withColumn("_folder", F.lit(index)))
-        elif path.is_dir():
-            frame, counts = _converted(spark, path, index, check_converted(path))
-            if (path / "organisations.parquet").is_file():
-                matched = spark.read.parquet(str(path / "organisations.parquet"))
-                organisations.append(matched.withColumn("_folder", F.lit(index)))
-        elif path.is_file():
-            frame, counts = _native(spark, path, index, skip_invalid)
-        else:
-            raise InputError(f"{path}: no such file or folder")
+        frame, counts, matched = _read_input(spark, path, index, skip_invalid)
+        if matched is not None:
+            organisations.append(matched.withColumn("_folder", F.lit(index)))
         parts.append(frame)
         files.append({"path": str(path), "format": counts["format"], **counts["figures"]})
         figures = {key: figures[key] + counts["figures"][key] for key in figures}
@@ -105,14 +94,9 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
     flows = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), parts)
     if len(spend) > 1:
         refuse_repeats_across_folders(flows, paths, spend)
-    orgs = None
-    if organisations:  # the first folder that matched an id wins
-        every = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), organisations)
-        first = F.row_number().over(Window.partitionBy("id").orderBy("_folder"))
-        orgs = every.withColumn("_first", first).filter(F.col("_first") == 1).drop("_first", "_folder")
     return SparkFlows(
         flows,
-        orgs,
+        _first_organisations(organisations),
         figures["records_read"],
         figures["rejected"],
         files,
@@ -124,6 +108,38 @@ def read_flows_spark(spark, paths: list[Path | str], *, skip_invalid: bool = Fal
         rejects=reduce(lambda a, b: a.unionByName(b), rejects) if rejects else None,
         channel_maps=maps,
     )
+
+
+def _read_input(spark, path: Path | str, index: int, skip_invalid: bool):
+    """``(frame, counts, organisations or None)`` of one input: a URL, a ``convert`` folder or a native
+    flows CSV file."""
+    if isinstance(path, str):  # a URL (s3a://, hdfs://, file://...): every look at it goes through Spark
+        return _url(spark, path, index, skip_invalid)
+    if path.is_dir():
+        frame, counts = _converted(spark, path, index, check_converted(path))
+        matched = None
+        if (path / "organisations.parquet").is_file():
+            matched = spark.read.parquet(str(path / "organisations.parquet"))
+        return frame, counts, matched
+    if path.is_file():
+        frame, counts = _native(spark, path, index, skip_invalid)
+        return frame, counts, None
+    raise InputError(f"{path}: no such file or folder")
+
+
+def _first_organisations(organisations: list):
+    """One Spark frame of how records matched into organisations, the first folder that matched an id
+    winning; None without any."""
+    from functools import reduce
+
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if not organisations:
+        return None
+    every = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), organisations)
+    first = F.row_number().over(Window.partitionBy("id").orderBy("_folder"))
+    return every.withColumn("_first", first).filter(F.col("_first") == 1).drop("_first", "_folder")
 
 
 #: What makes two spend lines one transaction: graphflows.ingest.repeats.TRANSACTION (payer, supplier,
@@ -281,13 +297,7 @@ def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: st
     """A native flows CSV (``head``: its first line, when already read through Spark)."""
     from pyspark.sql import functions as F
 
-    if head is None:
-        with Path(path).open("rb") as file:
-            head = file.readline().decode("utf-8-sig", errors="replace")
-    titles = [norm(t) for t in head.rstrip("\r\n").split(",")]
-    missing = [c for c in REQUIRED if c not in titles]
-    if missing:
-        raise InputError(f"{path}:1: wrong header: missing column(s) {', '.join(missing)}")
+    titles = _native_titles(path, head)
     raw, spans_lines = _numbered(spark, path, titles)
     raw = raw.withColumn("_file", F.lit(index).cast("long"))
     given = [c for c in raw.columns if not c.startswith("_")]
@@ -304,26 +314,71 @@ def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: st
     bad = checked.filter(F.col("_problem").isNotNull())
     rejected = bad.count()
     if rejected and not skip_invalid:
-        shown = bad.orderBy("_seq").select("_seq", "_problem").limit(SHOWN)
-        shown = shown.join(_record_lines(spark, path, spans_lines), "_seq", "left").orderBy("_seq").collect()
-        raise InputError(  # as the in-memory engine words it: the file's line of each record
-            f"{rejected} invalid record(s); nothing was written (fix them, or use --skip-invalid to set them "
-            "aside with their reasons and go on)",
-            [RowProblem(str(path), row["_line"], row["_problem"]) for row in shown],
-            rejected,
-        )
+        _refuse_invalid(path, bad, rejected, _record_lines(spark, path, spans_lines))
     extra = [c for c in raw.columns if c not in KNOWN and not c.startswith("_")]
-    rejects = None
-    if skip_invalid:  # as the in-memory rejects table; to_json leaves out the columns a record lacks
-        rejects = bad.join(_record_lines(spark, path, spans_lines), "_seq", "left").select(
-            F.lit(str(path)).alias("source"),
-            F.col("_line").cast("string").alias("line"),
-            F.col("_problem").alias("reason"),
-            F.to_json(F.struct(*(F.col(c) for c in given))).alias("record"),
-            "_file",
-            "_seq",
-        )
-    flows = checked.filter(F.col("_problem").isNull()).select(
+    rejects = (
+        _native_rejects(path, bad, _record_lines(spark, path, spans_lines), given) if skip_invalid else None
+    )
+    figures = {
+        "records_read": total,
+        "flows": total - rejected,
+        "rejected": rejected,
+        "non_money": 0,
+        "repeated": 0,
+    }
+    return _native_flows(checked, path, titles, extra), {
+        "format": "flows",
+        "figures": figures,
+        "rejects": rejects,
+    }
+
+
+def _native_titles(path: Path | str, head: str | None) -> list[str]:
+    """The column names of a native flows CSV's header (read from the file when ``head`` is None); a
+    header without the required columns is refused."""
+    if head is None:
+        with Path(path).open("rb") as file:
+            head = file.readline().decode("utf-8-sig", errors="replace")
+    titles = [norm(t) for t in head.rstrip("\r\n").split(",")]
+    missing = [c for c in REQUIRED if c not in titles]
+    if missing:
+        raise InputError(f"{path}:1: wrong header: missing column(s) {', '.join(missing)}")
+    return titles
+
+
+def _refuse_invalid(path: Path | str, bad, rejected: int, lines) -> None:
+    """Raise the error naming the first :data:`SHOWN` bad records by the file's line each starts on, as
+    the in-memory engine words it."""
+    shown = bad.orderBy("_seq").select("_seq", "_problem").limit(SHOWN)
+    shown = shown.join(lines, "_seq", "left").orderBy("_seq").collect()
+    raise InputError(
+        f"{rejected} invalid record(s); nothing was written (fix them, or use --skip-invalid to set them "
+        "aside with their reasons and go on)",
+        [RowProblem(str(path), row["_line"], row["_problem"]) for row in shown],
+        rejected,
+    )
+
+
+def _native_rejects(path: Path | str, bad, lines, given: list[str]):
+    """The bad records as the in-memory rejects table (``source, line, reason, record``, with ``_file``
+    and ``_seq``); to_json leaves out the columns a record lacks."""
+    from pyspark.sql import functions as F
+
+    return bad.join(lines, "_seq", "left").select(
+        F.lit(str(path)).alias("source"),
+        F.col("_line").cast("string").alias("line"),
+        F.col("_problem").alias("reason"),
+        F.to_json(F.struct(*(F.col(c) for c in given))).alias("record"),
+        "_file",
+        "_seq",
+    )
+
+
+def _native_flows(checked, path: Path | str, titles: list[str], extra: list[str]):
+    """The good records as flows in the standard columns, extra columns kept, with ``_file`` and ``_seq``."""
+    from pyspark.sql import functions as F
+
+    return checked.filter(F.col("_problem").isNull()).select(
         "payer_id",
         "payee_id",
         *(F.col(f"_v_{c}").alias(c) for c in ("payer_name", "payer_kind", "payee_name", "payee_kind")),
@@ -339,9 +394,6 @@ def _native(spark, path: Path | str, index: int, skip_invalid: bool, *, head: st
         "_file",
         "_seq",
     )
-    figures = {"records_read": total, "flows": total - rejected, "rejected": rejected, "non_money": 0}
-    figures["repeated"] = 0
-    return flows, {"format": "flows", "figures": figures, "rejects": rejects}
 
 
 def _numbered(spark, path: Path | str, titles: list[str]):

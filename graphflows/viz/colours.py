@@ -1,9 +1,11 @@
 """One fixed colour per channel of government, used by every view (node fill, Sankey links, legends).
 
 Colours come from the Okabe-Ito and Paul Tol palettes (chosen for colour-blind readers), the channels
-most often seen together (NHS, public health, local government, police) in clearly different hues;
-``unclassified`` is grey. Thirteen hues cannot all stay apart under every colour-vision deficiency, so
-every view also names the channel in text (legend, tooltips, side panel).
+most often seen together (NHS, public health, local government, police; local government and transport in
+London, the GLA and TfL) in clearly different hues; ``unclassified`` is grey. Transport is Tol's dark blue:
+Tol's teal (#44AA99) was the closest pair of the palette, to local government's green (CIE76 distance 18.6),
+and nearly public health's pink to a deuteranope (4.7). Thirteen hues cannot all stay apart under every
+colour-vision deficiency, so every view also names the channel in text (legend, tooltips, side panel).
 
 >>> channel_colour("nhs"), channel_label("nhs")
 ('#0072B2', 'NHS')
@@ -23,7 +25,7 @@ CHANNEL_STYLE: dict[str, tuple[str, str]] = {
     "housing_communities": ("#999933", "Housing and communities"),
     "education": ("#E69F00", "Education"),
     "welfare_employment": ("#56B4E9", "Welfare and employment"),
-    "transport": ("#44AA99", "Transport"),
+    "transport": ("#222255", "Transport"),
     "central_other": ("#332288", "Other central government"),
     "charitable": ("#DDCC77", "Charitable funders"),
     "private": ("#8C564B", "Private"),

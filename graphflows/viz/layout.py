@@ -116,20 +116,30 @@ def _nearest_median(xy: np.ndarray) -> float:
     return float(np.median(distances[:, 1]))
 
 
-def _remove_overlaps(xy: np.ndarray, size: np.ndarray, rounds: int = 80) -> np.ndarray:
-    """Move boxes (centres ``xy``, ``size`` = width, height) apart along the axis where they overlap least."""
+#: Rounds of :func:`_remove_overlaps` at most. A dense cluster (London's boroughs and suppliers paid by the
+#: NHS, the GLA and TfL, between the three hubs) needs a few hundred; it stops when no two boxes overlap.
+OVERLAP_ROUNDS = 300
+#: Overlap (pixels, within the :data:`MARGIN` kept between boxes) small enough to stop at.
+OVERLAP_TOLERANCE = 0.5
+#: Every SPREAD_EVERY rounds that still find overlaps, the layout is spread out by SPREAD about its centre.
+SPREAD_EVERY, SPREAD = 100, 1.03
+
+
+def _remove_overlaps(xy: np.ndarray, size: np.ndarray, rounds: int = OVERLAP_ROUNDS) -> np.ndarray:
+    """Move boxes (centres ``xy``, ``size`` = width, height) apart along the axis where they overlap least:
+    each pair that overlaps moves half the overlap each (the moves of one box add up)."""
     n = len(xy)
     if n < 2:
         return xy
     reach = float(size.max())  # boxes further apart than this cannot touch
-    for _ in range(rounds):
+    for round_ in range(rounds):
         pairs = cKDTree(xy).query_pairs(reach, output_type="ndarray")
         if not len(pairs):
             break
         i, j = pairs[:, 0], pairs[:, 1]
         delta = xy[i] - xy[j]
         overlap = (size[i] + size[j]) / 2 - np.abs(delta)
-        hit = (overlap > 0).all(axis=1)
+        hit = (overlap > OVERLAP_TOLERANCE).all(axis=1)
         if not hit.any():
             break
         i, j, delta, overlap = i[hit], j[hit], delta[hit], overlap[hit]
@@ -138,7 +148,8 @@ def _remove_overlaps(xy: np.ndarray, size: np.ndarray, rounds: int = 80) -> np.n
         push = np.zeros_like(delta)
         push[along_x, 0] = sign[along_x, 0] * overlap[along_x, 0] / 2
         push[~along_x, 1] = sign[~along_x, 1] * overlap[~along_x, 1] / 2
-        moves = np.zeros_like(xy)
-        moves = _sum_at(i, push, n) - _sum_at(j, push, n)
-        xy = xy + moves * 0.55
+        xy = xy + _sum_at(i, push, n) - _sum_at(j, push, n)
+        if round_ % SPREAD_EVERY == SPREAD_EVERY - 1:  # a dense cluster can jam: give it room
+            centre = xy.mean(axis=0)
+            xy = centre + (xy - centre) * SPREAD
     return xy

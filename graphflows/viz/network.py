@@ -33,13 +33,13 @@ KIND_STYLE: dict[str, dict[str, str]] = {
         "shape": "diamond",
         "color": "#9AA5B1",
         "border": "#52606D",
-        "label": "Funding stream",
+        "label": "Funding stream or pooled budget",
     },
     Kind.COMMISSIONER.value: {
         "shape": "square",
         "color": "#9AA5B1",
         "border": "#52606D",
-        "label": "Commissioner or pooled budget",
+        "label": "Commissioner",
     },
     Kind.PROVIDER.value: {"shape": "dot", "color": "#9AA5B1", "border": "#52606D", "label": "Provider"},
 }
@@ -60,8 +60,14 @@ CONVERGENCE_GLOW = "rgba(214,39,40,0.3)"
 SIZE_MIN, SIZE_MAX = 8.0, 46.0
 #: Smallest and largest label font in pixels (vis-network ``nodes.scaling.label``).
 FONT_MIN, FONT_MAX = 11.0, 20.0
+#: The same in a view of at most :data:`HEADLINE_FROM` nodes, which is read whole: every name about 10 to
+#: 14 pixels on screen when the whole view is shown (with 11 to 20, most were 6 to 8 pixels, faded).
+SMALL_FONT_MIN, SMALL_FONT_MAX = 20.0, 28.0
 #: Views with more nodes than this give their largest nodes bigger names, readable in the overview.
 HEADLINE_FROM, HEADLINES, HEADLINE_FONT = 60, 12, 44.0
+#: Of the headlines, those always given to the nodes with most money (the hubs the eye starts from: a
+#: council, a CCG, TfL), whatever the convergence points.
+HUB_HEADLINES = 4
 #: Largest label on screen, in pixels, however far one zooms in: names grow with the zoom only up to this,
 #: so they never swamp the nodes and links. (vis-network 9.1's ``scaling.label.maxVisible`` does not cap
 #: the drawn text, so the page sets each label's size as the zoom changes.)
@@ -109,12 +115,43 @@ def short_label(name: str, money: str) -> str:
 
 def page_data(view: ViewData) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-ready values (text is escaped later)."""
-    cur = view.currency
+    node_rows = placed_nodes(view)
+    edge_rows = link_rows(view)
+    counted = "channels" if view.count_by == "channel" else "stovepipes"
+    return {
+        "focus": view.focus,
+        "title": view.title,
+        "subtitle": subtitle(view, len(node_rows), len(edge_rows), sum(1 for r in node_rows if r["conv"])),
+        "nodes": node_rows,
+        "edges": edge_rows,
+        "notes": view.notes,
+        "style": KIND_STYLE,
+        **legend(view.nodes),
+        "has_analysis": view.has_analysis,
+        "counted": counted,
+        "convergence_rule": (
+            f"money from {view.min_count} or more {counted}, each bringing at least "
+            f"{100 * view.min_share:g}% of its income"
+            if view.has_analysis
+            else ""
+        ),
+        "size_min": SIZE_MIN,
+        "size_max": SIZE_MAX,
+        "label_max_px": LABEL_MAX_PX,
+        "headline_max_px": HEADLINE_MAX_PX,
+        "convergence_color": CONVERGENCE_COLOR,
+        "convergence_glow": CONVERGENCE_GLOW,
+    }
+
+
+def placed_nodes(view: ViewData) -> list[dict[str, Any]]:
+    """One row per node for the page: where it is drawn (the seeded layout, with room for its name), its
+    label, size and style, and the text of its card."""
     nodes, edges = view.nodes, view.edges
-    labels = [
-        short_label(name, money_short(int(m), cur))
-        for name, m in nodes.select("name", "money_minor").iter_rows()
-    ]
+    labels = {
+        i: short_label(name, money_short(int(m), view.currency))
+        for i, name, m in nodes.select("id", "name", "money_minor").iter_rows()
+    }
     values = {
         i: round(math.sqrt(max(int(m), 0) / 100), 2) for i, m in nodes.select("id", "money_minor").iter_rows()
     }
@@ -124,68 +161,88 @@ def page_data(view: ViewData) -> dict[str, Any]:
     headlines = headline_ids(values, points.to_list())
     fonts = label_fonts(values, headlines)
     radii = drawn_sizes(values)
-    pos = positions(
-        nodes["id"].to_list(),
-        edges,
-        drawn_boxes(values, dict(zip(nodes["id"], labels, strict=True)), headlines),
-    )
-    names = dict(zip(nodes["id"].to_list(), nodes["name"].to_list(), strict=True))
+    pos = positions(nodes["id"].to_list(), edges, drawn_boxes(values, labels, headlines))
     real = edges.filter(~pl.col("declared"))
     payers = dict(real.group_by("to").len().iter_rows())
     payees = dict(real.group_by("from").len().iter_rows())
-    max_edge = max(int(edges["amount_minor"].max() or 1), 1) if edges.height else 1
-    node_rows = []
+    rows = []
     for n in nodes.iter_rows(named=True):
-        x, y = pos[n["id"]]
-        colour = channel_colour(n["channel"])
-        node_rows.append(
+        key = n["id"]
+        x, y = pos[key]
+        rows.append(
             {
-                "id": n["id"],
+                "id": key,
                 "name": n["name"],
                 "kind": n["kind"],
                 "kinds": ", ".join(KIND_STYLE[k]["label"] for k in n["kinds"] if k in KIND_STYLE)
                 or n["kind"],
-                "label": labels[len(node_rows)],
-                "headline": n["id"] in headlines,
-                "font": round(fonts[n["id"]], 2),
-                "radius": round(radii[n["id"]], 2),
-                "font_cap": HEADLINE_MAX_PX if n["id"] in headlines else LABEL_MAX_PX,
-                "value": values[n["id"]],
+                "label": labels[key],
+                "headline": key in headlines,
+                "font": round(fonts[key], 2),
+                "radius": round(radii[key], 2),
+                "font_cap": HEADLINE_MAX_PX if key in headlines else LABEL_MAX_PX,
+                "value": values[key],
                 "x": x,
                 "y": y,
-                "channel": n["channel"],
-                "channel_label": channel_label(n["channel"]),
-                "form": FORM_LABELS.get(n["form"], n["form"].replace("_", " ")),
-                "color": colour,
-                "border": darker(colour),
-                "in_text": money_text(int(n["total_in_minor"]), cur),
-                "out_text": money_text(int(n["total_out_minor"]), cur),
-                "self_text": (
-                    money_text(int(n["self_paid_minor"]), cur) if n.get("self_paid_minor") else None
-                ),
-                "payers": payers.get(n["id"], 0),
-                "payees": payees.get(n["id"], 0),
-                "conv": bool(n["is_convergence_point"]),
-                "ring": RING_WIDTH if n["is_convergence_point"] else PLAIN_RING_WIDTH,
-                "halo": min(HALO_MAX, HALO_STEP * (1 + int(n["count"]))) if n["is_convergence_point"] else 0,
-                "count": int(n["count"]),
-                "channel_count": int(n["channel_count"]),
-                "stovepipes": int(n["stovepipe_count"]),
-                "channels": [channel_label(c) for c in n["channels"]],
-                "effective_channels": _number(n["effective_channels"]),
-                "effective_stovepipes": _number(n["effective_stovepipes"]),
-                "hhi": _number(n["hhi"]),
-                "mix": n["mix"],
-                "channel_mix": [
-                    [channel_label(c), amount, share, channel_colour(c)]
-                    for c, amount, share in n["channel_mix"]
-                ],
+                **node_card(n, view.currency),
+                "payers": payers.get(key, 0),
+                "payees": payees.get(key, 0),
+                **convergence_style(n),
             }
         )
-    edge_rows = []
+    return rows
+
+
+def node_card(n: dict[str, Any], cur: str) -> dict[str, Any]:
+    """A node's channel, colour, form and money, as its card and fill show them."""
+    colour = channel_colour(n["channel"])
+    return {
+        "channel": n["channel"],
+        "channel_label": channel_label(n["channel"]),
+        "form": FORM_LABELS.get(n["form"], n["form"].replace("_", " ")),
+        "color": colour,
+        "border": darker(colour),
+        "in_text": money_text(int(n["total_in_minor"]), cur),
+        "out_text": money_text(int(n["total_out_minor"]), cur),
+        "self_text": money_text(int(n["self_paid_minor"]), cur) if n.get("self_paid_minor") else None,
+    }
+
+
+def convergence_style(n: dict[str, Any]) -> dict[str, Any]:
+    """A node's convergence facts and mixes, and the ring and halo that mark a convergence point."""
+    conv = bool(n["is_convergence_point"])
+    return {
+        "conv": conv,
+        "ring": RING_WIDTH if conv else PLAIN_RING_WIDTH,
+        "halo": min(HALO_MAX, HALO_STEP * (1 + int(n["count"]))) if conv else 0,
+        "count": int(n["count"]),
+        "channel_count": int(n["channel_count"]),
+        "stovepipes": int(n["stovepipe_count"]),
+        "channels": [channel_label(c) for c in n["channels"]],
+        "effective_channels": _number(n["effective_channels"]),
+        "effective_stovepipes": _number(n["effective_stovepipes"]),
+        "hhi": _number(n["hhi"]),
+        "mix": n["mix"],
+        "channel_mix": [
+            [channel_label(c), amount, share, channel_colour(c)] for c, amount, share in n["channel_mix"]
+        ],
+    }
+
+
+def link_rows(view: ViewData) -> list[dict[str, Any]]:
+    """One row per link: its ends, amount, number of flows, width by amount and colour by the payer's
+    channel (a dashed grey for a stream named on the payer's flows), and the colour it takes when one of
+    its nodes is selected: the same channel's colour at full strength, so a selected node's links (the focus
+    of a ``--focus`` view) keep their channel."""
+    nodes, edges, cur = view.nodes, view.edges, view.currency
+    names = dict(zip(nodes["id"].to_list(), nodes["name"].to_list(), strict=True))
+    channel_of = dict(zip(nodes["id"].to_list(), nodes["channel"].to_list(), strict=True))
+    max_edge = max(int(edges["amount_minor"].max() or 1), 1) if edges.height else 1
+    rows = []
     for e in edges.iter_rows(named=True):
         amount = int(e["amount_minor"])
-        edge_rows.append(
+        strong = darker(channel_colour(channel_of[e["from"]]), 0.85)
+        rows.append(
             {
                 "from": e["from"],
                 "to": e["to"],
@@ -195,58 +252,35 @@ def page_data(view: ViewData) -> dict[str, Any]:
                 "flows": f"{int(e['flow_count']):,}",
                 "declared": bool(e["declared"]),
                 "width": round(0.6 + 11 * math.sqrt(amount / max_edge), 2),
+                "color": "rgba(120,120,120,0.55)" if e["declared"] else faded(strong),
+                "highlight": "#555555" if e["declared"] else strong,
             }
         )
-    channel_of = dict(zip(nodes["id"].to_list(), nodes["channel"].to_list(), strict=True))
-    for row in edge_rows:  # a link takes the colour of the payer's channel
-        row["color"] = (
-            "rgba(120,120,120,0.55)"
-            if row["declared"]
-            else faded(darker(channel_colour(channel_of[row["from"]]), 0.85))
-        )
-    shown = [
-        k
-        for k in (Kind.STREAM.value, Kind.COMMISSIONER.value, Kind.PROVIDER.value)
-        if k in set(nodes["kind"].to_list())
-    ]
-    conv_count = sum(1 for r in node_rows if r["conv"])
+    return rows
+
+
+def legend(nodes: pl.DataFrame) -> dict[str, Any]:
+    """The kinds (shapes) and channels (colours, with how many nodes each) present, in legend order."""
+    present = set(nodes["kind"].to_list())
     per_channel = dict(nodes.group_by("channel").len().iter_rows())
-    channels_shown = [
-        [channel_label(c), channel_colour(c), int(per_channel[c])] for c in channel_order(set(per_channel))
-    ]
-    counted = "channels" if view.count_by == "channel" else "stovepipes"
-    subtitle = (
-        f"{len(node_rows):,} organisations and streams, {len(edge_rows):,} links; {cur}; "
-        f"{money_text(view.total_money_minor, cur)} paid in all (net per payer and payee)"
-        + (f"; {conv_count:,} of {view.total_points:,} convergence points shown" if view.has_analysis else "")
-    )
-    if view.has_analysis:
-        conv_rule = (
-            f"money from {view.min_count} or more {counted}, each bringing at least "
-            f"{100 * view.min_share:g}% of its income"
-        )
-    else:
-        conv_rule = ""
+    channels = channel_order(set(per_channel))
     return {
-        "focus": view.focus,
-        "title": view.title,
-        "subtitle": subtitle,
-        "nodes": node_rows,
-        "edges": edge_rows,
-        "notes": view.notes,
-        "style": KIND_STYLE,
-        "kinds_shown": shown,
-        "channels_shown": channels_shown,
-        "has_analysis": view.has_analysis,
-        "counted": counted,
-        "convergence_rule": conv_rule,
-        "size_min": SIZE_MIN,
-        "size_max": SIZE_MAX,
-        "label_max_px": LABEL_MAX_PX,
-        "headline_max_px": HEADLINE_MAX_PX,
-        "convergence_color": CONVERGENCE_COLOR,
-        "convergence_glow": CONVERGENCE_GLOW,
+        "kinds_shown": [
+            k for k in (Kind.STREAM.value, Kind.COMMISSIONER.value, Kind.PROVIDER.value) if k in present
+        ],
+        "channels_shown": [[channel_label(c), channel_colour(c), int(per_channel[c])] for c in channels],
     }
+
+
+def subtitle(view: ViewData, nodes: int, links: int, points: int) -> str:
+    """The header line: what is drawn, the money in all and how many convergence points are shown."""
+    cur = view.currency
+    return (
+        f"{nodes:,} organisations and streams, {links:,} links; {cur}; "
+        f"{money_text(view.total_money_minor, cur)} paid in all "
+        "(netted per payer, payee and stream, as the analysis does)"
+        + (f"; {points:,} of {view.total_points:,} convergence points shown" if view.has_analysis else "")
+    )
 
 
 def drawn_sizes(values: dict[str, float], low_px: float = 0.0, high_px: float = 0.0) -> dict[str, float]:
@@ -266,30 +300,36 @@ def drawn_sizes(values: dict[str, float], low_px: float = 0.0, high_px: float = 
 
 
 def headline_ids(values: dict[str, float], first: list[str] | None = None) -> set[str]:
-    """In a big view, the nodes whose names stay readable when the whole view is shown: ``first`` (the top
-    convergence points), then those with most money.
+    """In a big view, the nodes whose names stay readable when the whole view is shown: the
+    :data:`HUB_HEADLINES` with most money (the hubs), then ``first`` (the top convergence points), then
+    those with most money.
 
     >>> sorted(headline_ids({f"n{i}": float(i) for i in range(100)}))[:3]
     ['n88', 'n89', 'n90']
-    >>> sorted(headline_ids({f"n{i}": float(i) for i in range(100)}, ["n1"]))[:3]
-    ['n1', 'n89', 'n90']
+    >>> sorted(headline_ids({f"n{i}": float(i) for i in range(100)}, [f"n{i}" for i in range(20)]))
+    ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n96', 'n97', 'n98', 'n99']
     >>> headline_ids({"a": 1.0})
     set()
     """
     if len(values) <= HEADLINE_FROM:
         return set()
-    ranked = dict.fromkeys([*(first or []), *sorted(values, key=lambda k: (-values[k], k))])
+    by_money = sorted(values, key=lambda k: (-values[k], k))
+    ranked = dict.fromkeys([*by_money[:HUB_HEADLINES], *(first or []), *by_money])
     return set(list(ranked)[:HEADLINES])
 
 
 def label_fonts(values: dict[str, float], headlines: set[str] = frozenset()) -> dict[str, float]:
-    """Each label's font size in canvas units: from :data:`FONT_MIN` to :data:`FONT_MAX` by money, and
-    :data:`HEADLINE_FONT` for the headlines (the page caps them on screen as one zooms in).
+    """Each label's font size in canvas units: from :data:`FONT_MIN` to :data:`FONT_MAX` by money
+    (:data:`SMALL_FONT_MIN` to :data:`SMALL_FONT_MAX` in a small view), and :data:`HEADLINE_FONT` for the
+    headlines (the page caps them on screen as one zooms in).
 
     >>> label_fonts({"a": 0.0, "b": 10.0}, {"a"})
-    {'a': 44.0, 'b': 20.0}
+    {'a': 44.0, 'b': 28.0}
+    >>> max(label_fonts({f"n{i}": float(i) for i in range(100)}).values())
+    20.0
     """
-    font = drawn_sizes(values, FONT_MIN, FONT_MAX)
+    small = len(values) <= HEADLINE_FROM
+    font = drawn_sizes(values, *((SMALL_FONT_MIN, SMALL_FONT_MAX) if small else (FONT_MIN, FONT_MAX)))
     return {key: HEADLINE_FONT if key in headlines else size for key, size in font.items()}
 
 

@@ -36,6 +36,7 @@ from graphflows.viz.prepare import (
     focus_set,
     money_pairs,
     node_totals,
+    of_all_flows,
     only_currency,
 )
 
@@ -54,8 +55,8 @@ NODE_COLOURS = {
 OTHER_PREFIX = "other:"
 #: Singular and plural of each kind, for notes and "Other ..." nodes.
 KIND_NOUNS = {
-    Kind.STREAM.value: ("funding stream", "funding streams"),
-    Kind.COMMISSIONER.value: ("commissioner or pooled budget", "commissioners or pooled budgets"),
+    Kind.STREAM.value: ("funding stream or pooled budget", "funding streams or pooled budgets"),
+    Kind.COMMISSIONER.value: ("commissioner", "commissioners"),
     Kind.PROVIDER.value: ("provider", "providers"),
 }
 
@@ -115,7 +116,7 @@ def prepare_sankey(
     pairs = pairs.filter(pl.col("from").is_in(ids) & pl.col("to").is_in(ids)).select(
         pl.col("from").alias("payer_id"), pl.col("to").alias("payee_id"), "amount_minor"
     )
-    notes += pair_notes
+    notes += of_all_flows(pair_notes, focus)
     ranked = totals.sort(["money_minor", "id"], descending=[True, False])
     keep = set(ranked["id"].to_list()) if top_n is None else set(ranked.head(top_n)["id"].to_list())
     if focus is not None:
@@ -415,11 +416,15 @@ def sankey_figure(data: SankeyData) -> dict[str, Any]:
     }
     layout = {
         "font": {"size": 12, "family": "system-ui, Arial, sans-serif"},
-        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        # room above the nodes for plotly's toolbar (shown on hover), so it never covers the top names
+        "margin": {"l": 10, "r": 10, "t": MODEBAR_ROOM, "b": 10},
         "paper_bgcolor": "#ffffff",
     }
     return {"data": [trace], "layout": layout}
 
+
+#: Pixels above the Sankey's nodes kept for plotly's toolbar (its buttons are about 28 pixels high).
+MODEBAR_ROOM = 36
 
 #: CSS text-shadow drawn behind the Sankey's names (plotly ``textfont.shadow``).
 LABEL_HALO = "0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff"

@@ -123,3 +123,39 @@ def test_ctrl_c_at_any_moment_of_an_import_prints_no_traceback(tmp_path, delay):
             else []
         )
         assert staged == []
+
+
+def _failing_group(error: BaseException):
+    import click
+
+    @click.group()
+    def group() -> None:
+        pass
+
+    @group.command()
+    def go() -> None:
+        raise error
+
+    return group
+
+
+def _wrapped_interrupt() -> RuntimeError:
+    """What Python 3.11 raises when a Ctrl-C lands in a class's ``__set_name__`` while a module loads."""
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError(
+                "Error calling __set_name__ on 'Field' instance 'same' in 'OrgMap'"
+            ) from interrupt
+    except RuntimeError as wrapped:
+        return wrapped
+
+
+def test_an_interrupt_python_wrapped_in_another_error_is_reported_as_an_interrupt(capsys):
+    from graphflows.cli.errors import run_safely
+
+    assert run_safely(_failing_group(_wrapped_interrupt()), ["go"]) == 130
+    assert capsys.readouterr().err.strip() == "graphflows: interrupted"
+    assert run_safely(_failing_group(RuntimeError("a real bug")), ["go"]) == 1
+    assert "internal error: RuntimeError: a real bug" in capsys.readouterr().err

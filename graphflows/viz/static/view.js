@@ -132,7 +132,7 @@
     return {
       id: "e" + i, from: e.from, to: e.to, width: e.width, title: edgeCard(e),
       dashes: e.declared ? [6, 5] : false,
-      color: { color: e.color, highlight: "#111", hover: "#333", opacity: 1 }
+      color: { color: e.color, highlight: e.highlight, hover: e.highlight, opacity: 1 }
     };
   });
 
@@ -190,10 +190,10 @@
   window.nodes = nodes;
   window.edges = edges;
 
-  // vis-network fits the nodes but not their labels: zoom out a little so nothing is cut at the edges.
+  // vis-network fits the boxes of the nodes with their labels as last drawn, with a margin of 10%: once
+  // drawn, nothing is cut at the edges (zooming out a further 12% left every name 12% smaller).
   function fitAll(animate) {
-    network.fit({ animation: false });
-    network.moveTo({ scale: network.getScale() * 0.88, animation: animate ? { duration: 300 } : false });
+    network.fit({ animation: animate ? { duration: 300 } : false });
   }
   network.once("afterDrawing", function () {
     network.once("afterDrawing", function () {
@@ -253,7 +253,7 @@
   var legend = document.getElementById("gf-legend");
   legend.appendChild(el("h2", "Legend"));
   var channelBox = el("div", null, "gf-legend-channels");
-  channelBox.appendChild(el("div", "Colour: channel of government", "gf-sub"));
+  channelBox.appendChild(el("div", "Colour: the organisation's own channel of government", "gf-sub"));
   data.channels_shown.forEach(function (c) {
     legendRow(channelBox, swatch({ shape: "dot", color: c[1], border: "#52606d" }), c[0] + " (" + c[2] + ")");
   });
@@ -265,7 +265,8 @@
       "Convergence point (" + data.convergence_rule + ")");
   }
   legend.appendChild(el("p", "Node size: money in or out (the larger). Line: amount paid, coloured by the " +
-    "payer's channel; dashed: a stream named on the payer's flows. Hover for details; click to pin them.",
+    "payer's channel; dashed: a stream named on the payer's flows. Hover for details (the channels its money " +
+    "came from); click to pin them.",
     "gf-muted"));
 
   var conv = data.nodes.filter(function (n) { return n.conv; })
