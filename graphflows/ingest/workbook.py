@@ -236,7 +236,7 @@ def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
                 if not isinstance(exc, CalamineError) and not _panicked(exc):
                     raise
                 raise InputError(f"{source}: cannot read the workbook ({_why(exc)})") from None
-        return _calamine_rows(*loaded[name], min_row, max_row, max_col)
+        return _calamine_rows(*loaded[name], min_row, max_row, max_col, source)
 
     def close() -> None:
         book.close()
@@ -246,12 +246,27 @@ def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
 
 
 def _calamine_rows(
-    sheet, errors: dict[tuple[int, int], str], min_row: int, max_row: int | None, max_col: int | None
+    sheet,
+    errors: dict[tuple[int, int], str],
+    min_row: int,
+    max_row: int | None,
+    max_col: int | None,
+    source: str,
 ) -> Iterator[tuple]:
     """A calamine sheet's rows from ``min_row`` (1-based; calamine yields rows from the first row but
     columns from the first used one, so blank columns before it are put back). ``errors``: the text of
     error cells by (row, column), 1-based (calamine gives them blank)."""
     before = (None,) * (sheet.start[1] if sheet.height else 0)
+    try:
+        yield from _numbered_rows(sheet, errors, min_row, max_row, max_col, before)
+    except BaseException as exc:
+        if not _panicked(exc):
+            raise
+        # e.g. a date cell holding a number past any date: calamine stops ("TimeDelta out of bounds")
+        raise InputError(f"{source}: cannot read the workbook (calamine failed on a cell: {exc})") from None
+
+
+def _numbered_rows(sheet, errors, min_row, max_row, max_col, before) -> Iterator[tuple]:
     for number, row in enumerate(sheet.iter_rows(), start=1):
         if max_row is not None and number > max_row:
             return
