@@ -1,7 +1,7 @@
-"""Spreadsheets as text tables: Excel ``.xlsx`` (openpyxl, read-only), Excel 97-2003 ``.xls`` and
-OpenDocument ``.ods`` (python-calamine). Which library reads a workbook is decided by its content (an OLE2
-compound file is ``.xls``, a zip with ``content.xml`` is ``.ods``), so a workbook with the wrong ending
-is still read; every kind gives the same text, so the importers apply one set of rules.
+"""Spreadsheets as text tables: Excel ``.xlsx``, Excel 97-2003 ``.xls`` and OpenDocument ``.ods``, all read
+by python-calamine. Which kind a workbook is is decided by its content (an OLE2 compound file is ``.xls``, a
+zip with ``content.xml`` is ``.ods``), so a workbook with the wrong ending is still read; every kind gives
+the same text, so the importers apply one set of rules.
 
 Cells become text the way a CSV export would show them: dates as ISO ``2020-11-03``, whole numbers
 without ``.0``, amounts exact to the penny (``41133.770000000004`` -> ``41133.77``). Positions are
@@ -14,11 +14,12 @@ without ``.0``, amounts exact to the penny (``41133.770000000004`` -> ``41133.77
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from xml.etree.ElementTree import ParseError
 
 import polars as pl
@@ -46,7 +47,7 @@ PASSWORD = (
 HEADER_SEARCH = 20
 #: A sheet with more cells than this (rows x header columns) is refused rather than read into memory.
 MAX_CELLS = 30_000_000
-#: What openpyxl raises on a broken workbook (bad zip, bad XML, corrupt deflate data, missing parts).
+#: What reading a broken workbook raises (bad zip, bad XML, corrupt deflate data, missing parts).
 BROKEN = (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError, ParseError, zlib.error,
           IndexError, AttributeError)  # fmt: skip
 
@@ -84,12 +85,7 @@ def cell_text(value: object, serial_date: bool = False) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float) and serial_date:
-        from openpyxl.utils.datetime import from_excel
-
-        try:
-            return from_excel(value).date().isoformat()
-        except (ValueError, OverflowError, TypeError, AttributeError):
-            return str(value)
+        return serial_date_text(value)
     if isinstance(value, float):
         if value.is_integer():
             return str(int(value))
@@ -98,6 +94,29 @@ def cell_text(value: object, serial_date: bool = False) -> str:
         except ValueError:
             return repr(value)
     return str(value)
+
+
+#: Day 0 of Excel's (1900) date system: serial 1 is 1900-01-01 (Excel counts a 29 February 1900).
+EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+def serial_date_text(value: float) -> str:
+    """An Excel date serial as an ISO date (a number under 1 is a time of day, not a date: kept as the
+    number; serials under 60 shifted a day, as Excel's imaginary 1900-02-29 comes after them).
+
+    >>> serial_date_text(44138), serial_date_text(44138.75), serial_date_text(1), serial_date_text(0.5)
+    ('2020-11-03', '2020-11-03', '1900-01-01', '0.5')
+    """
+    try:
+        day, fraction = divmod(value, 1)
+        time = timedelta(milliseconds=round(fraction * 86_400_000))
+        if 0 <= value < 1 and time.days == 0:
+            return str(value)
+        if 0 < value < 60:
+            day += 1
+        return (EXCEL_EPOCH + timedelta(days=day) + time).date().isoformat()
+    except (ValueError, OverflowError):
+        return str(value)
 
 
 def unique_titles(titles: list[str]) -> list[str]:
@@ -126,7 +145,7 @@ class _Book:
 
 
 def _open(data: bytes, source: str) -> _Book:
-    """The workbook in ``data``: ``.xls`` and ``.ods`` by calamine, ``.xlsx`` by openpyxl (by content)."""
+    """The workbook in ``data``, read by calamine as ``.xls``, ``.ods`` or ``.xlsx`` (by content)."""
     if data.startswith(OLE2):
         if "EncryptedPackage".encode("utf-16-le") in data:  # an encrypted .xlsx is an OLE2 container
             raise InputError(f"{source}: {PASSWORD}")
@@ -142,9 +161,7 @@ def _open(data: bytes, source: str) -> _Book:
     except zipfile.BadZipFile as exc:
         kind = "ods" if is_ods(source, data[:200]) else "xlsx"
         raise InputError(f"{source}: not a readable {KINDS[kind]} ({exc})") from None
-    if ods:
-        return _calamine_book(data, source, "ods")
-    return _openpyxl_book(data, source)
+    return _calamine_book(data, source, "ods" if ods else "xlsx")
 
 
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
@@ -181,27 +198,14 @@ def _check_ods_size(archive: zipfile.ZipFile, source: str) -> None:
         raise InputError(f"{source}: not a readable {KINDS['ods']} ({_why(exc)})") from None
 
 
-def _openpyxl_book(data: bytes, source: str) -> _Book:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheets = {sheet.title: sheet for sheet in _sheets(book)}
-    except BROKEN as exc:
-        raise InputError(f"{source}: not a readable XLSX workbook ({_why(exc)})") from None
-
-    def rows(name: str, min_row: int = 1, max_row: int | None = None, max_col: int | None = None) -> Iterator:
-        return sheets[name].iter_rows(min_row=min_row, max_row=max_row, max_col=max_col, values_only=True)
-
-    return _Book(list(sheets), rows, book.close)
-
-
 def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
-    """An ``.xls`` or ``.ods`` workbook read by calamine: cells as Python values (numbers as int or float,
-    dates as date/datetime), blank cells None, rows and columns numbered from A1 as openpyxl numbers them.
+    """A workbook read by calamine: cells as Python values (numbers as int or float, dates as
+    date/datetime, booleans, error cells as their text ``#N/A``), blank cells None, rows and columns
+    numbered from A1 as Excel numbers them.
 
-    Calamine is given a temporary copy named ``.xls``/``.ods``: so it reads the file as that kind and says
-    what is wrong with a broken one (from bytes alone it only says it cannot detect the format)."""
+    Calamine is given a temporary copy named ``.xlsx``/``.xls``/``.ods``: so it reads the file as that kind
+    and says what is wrong with a broken one (from bytes alone it only says it cannot detect the format).
+    An ``.xlsx`` sheet's XML is scanned first (see :func:`_scan_xlsx_sheet`)."""
     import tempfile
 
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
@@ -213,20 +217,26 @@ def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
         copy.flush()
         book = CalamineWorkbook.from_path(copy.name)
         names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
-    except (CalamineError, *BROKEN) as exc:
+        parts = _xlsx_sheet_parts(data) if kind == "xlsx" else {}
+    except BaseException as exc:
+        if not isinstance(exc, (CalamineError, *BROKEN)) and not _panicked(exc):
+            raise
         copy.close()
         if isinstance(exc, PasswordError) or "password" in str(exc).lower() or "encrypt" in str(exc).lower():
             raise InputError(f"{source}: {PASSWORD}") from None
         raise InputError(f"{source}: not a readable {KINDS[kind]} ({_why(exc)})") from None
-    loaded: dict[str, object] = {}
+    loaded: dict[str, tuple[object, dict[tuple[int, int], str]]] = {}
 
     def rows(name: str, min_row: int = 1, max_row: int | None = None, max_col: int | None = None) -> Iterator:
         if name not in loaded:
+            errors = _scanned(data, parts[name], f"{source}!{name}") if name in parts else {}
             try:
-                loaded[name] = book.get_sheet_by_name(name)
-            except CalamineError as exc:
+                loaded[name] = book.get_sheet_by_name(name), errors
+            except BaseException as exc:
+                if not isinstance(exc, CalamineError) and not _panicked(exc):
+                    raise
                 raise InputError(f"{source}: cannot read the workbook ({_why(exc)})") from None
-        return _calamine_rows(loaded[name], min_row, max_row, max_col)
+        return _calamine_rows(*loaded[name], min_row, max_row, max_col, source)
 
     def close() -> None:
         book.close()
@@ -235,35 +245,203 @@ def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
     return _Book(names, rows, close)
 
 
-def _calamine_rows(sheet, min_row: int, max_row: int | None, max_col: int | None) -> Iterator[tuple]:
+def _calamine_rows(
+    sheet,
+    errors: dict[tuple[int, int], str],
+    min_row: int,
+    max_row: int | None,
+    max_col: int | None,
+    source: str,
+) -> Iterator[tuple]:
     """A calamine sheet's rows from ``min_row`` (1-based; calamine yields rows from the first row but
-    columns from the first used one, so blank columns before it are put back)."""
+    columns from the first used one, so blank columns before it are put back). ``errors``: the text of
+    error cells by (row, column), 1-based (calamine gives them blank)."""
     before = (None,) * (sheet.start[1] if sheet.height else 0)
+    try:
+        yield from _numbered_rows(sheet, errors, min_row, max_row, max_col, before)
+    except BaseException as exc:
+        if not _panicked(exc):
+            raise
+        # e.g. a date cell holding a number past any date: calamine stops ("TimeDelta out of bounds")
+        raise InputError(f"{source}: cannot read the workbook (calamine failed on a cell: {exc})") from None
+
+
+def _numbered_rows(sheet, errors, min_row, max_row, max_col, before) -> Iterator[tuple]:
     for number, row in enumerate(sheet.iter_rows(), start=1):
         if max_row is not None and number > max_row:
             return
         if number >= min_row:
             cells = before + tuple(None if value == "" else value for value in row)
+            if errors:
+                cells = _with_errors(cells, number, errors)
             yield cells[:max_col] if max_col is not None else cells
 
 
+def _with_errors(cells: tuple, number: int, errors: dict[tuple[int, int], str]) -> tuple:
+    at = {column: text for (row, column), text in errors.items() if row == number}
+    if not at:
+        return cells
+    out = list(cells) + [None] * (max(at) - len(cells))
+    for column, text in at.items():
+        out[column - 1] = text
+    return tuple(out)
+
+
+_WORKBOOK_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATIONS_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PACKAGE_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _xlsx_sheet_parts(data: bytes) -> dict[str, str]:
+    """Each worksheet's name -> its XML part in the zip (``Sheet1`` -> ``xl/worksheets/sheet1.xml``), from
+    ``xl/workbook.xml`` and its relationships."""
+    from xml.etree import ElementTree
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        if "xl/_rels/workbook.xml.rels" not in names:
+            return {}
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in relations.iter(f"{_PACKAGE_NS}Relationship")}
+    parts = {}
+    for sheet in book.iter(f"{_WORKBOOK_NS}sheet"):
+        target = targets.get(sheet.get(f"{_RELATIONS_NS}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if part in names:
+            parts[sheet.get("name", "")] = part
+    return parts
+
+
+#: Every cell's tag, and a cell reference in a tag (attributes in any order, either quote).
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
+_CELL_REF = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]+)([0-9]+)""")
+#: The row numbers of cells written ``<c r="B12"``, and the columns of those past Z.
+_QUICK_ROW = re.compile(rb'<c r="[A-Z]+([0-9]+)"')
+_QUICK_WIDE = re.compile(rb'<c r="([A-Z]{2,})[0-9]')
+#: Every row's tag, and a row number in a tag.
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s/>]")
+_ROW_REF = re.compile(rb"""<(?:\w+:)?row\s[^>]*?\br\s*=\s*["']([0-9]+)""")
+#: An error cell's tag (``<c r="D6" t="e">``), its reference, and its value after it (``<v>#N/A</v>``).
+_ERROR_TAG = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\bt\s*=\s*["']e["'][^>]*>""")
+_TAG_REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]+)([0-9]+)""")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
+#: How much of a sheet's XML is scanned at a time.
+_CHUNK = 16 * 1024 * 1024
+
+
+#: The last sheets scanned: a workbook is opened twice (to know its format, then to read it).
+_SCANS: dict[tuple[bytes, str, str], dict[tuple[int, int], str]] = {}
+
+
+def _scanned(data: bytes, part: str, where: str) -> dict[tuple[int, int], str]:
+    """:func:`_scan_xlsx_sheet`, once per workbook's bytes."""
+    import hashlib
+
+    key = (hashlib.blake2b(data, digest_size=16).digest(), part, where)
+    if key not in _SCANS:
+        errors = _scan_xlsx_sheet(data, part, where)
+        if len(_SCANS) >= 16:
+            _SCANS.clear()
+        _SCANS[key] = errors
+    return _SCANS[key]
+
+
+def _scan_xlsx_sheet(data: bytes, part: str, where: str) -> dict[tuple[int, int], str]:
+    """The error cells of an ``.xlsx`` sheet (``#N/A``, ``#DIV/0!`` by (row, column), 1-based), after
+    checking the sheet's extent: calamine holds a sheet as a full grid up to its last row and column, so a
+    cell at ``XFD1048576`` in a few hundred bytes would ask for gigabytes (refused as too large). Cells and
+    rows without a reference (calamine numbers them in order) count as one more row or column each."""
+    errors: dict[tuple[int, int], str] = {}
+    extent = _Extent()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part) as xml:
+        rest = b""
+        while True:
+            piece = xml.read(_CHUNK)
+            text = rest + piece
+            cut = text.rfind(b"row>") + 4 if piece else len(text)  # whole rows at a time
+            text, rest = text[:cut], text[cut:]
+            extent.add(text)
+            if extent.rows * extent.columns > MAX_CELLS:
+                raise InputError(
+                    f"{where}: too large to read (its cells reach row {extent.rows:,} and column "
+                    f"{extent.columns:,}: over {MAX_CELLS:,} cells); split it or save it as CSV"
+                )
+            if b'"e"' in text or b"'e'" in text:  # t="e": an error cell
+                errors.update(_error_cells(text))
+            if not piece:
+                return errors
+
+
+class _Extent:
+    """The last row and column a sheet's cells reach, from its XML read in whole rows."""
+
+    def __init__(self) -> None:
+        self.rows = self.columns = self.unnumbered_rows = 0
+
+    def add(self, text: bytes) -> None:
+        if not self._add_numbered(text):
+            self._add_any(text)
+
+    def _add_numbered(self, text: bytes) -> bool:
+        """The common case, fast: every cell written ``<c r="B12"``, as Excel writes them (calamine places a
+        numbered cell by its number, whatever its row says). False when some cell is written otherwise."""
+        rows = _QUICK_ROW.findall(text)
+        if len(rows) != text.count(b"<c ") + text.count(b"<c>") or b":c " in text or b":c>" in text:
+            return False
+        if rows:
+            self.rows = max(self.rows, max(map(int, rows)))
+            wide = _QUICK_WIDE.findall(text)
+            single = next((c for c in range(26, 0, -1) if b'<c r="%c' % (64 + c) in text), 0)
+            self.columns = max(self.columns, single, *(_column(letters) for letters in set(wide)))
+        return True
+
+    def _add_any(self, text: bytes) -> None:
+        refs = _CELL_REF.findall(text)
+        if refs:
+            self.rows = max(self.rows, max(map(int, (row for _, row in refs))))
+            self.columns = max(self.columns, max(_column(letters) for letters in {c for c, _ in refs}))
+        if len(_CELL_TAG.findall(text)) > len(refs):  # cells without a reference: at most all of a row's
+            widest = max(len(_CELL_TAG.findall(row)) for row in text.split(b"row>"))
+            self.columns = max(self.columns, widest)
+        numbered = _ROW_REF.findall(text)
+        self.unnumbered_rows += len(_ROW_TAG.findall(text)) - len(numbered)
+        last = max(map(int, numbered)) if numbered else 0
+        self.rows = max(self.rows, last + self.unnumbered_rows, self.unnumbered_rows)
+
+
+def _error_cells(text: bytes) -> dict[tuple[int, int], str]:
+    errors = {}
+    for tag in _ERROR_TAG.finditer(text):
+        cell_end = text.find(b"c>", tag.end())  # </c>: the value is before it, after any <f>formula</f>
+        ref, value = _TAG_REF.search(tag.group()), _VALUE.search(text, tag.end(), cell_end)
+        if ref and value:
+            errors[int(ref[2]), _column(ref[1])] = value[1].decode("utf-8", "replace")
+    return errors
+
+
+def _column(letters: bytes) -> int:
+    """``b"A"`` -> 1, ``b"AB"`` -> 28, ``b"XFD"`` -> 16384."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+def _panicked(exc: BaseException) -> bool:
+    """Calamine failed on a hostile file (a Rust panic, raised as pyo3's PanicException, a BaseException
+    that cannot be imported by name)."""
+    return type(exc).__name__ == "PanicException"
+
+
 def _why(exc: BaseException) -> str:
-    if isinstance(exc, ParseError):
+    if isinstance(exc, ParseError) or type(exc).__name__ == "XmlError":  # ElementTree's, calamine's
         return f"malformed XML: {exc}"
     if isinstance(exc, zlib.error):
         return f"corrupt compressed data: {exc}"
     if str(exc) == "Cannot detect file format":  # calamine, on a damaged or cut-short file
         return "damaged or incomplete: its parts cannot be found"
     return str(exc) or type(exc).__name__
-
-
-def _sheets(book) -> Iterator:
-    """Every worksheet, its stated size ignored: the ``<dimension>`` element may understate the data
-    (rows and columns past it would be lost) or claim ``A1:XFD1048576`` (memory for the whole range)."""
-    for sheet in book.worksheets:
-        if hasattr(sheet, "reset_dimensions"):
-            sheet.reset_dimensions()
-        yield sheet
 
 
 def header_rows(data: bytes, source: str) -> list[set[str]]:
