@@ -389,3 +389,40 @@ def test_an_xlsx_whose_cells_reach_too_far_is_refused_before_calamine_holds_its_
         f"{tmp_path / 'far.xlsx'}!Spend: too large to read (its cells reach row 1,048,576 and column 16,384: "
         "over 30,000,000 cells); split it or save it as CSV"
     )
+
+
+@pytest.mark.parametrize(
+    ("serial", "number_format", "why"),
+    [
+        (-1e14, "yyyy-mm-dd hh:mm", "TimeDelta::milliseconds out of bounds"),  # a Rust panic in calamine
+        (9.3e12, "[h]:mm:ss", "days=2147483647; must have magnitude <= 999999999"),  # Python's timedelta
+    ],
+)
+def test_a_date_cell_past_any_date_is_one_line_naming_the_file_with_nothing_else_on_stderr(
+    tmp_path, capfd, serial, number_format, why
+):
+    """Calamine cannot turn such a cell into a date or duration: the workbook is refused in one line, and
+    the panic's own text (printed by Rust straight to the process's stderr) is not shown."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Paid Date", "Supplier Name", "Amount"])
+    book.active.append([dt.date(2017, 10, 2), "Oxford Direct Services", 1200])
+    book.active["A2"].value = serial
+    book.active["A2"].number_format = number_format
+    book.save(tmp_path / "far-date.xlsx")
+    code = main(
+        [
+            "analyse",
+            str(tmp_path / "far-date.xlsx"),
+            "--payer",
+            "*=Oxford City Council",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    err = capfd.readouterr().err
+    assert code == 2
+    failed = f"cannot read the workbook (calamine failed on a cell: {why})"
+    assert err == f"graphflows: {tmp_path / 'far-date.xlsx'}: {failed}\n"
+    assert not (tmp_path / "o").exists()

@@ -13,8 +13,12 @@ without ``.0``, amounts exact to the penny (``41133.770000000004`` -> ``41133.77
 
 from __future__ import annotations
 
+import contextlib
 import io
+import itertools
+import os
 import re
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -215,7 +219,8 @@ def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
     try:
         copy.write(data)
         copy.flush()
-        book = CalamineWorkbook.from_path(copy.name)
+        with _stderr_silenced():
+            book = CalamineWorkbook.from_path(copy.name)
         names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
         parts = _xlsx_sheet_parts(data) if kind == "xlsx" else {}
     except BaseException as exc:
@@ -231,7 +236,8 @@ def _calamine_book(data: bytes, source: str, kind: str) -> _Book:
         if name not in loaded:
             errors = _scanned(data, parts[name], f"{source}!{name}") if name in parts else {}
             try:
-                loaded[name] = book.get_sheet_by_name(name), errors
+                with _stderr_silenced():
+                    loaded[name] = book.get_sheet_by_name(name), errors
             except BaseException as exc:
                 if not isinstance(exc, CalamineError) and not _panicked(exc):
                     raise
@@ -257,30 +263,63 @@ def _calamine_rows(
     columns from the first used one, so blank columns before it are put back). ``errors``: the text of
     error cells by (row, column), 1-based (calamine gives them blank)."""
     before = (None,) * (sheet.start[1] if sheet.height else 0)
+    errors_by_row: dict[int, dict[int, str]] = {}
+    for (row, column), text in errors.items():
+        errors_by_row.setdefault(row, {})[column] = text
     try:
-        yield from _numbered_rows(sheet, errors, min_row, max_row, max_col, before)
+        yield from _numbered_rows(sheet, errors_by_row, min_row, max_row, max_col, before)
     except BaseException as exc:
-        if not _panicked(exc):
+        if not (isinstance(exc, OverflowError) or _panicked(exc)):
             raise
-        # e.g. a date cell holding a number past any date: calamine stops ("TimeDelta out of bounds")
+        # a date or duration cell holding a number past any date: calamine stops ("TimeDelta out of
+        # bounds", or Python's timedelta overflows)
         raise InputError(f"{source}: cannot read the workbook (calamine failed on a cell: {exc})") from None
 
 
-def _numbered_rows(sheet, errors, min_row, max_row, max_col, before) -> Iterator[tuple]:
-    for number, row in enumerate(sheet.iter_rows(), start=1):
+def _numbered_rows(sheet, errors_by_row, min_row, max_row, max_col, before) -> Iterator[tuple]:
+    for number, row in enumerate(_quietly(sheet.iter_rows()), start=1):
         if max_row is not None and number > max_row:
             return
         if number >= min_row:
             cells = before + tuple(None if value == "" else value for value in row)
-            if errors:
-                cells = _with_errors(cells, number, errors)
+            if number in errors_by_row:
+                cells = _with_errors(cells, errors_by_row[number])
             yield cells[:max_col] if max_col is not None else cells
 
 
-def _with_errors(cells: tuple, number: int, errors: dict[tuple[int, int], str]) -> tuple:
-    at = {column: text for (row, column), text in errors.items() if row == number}
-    if not at:
-        return cells
+#: Rows fetched from calamine at a time with stderr silenced (see :func:`_quietly`).
+QUIET_BLOCK = 2_000
+
+
+def _quietly(rows: Iterator) -> Iterator:
+    """``rows`` fetched in blocks with the process's stderr silenced: a Rust panic inside calamine (raised
+    here as an exception and reported in one line) prints its own text to stderr first, which no user
+    should see."""
+    while True:
+        with _stderr_silenced():
+            block = list(itertools.islice(rows, QUIET_BLOCK))
+        if not block:
+            return
+        yield from block
+
+
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 pointed at the null device for the block (restored however the block ends)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def _with_errors(cells: tuple, at: dict[int, str]) -> tuple:
+    """``cells`` with the text of the row's error cells (``{column: text}``, 1-based) put back."""
     out = list(cells) + [None] * (max(at) - len(cells))
     for column, text in at.items():
         out[column - 1] = text
